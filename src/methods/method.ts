@@ -1,0 +1,61 @@
+/**
+ * The Method interface: every delivery method (one folder under methods/) exports one.
+ * A method renders artifacts for a driver and a release; it never knows which target
+ * (lab or cluster) will realize them.
+ */
+import { z } from 'zod';
+import type { ArtifactSet, MethodId } from '../artifacts/artifact-set.js';
+import type { DriverSpec } from '../driver/spec.js';
+import type { Release } from '../release/release.js';
+
+export const RenderOptionsSchema = z.strictObject({
+  /** Render the Day-1 (install-time) form instead of the Day-2 form. */
+  day1: z.boolean().default(false),
+  /** MachineConfigPool the driver goes to (`master` for single-node OpenShift). */
+  pool: z.enum(['worker', 'master']).default('worker'),
+  /**
+   * Repository prefix for images kmodlab asks to build (e.g. `quay.io/acme`). Default:
+   * the cluster's internal registry in the method's namespace.
+   */
+  registry: z.string().regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(\/[a-z0-9._-]+)*$/, 'expected a registry/repository prefix such as quay.io/acme').optional(),
+  /** Namespace for the method's namespaced objects (default per method). */
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name (DNS-1123 label)').optional(),
+  /** Method-specific variant, e.g. dtk `pinned` | `tracking`, layering `off-cluster` | `on-cluster`. */
+  variant: z.string().optional(),
+});
+export type RenderOptions = z.output<typeof RenderOptionsSchema>;
+export type RenderOptionsInput = z.input<typeof RenderOptionsSchema>;
+
+/** A fact about a method, with where it comes from (docs, upstream source). */
+export interface FeatureFact {
+  /** Stable key shared by all methods, e.g. `reboot-required`, `follows-kernel-upgrades`. */
+  key: FeatureKey;
+  /** Short answer shown in the feature table. */
+  value: string;
+  /** URL or document the fact comes from. */
+  source: string;
+}
+
+export const FEATURE_KEYS = {
+  'reboot-required': 'Node reboot to load or update the driver',
+  'follows-kernel-upgrades': 'Driver follows cluster (kernel) upgrades without manual action',
+  'day1-support': 'Driver available at first boot (Day 1)',
+  'in-cluster-build': 'Builds the driver in the cluster',
+  'module-signing': 'Module signing for Secure Boot',
+  'resident-components': 'Components resident on the cluster',
+  'privileged-workload': 'Runs privileged workloads on nodes',
+  'operator-required': 'Needs an operator installed',
+  'single-node': 'Single-node OpenShift (SNO)',
+  'unload-on-removal': 'Module unloaded when the artifacts are removed',
+} as const;
+export type FeatureKey = keyof typeof FEATURE_KEYS;
+
+export interface Method {
+  id: MethodId;
+  /** Human title, e.g. "RHCOS image layering". */
+  title: string;
+  /** Variants, first is the default. */
+  variants: readonly string[];
+  features: readonly FeatureFact[];
+  render(driver: DriverSpec, release: Release, options: RenderOptions): ArtifactSet;
+}

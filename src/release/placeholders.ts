@@ -1,0 +1,75 @@
+/**
+ * Placeholders for facts kmodlab does not know. They are valid where they are used
+ * (label values, image references, build args), easy to grep, and every artifact set
+ * lists the ones it used with the command that finds the real value.
+ */
+import type { Release } from './release.js';
+
+export interface Placeholder {
+  token: string;
+  meaning: string;
+  howToFill: string;
+}
+
+export const PLACEHOLDERS = {
+  kernelVersion: {
+    token: 'FILL_ME_KERNEL_VERSION',
+    meaning: "the release's RHCOS kernel version (uname -r on a node)",
+    howToFill:
+      'oc debug node/<node> -- chroot /host uname -r   (or: podman run --rm $(oc adm release info <release> --image-for=driver-toolkit) cat /etc/driver-toolkit-release.json → KERNEL_VERSION); then re-run kmodlab render --kernel <version>',
+  },
+  driverToolkitImage: {
+    token: 'quay.io/FILL_ME/driver-toolkit:FILL_ME_DRIVER_TOOLKIT_IMAGE',
+    meaning: "the release's driver-toolkit image, pinned by digest",
+    howToFill: 'oc adm release info <release> --image-for=driver-toolkit; then re-run kmodlab render --dtk-image <pullspec>',
+  },
+  rhcosImage: {
+    token: 'quay.io/FILL_ME/rhel-coreos:FILL_ME_RHCOS_IMAGE',
+    meaning: "the release's rhel-coreos base OS image, pinned by digest",
+    howToFill: 'oc adm release info <release> --image-for=rhel-coreos   (rhel-coreos-8 on 4.12); then re-run kmodlab render --rhcos-image <pullspec>',
+  },
+  layeredImageDigest: {
+    token: 'FILL_ME_LAYERED_IMAGE_DIGEST',
+    meaning: 'the digest of the layered OS image you built and pushed',
+    howToFill: 'podman push ... --digestfile digest.txt (or skopeo inspect docker://<image> | jq -r .Digest) after building the Containerfile',
+  },
+  ocpVersion: {
+    token: 'FILL_ME_OCP_VERSION',
+    meaning: 'the OpenShift version',
+    howToFill: 'oc get clusterversion version -o jsonpath={.status.desired.version}; then re-run kmodlab render --ocp-version <version>',
+  },
+} as const satisfies Record<string, Placeholder>;
+
+export type PlaceholderKey = keyof typeof PLACEHOLDERS;
+
+/** Looks up release facts, recording which placeholders had to be used. */
+export class ReleaseFacts {
+  readonly used = new Set<PlaceholderKey>();
+  constructor(readonly release: Release) {}
+
+  private orPlaceholder(value: string | undefined, key: PlaceholderKey): string {
+    if (value !== undefined) return value;
+    this.used.add(key);
+    return PLACEHOLDERS[key].token;
+  }
+  get kernelVersion(): string {
+    return this.orPlaceholder(this.release.kernelVersion, 'kernelVersion');
+  }
+  get driverToolkitImage(): string {
+    return this.orPlaceholder(this.release.driverToolkitImage, 'driverToolkitImage');
+  }
+  get rhcosImage(): string {
+    return this.orPlaceholder(this.release.rhcosImage, 'rhcosImage');
+  }
+  get version(): string {
+    return this.orPlaceholder(this.release.version, 'ocpVersion');
+  }
+  /** Marks a placeholder as used without reading a release fact. */
+  use(key: PlaceholderKey): string {
+    this.used.add(key);
+    return PLACEHOLDERS[key].token;
+  }
+  placeholders(): Placeholder[] {
+    return [...this.used].map((k) => PLACEHOLDERS[k]);
+  }
+}
