@@ -57,19 +57,29 @@ export function sourceImageContainerfile(driver: DriverSpec): string {
   ].join('\n');
 }
 
+export interface BuildLinesOptions {
+  /**
+   * A file in the stage holding the kernel version, for stages where it is only known
+   * at build time (read from another image): the RUN lines that use `${KVER}` then
+   * start with `KVER="$(cat <file>)" && export KVER &&`. Default: `KVER` is an ARG or ENV.
+   */
+  kverFile?: string;
+}
+
 /**
  * Lines that build the modules against `${KVER}` (an ARG or ENV already set in the
- * stage) and lay them out under BUILD_OUT. Build commands run verbatim in a shell, so
- * `${KVER}` and `${PWD}` expand there.
+ * stage, or read from `opts.kverFile`) and lay them out under BUILD_OUT. Build commands
+ * run verbatim in a shell, so `${KVER}` and `${PWD}` expand there.
  */
-export function buildLines(driver: DriverSpec): string[] {
+export function buildLines(driver: DriverSpec, opts: BuildLinesOptions = {}): string[] {
   const env = Object.entries(driver.build.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
   const cmds = driver.build.commands.map((c) => (env.length ? `${env.join(' ')} ${c}` : c));
   const files = driver.modules.map((m) => shellQuote(moduleFile(m)));
+  const kver = opts.kverFile ? `KVER="$(cat ${opts.kverFile})" && export KVER && ` : '';
   const lines = [
     `WORKDIR ${BUILD_SRC}`,
-    `RUN ${cmds.join(' \\\n && ')}`,
-    `RUN mkdir -p ${BUILD_OUT}/lib/modules/\${KVER}/extra \\`,
+    `RUN ${kver}${cmds.join(' \\\n && ')}`,
+    `RUN ${kver}mkdir -p ${BUILD_OUT}/lib/modules/\${KVER}/extra \\`,
     ` && cp ${files.join(' ')} ${BUILD_OUT}/lib/modules/\${KVER}/extra/`,
   ];
   for (const fw of driver.firmware) {

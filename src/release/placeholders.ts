@@ -16,7 +16,7 @@ export const PLACEHOLDERS = {
     token: 'FILL_ME_KERNEL_VERSION',
     meaning: "the release's RHCOS kernel version (uname -r on a node)",
     howToFill:
-      'oc debug node/<node> -- chroot /host uname -r   (or: podman run --rm $(oc adm release info <release> --image-for=driver-toolkit) cat /etc/driver-toolkit-release.json → KERNEL_VERSION); then re-run kmodlab render --kernel <version>',
+      'oc debug node/<node> -- chroot /host uname -r   (or: the ostree.linux label of the rhel-coreos image in `oc adm release info <release> -o json --include-images`, or KERNEL_VERSION in /etc/driver-toolkit-release.json of the driver-toolkit image); then re-run kmodlab render --kernel <version>',
   },
   driverToolkitImage: {
     token: 'quay.io/FILL_ME/driver-toolkit:FILL_ME_DRIVER_TOOLKIT_IMAGE',

@@ -1,0 +1,101 @@
+/**
+ * The driver container image of the dtk method: a builder stage FROM the driver-toolkit
+ * image compiles the modules (shared helpers in ../driver-build.ts), a small final stage
+ * holds only the .ko files, kmod (modprobe/depmod) and the driver's modprobe.d options,
+ * laid out where `modprobe` inside the container looks: `/lib/modules/$KVER/extra/`.
+ *
+ * - pinned: `ARG DTK` (the release's driver-toolkit, by digest) and `ARG KVER` (its
+ *   kernel) are fixed at render time and passed as build args.
+ * - tracking: the builder is the cluster's `openshift/driver-toolkit:latest` and the
+ *   kernel is whatever that image was made for (`KERNEL_VERSION` in
+ *   /etc/driver-toolkit-release.json), read during the build.
+ */
+import type { DriverSpec } from '../../driver/spec.js';
+import { BUILD_OUT, buildLines, modprobeConf, sourceLines } from '../driver-build.js';
+import { CLUSTER_DTK_PULL_SPEC, rhelMajor } from './names.js';
+
+/** Where the tracking builder writes the DTK's kernel version (read by every RUN that needs KVER). */
+export const KVER_FILE = '/etc/kmodlab-kver';
+/** The file in every driver-toolkit image that names its kernel. */
+export const DTK_RELEASE_FILE = '/etc/driver-toolkit-release.json';
+
+/**
+ * Final-stage base: UBI minimal of the nodes' RHEL major (8 for RHCOS 4.12 and older, 9
+ * after), from registry.access.redhat.com, which needs no pull secret. `microdnf install
+ * kmod` needs the UBI repositories (cdn-ubi.redhat.com) at build time.
+ */
+export function finalBaseImage(kver: string | undefined): string {
+  const major = rhelMajor(kver);
+  const ubi = major === 8 || major === 10 ? major : 9;
+  return `registry.access.redhat.com/ubi${ubi}/ubi-minimal`;
+}
+
+export interface PinnedContainerfileInput {
+  dtkImage: string;
+  kver: string;
+  /** Comment lines saying how this file is built (in-cluster and off-cluster). */
+  header: string[];
+}
+
+export function pinnedContainerfile(driver: DriverSpec, input: PinnedContainerfileInput): string {
+  return [
+    ...input.header.map((l) => `# ${l}`.trimEnd()),
+    `ARG DTK=${input.dtkImage}`,
+    `ARG KVER=${input.kver}`,
+    '',
+    'FROM ${DTK} AS builder',
+    'ARG KVER',
+    ...sourceLines(driver, { pathSource: 'context' }),
+    ...buildLines(driver),
+    '',
+    `FROM ${finalBaseImage(input.kver)}`,
+    'ARG KVER',
+    ...finalStageLines(driver),
+    'RUN depmod ${KVER}',
+    '',
+  ].join('\n');
+}
+
+export interface TrackingContainerfileInput {
+  /** Pull spec of the source image for `source.path` drivers (built by the source BuildConfig). */
+  sourceImage?: string;
+  /** A kernel of the release, only to pick the UBI major; the build does not depend on it. */
+  rhelKernelHint?: string;
+  header: string[];
+}
+
+export function trackingContainerfile(driver: DriverSpec, input: TrackingContainerfileInput): string {
+  const source =
+    'path' in driver.source
+      ? sourceLines(driver, { pathSource: 'image', sourceImage: input.sourceImage })
+      : sourceLines(driver, { pathSource: 'context' });
+  return [
+    ...input.header.map((l) => `# ${l}`.trimEnd()),
+    `ARG DTK=${CLUSTER_DTK_PULL_SPEC}`,
+    '',
+    'FROM ${DTK} AS builder',
+    `# The kernel to build for is the one this driver-toolkit image was made for.`,
+    `RUN sed -n 's/.*"KERNEL_VERSION": *"\\([^"]*\\)".*/\\1/p' ${DTK_RELEASE_FILE} > ${KVER_FILE} \\`,
+    ` && test -s ${KVER_FILE} || { echo "no KERNEL_VERSION in ${DTK_RELEASE_FILE}" >&2; exit 1; }`,
+    `RUN echo "building ${driver.name} ${driver.version} for kernel $(cat ${KVER_FILE})"`,
+    ...source,
+    ...buildLines(driver, { kverFile: KVER_FILE }),
+    '',
+    `FROM ${finalBaseImage(input.rhelKernelHint)}`,
+    ...finalStageLines(driver),
+    'RUN for k in $(ls /lib/modules); do depmod "$k"; done',
+    '',
+  ].join('\n');
+}
+
+/** kmod plus the builder's output tree (modules, firmware, modprobe.d options). */
+function finalStageLines(driver: DriverSpec): string[] {
+  const lines = [
+    '# modprobe and depmod, for the DaemonSet lifecycle hooks',
+    'RUN microdnf install -y kmod && microdnf clean all',
+    `COPY --from=builder ${BUILD_OUT}/lib/modules/ /lib/modules/`,
+  ];
+  if (driver.firmware.length > 0) lines.push(`COPY --from=builder ${BUILD_OUT}/lib/firmware/ /lib/firmware/`);
+  if (modprobeConf(driver)) lines.push(`COPY --from=builder ${BUILD_OUT}/etc/modprobe.d/ /etc/modprobe.d/`);
+  return lines;
+}

@@ -1,0 +1,79 @@
+/**
+ * The Dockerfile KMM builds in the cluster (ConfigMap key `dockerfile`), also usable
+ * off-cluster with podman for the Day-1 image:
+ *
+ * 1. `builder`, FROM `${DTK_AUTO}`: KMM sets DTK_AUTO to the driver-toolkit image of the
+ *    node's kernel, and KERNEL_FULL_VERSION to that kernel; the stage checks that the
+ *    DTK really has that kernel's build tree, fetches the source (shared `sourceLines`)
+ *    and runs the driver's build commands with KVER=KERNEL_FULL_VERSION (`buildLines`);
+ * 2. the kmod image, FROM ubi-minimal: the `.ko` files under
+ *    `/opt/lib/modules/<kernel>/extra/`, `depmod -b /opt <kernel>` (kmod installed for
+ *    it), firmware under `/firmware/`. KMM's worker needs `sh`, `mkdir` and `cp` in it.
+ *
+ * `ARG DTK_AUTO` must appear: KMM only fills DTK_AUTO when the Dockerfile mentions it.
+ */
+import type { DriverSpec } from '../../driver/spec.js';
+import { BUILD_OUT, buildLines, sourceLines } from '../driver-build.js';
+import { FIRMWARE_DIR, MODULES_DIR, type KmmNames } from './names.js';
+
+/** Base image of the kmod image (Red Hat's minimal UBI, as in the KMM docs). */
+export const KMOD_BASE_IMAGE = 'registry.redhat.io/ubi9/ubi-minimal';
+
+export function kmmDockerfile(driver: DriverSpec, names: KmmNames): string {
+  const modulesOut = `${BUILD_OUT}/lib/modules/\${KERNEL_FULL_VERSION}/`;
+  const lines = [
+    `# kmod image for ${driver.name} ${driver.version}, built by KMM for each node kernel (kmodlab, method kmm).`,
+    '# KMM sets the build args DTK_AUTO (driver-toolkit image for the kernel) and KERNEL_FULL_VERSION.',
+    'ARG DTK_AUTO',
+    'FROM ${DTK_AUTO} AS builder',
+    'ARG KERNEL_FULL_VERSION',
+    'ENV KVER=${KERNEL_FULL_VERSION}',
+    'RUN test -n "${KVER}" && test -d "/lib/modules/${KVER}/build" \\',
+    ' || { echo "kmodlab: no kernel build tree for \'${KVER}\' in this driver-toolkit image (DTK_AUTO must match KERNEL_FULL_VERSION)" >&2; exit 1; }',
+    ...sourceLines(driver, { pathSource: 'image', sourceImage: names.sourceImage }),
+    ...buildLines(driver),
+    '',
+    `FROM ${KMOD_BASE_IMAGE}`,
+    'ARG KERNEL_FULL_VERSION',
+    'RUN microdnf install -y kmod && microdnf clean all',
+    `COPY --from=builder ${modulesOut} ${MODULES_DIR}/lib/modules/\${KERNEL_FULL_VERSION}/`,
+  ];
+  if (driver.firmware.length > 0) {
+    lines.push(`COPY --from=builder ${BUILD_OUT}/lib/firmware/ ${FIRMWARE_DIR}/`);
+  }
+  lines.push(`RUN depmod -b ${MODULES_DIR} \${KERNEL_FULL_VERSION}`, '');
+  return lines.join('\n');
+}
+
+/**
+ * Day 1 with signing: KMM signs only the images it builds in the cluster, so the image
+ * built off-cluster for first boot is signed with this Containerfile, the way KMM's sign
+ * step does it (copy the image's /opt out, `sign-file` every file of `filesToSign`, copy
+ * it back): `podman build --secret id=key,src=<key> --secret id=cert,src=<cert>`.
+ * `sign-file` comes from the kernel build tree of the driver-toolkit image.
+ */
+export function kmmSignContainerfile(driver: DriverSpec, files: readonly string[]): string {
+  const loops = files.map(
+    (f) => `    for f in /signed${f}; do [ -e "$f" ] || { echo "kmodlab: nothing to sign at $f" >&2; exit 1; }; "$SIGN_FILE" sha256 /run/secrets/key /run/secrets/cert "$f"; done`,
+  );
+  return [
+    `# Signs the modules of the Day-1 kmod image of ${driver.name} ${driver.version} (kmodlab, method kmm), as KMM's sign step does.`,
+    '#   podman build -f Containerfile.sign --authfile pull-secret.json \\',
+    '#     --build-arg UNSIGNED_IMAGE=<image>-unsigned --build-arg DTK_IMAGE=<driver-toolkit> --build-arg KERNEL_FULL_VERSION=<kernel> \\',
+    '#     --secret id=key,src=signing_key.priv --secret id=cert,src=signing_key_pub.der -t <image> .',
+    'ARG UNSIGNED_IMAGE',
+    'ARG DTK_IMAGE',
+    'FROM ${UNSIGNED_IMAGE} AS unsigned',
+    '',
+    'FROM ${DTK_IMAGE} AS signer',
+    'ARG KERNEL_FULL_VERSION',
+    `COPY --from=unsigned ${MODULES_DIR}/ /signed${MODULES_DIR}/`,
+    'RUN --mount=type=secret,id=key --mount=type=secret,id=cert \\',
+    '    set -eu; SIGN_FILE="/lib/modules/${KERNEL_FULL_VERSION}/build/scripts/sign-file"; \\',
+    ...loops.map((l, i) => (i < loops.length - 1 ? `${l}; \\` : l)),
+    '',
+    'FROM ${UNSIGNED_IMAGE}',
+    `COPY --from=signer /signed${MODULES_DIR}/ ${MODULES_DIR}/`,
+    '',
+  ].join('\n');
+}

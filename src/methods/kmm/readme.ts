@@ -1,0 +1,395 @@
+/** README.md of the KMM method: what it does, prerequisites, and every step from install to removal. */
+import type { Artifact } from '../../artifacts/artifact-set.js';
+import type { DriverSpec } from '../../driver/spec.js';
+import type { ReleaseFacts } from '../../release/placeholders.js';
+import type { RenderOptions } from '../method.js';
+import { KMM_SOURCES } from './features.js';
+import { ANY_KERNEL_REGEXP, filesToSign, kernelRegexp } from './manifests.js';
+import { droppedParameters, kmmLoadOrder, kmmModprobe, kmmUnloadOrder } from './modprobe.js';
+import {
+  CATALOG_SOURCE,
+  HOST_FIRMWARE_DIR,
+  imageForKernel,
+  INTERNAL_REGISTRY,
+  OPERATOR_CHANNEL,
+  OPERATOR_NAMESPACE,
+  OPERATOR_PACKAGE,
+  type KmmNames,
+} from './names.js';
+
+export interface ReadmeInputs {
+  driver: DriverSpec;
+  facts: ReleaseFacts;
+  options: RenderOptions;
+  names: KmmNames;
+  /** Every file of the set except the README, in order. */
+  files: Artifact[];
+  /** Name of the imageRepoSecret the Module references (external registry only). */
+  imageRepoSecret?: string;
+}
+
+function code(lines: string[], lang = 'sh'): string {
+  return ['```' + lang, ...lines, '```'].join('\n');
+}
+
+function registryHost(registry: string): string {
+  return registry.split('/')[0]!;
+}
+
+export function kmmReadme(inp: ReadmeInputs): string {
+  const { driver, facts, options, names, files } = inp;
+  const release = facts.release;
+  const ns = names.namespace;
+  const modprobe = kmmModprobe(driver);
+  const load = kmmLoadOrder(modprobe);
+  const unload = kmmUnloadOrder(modprobe);
+  const dropped = droppedParameters(driver);
+  const readyLabel = `kmm.node.kubernetes.io/${ns}.${names.moduleName}.ready`;
+  const versionLabel = `kmm.node.kubernetes.io/version-module.${ns}.${names.moduleName}`;
+  const pathSource = 'path' in driver.source;
+  const day2Files = files.filter((f) => f.phase === 'day2').map((f) => f.path);
+  const operatorFiles = day2Files.filter((p) => /^0\d-/.test(p));
+  const driverFiles = day2Files.filter((p) => !/^0\d-/.test(p));
+  const lsmodPattern = `^(${load.join('|')}) `;
+  const out: string[] = [];
+
+  out.push(
+    `# ${driver.name} ${driver.version} with the Kernel Module Management (KMM) operator`,
+    '',
+    `Rendered by kmodlab (method \`kmm\`${options.day1 ? ', Day 1' : ''}) for ${release.version ? `OpenShift ${release.version}` : 'an OpenShift release whose version kmodlab was not told'}${release.kernelVersion ? `, kernel \`${release.kernelVersion}\`` : ''}.`,
+    '',
+    '## What this does',
+    '',
+    `The KMM operator watches the \`Module\` \`${names.moduleName}\` in namespace \`${ns}\`. For every node of the`,
+    `\`${options.pool}\` pool (selector \`node-role.kubernetes.io/${options.pool}: ""\`) it takes the node's kernel, finds the`,
+    'kernel mapping that matches it and the image for that kernel:',
+    '',
+    `- image \`${names.imageRepo}:${names.imageTagTemplate}\` (KMM substitutes the kernel version);`,
+    `- if that image does not exist yet, KMM builds it in the cluster (an OpenShift \`Build\`) from the Dockerfile in ConfigMap`,
+    `  \`${names.dockerfileConfigMap}\`: a stage \`FROM \${DTK_AUTO}\` — KMM fills in the driver-toolkit image of that exact kernel`,
+    `  and \`KERNEL_FULL_VERSION\` — runs the driver's build commands, and a \`ubi-minimal\` stage keeps only the modules under`,
+    `  \`/opt/lib/modules/<kernel>/extra/\` with \`depmod\` data${driver.firmware.length ? ' and the firmware under `/firmware/`' : ''};`,
+  );
+  if (driver.signing) {
+    out.push(`- KMM then signs ${driver.modules.length > 1 ? 'the modules' : 'the module'} with the key and certificate in Secrets \`${driver.signing.keySecret}\` / \`${driver.signing.certSecret}\` and overwrites the image with the signed one;`);
+  }
+  out.push(
+    `- a one-shot worker pod on the node copies the modules out of the image and runs \`modprobe\`: load order ${load.map((m) => `\`${m}\``).join(' → ')}`,
+    `  (\`moduleName: ${modprobe.moduleName}\`${modprobe.modulesLoadingOrder ? `, \`modulesLoadingOrder: [${modprobe.modulesLoadingOrder.join(', ')}]\`, which KMM turns into softdeps` : ''}),`,
+    `  and labels the node \`${readyLabel}\`.`,
+    '',
+    'No reboot is involved. When a node comes back with another kernel (cluster upgrade, realtime kernel), KMM builds',
+    'the image for that kernel and loads it; deleting the Module unloads the modules again.',
+    '',
+  );
+  if (!release.kernelVersion) {
+    out.push(
+      `> **Kernel unknown.** kmodlab was not told the release's kernel, so the kernel mapping is the broad \`regexp: '${ANY_KERNEL_REGEXP}'\`:`,
+      '> KMM builds and loads for whatever kernel the nodes run. Re-run `kmodlab render --kernel <uname -r>` to restrict it to',
+      '> the kernel family of the release.',
+      '',
+    );
+  } else {
+    out.push(
+      `The kernel mapping \`regexp: '${kernelRegexp(release)}'\` matches \`${release.kernelVersion}\` and the later kernels of the same`,
+      'family (z-streams, realtime); a node whose kernel matches no mapping gets no image and no module.',
+      '',
+    );
+  }
+  if (dropped.length > 0) {
+    out.push(
+      '> **Module parameters KMM cannot pass.** KMM passes `modprobe.parameters` to `moduleName` only, and does not read',
+      '> modprobe.d files from the image. These parameters of the driver are therefore NOT set on Day 2:',
+      ...dropped.map((d) => `> - \`${d.module}\`: \`${d.words.join(' ')}\``),
+      `> Either make them defaults in the driver source, or put the parameters on the module loaded last (\`${modprobe.moduleName}\`).`,
+      options.day1 ? '> (The Day-1 loader below passes every module its own parameters.)' : '',
+      '',
+    );
+  }
+
+  out.push('## Files', '', '| file | phase | what |', '|---|---|---|');
+  for (const f of files) out.push(`| \`${f.path}\` | ${f.phase} | ${f.description} |`);
+  out.push('| `README.md` | doc | this file |', '');
+
+  out.push(
+    '## Prerequisites',
+    '',
+    '- OpenShift 4.12 or later, `oc` logged in as cluster-admin.',
+    `- The KMM operator (package \`${OPERATOR_PACKAGE}\`, channel \`${OPERATOR_CHANNEL}\`, catalog \`${CATALOG_SOURCE}\`) in \`${OPERATOR_NAMESPACE}\`: ${options.day1 ? 'installed at install time by the Day-1 manifests below' : `\`${operatorFiles.join('`, `')}\` install it`}.`,
+  );
+  if (names.registryIsInternal) {
+    out.push(
+      `- The internal image registry, enabled and with storage (it is **not** enabled by default on bare metal):`,
+      "  `oc get configs.imageregistry.operator.openshift.io cluster -o jsonpath='{.spec.managementState}'` must say `Managed`.",
+      `  KMM pushes the images to \`${names.registry}\`. With ephemeral registry storage images vanish on a registry restart:`,
+      '  bump `spec.imageRebuildTriggerGeneration` in the Module to make KMM check and rebuild them.',
+    );
+  } else {
+    out.push(
+      `- A registry under \`${names.registry}\` that KMM can push to and every node can pull from. KMM uses Secret`,
+      `  \`${inp.imageRepoSecret}\` (\`spec.imageRepoSecret\`) to push the built images, to pull them on the nodes and to pull the build's`,
+      '  base images, so it must hold your registry credentials **merged into the cluster pull secret** (step 2).',
+    );
+  }
+  out.push(
+    '- The `Build` capability (OpenShift builds) enabled; KMM picks the driver-toolkit (DTK) image for each kernel itself.',
+    '- The nodes can run privileged pods in `' + ns + '`: `' + driverFiles.find((p) => p.includes('rbac')) + '` lets the worker ServiceAccount use the `privileged` SCC.',
+  );
+  if (driver.signing) {
+    out.push('- Secure Boot: the public key of the signing certificate enrolled in the MOK database of every node (`mokutil --import`); nodes without Secure Boot ignore signatures.');
+  }
+  out.push('');
+
+  // ---- Day 1 -------------------------------------------------------------------------
+  let step = 1;
+  if (options.day1) {
+    const kver = facts.kernelVersion;
+    const dtk = facts.driverToolkitImage;
+    const image = imageForKernel(names, driver, kver);
+    const day1Files = files.filter((f) => f.phase === 'day1').map((f) => f.path);
+    out.push(
+      '## Day 1: load the driver from the first boot',
+      '',
+      'KMM is a Day-2 operator; its Day-1 form (KMM "Day 1 kernel module loading") is a MachineConfig, independent of the',
+      `operator. \`${files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))?.path}\` writes \`${names.day1Script}\` and two units on every \`${options.pool}\` node:`,
+      '',
+      `- \`${names.day1LoadUnit}\` runs **before \`network-pre.target\`** (so before NetworkManager). If the image`,
+      `  \`${names.imageRepo}:${driver.version}-<uname -r>\` is already in the node's container storage, it copies the modules to`,
+      `  \`${names.day1ModulesRoot}\`${driver.inTreeModulesToRemove.length ? `, unloads ${driver.inTreeModulesToRemove.map((m) => `\`${m}\``).join(', ')}` : ''} and loads ${load.map((m) => `\`${m}\``).join(' → ')} with \`modprobe -d\` (each with its own parameters)${driver.firmware.length ? `; firmware goes to \`${HOST_FIRMWARE_DIR}\`` : ''}.`,
+      `- \`${names.day1PullUnit}\` runs after \`network-online.target\`. If the image is missing it pulls it with the node's`,
+      '  pull secret (`/var/lib/kubelet/config.json`) and **reboots the node**, so that the load unit finds it on the next boot.',
+      '',
+      'So each node reboots **once more** for every kernel it boots for the first time: during installation (after the',
+      "MCO's first-boot update) and after each cluster upgrade. There is no network before the load unit runs, hence the",
+      'image must already be on the node; it is never loaded from the initramfs.',
+      '',
+      `The \`Module\` cannot be a Day-1 manifest: its CRD exists only once the operator is installed. The operator install`,
+      `(${day1Files.filter((p) => !p.includes('machineconfig')).map((p) => `\`${p}\``).join(', ')}) is Day 1, the Module is applied after installation`,
+      `(step ${'"'}Apply the driver${'"'} below); it builds and pushes images for later kernels to the same repository the units pull from.`,
+      '',
+      `### ${step++}. Build and push the image for the release's kernel (before installing)`,
+      '',
+      'The units pull a prebuilt image; nobody builds it for you at install time. Build it with the same Dockerfile KMM uses',
+      '(`Containerfile`), giving the build args KMM would give:',
+      '',
+    );
+    if (pathSource) {
+      out.push(`First push the source image (\`${names.sourceImage}\`), see "Build and push the source image" below.`, '');
+    }
+    const built = driver.signing ? `${image}-unsigned` : image;
+    const build = [
+      '# the cluster pull secret (console.redhat.com) lets podman pull the DTK and ubi-minimal images',
+      `podman build -f Containerfile --authfile pull-secret.json \\`,
+      `  --build-arg DTK_AUTO=${dtk} \\`,
+      `  --build-arg KERNEL_FULL_VERSION=${kver} \\`,
+      `  -t ${built} .`,
+    ];
+    if (driver.signing) {
+      build.push(
+        '# KMM signs only what it builds in the cluster: sign this image yourself, with the key pair of "Signing key and certificate" below',
+        `podman build -f Containerfile.sign --authfile pull-secret.json \\`,
+        `  --build-arg UNSIGNED_IMAGE=${built} --build-arg DTK_IMAGE=${dtk} --build-arg KERNEL_FULL_VERSION=${kver} \\`,
+        '  --secret id=key,src=signing_key.priv --secret id=cert,src=signing_key_pub.der \\',
+        `  -t ${image} .`,
+      );
+    }
+    build.push(`podman push ${image}`);
+    out.push(
+      code(build),
+      '',
+      `\`${dtk.startsWith('quay.io/FILL_ME') ? 'oc adm release info <release> --image-for=driver-toolkit' : dtk}\` is the driver-toolkit of the release; its`,
+      '`/etc/driver-toolkit-release.json` names the kernel (`KERNEL_VERSION`). The tag is `<driver version>-<kernel>` with every',
+      'character outside `[A-Za-z0-9._-]` replaced by `_`, exactly as KMM tags the images it builds.',
+      release.rtKernelVersion ? `Nodes that run the realtime kernel need the image for \`${release.rtKernelVersion}\` too.` : 'Nodes that run the realtime kernel need the image for that kernel too.',
+      '',
+      `Make sure the nodes can pull it: add read credentials for \`${registryHost(names.registry)}\` to the install-config \`pullSecret\`.`,
+      '',
+      `### ${step++}. Add the manifests to the installation`,
+      '',
+      code([
+        'openshift-install create manifests --dir <install-dir>',
+        ...day1Files.map((p) => `cp ${p} <install-dir>/openshift/`),
+        'openshift-install create cluster --dir <install-dir>',
+      ]),
+      '',
+      'Check a node after installation (the module is loaded before NetworkManager starts):',
+      '',
+      code([
+        `oc debug node/<node> -- chroot /host journalctl -b -u ${names.day1LoadUnit} -u ${names.day1PullUnit}`,
+        `oc debug node/<node> -- chroot /host sh -c "lsmod | grep -E '${lsmodPattern}'"`,
+      ]),
+      '',
+      `Removing Day 1: \`oc delete machineconfig ${names.machineConfig}\` (the MCO updates and reboots the pool's nodes; the`,
+      'modules are not loaded after that reboot). Cluster upgrades: push the image for the new kernel first (or let the',
+      'Module build it, see PreflightValidationOCP below), otherwise the pull unit fails and the node stays without the',
+      'driver until the Module loads it.',
+      '',
+      '## Day 2: the KMM Module',
+      '',
+    );
+  } else {
+    out.push(
+      '## Steps',
+      '',
+      `### ${step++}. Install the operator`,
+      '',
+      code([
+        `oc apply ${operatorFiles.map((p) => `-f ${p}`).join(' ')}`,
+        `# wait for the CSV and the Module CRD`,
+        `oc get csv -n ${OPERATOR_NAMESPACE} -w    # until PHASE is Succeeded`,
+        'until oc get crd modules.kmm.sigs.x-k8s.io >/dev/null 2>&1; do sleep 10; done',
+        `oc -n ${OPERATOR_NAMESPACE} rollout status deployment/kmm-operator-controller`,
+      ]),
+      '',
+    );
+  }
+
+  if (!names.registryIsInternal) {
+    out.push(
+      `### ${step++}. Registry credentials for KMM`,
+      '',
+      `Secret \`${inp.imageRepoSecret}\` in \`${ns}\`: the cluster pull secret plus push credentials for \`${registryHost(names.registry)}\`.`,
+      'It holds credentials: create it yourself, never keep it in these files.',
+      '',
+      code([
+        `oc apply -f ${driverFiles[0]}`,
+        `oc get secret/pull-secret -n openshift-config --template='{{index .data ".dockerconfigjson" | base64decode}}' > auth.json`,
+        `podman login --authfile auth.json ${registryHost(names.registry)}`,
+        `oc create secret generic ${inp.imageRepoSecret} -n ${ns} --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=auth.json`,
+        'rm auth.json',
+      ]),
+      '',
+    );
+  }
+
+  if (pathSource) {
+    const sourceFile = files.find((f) => f.path === 'Containerfile.source')?.path ?? 'Containerfile.source';
+    out.push(`### ${step++}. Build and push the source image`, '');
+    out.push(
+      `The driver source is a local directory, and KMM's in-cluster build has no build context: the Dockerfile copies the`,
+      `source from the image \`${names.sourceImage}\`, built with \`${sourceFile}\` from the driver directory.`,
+      '',
+    );
+    if (names.registryIsInternal) {
+      const route = `$(oc get route default-route -n openshift-image-registry -o jsonpath='{.spec.host}')`;
+      const external = `${'$'}REGISTRY/${ns}/${driver.name}-source:${driver.version}`;
+      out.push(
+        'Push it to the internal registry through its default route:',
+        '',
+        code([
+          `oc apply -f ${driverFiles[0]}`,
+          `oc patch configs.imageregistry.operator.openshift.io/cluster --type=merge -p '{"spec":{"defaultRoute":true}}'`,
+          `REGISTRY=${route}`,
+          'podman login -u openshift -p "$(oc whoami -t)" "$REGISTRY"   # the token authenticates; add --tls-verify=false for a self-signed ingress certificate',
+          `podman build -f ${sourceFile} -t ${external} <driver source dir>`,
+          `podman push ${external}`,
+        ]),
+        '',
+        `Inside the cluster the same image is \`${names.sourceImage}\` (\`${INTERNAL_REGISTRY}\` is the registry's service).`,
+        '',
+      );
+    } else {
+      out.push(code([`podman build -f ${sourceFile} -t ${names.sourceImage} <driver source dir>`, `podman push ${names.sourceImage}`]), '');
+    }
+    out.push(`Push a new source image (new tag = new driver version) whenever the source changes; KMM only rebuilds for a new image tag.`, '');
+  }
+
+  if (driver.signing) {
+    out.push(
+      `### ${step++}. Signing key and certificate`,
+      '',
+      'Create the key pair (DER certificate) as in the RHEL "Signing a kernel and modules for Secure Boot" guide and store them as',
+      `Secrets in \`${ns}\`; KMM reads the private key from key \`key\` and the certificate from key \`cert\`. The key never goes into these files.`,
+      '',
+      code([
+        'openssl req -x509 -new -nodes -utf8 -sha256 -days 36500 -batch -config x509.conf -outform DER -out signing_key_pub.der -keyout signing_key.priv',
+        `oc create secret generic ${driver.signing.keySecret} -n ${ns} --from-file=key=signing_key.priv`,
+        `oc create secret generic ${driver.signing.certSecret} -n ${ns} --from-file=cert=signing_key_pub.der`,
+        '# enroll signing_key_pub.der on every Secure Boot node: mokutil --import signing_key_pub.der (then confirm at the next boot)',
+      ]),
+      '',
+      `Files signed (\`sign.filesToSign\`; the \`*\` is the one kernel directory of the image): ${filesToSign(driver).map((f) => `\`${f}\``).join(', ')}.`,
+      'A module that is not signed with an enrolled key fails on Secure Boot nodes with `Required key not available`.',
+      '',
+    );
+  }
+
+  out.push(
+    `### ${step++}. Apply the driver`,
+    '',
+    code([
+      ...(options.day1 ? ['# after installation: the operator from the Day-1 manifests must be up', 'until oc get crd modules.kmm.sigs.x-k8s.io >/dev/null 2>&1; do sleep 10; done'] : []),
+      `oc apply ${driverFiles.map((p) => `-f ${p}`).join(' ')}`,
+    ]),
+    '',
+    `### ${step++}. Watch it load`,
+    '',
+    code([
+      `oc get module ${names.moduleName} -n ${ns}`,
+      `oc get builds -n ${ns} -w                       # KMM builds the image once per kernel (skipped if it exists)`,
+      `oc get pods -n ${ns} -w                         # build${driver.signing ? ', sign' : ''} and one-shot worker pods`,
+      `oc get nodes -l ${readyLabel}`,
+      `oc get nodemodulesconfigs                         # per node: what KMM wants loaded and what is loaded`,
+      `oc debug node/<node> -- chroot /host sh -c "lsmod | grep -E '${lsmodPattern}'"`,
+    ]),
+    '',
+    release.kernelVersion
+      ? `For this release's kernel the image is \`${imageForKernel(names, driver, release.kernelVersion)}\`.`
+      : 'The image tag is `<driver version>-<node kernel>`.',
+    `A failed build stays visible: \`oc get builds -n ${ns}\`, \`oc logs build/<name> -n ${ns}\`.`,
+    '',
+    `### ${step++}. Update the driver`,
+    '',
+    `Re-render with the new \`version\` in driver.yaml${pathSource ? ' (and push the new source image)' : ''} and apply again. The image tag`,
+    'carries the driver version, so KMM builds new images and replaces the modules on every node (unload, then load the',
+    'new image) as soon as the Module changes; workloads using the modules must tolerate that.',
+    '',
+    `To upgrade node by node instead (KMM "ordered upgrade"): label the nodes \`${versionLabel}=<current version>\`, set`,
+    '`spec.moduleLoader.container.version` to the same value, then change `version` and the image in one update and move',
+    'the label to the new version one node at a time, after draining the workloads that use the driver. The node then',
+    `gets \`kmm.node.kubernetes.io/${ns}.${names.moduleName}.version.ready=<version>\`. Module name plus namespace must not exceed 41 characters`,
+    `(here ${ns.length + names.moduleName.length}).`,
+    '',
+    `### ${step++}. Cluster upgrades`,
+    '',
+    'Nothing to do: when a node reboots into the new kernel, KMM builds the image for it (with the new release\'s DTK)',
+    'and loads it; until the build has finished the node runs without the driver. To build ahead and find build',
+    'failures before upgrading, create a `PreflightValidationOCP` (kmm.sigs.x-k8s.io) with `spec.kernelVersion` = the new',
+    'kernel, `spec.dtkImage` = `oc adm release info <new release> --image-for=driver-toolkit` and `spec.pushBuiltImage: true`,',
+    `then watch its \`status\`; it builds and signs only, it never loads. (${KMM_SOURCES.preflight})`,
+    '',
+    `### ${step++}. Remove`,
+    '',
+    code([
+      `oc delete -f ${driverFiles.find((p) => p.includes('module')) ?? '12-module.yaml'}    # KMM runs modprobe -r ${unload.join(' ')} on every node`,
+      `oc get nodes -l ${readyLabel}           # wait until no node has the label`,
+      `oc delete ${driverFiles.filter((p) => !p.includes('module')).reverse().map((p) => `-f ${p}`).join(' ')}`,
+    ]),
+    '',
+    (names.registryIsInternal ? 'Keep the ServiceAccount and RBAC' : 'Keep the ServiceAccount, RBAC and the registry Secret') + ' until the Module is gone: KMM needs them to run the unload pods (its webhook',
+    `refuses to delete a namespace that still holds a Module). The built images stay in the registry. Uninstall the operator`,
+    `only when no Module is left in the cluster: \`oc delete subscription ${OPERATOR_PACKAGE} -n ${OPERATOR_NAMESPACE}\`, then its CSV.`,
+    '',
+  );
+
+  const placeholders = facts.placeholders();
+  out.push('## Placeholders', '');
+  if (placeholders.length === 0) {
+    out.push('None: every value in these files is known.', '');
+  } else {
+    out.push('Replace these tokens (or re-run kmodlab with the missing facts):', '', '| token | meaning | how to fill |', '|---|---|---|');
+    for (const p of placeholders) out.push(`| \`${p.token}\` | ${p.meaning} | ${p.howToFill.replace(/\|/g, '\\|')} |`);
+    out.push('');
+  }
+
+  out.push(
+    '## Sources',
+    '',
+    `- KMM: deploying modules ${KMM_SOURCES.deploy}, kmod images and in-cluster builds ${KMM_SOURCES.kmodImage},`,
+    `  ordered upgrade ${KMM_SOURCES.orderedUpgrade}, signing ${KMM_SOURCES.secureBoot}, firmware ${KMM_SOURCES.firmware},`,
+    `  Day 1 ${KMM_SOURCES.day1}, install ${KMM_SOURCES.install}`,
+    `- OpenShift documentation: ${KMM_SOURCES.ocpDocs}`,
+    '',
+  );
+  return out.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n');
+}

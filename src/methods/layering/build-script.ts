@@ -1,0 +1,57 @@
+/**
+ * build.sh for the off-cluster variant: podman build with the release's images, push with
+ * --digestfile, and write `<repository>@<digest>` into the MachineConfig's osImageURL, so
+ * the MachineConfig always pins what was pushed (a tag could move between node pulls).
+ */
+import type { DriverSpec } from '../../driver/spec.js';
+import type { ReleaseFacts } from '../../release/placeholders.js';
+import type { LayeringNames } from './images.js';
+
+export const DIGEST_FILE = 'image-digest.txt';
+
+export function buildScript(driver: DriverSpec, facts: ReleaseFacts, names: LayeringNames, machineConfigFile: string): string {
+  const pathSource = 'path' in driver.source;
+  const contextLine = pathSource
+    ? 'context="${1:?usage: $0 <driver source directory> (the directory with the Makefile)}"'
+    : 'context="${1:-$here}"   # the driver is fetched with git; any directory will do';
+  return `#!/usr/bin/env bash
+# kmodlab: build the layered RHCOS image for ${driver.name} ${driver.version}, push it, and pin
+# its digest in ${machineConfigFile}. See README.md.
+#
+# Usage: ./build.sh ${pathSource ? '<driver source directory>' : '[build context]'}
+# Environment (defaults are the rendered release's):
+#   IMAGE        image to build and push          (${names.osImageRepo}:${names.osImageTag})
+#   RHCOS_IMAGE  base OS image: oc adm release info <release> --image-for=rhel-coreos
+#   DTK_IMAGE    driver-toolkit: oc adm release info <release> --image-for=driver-toolkit
+#   AUTHFILE     pull secret for the release images (e.g. pull-secret.json); push
+#                credentials come from 'podman login <registry>'
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+${contextLine}
+IMAGE="\${IMAGE:-${names.osImageRepo}:${names.osImageTag}}"
+RHCOS_IMAGE="\${RHCOS_IMAGE:-${facts.rhcosImage}}"
+DTK_IMAGE="\${DTK_IMAGE:-${facts.driverToolkitImage}}"
+
+for v in IMAGE RHCOS_IMAGE DTK_IMAGE; do
+  case "\${!v}" in
+    *FILL_ME*) echo "build.sh: $v is a placeholder (\${!v}): set $v or re-render with kmodlab (see README.md)" >&2; exit 2 ;;
+  esac
+done
+
+# The repository part of IMAGE (without :tag), for <repository>@<digest>.
+last="\${IMAGE##*/}"
+if [[ "$last" == *:* ]]; then repo="\${IMAGE%:*}"; else repo="$IMAGE"; fi
+
+build=(podman build -f "$here/Containerfile" -t "$IMAGE"
+  --build-arg "RHCOS_IMAGE=$RHCOS_IMAGE" --build-arg "DTK_IMAGE=$DTK_IMAGE")
+if [[ -n "\${AUTHFILE:-}" ]]; then build+=(--authfile "$AUTHFILE"); fi
+"\${build[@]}" "$context"
+
+podman push --digestfile "$here/${DIGEST_FILE}" "$IMAGE"
+digest="$(cat "$here/${DIGEST_FILE}")"
+
+sed -i -E "s|^([[:space:]]*osImageURL:).*|\\\\1 $repo@$digest|" "$here/${machineConfigFile}"
+echo "build.sh: pushed $repo@$digest and wrote it to ${machineConfigFile}"
+`;
+}

@@ -1,0 +1,57 @@
+/** What RHCOS image layering costs and offers, with where each fact comes from. */
+import type { FeatureFact } from '../method.js';
+
+const MCO_DOCS = 'https://github.com/openshift/machine-config-operator/blob/master/docs';
+
+export const LAYERING_FEATURES: readonly FeatureFact[] = [
+  {
+    key: 'reboot-required',
+    value: 'yes: every node of the pool, on every change (cordon, drain, reboot)',
+    source: 'https://docs.openshift.com/container-platform/4.18/machine_configuration/mco-coreos-layering.html',
+  },
+  {
+    key: 'follows-kernel-upgrades',
+    value: 'off-cluster: no, the pool keeps its image until you rebuild; on-cluster: rebuilt on upgrade, but the pinned driver-toolkit must be updated for a new kernel',
+    source: `${MCO_DOCS}/UsingLayering.md#6-you-are-now-responsible-for-keeping-that-image-up-to-date`,
+  },
+  {
+    key: 'day1-support',
+    value: 'yes (off-cluster): MachineConfig in the install manifests; nodes boot stock RHCOS first, one extra reboot',
+    source: `${MCO_DOCS}/UsingLayering.md#can-i-override-osimageurl-at-install-time`,
+  },
+  {
+    key: 'in-cluster-build',
+    value: 'on-cluster variant only (MachineOSConfig, MCO build Job); off-cluster builds with podman',
+    source: `${MCO_DOCS}/onclusterlayering-quickstart.md`,
+  },
+  {
+    key: 'module-signing',
+    value: 'possible in the Containerfile (sign-file in the builder stage), not built in',
+    source: 'https://docs.kernel.org/admin-guide/module-signing.html',
+  },
+  {
+    key: 'resident-components',
+    value: 'none: the modules are part of the OS image',
+    source: 'https://github.com/openshift/rhcos-image-layering-examples',
+  },
+  {
+    key: 'privileged-workload',
+    value: 'none',
+    source: 'https://github.com/openshift/rhcos-image-layering-examples',
+  },
+  {
+    key: 'operator-required',
+    value: 'no: the Machine Config Operator is part of OpenShift',
+    source: `${MCO_DOCS}/UsingLayering.md`,
+  },
+  {
+    key: 'single-node',
+    value: 'yes (pool master): no drain, API down during each reboot; on-cluster from 4.19',
+    source: `${MCO_DOCS}/SingleNodeOpenShift.md`,
+  },
+  {
+    key: 'unload-on-removal',
+    value: 'yes, by a reboot into the stock OS image',
+    source: `${MCO_DOCS}/UsingLayering.md#can-i-go-back-once-ive-used-layering`,
+  },
+];

@@ -1,0 +1,149 @@
+/**
+ * `kmodlab render` end to end through the shipped launcher (bin/kmodlab.js → dist/):
+ * files written per method for Day 1 and Day 2, every object valid against the
+ * upstream schemas, stdout forms, and bad input → one clear message, exit code 2.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseYamlStream } from '../src/yaml.js';
+import { assertValidK8sObject } from './support/upstream-schemas.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin', 'kmodlab.js');
+const RELEASE = ['--ocp-version', '4.14.12', '--kernel', '5.14.0-284.52.1.el9_2.x86_64'];
+
+function kmodlab(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => path.join(dir, f))
+    .filter((f) => statSync(f).isFile())
+    .sort();
+}
+
+function objectsIn(files: string[]): Record<string, unknown>[] {
+  return files.filter((f) => f.endsWith('.yaml')).flatMap((f) => parseYamlStream(readFileSync(f, 'utf8')) as Record<string, unknown>[]);
+}
+
+beforeAll(() => {
+  // Tests run the shipped launcher, which needs dist/ (npm test builds first).
+  if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+});
+
+describe('kmodlab render --method all', () => {
+  it.each([
+    ['day2', []],
+    ['day1', ['--day1', '--registry', 'quay.io/acme']],
+  ])('writes every method for %s, each object schema-valid and labelled', (_phase, extra) => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-render-'));
+    const r = kmodlab('render', '--method', 'all', ...RELEASE, ...extra, '--output-dir', out);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['dtk', 'kmm', 'layering']);
+    for (const method of ['dtk', 'kmm', 'layering']) {
+      const files = filesUnder(path.join(out, method));
+      expect(files.map((f) => path.basename(f))).toContain('README.md');
+      const objects = objectsIn(files);
+      expect(objects.length).toBeGreaterThan(0);
+      for (const o of objects) {
+        assertValidK8sObject(o);
+        const labels = (o.metadata as { labels: Record<string, string> }).labels;
+        expect(labels['app.kubernetes.io/managed-by']).toBe('kmodlab');
+        expect(labels['app.kubernetes.io/name']).toBe('simple-kmod');
+        expect(labels['kmodlab.io/method']).toBe(method);
+      }
+      const day1Files = files.filter((f) => f.includes(`${path.sep}openshift${path.sep}`));
+      if (extra.includes('--day1')) {
+        expect(day1Files.length, `${method} has installer manifests`).toBeGreaterThan(0);
+        for (const o of objectsIn(day1Files)) {
+          expect((o.metadata as { annotations?: Record<string, string> }).annotations?.['kmodlab.io/install-phase']).toBe('day1');
+        }
+      } else {
+        expect(day1Files).toEqual([]);
+      }
+    }
+  });
+
+  it('uses the release kernel in every method and lists no kernel placeholder when it is known', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-render-'));
+    const r = kmodlab('render', ...RELEASE, '--output-dir', out);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain('FILL_ME_KERNEL_VERSION');
+    const dtk = filesUnder(path.join(out, 'dtk')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    expect(dtk).toContain('5.14.0-284.52.1.el9_2.x86_64');
+    const module = readFileSync(path.join(out, 'kmm', '12-module.yaml'), 'utf8');
+    const regexp = /regexp: (.+)/.exec(module)?.[1]?.replace(/^["']|["']$/g, '').replace(/\\\\/g, '\\');
+    expect(regexp).toBeDefined();
+    expect(new RegExp(regexp!).test('5.14.0-284.52.1.el9_2.x86_64')).toBe(true);
+  });
+
+  it('names the unknown facts on stderr when the release is not given', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-render-'));
+    const r = kmodlab('render', '--method', 'dtk', '--output-dir', out);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('FILL_ME_KERNEL_VERSION');
+    expect(r.stderr).toContain('--image-for=driver-toolkit');
+  });
+});
+
+describe('kmodlab render -o', () => {
+  it('-o yaml prints one multi-document stream of every object and nothing else', () => {
+    const r = kmodlab('render', '--method', 'dtk', ...RELEASE, '-o', 'yaml');
+    expect(r.code).toBe(0);
+    const objects = parseYamlStream(r.stdout) as { kind: string }[];
+    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'ImageStream', 'BuildConfig', 'ServiceAccount', 'Role', 'RoleBinding', 'DaemonSet']);
+  });
+
+  it('-o json prints a v1 List', () => {
+    const r = kmodlab('render', '--method', 'kmm', ...RELEASE, '-o', 'json');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as { kind: string; items: { kind: string }[] };
+    expect(list.kind).toBe('List');
+    expect(list.items.map((i) => i.kind)).toContain('Module');
+  });
+});
+
+describe('bad input → one clear message, exit code 2, no stack trace', () => {
+  const bad = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-bad-'));
+  const badDriver = path.join(bad, 'driver.yaml');
+  writeFileSync(badDriver, 'name: Bad_Name\nsource: {path: .}\nmodules: []\n');
+  const garbage = path.join(bad, 'release.txt');
+  writeFileSync(garbage, 'this is not release info\n');
+
+  it.each([
+    ['unknown method', ['render', '--method', 'foo', '-o', 'yaml'], /unknown method "foo": expected one of layering, dtk, kmm, all/],
+    ['malformed driver', ['render', '--driver', badDriver, '-o', 'yaml'], new RegExp(`${badDriver.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: name: expected a DNS-1123 label`)],
+    ['missing driver file', ['render', '--driver', '/nope/driver.yaml', '-o', 'yaml'], /\/nope\/driver.yaml: cannot read driver spec/],
+    ['unreadable release info', ['render', '--release-info', '/nope/release.txt', '-o', 'yaml'], /--release-info \/nope\/release.txt: cannot read/],
+    ['garbage release info', ['render', '--release-info', garbage, '-o', 'yaml'], /expected the output of `oc adm release info/],
+    ['conflicting outputs', ['render', '-o', 'yaml', '--output-dir', bad], /-o\/--output and --output-dir conflict/],
+    ['no output chosen', ['render'], /--output-dir <dir> \(files\) or -o yaml\|json/],
+    ['bad output format', ['render', '-o', 'xml'], /unknown format "xml"/],
+    ['bad kernel flag', ['render', '--kernel', 'not a kernel', '-o', 'yaml'], /--kernel: expected a kernel version/],
+    ['bad pool', ['render', '--pool', 'infra', '-o', 'yaml'], /--pool: /],
+    ['variant with all methods', ['render', '--variant', 'tracking', '-o', 'yaml'], /--variant applies to one method/],
+    ['day1 without a registry', ['render', '--method', 'dtk', '--day1', '-o', 'yaml'], /--day1 with dtk needs --registry/],
+    ['unknown flag', ['render', '--colour', 'blue'], /unknown option '--colour'/],
+  ])('%s', (_label, args, pattern) => {
+    const r = kmodlab(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // no stack trace
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('help', () => {
+  it('exits 0 and documents the flags', () => {
+    const r = kmodlab('render', '--help');
+    expect(r.code).toBe(0);
+    for (const flag of ['--driver', '--method', '--release-info', '--day1', '--pool', '--registry', '--output-dir', '--output']) expect(r.stdout).toContain(flag);
+  });
+});

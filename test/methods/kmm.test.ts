@@ -1,0 +1,550 @@
+/**
+ * The KMM method: what the rendered Module makes KMM do (load order, parameters, kernel
+ * mapping, images), the operator install, Day 1 vs Day 2, signing, placeholders, and
+ * every object checked against the upstream schemas.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { allObjects, artifactText, ArtifactSetSchema, findFile, type ArtifactSet, type K8sObject } from '../../src/artifacts/artifact-set.js';
+import { loadDriver, parseDriverSpec } from '../../src/driver/load.js';
+import { canonicalModuleName, type DriverSpec } from '../../src/driver/spec.js';
+import { UserError } from '../../src/errors.js';
+import { ANNOTATION_INSTALL_PHASE, standardLabels } from '../../src/labels.js';
+import { FEATURE_KEYS, RenderOptionsSchema, type RenderOptionsInput } from '../../src/methods/method.js';
+import { kmmMethod } from '../../src/methods/kmm/index.js';
+import { PLACEHOLDERS } from '../../src/release/placeholders.js';
+import { ReleaseSchema, type Release, type ReleaseInput } from '../../src/release/release.js';
+import { parseYamlStream } from '../../src/yaml.js';
+import { assertValidK8sObject } from '../support/upstream-schemas.js';
+
+const KVER = '5.14.0-284.52.1.el9_2.x86_64';
+const DTK = `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'a1'.repeat(32)}`;
+const RELEASE: ReleaseInput = { version: '4.14.12', kernelVersion: KVER, sources: {} };
+const INTERNAL = 'image-registry.openshift-image-registry.svc:5000';
+
+function release(input: ReleaseInput): Release {
+  return ReleaseSchema.parse(input);
+}
+
+function render(driver: DriverSpec, rel: ReleaseInput = RELEASE, opts: RenderOptionsInput = {}): ArtifactSet {
+  return ArtifactSetSchema.parse(kmmMethod.render(driver, release(rel), RenderOptionsSchema.parse(opts)));
+}
+
+function userErrorOf(fn: () => unknown): UserError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof UserError) return e;
+    throw e;
+  }
+  throw new Error('expected a UserError');
+}
+
+function objectOf(set: ArtifactSet, kind: string, name?: string): K8sObject {
+  const found = allObjects(set).filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  expect(found, `${kind} ${name ?? ''}`).toHaveLength(1);
+  return found[0]!;
+}
+
+type Json = Record<string, any>;
+const spec = (o: K8sObject): Json => (o as Json).spec;
+const container = (set: ArtifactSet): Json => spec(objectOf(set, 'Module')).moduleLoader.container;
+
+/** The load order KMM's softdeps produce and the order of its `modprobe -r`. */
+function kmmOrders(modprobe: Json): { load: string[]; unload: string[] } {
+  const list: string[] = modprobe.modulesLoadingOrder ?? [modprobe.moduleName];
+  return { load: [...list].reverse(), unload: [...list] };
+}
+
+/** Checks every object of the set: upstream schema, and that the YAML text round-trips. */
+function expectAllValid(set: ArtifactSet): void {
+  const objects = allObjects(set);
+  expect(objects.length).toBeGreaterThan(0);
+  for (const o of objects) assertValidK8sObject(o);
+  for (const f of set.files.filter((f) => f.objects)) {
+    expect(parseYamlStream(artifactText(f))).toEqual(JSON.parse(JSON.stringify(f.objects)));
+  }
+}
+
+let reference: DriverSpec;
+beforeAll(async () => {
+  reference = (await loadDriver('drivers/simple-kmod/driver.yaml')).spec;
+});
+
+/** A git-source driver with everything KMM has a field for. */
+function fullDriver(extra: Record<string, unknown> = {}): DriverSpec {
+  return parseDriverSpec(
+    {
+      name: 'acme-nic',
+      version: '2.3.1',
+      source: { git: { url: 'https://example.com/acme/nic.git', ref: 'v2.3.1' } },
+      modules: ['acme_nic'],
+      moduleParameters: { acme_nic: { debug: 1, mode: 'fast' } },
+      inTreeModulesToRemove: ['acme-nic-old', 'ice'],
+      firmware: [{ source: 'fw/acme.bin', target: 'acme/acme.bin' }],
+      signing: { keySecret: 'acme-signing-key', certSecret: 'acme-signing-cert' },
+      ...extra,
+    },
+    'test',
+  );
+}
+
+describe('kmm Day 2, reference driver (path source), known release', () => {
+  let set: ArtifactSet;
+  beforeAll(() => {
+    set = render(reference);
+  });
+
+  it('renders the operator install, the driver objects, the source image Containerfile and a README', () => {
+    expect(set.method).toBe('kmm');
+    expect(set.day1).toBe(false);
+    expect(set.files.map((f) => [f.path, f.phase])).toEqual([
+      ['00-operator-namespace.yaml', 'day2'],
+      ['01-operatorgroup.yaml', 'day2'],
+      ['02-subscription.yaml', 'day2'],
+      ['Containerfile.source', 'build'],
+      ['10-namespace.yaml', 'day2'],
+      ['10-worker-rbac.yaml', 'day2'],
+      ['11-dockerfile-configmap.yaml', 'day2'],
+      ['12-module.yaml', 'day2'],
+      ['README.md', 'doc'],
+    ]);
+  });
+
+  it('every object is valid against the upstream schemas and carries the standard labels', () => {
+    expectAllValid(set);
+    // the oracle is not vacuous: a misspelt Module field is rejected
+    const broken = structuredClone(objectOf(set, 'Module')) as Json;
+    broken.spec.moduleLoader.container.modprobe.modulesLoadOrder = ['x', 'y'];
+    expect(() => assertValidK8sObject(broken)).toThrow(/modulesLoadOrder/);
+    for (const o of allObjects(set)) {
+      const labels = o.metadata.labels ?? {};
+      const component = labels['app.kubernetes.io/component'];
+      expect(component, `${o.kind} ${o.metadata.name}`).toBeTruthy();
+      expect(labels).toEqual(standardLabels('simple-kmod', 'kmm', component, '1.0.0'));
+      expect(o.metadata.annotations?.[ANNOTATION_INSTALL_PHASE]).toBeUndefined();
+    }
+  });
+
+  it('installs the KMM operator from redhat-operators, channel stable, all namespaces', () => {
+    expect(objectOf(set, 'Namespace', 'openshift-kmm')).toBeTruthy();
+    const og = objectOf(set, 'OperatorGroup');
+    expect(og.metadata.namespace).toBe('openshift-kmm');
+    expect((og as Json).spec?.targetNamespaces).toBeUndefined();
+    const sub = objectOf(set, 'Subscription');
+    expect(sub.metadata).toMatchObject({ name: 'kernel-module-management', namespace: 'openshift-kmm' });
+    expect(spec(sub)).toEqual({
+      channel: 'stable',
+      installPlanApproval: 'Automatic',
+      name: 'kernel-module-management',
+      source: 'redhat-operators',
+      sourceNamespace: 'openshift-marketplace',
+    });
+  });
+
+  it('makes KMM load the modules in the driver order and unload them in reverse', () => {
+    const modprobe = container(set).modprobe;
+    const driverOrder = reference.modules.map((m) => canonicalModuleName(m.name));
+    expect(driverOrder).toEqual(['simple_kmod', 'simple_procfs_kmod']);
+    // KMM: first entry == moduleName, loaded last; at least two entries.
+    expect(modprobe.moduleName).toBe('simple_procfs_kmod');
+    expect(modprobe.modulesLoadingOrder[0]).toBe(modprobe.moduleName);
+    expect(kmmOrders(modprobe).load).toEqual(driverOrder);
+    expect(kmmOrders(modprobe).unload).toEqual([...driverOrder].reverse());
+    expect(modprobe.dirName).toBe('/opt');
+    expect(modprobe.firmwarePath).toBeUndefined();
+  });
+
+  it('does not give simple_kmod its parameter to the wrong module, and says so in the README', () => {
+    expect(container(set).modprobe.parameters).toBeUndefined();
+    const readme = findFile(set, 'README.md')!.content!;
+    expect(readme).toContain('Module parameters KMM cannot pass');
+    expect(readme).toContain('`simple_kmod`: `greeting=kmodlab`');
+  });
+
+  it('maps the release kernel family to an image tagged per driver version and kernel, built in the cluster', () => {
+    const c = container(set);
+    expect(c.kernelMappings).toHaveLength(1);
+    const mapping = c.kernelMappings[0];
+    const re = new RegExp(mapping.regexp);
+    expect(re.test(KVER)).toBe(true);
+    expect(re.test('5.14.0-284.59.1.el9_2.x86_64')).toBe(true); // next z-stream
+    expect(re.test('5.14.0-284.52.1.rt14.337.el9_2.x86_64')).toBe(true); // realtime
+    expect(re.test('4.18.0-372.73.1.el8_6.x86_64')).toBe(false);
+    expect(mapping.containerImage).toBe(`${INTERNAL}/kmodlab-simple-kmod/simple-kmod-kmm:1.0.0-\${KERNEL_FULL_VERSION}`);
+    const tag = mapping.containerImage.split(':').pop().replace('${KERNEL_FULL_VERSION}', KVER);
+    expect(tag).toMatch(/^[\w][\w.-]{0,127}$/);
+    const cm = objectOf(set, 'ConfigMap');
+    expect(mapping.build).toEqual({ dockerfileConfigMap: { name: cm.metadata.name } });
+    expect(mapping.sign).toBeUndefined();
+    expect(c.imagePullPolicy).toBe('IfNotPresent');
+    expect(c.inTreeModulesToRemove).toBeUndefined();
+    expect(c.version).toBeUndefined(); // ordered upgrade is opt-in (README): a version without node labels loads nothing
+  });
+
+  it('targets the pool and runs the workers with a ServiceAccount allowed to use the privileged SCC', () => {
+    const m = objectOf(set, 'Module');
+    expect(m.metadata).toMatchObject({ name: 'simple-kmod', namespace: 'kmodlab-simple-kmod' });
+    expect(spec(m).selector).toEqual({ 'node-role.kubernetes.io/worker': '' });
+    expect(spec(m).imageRepoSecret).toBeUndefined(); // internal registry: builder/worker SAs have access
+    const sa = objectOf(set, 'ServiceAccount');
+    expect(spec(m).moduleLoader.serviceAccountName).toBe(sa.metadata.name);
+    const role = objectOf(set, 'Role') as Json;
+    expect(role.rules).toEqual([
+      { apiGroups: ['security.openshift.io'], resources: ['securitycontextconstraints'], resourceNames: ['privileged'], verbs: ['use'] },
+    ]);
+    const rb = objectOf(set, 'RoleBinding') as Json;
+    expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    expect(rb.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'kmodlab-simple-kmod' }]);
+    for (const o of [m, sa, role, rb, objectOf(set, 'ConfigMap')]) expect(o.metadata.namespace).toBe('kmodlab-simple-kmod');
+  });
+
+  it('builds FROM ${DTK_AUTO} with KVER = KERNEL_FULL_VERSION and lays the modules under /opt for depmod', () => {
+    const df: string = (objectOf(set, 'ConfigMap') as Json).data.dockerfile;
+    const lines = df.split('\n');
+    const idx = (s: string) => lines.findIndex((l) => l.startsWith(s));
+    expect(idx('ARG DTK_AUTO')).toBeGreaterThanOrEqual(0);
+    expect(idx('ARG DTK_AUTO')).toBeLessThan(idx('FROM ${DTK_AUTO} AS builder'));
+    expect(idx('ARG KERNEL_FULL_VERSION')).toBeGreaterThan(idx('FROM ${DTK_AUTO} AS builder'));
+    expect(lines).toContain('ENV KVER=${KERNEL_FULL_VERSION}');
+    expect(df).toContain(`COPY --from=${INTERNAL}/kmodlab-simple-kmod/simple-kmod-source:1.0.0 /src/ /build/src/`);
+    expect(df).toContain('RUN make KVER=${KVER}');
+    const final = lines.slice(lines.findIndex((l) => l.startsWith('FROM registry.redhat.io/ubi9/ubi-minimal')));
+    expect(final.length).toBeGreaterThan(1);
+    expect(final).toContain('ARG KERNEL_FULL_VERSION');
+    expect(final.some((l) => /microdnf install -y kmod/.test(l))).toBe(true);
+    expect(final).toContain('COPY --from=builder /build/out/lib/modules/${KERNEL_FULL_VERSION}/ /opt/lib/modules/${KERNEL_FULL_VERSION}/');
+    expect(final[final.length - 2]).toBe('RUN depmod -b /opt ${KERNEL_FULL_VERSION}');
+    expect(df).not.toContain('/firmware');
+  });
+
+  it('ships the source image Containerfile and tells how to push it to the internal registry', () => {
+    expect(findFile(set, 'Containerfile.source')!.content).toContain('COPY . /src/');
+    const readme = findFile(set, 'README.md')!.content!;
+    expect(readme).toContain('podman push $REGISTRY/kmodlab-simple-kmod/simple-kmod-source:1.0.0');
+    expect(readme).toContain('oc get nodes -l kmm.node.kubernetes.io/kmodlab-simple-kmod.simple-kmod.ready');
+    expect(readme).toContain(`lsmod | grep -E '^(simple_kmod|simple_procfs_kmod) '`);
+    expect(readme).toContain('oc delete -f 12-module.yaml');
+    expect(readme).toContain('modprobe -r simple_procfs_kmod simple_kmod');
+    expect(readme).toContain('PreflightValidationOCP');
+    expect(readme).toContain('spec.moduleLoader.container.version');
+    expect(readme).toContain(`simple-kmod-kmm:1.0.0-${KVER}`);
+  });
+
+  it('needs no placeholder: KMM finds the DTK and the kernel itself', () => {
+    expect(set.placeholders).toEqual([]);
+    for (const f of set.files) expect(artifactText(f)).not.toContain('FILL_ME');
+  });
+});
+
+describe('kmm with an unknown kernel', () => {
+  it('maps every kernel, says so, and still needs no placeholder on Day 2', () => {
+    const set = render(reference, { sources: {} });
+    expectAllValid(set);
+    const mapping = container(set).kernelMappings[0];
+    expect(mapping.regexp).toBe('^.+$');
+    expect(findFile(set, 'README.md')!.content).toContain('Kernel unknown');
+    expect(set.placeholders).toEqual([]);
+  });
+});
+
+describe('kmm with a git-source driver: signing, firmware, in-tree replacement, options', () => {
+  const opts = { registry: 'quay.io/acme', namespace: 'nic-drivers', pool: 'master' } as const;
+  let driver: DriverSpec;
+  let set: ArtifactSet;
+  beforeAll(() => {
+    driver = fullDriver();
+    set = render(driver, RELEASE, opts);
+  });
+
+  it('is valid and fetches the source with git (no source image)', () => {
+    expectAllValid(set);
+    expect(findFile(set, 'Containerfile.source')).toBeUndefined();
+    const df: string = (objectOf(set, 'ConfigMap') as Json).data.dockerfile;
+    expect(df).toContain('git clone -q --depth 1 --branch v2.3.1 https://example.com/acme/nic.git /build/src');
+    expect(df).not.toContain('COPY --from=quay.io/acme/acme-nic-source');
+  });
+
+  it('loads the single module with its own parameters', () => {
+    const modprobe = container(set).modprobe;
+    expect(modprobe.moduleName).toBe('acme_nic');
+    expect(modprobe.modulesLoadingOrder).toBeUndefined(); // KMM requires at least two entries
+    expect(modprobe.parameters).toEqual(['debug=1', 'mode=fast']);
+    expect(findFile(set, 'README.md')!.content).not.toContain('Module parameters KMM cannot pass');
+  });
+
+  it('copies firmware to /firmware in the image and sets firmwarePath', () => {
+    expect(container(set).modprobe.firmwarePath).toBe('/firmware');
+    const df: string = (objectOf(set, 'ConfigMap') as Json).data.dockerfile;
+    expect(df).toContain('COPY --from=builder /build/out/lib/firmware/ /firmware/');
+  });
+
+  it('removes the in-tree modules as named', () => {
+    expect(container(set).inTreeModulesToRemove).toEqual(['acme-nic-old', 'ice']);
+  });
+
+  it('signs every module by glob path, without unsignedImage (ignored with a build), keys only as Secret references', () => {
+    const sign = container(set).kernelMappings[0].sign;
+    expect(sign).toEqual({
+      keySecret: { name: 'acme-signing-key' },
+      certSecret: { name: 'acme-signing-cert' },
+      filesToSign: ['/opt/lib/modules/*/extra/acme_nic.ko'],
+    });
+    const readme = findFile(set, 'README.md')!.content!;
+    expect(readme).toContain('oc create secret generic acme-signing-key -n nic-drivers --from-file=key=');
+    expect(readme).toContain('oc create secret generic acme-signing-cert -n nic-drivers --from-file=cert=');
+    expect(allObjects(set).some((o) => o.kind === 'Secret')).toBe(false);
+    for (const f of set.files) expect(artifactText(f)).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY/);
+  });
+
+  it('uses the namespace, registry and pool given, with a registry Secret for push and pull', () => {
+    const m = objectOf(set, 'Module');
+    expect(m.metadata.namespace).toBe('nic-drivers');
+    expect(objectOf(set, 'Namespace', 'nic-drivers')).toBeTruthy();
+    expect(spec(m).selector).toEqual({ 'node-role.kubernetes.io/master': '' });
+    expect(container(set).kernelMappings[0].containerImage).toBe('quay.io/acme/acme-nic-kmm:2.3.1-${KERNEL_FULL_VERSION}');
+    expect(spec(m).imageRepoSecret).toEqual({ name: 'acme-nic-kmm-registry' });
+    expect(findFile(set, 'README.md')!.content).toContain('oc create secret generic acme-nic-kmm-registry -n nic-drivers --type=kubernetes.io/dockerconfigjson');
+  });
+
+  it('keeps absolute filesToSign under /opt, resolves relative ones, and refuses paths outside /opt', () => {
+    const given = fullDriver({ signing: { keySecret: 'k', certSecret: 'c', filesToSign: ['extra/acme_nic.ko', '/opt/lib/modules/${KERNEL_FULL_VERSION}/extra/x.ko'] } });
+    expect(container(render(given)).kernelMappings[0].sign.filesToSign).toEqual([
+      '/opt/lib/modules/*/extra/acme_nic.ko',
+      '/opt/lib/modules/${KERNEL_FULL_VERSION}/extra/x.ko',
+    ]);
+    const bad = fullDriver({ signing: { keySecret: 'k', certSecret: 'c', filesToSign: ['/lib/modules/x.ko'] } });
+    expect(userErrorOf(() => render(bad)).message).toMatch(/outside \/opt/);
+  });
+
+  it('signs each module file by its basename when modules live in subdirectories', () => {
+    const d = fullDriver({ modules: ['acme_core', { name: 'acme_nic', file: 'eth/acme_nic.ko' }], moduleParameters: {} });
+    expect(container(render(d)).kernelMappings[0].sign.filesToSign).toEqual(['/opt/lib/modules/*/extra/acme_core.ko', '/opt/lib/modules/*/extra/acme_nic.ko']);
+  });
+});
+
+describe('kmm options', () => {
+  it('rejects an unknown variant', () => {
+    expect(userErrorOf(() => render(reference, RELEASE, { variant: 'prebuilt' })).message).toMatch(/in-cluster-build/);
+    expect(render(reference, RELEASE, { variant: 'in-cluster-build' }).variant).toBe('in-cluster-build');
+  });
+
+  it('lists one sourced feature per key', () => {
+    expect(kmmMethod.features.map((f) => f.key).sort()).toEqual(Object.keys(FEATURE_KEYS).sort());
+    for (const f of kmmMethod.features) {
+      expect(f.value.length).toBeGreaterThan(0);
+      expect(f.source).toMatch(/^https:\/\/(github\.com\/(kubernetes-sigs|rh-ecosystem-edge)\/kernel-module-management\/blob\/main\/docs\/|docs\.redhat\.com\/)/);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Day 1
+// ---------------------------------------------------------------------------------------
+
+function decodeDataUrl(url: string): string {
+  const m = /^data:[^,]*;base64,(.*)$/.exec(url);
+  expect(m, url.slice(0, 40)).toBeTruthy();
+  return Buffer.from(m![1]!, 'base64').toString('utf8');
+}
+
+function day1Parts(set: ArtifactSet): { mc: Json; script: string; units: Json[] } {
+  const mc = objectOf(set, 'MachineConfig') as Json;
+  const cfg = mc.spec.config;
+  expect(cfg.storage.files).toHaveLength(1);
+  return { mc, script: decodeDataUrl(cfg.storage.files[0].contents.source), units: cfg.systemd.units };
+}
+
+/**
+ * Runs the Day-1 script with podman, modprobe, uname, systemctl, rm, mkdir and sleep
+ * replaced by stubs that log their arguments (nothing on this machine is touched).
+ */
+function runDay1Script(script: string, action: 'load' | 'pull', opts: { kernel: string; imagePresent: boolean }): string[] {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-day1-'));
+  const log = path.join(dir, 'calls.log');
+  const stub = (name: string, body = '') => {
+    const file = path.join(dir, name);
+    writeFileSync(file, `#!/bin/sh\necho "${name} $*" >> "${log}"\n${body}\n`);
+    chmodSync(file, 0o755);
+  };
+  stub('uname', `echo '${opts.kernel}'`);
+  stub('podman', `case "$1 $2" in "image exists") exit ${opts.imagePresent ? 0 : 1};; esac\n[ "$1" = create ] && echo ctr123\nexit 0`);
+  for (const name of ['modprobe', 'systemctl', 'rm', 'mkdir', 'sleep']) stub(name);
+  const file = path.join(dir, 'day1.sh');
+  writeFileSync(file, script);
+  try {
+    execFileSync('bash', [file, action], { env: { PATH: `${dir}:/usr/bin:/bin` }, stdio: 'pipe' });
+    return readFileSync(log, 'utf8').trim().split('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('kmm Day 1', () => {
+  it('needs --registry: the image must be pullable at first boot', () => {
+    const e = userErrorOf(() => render(reference, RELEASE, { day1: true }));
+    expect(e.message).toContain('--day1 with kmm needs --registry <repo prefix>');
+  });
+
+  describe('reference driver, --registry quay.io/acme', () => {
+    let set: ArtifactSet;
+    beforeAll(() => {
+      set = render(reference, RELEASE, { day1: true, registry: 'quay.io/acme' });
+    });
+
+    it('puts the operator install and the MachineConfig in installer manifests, the Module stays Day 2', () => {
+      expect(set.day1).toBe(true);
+      const day1 = set.files.filter((f) => f.phase === 'day1');
+      expect(day1.map((f) => f.path)).toEqual([
+        'openshift/99_kmodlab-simple-kmod-kmm-operator-namespace.yaml',
+        'openshift/99_kmodlab-simple-kmod-kmm-operatorgroup.yaml',
+        'openshift/99_kmodlab-simple-kmod-kmm-subscription.yaml',
+        'openshift/99_kmodlab-simple-kmod-kmm-machineconfig.yaml',
+      ]);
+      for (const o of allObjects(set, 'day1')) expect(o.metadata.annotations?.[ANNOTATION_INSTALL_PHASE]).toBe('day1');
+      for (const o of allObjects(set, 'day2')) expect(o.metadata.annotations?.[ANNOTATION_INSTALL_PHASE]).toBeUndefined();
+      expect(set.files.some((f) => /^0\d-/.test(f.path))).toBe(false);
+      expect(findFile(set, '12-module.yaml')!.phase).toBe('day2');
+      expect(findFile(set, 'Containerfile')!.phase).toBe('build');
+      expect(findFile(set, 'Containerfile')!.content).toBe((objectOf(set, 'ConfigMap') as Json).data.dockerfile);
+    });
+
+    it('every object is valid and labelled; the MachineConfig targets the pool', () => {
+      expectAllValid(set);
+      for (const o of allObjects(set)) {
+        const labels = o.metadata.labels ?? {};
+        expect(labels).toMatchObject(standardLabels('simple-kmod', 'kmm', labels['app.kubernetes.io/component'], '1.0.0'));
+      }
+      const { mc } = day1Parts(set);
+      expect(mc.metadata.name).toBe('99-worker-kmodlab-simple-kmod-kmm');
+      expect(mc.metadata.labels['machineconfiguration.openshift.io/role']).toBe('worker');
+      expect(mc.spec.config.ignition).toEqual({ version: '3.2.0' });
+      const file = mc.spec.config.storage.files[0];
+      expect(file).toMatchObject({ path: '/usr/local/bin/kmodlab-simple-kmod-kmm.sh', mode: 0o755, overwrite: true });
+    });
+
+    it('loads before network-pre.target and pulls after network-online.target', () => {
+      const { units } = day1Parts(set);
+      expect(units.map((u) => [u.name, u.enabled])).toEqual([
+        ['kmodlab-simple-kmod-kmm-load.service', true],
+        ['kmodlab-simple-kmod-kmm-pull.service', true],
+      ]);
+      const load = (units[0]!.contents as string).split('\n');
+      const pull = (units[1]!.contents as string).split('\n');
+      expect(load).toEqual(expect.arrayContaining(['DefaultDependencies=no', 'Before=network-pre.target', 'Wants=network-pre.target', 'ExecStart=/usr/local/bin/kmodlab-simple-kmod-kmm.sh load', 'WantedBy=multi-user.target']));
+      expect(pull).toEqual(expect.arrayContaining(['Wants=network-online.target', 'ExecStart=/usr/local/bin/kmodlab-simple-kmod-kmm.sh pull', 'EnvironmentFile=-/etc/mco/proxy.env']));
+      expect(pull.find((l) => l.startsWith('After='))).toContain('network-online.target');
+      expect(pull.find((l) => l.startsWith('After='))).toContain('machine-config-daemon-firstboot.service');
+    });
+
+    it('the script is valid bash', () => {
+      const { script } = day1Parts(set);
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-'));
+      writeFileSync(path.join(dir, 's.sh'), script);
+      try {
+        execFileSync('bash', ['-n', path.join(dir, 's.sh')]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('load: copies the modules out of the image tagged for the running kernel and loads each module, in order, with its parameters', () => {
+      const { script } = day1Parts(set);
+      const calls = runDay1Script(script, 'load', { kernel: KVER, imagePresent: true });
+      const image = `quay.io/acme/simple-kmod-kmm:1.0.0-${KVER}`;
+      expect(calls).toContain(`podman image exists ${image}`);
+      expect(calls).toContain(`podman create ${image} /bin/true`);
+      expect(calls).toContain(`podman cp ctr123:/opt/lib/modules/${KVER} /var/lib/kmodlab/simple-kmod/lib/modules/${KVER}`);
+      const modprobes = calls.filter((c) => c.startsWith('modprobe '));
+      expect(modprobes).toEqual([
+        'modprobe -v -d /var/lib/kmodlab/simple-kmod simple_kmod greeting=kmodlab',
+        'modprobe -v -d /var/lib/kmodlab/simple-kmod simple_procfs_kmod',
+      ]);
+      expect(calls.filter((c) => c.startsWith('systemctl'))).toEqual([]);
+      expect(calls).toContain('podman rm -f ctr123');
+    });
+
+    it('load without the image does nothing (no network yet); pull fetches it with the node pull secret and reboots', () => {
+      const { script } = day1Parts(set);
+      const load = runDay1Script(script, 'load', { kernel: KVER, imagePresent: false });
+      expect(load.filter((c) => /^(modprobe|podman (create|cp|pull))/.test(c))).toEqual([]);
+      const pull = runDay1Script(script, 'pull', { kernel: KVER, imagePresent: false });
+      expect(pull).toContain(`podman pull --authfile /var/lib/kubelet/config.json quay.io/acme/simple-kmod-kmm:1.0.0-${KVER}`);
+      expect(pull[pull.length - 1]).toBe('systemctl reboot');
+      const present = runDay1Script(script, 'pull', { kernel: KVER, imagePresent: true });
+      expect(present.filter((c) => /^(podman pull|systemctl)/.test(c))).toEqual([]);
+    });
+
+    it('tags like KMM for a 4.16+ realtime kernel (+rt → _rt)', () => {
+      const { script } = day1Parts(set);
+      const rt = '5.14.0-427.13.1.el9_4.x86_64+rt';
+      const calls = runDay1Script(script, 'pull', { kernel: rt, imagePresent: false });
+      expect(calls).toContain('podman pull --authfile /var/lib/kubelet/config.json quay.io/acme/simple-kmod-kmm:1.0.0-5.14.0-427.13.1.el9_4.x86_64_rt');
+    });
+
+    it('README: build the image before installing, copy the manifests, extra reboot, Module after install', () => {
+      const readme = findFile(set, 'README.md')!.content!;
+      expect(readme).toContain('openshift-install create manifests --dir <install-dir>');
+      expect(readme).toContain('cp openshift/99_kmodlab-simple-kmod-kmm-machineconfig.yaml <install-dir>/openshift/');
+      expect(readme).toContain(`--build-arg KERNEL_FULL_VERSION=${KVER}`);
+      expect(readme).toContain(`podman push quay.io/acme/simple-kmod-kmm:1.0.0-${KVER}`);
+      expect(readme).toContain('reboots **once more**');
+      expect(readme).toMatch(/The `Module` cannot be a Day-1 manifest/);
+    });
+
+    it('uses placeholders only for the facts it lacks (the DTK for the off-cluster build)', () => {
+      expect(set.placeholders.map((p) => p.token)).toEqual([PLACEHOLDERS.driverToolkitImage.token]);
+      expect(findFile(set, 'README.md')!.content).toContain(`--build-arg DTK_AUTO=${PLACEHOLDERS.driverToolkitImage.token}`);
+      for (const f of set.files.filter((f) => f.phase !== 'doc')) expect(artifactText(f)).not.toContain('FILL_ME');
+    });
+  });
+
+  it('placeholders disappear when the facts are known and appear when they are not', () => {
+    const known = render(reference, { ...RELEASE, driverToolkitImage: DTK }, { day1: true, registry: 'quay.io/acme' });
+    expect(known.placeholders).toEqual([]);
+    expect(findFile(known, 'README.md')!.content).toContain(`--build-arg DTK_AUTO=${DTK}`);
+    for (const f of known.files) expect(artifactText(f)).not.toContain('FILL_ME');
+
+    const unknown = render(reference, { sources: {} }, { day1: true, registry: 'quay.io/acme' });
+    expect(unknown.placeholders.map((p) => p.token).sort()).toEqual([PLACEHOLDERS.driverToolkitImage.token, PLACEHOLDERS.kernelVersion.token].sort());
+    const readme = findFile(unknown, 'README.md')!.content!;
+    for (const p of unknown.placeholders) expect(readme).toContain(`| \`${p.token}\` |`);
+    expect(readme).toContain(`--build-arg KERNEL_FULL_VERSION=${PLACEHOLDERS.kernelVersion.token}`);
+  });
+
+  it('git driver with firmware and in-tree modules: the script sets the firmware path and unloads only loaded in-tree modules', () => {
+    const set = render(fullDriver(), RELEASE, { day1: true, registry: 'quay.io/acme', pool: 'master' });
+    expectAllValid(set);
+    const { mc, script } = day1Parts(set);
+    expect(mc.metadata.labels['machineconfiguration.openshift.io/role']).toBe('master');
+    expect(mc.metadata.name).toBe('99-master-kmodlab-acme-nic-kmm');
+    expect(script).toContain('podman cp "${CTR}:/firmware/." /var/lib/firmware/');
+    expect(script).toContain("printf '%s' /var/lib/firmware > /sys/module/firmware_class/parameters/path");
+    expect(script).toContain("if grep -q '^acme_nic_old ' /proc/modules; then");
+    expect(script).toContain('modprobe -v -r acme-nic-old');
+    expect(script).toContain(`modprobe -v -d "\${MODULES_ROOT}" acme_nic 'debug=1' 'mode=fast'`);
+    expect(findFile(set, 'Containerfile.source')).toBeUndefined();
+  });
+
+  it('with signing, ships a Containerfile that signs the off-cluster Day-1 image (KMM signs only in-cluster builds)', () => {
+    const set = render(fullDriver(), { ...RELEASE, driverToolkitImage: DTK }, { day1: true, registry: 'quay.io/acme' });
+    const sign = findFile(set, 'Containerfile.sign')!;
+    expect(sign.phase).toBe('build');
+    const text = sign.content!;
+    expect(text).toContain('RUN --mount=type=secret,id=key --mount=type=secret,id=cert');
+    expect(text).toContain('for f in /signed/opt/lib/modules/*/extra/acme_nic.ko; do');
+    expect(text).toContain('"$SIGN_FILE" sha256 /run/secrets/key /run/secrets/cert "$f"');
+    expect(text.trimEnd().split('\n').pop()).toBe('COPY --from=signer /signed/opt/ /opt/');
+    const readme = findFile(set, 'README.md')!.content!;
+    const image = `quay.io/acme/acme-nic-kmm:2.3.1-${KVER}`;
+    expect(readme).toContain(`-t ${image}-unsigned .`);
+    expect(readme).toContain(`--build-arg UNSIGNED_IMAGE=${image}-unsigned --build-arg DTK_IMAGE=${DTK}`);
+    expect(readme).toContain(`podman push ${image}\n`);
+    expect(readme).not.toContain(`podman push ${image}-unsigned`);
+    expect(findFile(render(fullDriver(), RELEASE, { registry: 'quay.io/acme' }), 'Containerfile.sign')).toBeUndefined();
+    expect(findFile(render(reference, RELEASE, { day1: true, registry: 'quay.io/acme' }), 'Containerfile.sign')).toBeUndefined();
+  });
+});
