@@ -1,0 +1,59 @@
+#!/bin/sh
+# Install what the kmodlab lab needs on a Debian 12 host (CI calls this on a fresh machine).
+# Idempotent: installs only missing packages; safe to re-run.
+#
+#   LAB_KERNELS="6.1.0-56-amd64 6.1.0-54-amd64" scripts/lab-packages.sh
+#
+# What and why:
+#   qemu-system-x86 (no recommends)  the node VMs (TCG; -M microvm)
+#   busybox-static, kmod             the node's userland (kmod for modprobe -d / depmod -b)
+#   cpio, xz-utils, zstd, gzip       build the initramfs; extract vmlinux from vmlinuz
+#   linux-image-<kver>               kernels the nodes boot
+#   linux-headers-<kver>             the kbuild tree drivers are built against
+#   build-essential                  make/gcc for kbuild
+#   time                             GNU time: CPU and peak RSS of driver builds
+# Debian's own initramfs is NOT needed (the lab builds its own, tiny one), and
+# update-initramfs dominates kernel install time (~1.5 min per kernel on 2 cores).
+# The kernel packages export INITRD=Yes themselves (kernel-img.conf cannot turn it
+# off), so we divert initramfs-tools' kernel hook to a name run-parts ignores.
+# Do NOT run this on a machine that must boot these kernels from /boot.
+set -eu
+
+KERNELS="${LAB_KERNELS:-6.1.0-56-amd64 6.1.0-54-amd64}"
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools"
+for k in $KERNELS; do
+  pkgs="$pkgs linux-image-$k linux-headers-$k"
+done
+
+missing=""
+for p in $pkgs; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -z "$missing" ]; then
+  echo "lab-packages: everything installed"
+  exit 0
+fi
+echo "lab-packages: installing:$missing"
+
+$SUDO apt-get update -q
+
+# initramfs-tools first (it satisfies the kernels' linux-initramfs-tool dependency),
+# then divert its kernel hook so installing kernels does not run update-initramfs.
+case "$missing" in *initramfs-tools*)
+  $SUDO apt-get install -y -q --no-install-recommends initramfs-tools ;;
+esac
+hook=/etc/kernel/postinst.d/initramfs-tools
+if ! dpkg-divert --list "$hook" | grep -q kmodlab; then
+  $SUDO dpkg-divert --local --rename --divert "$hook.kmodlab-disabled" --add "$hook"
+fi
+
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
+echo "lab-packages: done"

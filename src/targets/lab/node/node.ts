@@ -1,0 +1,394 @@
+/**
+ * LabNode: one QEMU virtual machine booting a real kernel with the lab initramfs,
+ * driven through its agent. Lifecycle:
+ *   start  → launch QEMU, wait for the agent's hello, resync   (state 'ready')
+ *   reboot → the guest resets; QEMU (-no-reboot) exits; we relaunch, possibly with
+ *            another kernel. The boot id changes, as on a real reboot.
+ *   QEMU exits on its own → 'crashed' (a panic resets at once: panic=-1), with the
+ *            panic text taken from the console log.
+ *   stop / poweroff → 'stopped'. Every QEMU is also killed when kmodlab exits
+ *            (registry.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LabKernel } from '../kernels/catalog.js';
+import { extractVmlinux } from '../kernels/vmlinux.js';
+import { buildInitramfs, type Initramfs } from '../os-image/initramfs.js';
+import { hostTscKhz } from '../host/tsc.js';
+import { requireTool } from '../host/tools.js';
+import { AgentClient, AgentClosedError, AgentTimeoutError, type AgentResult } from './agent-client.js';
+import { qemuCommand } from './qemu.js';
+import { trackProcess, trackScratch, untrackProcess, untrackScratch } from './registry.js';
+
+export interface LabNodeOptions {
+  name: string;
+  /** Guest RAM; default 256. */
+  memoryMB?: number;
+  /** Host directory shared read-write at /mnt/share in the node (9p). */
+  shareDir?: string;
+  shareReadOnly?: boolean;
+  /** Where `<name>.console.log` goes (created if missing). */
+  runDir: string;
+  /** Appended to the kernel command line. */
+  cmdline?: string;
+  /** Boot (QEMU start → agent ready) timeout; default 90 s (TCG on a busy 2-core host). */
+  bootTimeoutMs?: number;
+  /** Default timeout of one agent request; default 60 s. */
+  requestTimeoutMs?: number;
+}
+
+export type NodeState = 'booting' | 'ready' | 'rebooting' | 'stopped' | 'crashed';
+
+export type NodeFailure = 'boot-timeout' | 'qemu-exited' | 'agent-timeout' | 'panic' | 'not-ready';
+
+export class LabNodeError extends Error {
+  override readonly name = 'LabNodeError';
+  constructor(
+    readonly node: string,
+    readonly failure: NodeFailure,
+    message: string,
+    /** Last lines of this boot's console. */
+    readonly consoleTail = '',
+  ) {
+    super(`node ${node}: ${message}${consoleTail ? `\n--- console (last lines) ---\n${consoleTail}` : ''}`);
+  }
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface BootRecord {
+  kver: string;
+  bootId: string;
+  /** QEMU spawn → agent answered the resync. */
+  bootMs: number;
+  startedAt: Date;
+}
+
+interface Launch {
+  child: ChildProcess;
+  server: Server;
+  sockDir: string;
+  agent?: AgentClient;
+  consoleOffset: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr: string[];
+  expectExit: boolean;
+}
+
+const PANIC_RE = /(Kernel panic - not syncing.*|BUG: .*|Oops: .*|general protection fault.*)/;
+
+
+export class LabNode {
+  readonly name: string;
+  readonly consoleLog: string;
+  private readonly opts: Required<Pick<LabNodeOptions, 'memoryMB' | 'bootTimeoutMs' | 'requestTimeoutMs'>> & LabNodeOptions;
+  private launch: Launch | undefined;
+  private _state: NodeState = 'stopped';
+  private _kernel: LabKernel;
+  private _initramfs: string;
+  private _failure: LabNodeError | undefined;
+  /** One record per boot of this node, oldest first. */
+  readonly boots: BootRecord[] = [];
+
+  private constructor(kernel: LabKernel, initramfs: string, opts: LabNodeOptions) {
+    this.opts = { memoryMB: 256, bootTimeoutMs: 90_000, requestTimeoutMs: 60_000, ...opts };
+    this.name = opts.name;
+    this._kernel = kernel;
+    this._initramfs = initramfs;
+    mkdirSync(opts.runDir, { recursive: true });
+    this.consoleLog = join(opts.runDir, `${opts.name}.console.log`);
+    writeFileSync(this.consoleLog, ''); // a new node starts a new log; its reboots append
+  }
+
+  /**
+   * Boot a node. `initramfs` may be omitted: the lab image for that kernel is built
+   * (or taken from the cache).
+   */
+  static async start(kernel: LabKernel, initramfs: Initramfs | string | undefined, opts: LabNodeOptions): Promise<LabNode> {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(opts.name)) throw new Error(`invalid node name ${JSON.stringify(opts.name)}`);
+    const image = await resolveInitramfs(kernel, initramfs);
+    const node = new LabNode(kernel, image, opts);
+    await node.boot();
+    return node;
+  }
+
+  get state(): NodeState {
+    return this._state;
+  }
+  get kernel(): LabKernel {
+    return this._kernel;
+  }
+  get pid(): number | undefined {
+    return this.launch?.child.pid;
+  }
+  /** Why the node crashed (state 'crashed'), with the console tail. */
+  get failure(): LabNodeError | undefined {
+    return this._failure;
+  }
+  /** Boot id the agent reported at the latest boot. */
+  get currentBootId(): string | undefined {
+    return this.boots.at(-1)?.bootId;
+  }
+
+  private async boot(): Promise<void> {
+    this._state = 'booting';
+    this._failure = undefined;
+    const vmlinux = await extractVmlinux(this._kernel.vmlinuz);
+    // Fail on setup problems (no QEMU, unknown TSC rate) before creating anything to clean up.
+    const tscKhz = hostTscKhz();
+    requireTool('qemu-system-x86_64');
+    // A short path: unix socket paths are limited to 108 bytes, runDir may be long.
+    const sockDir = mkdtempSync(join(tmpdir(), 'kmodlab-node-'));
+    trackScratch(sockDir);
+    const agentSocket = join(sockDir, 'agent.sock');
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(agentSocket, () => resolve());
+    });
+    const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
+
+    const consoleOffset = existsSync(this.consoleLog) ? statSync(this.consoleLog).size : 0;
+    const { cmd, args } = qemuCommand({
+      name: this.name,
+      vmlinux,
+      initramfs: this._initramfs,
+      memoryMB: this.opts.memoryMB,
+      agentSocket,
+      consoleLog: this.consoleLog,
+      shareDir: this.opts.shareDir,
+      shareReadOnly: this.opts.shareReadOnly,
+      tscKhz,
+      extraCmdline: this.opts.cmdline,
+    });
+    const t0 = Date.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    trackProcess(child);
+    const stderr: string[] = [];
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (s: string) => {
+      stderr.push(s);
+      if (stderr.length > 50) stderr.shift();
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', () => resolve({ code: null, signal: null }));
+    });
+    const launch: Launch = { child, server, sockDir, consoleOffset, exited, stderr, expectExit: false };
+    this.launch = launch;
+    void exited.then((how) => this.onExit(launch, how));
+
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.opts.bootTimeoutMs);
+    });
+    try {
+      const sock = await Promise.race([connected, exited.then(() => 'exited' as const), timeout]);
+      if (sock === 'exited' || sock === 'timeout') throw this.bootFailure(launch, sock);
+      const agent = new AgentClient(sock);
+      launch.agent = agent;
+      const hello = await Promise.race([agent.waitHello(), exited.then(() => 'exited' as const), timeout]);
+      if (hello === 'exited' || hello === 'timeout') throw this.bootFailure(launch, hello);
+      await agent.sync(10_000);
+      this.boots.push({ kver: this._kernel.kver, bootId: hello.bootId, bootMs: Date.now() - t0, startedAt: new Date(t0) });
+      this._state = 'ready';
+    } catch (e) {
+      launch.expectExit = true;
+      await this.kill(launch);
+      this._state = 'crashed';
+      if (e instanceof LabNodeError) this._failure = e;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The first panic/oops line of this boot (the whole boot's console is searched: a trace is long). */
+  private panicLine(launch: Launch): string | undefined {
+    const text = this.consoleText(launch);
+    return /(Kernel panic - not syncing.*)/.exec(text)?.[1] ?? PANIC_RE.exec(text)?.[1];
+  }
+
+  private bootFailure(launch: Launch, why: 'exited' | 'timeout'): LabNodeError {
+    const tail = this.consoleTail(launch);
+    const panic = this.panicLine(launch);
+    if (why === 'timeout') {
+      return new LabNodeError(this.name, 'boot-timeout', `agent not ready within ${this.opts.bootTimeoutMs} ms`, tail);
+    }
+    if (panic) return new LabNodeError(this.name, 'panic', `kernel panic during boot: ${panic}`, tail);
+    const err = launch.stderr.join('').trim();
+    return new LabNodeError(this.name, 'qemu-exited', `QEMU exited during boot${err ? `: ${err}` : ''}`, tail);
+  }
+
+  private onExit(launch: Launch, how: { code: number | null; signal: NodeJS.Signals | null }): void {
+    untrackProcess(launch.child);
+    launch.agent?.close();
+    launch.server.close();
+    rmSync(launch.sockDir, { recursive: true, force: true });
+    untrackScratch(launch.sockDir);
+    if (this.launch !== launch || launch.expectExit) return;
+    // Nobody asked it to go: the guest reset (panic=-1 → reset → -no-reboot exit) or QEMU died.
+    const tail = this.consoleTail(launch);
+    const panic = this.panicLine(launch);
+    this._failure = panic
+      ? new LabNodeError(this.name, 'panic', `kernel panic: ${panic}`, tail)
+      : new LabNodeError(this.name, 'qemu-exited', `QEMU exited unexpectedly (code ${how.code}, signal ${how.signal})`, tail);
+    this._state = 'crashed';
+  }
+
+  /** This boot's console output (the log accumulates across reboots). */
+  consoleText(launch = this.launch): string {
+    if (!existsSync(this.consoleLog)) return '';
+    const offset = launch?.consoleOffset ?? 0;
+    const size = statSync(this.consoleLog).size;
+    if (size <= offset) return '';
+    const fd = openSync(this.consoleLog, 'r');
+    try {
+      const buf = Buffer.alloc(size - offset);
+      readSync(fd, buf, 0, buf.length, offset);
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private consoleTail(launch: Launch, lines = 40): string {
+    return this.consoleText(launch).split('\n').slice(-lines).join('\n').trim();
+  }
+
+  private readyAgent(): AgentClient {
+    const agent = this.launch?.agent;
+    if (this._state !== 'ready' || !agent || agent.isClosed) {
+      throw (
+        this._failure ?? new LabNodeError(this.name, 'not-ready', `node is ${this._state}, not ready`)
+      );
+    }
+    return agent;
+  }
+
+  private async request(op: 'run' | 'read' | 'dmesg', arg: string | undefined, timeoutMs?: number): Promise<AgentResult> {
+    const agent = this.readyAgent();
+    try {
+      return await agent.request(op, arg, timeoutMs ?? this.opts.requestTimeoutMs);
+    } catch (e) {
+      // The channel closing usually means QEMU is going away: wait for its exit so the
+      // exit handler can classify it (panic from the console) before we report.
+      const launch = this.launch;
+      if (launch && e instanceof AgentClosedError) await Promise.race([launch.exited, sleep(3_000)]);
+      if (this._failure) throw this._failure;
+      if (e instanceof AgentTimeoutError) {
+        throw new LabNodeError(this.name, 'agent-timeout', e.message, launch ? this.consoleTail(launch) : '');
+      }
+      throw e;
+    }
+  }
+
+  /** Run a shell command (busybox sh) in the node. */
+  async exec(command: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    const r = await this.request('run', command, opts.timeoutMs);
+    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+  }
+
+  /** Contents of a file in the node; throws if it cannot be read. */
+  async readFile(path: string): Promise<string> {
+    const r = await this.request('read', path);
+    if (r.code !== 0) throw new Error(`node ${this.name}: cannot read ${path}: ${r.stderr.toString('utf8').trim()}`);
+    return r.stdout.toString('utf8');
+  }
+
+  async dmesg(): Promise<string> {
+    return (await this.request('dmesg', undefined)).stdout.toString('utf8');
+  }
+
+  /** The kernel's boot id, read now (changes on every boot). */
+  async bootId(): Promise<string> {
+    return (await this.readFile('/proc/sys/kernel/random/boot_id')).trim();
+  }
+
+  /** QEMU's resident memory on the host, in KiB (the node's real cost). */
+  hostRssKB(): number | undefined {
+    const pid = this.pid;
+    if (!pid) return undefined;
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m?.[1] ? Number(m[1]) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Reboot: the guest resets itself (QEMU exits thanks to -no-reboot) and the host
+   * relaunches it, with `kernel` if given (a kernel switch/upgrade). A guest that
+   * does not answer is reset from the host. Returns the new boot record.
+   */
+  async reboot(opts: { kernel?: LabKernel; initramfs?: Initramfs | string; exitTimeoutMs?: number } = {}): Promise<BootRecord> {
+    const launch = this.launch;
+    if (launch && !launch.child.killed && launch.child.exitCode === null) {
+      launch.expectExit = true;
+      this._state = 'rebooting';
+      if (launch.agent && !launch.agent.isClosed) {
+        await launch.agent.request('reboot', undefined, 5_000).catch(() => undefined);
+      }
+      const gone = await Promise.race([launch.exited.then(() => true), sleep(opts.exitTimeoutMs ?? 20_000).then(() => false)]);
+      if (!gone) await this.kill(launch);
+    }
+    if (opts.kernel) {
+      this._kernel = opts.kernel;
+      this._initramfs = await resolveInitramfs(opts.kernel, opts.initramfs);
+    } else if (opts.initramfs) {
+      this._initramfs = await resolveInitramfs(this._kernel, opts.initramfs);
+    }
+    await this.boot();
+    return this.boots.at(-1)!;
+  }
+
+  /** Orderly power-off from inside the guest, then make sure QEMU is gone. */
+  async poweroff(timeoutMs = 15_000): Promise<void> {
+    const launch = this.launch;
+    if (!launch) return;
+    launch.expectExit = true;
+    if (launch.agent && !launch.agent.isClosed && this._state === 'ready') {
+      await launch.agent.request('poweroff', undefined, 5_000).catch(() => undefined);
+    }
+    const gone = await Promise.race([launch.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+    if (!gone) await this.kill(launch);
+    this._state = 'stopped';
+  }
+
+  /** Kill QEMU now (pulling the plug). Idempotent. */
+  async stop(): Promise<void> {
+    const launch = this.launch;
+    if (!launch) return;
+    launch.expectExit = true;
+    await this.kill(launch);
+    if (this._state !== 'crashed') this._state = 'stopped';
+  }
+
+  private async kill(launch: Launch): Promise<void> {
+    if (launch.child.exitCode === null && launch.child.signalCode === null) {
+      launch.child.kill('SIGKILL');
+    }
+    await launch.exited;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+async function resolveInitramfs(kernel: LabKernel, initramfs: Initramfs | string | undefined): Promise<string> {
+  if (typeof initramfs === 'string') return initramfs;
+  if (initramfs) {
+    if (initramfs.kver !== kernel.kver) throw new Error(`initramfs for ${initramfs.kver} cannot boot kernel ${kernel.kver}`);
+    return initramfs.path;
+  }
+  return (await buildInitramfs({ kernel })).path;
+}

@@ -1,0 +1,84 @@
+/**
+ * QEMU command line for a lab node. Choices are the measured fast path under TCG
+ * (lab-notes): `-M microvm` booting the uncompressed vmlinux via PVH, one vCPU,
+ * no default devices, `tsc_early_khz` so the guest does not hang calibrating the
+ * TSC, `-no-reboot` so a guest reboot ends the process and the host relaunches it
+ * (possibly with another kernel). The agent channel is a virtio-serial port backed
+ * by a unix socket the host listens on; files come in through a 9p share.
+ */
+import { findTool, requireTool } from '../host/tools.js';
+import { AGENT_PORT_NAME } from './agent.js';
+import { SHARE_TAG } from '../os-image/init.js';
+
+export interface QemuConfig {
+  name: string;
+  vmlinux: string;
+  initramfs: string;
+  memoryMB: number;
+  /** Host unix socket QEMU connects to for the agent port. */
+  agentSocket: string;
+  consoleLog: string;
+  shareDir?: string;
+  shareReadOnly?: boolean;
+  tscKhz: number;
+  extraCmdline?: string;
+}
+
+export function kernelCmdline(c: Pick<QemuConfig, 'name' | 'tscKhz' | 'extraCmdline'>): string {
+  return [
+    'console=ttyS0',
+    // quiet console: every serial byte is an emulated I/O exit; dmesg still has everything
+    'loglevel=4',
+    `tsc_early_khz=${c.tscKhz}`,
+    'tsc=reliable',
+    // a panic resets at once; with -no-reboot QEMU then exits and the host sees the crash
+    'panic=-1',
+    // triple-fault reset: the quickest way out on microvm (no keyboard controller)
+    'reboot=t',
+    `kmodlab.node=${c.name}`,
+    c.extraCmdline ?? '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+export function qemuArgs(c: QemuConfig): string[] {
+  const args = [
+    '-M', 'microvm',
+    '-m', String(c.memoryMB),
+    '-smp', '1',
+    '-nodefaults', '-no-user-config',
+    '-display', 'none',
+    '-no-reboot',
+    '-name', c.name,
+    '-kernel', c.vmlinux,
+    '-initrd', c.initramfs,
+    '-append', kernelCmdline(c),
+    // append: the log keeps every boot of the node (reboots are relaunches)
+    '-chardev', `file,id=console,path=${c.consoleLog},append=on`,
+    '-serial', 'chardev:console',
+    '-device', 'virtio-serial-device',
+    '-chardev', `socket,id=agent,path=${c.agentSocket}`,
+    '-device', `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
+  ];
+  if (c.shareDir) {
+    args.push(
+      '-fsdev', `local,id=share,path=${c.shareDir},security_model=none${c.shareReadOnly ? ',readonly=on' : ''}`,
+      '-device', `virtio-9p-device,fsdev=share,mount_tag=${SHARE_TAG}`,
+    );
+  }
+  return args;
+}
+
+/**
+ * argv[0] and the args to spawn; wraps QEMU in `setpriv --pdeathsig` (which then
+ * execs QEMU: same pid) so it dies with us even on SIGKILL, where no handler runs.
+ * KMODLAB_QEMU_PDEATHSIG=0 turns the wrapper off (tests use it to prove the
+ * registry's exit/signal handlers on their own).
+ */
+export function qemuCommand(c: QemuConfig): { cmd: string; args: string[] } {
+  const qemu = requireTool('qemu-system-x86_64');
+  const setpriv = process.env.KMODLAB_QEMU_PDEATHSIG === '0' ? undefined : findTool('setpriv');
+  if (setpriv) return { cmd: setpriv, args: ['--pdeathsig', 'SIGKILL', qemu, ...qemuArgs(c)] };
+  return { cmd: qemu, args: qemuArgs(c) };
+}

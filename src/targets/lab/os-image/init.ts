@@ -1,0 +1,53 @@
+/**
+ * /init of the lab node's initramfs (busybox sh, PID 1). Kept minimal because
+ * every line costs boot time under TCG: mount the pseudo filesystems, load the
+ * kernel's own virtio/9p modules (on 6.1 they are modules, not built in), mount
+ * the host share, then keep the agent running. PID 1 must never exit (the kernel
+ * would panic), so the agent is restarted if it dies.
+ */
+
+/** Where the init script finds the ordered list of modules to load. */
+export const NODE_MODULES_LIST = '/etc/kmodlab/modules';
+export const AGENT_PATH = '/etc/kmodlab/agent.sh';
+/** Mount point of the 9p share (mount tag `share`) inside the node. */
+export const SHARE_MOUNT = '/mnt/share';
+export const SHARE_TAG = 'share';
+/** Sourced by /init and before every agent command, see KMOD_PRELUDE. */
+export const PRELUDE_PATH = '/etc/kmodlab/prelude.sh';
+
+/**
+ * Debian's busybox-static prefers its own applets over PATH (FEATURE_PREFER_APPLETS),
+ * so a bare `insmod` would run busybox's, not kmod's. Shell functions win over
+ * applets: route the module tools to the real kmod (messages, `modprobe -d`, as on a
+ * real node).
+ */
+export const KMOD_PRELUDE = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'depmod', 'modinfo']
+  .map((t) => `${t}() { /sbin/${t} "$@"; }`)
+  .join('\n') + '\n';
+
+export const INIT_SCRIPT = `#!/bin/sh
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec 0</dev/console 1>/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+. ${PRELUDE_PATH}
+echo "kmodlab-init: $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s"
+for m in $(cat ${NODE_MODULES_LIST}); do
+  modprobe "$m" || echo "kmodlab-init: modprobe $m failed"
+done
+mkdir -p ${SHARE_MOUNT}
+# Mount the share only if QEMU gave us a 9p device with our tag (mount_tag is NUL-terminated).
+if grep -qs '^${SHARE_TAG}' /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; then
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ${SHARE_TAG} ${SHARE_MOUNT} || echo "kmodlab-init: 9p mount failed"
+fi
+hostname "$(sed -n 's/.*kmodlab.node=\\([^ ]*\\).*/\\1/p' /proc/cmdline)" 2>/dev/null
+while :; do
+  sh ${AGENT_PATH}
+  echo "kmodlab-init: agent exited ($?), restarting"
+  sleep 1
+done
+`;

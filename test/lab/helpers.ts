@@ -1,0 +1,62 @@
+/**
+ * Shared helpers for the lab tests: whether the lab can run here (QEMU + at least
+ * one kernel with headers), and building the reference driver for a kernel.
+ */
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listKernels, type LabKernel } from '../../src/targets/lab/kernels/catalog.js';
+import { findTool } from '../../src/targets/lab/host/tools.js';
+import { run } from '../../src/targets/lab/host/run.js';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const tempDirs: string[] = [];
+
+/** A temp dir removed by removeTempDirs() (call it in afterAll). */
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), `kmodlab-${prefix}-`));
+  tempDirs.push(d);
+  return d;
+}
+
+export function removeTempDirs(): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export interface LabAvailability {
+  ok: boolean;
+  reason: string;
+  kernels: LabKernel[];
+}
+
+/** Tests skip ONLY when these are missing; scripts/lab-packages.sh installs them. */
+export function labAvailability(): LabAvailability {
+  const kernels = listKernels();
+  const missing = ['qemu-system-x86_64', 'busybox', 'kmod', 'depmod', 'cpio', 'make'].filter((t) => !findTool(t));
+  if (missing.length) return { ok: false, reason: `not installed: ${missing.join(', ')} (run scripts/lab-packages.sh)`, kernels };
+  if (!kernels.length) {
+    return { ok: false, reason: 'no kernel with image + headers installed (run scripts/lab-packages.sh)', kernels };
+  }
+  return { ok: true, reason: '', kernels };
+}
+
+/** Prefer the kernel the rest of the project targets when present. */
+export function primaryKernel(kernels: LabKernel[]): LabKernel {
+  return kernels.find((k) => k.kver === '6.1.0-56-amd64') ?? kernels[kernels.length - 1]!;
+}
+
+/** Build drivers/simple-kmod for `kernel` in a temp copy; returns the .ko paths by file name. */
+export async function buildReferenceDriver(kernel: LabKernel): Promise<Record<string, string>> {
+  const dir = tempDir(`simple-kmod-${kernel.kver}`);
+  cpSync(join(REPO, 'drivers', 'simple-kmod'), dir, { recursive: true });
+  await run('make', [`KDIR=${kernel.buildDir}`, 'modules'], { cwd: dir, timeoutMs: 240_000 });
+  const out: Record<string, string> = {};
+  for (const f of readdirSync(dir)) if (f.endsWith('.ko')) out[f] = join(dir, f);
+  return out;
+}
+
+export function skipReason(a: LabAvailability): string {
+  return a.ok ? '' : ` [SKIPPED: ${a.reason}]`;
+}
