@@ -98,7 +98,8 @@ export class LabNode {
   readonly boots: BootRecord[] = [];
 
   private constructor(kernel: LabKernel, initramfs: string, opts: LabNodeOptions) {
-    this.opts = { memoryMB: 256, bootTimeoutMs: 90_000, requestTimeoutMs: 60_000, ...opts };
+    // Explicit `undefined` in opts must not erase a default.
+    this.opts = { ...opts, memoryMB: opts.memoryMB ?? 256, bootTimeoutMs: opts.bootTimeoutMs ?? 90_000, requestTimeoutMs: opts.requestTimeoutMs ?? 60_000 };
     this.name = opts.name;
     this._kernel = kernel;
     this._initramfs = initramfs;

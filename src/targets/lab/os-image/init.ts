@@ -39,6 +39,15 @@ echo "kmodlab-init: $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s"
 for m in $(cat ${NODE_MODULES_LIST}); do
   modprobe "$m" || echo "kmodlab-init: modprobe $m failed"
 done
+# A layered OS image adds out-of-tree modules under /lib/modules/<kver>/extra and
+# names them in /etc/modules-load.d, as systemd-modules-load would load them at boot.
+if [ -d /lib/modules/$(uname -r)/extra ]; then depmod -a; fi
+for f in /etc/modules-load.d/*.conf; do
+  [ -r "$f" ] || continue
+  for m in $(grep -v '^[#;]' "$f"); do
+    modprobe "$m" && echo "kmodlab-init: modules-load.d: loaded $m" || echo "kmodlab-init: modules-load.d: modprobe $m failed"
+  done
+done
 mkdir -p ${SHARE_MOUNT}
 # Mount the share only if QEMU gave us a 9p device with our tag (mount_tag is NUL-terminated).
 if grep -qs '^${SHARE_TAG}' /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; then

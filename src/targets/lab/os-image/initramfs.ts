@@ -21,7 +21,7 @@ import { installBinary } from './binaries.js';
 import { NODE_BASE_MODULES, readModuleTree, resolveModules } from './kernel-modules.js';
 
 /** Bump when the image layout changes, to invalidate cached images. */
-const IMAGE_FORMAT = 'kmodlab-initramfs-v2';
+const IMAGE_FORMAT = 'kmodlab-initramfs-v3';
 
 /** Tools kmod provides (preferred over busybox's applets of the same name). */
 const KMOD_TOOLS = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'depmod', 'modinfo'] as const;

@@ -1,0 +1,91 @@
+/**
+ * MachineConfig `osImageURL` → the MCO's layering rollout. The lab first does what the
+ * layering README's build step does (build the Containerfile on the release's base
+ * image, push, pin the digest into osImageURL), then updates the pool node by node
+ * (`maxUnavailable`): cordon, drain, reboot into the layered image, uncordon. Deleting
+ * the MachineConfig reverts the pool to the stock image — another reboot per node.
+ */
+import { join } from 'node:path';
+import type { K8sObject } from '../../../../artifacts/artifact-set.js';
+import { buildInitramfs } from '../../os-image/initramfs.js';
+import { buildLayeredImage, type LayeredImage } from '../../os-image/layered-image.js';
+import type { ClusterNode } from '../cluster-types.js';
+import type { LabCluster } from '../lab-cluster.js';
+
+const ROLE_LABEL = 'machineconfiguration.openshift.io/role';
+
+/** Layered images by the osImageURL they were pushed as. */
+const layered = new WeakMap<LabCluster, Map<string, LayeredImage>>();
+
+function images(c: LabCluster): Map<string, LayeredImage> {
+  let m = layered.get(c);
+  if (!m) layered.set(c, (m = new Map()));
+  return m;
+}
+
+function repoOf(url: string): string {
+  const at = url.indexOf('@');
+  if (at >= 0) return url.slice(0, at);
+  const colon = url.lastIndexOf(':');
+  return colon > url.lastIndexOf('/') ? url.slice(0, colon) : url;
+}
+
+/** build.sh in the lab: build the layered image for the release, push it, pin its digest. */
+async function buildAndPin(c: LabCluster, mc: K8sObject, url: string): Promise<string | undefined> {
+  const kernel = c.release.kernel;
+  c.emit('progress', { step: `MachineConfig/${mc.metadata.name}: building the layered OS image on ${kernel.kver} (build.sh)` });
+  const built = await c.build(kernel.kver, `layering build.sh (${mc.metadata.name})`);
+  if (!built) return undefined;
+  const base = await buildInitramfs({ kernel });
+  const image = await buildLayeredImage({ baseInitramfs: base.path, build: built.record, driver: c.driver.spec, outDir: join(c.runDir, 'os-images') });
+  const pinned = `${repoOf(url)}@${image.digest}`;
+  images(c).set(pinned, image);
+  (mc.spec as { osImageURL: string }).osImageURL = pinned;
+  c.store.put(mc);
+  c.emit('progress', { step: `MachineConfig/${mc.metadata.name}: osImageURL pinned to ${pinned}` });
+  return pinned;
+}
+
+export async function reconcileMachineConfigs(c: LabCluster): Promise<void> {
+  for (const mc of c.store.list('MachineConfig')) {
+    let url = (mc.spec as { osImageURL?: string } | undefined)?.osImageURL;
+    const pool = mc.metadata.labels?.[ROLE_LABEL];
+    if (!url || !pool) continue;
+    if (!images(c).has(url)) {
+      const pinned = await buildAndPin(c, mc, url);
+      if (!pinned) continue;
+      url = pinned;
+    }
+    const image = images(c).get(url)!;
+    const targets = c.nodes.filter((n) => n.pool === pool && !(n.os.kind === 'layered' && n.os.ref === url));
+    await rollOut(c, targets, async (n) => {
+      n.os = { kind: 'layered', ref: url!, image };
+      // The layered image carries its base's kernel: the node boots that kernel.
+      const kernel = n.lab.kernel.kver === image.kver ? undefined : c.release.kernel;
+      await c.rebootNode(n, { kernel, initramfs: image.path });
+    });
+  }
+}
+
+async function rollOut(c: LabCluster, nodes: ClusterNode[], update: (n: ClusterNode) => Promise<void>): Promise<void> {
+  const max = Math.max(1, c.opts.maxUnavailable ?? 1);
+  for (let i = 0; i < nodes.length; i += max) {
+    await Promise.all(
+      nodes.slice(i, i + max).map(async (n) => {
+        await c.drain(n);
+        await update(n);
+        await c.uncordon(n);
+      }),
+    );
+  }
+}
+
+/** The MachineConfig was deleted: its pool goes back to the stock OS image. */
+export async function rollBackMachineConfig(c: LabCluster, mc: K8sObject): Promise<void> {
+  const url = (mc.spec as { osImageURL?: string } | undefined)?.osImageURL;
+  const nodes = c.nodes.filter((n) => n.os.kind === 'layered' && n.os.ref === url);
+  await rollOut(c, nodes, async (n) => {
+    n.os = { kind: 'stock' };
+    await c.rebootNode(n, { kernel: n.lab.kernel });
+  });
+}

@@ -1,0 +1,364 @@
+/**
+ * LabCluster: QEMU nodes plus an emulated control plane that realizes rendered
+ * manifests with the semantics of their OpenShift counterparts (see controllers/).
+ * The evaluation talks to it through the Target interface; it reports everything it
+ * does and observes through `emit`, which the recorder turns into events.jsonl lines.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { K8sObject } from '../../../artifacts/artifact-set.js';
+import type { LoadedDriver } from '../../../driver/load.js';
+import { labelValue } from '../../../names.js';
+import type { LabKernel } from '../kernels/catalog.js';
+import { LabNode } from '../node/node.js';
+import { buildDriver, DriverBuildError, type BuildResult } from '../build/driver-build.js';
+import type { ClusterNode, ClusterRelease, EmitFn, PodRecord } from './cluster-types.js';
+import { ImageRegistry } from './image-registry.js';
+import { probeModules } from './module-probe.js';
+import { ObjectStore, objectRef } from './objects.js';
+import { podCpuMs, podRssBytes, podRunning, removePod, startPod, execInPod } from './pod-runtime.js';
+import { reconcileBuildConfigs } from './controllers/buildconfig.js';
+import { reconcileDaemonSets, stopDaemonSetPods } from './controllers/daemonset.js';
+import { reconcileModules, unloadModule } from './controllers/kmm-module.js';
+import { reconcileMachineConfigs, rollBackMachineConfig } from './controllers/machineconfig.js';
+import { findKernel } from '../kernels/catalog.js';
+
+export const NFD_KERNEL_LABEL = 'feature.node.kubernetes.io/kernel-version.full';
+const CANARY = 'canary';
+
+export interface LabClusterOptions {
+  runDir: string;
+  release: ClusterRelease;
+  /** Number of nodes; 1 = single-node OpenShift (the node is in the master pool). */
+  nodes?: number;
+  driver: LoadedDriver;
+  emit?: EmitFn;
+  memoryMB?: number;
+  /** Extra kernel command line for every node (e.g. `module.sig_enforce=1`). */
+  cmdline?: string;
+  /** Label nodes with their kernel as Node Feature Discovery does (default true). */
+  nfd?: boolean;
+  /** Build store (default: the lab cache). */
+  buildStore?: string;
+  /** MachineConfigPool maxUnavailable (default 1, as OpenShift). */
+  maxUnavailable?: number;
+}
+
+export class LabCluster {
+  readonly store = new ObjectStore();
+  readonly registry: ImageRegistry;
+  readonly nodes: ClusterNode[] = [];
+  readonly runDir: string;
+  readonly shareDir: string;
+  readonly driver: LoadedDriver;
+  release: ClusterRelease;
+  readonly emit: EmitFn;
+  readonly opts: LabClusterOptions;
+  private monitor: NodeJS.Timeout | undefined;
+  private monitoring = false;
+  private lastModuleState = new Map<string, string>();
+  private canaryUp = new Map<string, boolean>();
+
+  private constructor(opts: LabClusterOptions) {
+    this.opts = opts;
+    this.runDir = opts.runDir;
+    this.shareDir = join(opts.runDir, 'share');
+    mkdirSync(this.shareDir, { recursive: true });
+    this.registry = new ImageRegistry(this.shareDir);
+    this.driver = opts.driver;
+    this.release = opts.release;
+    this.emit = opts.emit ?? (() => undefined);
+  }
+
+  /** Boots the nodes (in parallel) on the release's kernel with the stock OS image. */
+  static async create(opts: LabClusterOptions): Promise<LabCluster> {
+    const c = new LabCluster(opts);
+    const count = opts.nodes ?? 1;
+    const names = Array.from({ length: count }, (_, i) => (count === 1 ? 'sno' : `worker-${i}`));
+    const started = await Promise.allSettled(names.map((name) => c.bootNode(name, count === 1 ? 'master' : 'worker')));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      await c.shutdown();
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    return c;
+  }
+
+  private async bootNode(name: string, pool: 'worker' | 'master'): Promise<void> {
+    this.emit('progress', { step: `booting node ${name} on ${this.release.kernel.kver}` }, name);
+    const lab = await LabNode.start(this.release.kernel, undefined, {
+      name,
+      runDir: this.runDir,
+      shareDir: this.shareDir,
+      memoryMB: this.opts.memoryMB,
+      cmdline: this.opts.cmdline,
+    });
+    const labels: Record<string, string> = { 'kubernetes.io/hostname': name, [`node-role.kubernetes.io/${pool}`]: '' };
+    // Single-node OpenShift: the node is control plane and worker at once.
+    if (pool === 'master') labels['node-role.kubernetes.io/worker'] = '';
+    const node: ClusterNode = { name, lab, pool, labels, os: { kind: 'stock' }, pods: new Map(), cordoned: false };
+    this.nodes.push(node);
+    this.nodes.sort((a, b) => a.name.localeCompare(b.name));
+    this.refreshKernelLabel(node);
+    const boot = lab.boots.at(-1)!;
+    this.emit('node-up', { bootId: boot.bootId, kver: boot.kver, osImage: 'stock', bootMs: boot.bootMs }, name);
+    await this.startCanary(node);
+  }
+
+  private refreshKernelLabel(node: ClusterNode): void {
+    if (this.opts.nfd === false) return;
+    const v = labelValue(node.lab.kernel.kver);
+    if (v === node.lab.kernel.kver) node.labels[NFD_KERNEL_LABEL] = v;
+    else delete node.labels[NFD_KERNEL_LABEL];
+  }
+
+  // ---- API-server verbs -------------------------------------------------------
+
+  /** `oc apply -f`: store the objects, then let the controllers converge. */
+  async apply(objects: K8sObject[]): Promise<void> {
+    for (const o of objects) this.store.put(o);
+    await this.reconcile();
+  }
+
+  /** `oc delete -f`: finalizers first (unload, roll back), then forget the objects. */
+  async delete(objects: K8sObject[]): Promise<void> {
+    for (const o of [...objects].reverse()) {
+      const stored = this.store.get(o.kind, o.metadata.name, o.metadata.namespace);
+      if (!stored) continue;
+      if (o.kind === 'DaemonSet') await stopDaemonSetPods(this, stored);
+      if (o.kind === 'Module') await unloadModule(this, stored);
+      if (o.kind === 'MachineConfig') {
+        this.store.remove(o);
+        await rollBackMachineConfig(this, stored);
+        continue;
+      }
+      this.store.remove(o);
+    }
+    await this.reconcile();
+  }
+
+  /** Run every controller once, in dependency order. */
+  async reconcile(): Promise<void> {
+    await reconcileBuildConfigs(this);
+    await reconcileMachineConfigs(this);
+    await reconcileDaemonSets(this);
+    await reconcileModules(this);
+    await this.observe();
+  }
+
+  // ---- node operations used by controllers -----------------------------------
+
+  /** Drain (evict the canary; DaemonSet pods stay, as `oc adm drain --ignore-daemonsets`). */
+  async drain(node: ClusterNode): Promise<void> {
+    node.cordoned = true;
+    this.emit('node-drain', { phase: 'start' }, node.name);
+    await removePod(node.lab, CANARY).catch(() => undefined);
+    this.setCanary(node, false);
+  }
+
+  async uncordon(node: ClusterNode): Promise<void> {
+    node.cordoned = false;
+    this.emit('node-drain', { phase: 'end' }, node.name);
+    await this.startCanary(node);
+  }
+
+  /**
+   * A real reboot of one node, as the MCO does it: graceful shutdown (pods get their
+   * preStop), reset, boot `kernel`/`initramfs`; pods come back after the boot.
+   */
+  async rebootNode(node: ClusterNode, to: { kernel?: LabKernel; initramfs?: string } = {}): Promise<void> {
+    for (const pod of node.pods.values()) {
+      if (pod.preStop && pod.phase === 'Running') await execInPod(node.lab, pod.name, pod.preStop).catch(() => undefined);
+    }
+    this.emit('node-down', { reason: 'reboot', detail: to.kernel ? `to kernel ${to.kernel.kver}` : undefined }, node.name);
+    this.setCanary(node, false);
+    const boot = await node.lab.reboot({ kernel: to.kernel, initramfs: to.initramfs });
+    this.refreshKernelLabel(node);
+    this.emit('node-up', { bootId: boot.bootId, kver: boot.kver, osImage: node.os.kind === 'layered' ? node.os.ref : 'stock', bootMs: boot.bootMs }, node.name);
+    // Everything in the node's tmpfs is gone: the kubelet recreates the pods.
+    for (const pod of node.pods.values()) {
+      if (pod.phase === 'Completed') {
+        node.pods.delete(pod.name);
+        continue;
+      }
+      pod.phase = 'CrashLoopBackOff';
+      pod.restarts += 1;
+      this.emit('pod-restart', { pod: pod.name, component: pod.component, restartCount: pod.restarts, reason: 'NodeReboot' }, node.name);
+    }
+    this.lastModuleState.clear();
+    await this.observe();
+  }
+
+  /** Build the driver for a kernel (the in-cluster build), recording its cost. */
+  async build(kver: string, by: string): Promise<BuildResult | undefined> {
+    let kernel: LabKernel;
+    try {
+      kernel = findKernel(kver);
+    } catch (e) {
+      this.emit('build', { kver, ok: false, cached: false, error: `no driver-toolkit for kernel ${kver}: ${(e as Error).message.split('\n')[0]}` });
+      this.emit('fault', { fault: 'build-failed', message: `${by}: no kbuild tree for kernel ${kver}` });
+      return undefined;
+    }
+    this.emit('progress', { step: `${by}: building ${this.driver.spec.name} for ${kver}` });
+    try {
+      const r = await buildDriver(this.driver, kernel, { storeDir: this.opts.buildStore });
+      const rec = r.record;
+      this.emit('build', {
+        kver,
+        ok: true,
+        cached: r.cached,
+        wallMs: r.cached ? 0 : rec.wallMs,
+        userCpuMs: r.cached ? 0 : rec.userCpuMs,
+        systemCpuMs: r.cached ? 0 : rec.systemCpuMs,
+        peakRssBytes: rec.peakRssBytes,
+        outputBytes: rec.outputBytes,
+        logFile: rec.logFile,
+        by,
+        key: rec.key,
+      });
+      return r;
+    } catch (e) {
+      if (e instanceof DriverBuildError) {
+        this.emit('build', { kver, ok: false, cached: false, error: e.message, logFile: e.logFile, by });
+        this.emit('fault', { fault: 'build-failed', message: e.message, logFile: e.logFile });
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  async startPodOn(node: ClusterNode, pod: PodRecord, command: string[]): Promise<boolean> {
+    const image = this.registry.pull(pod.imageRef);
+    if (!image) {
+      if (pod.phase !== 'ImagePullBackOff') this.emit('fault', { fault: 'image-pull', message: `${pod.name}: image ${pod.imageRef} not found in the registry` }, node.name);
+      pod.phase = 'ImagePullBackOff';
+      return false;
+    }
+    await startPod(node.lab, { name: pod.name, image, command });
+    pod.startedAt = Date.now();
+    pod.phase = 'Running';
+    pod.lastCpu = undefined;
+    this.emit('pod-start', { pod: pod.name, component: pod.component }, node.name);
+    return true;
+  }
+
+  // ---- release changes ----------------------------------------------------------
+
+  /**
+   * A cluster upgrade (or kernel switch): every node moves to `kernel` with
+   * MachineConfig reboot semantics — except nodes whose pool runs a custom layered
+   * image: the MCO keeps the override, so they stay where they are.
+   */
+  async changeRelease(kernel: LabKernel, why: 'upgrade' | 'kernel-switch'): Promise<void> {
+    this.release = { ...this.release, kernel };
+    this.emit('progress', { step: `${why}: cluster release now ${kernel.kver}` });
+    await reconcileBuildConfigs(this); // DTK image change triggers fire before nodes move
+    const max = Math.max(1, this.opts.maxUnavailable ?? 1);
+    const movers = this.nodes.filter((n) => n.os.kind !== 'layered' && n.lab.kernel.kver !== kernel.kver);
+    for (const n of this.nodes.filter((x) => x.os.kind === 'layered')) {
+      this.emit('manual-step', { description: `node ${n.name} runs a custom layered OS image: the MCO keeps it and does not ${why === 'upgrade' ? 'upgrade' : 'switch'} the kernel; rebuild the layered image on ${kernel.kver} and update osImageURL` }, n.name);
+    }
+    for (let i = 0; i < movers.length; i += max) {
+      await Promise.all(
+        movers.slice(i, i + max).map(async (n) => {
+          await this.drain(n);
+          await this.rebootNode(n, { kernel });
+          await this.uncordon(n);
+        }),
+      );
+    }
+    await this.reconcile();
+  }
+
+  // ---- observation --------------------------------------------------------------
+
+  /** Module state, resident pods' memory/CPU and canaries, as events (changes only for states). */
+  async observe(): Promise<void> {
+    if (this.monitoring) return;
+    this.monitoring = true;
+    try {
+      const modules = this.driver.spec.modules.map((m) => m.name);
+      for (const node of this.nodes) {
+        if (node.lab.state !== 'ready') {
+          this.setCanary(node, false);
+          continue;
+        }
+        for (const s of await probeModules(node.lab, modules)) {
+          const key = `${node.name}/${s.module}`;
+          const sig = JSON.stringify(s);
+          if (this.lastModuleState.get(key) !== sig) {
+            this.lastModuleState.set(key, sig);
+            this.emit('module-state', { ...s }, node.name);
+          }
+        }
+        this.setCanary(node, !node.cordoned && (await podRunning(node.lab, CANARY)));
+        for (const pod of node.pods.values()) {
+          if (pod.phase !== 'Running') continue;
+          if (!(await podRunning(node.lab, pod.name))) continue;
+          const rss = await podRssBytes(node.lab, pod.name);
+          if (rss !== undefined) this.emit('sample-memory', { component: pod.component, pod: pod.name, rssBytes: rss }, node.name);
+          const cpu = await podCpuMs(node.lab, pod.name);
+          if (cpu !== undefined) {
+            const now = Date.now();
+            if (pod.lastCpu) this.emit('sample-cpu', { component: pod.component, pod: pod.name, cpuMs: cpu - pod.lastCpu.cpuMs, windowMs: now - pod.lastCpu.t }, node.name);
+            pod.lastCpu = { t: now, cpuMs: cpu };
+          }
+        }
+        const mem = await node.lab.readFile('/proc/meminfo').catch(() => '');
+        const total = /^MemTotal:\s+(\d+)/m.exec(mem)?.[1];
+        const avail = /^MemAvailable:\s+(\d+)/m.exec(mem)?.[1];
+        if (total && avail) this.emit('sample-node-memory', { totalBytes: Number(total) * 1024, availableBytes: Number(avail) * 1024 }, node.name);
+      }
+    } finally {
+      this.monitoring = false;
+    }
+  }
+
+  /** Observe every `intervalMs` until stopped (samples while a scenario settles). */
+  startMonitor(intervalMs = 2000): void {
+    this.stopMonitor();
+    this.monitor = setInterval(() => void this.observe().catch(() => undefined), intervalMs);
+  }
+
+  stopMonitor(): void {
+    if (this.monitor) clearInterval(this.monitor);
+    this.monitor = undefined;
+  }
+
+  private async startCanary(node: ClusterNode): Promise<void> {
+    // The canary is a plain workload pod: the node's own userland, nothing else.
+    let image = this.registry.pull('lab/canary:latest');
+    if (!image) {
+      const d = this.registry.newImageDir('canary');
+      image = this.registry.push('lab/canary:latest', d.dir, d.sharePath);
+    }
+    await startPod(node.lab, { name: CANARY, image, command: ['sleep', 'infinity'] });
+    this.setCanary(node, true);
+  }
+
+  private setCanary(node: ClusterNode, up: boolean): void {
+    if (this.canaryUp.get(node.name) === up) return;
+    this.canaryUp.set(node.name, up);
+    this.emit('canary', { up }, node.name);
+  }
+
+  nodeByName(name: string): ClusterNode | undefined {
+    return this.nodes.find((n) => n.name === name);
+  }
+
+  describe(o: K8sObject): string {
+    return objectRef(o);
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopMonitor();
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        this.emit('node-down', { reason: 'poweroff' }, n.name);
+        await n.lab.poweroff().catch(() => n.lab.stop());
+      }),
+    );
+  }
+}
+
+export { removePod };
