@@ -1,0 +1,107 @@
+/**
+ * The run record: every event and sample is one JSON line in `<run>/events.jsonl`,
+ * appended as it happens. Metrics and reports are derived only from this file, so a
+ * report can be regenerated and audited, and a run killed halfway keeps what it saw.
+ *
+ * Common fields: `t` (ms since the Unix epoch, host clock), `source` (who observed it),
+ * `kind`, and where it applies `method`, `scenario`, `node`. `data` depends on `kind`
+ * (see EVENT_DATA below); readers must ignore kinds they do not know.
+ */
+import { z } from 'zod';
+import { METHOD_IDS } from '../artifacts/artifact-set.js';
+
+export const SCENARIO_IDS = ['day1', 'day2', 'upgrade', 'kernel-switch', 'uninstall'] as const;
+export type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+export const EventSource = z.enum(['kmodlab', 'lab', 'cluster', 'prometheus']);
+
+/** Payload schemas per event kind. */
+export const EVENT_DATA = {
+  /** First line of a run. `targetLabel` is shown next to every duration (e.g. "lab (QEMU TCG)"). */
+  'run-start': z.looseObject({
+    runId: z.string(),
+    target: z.enum(['lab', 'cluster']),
+    targetLabel: z.string(),
+    methods: z.array(z.enum(METHOD_IDS)),
+    scenarios: z.array(z.enum(SCENARIO_IDS)),
+    nodes: z.array(z.string()),
+    driver: z.object({ name: z.string(), version: z.string(), modules: z.array(z.string()) }),
+    /** Release (kernel) names used: `from` is the starting release, `upgradeTo`/`switchTo` the others. */
+    releases: z.looseObject({ from: z.string(), upgradeTo: z.string().optional(), switchTo: z.string().optional() }),
+    host: z.looseObject({ cpus: z.number(), memoryBytes: z.number() }).optional(),
+  }),
+  'run-end': z.looseObject({ status: z.enum(['completed', 'failed']), error: z.string().optional() }),
+  'scenario-start': z.looseObject({ variant: z.string().optional() }),
+  'scenario-end': z.looseObject({ ok: z.boolean(), error: z.string().optional() }),
+  /** Artifacts applied (or removed) to the target; `objects` are `Kind/name`. */
+  apply: z.looseObject({ objects: z.array(z.string()), phase: z.enum(['day1', 'day2']).optional() }),
+  delete: z.looseObject({ objects: z.array(z.string()) }),
+  /** A node (re)booted and its agent answered: `bootId` changes on every boot. */
+  'node-up': z.looseObject({ bootId: z.string(), kver: z.string(), osImage: z.string().optional(), bootMs: z.number().optional() }),
+  /** A node went away: planned reboot, crash, poweroff. */
+  'node-down': z.looseObject({ reason: z.enum(['reboot', 'crash', 'poweroff', 'hang']), detail: z.string().optional() }),
+  /** Cordon/drain of a node before a disruptive change. */
+  'node-drain': z.looseObject({ phase: z.enum(['start', 'end']) }),
+  /** What the node's kernel says about one of the driver's modules (read from /sys/module). */
+  'module-state': z.looseObject({
+    module: z.string(),
+    loaded: z.boolean(),
+    coresizeBytes: z.number().optional(),
+    taint: z.string().optional(),
+    signed: z.boolean().optional(),
+    initstate: z.string().optional(),
+  }),
+  /** A resident component's pod (driver container, KMM worker…) started, restarted or stopped. */
+  'pod-start': z.looseObject({ pod: z.string(), component: z.string() }),
+  'pod-restart': z.looseObject({ pod: z.string(), component: z.string(), restartCount: z.number(), reason: z.string() }),
+  'pod-stop': z.looseObject({ pod: z.string(), component: z.string(), reason: z.string().optional() }),
+  /** A driver build (in-cluster or lab). `cached` builds did no work (registry hit). */
+  build: z.looseObject({
+    kver: z.string(),
+    ok: z.boolean(),
+    cached: z.boolean(),
+    wallMs: z.number().optional(),
+    userCpuMs: z.number().optional(),
+    systemCpuMs: z.number().optional(),
+    peakRssBytes: z.number().optional(),
+    outputBytes: z.number().optional(),
+    error: z.string().optional(),
+    logFile: z.string().optional(),
+  }),
+  /** Memory of one resident component on a node (sum over its processes). */
+  'sample-memory': z.looseObject({ component: z.string(), pod: z.string().optional(), rssBytes: z.number() }),
+  /** CPU used by one resident component over `windowMs`. */
+  'sample-cpu': z.looseObject({ component: z.string(), pod: z.string().optional(), cpuMs: z.number(), windowMs: z.number() }),
+  /** Node memory from /proc/meminfo. */
+  'sample-node-memory': z.looseObject({ totalBytes: z.number(), availableBytes: z.number() }),
+  /** Canary workload probe on a node: up or not. */
+  canary: z.looseObject({ up: z.boolean() }),
+  /** A step a person would have to do (e.g. rebuild the layered image after an upgrade). */
+  'manual-step': z.looseObject({ description: z.string() }),
+  /** A fault observed and recorded (build failure, refused module, node crash…). */
+  fault: z.looseObject({ fault: z.string(), message: z.string(), logFile: z.string().optional() }),
+  /** Free-form progress note (what is running), for the timeline. */
+  progress: z.looseObject({ step: z.string() }),
+} as const;
+
+export type EventKind = keyof typeof EVENT_DATA;
+export type EventData<K extends EventKind> = z.infer<(typeof EVENT_DATA)[K]>;
+
+export const EventEnvelopeSchema = z.looseObject({
+  t: z.number(),
+  source: EventSource,
+  kind: z.string(),
+  method: z.enum(METHOD_IDS).optional(),
+  scenario: z.enum(SCENARIO_IDS).optional(),
+  node: z.string().optional(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type RunEvent = z.infer<typeof EventEnvelopeSchema>;
+
+/** Checks an event's payload against its kind's schema (unknown kinds pass: forward compatible). */
+export function checkEventData(e: RunEvent): string | undefined {
+  const schema = (EVENT_DATA as Record<string, z.ZodType>)[e.kind];
+  if (!schema) return undefined;
+  const r = schema.safeParse(e.data);
+  return r.success ? undefined : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+}

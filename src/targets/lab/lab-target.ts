@@ -1,0 +1,159 @@
+/**
+ * The lab as a Target: every scenario gets fresh QEMU nodes on the scenario's starting
+ * release (a clean node state), the emulated control plane realizes the rendered
+ * manifests, and everything observed is emitted as events. Steps a person runs from a
+ * method's README (off-cluster image builds for Day 1, build.sh for layering) are run
+ * by the lab too, and recorded as such.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { allObjects, type ArtifactSet, type K8sObject } from '../../artifacts/artifact-set.js';
+import type { LoadedDriver } from '../../driver/load.js';
+import { UserError } from '../../errors.js';
+import type { Release } from '../../release/release.js';
+import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
+import { layDriverImage } from './build/driver-image.js';
+import { LabCluster } from './control-plane/lab-cluster.js';
+import { findKernel, type LabKernel } from './kernels/catalog.js';
+import { labRelease } from './release.js';
+
+export const LAB_LABEL = 'lab (QEMU TCG)';
+
+export interface LabTargetOptions {
+  runDir: string;
+  driver: LoadedDriver;
+  emit: TargetEmit;
+  nodes?: number;
+  /** Kernels: the starting release, a z-stream upgrade target, a realtime kernel. */
+  kernels: { from: LabKernel; upgradeTo?: LabKernel; realtime?: LabKernel };
+  memoryMB?: number;
+  cmdline?: string;
+  buildStore?: string;
+}
+
+export class LabTarget implements Target {
+  readonly kind = 'lab' as const;
+  readonly label = LAB_LABEL;
+  private cluster: LabCluster | undefined;
+  private generation = 0;
+
+  constructor(private readonly opts: LabTargetOptions) {}
+
+  nodes(): string[] {
+    const n = this.opts.nodes ?? 1;
+    return n === 1 ? ['sno'] : Array.from({ length: n }, (_, i) => `worker-${i}`);
+  }
+
+  releases(): TargetReleases {
+    const { from, upgradeTo, realtime } = this.opts.kernels;
+    return { from: labRelease(from), upgradeTo: upgradeTo && labRelease(upgradeTo), realtime: realtime && labRelease(realtime) };
+  }
+
+  /** Pool the rendered artifacts must target: single-node → master, as on SNO. */
+  pool(): 'master' | 'worker' {
+    return (this.opts.nodes ?? 1) === 1 ? 'master' : 'worker';
+  }
+
+  private kernelOf(release: Release): LabKernel {
+    if (!release.kernelVersion) throw new UserError('lab release without a kernel version');
+    return findKernel(release.kernelVersion);
+  }
+
+  private live(): LabCluster {
+    if (!this.cluster) throw new Error('lab target: reset() first');
+    return this.cluster;
+  }
+
+  async reset(opts: { release: Release; day1?: ArtifactSet }): Promise<void> {
+    await this.cluster?.shutdown();
+    this.cluster = undefined;
+    const runDir = join(this.opts.runDir, 'lab', `cluster-${String(++this.generation).padStart(2, '0')}`);
+    mkdirSync(runDir, { recursive: true });
+    const kernel = this.kernelOf(opts.release);
+    this.cluster = await LabCluster.create({
+      runDir,
+      release: { kernel, realtime: this.opts.kernels.realtime },
+      nodes: this.opts.nodes,
+      driver: this.opts.driver,
+      emit: this.opts.emit,
+      memoryMB: this.opts.memoryMB,
+      cmdline: this.opts.cmdline,
+      buildStore: this.opts.buildStore,
+    });
+    if (opts.day1) {
+      await this.prebuildDay1Images(opts.day1);
+      // Installer manifests are there from the start: the controllers act on the first boot.
+      this.opts.emit('apply', { objects: allObjects(opts.day1, 'day1').map(ref), phase: 'day1' });
+      await this.cluster.apply(allObjects(opts.day1, 'day1'));
+    }
+  }
+
+  /**
+   * Day 1 needs the driver image in a registry before the cluster exists (the method
+   * READMEs say to build it off-cluster with podman): the lab builds it for the
+   * release kernel and pushes it under the name the manifests pull.
+   */
+  private async prebuildDay1Images(set: ArtifactSet): Promise<void> {
+    const c = this.live();
+    const pods = allObjects(set, 'day1').filter((o) => o.kind === 'DaemonSet');
+    for (const ds of pods) {
+      const image = (ds.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image;
+      if (!image || c.registry.has(image)) continue;
+      const built = await c.build(c.release.kernel.kver, 'off-cluster podman build (Day 1)');
+      if (!built) continue;
+      const d = c.registry.newImageDir('day1-driver-container');
+      await layDriverImage(built.record, c.driver.spec, 'dtk', d.dir);
+      c.registry.push(image, d.dir, d.sharePath, c.release.kernel.kver);
+    }
+  }
+
+  async apply(set: ArtifactSet): Promise<void> {
+    const objects = allObjects(set, 'day2');
+    this.opts.emit('apply', { objects: objects.map(ref), phase: 'day2' });
+    await this.live().apply(objects);
+  }
+
+  async remove(set: ArtifactSet): Promise<void> {
+    const objects = [...allObjects(set, 'day1'), ...allObjects(set, 'day2')];
+    this.opts.emit('delete', { objects: objects.map(ref) });
+    await this.live().delete(objects);
+  }
+
+  async changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
+    await this.live().changeRelease(this.kernelOf(to), why);
+  }
+
+  async waitForModules(modules: string[], want: { loaded: boolean; timeoutMs: number }): Promise<WaitResult> {
+    const c = this.live();
+    const deadline = Date.now() + want.timeoutMs;
+    for (;;) {
+      await c.observe();
+      const pending: string[] = [];
+      for (const node of c.nodes) {
+        if (node.lab.state !== 'ready') {
+          pending.push(node.name);
+          continue;
+        }
+        const r = await node.lab.exec(modules.map((m) => `[ -d /sys/module/${m.replace(/-/g, '_')} ]`).join(' && '));
+        if ((r.code === 0) !== want.loaded) pending.push(node.name);
+      }
+      if (pending.length === 0) return { ok: true, pending };
+      if (Date.now() >= deadline) return { ok: false, pending };
+      await new Promise((r) => setTimeout(r, 1000));
+      await c.reconcile(); // controllers retry (back-off restarts, KMM, builds)
+    }
+  }
+
+  async observe(): Promise<void> {
+    await this.live().observe();
+  }
+
+  async close(): Promise<void> {
+    await this.cluster?.shutdown();
+    this.cluster = undefined;
+  }
+}
+
+function ref(o: K8sObject): string {
+  return `${o.kind}/${o.metadata.name}`;
+}

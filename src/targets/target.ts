@@ -1,0 +1,55 @@
+/**
+ * The Target interface: where rendered artifacts are realized and observed. Two
+ * implementations: `lab` (QEMU nodes + emulated control plane, the default) and
+ * `cluster` (a real OpenShift/Kubernetes cluster). Scenarios in evaluation/ talk to a
+ * target only through this interface; a target never knows which method rendered the
+ * artifacts it is given. Everything a target sees is reported through the Recorder
+ * hook it was created with (events.jsonl), never returned as a figure.
+ */
+import type { ArtifactSet } from '../artifacts/artifact-set.js';
+import type { EventKind } from '../evaluation/events.js';
+import type { Release } from '../release/release.js';
+
+/** How a target reports what it does and sees; the evaluation adds method/scenario. */
+export type TargetEmit = (kind: EventKind, data: Record<string, unknown>, node?: string) => void;
+
+export interface TargetReleases {
+  /** The release scenarios start from. */
+  from: Release;
+  /** A later release with a new kernel (z-stream upgrade), if the target can do one. */
+  upgradeTo?: Release;
+  /** The same release's realtime kernel (kernel switch), if available. */
+  realtime?: Release;
+}
+
+export interface WaitResult {
+  /** True when the condition held on every node before the timeout. */
+  ok: boolean;
+  /** Nodes where it did not hold. */
+  pending: string[];
+}
+
+export interface Target {
+  readonly kind: 'lab' | 'cluster';
+  /** Shown next to every duration, e.g. `lab (QEMU TCG)` or `cluster (my-context)`. */
+  readonly label: string;
+  /** Node names, as the target knows them. */
+  nodes(): string[];
+  releases(): TargetReleases;
+  /**
+   * Start from a clean state on `release` (lab: fresh nodes; cluster: verifies nothing
+   * of the driver is left). Day-1 artifacts, if given, are present from the first boot.
+   */
+  reset(opts: { release: Release; day1?: ArtifactSet }): Promise<void>;
+  /** `oc apply` the Day-2 objects (and run the README's build steps the target can run). */
+  apply(set: ArtifactSet): Promise<void>;
+  /** `oc delete` the objects, waiting for finalization. */
+  remove(set: ArtifactSet): Promise<void>;
+  /** Move the cluster to another release (upgrade or kernel switch). */
+  changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void>;
+  /** Wait until every module is loaded (or unloaded) on every node. */
+  waitForModules(modules: string[], want: { loaded: boolean; timeoutMs: number }): Promise<WaitResult>;
+  /** Take samples now (module state, resident memory/CPU, node memory, canary). */
+  observe(): Promise<void>;
+  close(): Promise<void>;
+}
