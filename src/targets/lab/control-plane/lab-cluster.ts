@@ -167,12 +167,23 @@ export class LabCluster {
    * preStop), reset, boot `kernel`/`initramfs`; pods come back after the boot.
    */
   async rebootNode(node: ClusterNode, to: { kernel?: LabKernel; initramfs?: string } = {}): Promise<void> {
-    for (const pod of node.pods.values()) {
-      if (pod.preStop && pod.phase === 'Running') await execInPod(node.lab, pod.name, pod.preStop).catch(() => undefined);
+    if (!this.detectCrash(node)) {
+      for (const pod of node.pods.values()) {
+        if (pod.preStop && pod.phase === 'Running') await execInPod(node.lab, pod.name, pod.preStop).catch(() => undefined);
+      }
+      this.emit('node-down', { reason: 'reboot', detail: to.kernel ? `to kernel ${to.kernel.kver}` : undefined }, node.name);
     }
-    this.emit('node-down', { reason: 'reboot', detail: to.kernel ? `to kernel ${to.kernel.kver}` : undefined }, node.name);
     this.setCanary(node, false);
-    const boot = await node.lab.reboot({ kernel: to.kernel, initramfs: to.initramfs });
+    let boot;
+    try {
+      boot = await node.lab.reboot({ kernel: to.kernel, initramfs: to.initramfs });
+    } catch (e) {
+      // Killed or hung while booting: record it and power-cycle once more, as a
+      // machine-api health check or an admin would; a second failure stops the rollout.
+      this.emit('fault', { fault: 'node-boot-failed', message: (e as Error).message.split('\n')[0]! }, node.name);
+      this.emit('node-down', { reason: 'crash', detail: 'boot failed; restarting the node' }, node.name);
+      boot = await node.lab.reboot({ kernel: to.kernel, initramfs: to.initramfs });
+    }
     this.refreshKernelLabel(node);
     this.emit('node-up', { bootId: boot.bootId, kver: boot.kver, osImage: node.os.kind === 'layered' ? node.os.ref : 'stock', bootMs: boot.bootMs }, node.name);
     // Everything in the node's tmpfs is gone: the kubelet recreates the pods.
@@ -187,6 +198,24 @@ export class LabCluster {
     }
     this.lastModuleState.clear();
     await this.observe();
+  }
+
+  private reportedCrash = new Set<string>();
+
+  /**
+   * A node whose QEMU died or whose kernel panicked is recorded once (node-down crash
+   * + fault); it comes back when something reboots it (rollouts do).
+   */
+  detectCrash(node: ClusterNode): boolean {
+    if (node.lab.state !== 'crashed') return false;
+    const id = `${node.name}/${node.lab.currentBootId}`;
+    if (!this.reportedCrash.has(id)) {
+      this.reportedCrash.add(id);
+      const why = node.lab.failure?.message.split('\n')[0] ?? 'QEMU exited';
+      this.emit('node-down', { reason: 'crash', detail: why }, node.name);
+      this.emit('fault', { fault: 'node-crashed', message: why }, node.name);
+    }
+    return true;
   }
 
   /** Build the driver for a kernel (the in-cluster build), recording its cost. */
@@ -280,6 +309,7 @@ export class LabCluster {
       const modules = this.driver.spec.modules.map((m) => m.name);
       for (const node of this.nodes) {
         if (node.lab.state !== 'ready') {
+          this.detectCrash(node);
           this.setCanary(node, false);
           continue;
         }
