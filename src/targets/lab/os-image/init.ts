@@ -6,7 +6,7 @@
  * would panic), so the agent is restarted if it dies.
  */
 
-/** Where the init script finds the ordered list of modules to load. */
+/** Where the init script finds the node's own modules to load: files relative to /lib/modules/<kver>, in dependency order. */
 export const NODE_MODULES_LIST = '/etc/kmodlab/modules';
 export const AGENT_PATH = '/etc/kmodlab/agent.sh';
 /** Mount point of the 9p share (mount tag `share`) inside the node. */
@@ -36,8 +36,8 @@ mount -t tmpfs tmpfs /run
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 . ${PRELUDE_PATH}
 echo "kmodlab-init: $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s"
-for m in $(cat ${NODE_MODULES_LIST}); do
-  modprobe "$m" || echo "kmodlab-init: modprobe $m failed"
+for f in $(cat ${NODE_MODULES_LIST}); do
+  /bin/busybox insmod "/lib/modules/$(uname -r)/$f" || echo "kmodlab-init: insmod $f failed"
 done
 # A layered OS image adds out-of-tree modules under /lib/modules/<kver>/extra and
 # names them in /etc/modules-load.d, as systemd-modules-load would load them at boot.

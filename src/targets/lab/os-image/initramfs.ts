@@ -134,7 +134,9 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs>
     }
     await run(depmod, ['-b', root, kernel.kver]);
 
-    writeFileSync(join(root, NODE_MODULES_LIST), load.map((m) => m.name).join('\n') + '\n');
+    // Files in dependency order: /init loads them with busybox's static insmod, which
+    // starts far faster under TCG than kmod (dynamically linked against libcrypto).
+    writeFileSync(join(root, NODE_MODULES_LIST), load.map((m) => m.file.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n');
     writeFileSync(join(root, AGENT_PATH), AGENT_SCRIPT, { mode: 0o755 });
     writeFileSync(join(root, PRELUDE_PATH), KMOD_PRELUDE);
     writeFileSync(join(root, 'init'), INIT_SCRIPT, { mode: 0o755 });
