@@ -128,3 +128,24 @@ describe.skipIf(!availability.ok || !from)(`lab control plane${skipReason(availa
     expect(loaded(events, 'simple_kmod')).toBe(false);
   });
 });
+
+describe.skipIf(!availability.ok || !from)(`lab Day 1${skipReason(availability)}`, () => {
+  it("kmm Day 1: the loader MachineConfig's pull unit stores the image and reboots; its load unit loads the driver at boot, before the network", async () => {
+    const driver = await loadDriver(REFERENCE_DRIVER_FILE);
+    const events: Ev[] = [];
+    const { LabTarget } = await import('../../src/targets/lab/lab-target.js');
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-cp-day1-'));
+    const target = new LabTarget({ runDir, driver, kernels: { from: from! }, buildStore: store, emit: (kind, data, node) => events.push({ kind, node, data }) });
+    const [set] = renderMethods(driver.spec, labRelease(from!), 'kmm', { pool: 'master', day1: true, registry: 'registry.lab.kmodlab.invalid/kmodlab' });
+    try {
+      await target.reset({ release: labRelease(from!), day1: set! });
+      expect(events.filter((e) => e.kind === 'node-up').length).toBe(2); // first boot + the pull unit's reboot
+      expect(loaded(events, 'simple_kmod')).toBe(true);
+      expect(loaded(events, 'simple_procfs_kmod')).toBe(true);
+      const r = await target.waitForModules(['simple_kmod'], { loaded: true, timeoutMs: 1000 });
+      expect(r.ok).toBe(true);
+    } finally {
+      await target.close();
+    }
+  });
+});

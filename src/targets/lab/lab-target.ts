@@ -14,6 +14,7 @@ import type { Release } from '../../release/release.js';
 import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
 import { layDriverImage } from './build/driver-image.js';
 import { LabCluster } from './control-plane/lab-cluster.js';
+import { parseLoader } from './control-plane/controllers/day1-loader.js';
 import { findKernel, type LabKernel } from './kernels/catalog.js';
 import { labRelease } from './release.js';
 
@@ -95,6 +96,19 @@ export class LabTarget implements Target {
    */
   private async prebuildDay1Images(set: ArtifactSet): Promise<void> {
     const c = this.live();
+    // KMM's Day-1 loader pulls <repo>:<version>-<kernel>, built with the method's Containerfile.
+    for (const mc of allObjects(set, 'day1').filter((o) => o.kind === 'MachineConfig')) {
+      const loader = parseLoader(mc);
+      if (!loader) continue;
+      const kver = c.release.kernel.kver;
+      const image = `${loader.imageRepo}:${loader.driverVersion}-${kver.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+      if (c.registry.has(image)) continue;
+      const built = await c.build(kver, 'off-cluster podman build (Day 1)');
+      if (!built) continue;
+      const d = c.registry.newImageDir('day1-kmm-image');
+      await layDriverImage(built.record, c.driver.spec, 'kmm', d.dir);
+      c.registry.push(image, d.dir, d.sharePath, kver);
+    }
     const pods = allObjects(set, 'day1').filter((o) => o.kind === 'DaemonSet');
     for (const ds of pods) {
       const image = (ds.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image;

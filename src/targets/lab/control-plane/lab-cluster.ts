@@ -21,6 +21,7 @@ import { reconcileBuildConfigs } from './controllers/buildconfig.js';
 import { reconcileDaemonSets, stopDaemonSetPods } from './controllers/daemonset.js';
 import { reconcileModules, unloadModule } from './controllers/kmm-module.js';
 import { reconcileMachineConfigs, rollBackMachineConfig } from './controllers/machineconfig.js';
+import { reconcileDay1Loaders } from './controllers/day1-loader.js';
 import { findKernel } from '../kernels/catalog.js';
 
 export const NFD_KERNEL_LABEL = 'feature.node.kubernetes.io/kernel-version.full';
@@ -141,6 +142,7 @@ export class LabCluster {
   async reconcile(): Promise<void> {
     await reconcileBuildConfigs(this);
     await reconcileMachineConfigs(this);
+    await reconcileDay1Loaders(this);
     await reconcileDaemonSets(this);
     await reconcileModules(this);
     await this.observe();

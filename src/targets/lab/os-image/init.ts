@@ -48,6 +48,12 @@ for f in /etc/modules-load.d/*.conf; do
     modprobe "$m" && echo "kmodlab-init: modules-load.d: loaded $m" || echo "kmodlab-init: modules-load.d: modprobe $m failed"
   done
 done
+# Node-local boot hooks (the lab's stand-in for early systemd units, e.g. a Day-1
+# driver loader that runs before the network).
+for f in /etc/kmodlab/boot.d/*.sh; do
+  [ -r "$f" ] || continue
+  sh "$f" && echo "kmodlab-init: boot hook $f done" || echo "kmodlab-init: boot hook $f failed ($?)"
+done
 mkdir -p ${SHARE_MOUNT}
 # Mount the share only if QEMU gave us a 9p device with our tag (mount_tag is NUL-terminated).
 if grep -qs '^${SHARE_TAG}' /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; then
