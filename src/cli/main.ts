@@ -7,6 +7,9 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, isUserError } from '../errors.js';
 import { processIO, type CliIO } from './output.js';
 import { registerRenderCommand } from './cmds/render.js';
+import { registerEvaluateCommand } from './cmds/evaluate.js';
+import { registerLabCommand } from './cmds/lab.js';
+import { registerReportCommand } from './cmds/report.js';
 import '../methods/all.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -17,6 +20,9 @@ export function buildProgram(io: CliIO): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   registerRenderCommand(program, io);
+  registerEvaluateCommand(program, io);
+  registerLabCommand(program, io);
+  registerReportCommand(program, io);
   // Sub-commands inherit output and exit behaviour.
   for (const cmd of program.commands) cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).exitOverride();
   return program;

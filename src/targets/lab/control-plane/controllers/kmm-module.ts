@@ -77,7 +77,28 @@ function readyLabel(m: K8sObject): string {
   return `kmm.node.kubernetes.io/${m.metadata.namespace}.${m.metadata.name}.ready`;
 }
 
+/** Whether the operator's pods were reported as running, per cluster. */
+const operatorRunning = new WeakMap<LabCluster, boolean>();
+
+/**
+ * The operator's controller and webhook are resident cluster components. The lab
+ * emulates them on the host, so they are reported as running (on the first node, as
+ * on single-node OpenShift) with no memory sample: their cost is "not measured" in
+ * the lab rather than a made-up or zero figure.
+ */
+function reportOperatorPods(c: LabCluster): void {
+  const installed = operatorInstalled(c);
+  if (installed === (operatorRunning.get(c) ?? false)) return;
+  operatorRunning.set(c, installed);
+  const node = c.nodes[0]?.name;
+  for (const pod of ['kmm-operator-controller', 'kmm-operator-webhook']) {
+    if (installed) c.emit('pod-start', { pod, component: 'kmm-operator', emulated: true, note: 'emulated on the lab host: memory not measured' }, node);
+    else c.emit('pod-stop', { pod, component: 'kmm-operator', reason: 'Uninstalled' }, node);
+  }
+}
+
 export async function reconcileModules(c: LabCluster): Promise<void> {
+  reportOperatorPods(c);
   const modules = c.store.list('Module');
   if (modules.length > 0 && !operatorInstalled(c)) {
     c.emit('fault', { fault: 'no-operator', message: 'Module objects exist but the kernel-module-management Subscription is not applied: the Module kind is unknown to the API server' });

@@ -1,0 +1,123 @@
+/**
+ * `kmodlab evaluate`: every method through every scenario on a target (the lab by
+ * default), recorded to <run>/events.jsonl as it happens, then reported.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { METHOD_IDS, type MethodId } from '../../artifacts/artifact-set.js';
+import { loadDriver } from '../../driver/load.js';
+import { REFERENCE_DRIVER_FILE } from '../../driver/reference.js';
+import { UserError } from '../../errors.js';
+import { SCENARIO_IDS, type ScenarioId } from '../../evaluation/events.js';
+import { Recorder } from '../../evaluation/recorder.js';
+import { runEvaluation, targetEmitter, type RecordingScope } from '../../evaluation/run-evaluation.js';
+import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
+import { listKernels } from '../../targets/lab/kernels/catalog.js';
+import { LabTarget } from '../../targets/lab/lab-target.js';
+import { LAB_REGISTRY } from '../../targets/lab/release.js';
+import type { CliIO } from '../output.js';
+import { writeRunReports } from './report.js';
+
+interface EvaluateFlags {
+  target: string;
+  driver: string;
+  methods: string;
+  scenarios: string;
+  nodes: string;
+  out?: string;
+  kernel?: string;
+  upgradeKernel?: string;
+  rtKernel?: string;
+  memory: string;
+  settleTimeout: string;
+}
+
+function parseList<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const i of items) {
+    if (!(allowed as readonly string[]).includes(i)) throw new UserError(`${flag}: unknown value "${i}": expected a comma-separated list of ${allowed.join(', ')}`);
+  }
+  if (items.length === 0) throw new UserError(`${flag}: expected at least one of ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+function positiveInt(value: string, flag: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UserError(`${flag}: expected a whole number from 1 to ${max}, got "${value}"`);
+  return n;
+}
+
+export function registerEvaluateCommand(program: Command, io: CliIO): void {
+  program
+    .command('evaluate')
+    .description('Run each delivery method through each scenario on a target (default: the lab) and report measured figures.')
+    .option('--target <target>', 'lab (QEMU nodes on real kernels) | cluster', 'lab')
+    .option('--driver <file>', 'driver spec (YAML)', REFERENCE_DRIVER_FILE)
+    .option('--methods <list>', `comma-separated: ${METHOD_IDS.join(',')}`, METHOD_IDS.join(','))
+    .option('--scenarios <list>', `comma-separated: ${SCENARIO_IDS.join(',')}`, SCENARIO_IDS.join(','))
+    .option('--nodes <n>', 'lab nodes (1 = single-node OpenShift)', '1')
+    .option('--out <dir>', 'run directory (default runs/<timestamp>)')
+    .option('--kernel <kver>', 'lab: starting release kernel (default: chosen from the installed kernels)')
+    .option('--upgrade-kernel <kver>', 'lab: kernel of the release to upgrade to')
+    .option('--rt-kernel <kver>', 'lab: realtime kernel for the kernel switch')
+    .option('--memory <MiB>', 'lab: memory per node', '256')
+    .option('--settle-timeout <seconds>', 'how long to wait for the driver after each action', '30')
+    .action(async (flags: EvaluateFlags) => {
+      const code = await runEvaluate(flags, io);
+      if (code !== 0) process.exitCode = code;
+    });
+}
+
+export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<number> {
+  if (flags.target !== 'lab') {
+    throw new UserError(`--target ${flags.target}: only the lab target is available in this version (expected lab)`);
+  }
+  const methods = parseList<MethodId>(flags.methods, METHOD_IDS, '--methods');
+  const scenarios = parseList<ScenarioId>(flags.scenarios, SCENARIO_IDS, '--scenarios');
+  const nodes = positiveInt(flags.nodes, '--nodes', 8);
+  const memoryMB = positiveInt(flags.memory, '--memory', 4096);
+  const settle = positiveInt(flags.settleTimeout, '--settle-timeout', 3600);
+  const driver = await loadDriver(flags.driver);
+  const kernels = chooseLabKernels(listKernels(), { from: flags.kernel, upgradeTo: flags.upgradeKernel, realtime: flags.rtKernel });
+  if (scenarios.includes('upgrade') && !kernels.upgradeTo) {
+    throw new UserError(`--scenarios upgrade needs a second kernel of the ${kernels.from.series} series newer than ${kernels.from.kver}`, 'install one (kmodlab lab setup) or pass --upgrade-kernel, or leave upgrade out of --scenarios');
+  }
+  if (scenarios.includes('kernel-switch') && !kernels.realtime) {
+    throw new UserError(`--scenarios kernel-switch needs a realtime kernel (e.g. ${kernels.from.kver.replace(/-amd64$/, '-rt-amd64')})`, 'install one (kmodlab lab setup) or pass --rt-kernel, or leave kernel-switch out of --scenarios');
+  }
+  const runId = new Date().toISOString().replace(/[:.]/g, '-');
+  const runDir = path.resolve(flags.out ?? path.join('runs', runId));
+  const recorder = new Recorder(runDir);
+  const scope: RecordingScope = {};
+  const progress = (line: string) => io.stderr(`${line}\n`);
+  const target = new LabTarget({
+    runDir,
+    driver,
+    nodes,
+    memoryMB,
+    kernels,
+    emit: targetEmitter(recorder, scope, 'lab', (l) => progress(`        ${l}`)),
+  });
+  io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${target.label}, ${nodes} node(s); kernels ${kernels.from.kver}` +
+    `${kernels.upgradeTo ? ` → ${kernels.upgradeTo.kver}` : ''}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}\nrecording to ${recorder.file}\n`);
+  const { failed } = await runEvaluation(
+    {
+      runId,
+      target,
+      recorder,
+      driver: driver.spec,
+      methods,
+      scenarios,
+      render: { pool: target.pool() },
+      day1Registry: `${LAB_REGISTRY}/kmodlab`,
+      settleTimeoutMs: settle * 1000,
+      progress,
+    },
+    scope,
+  );
+  recorder.close();
+  const summary = await writeRunReports(runDir);
+  io.stdout(summary);
+  io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report` : ''}\n`);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,68 @@
+/**
+ * Build cost: every driver build the method caused (in-cluster BuildConfig, KMM build,
+ * layered-image build; in the lab, the real kbuild run). Cached builds did no work
+ * (an image-registry hit) and are counted apart.
+ */
+import { unavailable, type ScenarioContext } from './context.js';
+import { measured, notMeasured, type Measured } from './measured.js';
+import { eventsOf } from './segments.js';
+
+export interface BuildItem {
+  line: number;
+  t: number;
+  node?: string;
+  kver: string;
+  ok: boolean;
+  cached: boolean;
+  wallMs?: number;
+  cpuMs?: number;
+  peakRssBytes?: number;
+  outputBytes?: number;
+  error?: string;
+}
+
+export function buildItems(ctx: ScenarioContext): BuildItem[] {
+  return eventsOf(ctx.seg, 'build').map((e) => {
+    const d = e.data as Record<string, unknown>;
+    const num = (k: string) => (typeof d[k] === 'number' ? (d[k] as number) : undefined);
+    const user = num('userCpuMs');
+    const sys = num('systemCpuMs');
+    const item: BuildItem = { line: e.line, t: e.t, kver: String(d['kver']), ok: d['ok'] === true, cached: d['cached'] === true };
+    if (e.node) item.node = e.node;
+    const wall = num('wallMs');
+    if (wall !== undefined) item.wallMs = wall;
+    if (user !== undefined && sys !== undefined) item.cpuMs = user + sys;
+    const rss = num('peakRssBytes');
+    if (rss !== undefined) item.peakRssBytes = rss;
+    const out = num('outputBytes');
+    if (out !== undefined) item.outputBytes = out;
+    if (typeof d['error'] === 'string') item.error = d['error'];
+    return item;
+  });
+}
+
+function partialNote(ctx: ScenarioContext): string | undefined {
+  return ctx.seg.status === 'interrupted' ? `${ctx.seg.reason}: builds recorded until then` : undefined;
+}
+
+export function buildCount(ctx: ScenarioContext, which: 'all' | 'cached' = 'all'): Measured<number> {
+  const reason = unavailable(ctx);
+  if (reason) return notMeasured(reason);
+  const items = buildItems(ctx).filter((b) => which === 'all' || b.cached);
+  return measured(items.length, items.map((b) => b.line), partialNote(ctx) ?? (items.length === 0 ? (which === 'all' ? 'no build recorded' : 'no cache hit') : undefined));
+}
+
+/** Sum (or max, for peak RSS) of one figure over the builds that did work. */
+export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'peakRssBytes' | 'outputBytes'): Measured<number> {
+  const reason = unavailable(ctx);
+  if (reason) return notMeasured(reason);
+  const all = buildItems(ctx);
+  if (all.length === 0) return notMeasured(ctx.seg.status === 'interrupted' ? `${ctx.seg.reason} (before any build)` : 'no build in this scenario');
+  const worked = all.filter((b) => !b.cached);
+  if (worked.length === 0) return notMeasured(`all ${all.length} build(s) were cache hits`);
+  const lacking = worked.find((b) => b[key] === undefined);
+  if (lacking) return notMeasured(`build at line ${lacking.line} did not record ${key === 'cpuMs' ? 'userCpuMs/systemCpuMs' : key}`);
+  const values = worked.map((b) => b[key]!);
+  const value = key === 'peakRssBytes' ? Math.max(...values) : values.reduce((a, b) => a + b, 0);
+  return measured(value, worked.map((b) => b.line), partialNote(ctx));
+}

@@ -1,0 +1,79 @@
+/**
+ * The metrics kmodlab derives, with their unit and the scenarios they apply to. The
+ * report's tables, JSON and HTML all iterate this list, so a metric is added in one place.
+ */
+import type { ScenarioId } from '../events.js';
+
+export type MetricUnit = 'ms' | 'bytes' | 'count' | 'bool' | 'string' | 'share';
+
+export interface MetricInfo {
+  id: string;
+  title: string;
+  unit: MetricUnit;
+  /** Scenarios it applies to (default: all). */
+  scenarios?: readonly ScenarioId[];
+  /** What it means, for the "How measured" section. */
+  how: string;
+}
+
+const CHANGE: ScenarioId[] = ['upgrade', 'kernel-switch'];
+
+export const SCENARIO_METRICS: readonly MetricInfo[] = [
+  { id: 'success', title: 'Success', unit: 'bool', how: 'every module of the driver loaded (uninstall: unloaded) in /sys/module on every node at scenario end; upgrade/kernel switch: on the new kernel' },
+  { id: 'nodesWithDriver', title: 'Nodes with the driver loaded at end', unit: 'count', how: 'nodes whose last module-state for every module is loaded, in their last boot' },
+  { id: 'timeToDriverMs', title: 'Time to driver', unit: 'ms', how: 'from the apply (upgrade: the change; uninstall: the delete) to every module loaded (uninstall: unloaded) on a node, the slowest node' },
+  { id: 'loadedAtFirstBoot', title: 'Loaded at first boot', unit: 'bool', scenarios: ['day1'], how: 'the driver was loaded during the node’s first boot with the install-time artifacts in place (no extra reboot)' },
+  { id: 'timeFromFirstBootMs', title: 'Time from first boot to loaded', unit: 'ms', scenarios: ['day1'], how: 'from that first boot (node agent answering) to the driver loaded' },
+  { id: 'reboots', title: 'Reboots', unit: 'count', how: 'node-up events with a boot id different from the node’s previous one, after the trigger (day 1: after the first boot, i.e. extra reboots)' },
+  { id: 'downtimeTotalMs', title: 'Node downtime, total', unit: 'ms', how: 'node-down → next node-up, summed over nodes' },
+  { id: 'downtimeLongestMs', title: 'Node downtime, longest', unit: 'ms', how: 'the longest single node-down → node-up interval' },
+  { id: 'canaryDisruptionMs', title: 'Canary disruption', unit: 'ms', how: 'time the canary workload probe reported down, summed over nodes' },
+  { id: 'podRestarts', title: 'Pod restarts', unit: 'count', how: 'pod-restart events of the method’s resident pods' },
+  { id: 'buildCount', title: 'Builds', unit: 'count', how: 'driver builds recorded (cache hits included)' },
+  { id: 'buildCachedCount', title: 'Builds served from cache', unit: 'count', how: 'builds that did no work (registry/cache hit)' },
+  { id: 'buildWallMs', title: 'Build wall time', unit: 'ms', how: 'sum of wall time of builds that did work' },
+  { id: 'buildCpuMs', title: 'Build CPU (user+sys)', unit: 'ms', how: 'sum of user+system CPU of the build process tree' },
+  { id: 'buildPeakRssBytes', title: 'Build peak RSS', unit: 'bytes', how: 'largest resident set of one build process' },
+  { id: 'buildOutputBytes', title: 'Build output', unit: 'bytes', how: 'bytes of build output (modules / image layer)' },
+  { id: 'memoryBytes', title: 'Resident memory (median)', unit: 'bytes', how: 'median RSS per resident component once the driver was in place on the node (steady state), summed per node and over nodes' },
+  { id: 'cpuShare', title: 'Resident CPU (share of a core)', unit: 'share', how: 'Σ cpuMs / Σ windowMs per resident component in steady state, summed' },
+  { id: 'moduleCoreSizeBytes', title: 'Module core size', unit: 'bytes', how: '/sys/module/<m>/coresize of each module, summed' },
+  { id: 'moduleTaint', title: 'Kernel taint', unit: 'string', how: '/sys/module/<m>/taint (O: out-of-tree, E: unsigned)' },
+  { id: 'moduleSigned', title: 'Module signed', unit: 'bool', how: 'every module carries a signature' },
+  { id: 'manualSteps', title: 'Manual steps', unit: 'count', how: 'steps a person would have to do, recorded by the scenario' },
+  { id: 'nodesLeftOnOldRelease', title: 'Nodes left on the old release', unit: 'count', scenarios: CHANGE, how: 'nodes whose last boot is not on the new kernel' },
+];
+
+export const NODE_METRICS: readonly MetricInfo[] = [
+  { id: 'success', title: 'Success', unit: 'bool', how: '' },
+  { id: 'kver', title: 'Kernel at end', unit: 'string', how: '' },
+  { id: 'timeToDriverMs', title: 'Time to driver', unit: 'ms', how: '' },
+  { id: 'loadedAtFirstBoot', title: 'Loaded at first boot', unit: 'bool', scenarios: ['day1'], how: '' },
+  { id: 'timeFromFirstBootMs', title: 'First boot → loaded', unit: 'ms', scenarios: ['day1'], how: '' },
+  { id: 'reboots', title: 'Reboots', unit: 'count', how: '' },
+  { id: 'downtimeTotalMs', title: 'Downtime', unit: 'ms', how: '' },
+  { id: 'downtimeLongestMs', title: 'Longest down', unit: 'ms', how: '' },
+  { id: 'canaryDisruptionMs', title: 'Canary down', unit: 'ms', how: '' },
+  { id: 'memoryBytes', title: 'Resident memory', unit: 'bytes', how: '' },
+  { id: 'cpuShare', title: 'Resident CPU', unit: 'share', how: '' },
+];
+
+export function appliesTo(m: MetricInfo, s: ScenarioId): boolean {
+  return m.scenarios === undefined || m.scenarios.includes(s);
+}
+
+/** Scenario-specific title, e.g. "Time to restored" for an upgrade. */
+export function metricTitle(m: MetricInfo, s: ScenarioId): string {
+  if (m.id === 'timeToDriverMs') {
+    if (s === 'upgrade' || s === 'kernel-switch') return 'Time to driver restored';
+    if (s === 'uninstall') return 'Time to driver unloaded';
+    return 'Time from apply to loaded';
+  }
+  if (m.id === 'reboots' && s === 'day1') return 'Extra reboots (after first boot)';
+  if (m.id === 'success') {
+    if (s === 'uninstall') return 'Success (driver unloaded everywhere)';
+    if (s === 'upgrade' || s === 'kernel-switch') return 'Success (restored on new kernel everywhere)';
+    return 'Success (driver loaded everywhere)';
+  }
+  return m.title;
+}

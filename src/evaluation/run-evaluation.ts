@@ -1,0 +1,107 @@
+/**
+ * Runs every (method, scenario) pair on a target, recording as it goes. A failing
+ * scenario is recorded and the run goes on; a killed run keeps every line written so
+ * far (no run-end → the report says "interrupted").
+ */
+import os from 'node:os';
+import type { MethodId } from '../artifacts/artifact-set.js';
+import type { DriverSpec } from '../driver/spec.js';
+import { renderMethods } from '../methods/render.js';
+import type { RenderOptionsInput } from '../methods/method.js';
+import type { Target } from '../targets/target.js';
+import type { EventKind, ScenarioId } from './events.js';
+import type { Recorder } from './recorder.js';
+import { SCENARIOS } from './scenarios/scenarios.js';
+import type { ScenarioContext } from './scenarios/context.js';
+
+export interface EvaluationOptions {
+  runId: string;
+  target: Target;
+  recorder: Recorder;
+  driver: DriverSpec;
+  methods: MethodId[];
+  scenarios: ScenarioId[];
+  /** Render options the target needs (pool; a registry for Day 1). */
+  render: RenderOptionsInput;
+  /** Day-1 renders need a registry reachable at install time. */
+  day1Registry: string;
+  settleTimeoutMs?: number;
+  steadyMs?: number;
+  /** Progress lines for people (stderr). */
+  progress?: (line: string) => void;
+}
+
+/** Current method/scenario, stamped on every event a target emits. */
+export interface RecordingScope {
+  method?: MethodId;
+  scenario?: ScenarioId;
+}
+
+export function targetEmitter(recorder: Recorder, scope: RecordingScope, source: 'lab' | 'cluster', progress?: (line: string) => void) {
+  return (kind: EventKind, data: Record<string, unknown>, node?: string) => {
+    recorder.record(kind, data as never, { source, method: scope.method, scenario: scope.scenario, node });
+    if (kind === 'progress' && progress) progress(`${node ? `${node}: ` : ''}${String(data.step)}`);
+  };
+}
+
+export async function runEvaluation(opts: EvaluationOptions, scope: RecordingScope): Promise<{ failed: number }> {
+  const { target, recorder } = opts;
+  const releases = target.releases();
+  recorder.record('run-start', {
+    runId: opts.runId,
+    target: target.kind,
+    targetLabel: target.label,
+    methods: opts.methods,
+    scenarios: opts.scenarios,
+    nodes: target.nodes(),
+    driver: { name: opts.driver.name, version: opts.driver.version, modules: opts.driver.modules.map((m) => m.name.replace(/-/g, '_')) },
+    releases: { from: releases.from.kernelVersion ?? 'unknown', upgradeTo: releases.upgradeTo?.kernelVersion, switchTo: releases.realtime?.kernelVersion },
+    host: { cpus: os.cpus().length, memoryBytes: os.totalmem() },
+  });
+  let failed = 0;
+  const started = Date.now();
+  for (const method of opts.methods) {
+    for (const scenario of opts.scenarios) {
+      scope.method = method;
+      scope.scenario = scenario;
+      const say = (step: string) => opts.progress?.(`[${elapsed(started)}] ${method}/${scenario}: ${step}`);
+      const ctx: ScenarioContext = {
+        target,
+        method,
+        scenario,
+        driver: opts.driver,
+        render: (release, { day1 }) =>
+          renderMethods(opts.driver, release, method, { ...opts.render, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!,
+        record: (kind, data, node) => recorder.record(kind, data, { method, scenario, node }),
+        settleTimeoutMs: opts.settleTimeoutMs ?? 60_000,
+        steadyMs: opts.steadyMs ?? 3_000,
+        progress: (step) => {
+          recorder.record('progress', { step }, { method, scenario });
+          say(step);
+        },
+      };
+      recorder.record('scenario-start', {}, { method, scenario });
+      say('start');
+      try {
+        await SCENARIOS[scenario](ctx);
+        recorder.record('scenario-end', { ok: true }, { method, scenario });
+        say('done');
+      } catch (e) {
+        failed++;
+        const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+        recorder.record('scenario-end', { ok: false, error: message }, { method, scenario });
+        say(`FAILED: ${message}`);
+      }
+    }
+  }
+  scope.method = undefined;
+  scope.scenario = undefined;
+  await target.close();
+  recorder.record('run-end', { status: 'completed' });
+  return { failed };
+}
+
+function elapsed(since: number): string {
+  const s = Math.round((Date.now() - since) / 1000);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}

@@ -1,0 +1,53 @@
+/**
+ * What a scenario needs: the target (only through the Target interface), a way to
+ * render the method's artifacts for a release, and the recorder hook that stamps
+ * every event with the method and scenario it belongs to.
+ */
+import type { ArtifactSet, MethodId } from '../../artifacts/artifact-set.js';
+import type { DriverSpec } from '../../driver/spec.js';
+import type { Release } from '../../release/release.js';
+import type { Target } from '../../targets/target.js';
+import type { EventData, EventKind, ScenarioId } from '../events.js';
+
+export interface ScenarioContext {
+  target: Target;
+  method: MethodId;
+  scenario: ScenarioId;
+  driver: DriverSpec;
+  render(release: Release, opts: { day1: boolean }): ArtifactSet;
+  record<K extends EventKind>(kind: K, data: EventData<K>, node?: string): void;
+  /** How long to wait for a driver to (un)load after an action (lab scale). */
+  settleTimeoutMs: number;
+  /** How long steady-state sampling lasts once the driver is in place. */
+  steadyMs: number;
+  progress(step: string): void;
+}
+
+export type ScenarioFn = (ctx: ScenarioContext) => Promise<void>;
+
+/** Module names as the kernel reports them. */
+export function driverModules(ctx: ScenarioContext): string[] {
+  return ctx.driver.modules.map((m) => m.name.replace(/-/g, '_'));
+}
+
+/** Samples a few times over `steadyMs`, so resident components have a steady-state figure. */
+export async function sampleSteadyState(ctx: ScenarioContext): Promise<void> {
+  const rounds = 3;
+  for (let i = 0; i < rounds; i++) {
+    await new Promise((r) => setTimeout(r, ctx.steadyMs / rounds));
+    await ctx.target.observe();
+  }
+}
+
+/** Waits for the driver on every node; a timeout is recorded, not thrown. */
+export async function waitForDriver(ctx: ScenarioContext, loaded: boolean, what: string): Promise<boolean> {
+  ctx.progress(`waiting for the driver to be ${loaded ? 'loaded' : 'unloaded'} on every node (${what})`);
+  const r = await ctx.target.waitForModules(driverModules(ctx), { loaded, timeoutMs: ctx.settleTimeoutMs });
+  if (!r.ok) {
+    ctx.record('fault', {
+      fault: loaded ? 'driver-not-loaded' : 'driver-not-unloaded',
+      message: `${what}: the driver is ${loaded ? 'not loaded' : 'still loaded'} on ${r.pending.join(', ')} after ${Math.round(ctx.settleTimeoutMs / 1000)} s`,
+    });
+  }
+  return r.ok;
+}

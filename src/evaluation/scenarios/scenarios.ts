@@ -1,0 +1,76 @@
+/**
+ * The five scenarios of the architecture doc. Each starts from a clean node state on
+ * the starting release and acts only through the Target interface, so the cluster
+ * target plugs into the same code. Scenarios record; they never compute figures.
+ */
+import type { ScenarioId } from '../events.js';
+import { sampleSteadyState, waitForDriver, type ScenarioContext, type ScenarioFn } from './context.js';
+
+/** Nodes' first boot with the method's Day-1 artifacts present from the start. */
+const day1: ScenarioFn = async (ctx) => {
+  const { from } = ctx.target.releases();
+  const set = ctx.render(from, { day1: true });
+  ctx.progress('installing: nodes boot with the Day-1 manifests');
+  await ctx.target.reset({ release: from, day1: set });
+  // What the method keeps for after the install (e.g. the KMM Module) is applied then.
+  if (set.files.some((f) => f.phase === 'day2' && f.objects?.length)) {
+    ctx.progress('post-install: applying the Day-2 part of the Day-1 artifacts');
+    await ctx.target.apply(set);
+  }
+  if (await waitForDriver(ctx, true, 'after install')) await sampleSteadyState(ctx);
+};
+
+/** Artifacts applied to a running cluster. */
+const day2: ScenarioFn = async (ctx) => {
+  const { from } = ctx.target.releases();
+  await ctx.target.reset({ release: from });
+  await ctx.target.observe();
+  ctx.progress('applying the Day-2 artifacts');
+  await ctx.target.apply(ctx.render(from, { day1: false }));
+  if (await waitForDriver(ctx, true, 'after apply')) await sampleSteadyState(ctx);
+};
+
+function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
+  return async (ctx) => {
+    const releases = ctx.target.releases();
+    const to = why === 'upgrade' ? releases.upgradeTo : releases.realtime;
+    if (!to) throw new Error(`the target has no ${why === 'upgrade' ? 'release to upgrade to' : 'realtime kernel'}`);
+    await ctx.target.reset({ release: releases.from });
+    await ctx.target.apply(ctx.render(releases.from, { day1: false }));
+    if (!(await waitForDriver(ctx, true, 'before the release change'))) throw new Error('the driver did not load before the release change');
+    ctx.progress(`${why}: ${releases.from.kernelVersion} → ${to.kernelVersion}`);
+    ctx.record('progress', { step: `${why} start`, from: releases.from.kernelVersion, to: to.kernelVersion });
+    await ctx.target.changeRelease(to, why);
+    ctx.record('progress', { step: `${why} rollout done` });
+    const restored = await waitForDriver(ctx, true, `after the ${why}`);
+    if (restored) await sampleSteadyState(ctx);
+    else
+      ctx.record('manual-step', {
+        description: `the driver is not back after the ${why}: render the method's artifacts for ${to.kernelVersion} (new driver-toolkit and kernel) and apply them again`,
+        automatic: false,
+      });
+  };
+}
+
+/** Artifacts removed: is the module unloaded, does it take reboots, is anything left? */
+const uninstall: ScenarioFn = async (ctx) => {
+  const { from } = ctx.target.releases();
+  const set = ctx.render(from, { day1: false });
+  await ctx.target.reset({ release: from });
+  await ctx.target.apply(set);
+  if (!(await waitForDriver(ctx, true, 'before removal'))) throw new Error('the driver did not load before removal');
+  ctx.progress('removing the artifacts');
+  await ctx.target.remove(set);
+  await waitForDriver(ctx, false, 'after removal');
+  await ctx.target.observe();
+};
+
+export const SCENARIOS: Record<ScenarioId, ScenarioFn> = {
+  day1,
+  day2,
+  upgrade: releaseChange('upgrade'),
+  'kernel-switch': releaseChange('kernel-switch'),
+  uninstall,
+};
+
+export type { ScenarioContext };

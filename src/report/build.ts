@@ -1,0 +1,122 @@
+/**
+ * Run record → report model. Everything in the report comes from events.jsonl (via the
+ * metrics) or from the methods' documented feature facts; nothing is typed in here.
+ */
+import '../methods/all.js';
+import { allMethods } from '../methods/index.js';
+import { FEATURE_KEYS, type FeatureKey } from '../methods/method.js';
+import type { RunRecord } from '../evaluation/read-run.js';
+import { deriveRun, type ScenarioMetrics } from '../evaluation/metrics/index.js';
+import { SCENARIO_METRICS } from '../evaluation/metrics/catalog.js';
+import { REPORT_SCHEMA_FILE, REPORT_SCHEMA_VERSION, ReportSchema, SUMMARY_COLUMNS, type Report, type ScenarioResult } from './model.js';
+import { summaryRow } from './summary.js';
+
+const VERSION = '0.1.0';
+const iso = (t: number) => new Date(t).toISOString();
+
+export interface BuildOptions {
+  /** Fixed "generated at" time (tests, reproducible output); default now. */
+  now?: Date;
+}
+
+export function buildReport(run: RunRecord, options: BuildOptions = {}): Report {
+  const start = run.start.data;
+  const titles = new Map(allMethods().map((m) => [m.id, m.title] as const));
+  const results = deriveRun(run).map(toResult);
+  const label = start.targetLabel;
+  const report: Report = {
+    $schema: REPORT_SCHEMA_FILE,
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    generator: `kmodlab ${VERSION}`,
+    generatedAt: (options.now ?? new Date()).toISOString(),
+    run: {
+      runId: start.runId,
+      dir: run.dir,
+      target: start.target,
+      targetLabel: label,
+      status: run.interrupted ? 'interrupted' : run.end!.data.status,
+      ...(run.end?.data.error ? { error: run.end.data.error } : {}),
+      startedAt: iso(run.start.t),
+      ...(run.end ? { endedAt: iso(run.end.t) } : {}),
+      lastEventAt: iso(run.events.at(-1)!.t),
+      nodes: start.nodes,
+      driver: { name: start.driver.name, version: start.driver.version, modules: start.driver.modules },
+      releases: { ...start.releases },
+      ...(start.host ? { host: { ...start.host } } : {}),
+      warnings: run.warnings,
+    },
+    methods: start.methods.map((id) => ({ id, title: titles.get(id) ?? id })),
+    scenarios: start.scenarios,
+    summary: {
+      columns: [...SUMMARY_COLUMNS] as unknown as Report['summary']['columns'],
+      rows: start.methods.map((id) => ({ method: id, cells: summaryRow(id, titles.get(id) ?? id, results, label, start.nodes.length) })),
+    },
+    results,
+    features: featureRows(start.methods),
+    howMeasured: {
+      metrics: SCENARIO_METRICS.map((m) => ({ id: m.id, title: m.title, unit: m.unit, how: m.how })),
+      notes: howNotes(run),
+    },
+  };
+  // The model is a contract for other tools: a report that breaks it is a bug here.
+  return ReportSchema.parse(report);
+}
+
+function toResult(s: ScenarioMetrics): ScenarioResult {
+  return {
+    method: s.method,
+    scenario: s.scenario,
+    status: s.status,
+    ...(s.reason ? { reason: s.reason } : {}),
+    ...(s.startT !== undefined ? { startedAt: iso(s.startT) } : {}),
+    ...(s.endT !== undefined ? { endedAt: iso(s.endT) } : {}),
+    ...(s.triggerT !== undefined ? { triggeredAt: iso(s.triggerT) } : {}),
+    metrics: s.metrics,
+    nodes: s.nodes,
+    builds: s.builds.map(({ t, ...b }) => ({ ...b, at: iso(t) })),
+    components: s.components.map(({ lines: _lines, ...c }) => c),
+    manualSteps: s.manualSteps,
+    faults: s.faults,
+  };
+}
+
+function featureRows(methods: readonly string[]): Report['features'] {
+  const ms = allMethods().filter((m) => methods.includes(m.id));
+  return (Object.keys(FEATURE_KEYS) as FeatureKey[]).map((key) => ({
+    key,
+    title: FEATURE_KEYS[key],
+    values: Object.fromEntries(
+      ms.flatMap((m) => {
+        const f = m.features.find((x) => x.key === key);
+        return f ? [[m.id, { value: f.value, source: f.source }]] : [];
+      }),
+    ),
+  }));
+}
+
+function howNotes(run: RunRecord): string[] {
+  const s = run.start.data;
+  const notes = [
+    `Target: ${s.targetLabel}. ${
+      s.target === 'lab'
+        ? 'Durations are lab-scale (QEMU without KVM, emulated control plane): compare them between methods, never with cluster figures. Counts (reboots, restarts, manual steps, success) carry over to clusters.'
+        : 'Durations were measured on a real cluster.'
+    }`,
+    `Nodes: ${s.nodes.length} (${s.nodes.join(', ')}).`,
+    `Kernels: from ${s.releases.from}${s.releases.upgradeTo ? `; upgrade to ${s.releases.upgradeTo}` : ''}${s.releases.switchTo ? `; kernel switch to ${s.releases.switchTo}` : ''}.`,
+    `Driver: ${s.driver.name} ${s.driver.version} (modules ${s.driver.modules.join(', ')}).`,
+  ];
+  if (s.host) {
+    const h = s.host as Record<string, unknown>;
+    const extra = Object.entries(h)
+      .filter(([k]) => k !== 'cpus' && k !== 'memoryBytes')
+      .map(([k, v]) => `${k} ${String(v)}`);
+    notes.push(`Host: ${h['cpus']} CPUs, ${(Number(h['memoryBytes']) / 2 ** 30).toFixed(1)} GiB memory${extra.length ? `, ${extra.join(', ')}` : ''}.`);
+  }
+  notes.push(
+    'Every figure is derived from events.jsonl in the run directory; report.json lists the event lines behind each value. A figure without a recorded sample is shown as "not measured" with the reason.',
+    'Memory is the median RSS of each resident component once the driver was in place (steady state), summed per node and over nodes; 0 is only reported when the node was sampled and no pod of the method was left running.',
+  );
+  if (run.interrupted) notes.push(`The run was interrupted: its last event was recorded at ${iso(run.events.at(-1)!.t)}; scenarios after that are not measured.`);
+  return notes;
+}

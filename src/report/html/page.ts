@@ -1,0 +1,146 @@
+/**
+ * report.html: one self-contained page (inline CSS and SVG, no script, no network, no
+ * external fonts) that a platform team can attach to a ticket and open anywhere.
+ */
+import { appliesTo, metricTitle, SCENARIO_METRICS } from '../../evaluation/metrics/catalog.js';
+import type { RunRecord } from '../../evaluation/read-run.js';
+import { formatMeasured } from '../format.js';
+import { SCENARIO_TITLES } from '../markdown.js';
+import { resultOf, type Report } from '../model.js';
+import { cpuChart, memoryChart, timeToDriverChart } from './charts.js';
+import { CSS } from './style.js';
+import { colourOf, esc } from './svg.js';
+import { methodSpan, timeline, timelineLegend } from './timeline.js';
+
+/** Shown in a detail cell whose reason is the scenario's own (given in its Status row). */
+export const NOT_MEASURED_AS_ABOVE = 'not measured (see status)';
+
+const methodLabel = (id: string, title: string) => `<span class="method"><span class="dot" style="background:${colourOf(id)}"></span>${esc(title)}</span>`;
+
+export function renderHtml(r: Report, run: RunRecord): string {
+  const label = r.run.targetLabel;
+  const statusClass = r.run.status === 'completed' ? 'ok' : r.run.status === 'interrupted' ? 'warn' : 'err';
+  const head = `<header class="top"><div class="wrap">
+<h1>${esc(r.run.driver.name)} ${esc(r.run.driver.version)} — how should it reach the nodes?</h1>
+<div class="sub">kmodlab comparison of ${r.methods.map((m) => esc(m.title)).join(', ')} · run <code style="background:rgba(255,255,255,.12);color:#fff">${esc(r.run.runId)}</code> · started ${esc(r.run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</div>
+<div class="badges"><span class="badge">${esc(label)}</span><span class="badge">${r.run.nodes.length} node${r.run.nodes.length === 1 ? '' : 's'}</span><span class="badge">kernel ${esc(String(r.run.releases['from']))}</span><span class="badge ${statusClass}">${esc(r.run.status)}</span></div>
+</div></header>`;
+
+  const notices: string[] = [];
+  if (r.run.status === 'interrupted') {
+    notices.push(`<div class="notice"><strong>Run interrupted.</strong> The last event was recorded at ${esc(r.run.lastEventAt)}. Everything recorded until then is reported; the rest is marked <em>not measured</em>.</div>`);
+  }
+  if (r.run.target === 'lab') {
+    notices.push(`<div class="notice lab">Durations were measured on <strong>${esc(label)}</strong>: QEMU without hardware acceleration and an emulated control plane. Compare them between methods, not with cluster figures. Counts (reboots, restarts, manual steps, success) carry over to clusters.</div>`);
+  }
+
+  const summary = `<section class="card" id="summary"><h2>Summary</h2><p class="lead">The seed's comparison, every cell filled from the recorded run.</p>
+<table class="summary"><thead><tr>${r.summary.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>
+${r.summary.rows
+  .map((row) => {
+    const title = r.methods.find((m) => m.id === row.method)?.title ?? row.method;
+    return `<tr data-summary-method="${esc(row.method)}">${row.cells
+      .map((c, i) => `<td${c.metrics.length ? ` title="${esc(`from ${c.metrics.join(', ')}`)}"` : ''}>${i === 0 ? methodLabel(row.method, title) : i === row.cells.length - 1 ? emphasiseFigure(cellText(c.text, label)) : cellText(c.text, label)}</td>`)
+      .join('')}</tr>`;
+  })
+  .join('\n')}
+</tbody></table></section>`;
+
+  const charts = `<section class="card" id="charts"><h2>At a glance</h2><p class="lead">Hover a bar for its exact figure. Hatched stubs were not measured; they say why.</p>
+<div class="grid2"><figure><figcaption>Time to driver <span class="dur">(${esc(label)})</span></figcaption>${timeToDriverChart(r)}</figure>
+<div class="stack"><figure><figcaption>Steady-state memory of resident components <span class="dur">(day 2, bytes)</span></figcaption>${memoryChart(r)}</figure>
+<figure><figcaption>CPU of resident components <span class="dur">(day 2, share of one core)</span></figcaption>${cpuChart(r)}</figure></div></div></section>`;
+
+  const span = Math.max(0, ...r.methods.map((m) => methodSpan(run, m.id)));
+  const timelines = `<section class="card" id="timelines"><h2>Timelines</h2><p class="lead">What each method did to the node(s), scenario by scenario, as recorded.</p>${timelineLegend()}
+${r.methods.map((m) => `<div class="tl"><h3>${methodLabel(m.id, m.title)}</h3>${timeline(run, m.id, label, span)}</div>`).join('\n')}</section>`;
+
+  const details = `<section class="card" id="details"><h2>Results per scenario</h2><p class="lead">Every figure derived from events.jsonl; report.json lists the event lines behind each value.</p>
+${r.scenarios.map((s) => scenarioTable(r, s)).join('\n')}</section>`;
+
+  const features = `<section class="card" id="features"><h2>Features of the methods</h2><p class="lead">Documented behaviour with sources — not measured by this run.</p>
+<table class="features"><thead><tr><th>Feature</th>${r.methods.map((m) => `<th>${methodLabel(m.id, m.title)}</th>`).join('')}</tr></thead><tbody>
+${r.features
+  .map(
+    (f) =>
+      `<tr><td><strong>${esc(f.title)}</strong></td>${r.methods
+        .map((m) => {
+          const v = f.values[m.id];
+          return v ? `<td>${esc(v.value)} <a href="${esc(v.source)}" rel="noreferrer">source ↗</a></td>` : '<td class="nm">not documented</td>';
+        })
+        .join('')}</tr>`,
+  )
+  .join('\n')}</tbody></table></section>`;
+
+  const how = `<section class="card" id="how"><h2>How measured</h2><ul class="notes">${r.howMeasured.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>
+<table class="how"><colgroup><col style="width:24%"><col style="width:16%"><col></colgroup><thead><tr><th>Metric</th><th>Unit</th><th>How</th></tr></thead><tbody>${r.howMeasured.metrics
+    .map((m) => `<tr><td>${esc(m.title)}</td><td>${esc(m.unit === 'ms' ? `ms — ${label}` : m.unit)}</td><td>${esc(m.how)}</td></tr>`)
+    .join('')}</tbody></table>
+${r.run.warnings.length ? `<h3>Warnings while reading the run</h3><ul class="notes">${r.run.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}</section>`;
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="generator" content="${esc(r.generator)}">
+<title>kmodlab report — ${esc(r.run.driver.name)} (${esc(r.run.runId)})</title>
+<style>${CSS}</style></head>
+<body>${head}<main><div class="wrap">${notices.join('')}${summary}${charts}${timelines}${details}${features}${how}</div></main>
+<footer>Generated by ${esc(r.generator)} at ${esc(r.generatedAt)} from <code>${esc(r.run.dir)}/events.jsonl</code> · machine-readable: report.json (schema: report.schema.json)</footer>
+</body></html>
+`;
+}
+
+/**
+ * "not measured (…)" parts are greyed out so measured figures stand out, and the
+ * target label after each duration becomes a compact tag (full label on hover).
+ */
+function cellText(text: string, label: string): string {
+  const tag = `<span class="tag" title="${esc(`measured on ${label}`)}">${esc(label.split(' ')[0] ?? label)}</span>`;
+  return esc(text)
+    .split(esc(` [${label}]`))
+    .join(` ${tag}`)
+    .replace(/not measured \(([^)]*(?:\([^)]*\)[^)]*)*)\)/g, '<span class="nm">not measured ($1)</span>');
+}
+
+/** The memory column leads with its figure: make it the first thing the eye finds. */
+function emphasiseFigure(html: string): string {
+  return html.replace(/^([\d,]+)/, '<strong class="figure">$1</strong>');
+}
+
+function scenarioTable(r: Report, s: Report['scenarios'][number]): string {
+  const label = r.run.targetLabel;
+  const head = `<tr><th>Metric</th>${r.methods.map((m) => `<th>${methodLabel(m.id, m.id)}</th>`).join('')}</tr>`;
+  const status = `<tr><td>Status</td>${r.methods
+    .map((m) => {
+      const res = resultOf(r, m.id, s);
+      return `<td><span class="pill ${esc(res?.status ?? 'not-run')}">${esc(res?.status ?? 'not planned')}</span>${res?.reason ? ` <span class="small">${esc(res.reason)}</span>` : ''}</td>`;
+    })
+    .join('')}</tr>`;
+  const rows = SCENARIO_METRICS.filter((m) => appliesTo(m, s)).map((info) => {
+    const t = metricTitle(info, s);
+    const cells = r.methods.map((me) => {
+      const m = resultOf(r, me.id, s)?.metrics[info.id];
+      const text = formatMeasured(info.unit, m);
+      const path = `${me.id}.${s}.${info.id}`;
+      if (!m || 'notMeasured' in m) {
+        const why = m ? m.notMeasured : 'not derived';
+        // When the Status row already says why (scenario not run or cut short), do not repeat it in every row.
+        const shown = why === resultOf(r, me.id, s)?.reason ? NOT_MEASURED_AS_ABOVE : text;
+        return `<td class="nm" data-metric="${esc(path)}" data-not-measured="${esc(why)}" title="${esc(why)}">${esc(shown)}</td>`;
+      }
+      const cls = typeof m.value === 'boolean' && info.id === 'success' ? (m.value ? 'yes' : 'no') : '';
+      const tip = `lines ${m.from.slice(0, 12).join(', ')}${m.from.length > 12 ? '…' : ''}${m.note ? ` — ${m.note}` : ''}`;
+      return `<td class="${cls}" data-metric="${esc(path)}" data-value="${esc(JSON.stringify(m.value))}" title="${esc(tip)}">${esc(text)}</td>`;
+    });
+    return `<tr><td>${esc(t)}${info.unit === 'ms' ? ` <span class="dur">${esc(label)}</span>` : ''}</td>${cells.join('')}</tr>`;
+  });
+  const extras = r.methods.flatMap((me) => {
+    const res = resultOf(r, me.id, s);
+    if (!res) return [];
+    return [
+      ...res.manualSteps.map((x) => `<li><strong>${esc(me.id)}</strong> — manual step: ${esc(x.description)}</li>`),
+      ...res.faults.map((f) => `<li><strong>${esc(me.id)}</strong> — fault <code>${esc(f.fault)}</code>${f.node ? ` on ${esc(f.node)}` : ''}: ${esc(f.message)}</li>`),
+    ];
+  });
+  const cols = `<colgroup><col class="c-metric">${r.methods.map(() => '<col>').join('')}</colgroup>`;
+  return `<details open><summary><h3>${esc(SCENARIO_TITLES[s])}</h3></summary><table class="scenario">${cols}<thead>${head}</thead><tbody>${status}${rows.join('')}</tbody></table>${extras.length ? `<ul class="notes">${extras.join('')}</ul>` : ''}</details>`;
+}

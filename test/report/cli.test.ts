@@ -1,0 +1,105 @@
+/** `kmodlab report` through the CLI entry point (in process): output streams, files, exit codes. */
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { writeRunReports } from '../../src/cli/cmds/report.js';
+import { FIXTURES } from './support.js';
+
+async function kmodlab(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(['node', 'kmodlab', ...args], { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+function copy(name: string) {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'kmodlab-cli-')), name);
+  cpSync(path.join(FIXTURES, name), dir, { recursive: true });
+  return dir;
+}
+
+describe('kmodlab report <run-dir>', () => {
+  const savedPath = process.env['PATH'];
+  afterEach(() => {
+    process.env['PATH'] = savedPath;
+  });
+
+  it('writes report.md/json/html (+ schema) and prints Markdown on stdout; notes go to stderr', async () => {
+    const dir = copy('complete');
+    const r = await kmodlab('report', dir);
+    expect(r.code).toBe(0);
+    for (const f of ['report.md', 'report.json', 'report.html', 'report.schema.json']) expect(existsSync(path.join(dir, f))).toBe(true);
+    expect(r.stdout).toBe(readFileSync(path.join(dir, 'report.md'), 'utf8'));
+    expect(r.stdout).toContain('| Out-Of-Tree method | Additional resource consumption | Day1 | Day2 | Upgrade rollout | Memory consumption [B] |');
+    expect(r.stderr).toMatch(/^wrote .*report\.md/m);
+  });
+
+  it.each([
+    ['json', (s: string) => expect(JSON.parse(s).schemaVersion).toBe(1)],
+    ['html', (s: string) => expect(s.startsWith('<!doctype html>')).toBe(true)],
+  ])('--format %s prints that format', async (format, check) => {
+    const dir = copy('complete');
+    const r = await kmodlab('report', dir, '--format', format);
+    expect(r.code).toBe(0);
+    check(r.stdout);
+    expect(r.stdout).toBe(readFileSync(path.join(dir, `report.${format}`), 'utf8'));
+  });
+
+  it('an interrupted run: reported, with warnings and a note on stderr', async () => {
+    const r = await kmodlab('report', copy('interrupted'));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: line \d+: last line is cut short/);
+    expect(r.stderr).toMatch(/note: the run was interrupted/);
+  });
+
+  it('--open without xdg-open prints the path of report.html', async () => {
+    const dir = copy('complete');
+    process.env['PATH'] = '/nonexistent';
+    const r = await kmodlab('report', dir, '--open');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`open ${path.join(dir, 'report.html')} in a browser (xdg-open not found)`);
+  });
+
+  it('--print-schema prints the JSON Schema of report.json', async () => {
+    const r = await kmodlab('report', '--print-schema');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'kmodlab report' });
+  });
+
+  it.each([
+    ['a missing run dir', (d: string) => path.join(d, 'nope'), /^error: .*events\.jsonl not found/],
+    ['a dir without events.jsonl', (d: string) => d, /^error: .*events\.jsonl not found/],
+    ['a file without run-start', (d: string) => (writeFileSync(path.join(d, 'events.jsonl'), '{"t":1,"source":"lab","kind":"progress","data":{"step":"x"}}\n'), d), /has no run-start event/],
+  ])('%s → exit 2, one clear message', async (_n, make, message) => {
+    const d = make(mkdtempSync(path.join(tmpdir(), 'kmodlab-cli-')));
+    const r = await kmodlab('report', d);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('an unknown --format → exit 2', async () => {
+    const r = await kmodlab('report', copy('complete'), '--format', 'pdf');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--format: unknown format "pdf": expected md, json, html');
+  });
+
+  it('no run dir → exit 2', async () => {
+    const r = await kmodlab('report');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/missing <run-dir>/);
+  });
+});
+
+describe('writeRunReports (used by kmodlab evaluate)', () => {
+  it('writes the reports and returns the summary table', async () => {
+    const dir = copy('complete');
+    const summary = await writeRunReports(dir);
+    expect(summary.split('\n')[0]).toBe('| Out-Of-Tree method | Additional resource consumption | Day1 | Day2 | Upgrade rollout | Memory consumption [B] |');
+    expect(summary.trim().split('\n')).toHaveLength(5);
+    expect(existsSync(path.join(dir, 'report.html'))).toBe(true);
+  });
+});
