@@ -19,7 +19,7 @@
 # Do NOT run this on a machine that must boot these kernels from /boot.
 set -eu
 
-KERNELS="${LAB_KERNELS:-6.1.0-56-amd64 6.1.0-54-amd64 6.1.0-54-rt-amd64}"
+KERNELS="${LAB_KERNELS:-6.1.0-56-amd64 6.1.0-54-amd64 6.1.0-54-rt-amd64 6.12.117+deb12-amd64}"
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

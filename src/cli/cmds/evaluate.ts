@@ -30,6 +30,7 @@ interface EvaluateFlags {
   rtKernel?: string;
   memory: string;
   settleTimeout: string;
+  buildCache?: string;
 }
 
 function parseList<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
@@ -61,6 +62,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--upgrade-kernel <kver>', 'lab: kernel of the release to upgrade to')
     .option('--rt-kernel <kver>', 'lab: realtime kernel for the kernel switch')
     .option('--memory <MiB>', 'lab: memory per node', '256')
+    .option('--build-cache <dir>', 'lab: reuse driver builds stored here (default: a fresh store in the run directory, so build cost is measured)')
     .option('--settle-timeout <seconds>', 'how long to wait for the driver after each action', '30')
     .action(async (flags: EvaluateFlags) => {
       const code = await runEvaluate(flags, io);
@@ -96,6 +98,7 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
     nodes,
     memoryMB,
     kernels,
+    buildStore: flags.buildCache ? path.resolve(flags.buildCache) : undefined,
     emit: targetEmitter(recorder, scope, 'lab', (l) => progress(`        ${l}`)),
   });
   io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${target.label}, ${nodes} node(s); kernels ${kernels.from.kver}` +

@@ -7,6 +7,7 @@ import { UserError } from '../../errors.js';
 import { howToAddKernel, listKernels } from '../../targets/lab/kernels/catalog.js';
 import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { chooseKernelPackages, kernelsInIndex } from '../../targets/lab/kernels/package-index.js';
+import { addUserKernel, removeUserKernel, userKernelsFile } from '../../targets/lab/kernels/user-kernels.js';
 import type { CliIO } from '../output.js';
 
 const SETUP_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'lab-packages.sh');
@@ -30,6 +31,24 @@ export function registerLabCommand(program: Command, io: CliIO): void {
       const rows = [['KERNEL', 'SERIES', 'FLAVOUR', 'ROLE', 'BUILD TREE'], ...kernels.map((k) => [k.kver, k.series, k.flavour, role(k.kver) || '-', k.buildDir])];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       io.stdout(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+    });
+  lab
+    .command('add-kernel')
+    .description('Use your own kernel in the lab, e.g. a RHEL kernel and its kernel-devel unpacked from RPMs.')
+    .requiredOption('--image <file>', 'bootable kernel image (vmlinuz/bzImage)')
+    .requiredOption('--build <dir>', 'its kbuild tree (kernel-devel / linux-headers build directory)')
+    .option('--modules <dir>', 'its /lib/modules/<kver> tree (the node needs its virtio and 9p modules)')
+    .option('--kver <release>', 'kernel release (uname -r), if the build tree does not say')
+    .action((flags: { image: string; build: string; modules?: string; kver?: string }) => {
+      const k = addUserKernel({ image: flags.image, buildDir: flags.build, modulesDir: flags.modules, kver: flags.kver });
+      io.stdout(`added kernel ${k.kver} (${userKernelsFile()})\n`);
+    });
+  lab
+    .command('remove-kernel <kver>')
+    .description('Forget a kernel added with add-kernel.')
+    .action((kver: string) => {
+      if (!removeUserKernel(kver)) throw new UserError(`kernel ${kver} was not added with add-kernel (${userKernelsFile()})`);
+      io.stdout(`removed kernel ${kver}\n`);
     });
   lab
     .command('setup')

@@ -79,7 +79,8 @@ export class LabTarget implements Target {
       emit: this.opts.emit,
       memoryMB: this.opts.memoryMB,
       cmdline: this.opts.cmdline,
-      buildStore: this.opts.buildStore,
+      // One store per run unless shared: every report then measures real builds.
+      buildStore: this.opts.buildStore ?? join(this.opts.runDir, 'build-store'),
     });
     if (opts.day1) {
       await this.prebuildDay1Images(opts.day1);
@@ -103,7 +104,7 @@ export class LabTarget implements Target {
       const kver = c.release.kernel.kver;
       const image = `${loader.imageRepo}:${loader.driverVersion}-${kver.replace(/[^A-Za-z0-9._-]/g, '_')}`;
       if (c.registry.has(image)) continue;
-      const built = await c.build(kver, 'off-cluster podman build (Day 1)');
+      const built = await c.build(kver, 'off-cluster podman build (Day 1)', image);
       if (!built) continue;
       const d = c.registry.newImageDir('day1-kmm-image');
       await layDriverImage(built.record, c.driver.spec, 'kmm', d.dir);
@@ -113,7 +114,7 @@ export class LabTarget implements Target {
     for (const ds of pods) {
       const image = (ds.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image;
       if (!image || c.registry.has(image)) continue;
-      const built = await c.build(c.release.kernel.kver, 'off-cluster podman build (Day 1)');
+      const built = await c.build(c.release.kernel.kver, 'off-cluster podman build (Day 1)', image);
       if (!built) continue;
       const d = c.registry.newImageDir('day1-driver-container');
       await layDriverImage(built.record, c.driver.spec, 'dtk', d.dir);

@@ -23,6 +23,7 @@ import { reconcileModules, unloadModule } from './controllers/kmm-module.js';
 import { reconcileMachineConfigs, rollBackMachineConfig } from './controllers/machineconfig.js';
 import { reconcileDay1Loaders } from './controllers/day1-loader.js';
 import { findKernel } from '../kernels/catalog.js';
+import { labCacheDir } from '../host/cache.js';
 
 export const NFD_KERNEL_LABEL = 'feature.node.kubernetes.io/kernel-version.full';
 const CANARY = 'canary';
@@ -220,8 +221,12 @@ export class LabCluster {
     return true;
   }
 
-  /** Build the driver for a kernel (the in-cluster build), recording its cost. */
-  async build(kver: string, by: string): Promise<BuildResult | undefined> {
+  /**
+   * Build the driver for a kernel, recording its cost. `image` is the repository the
+   * result is pushed to: the store is partitioned by it, so a cache hit means "this
+   * image already exists in the registry", never another method's image.
+   */
+  async build(kver: string, by: string, image: string): Promise<BuildResult | undefined> {
     let kernel: LabKernel;
     try {
       kernel = findKernel(kver);
@@ -232,7 +237,7 @@ export class LabCluster {
     }
     this.emit('progress', { step: `${by}: building ${this.driver.spec.name} for ${kver}` });
     try {
-      const r = await buildDriver(this.driver, kernel, { storeDir: this.opts.buildStore });
+      const r = await buildDriver(this.driver, kernel, { storeDir: join(this.opts.buildStore ?? labCacheDir('builds'), imageRepository(image)) });
       const rec = r.record;
       this.emit('build', {
         kver,
@@ -245,6 +250,7 @@ export class LabCluster {
         outputBytes: rec.outputBytes,
         logFile: rec.logFile,
         by,
+        image,
         key: rec.key,
       });
       return r;
@@ -394,3 +400,12 @@ export class LabCluster {
 }
 
 export { removePod };
+
+/** `quay.io/acme/x-kmm:1.0.0-6.1.0` → `quay.io_acme_x-kmm`: one store per image repository. */
+export function imageRepository(ref: string): string {
+  const noDigest = ref.split('@')[0]!;
+  const lastSlash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  const repo = colon > lastSlash ? noDigest.slice(0, colon) : noDigest;
+  return repo.replace(/[^A-Za-z0-9._-]+/g, '_');
+}

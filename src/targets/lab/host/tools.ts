@@ -20,6 +20,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   make: 'make',
   ldd: 'libc-bin',
   setpriv: 'util-linux',
+  sleep: 'coreutils',
+  time: 'time',
 };
 
 /** sbin dirs are searched too: depmod lives there and non-root PATHs often lack it. */

@@ -9,6 +9,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../../../errors.js';
+import { listUserKernels as userKernels } from './user-kernels.js';
 
 export interface LabKernel {
   /** `uname -r` of the kernel, e.g. 6.1.0-56-amd64. */
@@ -70,6 +71,10 @@ export function listKernels(roots: CatalogRoots = {}): LabKernel[] {
     // A kernel without headers cannot build drivers; one without modules cannot run the node.
     if (!isBuildTree(buildDir) || !existsSync(join(modulesDir, 'kernel'))) continue;
     kernels.push({ kver, vmlinuz: join(bootDir, entry), buildDir, modulesDir, ...parseKver(kver), source: 'system' });
+  }
+  // Kernels the user added (`kmodlab lab add-kernel`) join the system catalog.
+  if (!roots.bootDir && !roots.modulesRoot) {
+    for (const k of userKernels()) if (!kernels.some((s) => s.kver === k.kver)) kernels.push(k);
   }
   return kernels;
 }

@@ -21,7 +21,7 @@ import { installBinary } from './binaries.js';
 import { NODE_BASE_MODULES, readModuleTree, resolveModules } from './kernel-modules.js';
 
 /** Bump when the image layout changes, to invalidate cached images. */
-const IMAGE_FORMAT = 'kmodlab-initramfs-v3';
+const IMAGE_FORMAT = 'kmodlab-initramfs-v4';
 
 /** Tools kmod provides (preferred over busybox's applets of the same name). */
 const KMOD_TOOLS = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'depmod', 'modinfo'] as const;
@@ -112,6 +112,9 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs>
       symlinkSync('busybox', join(root, 'bin', a));
     }
     await installBinary(root, kmod, 'bin/kmod');
+    // coreutils' sleep (glibc, as in a UBI-based driver container) for pods' main
+    // processes: busybox's static sleep would understate a pod's memory.
+    await installBinary(root, requireTool('sleep'), 'usr/bin/sleep');
     for (const t of KMOD_TOOLS) {
       symlinkSync('../bin/kmod', join(root, 'sbin', t));
       symlinkSync('kmod', join(root, 'bin', t));

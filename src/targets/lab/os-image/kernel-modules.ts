@@ -20,6 +20,9 @@ export const NODE_BASE_MODULES = [
   '9p',
 ] as const;
 
+/** Wanted only where they exist as modules of their own. */
+const OPTIONAL_BASE_MODULES: ReadonlySet<string> = new Set(['fscache']);
+
 /** kbuild spells module names with '_' while files may use '-'. */
 export function moduleNameOf(file: string): string {
   const base = file.split('/').pop() ?? file;
@@ -91,6 +94,8 @@ export function resolveModules(
         builtin.push(name);
         return;
       }
+      // Merged into another module in newer kernels (6.12: fscache is part of netfs).
+      if (!requiredBy && OPTIONAL_BASE_MODULES.has(name)) return;
       throw new UserError(
         `kernel ${kver} has no module ${name}${requiredBy ? ` (needed by ${requiredBy})` : ''}, and it is not built in`,
         'the lab node needs virtio-mmio, virtio-console and 9p support (as modules or built in)',

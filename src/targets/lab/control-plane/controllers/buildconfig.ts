@@ -51,7 +51,7 @@ export async function reconcileBuildConfigs(c: LabCluster): Promise<void> {
     // No KVER build arg: the Dockerfile reads the kernel from the driver-toolkit it runs on.
     const kver = kverArg ?? c.release.kernel.kver;
     if (built.get(id) === kver && c.registry.has(ref)) continue;
-    const result = await c.build(kver, `BuildConfig/${bc.metadata.name}`);
+    const result = await c.build(kver, `BuildConfig/${bc.metadata.name}`, ref);
     built.set(id, kver); // a failed build is not retried until something changes, as on OpenShift
     if (!result) continue;
     const d = c.registry.newImageDir(`${bc.metadata.name}-${kver}`);

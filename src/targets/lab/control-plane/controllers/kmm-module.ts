@@ -134,7 +134,7 @@ async function ensureLoaded(c: LabCluster, m: K8sObject, spec: ModuleSpec, node:
       c.emit('fault', { fault: 'image-pull', message: `Module ${m.metadata.name}: ${ref} does not exist and the mapping has no build` }, node.name);
       return;
     }
-    const built = await c.build(kver, `Module/${m.metadata.name}`);
+    const built = await c.build(kver, `Module/${m.metadata.name}`, ref);
     if (!built) return;
     const d = c.registry.newImageDir(`kmm-${kver}`);
     await layDriverImage(built.record, c.driver.spec, 'kmm', d.dir);

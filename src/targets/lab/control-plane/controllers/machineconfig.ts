@@ -34,7 +34,7 @@ function repoOf(url: string): string {
 async function buildAndPin(c: LabCluster, mc: K8sObject, url: string): Promise<string | undefined> {
   const kernel = c.release.kernel;
   c.emit('progress', { step: `MachineConfig/${mc.metadata.name}: building the layered OS image on ${kernel.kver} (build.sh)` });
-  const built = await c.build(kernel.kver, `layering build.sh (${mc.metadata.name})`);
+  const built = await c.build(kernel.kver, `layering build.sh (${mc.metadata.name})`, repoOf(url));
   if (!built) return undefined;
   const base = await buildInitramfs({ kernel });
   const image = await buildLayeredImage({ baseInitramfs: base.path, build: built.record, driver: c.driver.spec, outDir: join(c.runDir, 'os-images') });
