@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, isUserError } from '../errors.js';
 import { processIO, type CliIO } from './output.js';
 import { registerRenderCommand } from './cmds/render.js';
+import { registerRbacCommand } from './cmds/rbac.js';
 import { registerEvaluateCommand } from './cmds/evaluate.js';
 import { registerLabCommand } from './cmds/lab.js';
 import { registerReportCommand } from './cmds/report.js';
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIO): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   registerRenderCommand(program, io);
+  registerRbacCommand(program, io);
   registerEvaluateCommand(program, io);
   registerLabCommand(program, io);
   registerReportCommand(program, io);

@@ -81,6 +81,12 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         },
       };
       recorder.record('scenario-start', {}, { method, scenario });
+      const support = target.scenarioSupport?.()[scenario];
+      if (support && !support.supported) {
+        recorder.record('scenario-end', { ok: false, skipped: true, error: `not run on ${target.label}: ${support.reason ?? 'not supported'}` }, { method, scenario });
+        say(`skipped: ${support.reason ?? 'not supported'}`);
+        continue;
+      }
       say('start');
       try {
         await SCENARIOS[scenario](ctx);

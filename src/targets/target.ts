@@ -7,7 +7,7 @@
  * hook it was created with (events.jsonl), never returned as a figure.
  */
 import type { ArtifactSet } from '../artifacts/artifact-set.js';
-import type { EventKind } from '../evaluation/events.js';
+import type { EventKind, ScenarioId } from '../evaluation/events.js';
 import type { Release } from '../release/release.js';
 
 /** How a target reports what it does and sees; the evaluation adds method/scenario. */
@@ -52,4 +52,14 @@ export interface Target {
   /** Take samples now (module state, resident memory/CPU, node memory, canary). */
   observe(): Promise<void>;
   close(): Promise<void>;
+
+  // Optional capabilities (a real cluster can be read-only or dry-run):
+  /** Scenarios the target cannot run, with why (default: it runs them all). */
+  scenarioSupport?(): Partial<Record<ScenarioId, { supported: boolean; reason?: string }>>;
+  /** False when module presence on the nodes cannot be observed (dry-run, observe-only). */
+  readonly observesModules?: boolean;
+  /** Observe-only: nothing is applied; scenarios `follow` what someone else applies. */
+  readonly observeOnly?: boolean;
+  /** Watch the objects of a set that someone else applies or removes. */
+  follow?(set: ArtifactSet): Promise<void>;
 }

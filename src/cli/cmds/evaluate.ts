@@ -14,6 +14,9 @@ import { runEvaluation, targetEmitter, type RecordingScope } from '../../evaluat
 import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { listKernels } from '../../targets/lab/kernels/catalog.js';
 import { LabTarget } from '../../targets/lab/lab-target.js';
+import { ClusterTarget } from '../../targets/cluster/cluster-target.js';
+import { renderMethods } from '../../methods/render.js';
+import { writeArtifactSet } from '../../artifacts/artifact-set.js';
 import { LAB_REGISTRY } from '../../targets/lab/release.js';
 import type { CliIO } from '../output.js';
 import { writeRunReports } from './report.js';
@@ -29,8 +32,20 @@ interface EvaluateFlags {
   upgradeKernel?: string;
   rtKernel?: string;
   memory: string;
-  settleTimeout: string;
+  settleTimeout?: string;
   buildCache?: string;
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  prometheusUrl?: string;
+  observeOnly?: boolean;
+  dryRun?: string;
+  upgradeTo?: string;
+  yesUpgradeMyCluster?: boolean;
+  day1InstallDir?: string;
+  pool?: string;
+  steady?: string;
+  registry?: string;
 }
 
 function parseList<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
@@ -63,22 +78,50 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--rt-kernel <kver>', 'lab: realtime kernel for the kernel switch')
     .option('--memory <MiB>', 'lab: memory per node', '256')
     .option('--build-cache <dir>', 'lab: reuse driver builds stored here (default: a fresh store in the run directory, so build cost is measured)')
-    .option('--settle-timeout <seconds>', 'how long to wait for the driver after each action', '30')
+    .option('--settle-timeout <seconds>', 'how long to wait for the driver after each action (default: lab 30, cluster 900)')
+    .option('--steady <seconds>', 'steady-state sampling once the driver is in place (default: lab 3, cluster 300)')
+    .option('--kubeconfig <file>', 'cluster: kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+    .option('--context <name>', 'cluster: kubeconfig context')
+    .option('--namespace <ns>', "cluster: kmodlab's own namespace for probe pods and the canary (default kmodlab)")
+    .option('--prometheus-url <url>', 'cluster: Prometheus/Thanos querier (default: the openshift-monitoring thanos-querier route)')
+    .option('--observe-only', 'cluster: read verbs only; measure an installation someone else applies')
+    .option('--dry-run <mode>', 'cluster: "server" sends every write with dryRun=All (nothing is changed)')
+    .option('--upgrade-to <version>', 'cluster: run the upgrade scenario to this OpenShift version (also needs --yes-upgrade-my-cluster)')
+    .option('--yes-upgrade-my-cluster', 'cluster: confirm that the upgrade scenario may upgrade the cluster')
+    .option('--day1-install-dir <dir>', 'cluster: write the Day-1 manifests here (Day 1 needs install time)')
+    .option('--pool <pool>', 'cluster: MachineConfigPool the driver goes to: worker (default) | master')
+    .option('--registry <prefix>', 'cluster: repository prefix for Day-1 images (with --day1-install-dir)')
     .action(async (flags: EvaluateFlags) => {
       const code = await runEvaluate(flags, io);
       if (code !== 0) process.exitCode = code;
     });
 }
 
+const CLUSTER_ONLY = ['kubeconfig', 'context', 'namespace', 'prometheusUrl', 'observeOnly', 'dryRun', 'upgradeTo', 'yesUpgradeMyCluster', 'day1InstallDir', 'pool', 'registry'] as const;
+const LAB_ONLY = ['kernel', 'upgradeKernel', 'rtKernel', 'buildCache'] as const;
+
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<number> {
-  if (flags.target !== 'lab') {
-    throw new UserError(`--target ${flags.target}: only the lab target is available in this version (expected lab)`);
+  if (flags.target !== 'lab' && flags.target !== 'cluster') {
+    throw new UserError(`--target ${flags.target}: expected lab or cluster`);
   }
+  const misplaced = (flags.target === 'lab' ? CLUSTER_ONLY : LAB_ONLY).filter((k) => flags[k] !== undefined);
+  if (misplaced.length) {
+    throw new UserError(`${misplaced.map(flagName).join(', ')} ${misplaced.length > 1 ? 'apply' : 'applies'} to --target ${flags.target === 'lab' ? 'cluster' : 'lab'}, not --target ${flags.target}`);
+  }
+  if (flags.dryRun !== undefined && flags.dryRun !== 'server') throw new UserError(`--dry-run ${flags.dryRun}: only --dry-run=server is supported (the API server validates and applies nothing)`);
+  if (flags.dryRun && flags.observeOnly) throw new UserError('--dry-run=server and --observe-only conflict: dry-run sends writes (not persisted), observe-only sends none; pick one');
+  if (flags.upgradeTo && !flags.yesUpgradeMyCluster) throw new UserError('--upgrade-to upgrades a real cluster: add --yes-upgrade-my-cluster to confirm');
+  if (flags.target === 'cluster') return runClusterEvaluate(flags, io);
   const methods = parseList<MethodId>(flags.methods, METHOD_IDS, '--methods');
   const scenarios = parseList<ScenarioId>(flags.scenarios, SCENARIO_IDS, '--scenarios');
   const nodes = positiveInt(flags.nodes, '--nodes', 8);
   const memoryMB = positiveInt(flags.memory, '--memory', 4096);
-  const settle = positiveInt(flags.settleTimeout, '--settle-timeout', 3600);
+  const settle = positiveInt(flags.settleTimeout ?? '30', '--settle-timeout', 3600);
+  const steady = positiveInt(flags.steady ?? '3', '--steady', 3600);
   const driver = await loadDriver(flags.driver);
   const kernels = chooseLabKernels(listKernels(), { from: flags.kernel, upgradeTo: flags.upgradeKernel, realtime: flags.rtKernel });
   if (scenarios.includes('upgrade') && !kernels.upgradeTo) {
@@ -114,6 +157,7 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
       render: { pool: target.pool() },
       day1Registry: `${LAB_REGISTRY}/kmodlab`,
       settleTimeoutMs: settle * 1000,
+      steadyMs: steady * 1000,
       progress,
     },
     scope,
@@ -121,6 +165,64 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   recorder.close();
   const summary = await writeRunReports(runDir);
   io.stdout(summary);
+  io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report` : ''}\n`);
+  return failed ? 1 : 0;
+}
+
+/** The same scenarios on a real cluster, through the cluster target. */
+async function runClusterEvaluate(flags: EvaluateFlags, io: CliIO): Promise<number> {
+  const methods = parseList<MethodId>(flags.methods, METHOD_IDS, '--methods');
+  const scenarios = parseList<ScenarioId>(flags.scenarios, SCENARIO_IDS, '--scenarios');
+  const settle = positiveInt(flags.settleTimeout ?? '900', '--settle-timeout', 24 * 3600);
+  const steady = positiveInt(flags.steady ?? '300', '--steady', 24 * 3600);
+  const pool = flags.pool ?? 'worker';
+  if (pool !== 'worker' && pool !== 'master') throw new UserError(`--pool ${pool}: expected worker or master`);
+  if (flags.day1InstallDir && !flags.registry) throw new UserError('--day1-install-dir needs --registry <repo prefix>: Day-1 images must be pullable at install time');
+  const driver = await loadDriver(flags.driver);
+  const runId = new Date().toISOString().replace(/[:.]/g, '-');
+  const runDir = path.resolve(flags.out ?? path.join('runs', runId));
+  const recorder = new Recorder(runDir);
+  const scope: RecordingScope = {};
+  const progress = (line: string) => io.stderr(`${line}\n`);
+  const target = await ClusterTarget.connect({
+    kubeconfig: flags.kubeconfig,
+    context: flags.context,
+    namespace: flags.namespace ?? 'kmodlab',
+    prometheusUrl: flags.prometheusUrl,
+    observeOnly: flags.observeOnly,
+    dryRun: flags.dryRun === 'server' ? 'server' : undefined,
+    upgradeTo: flags.upgradeTo,
+    confirmUpgrade: flags.yesUpgradeMyCluster,
+    pool,
+    day1InstallDir: flags.day1InstallDir ? path.resolve(flags.day1InstallDir) : undefined,
+    emit: targetEmitter(recorder, scope, 'cluster', (l) => progress(`        ${l}`)),
+  });
+  if (flags.day1InstallDir) {
+    // Day 1 needs install time: write each method's installer manifests for the user.
+    for (const set of renderMethods(driver.spec, target.releases().from, methods.join(','), { day1: true, pool, registry: flags.registry })) {
+      const files = await writeArtifactSet(set, path.resolve(flags.day1InstallDir));
+      io.stderr(`day1: wrote ${files.length} ${set.method} file(s) to ${path.resolve(flags.day1InstallDir, set.method)}\n`);
+    }
+  }
+  io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${target.label}${flags.dryRun ? ' (dry-run=server)' : ''}${flags.observeOnly ? ' (observe-only)' : ''}\nrecording to ${recorder.file}\n`);
+  const { failed } = await runEvaluation(
+    {
+      runId,
+      target,
+      recorder,
+      driver: driver.spec,
+      methods,
+      scenarios,
+      render: { pool },
+      day1Registry: flags.registry ?? 'registry.invalid/day1-needs-install-time',
+      settleTimeoutMs: settle * 1000,
+      steadyMs: steady * 1000,
+      progress,
+    },
+    scope,
+  );
+  recorder.close();
+  io.stdout(await writeRunReports(runDir));
   io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report` : ''}\n`);
   return failed ? 1 : 0;
 }

@@ -67,8 +67,12 @@ export function findSegment(run: RunRecord, method: MethodId, scenario: Scenario
   };
   if (end) {
     seg.end = end;
-    const data = end.data as { ok: boolean; error?: string };
-    if (!data.ok) {
+    const data = end.data as { ok: boolean; error?: string; skipped?: boolean };
+    if (data.skipped) {
+      // The target cannot run this scenario (e.g. day1 on a running cluster): not a failure.
+      seg.status = 'not-run';
+      seg.reason = data.error ?? 'scenario not run';
+    } else if (!data.ok) {
       seg.status = 'failed';
       seg.reason = `scenario failed: ${data.error ?? 'no error message recorded'}`;
     }

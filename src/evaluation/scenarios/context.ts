@@ -41,6 +41,11 @@ export async function sampleSteadyState(ctx: ScenarioContext): Promise<void> {
 
 /** Waits for the driver on every node; a timeout is recorded, not thrown. */
 export async function waitForDriver(ctx: ScenarioContext, loaded: boolean, what: string): Promise<boolean> {
+  if (ctx.target.observesModules === false) {
+    // Dry-run / observe-only: no probe pods, so "not seen" is not "not loaded".
+    ctx.progress(`module presence is not observed on ${ctx.target.label} in this mode: not waiting for the driver (${what})`);
+    return true;
+  }
   ctx.progress(`waiting for the driver to be ${loaded ? 'loaded' : 'unloaded'} on every node (${what})`);
   const r = await ctx.target.waitForModules(driverModules(ctx), { loaded, timeoutMs: ctx.settleTimeoutMs });
   if (!r.ok) {
@@ -50,4 +55,24 @@ export async function waitForDriver(ctx: ScenarioContext, loaded: boolean, what:
     });
   }
   return r.ok;
+}
+
+/** Apply the set, or — on an observe-only target — follow what someone else applies. */
+export async function applyOrFollow(ctx: ScenarioContext, set: import('../../artifacts/artifact-set.js').ArtifactSet): Promise<void> {
+  if (ctx.target.observeOnly && ctx.target.follow) {
+    ctx.progress('observe-only: following the installation applied by someone else');
+    await ctx.target.follow(set);
+    return;
+  }
+  await ctx.target.apply(set);
+}
+
+/** Remove the set, or — observe-only — keep following while someone else removes it. */
+export async function removeOrFollow(ctx: ScenarioContext, set: import('../../artifacts/artifact-set.js').ArtifactSet): Promise<void> {
+  if (ctx.target.observeOnly && ctx.target.follow) {
+    ctx.progress('observe-only: following the removal done by someone else');
+    await ctx.target.follow(set);
+    return;
+  }
+  await ctx.target.remove(set);
 }

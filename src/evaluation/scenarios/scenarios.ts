@@ -4,7 +4,7 @@
  * target plugs into the same code. Scenarios record; they never compute figures.
  */
 import type { ScenarioId } from '../events.js';
-import { sampleSteadyState, waitForDriver, type ScenarioContext, type ScenarioFn } from './context.js';
+import { applyOrFollow, removeOrFollow, sampleSteadyState, waitForDriver, type ScenarioContext, type ScenarioFn } from './context.js';
 
 /** Nodes' first boot with the method's Day-1 artifacts present from the start. */
 const day1: ScenarioFn = async (ctx) => {
@@ -15,7 +15,7 @@ const day1: ScenarioFn = async (ctx) => {
   // What the method keeps for after the install (e.g. the KMM Module) is applied then.
   if (set.files.some((f) => f.phase === 'day2' && f.objects?.length)) {
     ctx.progress('post-install: applying the Day-2 part of the Day-1 artifacts');
-    await ctx.target.apply(set);
+    await applyOrFollow(ctx, set);
   }
   if (await waitForDriver(ctx, true, 'after install')) await sampleSteadyState(ctx);
 };
@@ -26,7 +26,7 @@ const day2: ScenarioFn = async (ctx) => {
   await ctx.target.reset({ release: from });
   await ctx.target.observe();
   ctx.progress('applying the Day-2 artifacts');
-  await ctx.target.apply(ctx.render(from, { day1: false }));
+  await applyOrFollow(ctx, ctx.render(from, { day1: false }));
   if (await waitForDriver(ctx, true, 'after apply')) await sampleSteadyState(ctx);
 };
 
@@ -36,7 +36,7 @@ function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
     const to = why === 'upgrade' ? releases.upgradeTo : releases.realtime;
     if (!to) throw new Error(`the target has no ${why === 'upgrade' ? 'release to upgrade to' : 'realtime kernel'}`);
     await ctx.target.reset({ release: releases.from });
-    await ctx.target.apply(ctx.render(releases.from, { day1: false }));
+    await applyOrFollow(ctx, ctx.render(releases.from, { day1: false }));
     if (!(await waitForDriver(ctx, true, 'before the release change'))) throw new Error('the driver did not load before the release change');
     ctx.progress(`${why}: ${releases.from.kernelVersion} → ${to.kernelVersion}`);
     ctx.record('progress', { step: `${why} start`, from: releases.from.kernelVersion, to: to.kernelVersion });
@@ -57,10 +57,10 @@ const uninstall: ScenarioFn = async (ctx) => {
   const { from } = ctx.target.releases();
   const set = ctx.render(from, { day1: false });
   await ctx.target.reset({ release: from });
-  await ctx.target.apply(set);
+  await applyOrFollow(ctx, set);
   if (!(await waitForDriver(ctx, true, 'before removal'))) throw new Error('the driver did not load before removal');
   ctx.progress('removing the artifacts');
-  await ctx.target.remove(set);
+  await removeOrFollow(ctx, set);
   await waitForDriver(ctx, false, 'after removal');
   await ctx.target.observe();
 };

@@ -1,0 +1,524 @@
+/**
+ * ClusterTarget: the Target interface on a real OpenShift/Kubernetes cluster.
+ * It applies rendered objects with server-side apply, watches what happens (nodes,
+ * pods, builds, pools, KMM Modules, events, a canary per node, /readyz), checks module
+ * presence on the host with probe pods, and reads memory/CPU from Prometheus — all
+ * reported through `emit`, never returned as figures.
+ *
+ * Modes:
+ *   - `dryRun: 'server'`: every mutating request carries dryRun=All (client.ts), so
+ *     nothing is persisted — and therefore no probe pods or canary either (they would
+ *     be writes); module presence is then not observed, and the run says so.
+ *   - `observeOnly`: read verbs only. apply/remove/changeRelease throw a UserError;
+ *     `follow(set)` watches an installation someone else applied. No probe pods or
+ *     canary (they need create): module presence is not observed, and the run says so.
+ */
+import { writeArtifactSet, allObjects, type ArtifactSet } from '../../artifacts/artifact-set.js';
+import { UserError } from '../../errors.js';
+import type { ScenarioId } from '../../evaluation/events.js';
+import { LABEL_MANAGED_BY } from '../../labels.js';
+import { ReleaseSchema, type Release } from '../../release/release.js';
+import { isPlausibleKernelVersion } from '../../release/kernel.js';
+import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
+import { KubeApiError, KubeClient, sleep, type ResourceRef } from './client.js';
+import { Credentials } from './kubeconfig.js';
+import { ResumableWatch, type WatchEventType, type WatchObject } from './watch.js';
+import { ReadyzMonitor } from './readyz.js';
+import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
+import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
+import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
+import { PrometheusClient } from './prometheus.js';
+import { switchKernel, upgradeCluster } from './release-change.js';
+import { sampleResources, type PodInfo } from './resource-samples.js';
+import type { ApiCallId } from './api-calls.js';
+
+export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
+export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
+const EVENTS: ResourceRef = { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true };
+
+export interface ClusterTargetOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** kmodlab's own namespace (probe pods, canaries). Default `kmodlab`. */
+  namespace?: string;
+  /** Prometheus/thanos-querier URL; default: the thanos-querier route. */
+  prometheusUrl?: string;
+  observeOnly?: boolean;
+  dryRun?: 'server';
+  emit: TargetEmit;
+  /** Upgrade scenario: the version to upgrade to, and the explicit confirmation. */
+  upgradeTo?: string;
+  confirmUpgrade?: boolean;
+  /** Day-1: write the Day-1 manifests here (the cluster must be installed with them). */
+  day1InstallDir?: string;
+  /** MachineConfigPool for the kernel switch (`master` on single-node OpenShift). */
+  pool?: string;
+  probeImage?: string;
+  canaryImage?: string;
+  /** Longest API outage measured (default 30 min). */
+  readyzLimitMs?: number;
+  readyzIntervalMs?: number;
+  /** Between two module probes while waiting (default 10 s). */
+  probeIntervalMs?: number;
+  /** Between two polls of a rollout, upgrade or deletion (default 10 s). */
+  pollMs?: number;
+  /** Longest wait for a pool rollout / upgrade (default 2 h / 4 h). */
+  rolloutTimeoutMs?: number;
+  upgradeTimeoutMs?: number;
+  /** Prometheus windows shorter than this are not queried yet (default 60 s: a few scrapes). */
+  prometheusMinWindowMs?: number;
+  /** Clock for Prometheus windows (tests move it forward). */
+  now?: () => number;
+  /** Environment/home for kubeconfig resolution (tests). */
+  env?: Record<string, string | undefined>;
+  home?: string;
+  /** Watch tuning (tests use short values). */
+  watch?: { backoffMs?: { initial: number; max: number }; watchdogMs?: number };
+}
+
+export interface ScenarioSupport {
+  supported: boolean;
+  reason?: string;
+}
+
+type NodeObj = WatchObject & { status?: { nodeInfo?: { bootID?: string; kernelVersion?: string; osImage?: string }; conditions?: { type: string; status: string }[] } };
+
+export class ClusterTarget implements Target {
+  readonly kind = 'cluster' as const;
+  readonly label: string;
+  readonly client: KubeClient;
+  private readonly credentials: Credentials;
+  private readonly ns: string;
+  private readonly watches = new Map<string, ResumableWatch>();
+  private nodeWatch!: ResumableWatch;
+  private readyz: ReadyzMonitor;
+  private prometheus: PrometheusClient | undefined;
+  private prometheusProblem: string | undefined;
+  private followed = new Set<string>();
+  private modules: string[] = [];
+  private lastObserveMs = 0;
+  private canaryCreated = false;
+  private namespaceCreated = false;
+  private clusterVersion: string | undefined;
+  private served = new Map<string, boolean>();
+  private notes = new Set<string>();
+  private lastProbeProblem = new Map<string, string>();
+  private readonly rtMarker = 'MachineConfig kernelType: realtime';
+
+  private constructor(private readonly o: ClusterTargetOptions) {
+    this.credentials = new Credentials({ kubeconfig: o.kubeconfig, context: o.context, env: o.env, home: o.home });
+    this.client = new KubeClient({ credentials: this.credentials, dryRun: o.dryRun === 'server', observeOnly: o.observeOnly });
+    this.label = `cluster (${this.credentials.config.context})`;
+    this.ns = o.namespace ?? 'kmodlab';
+    this.readyz = new ReadyzMonitor({ client: this.client, emit: (k, d, n) => this.recording && o.emit(k, d, n), limitMs: o.readyzLimitMs, intervalMs: o.readyzIntervalMs });
+  }
+
+  /** Resolves the kubeconfig, lists nodes and starts watching them and /readyz. */
+  static async connect(o: ClusterTargetOptions): Promise<ClusterTarget> {
+    const t = new ClusterTarget(o);
+    await t.start();
+    return t;
+  }
+
+  /**
+   * Watch-derived events are recorded from the first reset() on: the target is created
+   * (and its watches list) before the run's first line, run-start, is written.
+   */
+  private recording = false;
+
+  private emit(items: Emitted[]): void {
+    if (!this.recording) return;
+    for (const [kind, data, node] of items) this.o.emit(kind, data, node);
+  }
+
+  /** One progress note per distinct text (limits that hold for the whole run). */
+  private noteOnce(step: string): void {
+    if (this.notes.has(step)) return;
+    this.notes.add(step);
+    this.o.emit('progress', { step });
+  }
+
+  /** True when the cluster serves this kind (probed once through discovery). */
+  private async serves(apiVersion: string, kind: string): Promise<ResourceRef | undefined> {
+    try {
+      return await this.client.mapping(apiVersion, kind);
+    } catch (e) {
+      if (e instanceof UserError) return undefined;
+      throw e;
+    }
+  }
+
+  /** False with --dry-run=server and --observe-only: kmodlab creates nothing (no probe pods, no canary). */
+  get writesAllowed(): boolean {
+    return !this.o.observeOnly && this.o.dryRun !== 'server';
+  }
+
+  /**
+   * Whether module presence on the host is observed at all. When false,
+   * waitForModules() answers `{ ok: false, pending: <all nodes> }` at once — which
+   * means "not observed", not "not loaded"; scenarios should say so rather than
+   * record a fault.
+   */
+  /** Read verbs only: scenarios follow what someone else applies. */
+  get observeOnly(): boolean {
+    return this.o.observeOnly === true;
+  }
+
+  get observesModules(): boolean {
+    return this.writesAllowed;
+  }
+
+  private watchOpts() {
+    return { backoffMs: this.o.watch?.backoffMs, watchdogMs: this.o.watch?.watchdogMs };
+  }
+
+  private async startWatch(key: string, call: ApiCallId, ref: ResourceRef, opts: { namespace?: string; labelSelector?: string }, on: (type: WatchEventType, obj: WatchObject, old: WatchObject | undefined) => Emitted[]): Promise<ResumableWatch | undefined> {
+    if (this.watches.has(key)) return this.watches.get(key);
+    let reported = false;
+    const w = new ResumableWatch({
+      client: this.client,
+      call,
+      ref,
+      ...opts,
+      ...this.watchOpts(),
+      onChange: (type, obj, old) => this.emit(on(type, obj, old)),
+      onError: (e) => {
+        if (reported) return;
+        reported = true;
+        this.o.emit('fault', { fault: 'watch', message: `watching ${ref.kind}${opts.namespace ? ` in ${opts.namespace}` : ''} stopped: ${e.message}` });
+      },
+    });
+    this.watches.set(key, w);
+    try {
+      await w.start();
+    } catch {
+      this.watches.delete(key);
+      return undefined;
+    }
+    return w;
+  }
+
+  private async start(): Promise<void> {
+    // One plain request first, so an unreachable server or refused credentials fail
+    // here with a clear message instead of a watch retrying forever.
+    try {
+      await this.client.list('watch-nodes', NODES);
+    } catch (e) {
+      if (e instanceof KubeApiError) {
+        throw new UserError(`cannot use ${this.label} (${this.credentials.config.server}): ${e.message}`, e.status === 403 ? '`kmodlab rbac` prints the role kmodlab needs' : undefined);
+      }
+      throw e;
+    }
+    const nw = await this.startWatch('nodes', 'watch-nodes', NODES, {}, (type, obj, old) => nodeEvents(type, obj as never, old as never));
+    if (!nw) throw new UserError(`cannot list nodes on ${this.label}`, 'see `kmodlab rbac` for the role kmodlab needs');
+    this.nodeWatch = nw;
+    const cvRef = await this.serves('config.openshift.io/v1', 'ClusterVersion');
+    if (cvRef) {
+      const cv = (await this.client.get('read-clusterversion', cvRef, 'version').catch(() => undefined)) as { status?: { desired?: { version?: string } } } | undefined;
+      this.clusterVersion = cv?.status?.desired?.version;
+    }
+    const mcp = await this.serves('machineconfiguration.openshift.io/v1', 'MachineConfigPool');
+    this.served.set('mco', mcp !== undefined);
+    if (mcp) await this.startWatch('mcp', 'watch-machineconfigpools', mcp, {}, (t, o, old) => poolEvents(t, o as never, old as never));
+    const kmm = await this.serves('kmm.sigs.x-k8s.io/v1beta1', 'Module');
+    if (kmm) await this.startWatch('kmm', 'watch-kmm-modules', kmm, {}, (t, o, old) => kmmModuleEvents(t, o as never, old as never));
+    this.readyz.start();
+  }
+
+  private nodeObjects(): NodeObj[] {
+    return [...this.nodeWatch.cache.values()] as NodeObj[];
+  }
+
+  nodes(): string[] {
+    return this.nodeObjects()
+      .map((n) => n.metadata.name)
+      .sort();
+  }
+
+  private nodeReady(name: string): boolean {
+    const n = this.nodeObjects().find((x) => x.metadata.name === name);
+    return n?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  }
+
+  releases(): TargetReleases {
+    const kernels = [...new Set(this.nodeObjects().map((n) => n.status?.nodeInfo?.kernelVersion ?? ''))];
+    const kernel = kernels.length === 1 && isPlausibleKernelVersion(kernels[0]!) ? kernels[0] : undefined;
+    const version = this.clusterVersion && /^\d+\.\d+\.\d+/.test(this.clusterVersion) ? this.clusterVersion : undefined;
+    const from = ReleaseSchema.parse({ version, kernelVersion: kernel, sources: { kernel: 'nodes status.nodeInfo.kernelVersion', version: 'ClusterVersion status.desired' } });
+    const out: TargetReleases = { from };
+    if (this.served.get('mco') !== false) out.realtime = ReleaseSchema.parse({ version, sources: { kernel: this.rtMarker } });
+    if (this.o.upgradeTo && this.o.confirmUpgrade) out.upgradeTo = ReleaseSchema.parse({ version: this.o.upgradeTo, sources: { version: '--upgrade-to' } });
+    return out;
+  }
+
+  /** Which scenarios this cluster target can run, and why not. */
+  scenarioSupport(): Record<ScenarioId, ScenarioSupport> {
+    const ro = this.o.observeOnly ? '--observe-only cannot change the cluster' : undefined;
+    return {
+      day1: {
+        supported: false,
+        reason: `requires install time${this.o.day1InstallDir ? `: the Day-1 manifests are written to ${this.o.day1InstallDir}` : ' (pass --day1-install-dir <dir> to write the Day-1 manifests)'}`,
+      },
+      day2: { supported: true, ...(this.o.observeOnly ? { reason: 'observes an installation applied by someone else' } : {}) },
+      uninstall: { supported: true, ...(this.o.observeOnly ? { reason: 'observes a removal done by someone else' } : {}) },
+      'kernel-switch': ro
+        ? { supported: false, reason: ro }
+        : this.served.get('mco') === false
+          ? { supported: false, reason: 'no MachineConfigPools: the kernel switch needs the Machine Config Operator (OpenShift)' }
+          : { supported: true },
+      upgrade: ro
+        ? { supported: false, reason: ro }
+        : this.o.upgradeTo && this.o.confirmUpgrade
+          ? { supported: true }
+          : { supported: false, reason: 'upgrades a real cluster: needs --upgrade-to <version> and the confirmation flag' },
+    };
+  }
+
+  async reset(opts: { release: Release; day1?: ArtifactSet }): Promise<void> {
+    if (opts.day1) {
+      if (this.o.day1InstallDir) {
+        const files = await writeArtifactSet(opts.day1, this.o.day1InstallDir);
+        this.o.emit('manual-step', { description: `install a cluster with the ${files.length} Day-1 file(s) written to ${this.o.day1InstallDir}/${opts.day1.method}, then run kmodlab evaluate --observe-only on it` });
+      }
+      throw new UserError(`day1 on ${this.label}: ${this.scenarioSupport().day1.reason}`);
+    }
+    this.recording = true;
+    // A real cluster is not reset: record where each node stands.
+    for (const n of this.nodeObjects()) {
+      const info = n.status?.nodeInfo ?? {};
+      this.o.emit('node-up', { bootId: info.bootID ?? '', kver: info.kernelVersion ?? '', ...(info.osImage ? { osImage: info.osImage } : {}), existing: true }, n.metadata.name);
+    }
+    if (this.writesAllowed) await this.ensureCanary();
+    else this.noteOnce(`${this.o.observeOnly ? '--observe-only' : '--dry-run=server'}: no canary and no probe pods (they would be writes); workload disruption and module presence on the host are not observed`);
+    this.startWindow();
+  }
+
+  /** kmodlab's namespace, labelled so privileged probe pods are admitted. */
+  private async ensureNamespace(): Promise<void> {
+    if (this.namespaceCreated) return;
+    const existing = await this.client.get('kmodlab-namespace', NAMESPACES, this.ns);
+    await this.client.apply('kmodlab-namespace', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: this.ns,
+        labels: {
+          [LABEL_MANAGED_BY]: 'kmodlab',
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'pod-security.kubernetes.io/audit': 'privileged',
+          'pod-security.kubernetes.io/warn': 'privileged',
+          'security.openshift.io/scc.podSecurityLabelSync': 'false',
+        },
+      },
+    });
+    this.namespaceCreated = existing === undefined;
+    this.namespaceReady = true;
+  }
+  private namespaceReady = false;
+
+  private async ensureCanary(): Promise<void> {
+    if (!this.namespaceReady) await this.ensureNamespace();
+    await this.startWatch('canary', 'watch-canary', DEPLOYMENTS, { namespace: this.ns, labelSelector: CANARY_SELECTOR }, (t, o, old) => canaryEvents(t, o as never, old as never, CANARY_NODE_LABEL));
+    if (this.canaryCreated) return;
+    for (const node of this.nodes()) await this.client.apply('canary', canaryDeployment(this.ns, node, this.o.canaryImage ?? DEFAULT_CANARY_IMAGE));
+    this.canaryCreated = true;
+  }
+
+  /** Watches the namespaces of a set (pods, builds, events): apply() calls it; --observe-only callers do. */
+  async follow(set: ArtifactSet): Promise<void> {
+    const namespaces = new Set<string>();
+    for (const o of allObjects(set)) {
+      if (o.kind === 'Namespace') namespaces.add(o.metadata.name);
+      else if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
+    }
+    const builds = await this.serves('build.openshift.io/v1', 'Build');
+    for (const ns of namespaces) {
+      if (this.followed.has(ns)) continue;
+      this.followed.add(ns);
+      await this.startWatch(`pods/${ns}`, 'watch-pods', PODS, { namespace: ns }, (t, o, old) => podEvents(t, o as never, old as never));
+      await this.startWatch(`events/${ns}`, 'watch-events', EVENTS, { namespace: ns }, (t, o) => clusterEventEvents(t, o as never));
+      if (builds) await this.startWatch(`builds/${ns}`, 'watch-builds', builds, { namespace: ns }, (t, o, old) => buildEvents(t, o as never, old as never));
+    }
+    if (this.o.observeOnly) this.startWindow();
+  }
+
+  private refuseWrite(what: string): void {
+    if (this.o.observeOnly) {
+      throw new UserError(`--observe-only: kmodlab does not ${what} (read verbs only)`, 'apply the artifacts yourself and use follow(), or drop --observe-only (see `kmodlab rbac`)');
+    }
+  }
+
+  async apply(set: ArtifactSet): Promise<void> {
+    this.refuseWrite('apply objects');
+    const objects = allObjects(set, 'day2');
+    const applied: string[] = [];
+    for (const obj of objects) {
+      await this.client.apply('apply-artifacts', obj);
+      applied.push(`${obj.kind}/${obj.metadata.name}`);
+    }
+    this.o.emit('apply', { objects: applied, phase: 'day2', ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    const inCluster = objects.some((o) => ['BuildConfig', 'Module', 'MachineOSConfig'].includes(o.kind));
+    if (!inCluster) {
+      for (const f of set.files.filter((x) => x.phase === 'build')) {
+        this.o.emit('manual-step', { description: `build ${f.path} and push the image (the cluster target does not build images outside the cluster)` });
+      }
+    }
+    await this.follow(set);
+    this.startWindow();
+  }
+
+  async remove(set: ArtifactSet): Promise<void> {
+    this.refuseWrite('delete objects');
+    // Reverse order: dependents (DaemonSets, Modules) before their Namespace and RBAC.
+    const objects = [...allObjects(set, 'day2')].reverse();
+    const removed: string[] = [];
+    const left: string[] = [];
+    for (const obj of objects) {
+      const r = await this.client.delete('apply-artifacts', obj, { waitMs: 10 * 60_000, pollMs: this.o.pollMs });
+      removed.push(`${obj.kind}/${obj.metadata.name}`);
+      if (!r.gone && !this.client.dryRun) left.push(`${obj.kind}/${obj.metadata.name}`);
+    }
+    this.o.emit('delete', { objects: removed, ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    this.startWindow();
+    if (left.length > 0) this.o.emit('fault', { fault: 'leftover', message: `still present 10 min after deletion: ${left.join(', ')}` });
+  }
+
+  async changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
+    this.refuseWrite(why === 'upgrade' ? 'upgrade the cluster' : 'switch kernels');
+    const common = { client: this.client, emit: this.o.emit, label: this.label, pollMs: this.o.pollMs };
+    if (why === 'kernel-switch') {
+      await switchKernel({ ...common, pool: this.o.pool ?? 'worker', realtime: to.sources['kernel'] === this.rtMarker, timeoutMs: this.o.rolloutTimeoutMs });
+      return;
+    }
+    if (!(this.o.upgradeTo && this.o.confirmUpgrade)) {
+      throw new UserError('upgrade on a real cluster needs --upgrade-to <version> and the confirmation flag');
+    }
+    if (to.version !== this.o.upgradeTo) throw new UserError(`asked to upgrade to ${to.version ?? '?'} but --upgrade-to is ${this.o.upgradeTo}`);
+    await upgradeCluster({ ...common, version: this.o.upgradeTo, timeoutMs: this.o.upgradeTimeoutMs });
+    if (!this.client.dryRun) this.clusterVersion = this.o.upgradeTo;
+  }
+
+  async waitForModules(modules: string[], want: { loaded: boolean; timeoutMs: number }): Promise<WaitResult> {
+    this.modules = modules;
+    if (!this.writesAllowed) {
+      this.noteOnce(`module presence on the host is not observed (${this.o.observeOnly ? '--observe-only' : '--dry-run=server'}: probe pods are writes)`);
+      return { ok: false, pending: this.nodes() };
+    }
+    const deadline = Date.now() + want.timeoutMs;
+    for (;;) {
+      const pending = await this.probeAll(modules, want.loaded);
+      if (pending.length === 0) return { ok: true, pending: [] };
+      if (Date.now() >= deadline) return { ok: false, pending };
+      await sleep(Math.min(this.o.probeIntervalMs ?? 10_000, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  /** Probes every node (Ready ones; the others are pending); returns nodes not in the wanted state. */
+  private async probeAll(modules: string[], wantLoaded?: boolean): Promise<string[]> {
+    if (!this.namespaceReady) await this.ensureNamespace();
+    const pending: string[] = [];
+    await Promise.all(
+      this.nodes().map(async (node) => {
+        if (!this.nodeReady(node)) {
+          pending.push(node);
+          return;
+        }
+        let seen: ModuleProbe[];
+        try {
+          seen = await probeModules({ client: this.client, namespace: this.ns, node, modules, image: this.o.probeImage, pollMs: Math.min(1000, this.o.probeIntervalMs ?? 1000) });
+        } catch (e) {
+          // Said once per distinct reason: during a long API outage the probe fails every round.
+          const why = `module probe on ${node} did not answer: ${(e as Error).message}`;
+          if (this.lastProbeProblem.get(node) !== why) this.o.emit('progress', { step: why }, node);
+          this.lastProbeProblem.set(node, why);
+          pending.push(node);
+          return;
+        }
+        this.lastProbeProblem.delete(node);
+        for (const s of seen) {
+          const { module, ...rest } = s;
+          this.o.emit('module-state', { module, ...rest }, node);
+        }
+        if (wantLoaded !== undefined && !seen.every((s) => s.loaded === wantLoaded)) pending.push(node);
+      }),
+    );
+    return pending.sort();
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
+  /**
+   * Prometheus windows start when the method's objects arrive (apply/follow/remove), so
+   * no sample from before the trigger is recorded after it; consecutive windows do not
+   * overlap, and one shorter than `prometheusMinWindowMs` waits for the next call.
+   */
+  private startWindow(): void {
+    this.lastObserveMs = this.now();
+  }
+
+  async observe(): Promise<void> {
+    const now = this.now();
+    if (this.writesAllowed && this.modules.length > 0) await this.probeAll(this.modules);
+    // Canary: one probe per node per observation, from the watched Deployment state.
+    const canaries = this.watches.get('canary');
+    if (canaries) {
+      for (const d of canaries.cache.values()) {
+        const node = d.metadata.annotations?.[CANARY_NODE_LABEL];
+        if (node) this.o.emit('canary', { up: ((d as { status?: { availableReplicas?: number } }).status?.availableReplicas ?? 0) > 0 }, node);
+      }
+    }
+    const from = this.lastObserveMs || now;
+    if (now - from >= (this.o.prometheusMinWindowMs ?? 60_000) && this.followed.size + this.nodes().length > 0) {
+      await this.samplePrometheus(from, now);
+      this.lastObserveMs = now;
+    }
+  }
+
+  private async prom(): Promise<PrometheusClient | undefined> {
+    if (this.prometheus) return this.prometheus;
+    if (this.prometheusProblem) return undefined;
+    try {
+      const url = this.o.prometheusUrl ?? (await PrometheusClient.discover(this.client));
+      this.prometheus = new PrometheusClient({ url, credentials: this.credentials });
+      return this.prometheus;
+    } catch (e) {
+      this.prometheusProblem = (e as Error).message;
+      this.o.emit('fault', { fault: 'prometheus-unavailable', message: `${this.prometheusProblem}; memory and CPU are not measured` });
+      return undefined;
+    }
+  }
+
+  /** Memory/CPU of the followed namespaces and node memory over [fromMs, toMs]. */
+  private async samplePrometheus(fromMs: number, toMs: number): Promise<void> {
+    const prom = await this.prom();
+    if (!prom) return;
+    const pods = new Map<string, PodInfo>();
+    for (const [k, w] of this.watches) {
+      if (!k.startsWith('pods/')) continue;
+      for (const pod of w.cache.values()) pods.set(`${pod.metadata.namespace}/${pod.metadata.name}`, { component: componentOf(pod as never), node: (pod as { spec?: { nodeName?: string } }).spec?.nodeName });
+    }
+    await sampleResources({ prom, emit: this.o.emit, namespaces: [...this.followed], nodes: this.nodes(), pods, fromMs, toMs });
+  }
+
+  async close(): Promise<void> {
+    await this.readyz.stop();
+    await Promise.all([...this.watches.values()].map((w) => w.stop()));
+    if (this.canaryCreated && this.writesAllowed) {
+      for (const node of this.nodes()) {
+        await this.client.delete('canary', canaryDeployment(this.ns, node), { waitMs: 60_000, pollMs: this.o.pollMs }).catch(() => undefined);
+      }
+    }
+    if (this.namespaceCreated && this.writesAllowed) {
+      await this.client.deleteRef('kmodlab-namespace', NAMESPACES, this.ns, undefined, { waitMs: 120_000, pollMs: this.o.pollMs }).catch(() => undefined);
+    }
+  }
+
+  /** Outages of the API measured so far. */
+  get apiOutages() {
+    return this.readyz.outages;
+  }
+}
+
+export { KubeApiError };

@@ -1,0 +1,200 @@
+/**
+ * What a change of a watched object means for the run record — pure functions from
+ * (old, new) to events, so they can be tested with captured objects and no cluster.
+ * Each returns `[kind, data, node?]` tuples for TargetEmit.
+ */
+import type { EventKind } from '../../evaluation/events.js';
+import { LABEL_COMPONENT, LABEL_NAME } from '../../labels.js';
+import type { WatchEventType, WatchObject } from './watch.js';
+
+export type Emitted = [EventKind, Record<string, unknown>, string?];
+
+type Node = WatchObject & {
+  spec?: { unschedulable?: boolean };
+  status?: { conditions?: { type: string; status: string; reason?: string }[]; nodeInfo?: { bootID?: string; kernelVersion?: string; osImage?: string } };
+};
+
+function ready(n: Node | undefined): boolean | undefined {
+  const c = n?.status?.conditions?.find((x) => x.type === 'Ready');
+  return c ? c.status === 'True' : undefined;
+}
+
+/** MCO marks a node it is updating (drain + reboot) with this annotation. */
+const MCO_STATE = 'machineconfiguration.openshift.io/state';
+
+/**
+ * Nodes: Ready True→not True = `node-down`; a new `bootID` = a reboot happened →
+ * `node-up` (preceded by a `node-down` if the NotReady phase was never seen, e.g.
+ * while the API itself was down on single-node OpenShift); cordon/uncordon = `node-drain`.
+ */
+export function nodeEvents(type: WatchEventType, n: Node, old: Node | undefined): Emitted[] {
+  const name = n.metadata.name;
+  const out: Emitted[] = [];
+  if (type === 'DELETED') return [['node-down', { reason: 'poweroff', detail: 'Node object deleted' }, name]];
+  if (!old) return out; // first sight: the target records the initial node-up itself
+  const wasReady = ready(old);
+  const isReady = ready(n);
+  const bootBefore = old.status?.nodeInfo?.bootID;
+  const bootNow = n.status?.nodeInfo?.bootID;
+  const planned = n.metadata.annotations?.[MCO_STATE] === 'Working' || n.spec?.unschedulable === true;
+  if (!old.spec?.unschedulable && n.spec?.unschedulable) out.push(['node-drain', { phase: 'start' }, name]);
+  if (wasReady === true && isReady === false) {
+    const c = n.status?.conditions?.find((x) => x.type === 'Ready');
+    out.push(['node-down', { reason: planned ? 'reboot' : 'hang', detail: `Ready=${c?.status ?? '?'}${c?.reason ? ` (${c.reason})` : ''}` }, name]);
+  }
+  if (bootBefore && bootNow && bootBefore !== bootNow) {
+    if (wasReady !== false) out.push(['node-down', { reason: 'reboot', detail: 'bootID changed; the NotReady phase was not observed' }, name]);
+    out.push(['node-up', { bootId: bootNow, kver: n.status?.nodeInfo?.kernelVersion ?? '', ...(n.status?.nodeInfo?.osImage ? { osImage: n.status.nodeInfo.osImage } : {}) }, name]);
+  }
+  if (old.spec?.unschedulable && !n.spec?.unschedulable) out.push(['node-drain', { phase: 'end' }, name]);
+  out.push(...kmmLabelEvents(n, old));
+  return out;
+}
+
+/**
+ * KMM's node labels (`kmm.node.kubernetes.io/<ns>.<module>.ready`, `…/version-module…`)
+ * appearing or going: timeline notes only — presence on the host is the probe's job.
+ */
+const KMM_LABEL_PREFIX = 'kmm.node.kubernetes.io/';
+function kmmLabelEvents(n: Node, old: Node): Emitted[] {
+  const now = n.metadata.labels ?? {};
+  const before = old.metadata.labels ?? {};
+  const out: Emitted[] = [];
+  for (const k of new Set([...Object.keys(now), ...Object.keys(before)])) {
+    if (!k.startsWith(KMM_LABEL_PREFIX) || now[k] === before[k]) continue;
+    const change = k in now ? (k in before ? 'changed' : 'added') : 'removed';
+    out.push(['progress', { step: `KMM node label ${k} ${change}`, kmmLabel: k, change, ...(k in now ? { value: now[k] } : {}) }, n.metadata.name]);
+  }
+  return out;
+}
+
+type Pod = WatchObject & {
+  metadata: WatchObject['metadata'] & { ownerReferences?: { kind: string; name: string }[]; generateName?: string };
+  spec?: { nodeName?: string };
+  status?: {
+    phase?: string;
+    containerStatuses?: { name: string; restartCount?: number; lastState?: { terminated?: { reason?: string; exitCode?: number } }; state?: { waiting?: { reason?: string } } }[];
+  };
+};
+
+/** The component a pod belongs to: its component label, else its owner, else its name. */
+export function componentOf(p: Pod): string {
+  const labels = p.metadata.labels ?? {};
+  if (labels[LABEL_COMPONENT]) return labels[LABEL_COMPONENT];
+  const owner = p.metadata.ownerReferences?.[0];
+  if (owner) return owner.kind === 'ReplicaSet' ? owner.name.replace(/-[a-z0-9]{5,10}$/, '') : owner.name;
+  if (labels[LABEL_NAME]) return labels[LABEL_NAME];
+  return p.metadata.generateName?.replace(/-$/, '') ?? p.metadata.name;
+}
+
+function restarts(p: Pod | undefined): number {
+  return (p?.status?.containerStatuses ?? []).reduce((a, c) => a + (c.restartCount ?? 0), 0);
+}
+
+/** Pods: Running for the first time = `pod-start`; restartCount up = `pod-restart`; gone = `pod-stop`. */
+export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): Emitted[] {
+  const node = p.spec?.nodeName;
+  const base = { pod: `${p.metadata.namespace}/${p.metadata.name}`, component: componentOf(p) };
+  if (type === 'DELETED') return [['pod-stop', { ...base, reason: 'deleted' }, node]];
+  const out: Emitted[] = [];
+  if (p.status?.phase === 'Running' && old?.status?.phase !== 'Running') out.push(['pod-start', base, node]);
+  const before = restarts(old);
+  const now = restarts(p);
+  if (old && now > before) {
+    const c = (p.status?.containerStatuses ?? []).find((x) => (x.restartCount ?? 0) > 0);
+    const reason = c?.lastState?.terminated?.reason ?? c?.state?.waiting?.reason ?? 'restarted';
+    out.push(['pod-restart', { ...base, restartCount: now, reason }, node]);
+  }
+  if ((p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded') && old?.status?.phase === 'Running') {
+    out.push(['pod-stop', { ...base, reason: p.status.phase }, node]);
+  }
+  return out;
+}
+
+type Pool = WatchObject & {
+  status?: { machineCount?: number; updatedMachineCount?: number; readyMachineCount?: number; degradedMachineCount?: number; unavailableMachineCount?: number };
+};
+
+/** MachineConfigPools: counts changed → `progress`; more degraded machines → `fault`. */
+export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined): Emitted[] {
+  if (type === 'DELETED') return [];
+  const s = p.status ?? {};
+  const o = old?.status ?? {};
+  const keys = ['machineCount', 'updatedMachineCount', 'readyMachineCount', 'degradedMachineCount', 'unavailableMachineCount'] as const;
+  if (old && keys.every((k) => s[k] === o[k])) return [];
+  const counts = Object.fromEntries(keys.map((k) => [k, s[k] ?? 0]));
+  const out: Emitted[] = [
+    ['progress', { step: `MachineConfigPool ${p.metadata.name}: ${s.updatedMachineCount ?? 0}/${s.machineCount ?? 0} updated, ${s.degradedMachineCount ?? 0} degraded`, pool: p.metadata.name, ...counts }],
+  ];
+  if ((s.degradedMachineCount ?? 0) > (o.degradedMachineCount ?? 0)) {
+    out.push(['fault', { fault: 'machineconfigpool-degraded', message: `MachineConfigPool ${p.metadata.name}: ${s.degradedMachineCount} machine(s) degraded` }]);
+  }
+  return out;
+}
+
+/** True when a pool has rolled out its current config to every machine. */
+export function poolUpdated(p: Pool & { metadata: { generation?: number }; status?: { observedGeneration?: number } }): boolean {
+  const s = p.status ?? {};
+  return (s.machineCount ?? 0) > 0 && s.updatedMachineCount === s.machineCount && (s.degradedMachineCount ?? 0) === 0;
+}
+
+type Build = WatchObject & {
+  spec?: { strategy?: { dockerStrategy?: { buildArgs?: { name: string; value?: string }[] } } };
+  status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; message?: string; reason?: string };
+};
+
+/** OpenShift Builds: reaching Complete/Failed/Error = one `build` event. */
+export function buildEvents(type: WatchEventType, b: Build, old: Build | undefined): Emitted[] {
+  const done = ['Complete', 'Failed', 'Error', 'Cancelled'];
+  const phase = b.status?.phase ?? '';
+  if (type === 'DELETED' || !done.includes(phase) || done.includes(old?.status?.phase ?? '')) return [];
+  const args = b.spec?.strategy?.dockerStrategy?.buildArgs ?? [];
+  const kver = args.find((a) => a.name === 'KVER' || a.name === 'KERNEL_FULL_VERSION' || a.name === 'KERNEL_VERSION')?.value ?? '';
+  const start = Date.parse(b.status?.startTimestamp ?? '');
+  const end = Date.parse(b.status?.completionTimestamp ?? '');
+  return [
+    [
+      'build',
+      {
+        kver,
+        ok: phase === 'Complete',
+        cached: false,
+        build: `${b.metadata.namespace}/${b.metadata.name}`,
+        ...(Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {}),
+        ...(phase !== 'Complete' ? { error: `${phase}${b.status?.reason ? `: ${b.status.reason}` : ''}` } : {}),
+      },
+    ],
+  ];
+}
+
+type KmmModule = WatchObject & { status?: { moduleLoader?: { nodesMatchingSelectorNumber?: number; desiredNumber?: number; availableNumber?: number } } };
+
+/** KMM Modules: loader counts changed → `progress` (the module's presence is checked on the host). */
+export function kmmModuleEvents(type: WatchEventType, m: KmmModule, old: KmmModule | undefined): Emitted[] {
+  if (type === 'DELETED') return [['progress', { step: `KMM Module ${m.metadata.namespace}/${m.metadata.name} deleted` }]];
+  const s = m.status?.moduleLoader ?? {};
+  const o = old?.status?.moduleLoader ?? {};
+  if (old && s.availableNumber === o.availableNumber && s.desiredNumber === o.desiredNumber && s.nodesMatchingSelectorNumber === o.nodesMatchingSelectorNumber) return [];
+  return [['progress', { step: `KMM Module ${m.metadata.name}: ${s.availableNumber ?? 0}/${s.desiredNumber ?? 0} loader pods available`, kmmModule: m.metadata.name, ...s }]];
+}
+
+type KEvent = WatchObject & { type?: string; reason?: string; message?: string; involvedObject?: { kind?: string; name?: string }; source?: { host?: string } };
+
+/** Core events: Warnings only, as progress notes on the timeline. */
+export function clusterEventEvents(type: WatchEventType, e: KEvent): Emitted[] {
+  if (type !== 'ADDED' || e.type !== 'Warning') return [];
+  const what = `${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}`;
+  return [['progress', { step: `Warning ${e.reason ?? ''} ${what}: ${(e.message ?? '').slice(0, 300)}`, clusterEvent: e.reason ?? '' }, e.source?.host]];
+}
+
+type Deployment = WatchObject & { status?: { availableReplicas?: number } };
+
+/** Canary Deployments: availability changed → `canary` on the node it is pinned to. */
+export function canaryEvents(type: WatchEventType, d: Deployment, old: Deployment | undefined, nodeAnnotation: string): Emitted[] {
+  const node = d.metadata.annotations?.[nodeAnnotation];
+  if (!node) return [];
+  const up = type !== 'DELETED' && (d.status?.availableReplicas ?? 0) > 0;
+  const wasUp = old ? (old.status?.availableReplicas ?? 0) > 0 : undefined;
+  if (type === 'DELETED' || up === wasUp) return [];
+  return [['canary', { up }, node]];
+}

@@ -1,0 +1,154 @@
+/**
+ * Resource usage from Prometheus. On OpenShift that is the thanos-querier behind the
+ * route `thanos-querier` in `openshift-monitoring` (found through the route API), or a
+ * URL given with `--prometheus-url`. The bearer token is the kubeconfig's; a 401 means
+ * it expired, so the kubeconfig is read again once and the query retried.
+ *
+ * Queries are `query_range` over a scenario's window with a step that keeps every
+ * series under Prometheus' 11,000 points limit. Missing steps are reported as gaps,
+ * never filled in: a gap is something the user should see (scrape failures during a
+ * reboot are common).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import { redactString } from '../../evaluation/redact.js';
+import { UserError } from '../../errors.js';
+import type { KubeClient, ResourceRef } from './client.js';
+import type { Credentials } from './kubeconfig.js';
+
+export const ROUTES: ResourceRef = { group: 'route.openshift.io', version: 'v1', resource: 'routes', kind: 'Route', namespaced: true };
+/** Prometheus refuses a range query with more points than this per series. */
+export const MAX_POINTS = 11_000;
+
+export interface Series {
+  metric: Record<string, string>;
+  /** [ms since epoch, value] in time order. */
+  points: [number, number][];
+}
+
+export interface Gap {
+  fromMs: number;
+  toMs: number;
+  missingSteps: number;
+}
+
+/** Smallest step (whole seconds, ≥ minStepS) that keeps the window ≤ MAX_POINTS points. */
+export function chooseStep(startMs: number, endMs: number, minStepS = 15, maxPoints = MAX_POINTS): number {
+  const spanS = Math.max(0, (endMs - startMs) / 1000);
+  // points = floor(span/step) + 1 ≤ maxPoints
+  const needed = Math.ceil(spanS / (maxPoints - 1));
+  return Math.max(minStepS, needed, 1);
+}
+
+/** Expected step timestamps with no point, merged into intervals. */
+export function findGaps(points: [number, number][], startMs: number, endMs: number, stepS: number): Gap[] {
+  const stepMs = stepS * 1000;
+  const have = new Set(points.map(([t]) => Math.round(t)));
+  const gaps: Gap[] = [];
+  let open: Gap | undefined;
+  for (let t = startMs; t <= endMs; t += stepMs) {
+    if (!have.has(t)) {
+      if (open) {
+        open.toMs = t;
+        open.missingSteps++;
+      } else gaps.push((open = { fromMs: t, toMs: t, missingSteps: 1 }));
+    } else open = undefined;
+  }
+  return gaps;
+}
+
+/** Parses a `query_range` answer (matrix). Non-numeric values (NaN, ±Inf) are dropped: a gap. */
+export function parseRangeResponse(body: unknown): Series[] {
+  const b = body as { status?: string; error?: string; data?: { resultType?: string; result?: { metric?: Record<string, string>; values?: [number, string][] }[] } };
+  if (b?.status !== 'success') throw new Error(`Prometheus query failed: ${b?.error ?? 'unknown error'}`);
+  if (b.data?.resultType !== 'matrix') throw new Error(`Prometheus answered ${b.data?.resultType ?? 'nothing'}, expected a matrix`);
+  return (b.data.result ?? []).map((r) => ({
+    metric: r.metric ?? {},
+    points: (r.values ?? [])
+      .map(([t, v]) => [Math.round(t * 1000), Number(v)] as [number, number])
+      .filter(([, v]) => Number.isFinite(v)),
+  }));
+}
+
+/** PromQL string literal (label values come from namespace names, but quote anyway). */
+function q(s: string): string {
+  return JSON.stringify(s);
+}
+
+export const QUERIES = {
+  namespaceMemory: (ns: string) => `namespace:container_memory_usage_bytes:sum{namespace=${q(ns)}}`,
+  podMemory: (ns: string) => `sum by (namespace, pod, node) (container_memory_working_set_bytes{namespace=${q(ns)},container!=""})`,
+  podCpu: (ns: string) => `sum by (namespace, pod, node) (rate(container_cpu_usage_seconds_total{namespace=${q(ns)},container!=""}[5m]))`,
+  nodeMemTotal: () => `node_memory_MemTotal_bytes`,
+  nodeMemAvailable: () => `node_memory_MemAvailable_bytes`,
+};
+
+export interface PrometheusOptions {
+  url: string;
+  credentials: Credentials;
+  timeoutMs?: number;
+}
+
+export class PrometheusClient {
+  constructor(private readonly o: PrometheusOptions) {}
+
+  get url(): string {
+    return this.o.url;
+  }
+
+  /** Finds thanos-querier through its route; a UserError says to pass --prometheus-url otherwise. */
+  static async discover(client: KubeClient): Promise<string> {
+    const route = (await client.get('find-prometheus', ROUTES, 'thanos-querier', 'openshift-monitoring').catch(() => undefined)) as
+      | { spec?: { host?: string; tls?: unknown } }
+      | undefined;
+    const host = route?.spec?.host;
+    if (!host) {
+      throw new UserError('no Prometheus found: the route thanos-querier in openshift-monitoring does not exist or cannot be read', 'pass --prometheus-url <url>');
+    }
+    return `${route?.spec?.tls ? 'https' : 'http'}://${host}`;
+  }
+
+  async queryRange(query: string, startMs: number, endMs: number, stepS: number, retried = false): Promise<Series[]> {
+    const url = new URL(`${this.o.url.replace(/\/$/, '')}/api/v1/query_range`);
+    url.searchParams.set('query', query);
+    url.searchParams.set('start', (startMs / 1000).toFixed(3));
+    url.searchParams.set('end', (endMs / 1000).toFixed(3));
+    url.searchParams.set('step', `${stepS}s`);
+    const { headers, tls: tlsOpts } = await this.o.credentials.requestOptions();
+    const auth = headers['Authorization'];
+    const mod = url.protocol === 'https:' ? https : http;
+    // The route's certificate is usually signed by the ingress CA, not the API's: trust
+    // the system roots plus the kubeconfig's CA.
+    const ca = tlsOpts['ca'] ? [...tls.rootCertificates, String(tlsOpts['ca'])] : undefined;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = mod.request(url, { method: 'GET', headers: { Accept: 'application/json', ...(auth ? { Authorization: auth } : {}) }, ...(url.protocol === 'https:' && ca ? { ca } : {}) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.setTimeout(this.o.timeoutMs ?? 30_000, () => req.destroy(new Error('no answer')));
+      req.on('error', (e) => reject(new Error(`Prometheus ${url.host}: ${redactString(e.message).text}`)));
+      req.end();
+    });
+    if (status === 401 && !retried) {
+      this.o.credentials.reload();
+      return this.queryRange(query, startMs, endMs, stepS, true);
+    }
+    if (status === 401 || status === 403) {
+      throw new Error(`Prometheus ${url.host} refused the kubeconfig's credentials (${status}); the user needs cluster-monitoring-view`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new Error(`Prometheus ${url.host} answered ${status} with a body that is not JSON`);
+    }
+    if (status < 200 || status >= 300) {
+      const err = (body as { error?: string }).error ?? '';
+      throw new Error(redactString(`Prometheus ${url.host} answered ${status}: ${err}`).text);
+    }
+    return parseRangeResponse(body);
+  }
+}

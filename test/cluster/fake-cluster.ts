@@ -1,0 +1,77 @@
+/**
+ * A small FAKE cluster on top of the fake API server: two worker nodes, a
+ * ClusterVersion, a worker MachineConfigPool, and "controllers" that do what kubelet,
+ * the DaemonSet controller and the Deployment controller would, just enough for the
+ * cluster target's flow: DaemonSet → one Running pod per node, which "loads" the
+ * driver modules; probe pods print what the node's /sys shows; canaries become
+ * available.
+ */
+import { FakeKubeApiServer } from './fake-kube-apiserver.js';
+import { node } from './node-fixtures.js';
+
+export const NODE_NAMES = ['worker-0', 'worker-1'];
+export const KVER = '5.14.0-284.52.1.el9_2.x86_64';
+
+export interface FakeCluster {
+  api: FakeKubeApiServer;
+  /** node → modules currently loaded there. */
+  loaded: Map<string, Set<string>>;
+}
+
+export async function startFakeCluster(token: string, modules: string[]): Promise<FakeCluster> {
+  const api = new FakeKubeApiServer();
+  api.tokens.add(token);
+  await api.start();
+  const loaded = new Map(NODE_NAMES.map((n) => [n, new Set<string>()]));
+  for (const [i, n] of NODE_NAMES.entries()) api.put(node(n, `boot-${i}-a`, true, { kernel: KVER }));
+  api.put({ apiVersion: 'config.openshift.io/v1', kind: 'ClusterVersion', metadata: { name: 'version' }, spec: {}, status: { desired: { version: '4.14.12' } } });
+  api.put({
+    apiVersion: 'machineconfiguration.openshift.io/v1',
+    kind: 'MachineConfigPool',
+    metadata: { name: 'worker' },
+    spec: { configuration: { name: 'rendered-worker-1' } },
+    status: { configuration: { name: 'rendered-worker-1' }, machineCount: 2, updatedMachineCount: 2, readyMachineCount: 2, degradedMachineCount: 0, unavailableMachineCount: 0 },
+  });
+  api.reactors.push((type, o, s) => {
+    const ns = o.metadata['namespace'] as string | undefined;
+    const name = o.metadata['name'] as string;
+    if (o.kind === 'DaemonSet' && type === 'ADDED') {
+      for (const n of NODE_NAMES) {
+        s.put({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: `${name}-${n}`, namespace: ns, labels: { 'app.kubernetes.io/component': 'driver-container' }, ownerReferences: [{ kind: 'DaemonSet', name }] },
+          spec: { nodeName: n },
+          status: { phase: 'Pending' },
+        });
+        setTimeout(() => {
+          for (const m of modules) loaded.get(n)!.add(m);
+          if (s.get('v1', 'Pod', `${name}-${n}`, ns)) s.update('v1', 'Pod', `${name}-${n}`, ns, (p) => (p.status = { phase: 'Running', containerStatuses: [{ name: 'c', restartCount: 0 }] }));
+        }, 30);
+      }
+    }
+    if (o.kind === 'DaemonSet' && type === 'DELETED') {
+      for (const n of NODE_NAMES) {
+        for (const m of modules) loaded.get(n)!.delete(m);
+        for (const p of s.all('Pod').filter((p) => p.metadata['namespace'] === ns && p.metadata['name'] === `${name}-${n}`)) {
+          s.removeObject('v1', 'Pod', p.metadata['name'], ns);
+        }
+      }
+    }
+    if (o.kind === 'Pod' && type === 'ADDED' && (o.metadata['labels'] as Record<string, string>)?.['app.kubernetes.io/component'] === 'module-probe') {
+      // "Run" the probe's script: the module names are in its `for m in …; do` line.
+      const spec = o['spec'] as { nodeName: string; containers: { command: string[] }[] };
+      const n = spec.nodeName;
+      const asked = /for m in ([^;]*); do/.exec(spec.containers[0]!.command.at(-1)!)![1]!.trim().split(/\s+/);
+      const norm = (m: string) => m.replace(/-/g, '_');
+      const isLoaded = (m: string) => [...(loaded.get(n) ?? [])].some((l) => norm(l) === norm(m));
+      const lines = asked.map((m) => (isLoaded(m) ? `kmodlab-probe ${m} 1 16384 OE live` : `kmodlab-probe ${m} 0`));
+      s.podLogs.set(`${ns}/${name}`, `${lines.join('\n')}\n`);
+      setTimeout(() => s.get('v1', 'Pod', name, ns) && s.update('v1', 'Pod', name, ns, (p) => (p.status = { phase: 'Succeeded' })), 10);
+    }
+    if (o.kind === 'Deployment' && type === 'ADDED') {
+      setTimeout(() => s.update('apps/v1', 'Deployment', name, ns, (d) => (d.status = { availableReplicas: 1, replicas: 1 })), 10);
+    }
+  });
+  return { api, loaded };
+}

@@ -1,0 +1,78 @@
+/** The pure mapping from watched objects to run events (captured-object fixtures, no server). */
+import { describe, expect, it } from 'vitest';
+import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
+import type { WatchObject } from '../../src/targets/cluster/watch.js';
+
+const o = (x: object) => x as unknown as WatchObject & never;
+const pod = (phase: string, restarts: number, extra: object = {}) =>
+  o({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'simple-kmod-driver-container-x7k2p', namespace: 'kmodlab-simple-kmod', ownerReferences: [{ kind: 'DaemonSet', name: 'simple-kmod-driver-container' }] },
+    spec: { nodeName: 'worker-0' },
+    status: { phase, containerStatuses: [{ name: 'c', restartCount: restarts, lastState: restarts ? { terminated: { reason: 'OOMKilled' } } : {} }] },
+    ...extra,
+  });
+
+describe('pods', () => {
+  it.each([
+    ['Pending → Running', pod('Running', 0), pod('Pending', 0), [['pod-start', { pod: 'kmodlab-simple-kmod/simple-kmod-driver-container-x7k2p', component: 'simple-kmod-driver-container' }, 'worker-0']]],
+    ['a restart', pod('Running', 2), pod('Running', 1), [['pod-restart', { pod: 'kmodlab-simple-kmod/simple-kmod-driver-container-x7k2p', component: 'simple-kmod-driver-container', restartCount: 2, reason: 'OOMKilled' }, 'worker-0']]],
+    ['no change', pod('Running', 1), pod('Running', 1), []],
+    ['first sight while Running counts as a start', pod('Running', 0), undefined, [['pod-start', expect.anything(), 'worker-0']]],
+  ])('%s', (_w, now, old, want) => {
+    expect(podEvents('MODIFIED', now, old)).toEqual(want);
+  });
+  it('deleted = pod-stop', () => {
+    expect(podEvents('DELETED', pod('Running', 0), pod('Running', 0))[0]![0]).toBe('pod-stop');
+  });
+  it('component: label, else owner (ReplicaSet hash stripped), else name', () => {
+    expect(componentOf(o({ metadata: { name: 'p', labels: { 'app.kubernetes.io/component': 'kmm-worker' } } }))).toBe('kmm-worker');
+    expect(componentOf(o({ metadata: { name: 'p', ownerReferences: [{ kind: 'ReplicaSet', name: 'kmm-operator-controller-6d4f9b7c8d' }] } }))).toBe('kmm-operator-controller');
+    expect(componentOf(o({ metadata: { name: 'lonely' } }))).toBe('lonely');
+  });
+});
+
+describe('MachineConfigPools', () => {
+  const pool = (updated: number, degraded = 0) => o({ metadata: { name: 'worker' }, status: { machineCount: 3, updatedMachineCount: updated, readyMachineCount: updated, degradedMachineCount: degraded, unavailableMachineCount: 3 - updated } });
+  it('count changes are progress; more degraded machines are a fault; no change, no event', () => {
+    expect(poolEvents('MODIFIED', pool(1), pool(0))).toEqual([['progress', expect.objectContaining({ step: 'MachineConfigPool worker: 1/3 updated, 0 degraded', updatedMachineCount: 1 })]]);
+    expect(poolEvents('MODIFIED', pool(1, 1), pool(1)).map((e) => e[0])).toEqual(['progress', 'fault']);
+    expect(poolEvents('MODIFIED', pool(1), pool(1))).toEqual([]);
+  });
+});
+
+describe('Builds', () => {
+  const build = (phase: string) =>
+    o({
+      metadata: { name: 'simple-kmod-driver-build-1', namespace: 'kmodlab-simple-kmod' },
+      spec: { strategy: { dockerStrategy: { buildArgs: [{ name: 'KVER', value: '5.14.0-284.52.1.el9_2.x86_64' }] } } },
+      status: { phase, startTimestamp: '2026-11-25T10:00:00Z', completionTimestamp: '2026-11-25T10:04:30Z' },
+    });
+  it('one build event when it completes, with kver and wall time; none before or twice', () => {
+    expect(buildEvents('MODIFIED', build('Running'), build('Pending'))).toEqual([]);
+    expect(buildEvents('MODIFIED', build('Complete'), build('Running'))).toEqual([
+      ['build', { kver: '5.14.0-284.52.1.el9_2.x86_64', ok: true, cached: false, build: 'kmodlab-simple-kmod/simple-kmod-driver-build-1', wallMs: 270_000 }],
+    ]);
+    expect(buildEvents('MODIFIED', build('Complete'), build('Complete'))).toEqual([]);
+    expect(buildEvents('MODIFIED', build('Failed'), build('Running'))[0]![1]).toMatchObject({ ok: false, error: 'Failed' });
+  });
+});
+
+describe('KMM Modules, events, canaries', () => {
+  it('Module loader counts → progress', () => {
+    const m = (a: number) => o({ metadata: { name: 'simple-kmod', namespace: 'openshift-kmm' }, status: { moduleLoader: { desiredNumber: 2, availableNumber: a, nodesMatchingSelectorNumber: 2 } } });
+    expect(kmmModuleEvents('MODIFIED', m(1), m(0))[0]![1]).toMatchObject({ step: 'KMM Module simple-kmod: 1/2 loader pods available' });
+    expect(kmmModuleEvents('MODIFIED', m(1), m(1))).toEqual([]);
+  });
+  it('Warning events only', () => {
+    const ev = (type: string) => o({ metadata: { name: 'e' }, type, reason: 'BackOff', message: 'Back-off restarting failed container', involvedObject: { kind: 'Pod', name: 'p' }, source: { host: 'worker-0' } });
+    expect(clusterEventEvents('ADDED', ev('Warning'))).toEqual([['progress', { step: 'Warning BackOff Pod/p: Back-off restarting failed container', clusterEvent: 'BackOff' }, 'worker-0']]);
+    expect(clusterEventEvents('ADDED', ev('Normal'))).toEqual([]);
+  });
+  it('canary availability transitions on the node named by the annotation', () => {
+    const d = (avail: number) => o({ metadata: { name: 'kmodlab-canary-w', annotations: { 'kmodlab.io/canary-node': 'ip-10-0-1-2.ec2.internal' } }, status: { availableReplicas: avail } });
+    expect(canaryEvents('MODIFIED', d(0), d(1), 'kmodlab.io/canary-node')).toEqual([['canary', { up: false }, 'ip-10-0-1-2.ec2.internal']]);
+    expect(canaryEvents('MODIFIED', d(1), d(1), 'kmodlab.io/canary-node')).toEqual([]);
+  });
+});
