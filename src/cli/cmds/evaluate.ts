@@ -5,7 +5,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { METHOD_IDS, type MethodId } from '../../artifacts/artifact-set.js';
-import { loadDriver } from '../../driver/load.js';
+import { loadDriver, type LoadedDriver } from '../../driver/load.js';
+import type { RenderOptionsInput } from '../../methods/method.js';
+import type { Target, TargetEmit } from '../../targets/target.js';
 import { REFERENCE_DRIVER_FILE } from '../../driver/reference.js';
 import { UserError } from '../../errors.js';
 import { SCENARIO_IDS, type ScenarioId } from '../../evaluation/events.js';
@@ -115,14 +117,44 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   if (flags.dryRun !== undefined && flags.dryRun !== 'server') throw new UserError(`--dry-run ${flags.dryRun}: only --dry-run=server is supported (the API server validates and applies nothing)`);
   if (flags.dryRun && flags.observeOnly) throw new UserError('--dry-run=server and --observe-only conflict: dry-run sends writes (not persisted), observe-only sends none; pick one');
   if (flags.upgradeTo && !flags.yesUpgradeMyCluster) throw new UserError('--upgrade-to upgrades a real cluster: add --yes-upgrade-my-cluster to confirm');
-  if (flags.target === 'cluster') return runClusterEvaluate(flags, io);
   const methods = parseList<MethodId>(flags.methods, METHOD_IDS, '--methods');
   const scenarios = parseList<ScenarioId>(flags.scenarios, SCENARIO_IDS, '--scenarios');
+  const lab = flags.target === 'lab';
+  // Durations differ by orders of magnitude: a lab node reboots in seconds, a cluster node in minutes.
+  const settle = positiveInt(flags.settleTimeout ?? (lab ? '30' : '900'), '--settle-timeout', 24 * 3600);
+  const steady = positiveInt(flags.steady ?? (lab ? '3' : '300'), '--steady', 24 * 3600);
+  const driver = await loadDriver(flags.driver);
+  const runId = new Date().toISOString().replace(/[:.]/g, '-');
+  const runDir = path.resolve(flags.out ?? path.join('runs', runId));
+  const recorder = new Recorder(runDir);
+  const scope: RecordingScope = {};
+  const progress = (line: string) => io.stderr(`${line}\n`);
+  const emitProgress = (l: string) => progress(`        ${l}`);
+  const prepared = lab
+    ? prepareLab(flags, scenarios, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
+    : await prepareCluster(flags, driver, targetEmitter(recorder, scope, 'cluster', emitProgress), methods, io);
+  io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${prepared.target.label}${prepared.about}\nrecording to ${recorder.file}\n`);
+  const { failed } = await runEvaluation(
+    { runId, target: prepared.target, recorder, driver: driver.spec, methods, scenarios, render: prepared.render, day1Registry: prepared.day1Registry, settleTimeoutMs: settle * 1000, steadyMs: steady * 1000, progress },
+    scope,
+  );
+  recorder.close();
+  io.stdout(await writeRunReports(runDir));
+  io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report` : ''}\n`);
+  return failed ? 1 : 0;
+}
+
+interface PreparedTarget {
+  target: Target;
+  render: RenderOptionsInput;
+  day1Registry: string;
+  /** Appended to the start line: nodes, kernels, modes. */
+  about: string;
+}
+
+function prepareLab(flags: EvaluateFlags, scenarios: ScenarioId[], driver: LoadedDriver, runDir: string, emit: TargetEmit): PreparedTarget {
   const nodes = positiveInt(flags.nodes, '--nodes', 8);
   const memoryMB = positiveInt(flags.memory, '--memory', 4096);
-  const settle = positiveInt(flags.settleTimeout ?? '30', '--settle-timeout', 3600);
-  const steady = positiveInt(flags.steady ?? '3', '--steady', 3600);
-  const driver = await loadDriver(flags.driver);
   const kernels = chooseLabKernels(listKernels(), { from: flags.kernel, upgradeTo: flags.upgradeKernel, realtime: flags.rtKernel });
   if (scenarios.includes('upgrade') && !kernels.upgradeTo) {
     throw new UserError(`--scenarios upgrade needs a second kernel of the ${kernels.from.series} series newer than ${kernels.from.kver}`, 'install one (kmodlab lab setup) or pass --upgrade-kernel, or leave upgrade out of --scenarios');
@@ -130,60 +162,20 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   if (scenarios.includes('kernel-switch') && !kernels.realtime) {
     throw new UserError(`--scenarios kernel-switch needs a realtime kernel (e.g. ${kernels.from.kver.replace(/-amd64$/, '-rt-amd64')})`, 'install one (kmodlab lab setup) or pass --rt-kernel, or leave kernel-switch out of --scenarios');
   }
-  const runId = new Date().toISOString().replace(/[:.]/g, '-');
-  const runDir = path.resolve(flags.out ?? path.join('runs', runId));
-  const recorder = new Recorder(runDir);
-  const scope: RecordingScope = {};
-  const progress = (line: string) => io.stderr(`${line}\n`);
-  const target = new LabTarget({
-    runDir,
-    driver,
-    nodes,
-    memoryMB,
-    kernels,
-    buildStore: flags.buildCache ? path.resolve(flags.buildCache) : undefined,
-    emit: targetEmitter(recorder, scope, 'lab', (l) => progress(`        ${l}`)),
-  });
-  io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${target.label}, ${nodes} node(s); kernels ${kernels.from.kver}` +
-    `${kernels.upgradeTo ? ` → ${kernels.upgradeTo.kver}` : ''}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}\nrecording to ${recorder.file}\n`);
-  const { failed } = await runEvaluation(
-    {
-      runId,
-      target,
-      recorder,
-      driver: driver.spec,
-      methods,
-      scenarios,
-      render: { pool: target.pool() },
-      day1Registry: `${LAB_REGISTRY}/kmodlab`,
-      settleTimeoutMs: settle * 1000,
-      steadyMs: steady * 1000,
-      progress,
-    },
-    scope,
-  );
-  recorder.close();
-  const summary = await writeRunReports(runDir);
-  io.stdout(summary);
-  io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report` : ''}\n`);
-  return failed ? 1 : 0;
+  const target = new LabTarget({ runDir, driver, nodes, memoryMB, kernels, buildStore: flags.buildCache ? path.resolve(flags.buildCache) : undefined, emit });
+  return {
+    target,
+    render: { pool: target.pool() },
+    day1Registry: `${LAB_REGISTRY}/kmodlab`,
+    about: `, ${nodes} node(s); kernels ${kernels.from.kver}${kernels.upgradeTo ? ` → ${kernels.upgradeTo.kver}` : ''}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}`,
+  };
 }
 
 /** The same scenarios on a real cluster, through the cluster target. */
-async function runClusterEvaluate(flags: EvaluateFlags, io: CliIO): Promise<number> {
-  const methods = parseList<MethodId>(flags.methods, METHOD_IDS, '--methods');
-  const scenarios = parseList<ScenarioId>(flags.scenarios, SCENARIO_IDS, '--scenarios');
-  const settle = positiveInt(flags.settleTimeout ?? '900', '--settle-timeout', 24 * 3600);
-  const steady = positiveInt(flags.steady ?? '300', '--steady', 24 * 3600);
+async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: TargetEmit, methods: MethodId[], io: CliIO): Promise<PreparedTarget> {
   const pool = flags.pool ?? 'worker';
   if (pool !== 'worker' && pool !== 'master') throw new UserError(`--pool ${pool}: expected worker or master`);
   if (flags.day1InstallDir && !flags.registry) throw new UserError('--day1-install-dir needs --registry <repo prefix>: Day-1 images must be pullable at install time');
-  const driver = await loadDriver(flags.driver);
-  const runId = new Date().toISOString().replace(/[:.]/g, '-');
-  const runDir = path.resolve(flags.out ?? path.join('runs', runId));
-  const recorder = new Recorder(runDir);
-  const scope: RecordingScope = {};
-  const progress = (line: string) => io.stderr(`${line}\n`);
   const target = await ClusterTarget.connect({
     kubeconfig: flags.kubeconfig,
     context: flags.context,
@@ -195,7 +187,7 @@ async function runClusterEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
     confirmUpgrade: flags.yesUpgradeMyCluster,
     pool,
     day1InstallDir: flags.day1InstallDir ? path.resolve(flags.day1InstallDir) : undefined,
-    emit: targetEmitter(recorder, scope, 'cluster', (l) => progress(`        ${l}`)),
+    emit,
   });
   if (flags.day1InstallDir) {
     // Day 1 needs install time: write each method's installer manifests for the user.
@@ -204,25 +196,11 @@ async function runClusterEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
       io.stderr(`day1: wrote ${files.length} ${set.method} file(s) to ${path.resolve(flags.day1InstallDir, set.method)}\n`);
     }
   }
-  io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${target.label}${flags.dryRun ? ' (dry-run=server)' : ''}${flags.observeOnly ? ' (observe-only)' : ''}\nrecording to ${recorder.file}\n`);
-  const { failed } = await runEvaluation(
-    {
-      runId,
-      target,
-      recorder,
-      driver: driver.spec,
-      methods,
-      scenarios,
-      render: { pool },
-      day1Registry: flags.registry ?? 'registry.invalid/day1-needs-install-time',
-      settleTimeoutMs: settle * 1000,
-      steadyMs: steady * 1000,
-      progress,
-    },
-    scope,
-  );
-  recorder.close();
-  io.stdout(await writeRunReports(runDir));
-  io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report` : ''}\n`);
-  return failed ? 1 : 0;
+  return {
+    target,
+    render: { pool },
+    // Only used if the target runs day1, which a running cluster does not.
+    day1Registry: flags.registry ?? 'registry.invalid/day1-needs-install-time',
+    about: `${flags.dryRun ? ' (dry-run=server)' : ''}${flags.observeOnly ? ' (observe-only)' : ''}`,
+  };
 }
