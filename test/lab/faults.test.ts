@@ -104,3 +104,22 @@ describe.skipIf(!availability.ok)(`lab faults${skipReason(availability)}`, () =>
     expect(maxDown).toBe(1);
   });
 });
+
+describe.skipIf(!availability.ok)(`lab rollout honours the pool's maxUnavailable${skipReason(availability)}`, () => {
+  it('a MachineConfigPool with maxUnavailable 2 updates both nodes at once', async () => {
+    const { cluster, events, render } = await start({ nodes: 2 });
+    await cluster.apply([
+      { apiVersion: 'machineconfiguration.openshift.io/v1', kind: 'MachineConfigPool', metadata: { name: 'worker' }, spec: { maxUnavailable: 2 } },
+      ...render('layering'),
+    ]);
+    const down = new Set<string>();
+    let maxDown = 0;
+    for (const e of events) {
+      if (e.kind === 'node-drain' && e.data.phase === 'start') down.add(e.node!);
+      if (e.kind === 'node-drain' && e.data.phase === 'end') down.delete(e.node!);
+      maxDown = Math.max(maxDown, down.size);
+    }
+    expect(maxDown).toBe(2);
+    for (const n of cluster.nodes) expect(n.os.kind).toBe('layered');
+  });
+});

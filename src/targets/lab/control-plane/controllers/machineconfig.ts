@@ -67,8 +67,18 @@ export async function reconcileMachineConfigs(c: LabCluster): Promise<void> {
   }
 }
 
+/** maxUnavailable of the pool: an applied MachineConfigPool's, else the lab's option, else 1 (OpenShift's default). */
+export function poolMaxUnavailable(c: LabCluster, pool: string | undefined, nodeCount: number): number {
+  const mcp = pool ? c.store.get('MachineConfigPool', pool) : undefined;
+  const v = (mcp?.spec as { maxUnavailable?: number | string } | undefined)?.maxUnavailable;
+  if (typeof v === 'number') return Math.max(1, v);
+  if (typeof v === 'string' && /^\d+%$/.test(v)) return Math.max(1, Math.floor((nodeCount * Number(v.slice(0, -1))) / 100));
+  return Math.max(1, c.opts.maxUnavailable ?? 1);
+}
+
 async function rollOut(c: LabCluster, nodes: ClusterNode[], update: (n: ClusterNode) => Promise<void>): Promise<void> {
-  const max = Math.max(1, c.opts.maxUnavailable ?? 1);
+  const pool = nodes[0]?.pool;
+  const max = poolMaxUnavailable(c, pool, c.nodes.filter((n) => n.pool === pool).length);
   for (let i = 0; i < nodes.length; i += max) {
     await Promise.all(
       nodes.slice(i, i + max).map(async (n) => {
