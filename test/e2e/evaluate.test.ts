@@ -50,6 +50,7 @@ describe.skipIf(!availability.ok)(`kmodlab evaluate (lab)${skipReason(availabili
     for (const method of ['layering', 'dtk', 'kmm']) {
       expect(metric(report, method, 'day2', 'success')?.value, `${method} day2`).toBe(true);
       expect(metric(report, method, 'uninstall', 'success')?.value, `${method} uninstall`).toBe(true);
+      expect(metric(report, method, 'uninstall', 'leftovers')?.value, `${method} leftovers`).toBe(0);
     }
     // As on OpenShift: layering reboots, the others do not; only KMM follows the upgrade by itself.
     expect(metric(report, 'layering', 'day2', 'reboots')?.value).toBeGreaterThanOrEqual(1);

@@ -22,6 +22,7 @@ import {
   timeToDriver,
 } from './loading.js';
 import { manualStepList, manualSteps } from './manual-steps.js';
+import { leftovers } from './leftovers.js';
 import { isMeasured, measured, notMeasured, type Measured, type Scalar } from './measured.js';
 import { moduleCoreSize, moduleSigned, moduleTaint } from './module-info.js';
 import { podRestarts } from './pods.js';
@@ -73,6 +74,7 @@ const DERIVE: Record<string, Deriver> = {
   moduleSigned,
   manualSteps,
   nodesLeftOnOldRelease,
+  leftovers,
 };
 
 const NODE_DERIVE: Record<string, NodeDeriver> = {

@@ -63,6 +63,8 @@ const uninstall: ScenarioFn = async (ctx) => {
   await removeOrFollow(ctx, set);
   await waitForDriver(ctx, false, 'after removal');
   await ctx.target.observe();
+  const left = await ctx.target.leftovers?.();
+  if (left) ctx.record('progress', { step: 'leftovers after removal', leftovers: left });
 };
 
 export const SCENARIOS: Record<ScenarioId, ScenarioFn> = {

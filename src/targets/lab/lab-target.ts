@@ -159,6 +159,21 @@ export class LabTarget implements Target {
     }
   }
 
+  async leftovers(): Promise<string[]> {
+    const c = this.live();
+    const left: string[] = [];
+    for (const node of c.nodes) {
+      for (const pod of node.pods.values()) left.push(`${node.name}: pod ${pod.name} (${pod.phase})`);
+      if (node.os.kind === 'layered') left.push(`${node.name}: custom OS image ${node.os.ref}`);
+      for (const label of Object.keys(node.labels).filter((l) => l.startsWith('kmm.node.kubernetes.io/'))) left.push(`${node.name}: node label ${label}`);
+      if (node.lab.state !== 'ready') continue;
+      // Module files the delivery put on the node itself (not inside a pod's root).
+      const files = await node.lab.exec(`ls /lib/modules/*/extra/*.ko /var/lib/kmodlab/*/lib/modules/*/extra/*.ko 2>/dev/null`);
+      for (const f of files.stdout.split('\n').filter(Boolean)) left.push(`${node.name}: file ${f}`);
+    }
+    return left;
+  }
+
   async observe(): Promise<void> {
     await this.live().observe();
   }

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { deriveScenario } from '../../src/evaluation/metrics/index.js';
+import { apply, mod, runOf, runStart, scenario, up, type Ev } from './helpers.js';
+
+const uninstallRun = (body: Ev[], ended = true): Ev[] => [
+  runStart({ scenarios: ['uninstall'] }),
+  up(1, 'b0'),
+  ...scenario('dtk', 'uninstall', 100, ended ? 9000 : undefined, body),
+  ...(ended ? [{ at: 9001, kind: 'run-end', data: { status: 'completed' } } as Ev] : []),
+];
+const del = (at: number): Ev => ({ at, kind: 'delete', data: { objects: ['DaemonSet/x'] } });
+const left = (at: number, items: string[]): Ev => ({ at, kind: 'progress', data: { step: 'leftovers after removal', leftovers: items } });
+
+describe('leftovers after removal', () => {
+  it('counts what the target listed, and names it', () => {
+    const m = deriveScenario(runOf(uninstallRun([apply(200), mod(300, true), del(1000), mod(1500, false), left(2000, ['n1: custom OS image quay.io/x@sha256:1'])])), 'dtk', 'uninstall').metrics['leftovers'];
+    expect(m).toMatchObject({ value: 1, note: 'n1: custom OS image quay.io/x@sha256:1' });
+  });
+  it('zero is a measurement only when the target listed nothing', () => {
+    const m = deriveScenario(runOf(uninstallRun([apply(200), del(1000), left(2000, [])])), 'dtk', 'uninstall').metrics['leftovers'];
+    expect(m).toMatchObject({ value: 0, note: 'nothing left on the nodes' });
+  });
+  it('no listing → not measured, with the reason', () => {
+    const m = deriveScenario(runOf(uninstallRun([apply(200), del(1000)])), 'dtk', 'uninstall').metrics['leftovers'];
+    expect(m).toEqual({ notMeasured: 'the target did not list what was left after the removal' });
+  });
+  it('applies to the uninstall scenario only', () => {
+    const r = deriveScenario(runOf([runStart(), up(1, 'b0'), ...scenario('dtk', 'day2', 100, 9000, [apply(200)])]), 'dtk', 'day2');
+    expect(r.metrics['leftovers']).toBeUndefined();
+  });
+});
