@@ -152,7 +152,7 @@ describe('QEMU command line', () => {
       shareDir: '/srv/share',
       tscKhz: 2596142,
     });
-    expect(args.join(' ')).toContain('-M microvm -accel tcg,tb-size=32 -m 256 -smp 1 -nodefaults');
+    expect(args.join(' ')).toContain('-M microvm -accel tcg,tb-size=24 -m 256 -smp 1 -nodefaults');
     expect(args).toContain('-no-reboot');
     expect(args).toContain('virtio-9p-device,fsdev=share,mount_tag=share');
     expect(args).toContain('virtserialport,chardev=agent,name=lab.agent');

@@ -48,9 +48,9 @@ export function kernelCmdline(c: Pick<QemuConfig, 'name' | 'tscKhz' | 'extraCmdl
 export function qemuArgs(c: QemuConfig): string[] {
   const args = [
     '-M', 'microvm',
-    // A 32 MiB translation cache (default: 1/4 of guest RAM, capped high) keeps a node's
-    // host memory near 250 MB at a small boot-time cost: nodes run little code.
-    '-accel', 'tcg,tb-size=32',
+    // A 24 MiB translation cache (default: 1/4 of guest RAM, capped high) keeps a node's
+    // host memory under 250 MB at a small boot-time cost (measured: 16 MiB cost ~15 %).
+    '-accel', 'tcg,tb-size=24',
     '-m', String(c.memoryMB),
     '-smp', '1',
     '-nodefaults', '-no-user-config',
