@@ -29,3 +29,21 @@ describe('leftovers after removal', () => {
     expect(r.metrics['leftovers']).toBeUndefined();
   });
 });
+
+describe('resident components the target only emulates', () => {
+  it('are "not measured", saying why, never 0', () => {
+    const events: Ev[] = [
+      runStart({ methods: ['kmm'] }),
+      up(1, 'b0'),
+      ...scenario('kmm', 'day2', 100, 9000, [
+        { at: 150, kind: 'pod-start', node: 'n1', data: { pod: 'kmm-operator-controller', component: 'kmm-operator', emulated: true } },
+        apply(200),
+        mod(300, true),
+        { at: 400, kind: 'sample-node-memory', node: 'n1', data: { totalBytes: 2e8, availableBytes: 1.5e8 } },
+      ]),
+      { at: 9001, kind: 'run-end', data: { status: 'completed' } } as Ev,
+    ];
+    const m = deriveScenario(runOf(events), 'kmm', 'day2').metrics['memoryBytes'];
+    expect(m).toEqual({ notMeasured: 'kmm-operator emulated by the target, not run on n1: its memory cannot be sampled' });
+  });
+});

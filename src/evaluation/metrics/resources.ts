@@ -57,6 +57,15 @@ function residentPods(ctx: ScenarioContext, node: string): string[] {
   return [...running];
 }
 
+/** Resident components the target only emulates (pod-start `emulated: true`, e.g. the lab's KMM operator). */
+function emulatedResidents(ctx: ScenarioContext, node: string): string[] {
+  const running = new Set(residentPods(ctx, node));
+  const names = ctx.seg.events
+    .filter((e) => e.kind === 'pod-start' && e.node === node && e.data['emulated'] === true && running.has(String(e.data['pod'])))
+    .map((e) => String(e.data['component']));
+  return [...new Set(names)];
+}
+
 export function componentUsage(ctx: ScenarioContext): ComponentUsage[] {
   if (needsTrigger(ctx)) return [];
   const byKey = new Map<string, { node: string; component: string; rss: number[]; cpu: number; win: number; lines: number[]; cpuSamples: number }>();
@@ -100,6 +109,8 @@ function perNode(ctx: ScenarioContext, node: string, pick: (u: ComponentUsage) =
   if (mine.length === 0) {
     const evidence = observedNothingResident(ctx, node);
     if (evidence) return measured(0, evidence, 'no resident component');
+    const emulated = emulatedResidents(ctx, node);
+    if (emulated.length > 0) return notMeasured(`${emulated.join(', ')} emulated by the target, not run on ${node}: its ${what} cannot be sampled`);
     return notMeasured(ctx.seg.status === 'interrupted' ? `${ctx.seg.reason} (no ${what} sample recorded)` : `no ${what} sample recorded on ${node}`);
   }
   return measured(
