@@ -14,7 +14,7 @@ import { Recorder } from '../evaluation/recorder.js';
 import { runEvaluation, targetEmitter, type RecordingScope } from '../evaluation/run-evaluation.js';
 import { SCENARIO_IDS } from '../evaluation/events.js';
 import { METHOD_IDS } from '../artifacts/artifact-set.js';
-import { buildDriver } from '../targets/lab/build/driver-build.js';
+import { buildDriver } from '../targets/lab/driver-builds/driver-build.js';
 import { LabCluster } from '../targets/lab/control-plane/lab-cluster.js';
 import { listKernels } from '../targets/lab/kernels/catalog.js';
 import { chooseLabKernels } from '../targets/lab/kernels/lab-releases.js';

@@ -12,7 +12,7 @@ import type { LoadedDriver } from '../../driver/load.js';
 import { UserError } from '../../errors.js';
 import type { Release } from '../../release/release.js';
 import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
-import { layDriverImage } from './build/driver-image.js';
+import { layDriverImage } from './driver-builds/driver-image.js';
 import { LabCluster } from './control-plane/lab-cluster.js';
 import { parseLoader } from './control-plane/controllers/day1-loader.js';
 import { findKernel, type LabKernel } from './kernels/catalog.js';

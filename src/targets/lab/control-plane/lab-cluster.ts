@@ -11,7 +11,7 @@ import type { LoadedDriver } from '../../../driver/load.js';
 import { labelValue } from '../../../names.js';
 import type { LabKernel } from '../kernels/catalog.js';
 import { LabNode } from '../node/node.js';
-import { buildDriver, DriverBuildError, type BuildResult } from '../build/driver-build.js';
+import { buildDriver, DriverBuildError, type BuildResult } from '../driver-builds/driver-build.js';
 import type { ClusterNode, ClusterRelease, EmitFn, PodRecord } from './cluster-types.js';
 import { ImageRegistry } from './image-registry.js';
 import { probeModules } from './module-probe.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { DriverSpec } from '../../../driver/spec.js';
 import { loadOrder, modprobeConf } from '../../../methods/driver-build.js';
-import type { BuildRecord } from '../build/driver-build.js';
+import type { BuildRecord } from '../driver-builds/driver-build.js';
 import { writeFileAtomic } from '../host/cache.js';
 import { run } from '../host/run.js';
 import { requireTool } from '../host/tools.js';

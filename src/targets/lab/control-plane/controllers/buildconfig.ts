@@ -8,7 +8,7 @@
  */
 import { cpSync } from 'node:fs';
 import type { K8sObject } from '../../../../artifacts/artifact-set.js';
-import { layDriverImage } from '../../build/driver-image.js';
+import { layDriverImage } from '../../driver-builds/driver-image.js';
 import type { LabCluster } from '../lab-cluster.js';
 import { imageStreamTagRef } from '../image-registry.js';
 

@@ -11,7 +11,7 @@ import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { K8sObject } from '../../../../artifacts/artifact-set.js';
 import { dnsLabel } from '../../../../names.js';
-import { layDriverImage } from '../../build/driver-image.js';
+import { layDriverImage } from '../../driver-builds/driver-image.js';
 import type { ClusterNode } from '../cluster-types.js';
 import type { LabCluster } from '../lab-cluster.js';
 import { matchesSelector } from '../objects.js';

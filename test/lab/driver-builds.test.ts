@@ -10,8 +10,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDriver } from '../../src/driver/load.js';
 import { REFERENCE_DRIVER_DIR } from '../../src/driver/reference.js';
-import { buildDriver, DriverBuildError } from '../../src/targets/lab/build/driver-build.js';
-import { layDriverImage } from '../../src/targets/lab/build/driver-image.js';
+import { buildDriver, DriverBuildError } from '../../src/targets/lab/driver-builds/driver-build.js';
+import { layDriverImage } from '../../src/targets/lab/driver-builds/driver-image.js';
 
 const kernels = existsSync('/lib/modules')
   ? readdirSync('/lib/modules')
