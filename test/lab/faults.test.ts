@@ -16,6 +16,18 @@ import { LabCluster } from '../../src/targets/lab/control-plane/lab-cluster.js';
 import { labRelease } from '../../src/targets/lab/release.js';
 import { labAvailability, primaryKernel, skipReason } from './helpers.js';
 
+/** Most nodes cordoned/drained at the same time, from node-drain start/end events. */
+function maxDrainedAtOnce(events: Ev[]): number {
+  const down = new Set<string>();
+  let max = 0;
+  for (const e of events.filter((x) => x.kind === 'node-drain')) {
+    if (e.data.phase === 'start') down.add(e.node!);
+    else down.delete(e.node!);
+    max = Math.max(max, down.size);
+  }
+  return max;
+}
+
 const availability = labAvailability();
 const store = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-faults-store-'));
 const FIXTURES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'drivers');
@@ -94,13 +106,7 @@ describe.skipIf(!availability.ok)(`lab faults${skipReason(availability)}`, () =>
       expect((await n.lab.exec('[ -d /sys/module/simple_kmod ]')).code).toBe(0);
     }
     // maxUnavailable 1: the two nodes were never down at the same time.
-    const down = new Set<string>();
-    let maxDown = 0;
-    for (const e of events) {
-      if (e.kind === 'node-drain' && e.data.phase === 'start') down.add(e.node!);
-      if (e.kind === 'node-drain' && e.data.phase === 'end') down.delete(e.node!);
-      maxDown = Math.max(maxDown, down.size);
-    }
+    const maxDown = maxDrainedAtOnce(events);
     expect(maxDown).toBe(1);
   });
 });
@@ -112,13 +118,7 @@ describe.skipIf(!availability.ok)(`lab rollout honours the pool's maxUnavailable
       { apiVersion: 'machineconfiguration.openshift.io/v1', kind: 'MachineConfigPool', metadata: { name: 'worker' }, spec: { maxUnavailable: 2 } },
       ...render('layering'),
     ]);
-    const down = new Set<string>();
-    let maxDown = 0;
-    for (const e of events) {
-      if (e.kind === 'node-drain' && e.data.phase === 'start') down.add(e.node!);
-      if (e.kind === 'node-drain' && e.data.phase === 'end') down.delete(e.node!);
-      maxDown = Math.max(maxDown, down.size);
-    }
+    const maxDown = maxDrainedAtOnce(events);
     expect(maxDown).toBe(2);
     for (const n of cluster.nodes) expect(n.os.kind).toBe('layered');
   });

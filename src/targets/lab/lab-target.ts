@@ -12,9 +12,8 @@ import type { LoadedDriver } from '../../driver/load.js';
 import { UserError } from '../../errors.js';
 import type { Release } from '../../release/release.js';
 import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
-import { layDriverImage } from './driver-builds/driver-image.js';
 import { LabCluster } from './control-plane/lab-cluster.js';
-import { parseLoader } from './control-plane/controllers/day1-loader.js';
+import { loaderImage, parseLoader } from './control-plane/controllers/day1-loader.js';
 import { findKernel, type LabKernel } from './kernels/catalog.js';
 import { labRelease } from './release.js';
 
@@ -97,28 +96,17 @@ export class LabTarget implements Target {
    */
   private async prebuildDay1Images(set: ArtifactSet): Promise<void> {
     const c = this.live();
-    // KMM's Day-1 loader pulls <repo>:<version>-<kernel>, built with the method's Containerfile.
-    for (const mc of allObjects(set, 'day1').filter((o) => o.kind === 'MachineConfig')) {
-      const loader = parseLoader(mc);
-      if (!loader) continue;
-      const kver = c.release.kernel.kver;
-      const image = `${loader.imageRepo}:${loader.driverVersion}-${kver.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-      if (c.registry.has(image)) continue;
-      const built = await c.build(kver, 'off-cluster podman build (Day 1)', image);
-      if (!built) continue;
-      const d = c.registry.newImageDir('day1-kmm-image');
-      await layDriverImage(built.record, c.driver.spec, 'kmm', d.dir);
-      c.registry.push(image, d.dir, d.sharePath, kver);
+    const kver = c.release.kernel.kver;
+    const wanted: { ref: string; layout: 'dtk' | 'kmm' }[] = [];
+    for (const o of allObjects(set, 'day1')) {
+      // KMM's Day-1 loader pulls <repo>:<version>-<kernel>, built with the method's Containerfile.
+      const loader = o.kind === 'MachineConfig' ? parseLoader(o) : undefined;
+      if (loader) wanted.push({ ref: loaderImage(loader, kver), layout: 'kmm' });
+      const image = o.kind === 'DaemonSet' ? (o.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image : undefined;
+      if (image) wanted.push({ ref: image, layout: 'dtk' });
     }
-    const pods = allObjects(set, 'day1').filter((o) => o.kind === 'DaemonSet');
-    for (const ds of pods) {
-      const image = (ds.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image;
-      if (!image || c.registry.has(image)) continue;
-      const built = await c.build(c.release.kernel.kver, 'off-cluster podman build (Day 1)', image);
-      if (!built) continue;
-      const d = c.registry.newImageDir('day1-driver-container');
-      await layDriverImage(built.record, c.driver.spec, 'dtk', d.dir);
-      c.registry.push(image, d.dir, d.sharePath, c.release.kernel.kver);
+    for (const w of wanted) {
+      if (!c.registry.has(w.ref)) await c.buildImage(kver, 'off-cluster podman build (Day 1)', w.ref, w.layout);
     }
   }
 
@@ -142,16 +130,11 @@ export class LabTarget implements Target {
     const c = this.live();
     const deadline = Date.now() + want.timeoutMs;
     for (;;) {
+      // One probe per node per round: observe() reads /sys/module and records it.
       await c.observe();
-      const pending: string[] = [];
-      for (const node of c.nodes) {
-        if (node.lab.state !== 'ready') {
-          pending.push(node.name);
-          continue;
-        }
-        const r = await node.lab.exec(modules.map((m) => `[ -d /sys/module/${m.replace(/-/g, '_')} ]`).join(' && '));
-        if ((r.code === 0) !== want.loaded) pending.push(node.name);
-      }
+      const pending = c.nodes
+        .filter((node) => node.lab.state !== 'ready' || !modules.every((m) => c.moduleLoaded(node.name, m) === want.loaded))
+        .map((node) => node.name);
       if (pending.length === 0) return { ok: true, pending };
       if (Date.now() >= deadline) return { ok: false, pending };
       await new Promise((r) => setTimeout(r, 1000));

@@ -28,6 +28,21 @@ export function imageStreamTagRef(namespace: string, tag: string): string {
   return `${INTERNAL_REGISTRY}/${namespace}/${tag.includes(':') ? tag : `${tag}:latest`}`;
 }
 
+/** `quay.io/acme/x:tag` or `…@sha256:…` → `quay.io/acme/x`. */
+export function repositoryOf(ref: string): string {
+  const noDigest = ref.split('@')[0]!;
+  const colon = noDigest.lastIndexOf(':');
+  return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
+}
+
+/**
+ * A kernel version as an image tag, as KMM and its Day-1 script write it: characters
+ * a tag may not hold (e.g. the `+` of `6.12.57+deb12-amd64`) become `_`.
+ */
+export function kernelTag(kver: string): string {
+  return kver.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
 export function treeDigest(dir: string): string {
   const h = createHash('sha256');
   const walk = (d: string) => {

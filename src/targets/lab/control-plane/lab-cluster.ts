@@ -13,9 +13,11 @@ import type { LabKernel } from '../kernels/catalog.js';
 import { LabNode } from '../node/node.js';
 import { buildDriver, DriverBuildError, type BuildResult } from '../driver-builds/driver-build.js';
 import type { ClusterNode, ClusterRelease, EmitFn, PodRecord } from './cluster-types.js';
-import { ImageRegistry } from './image-registry.js';
-import { probeModules } from './module-probe.js';
-import { ObjectStore, objectRef } from './objects.js';
+import { ImageRegistry, repositoryOf, type LabImage } from './image-registry.js';
+import { layDriverImage, type ImageLayout } from '../driver-builds/driver-image.js';
+import { probeModules, type ModuleState } from './module-probe.js';
+import { canonicalModuleName } from '../../../driver/spec.js';
+import { ObjectStore } from './objects.js';
 import { podCpuMs, podRssBytes, podRunning, removePod, startPod, execInPod } from './pod-runtime.js';
 import { reconcileBuildConfigs } from './controllers/buildconfig.js';
 import { reconcileDaemonSets, stopDaemonSetPods } from './controllers/daemonset.js';
@@ -58,7 +60,8 @@ export class LabCluster {
   readonly opts: LabClusterOptions;
   private monitor: NodeJS.Timeout | undefined;
   private monitoring = false;
-  private lastModuleState = new Map<string, string>();
+  /** Last observed state of each driver module, by `<node>/<module>` (cleared on reboot). */
+  private lastModuleState = new Map<string, ModuleState>();
   private canaryUp = new Map<string, boolean>();
 
   private constructor(opts: LabClusterOptions) {
@@ -237,22 +240,13 @@ export class LabCluster {
     }
     this.emit('progress', { step: `${by}: building ${this.driver.spec.name} for ${kver}` });
     try {
-      const r = await buildDriver(this.driver, kernel, { storeDir: join(this.opts.buildStore ?? labCacheDir('builds'), imageRepository(image)) });
+      const store = join(this.opts.buildStore ?? labCacheDir('builds'), repositoryOf(image).replace(/[^A-Za-z0-9._-]+/g, '_'));
+      const r = await buildDriver(this.driver, kernel, { storeDir: store });
       const rec = r.record;
-      this.emit('build', {
-        kver,
-        ok: true,
-        cached: r.cached,
-        wallMs: r.cached ? 0 : rec.wallMs,
-        userCpuMs: r.cached ? 0 : rec.userCpuMs,
-        systemCpuMs: r.cached ? 0 : rec.systemCpuMs,
-        peakRssBytes: rec.peakRssBytes,
-        outputBytes: rec.outputBytes,
-        logFile: rec.logFile,
-        by,
-        image,
-        key: rec.key,
-      });
+      // A cache hit did no work: it carries the size of what was reused, not the cost
+      // of the build that made it (that build's figures belong to the run that did it).
+      const cost = r.cached ? {} : { wallMs: rec.wallMs, userCpuMs: rec.userCpuMs, systemCpuMs: rec.systemCpuMs, peakRssBytes: rec.peakRssBytes };
+      this.emit('build', { kver, ok: true, cached: r.cached, ...cost, outputBytes: rec.outputBytes, logFile: rec.logFile, by, image, key: rec.key });
       return r;
     } catch (e) {
       if (e instanceof DriverBuildError) {
@@ -262,6 +256,19 @@ export class LabCluster {
       }
       throw e;
     }
+  }
+
+  /**
+   * Build the driver for `kver`, lay it out as the method's image (`dtk` or `kmm`
+   * layout) and push it as `ref`: what an in-cluster build or a README's podman build
+   * does. Undefined when the build failed (recorded).
+   */
+  async buildImage(kver: string, by: string, ref: string, layout: ImageLayout): Promise<LabImage | undefined> {
+    const built = await this.build(kver, by, ref);
+    if (!built) return undefined;
+    const d = this.registry.newImageDir(`${repositoryOf(ref).split('/').pop()}-${kver}`);
+    await layDriverImage(built.record, this.driver.spec, layout, d.dir);
+    return this.registry.push(ref, d.dir, d.sharePath, kver);
   }
 
   async startPodOn(node: ClusterNode, pod: PodRecord, command: string[]): Promise<boolean> {
@@ -323,9 +330,8 @@ export class LabCluster {
         }
         for (const s of await probeModules(node.lab, modules)) {
           const key = `${node.name}/${s.module}`;
-          const sig = JSON.stringify(s);
-          if (this.lastModuleState.get(key) !== sig) {
-            this.lastModuleState.set(key, sig);
+          if (JSON.stringify(this.lastModuleState.get(key)) !== JSON.stringify(s)) {
+            this.lastModuleState.set(key, s);
             this.emit('module-state', { ...s }, node.name);
           }
         }
@@ -380,12 +386,13 @@ export class LabCluster {
     this.emit('canary', { up }, node.name);
   }
 
-  nodeByName(name: string): ClusterNode | undefined {
-    return this.nodes.find((n) => n.name === name);
+  /** Whether the last observation saw the module loaded on the node (undefined: not seen since its boot). */
+  moduleLoaded(node: string, module: string): boolean | undefined {
+    return this.lastModuleState.get(`${node}/${canonicalModuleName(module)}`)?.loaded;
   }
 
-  describe(o: K8sObject): string {
-    return objectRef(o);
+  nodeByName(name: string): ClusterNode | undefined {
+    return this.nodes.find((n) => n.name === name);
   }
 
   async shutdown(): Promise<void> {
@@ -399,13 +406,3 @@ export class LabCluster {
   }
 }
 
-export { removePod };
-
-/** `quay.io/acme/x-kmm:1.0.0-6.1.0` → `quay.io_acme_x-kmm`: one store per image repository. */
-export function imageRepository(ref: string): string {
-  const noDigest = ref.split('@')[0]!;
-  const lastSlash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  const repo = colon > lastSlash ? noDigest.slice(0, colon) : noDigest;
-  return repo.replace(/[^A-Za-z0-9._-]+/g, '_');
-}

@@ -8,7 +8,6 @@
  */
 import { cpSync } from 'node:fs';
 import type { K8sObject } from '../../../../artifacts/artifact-set.js';
-import { layDriverImage } from '../../driver-builds/driver-image.js';
 import type { LabCluster } from '../lab-cluster.js';
 import { imageStreamTagRef } from '../image-registry.js';
 
@@ -51,12 +50,8 @@ export async function reconcileBuildConfigs(c: LabCluster): Promise<void> {
     // No KVER build arg: the Dockerfile reads the kernel from the driver-toolkit it runs on.
     const kver = kverArg ?? c.release.kernel.kver;
     if (built.get(id) === kver && c.registry.has(ref)) continue;
-    const result = await c.build(kver, `BuildConfig/${bc.metadata.name}`, ref);
+    await c.buildImage(kver, `BuildConfig/${bc.metadata.name}`, ref, 'dtk');
     built.set(id, kver); // a failed build is not retried until something changes, as on OpenShift
-    if (!result) continue;
-    const d = c.registry.newImageDir(`${bc.metadata.name}-${kver}`);
-    await layDriverImage(result.record, c.driver.spec, 'dtk', d.dir);
-    c.registry.push(ref, d.dir, d.sharePath, kver);
   }
 }
 

@@ -12,6 +12,7 @@ import type { K8sObject } from '../../../../artifacts/artifact-set.js';
 import { buildInitramfs } from '../../os-image/initramfs.js';
 import { withLocalFiles } from '../../os-image/node-local-layer.js';
 import type { LabCluster } from '../lab-cluster.js';
+import { kernelTag } from '../image-registry.js';
 
 const ROLE_LABEL = 'machineconfiguration.openshift.io/role';
 
@@ -60,6 +61,11 @@ export function parseLoader(mc: K8sObject): LoaderScript | undefined {
   return undefined;
 }
 
+/** The image the script's pull unit pulls for a kernel, tagged as the script tags it. */
+export function loaderImage(loader: LoaderScript, kver: string): string {
+  return `${loader.imageRepo}:${loader.driverVersion}-${kernelTag(kver)}`;
+}
+
 /** Which kernel each node has pulled the driver image for (node-local storage). */
 const pulled = new WeakMap<LabCluster, Map<string, string>>();
 
@@ -73,8 +79,8 @@ export async function reconcileDay1Loaders(c: LabCluster): Promise<void> {
     for (const node of c.nodes.filter((n) => n.pool === pool && n.lab.state === 'ready')) {
       const kver = node.lab.kernel.kver;
       if (done.get(node.name) === kver) continue;
-      // The pull unit: the image for the running kernel, tagged as the script tags it.
-      const image = `${loader.imageRepo}:${loader.driverVersion}-${kver.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+      // The pull unit: the image for the running kernel.
+      const image = loaderImage(loader, kver);
       const found = c.registry.pull(image);
       if (!found) {
         c.emit('fault', { fault: 'image-pull', message: `Day-1 pull unit on ${node.name}: ${image} not found; the driver will not load at boot` }, node.name);

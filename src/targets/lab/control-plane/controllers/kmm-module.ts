@@ -11,11 +11,11 @@ import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { K8sObject } from '../../../../artifacts/artifact-set.js';
 import { dnsLabel } from '../../../../names.js';
-import { layDriverImage } from '../../driver-builds/driver-image.js';
 import type { ClusterNode } from '../cluster-types.js';
 import type { LabCluster } from '../lab-cluster.js';
 import { matchesSelector } from '../objects.js';
 import { execInPod, removePod } from '../pod-runtime.js';
+import { kernelTag } from '../image-registry.js';
 
 interface KernelMapping {
   literal?: string;
@@ -67,10 +67,10 @@ export function mappingFor(spec: ModuleSpec, kver: string): KernelMapping | unde
   return spec.moduleLoader.container.kernelMappings.find((m) => (m.literal !== undefined ? m.literal === kver : m.regexp !== undefined && new RegExp(m.regexp).test(kver)));
 }
 
-/** The image for a kernel: `${KERNEL_FULL_VERSION}` filled as KMM does (`+` is not allowed in a tag). */
+/** The image for a kernel: `${KERNEL_FULL_VERSION}` filled as KMM does (see kernelTag). */
 export function imageFor(spec: ModuleSpec, mapping: KernelMapping, kver: string): string | undefined {
   const template = mapping.containerImage ?? spec.moduleLoader.container.containerImage;
-  return template?.replaceAll('${KERNEL_FULL_VERSION}', kver.replace(/\+/g, '_'));
+  return template?.replaceAll('${KERNEL_FULL_VERSION}', kernelTag(kver));
 }
 
 function readyLabel(m: K8sObject): string {
@@ -134,11 +134,7 @@ async function ensureLoaded(c: LabCluster, m: K8sObject, spec: ModuleSpec, node:
       c.emit('fault', { fault: 'image-pull', message: `Module ${m.metadata.name}: ${ref} does not exist and the mapping has no build` }, node.name);
       return;
     }
-    const built = await c.build(kver, `Module/${m.metadata.name}`, ref);
-    if (!built) return;
-    const d = c.registry.newImageDir(`kmm-${kver}`);
-    await layDriverImage(built.record, c.driver.spec, 'kmm', d.dir);
-    c.registry.push(ref, d.dir, d.sharePath, kver);
+    if (!(await c.buildImage(kver, `Module/${m.metadata.name}`, ref, 'kmm'))) return;
   }
   const image = c.registry.pull(ref)!;
   // The worker runs KMM's own image with the driver image's dirName mounted: only

@@ -11,6 +11,7 @@ import { buildInitramfs } from '../../os-image/initramfs.js';
 import { buildLayeredImage, type LayeredImage } from '../../os-image/layered-image.js';
 import type { ClusterNode } from '../cluster-types.js';
 import type { LabCluster } from '../lab-cluster.js';
+import { repositoryOf } from '../image-registry.js';
 
 const ROLE_LABEL = 'machineconfiguration.openshift.io/role';
 
@@ -23,22 +24,15 @@ function images(c: LabCluster): Map<string, LayeredImage> {
   return m;
 }
 
-function repoOf(url: string): string {
-  const at = url.indexOf('@');
-  if (at >= 0) return url.slice(0, at);
-  const colon = url.lastIndexOf(':');
-  return colon > url.lastIndexOf('/') ? url.slice(0, colon) : url;
-}
-
 /** build.sh in the lab: build the layered image for the release, push it, pin its digest. */
 async function buildAndPin(c: LabCluster, mc: K8sObject, url: string): Promise<string | undefined> {
   const kernel = c.release.kernel;
   c.emit('progress', { step: `MachineConfig/${mc.metadata.name}: building the layered OS image on ${kernel.kver} (build.sh)` });
-  const built = await c.build(kernel.kver, `layering build.sh (${mc.metadata.name})`, repoOf(url));
+  const built = await c.build(kernel.kver, `layering build.sh (${mc.metadata.name})`, repositoryOf(url));
   if (!built) return undefined;
   const base = await buildInitramfs({ kernel });
   const image = await buildLayeredImage({ baseInitramfs: base.path, build: built.record, driver: c.driver.spec, outDir: join(c.runDir, 'os-images') });
-  const pinned = `${repoOf(url)}@${image.digest}`;
+  const pinned = `${repositoryOf(url)}@${image.digest}`;
   images(c).set(pinned, image);
   (mc.spec as { osImageURL: string }).osImageURL = pinned;
   c.store.put(mc);
