@@ -3,6 +3,8 @@
 # Idempotent: installs only missing packages; safe to re-run.
 #
 #   LAB_KERNELS="6.1.0-56-amd64 6.1.0-54-amd64" scripts/lab-packages.sh
+#   scripts/lab-packages.sh --plan   # print what it would change ("install <pkg>",
+#                                    # "divert <hook>") and change nothing
 #
 # What and why:
 #   qemu-system-x86 (no recommends)  the node VMs (TCG; -M microvm)
@@ -17,7 +19,9 @@
 # The kernel packages export INITRD=Yes themselves (kernel-img.conf cannot turn it
 # off), so we divert initramfs-tools' kernel hook to a name run-parts ignores.
 # Do NOT run this on a machine that must boot these kernels from /boot.
+# `kmodlab lab setup` says so and asks first; `kmodlab lab teardown` removes the divert.
 set -eu
+hook=/etc/kernel/postinst.d/initramfs-tools
 
 KERNELS="${LAB_KERNELS:-6.1.0-56-amd64 6.1.0-54-amd64 6.1.0-54-rt-amd64 6.12.117+deb12-amd64}"
 export DEBIAN_FRONTEND=noninteractive
@@ -36,6 +40,12 @@ for p in $pkgs; do
   fi
 done
 
+if [ "${1:-}" = "--plan" ]; then
+  for p in $missing; do echo "install $p"; done
+  [ -z "$missing" ] || dpkg-divert --list "$hook" | grep -q kmodlab || echo "divert $hook"
+  exit 0
+fi
+
 if [ -z "$missing" ]; then
   echo "lab-packages: everything installed"
   exit 0
@@ -49,7 +59,6 @@ $SUDO apt-get update -q
 case "$missing" in *initramfs-tools*)
   $SUDO apt-get install -y -q --no-install-recommends initramfs-tools ;;
 esac
-hook=/etc/kernel/postinst.d/initramfs-tools
 if ! dpkg-divert --list "$hook" | grep -q kmodlab; then
   $SUDO dpkg-divert --local --rename --divert "$hook.kmodlab-disabled" --add "$hook"
 fi

@@ -5,14 +5,17 @@
  * a half-written file.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/** The cache's root, without creating it (`lab teardown` reports it). */
+export function labCacheRoot(): string {
+  return process.env.KMODLAB_CACHE ?? (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'kmodlab') : join(homedir(), '.cache', 'kmodlab'));
+}
+
 export function labCacheDir(sub?: string): string {
-  const base =
-    process.env.KMODLAB_CACHE ??
-    (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'kmodlab') : join(homedir(), '.cache', 'kmodlab'));
+  const base = labCacheRoot();
   const dir = sub ? join(base, sub) : base;
   mkdirSync(dir, { recursive: true });
   return dir;
@@ -31,4 +34,21 @@ export function writeFileAtomic(path: string, data: Buffer | string, mode?: numb
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
   renameSync(tmp, path);
+}
+
+/** Bytes under `dir` (0 if it does not exist); symlinks are not followed. */
+export function dirBytes(dir: string): number {
+  let total = 0;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += dirBytes(p);
+    else if (e.isFile()) total += lstatSync(p).size;
+  }
+  return total;
 }

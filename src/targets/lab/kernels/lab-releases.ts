@@ -58,3 +58,13 @@ export function chooseLabKernels(all: LabKernel[], pick: { from?: string; upgrad
   const realtime = pick.realtime ? byName(pick.realtime, '--rt-kernel') : realtimeOf(from, all);
   return { from, upgradeTo, realtime };
 }
+
+/**
+ * The roles of a lab that can run every scenario (a start kernel, a z-stream to upgrade
+ * to, a realtime kernel), or undefined when one is missing: `lab setup` then has work to do.
+ */
+export function completeLab(all: LabKernel[]): Required<LabReleaseKernels> | undefined {
+  if (!all.some((k) => !isRt(k))) return undefined;
+  const roles = chooseLabKernels(all);
+  return roles.upgradeTo && roles.realtime ? { from: roles.from, upgradeTo: roles.upgradeTo, realtime: roles.realtime } : undefined;
+}
