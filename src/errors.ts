@@ -14,9 +14,22 @@ export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }
 
-/** Exit codes, as kubectl/oc use them. */
+/** Exit codes, as kubectl/oc use them (0, 1, 2), and one of kmodlab's own (3). */
 export const ExitCode = {
   ok: 0,
   internal: 1,
   usage: 2,
+  /** `evaluate` ran to the end and wrote its reports, but some scenario failed. */
+  scenarioFailed: 3,
 } as const;
+
+/**
+ * A command that finished its work (output written) but must exit non-zero, e.g.
+ * `evaluate` with a failed scenario. The CLI prints nothing more and exits with `code`.
+ */
+export class ExitStatus extends Error {
+  override readonly name = 'ExitStatus';
+  constructor(readonly code: number, message = `exit ${code}`) {
+    super(message);
+  }
+}

@@ -1,10 +1,10 @@
 /**
  * kmodlab's command line. Exit codes (as kubectl/oc): 0 success, 1 internal failure,
  * 2 user error (bad flag, bad input file) — user errors print one clear message, no
- * stack trace.
+ * stack trace; 3 `evaluate` ran but some scenario failed (ExitCode in errors.ts).
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, isUserError } from '../errors.js';
+import { ExitCode, ExitStatus, isUserError } from '../errors.js';
 import { processIO, type CliIO } from './output.js';
 import { registerRenderCommand } from './cmds/render.js';
 import { registerRbacCommand } from './cmds/rbac.js';
@@ -42,6 +42,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
       return ExitCode.usage; // commander already printed the message
     }
+    if (e instanceof ExitStatus) return e.code; // the command already said why
     if (isUserError(e)) {
       io.stderr(`error: ${e.message}\n`);
       if (e.hint) io.stderr(`hint: ${e.hint}\n`);

@@ -2,6 +2,7 @@
  * `kmodlab evaluate`: every method through every scenario on a target (the lab by
  * default), recorded to <run>/events.jsonl as it happens, then reported.
  */
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { METHOD_IDS, type MethodId } from '../../artifacts/artifact-set.js';
@@ -9,11 +10,11 @@ import { loadDriver, type LoadedDriver } from '../../driver/load.js';
 import type { RenderOptionsInput } from '../../methods/method.js';
 import type { Target, TargetEmit } from '../../targets/target.js';
 import { REFERENCE_DRIVER_FILE } from '../../driver/reference.js';
-import { UserError } from '../../errors.js';
+import { ExitCode, ExitStatus, UserError } from '../../errors.js';
 import { SCENARIO_IDS, type ScenarioId } from '../../evaluation/events.js';
-import { Recorder } from '../../evaluation/recorder.js';
+import { EVENTS_FILE, Recorder } from '../../evaluation/recorder.js';
 import { runEvaluation, targetEmitter, type RecordingScope } from '../../evaluation/run-evaluation.js';
-import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
+import { chooseLabKernels, type LabReleaseKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { listKernels } from '../../targets/lab/kernels/catalog.js';
 import { LabTarget } from '../../targets/lab/lab-target.js';
 import { ClusterTarget } from '../../targets/cluster/cluster-target.js';
@@ -48,6 +49,7 @@ interface EvaluateFlags {
   pool?: string;
   steady?: string;
   registry?: string;
+  overwrite?: boolean;
 }
 
 function parseList<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
@@ -74,7 +76,8 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--methods <list>', `comma-separated: ${METHOD_IDS.join(',')}`, METHOD_IDS.join(','))
     .option('--scenarios <list>', `comma-separated: ${SCENARIO_IDS.join(',')}`, SCENARIO_IDS.join(','))
     .option('--nodes <n>', 'lab nodes (1 = single-node OpenShift)', '1')
-    .option('--out <dir>', 'run directory (default runs/<timestamp>)')
+    .option('--out <dir>', 'run directory (default runs/<timestamp>); it holds one run')
+    .option('--overwrite', 'replace the run already in --out')
     .option('--kernel <kver>', 'lab: starting release kernel (default: chosen from the installed kernels)')
     .option('--upgrade-kernel <kver>', 'lab: kernel of the release to upgrade to')
     .option('--rt-kernel <kver>', 'lab: realtime kernel for the kernel switch')
@@ -95,7 +98,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--registry <prefix>', 'cluster: repository prefix for Day-1 images (with --day1-install-dir)')
     .action(async (flags: EvaluateFlags) => {
       const code = await runEvaluate(flags, io);
-      if (code !== 0) process.exitCode = code;
+      if (code !== ExitCode.ok) throw new ExitStatus(code);
     });
 }
 
@@ -124,14 +127,18 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   const settle = positiveInt(flags.settleTimeout ?? (lab ? '30' : '900'), '--settle-timeout', 24 * 3600);
   const steady = positiveInt(flags.steady ?? (lab ? '3' : '300'), '--steady', 24 * 3600);
   const driver = await loadDriver(flags.driver);
+  // Everything the user gave is checked before the run directory is created.
+  const labSetup = lab ? checkLabFlags(flags, scenarios) : undefined;
+  if (!lab) checkClusterFlags(flags);
   const runId = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = path.resolve(flags.out ?? path.join('runs', runId));
+  claimRunDir(runDir, Boolean(flags.overwrite));
   const recorder = new Recorder(runDir);
   const scope: RecordingScope = {};
   const progress = (line: string) => io.stderr(`${line}\n`);
   const emitProgress = (l: string) => progress(`        ${l}`);
-  const prepared = lab
-    ? prepareLab(flags, scenarios, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
+  const prepared = labSetup
+    ? prepareLab(flags, labSetup, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
     : await prepareCluster(flags, driver, targetEmitter(recorder, scope, 'cluster', emitProgress), methods, io);
   io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${prepared.target.label}${prepared.about}\nrecording to ${recorder.file}\n`);
   const { failed } = await runEvaluation(
@@ -140,8 +147,27 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   );
   recorder.close();
   io.stdout(await writeRunReports(runDir));
-  io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report` : ''}\n`);
-  return failed ? 1 : 0;
+  io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report (exit ${ExitCode.scenarioFailed})` : ''}\n`);
+  return failed ? ExitCode.scenarioFailed : ExitCode.ok;
+}
+
+/**
+ * A run directory holds one run: events.jsonl is appended to, and a second run in it
+ * would leave `report` showing only the first. An existing run is replaced only with
+ * --overwrite; a non-empty directory that is not a run is never emptied.
+ */
+function claimRunDir(runDir: string, overwrite: boolean): void {
+  if (!existsSync(runDir)) return;
+  if (!statSync(runDir).isDirectory()) throw new UserError(`--out ${runDir}: exists and is not a directory`);
+  const entries = readdirSync(runDir);
+  if (entries.length === 0) return;
+  if (!entries.includes(EVENTS_FILE)) {
+    throw new UserError(`--out ${runDir}: directory is not empty and holds no run (no ${EVENTS_FILE}): choose a new or empty directory`);
+  }
+  if (!overwrite) {
+    throw new UserError(`--out ${runDir}: already holds a run (${EVENTS_FILE}); a run directory holds one run`, 'choose another --out (default runs/<timestamp>), or add --overwrite to replace that run');
+  }
+  for (const e of entries) rmSync(path.join(runDir, e), { recursive: true, force: true });
 }
 
 interface PreparedTarget {
@@ -152,7 +178,14 @@ interface PreparedTarget {
   about: string;
 }
 
-function prepareLab(flags: EvaluateFlags, scenarios: ScenarioId[], driver: LoadedDriver, runDir: string, emit: TargetEmit): PreparedTarget {
+interface LabFlagsChecked {
+  nodes: number;
+  memoryMB: number;
+  kernels: LabReleaseKernels;
+}
+
+/** Lab flags and the kernels they name, checked before anything is created. */
+function checkLabFlags(flags: EvaluateFlags, scenarios: ScenarioId[]): LabFlagsChecked {
   const nodes = positiveInt(flags.nodes, '--nodes', 8);
   const memoryMB = positiveInt(flags.memory, '--memory', 4096);
   const kernels = chooseLabKernels(listKernels(), { from: flags.kernel, upgradeTo: flags.upgradeKernel, realtime: flags.rtKernel });
@@ -162,6 +195,11 @@ function prepareLab(flags: EvaluateFlags, scenarios: ScenarioId[], driver: Loade
   if (scenarios.includes('kernel-switch') && !kernels.realtime) {
     throw new UserError(`--scenarios kernel-switch needs a realtime kernel (e.g. ${kernels.from.kver.replace(/-amd64$/, '-rt-amd64')})`, 'install one (kmodlab lab setup) or pass --rt-kernel, or leave kernel-switch out of --scenarios');
   }
+  return { nodes, memoryMB, kernels };
+}
+
+function prepareLab(flags: EvaluateFlags, checked: LabFlagsChecked, driver: LoadedDriver, runDir: string, emit: TargetEmit): PreparedTarget {
+  const { nodes, memoryMB, kernels } = checked;
   const target = new LabTarget({ runDir, driver, nodes, memoryMB, kernels, buildStore: flags.buildCache ? path.resolve(flags.buildCache) : undefined, emit });
   return {
     target,
@@ -172,10 +210,14 @@ function prepareLab(flags: EvaluateFlags, scenarios: ScenarioId[], driver: Loade
 }
 
 /** The same scenarios on a real cluster, through the cluster target. */
-async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: TargetEmit, methods: MethodId[], io: CliIO): Promise<PreparedTarget> {
+function checkClusterFlags(flags: EvaluateFlags): void {
   const pool = flags.pool ?? 'worker';
   if (pool !== 'worker' && pool !== 'master') throw new UserError(`--pool ${pool}: expected worker or master`);
   if (flags.day1InstallDir && !flags.registry) throw new UserError('--day1-install-dir needs --registry <repo prefix>: Day-1 images must be pullable at install time');
+}
+
+async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: TargetEmit, methods: MethodId[], io: CliIO): Promise<PreparedTarget> {
+  const pool = flags.pool === 'master' ? 'master' : 'worker'; // checked by checkClusterFlags
   const target = await ClusterTarget.connect({
     kubeconfig: flags.kubeconfig,
     context: flags.context,

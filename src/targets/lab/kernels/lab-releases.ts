@@ -56,6 +56,11 @@ export function chooseLabKernels(all: LabKernel[], pick: { from?: string; upgrad
   }
   upgradeTo ??= plain.find((k) => k.series === from!.series && k.flavour === from!.flavour && compareKver(k.kver, from!.kver) > 0);
   const realtime = pick.realtime ? byName(pick.realtime, '--rt-kernel') : realtimeOf(from, all);
+  // The kernel switch goes to PREEMPT_RT; a default kernel there would switch nothing.
+  if (pick.realtime && !isRt(realtime!)) {
+    const rts = all.filter(isRt).map((k) => k.kver);
+    throw new UserError(`--rt-kernel ${pick.realtime}: not a realtime kernel (flavour ${realtime!.flavour}; expected an -rt- kernel such as ${pick.realtime.replace(/-([a-z0-9_]+)$/, '-rt-$1')})`, rts.length ? `installed realtime kernels: ${rts.join(', ')}` : howToAddKernel());
+  }
   return { from, upgradeTo, realtime };
 }
 
