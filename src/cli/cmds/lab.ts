@@ -105,11 +105,14 @@ export async function runLabSetup(flags: LabSetupFlags, io: CliIO): Promise<void
     return;
   }
   io.stderr(`kmodlab lab setup will change this host:\n${changes.map((l) => (l.startsWith(' ') ? `  ${l}` : `  - ${l}`)).join('\n')}\n`);
-  io.stdout(`LAB_KERNELS="${kernels.join(' ')}" ${LAB_PACKAGES_SCRIPT}\n`);
-  if (flags.dryRun) return;
+  const command = `LAB_KERNELS="${kernels.join(' ')}" ${LAB_PACKAGES_SCRIPT}`;
+  if (flags.dryRun) {
+    io.stdout(`${command}\n`);
+    return;
+  }
   if (!flags.yes) {
     if (!process.stdin.isTTY) {
-      throw new UserError('lab setup changes this host (listed above) and stdin is not a terminal to ask on: pass --yes to confirm', 'kmodlab lab setup --dry-run shows the changes; kmodlab lab teardown undoes the divert');
+      throw new UserError('lab setup changes this host (listed above) and stdin is not a terminal to ask on: pass --yes to confirm', `kmodlab lab setup --dry-run lists the changes${plan.divert ? '; kmodlab lab teardown undoes the divert' : ''}`);
     }
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     const answer = await rl.question('Proceed? [y/N] ');
@@ -119,6 +122,7 @@ export async function runLabSetup(flags: LabSetupFlags, io: CliIO): Promise<void
       return;
     }
   }
+  io.stderr(`running: ${command}\n`);
   const r = spawnSync(LAB_PACKAGES_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, LAB_KERNELS: kernels.join(' ') } });
   if (r.status !== 0) throw new UserError(`${LAB_PACKAGES_SCRIPT} failed (exit ${r.status ?? r.signal})`, 'it needs root and access to the Debian package mirror');
 }
