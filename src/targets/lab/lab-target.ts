@@ -80,33 +80,13 @@ export class LabTarget implements Target {
       cmdline: this.opts.cmdline,
       // One store per run unless shared: every report then measures real builds.
       buildStore: this.opts.buildStore ?? join(this.opts.runDir, 'build-store'),
+      // Day 1: images are built before the install, so the first boot starts the clock after them.
+      beforeBoot: opts.day1 ? (c) => prebuildDay1Images(c, opts.day1!) : undefined,
     });
     if (opts.day1) {
-      await this.prebuildDay1Images(opts.day1);
       // Installer manifests are there from the start: the controllers act on the first boot.
       this.opts.emit('apply', { objects: allObjects(opts.day1, 'day1').map(ref), phase: 'day1' });
       await this.cluster.apply(allObjects(opts.day1, 'day1'));
-    }
-  }
-
-  /**
-   * Day 1 needs the driver image in a registry before the cluster exists (the method
-   * READMEs say to build it off-cluster with podman): the lab builds it for the
-   * release kernel and pushes it under the name the manifests pull.
-   */
-  private async prebuildDay1Images(set: ArtifactSet): Promise<void> {
-    const c = this.live();
-    const kver = c.release.kernel.kver;
-    const wanted: { ref: string; layout: 'dtk' | 'kmm' }[] = [];
-    for (const o of allObjects(set, 'day1')) {
-      // KMM's Day-1 loader pulls <repo>:<version>-<kernel>, built with the method's Containerfile.
-      const loader = o.kind === 'MachineConfig' ? parseLoader(o) : undefined;
-      if (loader) wanted.push({ ref: loaderImage(loader, kver), layout: 'kmm' });
-      const image = o.kind === 'DaemonSet' ? (o.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image : undefined;
-      if (image) wanted.push({ ref: image, layout: 'dtk' });
-    }
-    for (const w of wanted) {
-      if (!c.registry.has(w.ref)) await c.buildImage(kver, 'off-cluster podman build (Day 1)', w.ref, w.layout);
     }
   }
 
@@ -169,4 +149,24 @@ export class LabTarget implements Target {
 
 function ref(o: K8sObject): string {
   return `${o.kind}/${o.metadata.name}`;
+}
+
+/**
+ * Day 1 needs the driver image in a registry before the cluster exists (the method
+ * READMEs say to build it off-cluster with podman): the lab builds it for the
+ * release kernel and pushes it under the name the manifests pull.
+ */
+async function prebuildDay1Images(c: LabCluster, set: ArtifactSet): Promise<void> {
+  const kver = c.release.kernel.kver;
+  const wanted: { ref: string; layout: 'dtk' | 'kmm' }[] = [];
+  for (const o of allObjects(set, 'day1')) {
+    // KMM's Day-1 loader pulls <repo>:<version>-<kernel>, built with the method's Containerfile.
+    const loader = o.kind === 'MachineConfig' ? parseLoader(o) : undefined;
+    if (loader) wanted.push({ ref: loaderImage(loader, kver), layout: 'kmm' });
+    const image = o.kind === 'DaemonSet' ? (o.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image : undefined;
+    if (image) wanted.push({ ref: image, layout: 'dtk' });
+  }
+  for (const w of wanted) {
+    if (!c.registry.has(w.ref)) await c.buildImage(kver, 'off-cluster podman build (Day 1)', w.ref, w.layout);
+  }
 }

@@ -46,6 +46,11 @@ export interface LabClusterOptions {
   buildStore?: string;
   /** MachineConfigPool maxUnavailable (default 1, as OpenShift). */
   maxUnavailable?: number;
+  /**
+   * Work that happens before the machines exist (Day 1: images built off-cluster before
+   * the install), so it is recorded before the first boot and never counted in it.
+   */
+  beforeBoot?: (cluster: LabCluster) => Promise<void>;
 }
 
 export class LabCluster {
@@ -75,9 +80,17 @@ export class LabCluster {
     this.emit = opts.emit ?? (() => undefined);
   }
 
-  /** Boots the nodes (in parallel) on the release's kernel with the stock OS image. */
+  /** Runs `beforeBoot`, then boots the nodes (in parallel) on the release's kernel with the stock OS image. */
   static async create(opts: LabClusterOptions): Promise<LabCluster> {
     const c = new LabCluster(opts);
+    if (opts.beforeBoot) {
+      try {
+        await opts.beforeBoot(c);
+      } catch (e) {
+        await c.shutdown();
+        throw e;
+      }
+    }
     const count = opts.nodes ?? 1;
     const names = Array.from({ length: count }, (_, i) => (count === 1 ? 'sno' : `worker-${i}`));
     const started = await Promise.allSettled(names.map((name) => c.bootNode(name, count === 1 ? 'master' : 'worker')));
