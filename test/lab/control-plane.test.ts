@@ -187,6 +187,28 @@ describe.skipIf(!availability.ok || !from)(`lab control plane${skipReason(availa
 });
 
 describe.skipIf(!availability.ok || !from)(`lab Day 1${skipReason(availability)}`, () => {
+  it("layering Day 1: build.sh's image is built before the first boot; the node boots stock and rebases into it once", async () => {
+    const driver = await loadDriver(REFERENCE_DRIVER_FILE);
+    const events: Ev[] = [];
+    const { LabTarget } = await import('../../src/targets/lab/lab-target.js');
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-cp-day1-layering-'));
+    const target = new LabTarget({ runDir, driver, kernels: { from: from! }, buildStore: store, emit: (kind, data, node) => events.push({ kind, node, data }) });
+    const [set] = renderMethods(driver.spec, labRelease(from!), 'layering', { pool: 'master', day1: true, registry: 'registry.lab.kmodlab.invalid/kmodlab' });
+    try {
+      await target.reset({ release: labRelease(from!), day1: set! });
+      await target.waitForModules(['simple_kmod'], { loaded: true, timeoutMs: 60_000 });
+      const firstUp = events.findIndex((e) => e.kind === 'node-up');
+      const build = events.findIndex((e) => e.kind === 'build' && String(e.data.by).startsWith('layering build.sh'));
+      expect(build).toBeGreaterThanOrEqual(0);
+      expect(build).toBeLessThan(firstUp); // timed apart: not inside "first boot → loaded"
+      expect(events.filter((e) => e.kind === 'node-up')).toHaveLength(2); // stock, then the layered image
+      expect(events.slice(firstUp).some((e) => e.kind === 'build')).toBe(false); // nothing rebuilt after boot
+      expect(loaded(events, 'simple_kmod')).toBe(true);
+    } finally {
+      await target.close();
+    }
+  });
+
   it("kmm Day 1: the loader MachineConfig's pull unit stores the image and reboots; its load unit loads the driver at boot, before the network", async () => {
     const driver = await loadDriver(REFERENCE_DRIVER_FILE);
     const events: Ev[] = [];

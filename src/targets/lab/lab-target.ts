@@ -14,6 +14,7 @@ import type { Release } from '../../release/release.js';
 import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
 import { LabCluster } from './control-plane/lab-cluster.js';
 import { loaderImage, parseLoader } from './control-plane/controllers/day1-loader.js';
+import { prebuildLayeredImage } from './control-plane/controllers/machineconfig.js';
 import { findKernel, type LabKernel } from './kernels/catalog.js';
 import { labRelease } from './release.js';
 
@@ -153,8 +154,8 @@ function ref(o: K8sObject): string {
 
 /**
  * Day 1 needs the driver image in a registry before the cluster exists (the method
- * READMEs say to build it off-cluster with podman): the lab builds it for the
- * release kernel and pushes it under the name the manifests pull.
+ * READMEs say to build it off-cluster with podman, or with build.sh for layering): the
+ * lab builds it for the release kernel and pushes it under the name the manifests pull.
  */
 async function prebuildDay1Images(c: LabCluster, set: ArtifactSet): Promise<void> {
   const kver = c.release.kernel.kver;
@@ -165,6 +166,8 @@ async function prebuildDay1Images(c: LabCluster, set: ArtifactSet): Promise<void
     if (loader) wanted.push({ ref: loaderImage(loader, kver), layout: 'kmm' });
     const image = o.kind === 'DaemonSet' ? (o.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image : undefined;
     if (image) wanted.push({ ref: image, layout: 'dtk' });
+    // Layering: build.sh builds the OS image and pins its digest before the install.
+    if (o.kind === 'MachineConfig' && (o.spec as { osImageURL?: string } | undefined)?.osImageURL) await prebuildLayeredImage(c, o);
   }
   for (const w of wanted) {
     if (!c.registry.has(w.ref)) await c.buildImage(kver, 'off-cluster podman build (Day 1)', w.ref, w.layout);

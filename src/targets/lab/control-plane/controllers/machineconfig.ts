@@ -24,8 +24,11 @@ function images(c: LabCluster): Map<string, LayeredImage> {
   return m;
 }
 
-/** build.sh in the lab: build the layered image for the release, push it, pin its digest. */
-async function buildAndPin(c: LabCluster, mc: K8sObject, url: string): Promise<string | undefined> {
+/** Images build.sh built before the install (Day 1): osImageURL as written → its digest-pinned ref. */
+const prebuilt = new WeakMap<LabCluster, Map<string, string>>();
+
+/** build.sh in the lab: build the layered image for the release and push it; returns the digest-pinned ref. */
+async function buildLayered(c: LabCluster, mc: K8sObject, url: string): Promise<string | undefined> {
   const kernel = c.release.kernel;
   c.emit('progress', { step: `MachineConfig/${mc.metadata.name}: building the layered OS image on ${kernel.kver} (build.sh)` });
   const built = await c.build(kernel.kver, `layering build.sh (${mc.metadata.name})`, repositoryOf(url));
@@ -34,10 +37,28 @@ async function buildAndPin(c: LabCluster, mc: K8sObject, url: string): Promise<s
   const image = await buildLayeredImage({ baseInitramfs: base.path, build: built.record, driver: c.driver.spec, outDir: join(c.runDir, 'os-images') });
   const pinned = `${repositoryOf(url)}@${image.digest}`;
   images(c).set(pinned, image);
+  return pinned;
+}
+
+/** build.sh pins the digest into osImageURL. */
+function pin(c: LabCluster, mc: K8sObject, pinned: string): void {
   (mc.spec as { osImageURL: string }).osImageURL = pinned;
   c.store.put(mc);
   c.emit('progress', { step: `MachineConfig/${mc.metadata.name}: osImageURL pinned to ${pinned}` });
-  return pinned;
+}
+
+/**
+ * Day 1: the layering README runs build.sh before the install, so the lab builds the
+ * image before the nodes' first boot; the rollout then finds it built.
+ */
+export async function prebuildLayeredImage(c: LabCluster, mc: K8sObject): Promise<void> {
+  const url = (mc.spec as { osImageURL?: string } | undefined)?.osImageURL;
+  if (!url || images(c).has(url)) return;
+  const pinned = await buildLayered(c, mc, url);
+  if (!pinned) return;
+  let m = prebuilt.get(c);
+  if (!m) prebuilt.set(c, (m = new Map()));
+  m.set(url, pinned);
 }
 
 export async function reconcileMachineConfigs(c: LabCluster): Promise<void> {
@@ -46,8 +67,9 @@ export async function reconcileMachineConfigs(c: LabCluster): Promise<void> {
     const pool = mc.metadata.labels?.[ROLE_LABEL];
     if (!url || !pool) continue;
     if (!images(c).has(url)) {
-      const pinned = await buildAndPin(c, mc, url);
+      const pinned = prebuilt.get(c)?.get(url) ?? (await buildLayered(c, mc, url));
       if (!pinned) continue;
+      pin(c, mc, pinned);
       url = pinned;
     }
     const image = images(c).get(url)!;
