@@ -209,13 +209,14 @@ function prepareLab(flags: EvaluateFlags, checked: LabFlagsChecked, driver: Load
   };
 }
 
-/** The same scenarios on a real cluster, through the cluster target. */
+/** Cluster flags that need no connection, checked before anything is created. */
 function checkClusterFlags(flags: EvaluateFlags): void {
   const pool = flags.pool ?? 'worker';
   if (pool !== 'worker' && pool !== 'master') throw new UserError(`--pool ${pool}: expected worker or master`);
   if (flags.day1InstallDir && !flags.registry) throw new UserError('--day1-install-dir needs --registry <repo prefix>: Day-1 images must be pullable at install time');
 }
 
+/** The same scenarios on a real cluster, through the cluster target. */
 async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: TargetEmit, methods: MethodId[], io: CliIO): Promise<PreparedTarget> {
   const pool = flags.pool === 'master' ? 'master' : 'worker'; // checked by checkClusterFlags
   const target = await ClusterTarget.connect({
