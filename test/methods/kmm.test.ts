@@ -310,6 +310,21 @@ describe('kmm with a git-source driver: signing, firmware, in-tree replacement, 
     expect(findFile(set, 'README.md')!.content).toContain('oc create secret generic acme-nic-kmm-registry -n nic-drivers --type=kubernetes.io/dockerconfigjson');
   });
 
+  it("adds the registry credentials under the repository key, never replacing the cluster pull secret's quay.io key (Day 1 and Day 2)", () => {
+    const day1 = render(fullDriver(), RELEASE, { day1: true, registry: 'quay.io/acme', namespace: 'nic-drivers' });
+    for (const s of [set, day1]) {
+      const readme = findFile(s, 'README.md')!.content!;
+      // podman login writes its credentials under the key it is given: a bare `quay.io`
+      // would replace the cluster's own quay.io entry in the merged auth file.
+      const logins = [...readme.matchAll(/podman login --authfile (\S+) ([^\s`]+)/g)].map((m) => m[2]);
+      expect(logins.length, 'README logs in with an auth file').toBeGreaterThan(0);
+      for (const target of logins) expect(target).toBe('quay.io/acme');
+      expect(readme).not.toMatch(/add read credentials for `quay\.io` /);
+    }
+    const readme = findFile(set, 'README.md')!.content!;
+    expect(readme).toContain('a build secret wins over the cluster pull secret for the same key');
+  });
+
   it('keeps absolute filesToSign under /opt, resolves relative ones, and refuses paths outside /opt', () => {
     const given = fullDriver({ signing: { keySecret: 'k', certSecret: 'c', filesToSign: ['extra/acme_nic.ko', '/opt/lib/modules/${KERNEL_FULL_VERSION}/extra/x.ko'] } });
     expect(container(render(given)).kernelMappings[0].sign.filesToSign).toEqual([
