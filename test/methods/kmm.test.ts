@@ -15,6 +15,9 @@ import { UserError } from '../../src/errors.js';
 import { ANNOTATION_INSTALL_PHASE, standardLabels } from '../../src/labels.js';
 import { FEATURE_KEYS, RenderOptionsSchema, type RenderOptionsInput } from '../../src/methods/method.js';
 import { kmmMethod } from '../../src/methods/kmm/index.js';
+import { KMM_VERSIONS } from '../../src/methods/kmm/versions.js';
+import '../../src/methods/all.js';
+import { renderMethods } from '../../src/methods/render.js';
 import { PLACEHOLDERS } from '../../src/release/placeholders.js';
 import { ReleaseSchema, type Release, type ReleaseInput } from '../../src/release/release.js';
 import { parseYamlStream } from '../../src/yaml.js';
@@ -252,7 +255,7 @@ describe('kmm with an unknown kernel', () => {
 });
 
 describe('kmm with a git-source driver: signing, firmware, in-tree replacement, options', () => {
-  const opts = { registry: 'quay.io/acme', namespace: 'nic-drivers', pool: 'master' } as const;
+  const opts = { registry: 'quay.io/acme', namespace: 'nic-drivers', pool: 'master', kmmVersion: '2.6' } as const;
   let driver: DriverSpec;
   let set: ArtifactSet;
   beforeAll(() => {
@@ -311,7 +314,7 @@ describe('kmm with a git-source driver: signing, firmware, in-tree replacement, 
   });
 
   it("adds the registry credentials under the repository key, never replacing the cluster pull secret's quay.io key (Day 1 and Day 2)", () => {
-    const day1 = render(fullDriver(), RELEASE, { day1: true, registry: 'quay.io/acme', namespace: 'nic-drivers' });
+    const day1 = render(fullDriver(), RELEASE, { day1: true, registry: 'quay.io/acme', namespace: 'nic-drivers', kmmVersion: '2.6' });
     for (const s of [set, day1]) {
       const readme = findFile(s, 'README.md')!.content!;
       // podman login writes its credentials under the key it is given: a bare `quay.io`
@@ -327,17 +330,17 @@ describe('kmm with a git-source driver: signing, firmware, in-tree replacement, 
 
   it('keeps absolute filesToSign under /opt, resolves relative ones, and refuses paths outside /opt', () => {
     const given = fullDriver({ signing: { keySecret: 'k', certSecret: 'c', filesToSign: ['extra/acme_nic.ko', '/opt/lib/modules/${KERNEL_FULL_VERSION}/extra/x.ko'] } });
-    expect(container(render(given)).kernelMappings[0].sign.filesToSign).toEqual([
+    expect(container(render(given, RELEASE, opts)).kernelMappings[0].sign.filesToSign).toEqual([
       '/opt/lib/modules/*/extra/acme_nic.ko',
       '/opt/lib/modules/${KERNEL_FULL_VERSION}/extra/x.ko',
     ]);
     const bad = fullDriver({ signing: { keySecret: 'k', certSecret: 'c', filesToSign: ['/lib/modules/x.ko'] } });
-    expect(userErrorOf(() => render(bad)).message).toMatch(/outside \/opt/);
+    expect(userErrorOf(() => render(bad, RELEASE, opts)).message).toMatch(/outside \/opt/);
   });
 
   it('signs each module file by its basename when modules live in subdirectories', () => {
     const d = fullDriver({ modules: ['acme_core', { name: 'acme_nic', file: 'eth/acme_nic.ko' }], moduleParameters: {} });
-    expect(container(render(d)).kernelMappings[0].sign.filesToSign).toEqual(['/opt/lib/modules/*/extra/acme_core.ko', '/opt/lib/modules/*/extra/acme_nic.ko']);
+    expect(container(render(d, RELEASE, opts)).kernelMappings[0].sign.filesToSign).toEqual(['/opt/lib/modules/*/extra/acme_core.ko', '/opt/lib/modules/*/extra/acme_nic.ko']);
   });
 });
 
@@ -531,7 +534,7 @@ describe('kmm Day 1', () => {
   });
 
   it('git driver with firmware and in-tree modules: the script sets the firmware path and unloads only loaded in-tree modules', () => {
-    const set = render(fullDriver(), RELEASE, { day1: true, registry: 'quay.io/acme', pool: 'master' });
+    const set = render(fullDriver(), RELEASE, { day1: true, registry: 'quay.io/acme', pool: 'master', kmmVersion: '2.6' });
     expectAllValid(set);
     const { mc, script } = day1Parts(set);
     expect(mc.metadata.labels['machineconfiguration.openshift.io/role']).toBe('master');
@@ -545,7 +548,7 @@ describe('kmm Day 1', () => {
   });
 
   it('with signing, ships a Containerfile that signs the off-cluster Day-1 image (KMM signs only in-cluster builds)', () => {
-    const set = render(fullDriver(), { ...RELEASE, driverToolkitImage: DTK }, { day1: true, registry: 'quay.io/acme' });
+    const set = render(fullDriver(), { ...RELEASE, driverToolkitImage: DTK }, { day1: true, registry: 'quay.io/acme', kmmVersion: '2.6' });
     const sign = findFile(set, 'Containerfile.sign')!;
     expect(sign.phase).toBe('build');
     const text = sign.content!;
@@ -559,7 +562,97 @@ describe('kmm Day 1', () => {
     expect(readme).toContain(`--build-arg UNSIGNED_IMAGE=${image}-unsigned --build-arg DTK_IMAGE=${DTK}`);
     expect(readme).toContain(`podman push ${image}\n`);
     expect(readme).not.toContain(`podman push ${image}-unsigned`);
-    expect(findFile(render(fullDriver(), RELEASE, { registry: 'quay.io/acme' }), 'Containerfile.sign')).toBeUndefined();
+    expect(findFile(render(fullDriver(), RELEASE, { registry: 'quay.io/acme', kmmVersion: '2.6' }), 'Containerfile.sign')).toBeUndefined();
     expect(findFile(render(reference, RELEASE, { day1: true, registry: 'quay.io/acme' }), 'Containerfile.sign')).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// KMM versions (--kmm-version)
+// ---------------------------------------------------------------------------------------
+
+/** The YAML blocks of a README, parsed. */
+function yamlBlocks(readme: string): Json[] {
+  return [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) => parseYamlStream(m[1]!) as Json[]);
+}
+
+describe('kmm --kmm-version', () => {
+  const oneInTree = () => fullDriver({ inTreeModulesToRemove: ['acme-nic-old'] });
+  const opts = (kmmVersion?: string): RenderOptionsInput => ({ registry: 'quay.io/acme', ...(kmmVersion ? { kmmVersion } : {}) });
+
+  it('defaults to the newest KMM of the release: older OpenShift gets older forms, unknown gets the newest', () => {
+    const forRelease = (version?: string) => findFile(render(oneInTree(), { ...RELEASE, version }, opts()), 'README.md')!.content!;
+    expect(forRelease('4.14.12')).toContain('rendered for KMM 2.0 (the newest KMM for OpenShift 4.14');
+    expect(forRelease('4.20.3')).toContain('rendered for KMM 2.5 (the newest KMM for OpenShift 4.20');
+    expect(forRelease('4.21.0')).toContain('rendered for KMM 2.6 (the newest KMM for OpenShift 4.21');
+    expect(forRelease(undefined)).toContain('rendered for KMM 2.7 (the newest KMM kmodlab knows');
+    // a default is a choice the flag overrides
+    expect(findFile(render(oneInTree(), RELEASE, opts('2.4.1')), 'README.md')!.content).toContain('rendered for KMM 2.4 (from `--kmm-version`)');
+  });
+
+  it('signs exact paths before 2.6 (KMM copies each entry literally) and globs from 2.6', () => {
+    const before = container(render(oneInTree(), RELEASE, opts('2.5'))).kernelMappings[0].sign.filesToSign as string[];
+    const from = container(render(oneInTree(), RELEASE, opts('2.6'))).kernelMappings[0].sign.filesToSign as string[];
+    expect(from).toEqual(['/opt/lib/modules/*/extra/acme_nic.ko']);
+    for (const f of before) expect(f).not.toMatch(/[*?[]/);
+    // the literal path KMM <= 2.5 copies is where the Dockerfile puts the module
+    const df: string = (objectOf(render(oneInTree(), RELEASE, opts('2.5')), 'ConfigMap') as Json).data.dockerfile;
+    expect(df).toContain('/opt/lib/modules/${KERNEL_FULL_VERSION}/');
+    expect(before.map((f) => f.replace('${KERNEL_FULL_VERSION}', KVER))).toEqual([`/opt/lib/modules/${KVER}/extra/acme_nic.ko`]);
+    const globbed = fullDriver({ inTreeModulesToRemove: [], signing: { keySecret: 'k', certSecret: 'c', filesToSign: ['extra/*.ko'] } });
+    expect(userErrorOf(() => render(globbed, RELEASE, opts('2.5'))).message).toMatch(/extra\/\*\.ko" is a glob, which --kmm-version 2\.5 copies literally/);
+    expect(container(render(globbed, RELEASE, opts('2.6'))).kernelMappings[0].sign.filesToSign).toEqual(['/opt/lib/modules/*/extra/*.ko']);
+  });
+
+  it('sets imageRebuildTriggerGeneration from 2.6 only, and the README says how to force a rebuild either way', () => {
+    expect(spec(objectOf(render(oneInTree(), RELEASE, opts('2.5')), 'Module')).imageRebuildTriggerGeneration).toBeUndefined();
+    expect(spec(objectOf(render(oneInTree(), RELEASE, opts('2.6')), 'Module')).imageRebuildTriggerGeneration).toBe(1);
+    const internal25 = findFile(render(reference, RELEASE, { kmmVersion: '2.5' }), 'README.md')!.content!;
+    expect(internal25).toContain('KMM 2.5 has no rebuild trigger');
+    expect(internal25).not.toContain('bump `spec.imageRebuildTriggerGeneration`');
+    expect(findFile(render(reference, RELEASE, { kmmVersion: '2.6' }), 'README.md')!.content).toContain('bump `spec.imageRebuildTriggerGeneration`');
+  });
+
+  it('uses inTreeModuleToRemove on 2.0 and the list from 2.1; several in-tree modules need 2.1', () => {
+    const c20 = container(render(oneInTree(), RELEASE, opts('2.0')));
+    expect(c20.inTreeModuleToRemove).toBe('acme-nic-old');
+    expect(c20.inTreeModulesToRemove).toBeUndefined();
+    const c21 = container(render(oneInTree(), RELEASE, opts('2.1')));
+    expect(c21.inTreeModulesToRemove).toEqual(['acme-nic-old']);
+    expect(c21.inTreeModuleToRemove).toBeUndefined();
+    expect(userErrorOf(() => render(fullDriver(), RELEASE, opts('2.0'))).message).toMatch(/^--kmm-version 2\.0: KMM 2\.0 removes one in-tree module .* a list needs KMM 2\.1 or later/);
+    // the default for 4.14 is 2.0: the message says it was a default and names the flag
+    expect(userErrorOf(() => render(fullDriver(), RELEASE, opts())).message).toMatch(/^KMM 2\.0 \(the default for OpenShift 4\.14; set --kmm-version/);
+  });
+
+  it('shows the PreflightValidationOCP fields of the version: releaseImage/useRTKernel up to 2.3, kernelVersion/dtkImage from 2.4', () => {
+    const preflight = (v: string) => yamlBlocks(findFile(render(oneInTree(), RELEASE, opts(v)), 'README.md')!.content!).find((o) => o.kind === 'PreflightValidationOCP')!;
+    expect(Object.keys(preflight('2.3').spec).sort()).toEqual(['pushBuiltImage', 'releaseImage', 'useRTKernel']);
+    expect(preflight('2.3').apiVersion).toBe('kmm.sigs.x-k8s.io/v1beta2');
+    expect(preflight('2.0').apiVersion).toBe('kmm.sigs.x-k8s.io/v1beta1');
+    expect(Object.keys(preflight('2.4').spec).sort()).toEqual(['dtkImage', 'kernelVersion', 'pushBuiltImage']);
+  });
+
+  it('states the minimum KMM version the files need', () => {
+    const readme = (v: string, d: DriverSpec = oneInTree()) => findFile(render(d, RELEASE, opts(v)), 'README.md')!.content!;
+    expect(readme('2.7')).toContain('**KMM 2.6 or later.**');
+    expect(readme('2.5')).toContain('**KMM 2.1 or later.**'); // the in-tree list
+    expect(readme('2.5', fullDriver({ inTreeModulesToRemove: [] }))).toContain('**KMM 2.0 or later.**');
+    expect(readme('2.0')).toContain('**KMM 2.0 or later.**');
+  });
+
+  it('every object of every version validates against the upstream schemas', () => {
+    for (const v of KMM_VERSIONS) {
+      expectAllValid(render(oneInTree(), RELEASE, opts(v)));
+      expectAllValid(render(reference, RELEASE, { day1: true, registry: 'quay.io/acme', kmmVersion: v }));
+    }
+  });
+
+  it('refuses a version it does not know, naming the flag', () => {
+    for (const bad of ['1.1', '3.0', 'latest', '2']) {
+      const e = userErrorOf(() => renderMethods(oneInTree(), release(RELEASE), 'kmm', opts(bad)));
+      expect(e.message).toMatch(new RegExp(`^--kmm-version ${bad}: expected a KMM release 2\\.0 … 2\\.7`));
+    }
+    expect(renderMethods(oneInTree(), release(RELEASE), 'kmm', opts('v2.6.0'))).toHaveLength(1);
   });
 });

@@ -18,6 +18,7 @@ import { kmmFeatures } from './features.js';
 import { dockerfileConfigMap, driverNamespace, filesToSign, moduleObject, operatorObjects, workerRbac } from './manifests.js';
 import { kmmNames, OPERATOR_NAMESPACE } from './names.js';
 import { kmmReadme } from './readme.js';
+import { kmmForms, resolveKmmVersion } from './versions.js';
 
 export const KMM_VARIANTS = ['in-cluster-build'] as const;
 
@@ -26,6 +27,8 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
   if (!(KMM_VARIANTS as readonly string[]).includes(variant)) {
     throw new UserError(`--variant ${variant}: the kmm method has the variants ${KMM_VARIANTS.join(', ')}`);
   }
+  const kmm = resolveKmmVersion(release, options.kmmVersion);
+  const forms = kmmForms(kmm.version, kmm.chosenBy);
   const names = kmmNames(driver, options);
   const facts = new ReleaseFacts(release);
   const imageRepoSecret = names.registryIsInternal ? undefined : dnsLabel(driver.name, 'kmm-registry');
@@ -51,7 +54,8 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
         path: 'Containerfile.sign',
         phase: 'build',
         description: 'Signs the modules of the Day-1 image off-cluster (KMM signs only what it builds in the cluster)',
-        content: kmmSignContainerfile(driver, filesToSign(driver)),
+        // Our own build expands globs with its shell whatever the KMM version.
+        content: kmmSignContainerfile(driver, filesToSign(driver, { filesToSignGlobs: true, chosenBy: kmm.chosenBy })),
       });
     }
   } else {
@@ -69,7 +73,7 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
       content: sourceImageContainerfile(driver),
     });
   }
-  const module = moduleObject({ driver, release, options, names, imageRepoSecret });
+  const module = moduleObject({ driver, release, options, names, imageRepoSecret, forms });
   files.push(
     { path: '10-namespace.yaml', phase: 'day2', description: `Namespace ${names.namespace} for the driver's Module`, objects: [driverNamespace(driver, names)] },
     { path: '10-worker-rbac.yaml', phase: 'day2', description: 'ServiceAccount of the KMM worker pods, allowed to use the privileged SCC', objects: workerRbac(driver, names) },
@@ -77,7 +81,7 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
     { path: '12-module.yaml', phase: 'day2', description: `KMM Module ${names.moduleName}: kernel mapping, in-cluster build${driver.signing ? ', signing' : ''}, modprobe`, objects: [module] },
   );
 
-  const readme = kmmReadme({ driver, facts, options, names, files, imageRepoSecret });
+  const readme = kmmReadme({ driver, facts, options, names, files, imageRepoSecret, forms, kmmVersionDefaulted: kmm.defaulted });
   files.push({ path: 'README.md', phase: 'doc', description: 'What this method does and every step to build, apply, verify, update and remove it', content: readme });
 
   return { method: 'kmm', variant, day1: options.day1, files, placeholders: facts.placeholders() };

@@ -4,7 +4,8 @@ import type { DriverSpec } from '../../driver/spec.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
 import type { RenderOptions } from '../method.js';
 import { KMM_SOURCES } from './features.js';
-import { ANY_KERNEL_REGEXP, filesToSign, kernelRegexp } from './manifests.js';
+import { toYamlStream } from '../../yaml.js';
+import { ANY_KERNEL_REGEXP, filesToSign, kernelRegexp, preflightValidationExample } from './manifests.js';
 import { droppedParameters, kmmLoadOrder, kmmModprobe, kmmUnloadOrder } from './modprobe.js';
 import {
   CATALOG_SOURCE,
@@ -16,6 +17,7 @@ import {
   OPERATOR_PACKAGE,
   type KmmNames,
 } from './names.js';
+import { minimumKmmVersion, type KmmForms } from './versions.js';
 
 export interface ReadmeInputs {
   driver: DriverSpec;
@@ -26,6 +28,10 @@ export interface ReadmeInputs {
   files: Artifact[];
   /** Name of the imageRepoSecret the Module references (external registry only). */
   imageRepoSecret?: string;
+  /** The KMM version rendered for and its field forms. */
+  forms: KmmForms;
+  /** True when the version is the default for the release (no --kmm-version). */
+  kmmVersionDefaulted: boolean;
 }
 
 function code(lines: string[], lang = 'sh'): string {
@@ -37,7 +43,8 @@ function registryHost(registry: string): string {
 }
 
 export function kmmReadme(inp: ReadmeInputs): string {
-  const { driver, facts, options, names, files } = inp;
+  const { driver, facts, options, names, files, forms } = inp;
+  const minKmm = minimumKmmVersion(forms, { signing: driver.signing !== undefined, inTreeModules: driver.inTreeModulesToRemove.length });
   const release = facts.release;
   const ns = names.namespace;
   const modprobe = kmmModprobe(driver);
@@ -115,6 +122,8 @@ export function kmmReadme(inp: ReadmeInputs): string {
     '## Prerequisites',
     '',
     '- OpenShift 4.12 or later, `oc` logged in as cluster-admin.',
+    `- **KMM ${minKmm} or later.** These files are rendered for KMM ${forms.version} (${inp.kmmVersionDefaulted ? `${release.version ? `the newest KMM for OpenShift ${release.version.split('.').slice(0, 2).join('.')}` : 'the newest KMM kmodlab knows, as the OpenShift version is unknown'}; \`--kmm-version\` renders for another` : 'from `--kmm-version`'}).`,
+    `  Check the installed one with \`oc get csv -n ${OPERATOR_NAMESPACE}\`; ${minKmm === '2.0' ? 'KMM 1.x is not covered by kmodlab' : 'an older KMM rejects or ignores fields used here: re-render with `--kmm-version <its version>`'}.`,
     `- The KMM operator (package \`${OPERATOR_PACKAGE}\`, channel \`${OPERATOR_CHANNEL}\`, catalog \`${CATALOG_SOURCE}\`) in \`${OPERATOR_NAMESPACE}\`: ${options.day1 ? 'installed at install time by the Day-1 manifests below' : `\`${operatorFiles.join('`, `')}\` install it`}.`,
   );
   if (names.registryIsInternal) {
@@ -122,7 +131,9 @@ export function kmmReadme(inp: ReadmeInputs): string {
       `- The internal image registry, enabled and with storage (it is **not** enabled by default on bare metal):`,
       "  `oc get configs.imageregistry.operator.openshift.io cluster -o jsonpath='{.spec.managementState}'` must say `Managed`.",
       `  KMM pushes the images to \`${names.registry}\`. With ephemeral registry storage images vanish on a registry restart:`,
-      '  bump `spec.imageRebuildTriggerGeneration` in the Module to make KMM check and rebuild them.',
+      forms.imageRebuildTrigger
+        ? '  bump `spec.imageRebuildTriggerGeneration` in the Module (KMM 2.6+) to make KMM check and rebuild them.'
+        : `  KMM ${forms.version} has no rebuild trigger (\`spec.imageRebuildTriggerGeneration\` needs KMM 2.6): delete and re-apply the Module to make it check and rebuild them.`,
     );
   } else {
     out.push(
@@ -317,7 +328,10 @@ export function kmmReadme(inp: ReadmeInputs): string {
         '# enroll signing_key_pub.der on every Secure Boot node: mokutil --import signing_key_pub.der (then confirm at the next boot)',
       ]),
       '',
-      `Files signed (\`sign.filesToSign\`; the \`*\` is the one kernel directory of the image): ${filesToSign(driver).map((f) => `\`${f}\``).join(', ')}.`,
+      forms.filesToSignGlobs
+        ? `Files signed (\`sign.filesToSign\`; the \`*\` is the one kernel directory of the image, KMM 2.6+ expands globs): ${filesToSign(driver, forms).map((f) => `\`${f}\``).join(', ')}.`
+        : `Files signed (\`sign.filesToSign\`, exact paths: KMM ${forms.version} copies each entry literally, globs need KMM 2.6): ${filesToSign(driver, forms).map((f) => `\`${f}\``).join(', ')}.` +
+          ' KMM fills in `${KERNEL_FULL_VERSION}` with `+` replaced by `_`, so on a realtime kernel named `…+rt` (OpenShift 4.16+) the path does not exist and signing fails.',
       'A module that is not signed with an enrolled key fails on Secure Boot nodes with `Required key not available`.',
       '',
     );
@@ -363,9 +377,10 @@ export function kmmReadme(inp: ReadmeInputs): string {
     '',
     'Nothing to do: when a node reboots into the new kernel, KMM builds the image for it (with the new release\'s DTK)',
     'and loads it; until the build has finished the node runs without the driver. To build ahead and find build',
-    'failures before upgrading, create a `PreflightValidationOCP` (kmm.sigs.x-k8s.io) with `spec.kernelVersion` = the new',
-    'kernel, `spec.dtkImage` = `oc adm release info <new release> --image-for=driver-toolkit` and `spec.pushBuiltImage: true`,',
-    `then watch its \`status\`; it builds and signs only, it never loads. (${KMM_SOURCES.preflight})`,
+    `failures before upgrading, create a \`PreflightValidationOCP\` (cluster-scoped; the fields of KMM ${forms.version}: ${forms.preflight.fields === 'kernelVersion' ? '`kernelVersion` and `dtkImage` from KMM 2.4 on' : '`releaseImage` and `useRTKernel` up to KMM 2.3'})`,
+    `and watch its \`status\`; it builds and signs only, it never loads. (${KMM_SOURCES.preflight})`,
+    '',
+    code(toYamlStream([preflightValidationExample(forms)]).trimEnd().split('\n'), 'yaml'),
     '',
     `### ${step++}. Remove`,
     '',
