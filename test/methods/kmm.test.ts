@@ -4,7 +4,7 @@
  * every object checked against the upstream schemas.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -377,25 +377,33 @@ function day1Parts(set: ArtifactSet): { mc: Json; script: string; units: Json[] 
 }
 
 /**
- * Runs the Day-1 script with podman, modprobe, uname, systemctl, rm, mkdir and sleep
- * replaced by stubs that log their arguments (nothing on this machine is touched).
+ * Runs the Day-1 script with podman, modprobe, uname, systemctl and sleep replaced by
+ * stubs that log their arguments, and its image store moved to a temporary directory
+ * (nothing on this machine is touched). The podman stub's `save -o <file>` writes the file.
  */
-function runDay1Script(script: string, action: 'load' | 'pull', opts: { kernel: string; imagePresent: boolean }): string[] {
+function runDay1Script(script: string, action: 'load' | 'pull', opts: { kernel: string; archived: boolean }): string[] {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-day1-'));
   const log = path.join(dir, 'calls.log');
+  const store = path.join(dir, 'store');
   const stub = (name: string, body = '') => {
     const file = path.join(dir, name);
     writeFileSync(file, `#!/bin/sh\necho "${name} $*" >> "${log}"\n${body}\n`);
     chmodSync(file, 0o755);
   };
   stub('uname', `echo '${opts.kernel}'`);
-  stub('podman', `case "$1 $2" in "image exists") exit ${opts.imagePresent ? 0 : 1};; esac\n[ "$1" = create ] && echo ctr123\nexit 0`);
-  for (const name of ['modprobe', 'systemctl', 'rm', 'mkdir', 'sleep']) stub(name);
+  stub('podman', '[ "$1" = save ] && : > "$3"\nexit 0');
+  for (const name of ['modprobe', 'systemctl', 'sleep']) stub(name);
   const file = path.join(dir, 'day1.sh');
-  writeFileSync(file, script);
+  const storeLine = /^IMAGE_STORE='[^']*'$/m;
+  expect(script).toMatch(storeLine);
+  writeFileSync(file, script.replace(storeLine, `IMAGE_STORE='${store}'`));
+  if (opts.archived) {
+    mkdirSync(store, { recursive: true });
+    writeFileSync(path.join(store, `${opts.kernel.replace(/[^A-Za-z0-9._-]/g, '_')}.tar`), '');
+  }
   try {
     execFileSync('bash', [file, action], { env: { PATH: `${dir}:/usr/bin:/bin` }, stdio: 'pipe' });
-    return readFileSync(log, 'utf8').trim().split('\n');
+    return readFileSync(log, 'utf8').trim().split('\n').filter((l) => !l.startsWith('uname ')).map((l) => l.replaceAll(store, '<store>'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -444,15 +452,18 @@ describe('kmm Day 1', () => {
       expect(file).toMatchObject({ path: '/usr/local/bin/kmodlab-simple-kmod-kmm.sh', mode: 0o755, overwrite: true });
     });
 
-    it('loads before network-pre.target and pulls after network-online.target', () => {
+    it('loads before network-pre.target, pulls after network-online.target, and masks crio-wipe as KMM does', () => {
       const { units } = day1Parts(set);
       expect(units.map((u) => [u.name, u.enabled])).toEqual([
         ['kmodlab-simple-kmod-kmm-load.service', true],
         ['kmodlab-simple-kmod-kmm-pull.service', true],
+        ['crio-wipe.service', false],
       ]);
+      // KMM's Day-1 MachineConfig masks crio-wipe so the pulled image survives the first reboot
+      expect(units[2]).toEqual({ name: 'crio-wipe.service', enabled: false, mask: true });
       const load = (units[0]!.contents as string).split('\n');
       const pull = (units[1]!.contents as string).split('\n');
-      expect(load).toEqual(expect.arrayContaining(['DefaultDependencies=no', 'Before=network-pre.target', 'Wants=network-pre.target', 'ExecStart=/usr/local/bin/kmodlab-simple-kmod-kmm.sh load', 'WantedBy=multi-user.target']));
+      expect(load).toEqual(expect.arrayContaining(['DefaultDependencies=no', 'Before=network-pre.target crio-wipe.service', 'Wants=network-pre.target', 'ExecStart=/usr/local/bin/kmodlab-simple-kmod-kmm.sh load', 'WantedBy=multi-user.target']));
       expect(pull).toEqual(expect.arrayContaining(['Wants=network-online.target', 'ExecStart=/usr/local/bin/kmodlab-simple-kmod-kmm.sh pull', 'EnvironmentFile=-/etc/mco/proxy.env']));
       expect(pull.find((l) => l.startsWith('After='))).toContain('network-online.target');
       expect(pull.find((l) => l.startsWith('After='))).toContain('machine-config-daemon-firstboot.service');
@@ -469,38 +480,43 @@ describe('kmm Day 1', () => {
       }
     });
 
-    it('load: copies the modules out of the image tagged for the running kernel and loads each module, in order, with its parameters', () => {
+    it('load: runs the image tagged <repo>:<uname -r> through podman, as KMM\'s worker, loading each module in order with its parameters', () => {
       const { script } = day1Parts(set);
-      const calls = runDay1Script(script, 'load', { kernel: KVER, imagePresent: true });
-      const image = `quay.io/acme/simple-kmod-kmm:1.0.0-${KVER}`;
-      expect(calls).toContain(`podman image exists ${image}`);
-      expect(calls).toContain(`podman create ${image} /bin/true`);
-      expect(calls).toContain(`podman cp ctr123:/opt/lib/modules/${KVER} /var/lib/kmodlab/simple-kmod/lib/modules/${KVER}`);
-      const modprobes = calls.filter((c) => c.startsWith('modprobe '));
-      expect(modprobes).toEqual([
-        'modprobe -v -d /var/lib/kmodlab/simple-kmod simple_kmod greeting=kmodlab',
-        'modprobe -v -d /var/lib/kmodlab/simple-kmod simple_procfs_kmod',
+      const calls = runDay1Script(script, 'load', { kernel: KVER, archived: true });
+      const image = `quay.io/acme/simple-kmod-kmm-1.0.0:${KVER}`;
+      expect(calls[0]).toBe(`podman load -q -i <store>/${KVER}.tar`);
+      const run = 'podman run --rm --privileged --user=root --network=none -v /lib/modules:/lib/modules:ro';
+      expect(calls.filter((c) => c.startsWith('podman run'))).toEqual([
+        `${run} ${image} modprobe -v -d /opt simple_kmod greeting=kmodlab`,
+        `${run} ${image} modprobe -v -d /opt simple_procfs_kmod`,
       ]);
-      expect(calls.filter((c) => c.startsWith('systemctl'))).toEqual([]);
-      expect(calls).toContain('podman rm -f ctr123');
+      expect(calls.filter((c) => /^(modprobe|systemctl)/.test(c))).toEqual([]); // nothing loaded by the host's modprobe
     });
 
-    it('load without the image does nothing (no network yet); pull fetches it with the node pull secret and reboots', () => {
+    it('load without the image does nothing (no network yet); pull fetches it with the node pull secret, keeps an archive and reboots', () => {
       const { script } = day1Parts(set);
-      const load = runDay1Script(script, 'load', { kernel: KVER, imagePresent: false });
-      expect(load.filter((c) => /^(modprobe|podman (create|cp|pull))/.test(c))).toEqual([]);
-      const pull = runDay1Script(script, 'pull', { kernel: KVER, imagePresent: false });
-      expect(pull).toContain(`podman pull --authfile /var/lib/kubelet/config.json quay.io/acme/simple-kmod-kmm:1.0.0-${KVER}`);
-      expect(pull[pull.length - 1]).toBe('systemctl reboot');
-      const present = runDay1Script(script, 'pull', { kernel: KVER, imagePresent: true });
-      expect(present.filter((c) => /^(podman pull|systemctl)/.test(c))).toEqual([]);
+      const load = runDay1Script(script, 'load', { kernel: KVER, archived: false });
+      expect(load.filter((c) => /^(modprobe|podman)/.test(c))).toEqual([]);
+      const pull = runDay1Script(script, 'pull', { kernel: KVER, archived: false });
+      const image = `quay.io/acme/simple-kmod-kmm-1.0.0:${KVER}`;
+      expect(pull).toEqual([
+        `podman pull --authfile /var/lib/kubelet/config.json ${image}`,
+        `podman save -o <store>/${KVER}.tar.part ${image}`,
+        'systemctl reboot',
+      ]);
+      const present = runDay1Script(script, 'pull', { kernel: KVER, archived: true });
+      expect(present.filter((c) => /^(podman|systemctl)/.test(c))).toEqual([]);
+    });
+
+    it('the Module builds the images the Day-1 units pull (same repository and tag scheme)', () => {
+      expect(container(set).kernelMappings[0].containerImage).toBe('quay.io/acme/simple-kmod-kmm-1.0.0:${KERNEL_FULL_VERSION}');
     });
 
     it('tags like KMM for a 4.16+ realtime kernel (+rt → _rt)', () => {
       const { script } = day1Parts(set);
       const rt = '5.14.0-427.13.1.el9_4.x86_64+rt';
-      const calls = runDay1Script(script, 'pull', { kernel: rt, imagePresent: false });
-      expect(calls).toContain('podman pull --authfile /var/lib/kubelet/config.json quay.io/acme/simple-kmod-kmm:1.0.0-5.14.0-427.13.1.el9_4.x86_64_rt');
+      const calls = runDay1Script(script, 'pull', { kernel: rt, archived: false });
+      expect(calls).toContain('podman pull --authfile /var/lib/kubelet/config.json quay.io/acme/simple-kmod-kmm-1.0.0:5.14.0-427.13.1.el9_4.x86_64_rt');
     });
 
     it('README: build the image before installing, copy the manifests, extra reboot, Module after install', () => {
@@ -508,7 +524,8 @@ describe('kmm Day 1', () => {
       expect(readme).toContain('openshift-install create manifests --dir <install-dir>');
       expect(readme).toContain('cp openshift/99_kmodlab-simple-kmod-kmm-machineconfig.yaml <install-dir>/openshift/');
       expect(readme).toContain(`--build-arg KERNEL_FULL_VERSION=${KVER}`);
-      expect(readme).toContain(`podman push quay.io/acme/simple-kmod-kmm:1.0.0-${KVER}`);
+      expect(readme).toContain(`podman push quay.io/acme/simple-kmod-kmm-1.0.0:${KVER}`);
+      expect(readme).toContain("modelled on KMM's Day-1 utility");
       expect(readme).toContain('reboots **once more**');
       expect(readme).toMatch(/The `Module` cannot be a Day-1 manifest/);
     });
@@ -539,11 +556,13 @@ describe('kmm Day 1', () => {
     const { mc, script } = day1Parts(set);
     expect(mc.metadata.labels['machineconfiguration.openshift.io/role']).toBe('master');
     expect(mc.metadata.name).toBe('99-master-kmodlab-acme-nic-kmm');
-    expect(script).toContain('podman cp "${CTR}:/firmware/." /var/lib/firmware/');
+    const calls = runDay1Script(script, 'load', { kernel: KVER, archived: true });
+    // the firmware is copied out of the image by running it, like KMM's worker
+    expect(calls).toContain(`podman run --rm --privileged --user=root --network=none -v /lib/modules:/lib/modules:ro -v /var/lib/firmware:/var/lib/firmware quay.io/acme/acme-nic-kmm-2.3.1:${KVER} cp -r /firmware/. /var/lib/firmware/`);
     expect(script).toContain("printf '%s' /var/lib/firmware > /sys/module/firmware_class/parameters/path");
     expect(script).toContain("if grep -q '^acme_nic_old ' /proc/modules; then");
     expect(script).toContain('modprobe -v -r acme-nic-old');
-    expect(script).toContain(`modprobe -v -d "\${MODULES_ROOT}" acme_nic 'debug=1' 'mode=fast'`);
+    expect(calls[calls.length - 1]).toBe(`podman run --rm --privileged --user=root --network=none -v /lib/modules:/lib/modules:ro quay.io/acme/acme-nic-kmm-2.3.1:${KVER} modprobe -v -d /opt acme_nic debug=1 mode=fast`);
     expect(findFile(set, 'Containerfile.source')).toBeUndefined();
   });
 
@@ -557,7 +576,7 @@ describe('kmm Day 1', () => {
     expect(text).toContain('"$SIGN_FILE" sha256 /run/secrets/key /run/secrets/cert "$f"');
     expect(text.trimEnd().split('\n').pop()).toBe('COPY --from=signer /signed/opt/ /opt/');
     const readme = findFile(set, 'README.md')!.content!;
-    const image = `quay.io/acme/acme-nic-kmm:2.3.1-${KVER}`;
+    const image = `quay.io/acme/acme-nic-kmm-2.3.1:${KVER}`;
     expect(readme).toContain(`-t ${image}-unsigned .`);
     expect(readme).toContain(`--build-arg UNSIGNED_IMAGE=${image}-unsigned --build-arg DTK_IMAGE=${DTK}`);
     expect(readme).toContain(`podman push ${image}\n`);

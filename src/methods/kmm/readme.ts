@@ -3,6 +3,7 @@ import type { Artifact } from '../../artifacts/artifact-set.js';
 import type { DriverSpec } from '../../driver/spec.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
 import type { RenderOptions } from '../method.js';
+import { CRIO_WIPE_UNIT } from './day1.js';
 import { KMM_SOURCES } from './features.js';
 import { toYamlStream } from '../../yaml.js';
 import { ANY_KERNEL_REGEXP, filesToSign, kernelRegexp, preflightValidationExample } from './manifests.js';
@@ -156,23 +157,32 @@ export function kmmReadme(inp: ReadmeInputs): string {
   if (options.day1) {
     const kver = facts.kernelVersion;
     const dtk = facts.driverToolkitImage;
-    const image = imageForKernel(names, driver, kver);
+    const image = imageForKernel(names, kver);
     const day1Files = files.filter((f) => f.phase === 'day1').map((f) => f.path);
     out.push(
       '## Day 1: load the driver from the first boot',
       '',
-      'KMM is a Day-2 operator; its Day-1 form (KMM "Day 1 kernel module loading") is a MachineConfig, independent of the',
-      `operator. \`${files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))?.path}\` writes \`${names.day1Script}\` and two units on every \`${options.pool}\` node:`,
+      'KMM is a Day-2 operator; its Day-1 form (KMM "Day 1 kernel module loading", produced by KMM\'s Day-1 utility) is a',
+      `MachineConfig, independent of the operator. kmodlab renders a form **modelled on KMM's Day-1 utility**:`,
+      `\`${files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))?.path}\` writes \`${names.day1Script}\` and two units on every \`${options.pool}\` node, and masks \`${CRIO_WIPE_UNIT}\`:`,
       '',
       `- \`${names.day1LoadUnit}\` runs **before \`network-pre.target\`** (so before NetworkManager). If the image`,
-      `  \`${names.imageRepo}:${driver.version}-<uname -r>\` is already in the node's container storage, it copies the modules to`,
-      `  \`${names.day1ModulesRoot}\`${driver.inTreeModulesToRemove.length ? `, unloads ${driver.inTreeModulesToRemove.map((m) => `\`${m}\``).join(', ')}` : ''} and loads ${load.map((m) => `\`${m}\``).join(' → ')} with \`modprobe -d\` (each with its own parameters)${driver.firmware.length ? `; firmware goes to \`${HOST_FIRMWARE_DIR}\`` : ''}.`,
+      `  \`${names.imageRepo}:<uname -r>\` was pulled to the node, it${driver.inTreeModulesToRemove.length ? ` unloads ${driver.inTreeModulesToRemove.map((m) => `\`${m}\``).join(', ')} and` : ''} runs the image through podman`,
+      `  (privileged, the node's \`/lib/modules\` mounted, as KMM's worker) to load ${load.map((m) => `\`${m}\``).join(' → ')} with \`modprobe -d /opt\`${driver.firmware.length ? `; firmware goes to \`${HOST_FIRMWARE_DIR}\`` : ''}.`,
       `- \`${names.day1PullUnit}\` runs after \`network-online.target\`. If the image is missing it pulls it with the node's`,
-      '  pull secret (`/var/lib/kubelet/config.json`) and **reboots the node**, so that the load unit finds it on the next boot.',
+      `  pull secret (\`/var/lib/kubelet/config.json\`), saves it to \`${names.day1ImageStore}/<uname -r>.tar\` and **reboots the node**, so that`,
+      '  the load unit finds it on the next boot.',
+      `- \`${CRIO_WIPE_UNIT}\` is masked, as KMM's Day-1 MachineConfig does: CRI-O may wipe the container storage at boot, and the`,
+      "  loader's image must survive the first reboot. (CRI-O then no longer wipes its storage after an upgrade of CRI-O itself.)",
       '',
       'So each node reboots **once more** for every kernel it boots for the first time: during installation (after the',
       "MCO's first-boot update) and after each cluster upgrade. There is no network before the load unit runs, hence the",
       'image must already be on the node; it is never loaded from the initramfs.',
+      '',
+      "Where this differs from KMM's Day-1 utility (by choice): it runs the kmod image itself rather than KMM's worker image",
+      '(no second image to pull; every module gets its own parameters), keeps the archive per kernel (upstream deletes it on the',
+      'boot after the reboot), replaces characters outside `[A-Za-z0-9._-]` of `uname -r` by `_` in the tag (a 4.16+ realtime',
+      'kernel ends in `+rt`, which no tag may hold; KMM does the same for its own builds), and retries the pull.',
       '',
       `The \`Module\` cannot be a Day-1 manifest: its CRD exists only once the operator is installed. The operator install`,
       `(${day1Files.filter((p) => !p.includes('machineconfig')).map((p) => `\`${p}\``).join(', ')}) is Day 1, the Module is applied after installation`,
@@ -209,8 +219,9 @@ export function kmmReadme(inp: ReadmeInputs): string {
       code(build),
       '',
       `\`${dtk.startsWith('quay.io/FILL_ME') ? 'oc adm release info <release> --image-for=driver-toolkit' : dtk}\` is the driver-toolkit of the release; its`,
-      '`/etc/driver-toolkit-release.json` names the kernel (`KERNEL_VERSION`). The tag is `<driver version>-<kernel>` with every',
-      'character outside `[A-Za-z0-9._-]` replaced by `_`, exactly as KMM tags the images it builds.',
+      '`/etc/driver-toolkit-release.json` names the kernel (`KERNEL_VERSION`). The tag is the kernel (`uname -r`, KMM\'s Day-1',
+      `scheme) with every character outside \`[A-Za-z0-9._-]\` replaced by \`_\`; the driver version is in the repository name`,
+      `(\`${names.imageRepo}\`), so a new driver version gets new images. The Module uses the same scheme.`,
       release.rtKernelVersion ? `Nodes that run the realtime kernel need the image for \`${release.rtKernelVersion}\` too.` : 'Nodes that run the realtime kernel need the image for that kernel too.',
       '',
       `Make sure the nodes can pull it: add read credentials for \`${names.registry}\` to the install-config \`pullSecret\` under the key`,
@@ -357,14 +368,14 @@ export function kmmReadme(inp: ReadmeInputs): string {
     ]),
     '',
     release.kernelVersion
-      ? `For this release's kernel the image is \`${imageForKernel(names, driver, release.kernelVersion)}\`.`
-      : 'The image tag is `<driver version>-<node kernel>`.',
+      ? `For this release's kernel the image is \`${imageForKernel(names, release.kernelVersion)}\`.`
+      : `The image is \`${names.imageRepo}:${names.imageTagTemplate.replace('${KERNEL_FULL_VERSION}', '<node kernel>')}\`.`,
     `A failed build stays visible: \`oc get builds -n ${ns}\`, \`oc logs build/<name> -n ${ns}\`.`,
     '',
     `### ${step++}. Update the driver`,
     '',
-    `Re-render with the new \`version\` in driver.yaml${pathSource ? ' (and push the new source image)' : ''} and apply again. The image tag`,
-    'carries the driver version, so KMM builds new images and replaces the modules on every node (unload, then load the',
+    `Re-render with the new \`version\` in driver.yaml${pathSource ? ' (and push the new source image)' : ''} and apply again. The image ${options.day1 ? 'repository' : 'tag'}`,
+    `carries the driver version${options.day1 ? ' (Day 1: also re-apply the MachineConfig, whose units pull from that repository)' : ''}, so KMM builds new images and replaces the modules on every node (unload, then load the`,
     'new image) as soon as the Module changes; workloads using the modules must tolerate that.',
     '',
     `To upgrade node by node instead (KMM "ordered upgrade"): label the nodes \`${versionLabel}=<current version>\`, set`,
