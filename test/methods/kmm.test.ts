@@ -4,7 +4,7 @@
  * every object checked against the upstream schemas.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -526,6 +526,10 @@ describe('kmm Day 1', () => {
       expect(readme).toContain(`--build-arg KERNEL_FULL_VERSION=${KVER}`);
       expect(readme).toContain(`podman push quay.io/acme/simple-kmod-kmm-1.0.0:${KVER}`);
       expect(readme).toContain("modelled on KMM's Day-1 utility");
+      // the off-cluster build sees the kernel's module tree, as KMM's in-cluster builds do
+      expect(readme).toContain(`podman cp "$ctr:/lib/modules/${KVER}" ./host-modules`);
+      expect(readme).toContain(`-v "$PWD/host-modules:/lib/modules/${KVER}:ro"`);
+      expect(readme).toContain('**In-tree dependencies.**');
       expect(readme).toContain('reboots **once more**');
       expect(readme).toMatch(/The `Module` cannot be a Day-1 manifest/);
     });
@@ -673,5 +677,75 @@ describe('kmm --kmm-version', () => {
       expect(e.message).toMatch(new RegExp(`^--kmm-version ${bad}: expected a KMM release 2\\.0 … 2\\.7`));
     }
     expect(renderMethods(oneInTree(), release(RELEASE), 'kmm', opts('v2.6.0'))).toHaveLength(1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// In-tree dependencies: the kmod image's symlink, exercised with the real depmod/modprobe
+// ---------------------------------------------------------------------------------------
+
+/**
+ * A kernel of this machine with an in-tree module that depends on other in-tree modules
+ * (ch7006 → drm_kms_helper, drm): stands in for a driver with in-tree dependencies.
+ */
+function hostKernelWithDeps(): { kver: string; module: string } | undefined {
+  for (const kver of existsSync('/lib/modules') ? readdirSync('/lib/modules') : []) {
+    const module = path.join('/lib/modules', kver, 'kernel/drivers/gpu/drm/i2c/ch7006.ko');
+    if (existsSync(module) && existsSync(path.join('/lib/modules', kver, 'modules.dep'))) return { kver, module };
+  }
+  return undefined;
+}
+const hostDeps = hostKernelWithDeps();
+
+describe.skipIf(!hostDeps || !existsSync('/usr/sbin/depmod'))(`kmm kmod image: in-tree dependencies${hostDeps ? '' : ' (skipped: no kernel with drm/i2c/ch7006.ko under /lib/modules)'}`, () => {
+  /** Runs the kmod stage's RUN lines of the rendered Dockerfile (ln, depmod) with /opt moved to `opt`. */
+  function kmodStage(dockerfile: string, opt: string, kver: string): void {
+    const stage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const runs = [...stage.matchAll(/^RUN ((?:ln|depmod) .*)$/gm)].map((m) => m[1]!);
+    expect(runs.length).toBeGreaterThan(0);
+    for (const r of runs) {
+      const cmd = r.replaceAll('${KERNEL_FULL_VERSION}', kver).replace(/ \/opt(\/| |$)/g, ` ${opt}$1`);
+      execFileSync('sh', ['-c', cmd], { stdio: 'pipe', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    }
+  }
+
+  function showDepends(opt: string, kver: string, module: string): string[] {
+    const out = execFileSync('/usr/sbin/modprobe', ['-d', opt, '-S', kver, '--show-depends', module], { encoding: 'utf8' });
+    return out.trim().split('\n').map((l) => l.trim().replace(`${opt}/lib/modules/${kver}/`, ''));
+  }
+
+  it('lets depmod -b /opt and modprobe -d /opt resolve in-tree modules through the node tree, and is harmless without such deps', () => {
+    const { kver, module } = hostDeps!;
+    const dockerfile: string = (objectOf(render(reference), 'ConfigMap') as Json).data.dockerfile;
+    expect(dockerfile).toContain('RUN ln -s /lib/modules/${KERNEL_FULL_VERSION} /opt/lib/modules/${KERNEL_FULL_VERSION}/host');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-intree-'));
+    try {
+      // the image as the Dockerfile lays it out: the driver's module under extra/
+      const opt = path.join(dir, 'opt');
+      mkdirSync(path.join(opt, 'lib/modules', kver, 'extra'), { recursive: true });
+      cpSync(module, path.join(opt, 'lib/modules', kver, 'extra', 'ch7006.ko'));
+      kmodStage(dockerfile, opt, kver);
+      expect(showDepends(opt, kver, 'ch7006')).toEqual([
+        'insmod host/kernel/drivers/gpu/drm/drm.ko',
+        'insmod host/kernel/drivers/gpu/drm/drm_kms_helper.ko',
+        'insmod extra/ch7006.ko',
+      ]);
+      // without the link, the in-tree dependencies are not found (what the link fixes)
+      rmSync(path.join(opt, 'lib/modules', kver, 'host'));
+      execFileSync('/usr/sbin/depmod', ['-b', opt, kver], { stdio: 'pipe' });
+      expect(showDepends(opt, kver, 'ch7006')).toEqual(['insmod extra/ch7006.ko']);
+
+      // a module without in-tree dependencies: only itself
+      const plain = path.join(dir, 'plain');
+      mkdirSync(path.join(plain, 'lib/modules', kver, 'extra'), { recursive: true });
+      const dep = readFileSync(path.join('/lib/modules', kver, 'modules.dep'), 'utf8').split('\n').find((l) => /^kernel\/\S+\.ko:$/.test(l))!;
+      const file = dep.slice(0, -1);
+      cpSync(path.join('/lib/modules', kver, file), path.join(plain, 'lib/modules', kver, 'extra', path.basename(file)));
+      kmodStage(dockerfile, plain, kver);
+      const name = path.basename(file, '.ko');
+      expect(showDepends(plain, kver, name)).toEqual([`insmod extra/${name}.ko`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { Artifact } from '../../artifacts/artifact-set.js';
 import type { DriverSpec } from '../../driver/spec.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
 import type { RenderOptions } from '../method.js';
+import { IN_TREE_LINK } from './containerfile.js';
 import { CRIO_WIPE_UNIT } from './day1.js';
 import { KMM_SOURCES } from './features.js';
 import { toYamlStream } from '../../yaml.js';
@@ -88,6 +89,12 @@ export function kmmReadme(inp: ReadmeInputs): string {
     '',
     'No reboot is involved. When a node comes back with another kernel (cluster upgrade, realtime kernel), KMM builds',
     'the image for that kernel and loads it; deleting the Module unloads the modules again.',
+    '',
+    `**In-tree dependencies.** A driver that needs modules shipped with the kernel (a DRM driver needs \`drm_kms_helper\`, an IIO`,
+    "driver `industrialio`) gets them the way KMM documents (\"Symbolic links for in-tree dependencies\"): KMM mounts the node's",
+    `\`/usr/lib/modules\` into its build and worker pods, and the kmod image has a symlink \`/opt/lib/modules/<kernel>/${IN_TREE_LINK}\` →`,
+    "`/lib/modules/<kernel>`, so `depmod -b /opt` records the in-tree modules and `modprobe -d /opt` loads them first. A driver",
+    'without such dependencies is not affected (the link is simply unused). Build and node should run the same kernel build.',
     '',
   );
   if (!release.kernelVersion) {
@@ -200,7 +207,10 @@ export function kmmReadme(inp: ReadmeInputs): string {
     const built = driver.signing ? `${image}-unsigned` : image;
     const build = [
       '# the cluster pull secret (console.redhat.com) lets podman pull the DTK and ubi-minimal images',
-      `podman build -f Containerfile --authfile pull-secret.json \\`,
+      "# in-tree dependencies: KMM mounts the node's module tree into its builds; here the DTK's tree of the same kernel stands in",
+      `ctr=$(podman create --authfile pull-secret.json ${dtk})`,
+      `podman cp "$ctr:/lib/modules/${kver}" ./host-modules && podman rm "$ctr"`,
+      `podman build -f Containerfile --authfile pull-secret.json -v "$PWD/host-modules:/lib/modules/${kver}:ro" \\`,
       `  --build-arg DTK_AUTO=${dtk} \\`,
       `  --build-arg KERNEL_FULL_VERSION=${kver} \\`,
       `  -t ${built} .`,
