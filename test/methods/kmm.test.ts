@@ -749,3 +749,16 @@ describe.skipIf(!hostDeps || !existsSync('/usr/sbin/depmod'))(`kmm kmod image: i
     }
   });
 });
+
+describe('kmm README documentation links', () => {
+  it("link the rendered release's OpenShift version", () => {
+    const docs = (readme: string) => [...readme.matchAll(/https:\/\/docs\.redhat\.com\/en\/documentation\/openshift_container_platform\/([0-9.]+)\//g)].map((m) => m[1]);
+    const r414 = findFile(render(reference, RELEASE), 'README.md')!.content!;
+    expect(docs(r414).length).toBeGreaterThan(0);
+    expect(new Set(docs(r414))).toEqual(new Set(['4.14']));
+    const r418 = findFile(render(reference, { ...RELEASE, version: '4.18.2' }), 'README.md')!.content!;
+    expect(new Set(docs(r418))).toEqual(new Set(['4.18']));
+    const unknown = findFile(render(reference, { sources: {} }), 'README.md')!.content!;
+    expect(unknown).toContain("put your cluster's version in the link");
+  });
+});

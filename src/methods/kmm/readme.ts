@@ -5,7 +5,8 @@ import type { ReleaseFacts } from '../../release/placeholders.js';
 import type { RenderOptions } from '../method.js';
 import { IN_TREE_LINK } from './containerfile.js';
 import { CRIO_WIPE_UNIT } from './day1.js';
-import { KMM_SOURCES } from './features.js';
+import { KMM_SOURCES, ocpKmmDocs } from './features.js';
+import { minorVersion } from '../../release/release.js';
 import { toYamlStream } from '../../yaml.js';
 import { ANY_KERNEL_REGEXP, filesToSign, kernelRegexp, preflightValidationExample } from './manifests.js';
 import { droppedParameters, kmmLoadOrder, kmmModprobe, kmmUnloadOrder } from './modprobe.js';
@@ -433,7 +434,9 @@ export function kmmReadme(inp: ReadmeInputs): string {
     `- KMM: deploying modules ${KMM_SOURCES.deploy}, kmod images and in-cluster builds ${KMM_SOURCES.kmodImage},`,
     `  ordered upgrade ${KMM_SOURCES.orderedUpgrade}, signing ${KMM_SOURCES.secureBoot}, firmware ${KMM_SOURCES.firmware},`,
     `  Day 1 ${KMM_SOURCES.day1}, install ${KMM_SOURCES.install}`,
-    `- OpenShift documentation: ${KMM_SOURCES.ocpDocs}`,
+    minorVersion(release)
+      ? `- OpenShift ${minorVersion(release)!.join('.')} documentation: ${ocpKmmDocs(minorVersion(release))}`
+      : `- OpenShift documentation (the OpenShift version was not given: put your cluster's version in the link): ${ocpKmmDocs(undefined)}`,
     '',
   );
   return out.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n');
