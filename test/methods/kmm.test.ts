@@ -762,3 +762,51 @@ describe('kmm README documentation links', () => {
     expect(unknown).toContain("put your cluster's version in the link");
   });
 });
+
+describe('kmm signing key config and dropped-parameter warning', () => {
+  /** The kernel's sign-file from any installed kernel headers (the lab installs them). */
+  const signFile = (existsSync('/usr/src') ? readdirSync('/usr/src') : []).map((d) => path.join('/usr/src', d, 'scripts/sign-file')).find((f) => existsSync(f));
+
+  it('renders the x509.conf the README uses; the README command makes a signing certificate from it', () => {
+    const set = render(fullDriver(), RELEASE, { registry: 'quay.io/acme', kmmVersion: '2.6' });
+    const conf = findFile(set, 'x509.conf')!;
+    expect(conf.phase).toBe('build');
+    expect(findFile(render(reference), 'x509.conf')).toBeUndefined(); // no signing, no config
+    const readme = findFile(set, 'README.md')!.content!;
+    const cmd = readme.split('\n').find((l) => l.startsWith('openssl req '))!;
+    expect(cmd).toContain('-config x509.conf');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-x509-'));
+    try {
+      writeFileSync(path.join(dir, 'x509.conf'), conf.content!);
+      execFileSync('sh', ['-c', cmd], { cwd: dir, stdio: 'pipe' });
+      const text = execFileSync('openssl', ['x509', '-inform', 'DER', '-in', 'signing_key_pub.der', '-noout', '-text'], { cwd: dir, encoding: 'utf8' });
+      expect(text).toContain('CN = acme-nic kernel module signing key');
+      expect(text).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
+      expect(text).toMatch(/Key Usage:\s+Digital Signature/);
+      if (signFile && hostDeps) {
+        // the kernel's sign-file accepts the pair, and the module then names the signer
+        cpSync(hostDeps.module, path.join(dir, 'm.ko'));
+        execFileSync(signFile, ['sha256', 'signing_key.priv', 'signing_key_pub.der', 'm.ko'], { cwd: dir, stdio: 'pipe' });
+        expect(execFileSync('/usr/sbin/modinfo', ['-F', 'signer', path.join(dir, 'm.ko')], { encoding: 'utf8' }).trim()).toBe('acme-nic kernel module signing key');
+      }
+      expect(conf.content).not.toMatch(/PRIVATE KEY/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a parameter KMM cannot pass in the set warnings, and `render` prints it on stderr', async () => {
+    const set = render(reference);
+    expect(set.warnings).toEqual([expect.stringMatching(/^kmm: KMM passes modprobe parameters to simple_procfs_kmod only, so simple_kmod's parameters \(greeting=kmodlab\) are not set/)]);
+    expect(render(fullDriver(), RELEASE, { registry: 'quay.io/acme', kmmVersion: '2.6' }).warnings).toBeUndefined();
+    const { runRender } = await import('../../src/cli/cmds/render.js');
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-render-'));
+    const stderr: string[] = [];
+    try {
+      await runRender({ driver: 'drivers/simple-kmod/driver.yaml', method: 'kmm', pool: 'worker', ocpVersion: '4.14.12', kernel: KVER, outputDir: out }, { stdout: () => {}, stderr: (t) => stderr.push(t) });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    expect(stderr.join('')).toMatch(/^warning: kmm: KMM passes modprobe parameters to simple_procfs_kmod only, so simple_kmod's parameters \(greeting=kmodlab\) are not set/m);
+  });
+});

@@ -102,6 +102,7 @@ export async function runRender(flags: RenderFlags, io: CliIO): Promise<void> {
 }
 
 function reportPlaceholders(sets: ArtifactSet[], io: CliIO): void {
+  for (const s of sets) for (const w of s.warnings ?? []) io.stderr(`warning: ${w}\n`);
   const seen = new Map<string, string>();
   for (const s of sets) for (const p of s.placeholders) seen.set(p.token, p.howToFill);
   if (seen.size === 0) return;

@@ -17,7 +17,9 @@ import { day1MachineConfig } from './day1.js';
 import { kmmFeatures } from './features.js';
 import { dockerfileConfigMap, driverNamespace, filesToSign, moduleObject, operatorObjects, workerRbac } from './manifests.js';
 import { kmmNames, OPERATOR_NAMESPACE } from './names.js';
+import { droppedParameters, kmmModprobe } from './modprobe.js';
 import { kmmReadme } from './readme.js';
+import { SIGNING_CONFIG_FILE, signingKeyConfig } from './signing-key.js';
 import { kmmForms, resolveKmmVersion } from './versions.js';
 
 export const KMM_VARIANTS = ['in-cluster-build'] as const;
@@ -73,6 +75,14 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
       content: sourceImageContainerfile(driver),
     });
   }
+  if (driver.signing) {
+    files.push({
+      path: SIGNING_CONFIG_FILE,
+      phase: 'build',
+      description: 'OpenSSL config for the signing key pair the README creates (no key in it)',
+      content: signingKeyConfig(driver),
+    });
+  }
   const module = moduleObject({ driver, release, options, names, imageRepoSecret, forms });
   files.push(
     { path: '10-namespace.yaml', phase: 'day2', description: `Namespace ${names.namespace} for the driver's Module`, objects: [driverNamespace(driver, names)] },
@@ -84,7 +94,11 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
   const readme = kmmReadme({ driver, facts, options, names, files, imageRepoSecret, forms, kmmVersionDefaulted: kmm.defaulted });
   files.push({ path: 'README.md', phase: 'doc', description: 'What this method does and every step to build, apply, verify, update and remove it', content: readme });
 
-  return { method: 'kmm', variant, day1: options.day1, files, placeholders: facts.placeholders() };
+  const warnings = droppedParameters(driver).map(
+    (d) =>
+      `kmm: KMM passes modprobe parameters to ${kmmModprobe(driver).moduleName} only, so ${d.module}'s parameters (${d.words.join(' ')}) are not set${options.day1 ? ' by the Module (the Day-1 loader sets them)' : ''}; see kmm/README.md`,
+  );
+  return { method: 'kmm', variant, day1: options.day1, files, placeholders: facts.placeholders(), ...(warnings.length ? { warnings } : {}) };
 }
 
 export const kmmMethod: Method = {

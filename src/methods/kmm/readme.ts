@@ -5,6 +5,7 @@ import type { ReleaseFacts } from '../../release/placeholders.js';
 import type { RenderOptions } from '../method.js';
 import { IN_TREE_LINK } from './containerfile.js';
 import { CRIO_WIPE_UNIT } from './day1.js';
+import { SIGNING_CONFIG_FILE } from './signing-key.js';
 import { KMM_SOURCES, ocpKmmDocs } from './features.js';
 import { minorVersion } from '../../release/release.js';
 import { toYamlStream } from '../../yaml.js';
@@ -340,11 +341,12 @@ export function kmmReadme(inp: ReadmeInputs): string {
     out.push(
       `### ${step++}. Signing key and certificate`,
       '',
-      'Create the key pair (DER certificate) as in the RHEL "Signing a kernel and modules for Secure Boot" guide and store them as',
+      `Create the key pair (DER certificate) as in the RHEL "Signing a kernel and modules for Secure Boot" guide, from \`${SIGNING_CONFIG_FILE}\``,
+      '(in this directory; set its `O` and `CN` to your organisation first), and store them as',
       `Secrets in \`${ns}\`; KMM reads the private key from key \`key\` and the certificate from key \`cert\`. The key never goes into these files.`,
       '',
       code([
-        'openssl req -x509 -new -nodes -utf8 -sha256 -days 36500 -batch -config x509.conf -outform DER -out signing_key_pub.der -keyout signing_key.priv',
+        `openssl req -x509 -new -nodes -utf8 -sha256 -days 36500 -batch -config ${SIGNING_CONFIG_FILE} -outform DER -out signing_key_pub.der -keyout signing_key.priv`,
         `oc create secret generic ${driver.signing.keySecret} -n ${ns} --from-file=key=signing_key.priv`,
         `oc create secret generic ${driver.signing.certSecret} -n ${ns} --from-file=cert=signing_key_pub.der`,
         '# enroll signing_key_pub.der on every Secure Boot node: mokutil --import signing_key_pub.der (then confirm at the next boot)',
