@@ -147,3 +147,22 @@ describe('help', () => {
     for (const flag of ['--driver', '--method', '--release-info', '--day1', '--pool', '--registry', '--output-dir', '--output']) expect(r.stdout).toContain(flag);
   });
 });
+
+describe('kmodlab render --kmm-version', () => {
+  it('renders the forms of the KMM release given, and refuses an unknown one with exit 2 naming the flag', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-render-kmmv-'));
+    const bad = kmodlab('render', '--method', 'kmm', ...RELEASE, '--kmm-version', '9.9', '--output-dir', out);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--kmm-version 9.9: expected a KMM release 2.0');
+    expect(readdirSync(out)).toEqual([]); // nothing written
+    const ok = kmodlab('render', '--method', 'kmm', ...RELEASE, '--kmm-version', '2.6', '--output-dir', out);
+    expect(ok.code).toBe(0);
+    const module = objectsIn(filesUnder(path.join(out, 'kmm'))).find((o) => o.kind === 'Module') as { spec: Record<string, unknown> };
+    expect(module.spec.imageRebuildTriggerGeneration).toBe(1);
+    // default for 4.14: KMM 2.0, which has no rebuild trigger
+    const out2 = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-render-kmmv-'));
+    expect(kmodlab('render', '--method', 'kmm', ...RELEASE, '--output-dir', out2).code).toBe(0);
+    const dflt = objectsIn(filesUnder(path.join(out2, 'kmm'))).find((o) => o.kind === 'Module') as { spec: Record<string, unknown> };
+    expect(dflt.spec.imageRebuildTriggerGeneration).toBeUndefined();
+  });
+});

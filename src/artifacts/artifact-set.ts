@@ -58,6 +58,8 @@ export const ArtifactSetSchema = z.strictObject({
   day1: z.boolean(),
   files: z.array(ArtifactSchema),
   placeholders: z.array(z.strictObject({ token: z.string(), meaning: z.string(), howToFill: z.string() })),
+  /** What the rendered files cannot do that the driver spec asks for (shown on stderr and in the README). */
+  warnings: z.array(z.string()).optional(),
 });
 export type ArtifactSet = z.infer<typeof ArtifactSetSchema>;
 

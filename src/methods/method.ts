@@ -22,6 +22,11 @@ export const RenderOptionsSchema = z.strictObject({
   namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name (DNS-1123 label)').optional(),
   /** Method-specific variant, e.g. dtk `pinned` | `tracking`, layering `off-cluster` | `on-cluster`. */
   variant: z.string().optional(),
+  /**
+   * KMM release the kmm method renders for (`2.4`, `2.4.1`); default: the newest KMM that
+   * supports the release's OpenShift version. Checked by the kmm method.
+   */
+  kmmVersion: z.string().optional(),
 });
 export type RenderOptions = z.output<typeof RenderOptionsSchema>;
 export type RenderOptionsInput = z.input<typeof RenderOptionsSchema>;

@@ -4,7 +4,7 @@
  * every object checked against the upstream schemas.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,9 @@ import { UserError } from '../../src/errors.js';
 import { ANNOTATION_INSTALL_PHASE, standardLabels } from '../../src/labels.js';
 import { FEATURE_KEYS, RenderOptionsSchema, type RenderOptionsInput } from '../../src/methods/method.js';
 import { kmmMethod } from '../../src/methods/kmm/index.js';
+import { KMM_VERSIONS } from '../../src/methods/kmm/versions.js';
+import '../../src/methods/all.js';
+import { renderMethods } from '../../src/methods/render.js';
 import { PLACEHOLDERS } from '../../src/release/placeholders.js';
 import { ReleaseSchema, type Release, type ReleaseInput } from '../../src/release/release.js';
 import { parseYamlStream } from '../../src/yaml.js';
@@ -252,7 +255,7 @@ describe('kmm with an unknown kernel', () => {
 });
 
 describe('kmm with a git-source driver: signing, firmware, in-tree replacement, options', () => {
-  const opts = { registry: 'quay.io/acme', namespace: 'nic-drivers', pool: 'master' } as const;
+  const opts = { registry: 'quay.io/acme', namespace: 'nic-drivers', pool: 'master', kmmVersion: '2.6' } as const;
   let driver: DriverSpec;
   let set: ArtifactSet;
   beforeAll(() => {
@@ -310,19 +313,34 @@ describe('kmm with a git-source driver: signing, firmware, in-tree replacement, 
     expect(findFile(set, 'README.md')!.content).toContain('oc create secret generic acme-nic-kmm-registry -n nic-drivers --type=kubernetes.io/dockerconfigjson');
   });
 
+  it("adds the registry credentials under the repository key, never replacing the cluster pull secret's quay.io key (Day 1 and Day 2)", () => {
+    const day1 = render(fullDriver(), RELEASE, { day1: true, registry: 'quay.io/acme', namespace: 'nic-drivers', kmmVersion: '2.6' });
+    for (const s of [set, day1]) {
+      const readme = findFile(s, 'README.md')!.content!;
+      // podman login writes its credentials under the key it is given: a bare `quay.io`
+      // would replace the cluster's own quay.io entry in the merged auth file.
+      const logins = [...readme.matchAll(/podman login --authfile (\S+) ([^\s`]+)/g)].map((m) => m[2]);
+      expect(logins.length, 'README logs in with an auth file').toBeGreaterThan(0);
+      for (const target of logins) expect(target).toBe('quay.io/acme');
+      expect(readme).not.toMatch(/add read credentials for `quay\.io` /);
+    }
+    const readme = findFile(set, 'README.md')!.content!;
+    expect(readme).toContain('a build secret wins over the cluster pull secret for the same key');
+  });
+
   it('keeps absolute filesToSign under /opt, resolves relative ones, and refuses paths outside /opt', () => {
     const given = fullDriver({ signing: { keySecret: 'k', certSecret: 'c', filesToSign: ['extra/acme_nic.ko', '/opt/lib/modules/${KERNEL_FULL_VERSION}/extra/x.ko'] } });
-    expect(container(render(given)).kernelMappings[0].sign.filesToSign).toEqual([
+    expect(container(render(given, RELEASE, opts)).kernelMappings[0].sign.filesToSign).toEqual([
       '/opt/lib/modules/*/extra/acme_nic.ko',
       '/opt/lib/modules/${KERNEL_FULL_VERSION}/extra/x.ko',
     ]);
     const bad = fullDriver({ signing: { keySecret: 'k', certSecret: 'c', filesToSign: ['/lib/modules/x.ko'] } });
-    expect(userErrorOf(() => render(bad)).message).toMatch(/outside \/opt/);
+    expect(userErrorOf(() => render(bad, RELEASE, opts)).message).toMatch(/outside \/opt/);
   });
 
   it('signs each module file by its basename when modules live in subdirectories', () => {
     const d = fullDriver({ modules: ['acme_core', { name: 'acme_nic', file: 'eth/acme_nic.ko' }], moduleParameters: {} });
-    expect(container(render(d)).kernelMappings[0].sign.filesToSign).toEqual(['/opt/lib/modules/*/extra/acme_core.ko', '/opt/lib/modules/*/extra/acme_nic.ko']);
+    expect(container(render(d, RELEASE, opts)).kernelMappings[0].sign.filesToSign).toEqual(['/opt/lib/modules/*/extra/acme_core.ko', '/opt/lib/modules/*/extra/acme_nic.ko']);
   });
 });
 
@@ -359,25 +377,33 @@ function day1Parts(set: ArtifactSet): { mc: Json; script: string; units: Json[] 
 }
 
 /**
- * Runs the Day-1 script with podman, modprobe, uname, systemctl, rm, mkdir and sleep
- * replaced by stubs that log their arguments (nothing on this machine is touched).
+ * Runs the Day-1 script with podman, modprobe, uname, systemctl and sleep replaced by
+ * stubs that log their arguments, and its image store moved to a temporary directory
+ * (nothing on this machine is touched). The podman stub's `save -o <file>` writes the file.
  */
-function runDay1Script(script: string, action: 'load' | 'pull', opts: { kernel: string; imagePresent: boolean }): string[] {
+function runDay1Script(script: string, action: 'load' | 'pull', opts: { kernel: string; archived: boolean }): string[] {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-day1-'));
   const log = path.join(dir, 'calls.log');
+  const store = path.join(dir, 'store');
   const stub = (name: string, body = '') => {
     const file = path.join(dir, name);
     writeFileSync(file, `#!/bin/sh\necho "${name} $*" >> "${log}"\n${body}\n`);
     chmodSync(file, 0o755);
   };
   stub('uname', `echo '${opts.kernel}'`);
-  stub('podman', `case "$1 $2" in "image exists") exit ${opts.imagePresent ? 0 : 1};; esac\n[ "$1" = create ] && echo ctr123\nexit 0`);
-  for (const name of ['modprobe', 'systemctl', 'rm', 'mkdir', 'sleep']) stub(name);
+  stub('podman', '[ "$1" = save ] && : > "$3"\nexit 0');
+  for (const name of ['modprobe', 'systemctl', 'sleep']) stub(name);
   const file = path.join(dir, 'day1.sh');
-  writeFileSync(file, script);
+  const storeLine = /^IMAGE_STORE='[^']*'$/m;
+  expect(script).toMatch(storeLine);
+  writeFileSync(file, script.replace(storeLine, `IMAGE_STORE='${store}'`));
+  if (opts.archived) {
+    mkdirSync(store, { recursive: true });
+    writeFileSync(path.join(store, `${opts.kernel.replace(/[^A-Za-z0-9._-]/g, '_')}.tar`), '');
+  }
   try {
     execFileSync('bash', [file, action], { env: { PATH: `${dir}:/usr/bin:/bin` }, stdio: 'pipe' });
-    return readFileSync(log, 'utf8').trim().split('\n');
+    return readFileSync(log, 'utf8').trim().split('\n').filter((l) => !l.startsWith('uname ')).map((l) => l.replaceAll(store, '<store>'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -426,15 +452,18 @@ describe('kmm Day 1', () => {
       expect(file).toMatchObject({ path: '/usr/local/bin/kmodlab-simple-kmod-kmm.sh', mode: 0o755, overwrite: true });
     });
 
-    it('loads before network-pre.target and pulls after network-online.target', () => {
+    it('loads before network-pre.target, pulls after network-online.target, and masks crio-wipe as KMM does', () => {
       const { units } = day1Parts(set);
       expect(units.map((u) => [u.name, u.enabled])).toEqual([
         ['kmodlab-simple-kmod-kmm-load.service', true],
         ['kmodlab-simple-kmod-kmm-pull.service', true],
+        ['crio-wipe.service', false],
       ]);
+      // KMM's Day-1 MachineConfig masks crio-wipe so the pulled image survives the first reboot
+      expect(units[2]).toEqual({ name: 'crio-wipe.service', enabled: false, mask: true });
       const load = (units[0]!.contents as string).split('\n');
       const pull = (units[1]!.contents as string).split('\n');
-      expect(load).toEqual(expect.arrayContaining(['DefaultDependencies=no', 'Before=network-pre.target', 'Wants=network-pre.target', 'ExecStart=/usr/local/bin/kmodlab-simple-kmod-kmm.sh load', 'WantedBy=multi-user.target']));
+      expect(load).toEqual(expect.arrayContaining(['DefaultDependencies=no', 'Before=network-pre.target crio-wipe.service', 'Wants=network-pre.target', 'ExecStart=/usr/local/bin/kmodlab-simple-kmod-kmm.sh load', 'WantedBy=multi-user.target']));
       expect(pull).toEqual(expect.arrayContaining(['Wants=network-online.target', 'ExecStart=/usr/local/bin/kmodlab-simple-kmod-kmm.sh pull', 'EnvironmentFile=-/etc/mco/proxy.env']));
       expect(pull.find((l) => l.startsWith('After='))).toContain('network-online.target');
       expect(pull.find((l) => l.startsWith('After='))).toContain('machine-config-daemon-firstboot.service');
@@ -451,38 +480,43 @@ describe('kmm Day 1', () => {
       }
     });
 
-    it('load: copies the modules out of the image tagged for the running kernel and loads each module, in order, with its parameters', () => {
+    it('load: runs the image tagged <repo>:<uname -r> through podman, as KMM\'s worker, loading each module in order with its parameters', () => {
       const { script } = day1Parts(set);
-      const calls = runDay1Script(script, 'load', { kernel: KVER, imagePresent: true });
-      const image = `quay.io/acme/simple-kmod-kmm:1.0.0-${KVER}`;
-      expect(calls).toContain(`podman image exists ${image}`);
-      expect(calls).toContain(`podman create ${image} /bin/true`);
-      expect(calls).toContain(`podman cp ctr123:/opt/lib/modules/${KVER} /var/lib/kmodlab/simple-kmod/lib/modules/${KVER}`);
-      const modprobes = calls.filter((c) => c.startsWith('modprobe '));
-      expect(modprobes).toEqual([
-        'modprobe -v -d /var/lib/kmodlab/simple-kmod simple_kmod greeting=kmodlab',
-        'modprobe -v -d /var/lib/kmodlab/simple-kmod simple_procfs_kmod',
+      const calls = runDay1Script(script, 'load', { kernel: KVER, archived: true });
+      const image = `quay.io/acme/simple-kmod-kmm-1.0.0:${KVER}`;
+      expect(calls[0]).toBe(`podman load -q -i <store>/${KVER}.tar`);
+      const run = 'podman run --rm --privileged --user=root --network=none -v /lib/modules:/lib/modules:ro';
+      expect(calls.filter((c) => c.startsWith('podman run'))).toEqual([
+        `${run} ${image} modprobe -v -d /opt simple_kmod greeting=kmodlab`,
+        `${run} ${image} modprobe -v -d /opt simple_procfs_kmod`,
       ]);
-      expect(calls.filter((c) => c.startsWith('systemctl'))).toEqual([]);
-      expect(calls).toContain('podman rm -f ctr123');
+      expect(calls.filter((c) => /^(modprobe|systemctl)/.test(c))).toEqual([]); // nothing loaded by the host's modprobe
     });
 
-    it('load without the image does nothing (no network yet); pull fetches it with the node pull secret and reboots', () => {
+    it('load without the image does nothing (no network yet); pull fetches it with the node pull secret, keeps an archive and reboots', () => {
       const { script } = day1Parts(set);
-      const load = runDay1Script(script, 'load', { kernel: KVER, imagePresent: false });
-      expect(load.filter((c) => /^(modprobe|podman (create|cp|pull))/.test(c))).toEqual([]);
-      const pull = runDay1Script(script, 'pull', { kernel: KVER, imagePresent: false });
-      expect(pull).toContain(`podman pull --authfile /var/lib/kubelet/config.json quay.io/acme/simple-kmod-kmm:1.0.0-${KVER}`);
-      expect(pull[pull.length - 1]).toBe('systemctl reboot');
-      const present = runDay1Script(script, 'pull', { kernel: KVER, imagePresent: true });
-      expect(present.filter((c) => /^(podman pull|systemctl)/.test(c))).toEqual([]);
+      const load = runDay1Script(script, 'load', { kernel: KVER, archived: false });
+      expect(load.filter((c) => /^(modprobe|podman)/.test(c))).toEqual([]);
+      const pull = runDay1Script(script, 'pull', { kernel: KVER, archived: false });
+      const image = `quay.io/acme/simple-kmod-kmm-1.0.0:${KVER}`;
+      expect(pull).toEqual([
+        `podman pull --authfile /var/lib/kubelet/config.json ${image}`,
+        `podman save -o <store>/${KVER}.tar.part ${image}`,
+        'systemctl reboot',
+      ]);
+      const present = runDay1Script(script, 'pull', { kernel: KVER, archived: true });
+      expect(present.filter((c) => /^(podman|systemctl)/.test(c))).toEqual([]);
+    });
+
+    it('the Module builds the images the Day-1 units pull (same repository and tag scheme)', () => {
+      expect(container(set).kernelMappings[0].containerImage).toBe('quay.io/acme/simple-kmod-kmm-1.0.0:${KERNEL_FULL_VERSION}');
     });
 
     it('tags like KMM for a 4.16+ realtime kernel (+rt → _rt)', () => {
       const { script } = day1Parts(set);
       const rt = '5.14.0-427.13.1.el9_4.x86_64+rt';
-      const calls = runDay1Script(script, 'pull', { kernel: rt, imagePresent: false });
-      expect(calls).toContain('podman pull --authfile /var/lib/kubelet/config.json quay.io/acme/simple-kmod-kmm:1.0.0-5.14.0-427.13.1.el9_4.x86_64_rt');
+      const calls = runDay1Script(script, 'pull', { kernel: rt, archived: false });
+      expect(calls).toContain('podman pull --authfile /var/lib/kubelet/config.json quay.io/acme/simple-kmod-kmm-1.0.0:5.14.0-427.13.1.el9_4.x86_64_rt');
     });
 
     it('README: build the image before installing, copy the manifests, extra reboot, Module after install', () => {
@@ -490,7 +524,12 @@ describe('kmm Day 1', () => {
       expect(readme).toContain('openshift-install create manifests --dir <install-dir>');
       expect(readme).toContain('cp openshift/99_kmodlab-simple-kmod-kmm-machineconfig.yaml <install-dir>/openshift/');
       expect(readme).toContain(`--build-arg KERNEL_FULL_VERSION=${KVER}`);
-      expect(readme).toContain(`podman push quay.io/acme/simple-kmod-kmm:1.0.0-${KVER}`);
+      expect(readme).toContain(`podman push quay.io/acme/simple-kmod-kmm-1.0.0:${KVER}`);
+      expect(readme).toContain("modelled on KMM's Day-1 utility");
+      // the off-cluster build sees the kernel's module tree, as KMM's in-cluster builds do
+      expect(readme).toContain(`podman cp "$ctr:/lib/modules/${KVER}" ./host-modules`);
+      expect(readme).toContain(`-v "$PWD/host-modules:/lib/modules/${KVER}:ro"`);
+      expect(readme).toContain('**In-tree dependencies.**');
       expect(readme).toContain('reboots **once more**');
       expect(readme).toMatch(/The `Module` cannot be a Day-1 manifest/);
     });
@@ -516,21 +555,23 @@ describe('kmm Day 1', () => {
   });
 
   it('git driver with firmware and in-tree modules: the script sets the firmware path and unloads only loaded in-tree modules', () => {
-    const set = render(fullDriver(), RELEASE, { day1: true, registry: 'quay.io/acme', pool: 'master' });
+    const set = render(fullDriver(), RELEASE, { day1: true, registry: 'quay.io/acme', pool: 'master', kmmVersion: '2.6' });
     expectAllValid(set);
     const { mc, script } = day1Parts(set);
     expect(mc.metadata.labels['machineconfiguration.openshift.io/role']).toBe('master');
     expect(mc.metadata.name).toBe('99-master-kmodlab-acme-nic-kmm');
-    expect(script).toContain('podman cp "${CTR}:/firmware/." /var/lib/firmware/');
+    const calls = runDay1Script(script, 'load', { kernel: KVER, archived: true });
+    // the firmware is copied out of the image by running it, like KMM's worker
+    expect(calls).toContain(`podman run --rm --privileged --user=root --network=none -v /lib/modules:/lib/modules:ro -v /var/lib/firmware:/var/lib/firmware quay.io/acme/acme-nic-kmm-2.3.1:${KVER} cp -r /firmware/. /var/lib/firmware/`);
     expect(script).toContain("printf '%s' /var/lib/firmware > /sys/module/firmware_class/parameters/path");
     expect(script).toContain("if grep -q '^acme_nic_old ' /proc/modules; then");
     expect(script).toContain('modprobe -v -r acme-nic-old');
-    expect(script).toContain(`modprobe -v -d "\${MODULES_ROOT}" acme_nic 'debug=1' 'mode=fast'`);
+    expect(calls[calls.length - 1]).toBe(`podman run --rm --privileged --user=root --network=none -v /lib/modules:/lib/modules:ro quay.io/acme/acme-nic-kmm-2.3.1:${KVER} modprobe -v -d /opt acme_nic debug=1 mode=fast`);
     expect(findFile(set, 'Containerfile.source')).toBeUndefined();
   });
 
   it('with signing, ships a Containerfile that signs the off-cluster Day-1 image (KMM signs only in-cluster builds)', () => {
-    const set = render(fullDriver(), { ...RELEASE, driverToolkitImage: DTK }, { day1: true, registry: 'quay.io/acme' });
+    const set = render(fullDriver(), { ...RELEASE, driverToolkitImage: DTK }, { day1: true, registry: 'quay.io/acme', kmmVersion: '2.6' });
     const sign = findFile(set, 'Containerfile.sign')!;
     expect(sign.phase).toBe('build');
     const text = sign.content!;
@@ -539,12 +580,233 @@ describe('kmm Day 1', () => {
     expect(text).toContain('"$SIGN_FILE" sha256 /run/secrets/key /run/secrets/cert "$f"');
     expect(text.trimEnd().split('\n').pop()).toBe('COPY --from=signer /signed/opt/ /opt/');
     const readme = findFile(set, 'README.md')!.content!;
-    const image = `quay.io/acme/acme-nic-kmm:2.3.1-${KVER}`;
+    const image = `quay.io/acme/acme-nic-kmm-2.3.1:${KVER}`;
     expect(readme).toContain(`-t ${image}-unsigned .`);
     expect(readme).toContain(`--build-arg UNSIGNED_IMAGE=${image}-unsigned --build-arg DTK_IMAGE=${DTK}`);
     expect(readme).toContain(`podman push ${image}\n`);
     expect(readme).not.toContain(`podman push ${image}-unsigned`);
-    expect(findFile(render(fullDriver(), RELEASE, { registry: 'quay.io/acme' }), 'Containerfile.sign')).toBeUndefined();
+    expect(findFile(render(fullDriver(), RELEASE, { registry: 'quay.io/acme', kmmVersion: '2.6' }), 'Containerfile.sign')).toBeUndefined();
     expect(findFile(render(reference, RELEASE, { day1: true, registry: 'quay.io/acme' }), 'Containerfile.sign')).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// KMM versions (--kmm-version)
+// ---------------------------------------------------------------------------------------
+
+/** The YAML blocks of a README, parsed. */
+function yamlBlocks(readme: string): Json[] {
+  return [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) => parseYamlStream(m[1]!) as Json[]);
+}
+
+describe('kmm --kmm-version', () => {
+  const oneInTree = () => fullDriver({ inTreeModulesToRemove: ['acme-nic-old'] });
+  const opts = (kmmVersion?: string): RenderOptionsInput => ({ registry: 'quay.io/acme', ...(kmmVersion ? { kmmVersion } : {}) });
+
+  it('defaults to the newest KMM of the release: older OpenShift gets older forms, unknown gets the newest', () => {
+    const forRelease = (version?: string) => findFile(render(oneInTree(), { ...RELEASE, version }, opts()), 'README.md')!.content!;
+    expect(forRelease('4.14.12')).toContain('rendered for KMM 2.0 (the newest KMM for OpenShift 4.14');
+    expect(forRelease('4.20.3')).toContain('rendered for KMM 2.5 (the newest KMM for OpenShift 4.20');
+    expect(forRelease('4.21.0')).toContain('rendered for KMM 2.6 (the newest KMM for OpenShift 4.21');
+    expect(forRelease(undefined)).toContain('rendered for KMM 2.7 (the newest KMM kmodlab knows');
+    // a default is a choice the flag overrides
+    expect(findFile(render(oneInTree(), RELEASE, opts('2.4.1')), 'README.md')!.content).toContain('rendered for KMM 2.4 (from `--kmm-version`)');
+  });
+
+  it('signs exact paths before 2.6 (KMM copies each entry literally) and globs from 2.6', () => {
+    const before = container(render(oneInTree(), RELEASE, opts('2.5'))).kernelMappings[0].sign.filesToSign as string[];
+    const from = container(render(oneInTree(), RELEASE, opts('2.6'))).kernelMappings[0].sign.filesToSign as string[];
+    expect(from).toEqual(['/opt/lib/modules/*/extra/acme_nic.ko']);
+    for (const f of before) expect(f).not.toMatch(/[*?[]/);
+    // the literal path KMM <= 2.5 copies is where the Dockerfile puts the module
+    const df: string = (objectOf(render(oneInTree(), RELEASE, opts('2.5')), 'ConfigMap') as Json).data.dockerfile;
+    expect(df).toContain('/opt/lib/modules/${KERNEL_FULL_VERSION}/');
+    expect(before.map((f) => f.replace('${KERNEL_FULL_VERSION}', KVER))).toEqual([`/opt/lib/modules/${KVER}/extra/acme_nic.ko`]);
+    const globbed = fullDriver({ inTreeModulesToRemove: [], signing: { keySecret: 'k', certSecret: 'c', filesToSign: ['extra/*.ko'] } });
+    expect(userErrorOf(() => render(globbed, RELEASE, opts('2.5'))).message).toMatch(/extra\/\*\.ko" is a glob, which --kmm-version 2\.5 copies literally/);
+    expect(container(render(globbed, RELEASE, opts('2.6'))).kernelMappings[0].sign.filesToSign).toEqual(['/opt/lib/modules/*/extra/*.ko']);
+  });
+
+  it('sets imageRebuildTriggerGeneration from 2.6 only, and the README says how to force a rebuild either way', () => {
+    expect(spec(objectOf(render(oneInTree(), RELEASE, opts('2.5')), 'Module')).imageRebuildTriggerGeneration).toBeUndefined();
+    expect(spec(objectOf(render(oneInTree(), RELEASE, opts('2.6')), 'Module')).imageRebuildTriggerGeneration).toBe(1);
+    const internal25 = findFile(render(reference, RELEASE, { kmmVersion: '2.5' }), 'README.md')!.content!;
+    expect(internal25).toContain('KMM 2.5 has no rebuild trigger');
+    expect(internal25).not.toContain('bump `spec.imageRebuildTriggerGeneration`');
+    expect(findFile(render(reference, RELEASE, { kmmVersion: '2.6' }), 'README.md')!.content).toContain('bump `spec.imageRebuildTriggerGeneration`');
+  });
+
+  it('uses inTreeModuleToRemove on 2.0 and the list from 2.1; several in-tree modules need 2.1', () => {
+    const c20 = container(render(oneInTree(), RELEASE, opts('2.0')));
+    expect(c20.inTreeModuleToRemove).toBe('acme-nic-old');
+    expect(c20.inTreeModulesToRemove).toBeUndefined();
+    const c21 = container(render(oneInTree(), RELEASE, opts('2.1')));
+    expect(c21.inTreeModulesToRemove).toEqual(['acme-nic-old']);
+    expect(c21.inTreeModuleToRemove).toBeUndefined();
+    expect(userErrorOf(() => render(fullDriver(), RELEASE, opts('2.0'))).message).toMatch(/^--kmm-version 2\.0: KMM 2\.0 removes one in-tree module .* a list needs KMM 2\.1 or later/);
+    // the default for 4.14 is 2.0: the message says it was a default and names the flag
+    expect(userErrorOf(() => render(fullDriver(), RELEASE, opts())).message).toMatch(/^KMM 2\.0 \(the default for OpenShift 4\.14; set --kmm-version/);
+  });
+
+  it('shows the PreflightValidationOCP fields of the version: releaseImage/useRTKernel up to 2.3, kernelVersion/dtkImage from 2.4', () => {
+    const preflight = (v: string) => yamlBlocks(findFile(render(oneInTree(), RELEASE, opts(v)), 'README.md')!.content!).find((o) => o.kind === 'PreflightValidationOCP')!;
+    expect(Object.keys(preflight('2.3').spec).sort()).toEqual(['pushBuiltImage', 'releaseImage', 'useRTKernel']);
+    expect(preflight('2.3').apiVersion).toBe('kmm.sigs.x-k8s.io/v1beta2');
+    expect(preflight('2.0').apiVersion).toBe('kmm.sigs.x-k8s.io/v1beta1');
+    expect(Object.keys(preflight('2.4').spec).sort()).toEqual(['dtkImage', 'kernelVersion', 'pushBuiltImage']);
+  });
+
+  it('states the minimum KMM version the files need', () => {
+    const readme = (v: string, d: DriverSpec = oneInTree()) => findFile(render(d, RELEASE, opts(v)), 'README.md')!.content!;
+    expect(readme('2.7')).toContain('**KMM 2.6 or later.**');
+    expect(readme('2.5')).toContain('**KMM 2.1 or later.**'); // the in-tree list
+    expect(readme('2.5', fullDriver({ inTreeModulesToRemove: [] }))).toContain('**KMM 2.0 or later.**');
+    expect(readme('2.0')).toContain('**KMM 2.0 or later.**');
+  });
+
+  it('every object of every version validates against the upstream schemas', () => {
+    for (const v of KMM_VERSIONS) {
+      expectAllValid(render(oneInTree(), RELEASE, opts(v)));
+      expectAllValid(render(reference, RELEASE, { day1: true, registry: 'quay.io/acme', kmmVersion: v }));
+    }
+  });
+
+  it('refuses a version it does not know, naming the flag', () => {
+    for (const bad of ['1.1', '3.0', 'latest', '2']) {
+      const e = userErrorOf(() => renderMethods(oneInTree(), release(RELEASE), 'kmm', opts(bad)));
+      expect(e.message).toMatch(new RegExp(`^--kmm-version ${bad}: expected a KMM release 2\\.0 … 2\\.7`));
+    }
+    expect(renderMethods(oneInTree(), release(RELEASE), 'kmm', opts('v2.6.0'))).toHaveLength(1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// In-tree dependencies: the kmod image's symlink, exercised with the real depmod/modprobe
+// ---------------------------------------------------------------------------------------
+
+/**
+ * A kernel of this machine with an in-tree module that depends on other in-tree modules
+ * (ch7006 → drm_kms_helper, drm): stands in for a driver with in-tree dependencies.
+ */
+function hostKernelWithDeps(): { kver: string; module: string } | undefined {
+  for (const kver of existsSync('/lib/modules') ? readdirSync('/lib/modules') : []) {
+    const module = path.join('/lib/modules', kver, 'kernel/drivers/gpu/drm/i2c/ch7006.ko');
+    if (existsSync(module) && existsSync(path.join('/lib/modules', kver, 'modules.dep'))) return { kver, module };
+  }
+  return undefined;
+}
+const hostDeps = hostKernelWithDeps();
+
+describe.skipIf(!hostDeps || !existsSync('/usr/sbin/depmod'))(`kmm kmod image: in-tree dependencies${hostDeps ? '' : ' (skipped: no kernel with drm/i2c/ch7006.ko under /lib/modules)'}`, () => {
+  /** Runs the kmod stage's RUN lines of the rendered Dockerfile (ln, depmod) with /opt moved to `opt`. */
+  function kmodStage(dockerfile: string, opt: string, kver: string): void {
+    const stage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const runs = [...stage.matchAll(/^RUN ((?:ln|depmod) .*)$/gm)].map((m) => m[1]!);
+    expect(runs.length).toBeGreaterThan(0);
+    for (const r of runs) {
+      const cmd = r.replaceAll('${KERNEL_FULL_VERSION}', kver).replace(/ \/opt(\/| |$)/g, ` ${opt}$1`);
+      execFileSync('sh', ['-c', cmd], { stdio: 'pipe', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    }
+  }
+
+  function showDepends(opt: string, kver: string, module: string): string[] {
+    const out = execFileSync('/usr/sbin/modprobe', ['-d', opt, '-S', kver, '--show-depends', module], { encoding: 'utf8' });
+    return out.trim().split('\n').map((l) => l.trim().replace(`${opt}/lib/modules/${kver}/`, ''));
+  }
+
+  it('lets depmod -b /opt and modprobe -d /opt resolve in-tree modules through the node tree, and is harmless without such deps', () => {
+    const { kver, module } = hostDeps!;
+    const dockerfile: string = (objectOf(render(reference), 'ConfigMap') as Json).data.dockerfile;
+    expect(dockerfile).toContain('RUN ln -s /lib/modules/${KERNEL_FULL_VERSION} /opt/lib/modules/${KERNEL_FULL_VERSION}/host');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-intree-'));
+    try {
+      // the image as the Dockerfile lays it out: the driver's module under extra/
+      const opt = path.join(dir, 'opt');
+      mkdirSync(path.join(opt, 'lib/modules', kver, 'extra'), { recursive: true });
+      cpSync(module, path.join(opt, 'lib/modules', kver, 'extra', 'ch7006.ko'));
+      kmodStage(dockerfile, opt, kver);
+      expect(showDepends(opt, kver, 'ch7006')).toEqual([
+        'insmod host/kernel/drivers/gpu/drm/drm.ko',
+        'insmod host/kernel/drivers/gpu/drm/drm_kms_helper.ko',
+        'insmod extra/ch7006.ko',
+      ]);
+      // without the link, the in-tree dependencies are not found (what the link fixes)
+      rmSync(path.join(opt, 'lib/modules', kver, 'host'));
+      execFileSync('/usr/sbin/depmod', ['-b', opt, kver], { stdio: 'pipe' });
+      expect(showDepends(opt, kver, 'ch7006')).toEqual(['insmod extra/ch7006.ko']);
+
+      // a module without in-tree dependencies: only itself
+      const plain = path.join(dir, 'plain');
+      mkdirSync(path.join(plain, 'lib/modules', kver, 'extra'), { recursive: true });
+      const dep = readFileSync(path.join('/lib/modules', kver, 'modules.dep'), 'utf8').split('\n').find((l) => /^kernel\/\S+\.ko:$/.test(l))!;
+      const file = dep.slice(0, -1);
+      cpSync(path.join('/lib/modules', kver, file), path.join(plain, 'lib/modules', kver, 'extra', path.basename(file)));
+      kmodStage(dockerfile, plain, kver);
+      const name = path.basename(file, '.ko');
+      expect(showDepends(plain, kver, name)).toEqual([`insmod extra/${name}.ko`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('kmm README documentation links', () => {
+  it("link the rendered release's OpenShift version", () => {
+    const docs = (readme: string) => [...readme.matchAll(/https:\/\/docs\.redhat\.com\/en\/documentation\/openshift_container_platform\/([0-9.]+)\//g)].map((m) => m[1]);
+    const r414 = findFile(render(reference, RELEASE), 'README.md')!.content!;
+    expect(docs(r414).length).toBeGreaterThan(0);
+    expect(new Set(docs(r414))).toEqual(new Set(['4.14']));
+    const r418 = findFile(render(reference, { ...RELEASE, version: '4.18.2' }), 'README.md')!.content!;
+    expect(new Set(docs(r418))).toEqual(new Set(['4.18']));
+    const unknown = findFile(render(reference, { sources: {} }), 'README.md')!.content!;
+    expect(unknown).toContain("put your cluster's version in the link");
+  });
+});
+
+describe('kmm signing key config and dropped-parameter warning', () => {
+  /** The kernel's sign-file from any installed kernel headers (the lab installs them). */
+  const signFile = (existsSync('/usr/src') ? readdirSync('/usr/src') : []).map((d) => path.join('/usr/src', d, 'scripts/sign-file')).find((f) => existsSync(f));
+
+  it('renders the x509.conf the README uses; the README command makes a signing certificate from it', () => {
+    const set = render(fullDriver(), RELEASE, { registry: 'quay.io/acme', kmmVersion: '2.6' });
+    const conf = findFile(set, 'x509.conf')!;
+    expect(conf.phase).toBe('build');
+    expect(findFile(render(reference), 'x509.conf')).toBeUndefined(); // no signing, no config
+    const readme = findFile(set, 'README.md')!.content!;
+    const cmd = readme.split('\n').find((l) => l.startsWith('openssl req '))!;
+    expect(cmd).toContain('-config x509.conf');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-x509-'));
+    try {
+      writeFileSync(path.join(dir, 'x509.conf'), conf.content!);
+      execFileSync('sh', ['-c', cmd], { cwd: dir, stdio: 'pipe' });
+      const text = execFileSync('openssl', ['x509', '-inform', 'DER', '-in', 'signing_key_pub.der', '-noout', '-text'], { cwd: dir, encoding: 'utf8' });
+      expect(text).toContain('CN = acme-nic kernel module signing key');
+      expect(text).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
+      expect(text).toMatch(/Key Usage:\s+Digital Signature/);
+      if (signFile && hostDeps) {
+        // the kernel's sign-file accepts the pair, and the module then names the signer
+        cpSync(hostDeps.module, path.join(dir, 'm.ko'));
+        execFileSync(signFile, ['sha256', 'signing_key.priv', 'signing_key_pub.der', 'm.ko'], { cwd: dir, stdio: 'pipe' });
+        expect(execFileSync('/usr/sbin/modinfo', ['-F', 'signer', path.join(dir, 'm.ko')], { encoding: 'utf8' }).trim()).toBe('acme-nic kernel module signing key');
+      }
+      expect(conf.content).not.toMatch(/PRIVATE KEY/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a parameter KMM cannot pass in the set warnings, and `render` prints it on stderr', async () => {
+    const set = render(reference);
+    expect(set.warnings).toEqual([expect.stringMatching(/^kmm: KMM passes modprobe parameters to simple_procfs_kmod only, so simple_kmod's parameters \(greeting=kmodlab\) are not set/)]);
+    expect(render(fullDriver(), RELEASE, { registry: 'quay.io/acme', kmmVersion: '2.6' }).warnings).toBeUndefined();
+    const { runRender } = await import('../../src/cli/cmds/render.js');
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-render-'));
+    const stderr: string[] = [];
+    try {
+      await runRender({ driver: 'drivers/simple-kmod/driver.yaml', method: 'kmm', pool: 'worker', ocpVersion: '4.14.12', kernel: KVER, outputDir: out }, { stdout: () => {}, stderr: (t) => stderr.push(t) });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    expect(stderr.join('')).toMatch(/^warning: kmm: KMM passes modprobe parameters to simple_procfs_kmod only, so simple_kmod's parameters \(greeting=kmodlab\) are not set/m);
   });
 });

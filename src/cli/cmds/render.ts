@@ -23,6 +23,7 @@ interface RenderFlags {
   registry?: string;
   namespace?: string;
   variant?: string;
+  kmmVersion?: string;
   outputDir?: string;
   output?: string;
 }
@@ -43,6 +44,7 @@ export function registerRenderCommand(program: Command, io: CliIO): void {
     .option('--registry <prefix>', 'repository prefix for images kmodlab asks you to build, e.g. quay.io/acme')
     .option('--namespace <ns>', "namespace for the method's namespaced objects")
     .option('--variant <variant>', 'method variant (dtk: pinned|tracking, layering: off-cluster|on-cluster)')
+    .option('--kmm-version <version>', 'KMM release the kmm files are for, e.g. 2.4 (default: the newest KMM for the OpenShift version)')
     .option('--output-dir <dir>', 'write <dir>/<method>/… files')
     .option('-o, --output <format>', 'print all objects to stdout instead: yaml | json')
     .addHelpText(
@@ -82,6 +84,7 @@ export async function runRender(flags: RenderFlags, io: CliIO): Promise<void> {
     registry: flags.registry,
     namespace: flags.namespace,
     variant: flags.variant,
+    kmmVersion: flags.kmmVersion,
   });
 
   if (flags.output !== undefined) {
@@ -99,6 +102,7 @@ export async function runRender(flags: RenderFlags, io: CliIO): Promise<void> {
 }
 
 function reportPlaceholders(sets: ArtifactSet[], io: CliIO): void {
+  for (const s of sets) for (const w of s.warnings ?? []) io.stderr(`warning: ${w}\n`);
   const seen = new Map<string, string>();
   for (const s of sets) for (const p of s.placeholders) seen.set(p.token, p.howToFill);
   if (seen.size === 0) return;

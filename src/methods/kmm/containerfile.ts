@@ -9,12 +9,21 @@
  * 2. the kmod image, FROM ubi-minimal: the `.ko` files under
  *    `/opt/lib/modules/<kernel>/extra/`, `depmod -b /opt <kernel>` (kmod installed for
  *    it), firmware under `/firmware/`. KMM's worker needs `sh`, `mkdir` and `cp` in it.
+ *    In-tree dependencies follow KMM's convention ("Symbolic links for in-tree
+ *    dependencies", OpenShift docs, Kernel Module Management Operator chapter): KMM
+ *    mounts the node's /usr/lib/modules into build and worker pods, and a symlink
+ *    `/opt/lib/modules/<kernel>/host` → `/lib/modules/<kernel>` lets `depmod -b /opt`
+ *    record in-tree modules (drm_kms_helper, industrialio, snd_pcm …) and
+ *    `modprobe -d /opt` load them. Harmless for a driver without such dependencies.
  *
  * `ARG DTK_AUTO` must appear: KMM only fills DTK_AUTO when the Dockerfile mentions it.
  */
 import type { DriverSpec } from '../../driver/spec.js';
 import { BUILD_OUT, buildLines, sourceLines } from '../driver-build.js';
 import { FIRMWARE_DIR, MODULES_DIR, type KmmNames } from './names.js';
+
+/** Name of the in-tree symlink under /opt/lib/modules/<kernel>/ (as in KMM's docs). */
+export const IN_TREE_LINK = 'host';
 
 /** Base image of the kmod image (Red Hat's minimal UBI, as in the KMM docs). */
 export const KMOD_BASE_IMAGE = 'registry.redhat.io/ubi9/ubi-minimal';
@@ -41,7 +50,12 @@ export function kmmDockerfile(driver: DriverSpec, names: KmmNames): string {
   if (driver.firmware.length > 0) {
     lines.push(`COPY --from=builder ${BUILD_OUT}/lib/firmware/ ${FIRMWARE_DIR}/`);
   }
-  lines.push(`RUN depmod -b ${MODULES_DIR} \${KERNEL_FULL_VERSION}`, '');
+  lines.push(
+    "# KMM's convention for in-tree dependencies: the node's module tree (mounted by KMM) through a symlink.",
+    `RUN ln -s /lib/modules/\${KERNEL_FULL_VERSION} ${MODULES_DIR}/lib/modules/\${KERNEL_FULL_VERSION}/${IN_TREE_LINK}`,
+    `RUN depmod -b ${MODULES_DIR} \${KERNEL_FULL_VERSION}`,
+    '',
+  );
   return lines.join('\n');
 }
 

@@ -15,8 +15,20 @@ export const KMM_SOURCES = {
   install: `${MIDSTREAM_DOCS}/install.md`,
   security: `${MIDSTREAM_DOCS}/deploy_kmod.md`,
   preflight: `${MIDSTREAM_DOCS}/preflight_validation.md`,
-  ocpDocs: 'https://docs.redhat.com/en/documentation/openshift_container_platform/4.20/html/specialized_hardware_and_driver_enablement/kernel-module-management-operator',
+  ocpDocs: ocpKmmDocs([4, 20]),
 } as const;
+
+/** Newest OpenShift minor whose KMM chapter the feature table cites; also the fallback when the release is unknown. */
+export const DOCS_FALLBACK_MINOR: readonly [number, number] = [4, 20];
+
+/**
+ * The KMM chapter of the OpenShift documentation for one OpenShift minor (the chapter
+ * exists from 4.12, the first release KMM supports; older minors get the 4.12 chapter).
+ */
+export function ocpKmmDocs(minor: readonly [number, number] | undefined = DOCS_FALLBACK_MINOR): string {
+  const [major, m] = minor[0] === 4 && minor[1] < 12 ? [4, 12] : minor;
+  return `https://docs.redhat.com/en/documentation/openshift_container_platform/${major}.${m}/html/specialized_hardware_and_driver_enablement/kernel-module-management-operator`;
+}
 
 export const kmmFeatures: readonly FeatureFact[] = [
   {

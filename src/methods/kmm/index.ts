@@ -17,7 +17,10 @@ import { day1MachineConfig } from './day1.js';
 import { kmmFeatures } from './features.js';
 import { dockerfileConfigMap, driverNamespace, filesToSign, moduleObject, operatorObjects, workerRbac } from './manifests.js';
 import { kmmNames, OPERATOR_NAMESPACE } from './names.js';
+import { droppedParameters, kmmModprobe } from './modprobe.js';
 import { kmmReadme } from './readme.js';
+import { SIGNING_CONFIG_FILE, signingKeyConfig } from './signing-key.js';
+import { kmmForms, resolveKmmVersion } from './versions.js';
 
 export const KMM_VARIANTS = ['in-cluster-build'] as const;
 
@@ -26,6 +29,8 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
   if (!(KMM_VARIANTS as readonly string[]).includes(variant)) {
     throw new UserError(`--variant ${variant}: the kmm method has the variants ${KMM_VARIANTS.join(', ')}`);
   }
+  const kmm = resolveKmmVersion(release, options.kmmVersion);
+  const forms = kmmForms(kmm.version, kmm.chosenBy);
   const names = kmmNames(driver, options);
   const facts = new ReleaseFacts(release);
   const imageRepoSecret = names.registryIsInternal ? undefined : dnsLabel(driver.name, 'kmm-registry');
@@ -51,7 +56,8 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
         path: 'Containerfile.sign',
         phase: 'build',
         description: 'Signs the modules of the Day-1 image off-cluster (KMM signs only what it builds in the cluster)',
-        content: kmmSignContainerfile(driver, filesToSign(driver)),
+        // Our own build expands globs with its shell whatever the KMM version.
+        content: kmmSignContainerfile(driver, filesToSign(driver, { filesToSignGlobs: true, chosenBy: kmm.chosenBy })),
       });
     }
   } else {
@@ -69,7 +75,15 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
       content: sourceImageContainerfile(driver),
     });
   }
-  const module = moduleObject({ driver, release, options, names, imageRepoSecret });
+  if (driver.signing) {
+    files.push({
+      path: SIGNING_CONFIG_FILE,
+      phase: 'build',
+      description: 'OpenSSL config for the signing key pair the README creates (no key in it)',
+      content: signingKeyConfig(driver),
+    });
+  }
+  const module = moduleObject({ driver, release, options, names, imageRepoSecret, forms });
   files.push(
     { path: '10-namespace.yaml', phase: 'day2', description: `Namespace ${names.namespace} for the driver's Module`, objects: [driverNamespace(driver, names)] },
     { path: '10-worker-rbac.yaml', phase: 'day2', description: 'ServiceAccount of the KMM worker pods, allowed to use the privileged SCC', objects: workerRbac(driver, names) },
@@ -77,10 +91,14 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
     { path: '12-module.yaml', phase: 'day2', description: `KMM Module ${names.moduleName}: kernel mapping, in-cluster build${driver.signing ? ', signing' : ''}, modprobe`, objects: [module] },
   );
 
-  const readme = kmmReadme({ driver, facts, options, names, files, imageRepoSecret });
+  const readme = kmmReadme({ driver, facts, options, names, files, imageRepoSecret, forms, kmmVersionDefaulted: kmm.defaulted });
   files.push({ path: 'README.md', phase: 'doc', description: 'What this method does and every step to build, apply, verify, update and remove it', content: readme });
 
-  return { method: 'kmm', variant, day1: options.day1, files, placeholders: facts.placeholders() };
+  const warnings = droppedParameters(driver).map(
+    (d) =>
+      `kmm: KMM passes modprobe parameters to ${kmmModprobe(driver).moduleName} only, so ${d.module}'s parameters (${d.words.join(' ')}) are not set${options.day1 ? ' by the Module (the Day-1 loader sets them)' : ''}; see kmm/README.md`,
+  );
+  return { method: 'kmm', variant, day1: options.day1, files, placeholders: facts.placeholders(), ...(warnings.length ? { warnings } : {}) };
 }
 
 export const kmmMethod: Method = {

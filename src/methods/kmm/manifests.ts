@@ -15,6 +15,7 @@ import { ANNOTATION_INSTALL_PHASE, standardLabels } from '../../labels.js';
 import { kernelFamilyRegexp } from '../../release/kernel.js';
 import type { Release } from '../../release/release.js';
 import type { RenderOptions } from '../method.js';
+import type { KmmForms } from './versions.js';
 import { kmmDockerfile } from './containerfile.js';
 import { kmmModprobe } from './modprobe.js';
 import {
@@ -109,25 +110,32 @@ function basename(p: string): string {
 }
 
 /**
- * Paths inside the kmod image to sign. The kernel directory is a glob (`*`): the image
- * holds exactly one, and KMM substitutes `${KERNEL_FULL_VERSION}` in filesToSign with the
- * normalized version (`+` → `_`), which is not the directory name for 4.16+ realtime
- * kernels (`…+rt`). The sign step expands the globs with the shell (KMM secure_boot docs).
+ * Paths inside the kmod image to sign. From KMM 2.6 the kernel directory is a glob
+ * (`*`): the image holds exactly one, and KMM substitutes `${KERNEL_FULL_VERSION}` in
+ * filesToSign with the normalized version (`+` → `_`), which is not the directory name
+ * for 4.16+ realtime kernels (`…+rt`); 2.6 expands the globs with the shell (KMM
+ * secure_boot docs). Before 2.6 KMM copies each entry literally, so the paths name the
+ * kernel directory with `${KERNEL_FULL_VERSION}` (see versions.ts).
  * Paths given in the driver spec: absolute ones are kept (they must be under /opt/),
  * relative ones are relative to the kernel directory.
  */
-export function filesToSign(driver: DriverSpec): string[] {
-  const kernelDir = `${MODULES_DIR}/lib/modules/*`;
+export function filesToSign(driver: DriverSpec, forms: Pick<KmmForms, 'filesToSignGlobs' | 'chosenBy'>): string[] {
+  const kernelDir = `${MODULES_DIR}/lib/modules/${forms.filesToSignGlobs ? '*' : KERNEL_VAR}`;
   const given = driver.signing?.filesToSign;
   if (!given) return driver.modules.map((m) => `${kernelDir}/extra/${basename(moduleFile(m))}`);
   return given.map((f) => {
-    if (!f.startsWith('/')) return `${kernelDir}/${f}`;
-    if (!f.startsWith(`${MODULES_DIR}/`)) {
+    const path = f.startsWith('/') ? f : `${kernelDir}/${f}`;
+    if (!path.startsWith(`${MODULES_DIR}/`)) {
       throw new UserError(
         `signing.filesToSign: "${f}" is outside ${MODULES_DIR}/: KMM only signs files under modprobe.dirName (${MODULES_DIR}); the modules are in ${MODULES_DIR}/lib/modules/${KERNEL_VAR}/extra/`,
       );
     }
-    return f;
+    if (!forms.filesToSignGlobs && /[*?[]/.test(path)) {
+      throw new UserError(
+        `signing.filesToSign: "${f}" is a glob, which ${forms.chosenBy} copies literally (globs need KMM 2.6 or later): name the file, or render with --kmm-version 2.6 or later`,
+      );
+    }
+    return path;
   });
 }
 
@@ -138,6 +146,7 @@ export interface ModuleInputs {
   names: KmmNames;
   /** Secret with registry credentials (external registry only). */
   imageRepoSecret?: string;
+  forms: KmmForms;
 }
 
 /** The kernelMappings regexp: the release's kernel family, or every kernel when it is unknown. */
@@ -145,7 +154,7 @@ export function kernelRegexp(release: Release): string {
   return release.kernelVersion ? kernelFamilyRegexp(release.kernelVersion) : ANY_KERNEL_REGEXP;
 }
 
-export function moduleObject({ driver, release, options, names, imageRepoSecret }: ModuleInputs): K8sObject {
+export function moduleObject({ driver, release, options, names, imageRepoSecret, forms }: ModuleInputs): K8sObject {
   const mapping: Record<string, unknown> = {
     regexp: kernelRegexp(release),
     containerImage: `${names.imageRepo}:${names.imageTagTemplate}`,
@@ -157,7 +166,7 @@ export function moduleObject({ driver, release, options, names, imageRepoSecret 
     mapping.sign = {
       keySecret: { name: driver.signing.keySecret },
       certSecret: { name: driver.signing.certSecret },
-      filesToSign: filesToSign(driver),
+      filesToSign: filesToSign(driver, forms),
     };
   }
   const container: Record<string, unknown> = {
@@ -168,7 +177,15 @@ export function moduleObject({ driver, release, options, names, imageRepoSecret 
   if (driver.inTreeModulesToRemove.length > 0) {
     // As written: the worker only unloads a module whose file (`^<name>.ko`) it finds under
     // /lib/modules, and in-tree file names keep their '-' (e.g. nvme-core.ko.xz).
-    container.inTreeModulesToRemove = [...driver.inTreeModulesToRemove];
+    if (forms.inTreeField === 'inTreeModulesToRemove') {
+      container.inTreeModulesToRemove = [...driver.inTreeModulesToRemove];
+    } else if (driver.inTreeModulesToRemove.length === 1) {
+      container.inTreeModuleToRemove = driver.inTreeModulesToRemove[0];
+    } else {
+      throw new UserError(
+        `${forms.chosenBy}: KMM ${forms.version} removes one in-tree module (inTreeModuleToRemove), the driver lists ${driver.inTreeModulesToRemove.length} (inTreeModulesToRemove: ${driver.inTreeModulesToRemove.join(', ')}); a list needs KMM 2.1 or later`,
+      );
+    }
   }
   return {
     apiVersion: KMM_API,
@@ -177,7 +194,22 @@ export function moduleObject({ driver, release, options, names, imageRepoSecret 
     spec: {
       moduleLoader: { serviceAccountName: names.serviceAccount, container },
       ...(imageRepoSecret ? { imageRepoSecret: { name: imageRepoSecret } } : {}),
+      // KMM 2.6+: bump it to make KMM re-check (and rebuild missing) images.
+      ...(forms.imageRebuildTrigger ? { imageRebuildTriggerGeneration: 1 } : {}),
       selector: { [`node-role.kubernetes.io/${options.pool}`]: '' },
     },
   };
+}
+
+/**
+ * An example `PreflightValidationOCP` for the README (cluster-scoped; it builds and signs
+ * for the release an upgrade goes to, it never loads). Not a rendered manifest: its
+ * values exist only once the target release is chosen. Fields per KMM version: versions.ts.
+ */
+export function preflightValidationExample(forms: KmmForms): K8sObject {
+  const spec: Record<string, unknown> =
+    forms.preflight.fields === 'kernelVersion'
+      ? { kernelVersion: '<kernel of the new release>', dtkImage: '<oc adm release info <new release> --image-for=driver-toolkit>', pushBuiltImage: true }
+      : { releaseImage: '<new release image, e.g. quay.io/openshift-release-dev/ocp-release:4.y.z-x86_64>', useRTKernel: false, pushBuiltImage: true };
+  return { apiVersion: forms.preflight.apiVersion, kind: 'PreflightValidationOCP', metadata: { name: 'preflight' }, spec };
 }

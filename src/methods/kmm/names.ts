@@ -7,6 +7,12 @@
  * 4.16+ realtime kernel `…x86_64+rt` becomes `…x86_64_rt`; KMM `internal/kernel`
  * NormalizeVersion). The tag also carries the driver version: KMM skips a build when
  * the target image already exists, so a new driver version needs a new tag.
+ *
+ * With `--day1` the images follow the scheme of KMM's Day-1 utility instead: the tag is
+ * the node's kernel (`<repo>:<uname -r>`, rh-ecosystem-edge/kernel-module-management
+ * docs day1_limited_option.md "Kernel Module Image"), so the Module builds for later
+ * kernels exactly the images the Day-1 units pull. The driver version moves into the
+ * repository name (`<driver>-kmm-<version>`), so a new version still gets new images.
  */
 import type { DriverSpec } from '../../driver/spec.js';
 import { UserError } from '../../errors.js';
@@ -44,9 +50,9 @@ export interface KmmNames {
   /** Registry prefix images are pushed to and pulled from. */
   registry: string;
   registryIsInternal: boolean;
-  /** `<registry>/<driver>-kmm` */
+  /** `<registry>/<driver>-kmm` (Day 1: `<registry>/<driver>-kmm-<version>`) */
   imageRepo: string;
-  /** `<driver version>-${KERNEL_FULL_VERSION}` (KMM substitutes the variable). */
+  /** `<driver version>-${KERNEL_FULL_VERSION}` (Day 1: `${KERNEL_FULL_VERSION}`); KMM substitutes the variable. */
   imageTagTemplate: string;
   /** `<registry>/<driver>-source:<version>`: the source image of a `source.path` driver. */
   sourceImage: string;
@@ -59,8 +65,8 @@ export interface KmmNames {
   day1Script: string;
   day1LoadUnit: string;
   day1PullUnit: string;
-  /** Day 1: where the load unit extracts the modules to (`modprobe -d` root). */
-  day1ModulesRoot: string;
+  /** Day 1: where the pull unit keeps the pulled image (`podman save` archives, one per kernel). */
+  day1ImageStore: string;
 }
 
 export function kmmNames(driver: DriverSpec, options: RenderOptions): KmmNames {
@@ -77,8 +83,8 @@ export function kmmNames(driver: DriverSpec, options: RenderOptions): KmmNames {
     moduleName: driver.name,
     registry,
     registryIsInternal: options.registry === undefined,
-    imageRepo: `${registry}/${driver.name}-kmm`,
-    imageTagTemplate: `${driver.version}-${KERNEL_VAR}`,
+    imageRepo: options.day1 ? `${registry}/${driver.name}-kmm-${driver.version.toLowerCase()}` : `${registry}/${driver.name}-kmm`,
+    imageTagTemplate: options.day1 ? KERNEL_VAR : `${driver.version}-${KERNEL_VAR}`,
     sourceImage: `${registry}/${driver.name}-source:${driver.version}`,
     dockerfileConfigMap: dnsLabel(driver.name, 'kmm-dockerfile'),
     serviceAccount: dnsLabel(driver.name, 'kmm-worker'),
@@ -88,11 +94,11 @@ export function kmmNames(driver: DriverSpec, options: RenderOptions): KmmNames {
     day1Script: `/usr/local/bin/${dnsLabel('kmodlab', driver.name, 'kmm')}.sh`,
     day1LoadUnit: `${dnsLabel('kmodlab', driver.name, 'kmm-load')}.service`,
     day1PullUnit: `${dnsLabel('kmodlab', driver.name, 'kmm-pull')}.service`,
-    day1ModulesRoot: `/var/lib/kmodlab/${driver.name}`,
+    day1ImageStore: `/var/lib/kmodlab/${driver.name}`,
   };
 }
 
 /** `<repo>:<tag>` for a concrete kernel (README commands, Day-1 build). */
-export function imageForKernel(names: KmmNames, driver: DriverSpec, kver: string): string {
-  return `${names.imageRepo}:${driver.version}-${kmmTagKernel(kver)}`;
+export function imageForKernel(names: KmmNames, kver: string): string {
+  return `${names.imageRepo}:${names.imageTagTemplate.replace(KERNEL_VAR, kmmTagKernel(kver))}`;
 }

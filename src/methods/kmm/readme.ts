@@ -3,8 +3,13 @@ import type { Artifact } from '../../artifacts/artifact-set.js';
 import type { DriverSpec } from '../../driver/spec.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
 import type { RenderOptions } from '../method.js';
-import { KMM_SOURCES } from './features.js';
-import { ANY_KERNEL_REGEXP, filesToSign, kernelRegexp } from './manifests.js';
+import { IN_TREE_LINK } from './containerfile.js';
+import { CRIO_WIPE_UNIT } from './day1.js';
+import { SIGNING_CONFIG_FILE } from './signing-key.js';
+import { KMM_SOURCES, ocpKmmDocs } from './features.js';
+import { minorVersion } from '../../release/release.js';
+import { toYamlStream } from '../../yaml.js';
+import { ANY_KERNEL_REGEXP, filesToSign, kernelRegexp, preflightValidationExample } from './manifests.js';
 import { droppedParameters, kmmLoadOrder, kmmModprobe, kmmUnloadOrder } from './modprobe.js';
 import {
   CATALOG_SOURCE,
@@ -16,6 +21,7 @@ import {
   OPERATOR_PACKAGE,
   type KmmNames,
 } from './names.js';
+import { minimumKmmVersion, type KmmForms } from './versions.js';
 
 export interface ReadmeInputs {
   driver: DriverSpec;
@@ -26,6 +32,10 @@ export interface ReadmeInputs {
   files: Artifact[];
   /** Name of the imageRepoSecret the Module references (external registry only). */
   imageRepoSecret?: string;
+  /** The KMM version rendered for and its field forms. */
+  forms: KmmForms;
+  /** True when the version is the default for the release (no --kmm-version). */
+  kmmVersionDefaulted: boolean;
 }
 
 function code(lines: string[], lang = 'sh'): string {
@@ -37,7 +47,8 @@ function registryHost(registry: string): string {
 }
 
 export function kmmReadme(inp: ReadmeInputs): string {
-  const { driver, facts, options, names, files } = inp;
+  const { driver, facts, options, names, files, forms } = inp;
+  const minKmm = minimumKmmVersion(forms, { signing: driver.signing !== undefined, inTreeModules: driver.inTreeModulesToRemove.length });
   const release = facts.release;
   const ns = names.namespace;
   const modprobe = kmmModprobe(driver);
@@ -81,6 +92,12 @@ export function kmmReadme(inp: ReadmeInputs): string {
     'No reboot is involved. When a node comes back with another kernel (cluster upgrade, realtime kernel), KMM builds',
     'the image for that kernel and loads it; deleting the Module unloads the modules again.',
     '',
+    `**In-tree dependencies.** A driver that needs modules shipped with the kernel (a DRM driver needs \`drm_kms_helper\`, an IIO`,
+    "driver `industrialio`) gets them the way KMM documents (\"Symbolic links for in-tree dependencies\"): KMM mounts the node's",
+    `\`/usr/lib/modules\` into its build and worker pods, and the kmod image has a symlink \`/opt/lib/modules/<kernel>/${IN_TREE_LINK}\` →`,
+    "`/lib/modules/<kernel>`, so `depmod -b /opt` records the in-tree modules and `modprobe -d /opt` loads them first. A driver",
+    'without such dependencies is not affected (the link is simply unused). Build and node should run the same kernel build.',
+    '',
   );
   if (!release.kernelVersion) {
     out.push(
@@ -115,6 +132,8 @@ export function kmmReadme(inp: ReadmeInputs): string {
     '## Prerequisites',
     '',
     '- OpenShift 4.12 or later, `oc` logged in as cluster-admin.',
+    `- **KMM ${minKmm} or later.** These files are rendered for KMM ${forms.version} (${inp.kmmVersionDefaulted ? `${release.version ? `the newest KMM for OpenShift ${release.version.split('.').slice(0, 2).join('.')}` : 'the newest KMM kmodlab knows, as the OpenShift version is unknown'}; \`--kmm-version\` renders for another` : 'from `--kmm-version`'}).`,
+    `  Check the installed one with \`oc get csv -n ${OPERATOR_NAMESPACE}\`; ${minKmm === '2.0' ? 'KMM 1.x is not covered by kmodlab' : 'an older KMM rejects or ignores fields used here: re-render with `--kmm-version <its version>`'}.`,
     `- The KMM operator (package \`${OPERATOR_PACKAGE}\`, channel \`${OPERATOR_CHANNEL}\`, catalog \`${CATALOG_SOURCE}\`) in \`${OPERATOR_NAMESPACE}\`: ${options.day1 ? 'installed at install time by the Day-1 manifests below' : `\`${operatorFiles.join('`, `')}\` install it`}.`,
   );
   if (names.registryIsInternal) {
@@ -122,7 +141,9 @@ export function kmmReadme(inp: ReadmeInputs): string {
       `- The internal image registry, enabled and with storage (it is **not** enabled by default on bare metal):`,
       "  `oc get configs.imageregistry.operator.openshift.io cluster -o jsonpath='{.spec.managementState}'` must say `Managed`.",
       `  KMM pushes the images to \`${names.registry}\`. With ephemeral registry storage images vanish on a registry restart:`,
-      '  bump `spec.imageRebuildTriggerGeneration` in the Module to make KMM check and rebuild them.',
+      forms.imageRebuildTrigger
+        ? '  bump `spec.imageRebuildTriggerGeneration` in the Module (KMM 2.6+) to make KMM check and rebuild them.'
+        : `  KMM ${forms.version} has no rebuild trigger (\`spec.imageRebuildTriggerGeneration\` needs KMM 2.6): delete and re-apply the Module to make it check and rebuild them.`,
     );
   } else {
     out.push(
@@ -145,23 +166,32 @@ export function kmmReadme(inp: ReadmeInputs): string {
   if (options.day1) {
     const kver = facts.kernelVersion;
     const dtk = facts.driverToolkitImage;
-    const image = imageForKernel(names, driver, kver);
+    const image = imageForKernel(names, kver);
     const day1Files = files.filter((f) => f.phase === 'day1').map((f) => f.path);
     out.push(
       '## Day 1: load the driver from the first boot',
       '',
-      'KMM is a Day-2 operator; its Day-1 form (KMM "Day 1 kernel module loading") is a MachineConfig, independent of the',
-      `operator. \`${files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))?.path}\` writes \`${names.day1Script}\` and two units on every \`${options.pool}\` node:`,
+      'KMM is a Day-2 operator; its Day-1 form (KMM "Day 1 kernel module loading", produced by KMM\'s Day-1 utility) is a',
+      `MachineConfig, independent of the operator. kmodlab renders a form **modelled on KMM's Day-1 utility**:`,
+      `\`${files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))?.path}\` writes \`${names.day1Script}\` and two units on every \`${options.pool}\` node, and masks \`${CRIO_WIPE_UNIT}\`:`,
       '',
       `- \`${names.day1LoadUnit}\` runs **before \`network-pre.target\`** (so before NetworkManager). If the image`,
-      `  \`${names.imageRepo}:${driver.version}-<uname -r>\` is already in the node's container storage, it copies the modules to`,
-      `  \`${names.day1ModulesRoot}\`${driver.inTreeModulesToRemove.length ? `, unloads ${driver.inTreeModulesToRemove.map((m) => `\`${m}\``).join(', ')}` : ''} and loads ${load.map((m) => `\`${m}\``).join(' → ')} with \`modprobe -d\` (each with its own parameters)${driver.firmware.length ? `; firmware goes to \`${HOST_FIRMWARE_DIR}\`` : ''}.`,
+      `  \`${names.imageRepo}:<uname -r>\` was pulled to the node, it${driver.inTreeModulesToRemove.length ? ` unloads ${driver.inTreeModulesToRemove.map((m) => `\`${m}\``).join(', ')} and` : ''} runs the image through podman`,
+      `  (privileged, the node's \`/lib/modules\` mounted, as KMM's worker) to load ${load.map((m) => `\`${m}\``).join(' → ')} with \`modprobe -d /opt\`${driver.firmware.length ? `; firmware goes to \`${HOST_FIRMWARE_DIR}\`` : ''}.`,
       `- \`${names.day1PullUnit}\` runs after \`network-online.target\`. If the image is missing it pulls it with the node's`,
-      '  pull secret (`/var/lib/kubelet/config.json`) and **reboots the node**, so that the load unit finds it on the next boot.',
+      `  pull secret (\`/var/lib/kubelet/config.json\`), saves it to \`${names.day1ImageStore}/<uname -r>.tar\` and **reboots the node**, so that`,
+      '  the load unit finds it on the next boot.',
+      `- \`${CRIO_WIPE_UNIT}\` is masked, as KMM's Day-1 MachineConfig does: CRI-O may wipe the container storage at boot, and the`,
+      "  loader's image must survive the first reboot. (CRI-O then no longer wipes its storage after an upgrade of CRI-O itself.)",
       '',
       'So each node reboots **once more** for every kernel it boots for the first time: during installation (after the',
       "MCO's first-boot update) and after each cluster upgrade. There is no network before the load unit runs, hence the",
       'image must already be on the node; it is never loaded from the initramfs.',
+      '',
+      "Where this differs from KMM's Day-1 utility (by choice): it runs the kmod image itself rather than KMM's worker image",
+      '(no second image to pull; every module gets its own parameters), keeps the archive per kernel (upstream deletes it on the',
+      'boot after the reboot), replaces characters outside `[A-Za-z0-9._-]` of `uname -r` by `_` in the tag (a 4.16+ realtime',
+      'kernel ends in `+rt`, which no tag may hold; KMM does the same for its own builds), and retries the pull.',
       '',
       `The \`Module\` cannot be a Day-1 manifest: its CRD exists only once the operator is installed. The operator install`,
       `(${day1Files.filter((p) => !p.includes('machineconfig')).map((p) => `\`${p}\``).join(', ')}) is Day 1, the Module is applied after installation`,
@@ -179,7 +209,10 @@ export function kmmReadme(inp: ReadmeInputs): string {
     const built = driver.signing ? `${image}-unsigned` : image;
     const build = [
       '# the cluster pull secret (console.redhat.com) lets podman pull the DTK and ubi-minimal images',
-      `podman build -f Containerfile --authfile pull-secret.json \\`,
+      "# in-tree dependencies: KMM mounts the node's module tree into its builds; here the DTK's tree of the same kernel stands in",
+      `ctr=$(podman create --authfile pull-secret.json ${dtk})`,
+      `podman cp "$ctr:/lib/modules/${kver}" ./host-modules && podman rm "$ctr"`,
+      `podman build -f Containerfile --authfile pull-secret.json -v "$PWD/host-modules:/lib/modules/${kver}:ro" \\`,
       `  --build-arg DTK_AUTO=${dtk} \\`,
       `  --build-arg KERNEL_FULL_VERSION=${kver} \\`,
       `  -t ${built} .`,
@@ -198,11 +231,15 @@ export function kmmReadme(inp: ReadmeInputs): string {
       code(build),
       '',
       `\`${dtk.startsWith('quay.io/FILL_ME') ? 'oc adm release info <release> --image-for=driver-toolkit' : dtk}\` is the driver-toolkit of the release; its`,
-      '`/etc/driver-toolkit-release.json` names the kernel (`KERNEL_VERSION`). The tag is `<driver version>-<kernel>` with every',
-      'character outside `[A-Za-z0-9._-]` replaced by `_`, exactly as KMM tags the images it builds.',
+      '`/etc/driver-toolkit-release.json` names the kernel (`KERNEL_VERSION`). The tag is the kernel (`uname -r`, KMM\'s Day-1',
+      `scheme) with every character outside \`[A-Za-z0-9._-]\` replaced by \`_\`; the driver version is in the repository name`,
+      `(\`${names.imageRepo}\`), so a new driver version gets new images. The Module uses the same scheme.`,
       release.rtKernelVersion ? `Nodes that run the realtime kernel need the image for \`${release.rtKernelVersion}\` too.` : 'Nodes that run the realtime kernel need the image for that kernel too.',
       '',
-      `Make sure the nodes can pull it: add read credentials for \`${registryHost(names.registry)}\` to the install-config \`pullSecret\`.`,
+      `Make sure the nodes can pull it: add read credentials for \`${names.registry}\` to the install-config \`pullSecret\` under the key`,
+      `\`${names.registry}\` (the repository, not \`${registryHost(names.registry)}\`): a \`${registryHost(names.registry)}\` key would replace the credentials the`,
+      `pull secret from console.redhat.com already holds for that registry, and the nodes could no longer pull the release images`,
+      `stored there. Container tools pick the most specific key (\`podman login --authfile pull-secret.json ${names.registry}\` writes it).`,
       '',
       `### ${step++}. Add the manifests to the installation`,
       '',
@@ -248,13 +285,19 @@ export function kmmReadme(inp: ReadmeInputs): string {
     out.push(
       `### ${step++}. Registry credentials for KMM`,
       '',
-      `Secret \`${inp.imageRepoSecret}\` in \`${ns}\`: the cluster pull secret plus push credentials for \`${registryHost(names.registry)}\`.`,
+      `Secret \`${inp.imageRepoSecret}\` in \`${ns}\`: the cluster pull secret plus push credentials for the repository \`${names.registry}\`.`,
       'It holds credentials: create it yourself, never keep it in these files.',
+      '',
+      `Log in to the repository \`${names.registry}\`, not to the registry \`${registryHost(names.registry)}\`: KMM gives this Secret to the`,
+      "in-cluster build as its pull secret, and a build secret wins over the cluster pull secret for the same key. A",
+      `\`${registryHost(names.registry)}\` key would replace the cluster's own credentials for \`${registryHost(names.registry)}\`, so pulling the release's`,
+      'driver-toolkit image (`FROM ${DTK_AUTO}`, served from quay.io) with your credentials would be refused. A repository key',
+      `(\`${names.registry}\`) is used only for images under it; every other image keeps the cluster's credentials.`,
       '',
       code([
         `oc apply -f ${driverFiles[0]}`,
         `oc get secret/pull-secret -n openshift-config --template='{{index .data ".dockerconfigjson" | base64decode}}' > auth.json`,
-        `podman login --authfile auth.json ${registryHost(names.registry)}`,
+        `podman login --authfile auth.json ${names.registry}    # the repository: keeps the cluster's ${registryHost(names.registry)} key`,
         `oc create secret generic ${inp.imageRepoSecret} -n ${ns} --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=auth.json`,
         'rm auth.json',
       ]),
@@ -298,17 +341,21 @@ export function kmmReadme(inp: ReadmeInputs): string {
     out.push(
       `### ${step++}. Signing key and certificate`,
       '',
-      'Create the key pair (DER certificate) as in the RHEL "Signing a kernel and modules for Secure Boot" guide and store them as',
+      `Create the key pair (DER certificate) as in the RHEL "Signing a kernel and modules for Secure Boot" guide, from \`${SIGNING_CONFIG_FILE}\``,
+      '(in this directory; set its `O` and `CN` to your organisation first), and store them as',
       `Secrets in \`${ns}\`; KMM reads the private key from key \`key\` and the certificate from key \`cert\`. The key never goes into these files.`,
       '',
       code([
-        'openssl req -x509 -new -nodes -utf8 -sha256 -days 36500 -batch -config x509.conf -outform DER -out signing_key_pub.der -keyout signing_key.priv',
+        `openssl req -x509 -new -nodes -utf8 -sha256 -days 36500 -batch -config ${SIGNING_CONFIG_FILE} -outform DER -out signing_key_pub.der -keyout signing_key.priv`,
         `oc create secret generic ${driver.signing.keySecret} -n ${ns} --from-file=key=signing_key.priv`,
         `oc create secret generic ${driver.signing.certSecret} -n ${ns} --from-file=cert=signing_key_pub.der`,
         '# enroll signing_key_pub.der on every Secure Boot node: mokutil --import signing_key_pub.der (then confirm at the next boot)',
       ]),
       '',
-      `Files signed (\`sign.filesToSign\`; the \`*\` is the one kernel directory of the image): ${filesToSign(driver).map((f) => `\`${f}\``).join(', ')}.`,
+      forms.filesToSignGlobs
+        ? `Files signed (\`sign.filesToSign\`; the \`*\` is the one kernel directory of the image, KMM 2.6+ expands globs): ${filesToSign(driver, forms).map((f) => `\`${f}\``).join(', ')}.`
+        : `Files signed (\`sign.filesToSign\`, exact paths: KMM ${forms.version} copies each entry literally, globs need KMM 2.6): ${filesToSign(driver, forms).map((f) => `\`${f}\``).join(', ')}.` +
+          ' KMM fills in `${KERNEL_FULL_VERSION}` with `+` replaced by `_`, so on a realtime kernel named `…+rt` (OpenShift 4.16+) the path does not exist and signing fails.',
       'A module that is not signed with an enrolled key fails on Secure Boot nodes with `Required key not available`.',
       '',
     );
@@ -334,14 +381,14 @@ export function kmmReadme(inp: ReadmeInputs): string {
     ]),
     '',
     release.kernelVersion
-      ? `For this release's kernel the image is \`${imageForKernel(names, driver, release.kernelVersion)}\`.`
-      : 'The image tag is `<driver version>-<node kernel>`.',
+      ? `For this release's kernel the image is \`${imageForKernel(names, release.kernelVersion)}\`.`
+      : `The image is \`${names.imageRepo}:${names.imageTagTemplate.replace('${KERNEL_FULL_VERSION}', '<node kernel>')}\`.`,
     `A failed build stays visible: \`oc get builds -n ${ns}\`, \`oc logs build/<name> -n ${ns}\`.`,
     '',
     `### ${step++}. Update the driver`,
     '',
-    `Re-render with the new \`version\` in driver.yaml${pathSource ? ' (and push the new source image)' : ''} and apply again. The image tag`,
-    'carries the driver version, so KMM builds new images and replaces the modules on every node (unload, then load the',
+    `Re-render with the new \`version\` in driver.yaml${pathSource ? ' (and push the new source image)' : ''} and apply again. The image ${options.day1 ? 'repository' : 'tag'}`,
+    `carries the driver version${options.day1 ? ' (Day 1: also re-apply the MachineConfig, whose units pull from that repository)' : ''}, so KMM builds new images and replaces the modules on every node (unload, then load the`,
     'new image) as soon as the Module changes; workloads using the modules must tolerate that.',
     '',
     `To upgrade node by node instead (KMM "ordered upgrade"): label the nodes \`${versionLabel}=<current version>\`, set`,
@@ -354,9 +401,10 @@ export function kmmReadme(inp: ReadmeInputs): string {
     '',
     'Nothing to do: when a node reboots into the new kernel, KMM builds the image for it (with the new release\'s DTK)',
     'and loads it; until the build has finished the node runs without the driver. To build ahead and find build',
-    'failures before upgrading, create a `PreflightValidationOCP` (kmm.sigs.x-k8s.io) with `spec.kernelVersion` = the new',
-    'kernel, `spec.dtkImage` = `oc adm release info <new release> --image-for=driver-toolkit` and `spec.pushBuiltImage: true`,',
-    `then watch its \`status\`; it builds and signs only, it never loads. (${KMM_SOURCES.preflight})`,
+    `failures before upgrading, create a \`PreflightValidationOCP\` (cluster-scoped; the fields of KMM ${forms.version}: ${forms.preflight.fields === 'kernelVersion' ? '`kernelVersion` and `dtkImage` from KMM 2.4 on' : '`releaseImage` and `useRTKernel` up to KMM 2.3'})`,
+    `and watch its \`status\`; it builds and signs only, it never loads. (${KMM_SOURCES.preflight})`,
+    '',
+    code(toYamlStream([preflightValidationExample(forms)]).trimEnd().split('\n'), 'yaml'),
     '',
     `### ${step++}. Remove`,
     '',
@@ -388,7 +436,9 @@ export function kmmReadme(inp: ReadmeInputs): string {
     `- KMM: deploying modules ${KMM_SOURCES.deploy}, kmod images and in-cluster builds ${KMM_SOURCES.kmodImage},`,
     `  ordered upgrade ${KMM_SOURCES.orderedUpgrade}, signing ${KMM_SOURCES.secureBoot}, firmware ${KMM_SOURCES.firmware},`,
     `  Day 1 ${KMM_SOURCES.day1}, install ${KMM_SOURCES.install}`,
-    `- OpenShift documentation: ${KMM_SOURCES.ocpDocs}`,
+    minorVersion(release)
+      ? `- OpenShift ${minorVersion(release)!.join('.')} documentation: ${ocpKmmDocs(minorVersion(release))}`
+      : `- OpenShift documentation (the OpenShift version was not given: put your cluster's version in the link): ${ocpKmmDocs(undefined)}`,
     '',
   );
   return out.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n');

@@ -161,7 +161,7 @@ async function prebuildDay1Images(c: LabCluster, set: ArtifactSet): Promise<void
   const kver = c.release.kernel.kver;
   const wanted: { ref: string; layout: 'dtk' | 'kmm' }[] = [];
   for (const o of allObjects(set, 'day1')) {
-    // KMM's Day-1 loader pulls <repo>:<version>-<kernel>, built with the method's Containerfile.
+    // KMM's Day-1 loader pulls <repo>:<kernel>, built with the method's Containerfile.
     const loader = o.kind === 'MachineConfig' ? parseLoader(o) : undefined;
     if (loader) wanted.push({ ref: loaderImage(loader, kver), layout: 'kmm' });
     const image = o.kind === 'DaemonSet' ? (o.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image : undefined;

@@ -1,11 +1,13 @@
 /**
- * A Day-1 driver loader MachineConfig (KMM's Day-1 form): a script plus two systemd
- * units — `…-load.service` before the network loads the driver from a locally stored
- * image, `…-pull.service` after the network pulls the image for the running kernel
- * and reboots. Lab nodes have no systemd or podman, so the lab realizes the units'
- * effect with the script's own values: the pull stores the image's module tree on
- * the node and reboots; at the next boot a hook runs the script's own `modprobe -d`
- * lines before the node's network (its agent channel) comes up.
+ * A Day-1 driver loader MachineConfig (KMM's Day-1 form, as the kmm method renders it):
+ * a script plus two systemd units — `…-load.service` before the network loads the
+ * driver by running the pulled kmod image through podman (`modprobe -d /opt` inside it),
+ * `…-pull.service` after the network pulls the image `<repo>:<uname -r>` for the running
+ * kernel and reboots. Lab nodes have no systemd or podman, so the lab realizes the
+ * units' effect with the script's own values: the pull stores the image's module tree
+ * on the node (in place of the image's `/opt`) and reboots; at the next boot a hook
+ * runs the script's own `modprobe -d` lines before the node's network (its agent
+ * channel) comes up.
  */
 import { join } from 'node:path';
 import type { K8sObject } from '../../../../artifacts/artifact-set.js';
@@ -18,9 +20,9 @@ const ROLE_LABEL = 'machineconfiguration.openshift.io/role';
 
 interface LoaderScript {
   imageRepo: string;
-  driverVersion: string;
+  /** Where the lab puts the image's `/opt` on the node (the container's `modprobe -d` root). */
   modulesRoot: string;
-  /** The load() function's modprobe command lines, variables filled in. */
+  /** The load() function's modprobe command lines (run inside the image), rooted at `modulesRoot`. */
   modprobeLines: string[];
 }
 
@@ -39,6 +41,9 @@ function shellValue(script: string, name: string): string | undefined {
   return new RegExp(`^${name}='([^']*)'`, 'm').exec(script)?.[1];
 }
 
+/** The image's modprobe root, as the loader's `modprobe -d` names it. */
+const IMAGE_MODULES_DIR = '/opt';
+
 /** Finds the loader script of a Day-1 MachineConfig, if it is one. */
 export function parseLoader(mc: K8sObject): LoaderScript | undefined {
   const config = (mc.spec as { config?: IgnitionConfig } | undefined)?.config;
@@ -47,23 +52,23 @@ export function parseLoader(mc: K8sObject): LoaderScript | undefined {
     const script = f.contents?.source ? decodeDataUrl(f.contents.source) : undefined;
     if (!script || !/^pull\(\)/m.test(script)) continue;
     const imageRepo = shellValue(script, 'IMAGE_REPO');
-    const driverVersion = shellValue(script, 'DRIVER_VERSION');
-    const modulesRoot = shellValue(script, 'MODULES_ROOT');
-    if (!imageRepo || !driverVersion || !modulesRoot) continue;
+    if (!imageRepo) continue;
+    const modulesRoot = `/var/lib/kmodlab/day1/${mc.metadata.name}`;
     const load = /^load\(\) \{\n([\s\S]*?)\n\}/m.exec(script)?.[1] ?? '';
+    // `podman run … "${IMAGE}" modprobe -v -d /opt <module> <params…>`: the part after the image runs in it.
     const modprobeLines = load
       .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l.startsWith('modprobe '))
-      .map((l) => l.replaceAll('"${MODULES_ROOT}"', modulesRoot).replace(/^modprobe /, '/sbin/modprobe '));
-    return { imageRepo, driverVersion, modulesRoot, modprobeLines };
+      .map((l) => / "\$\{IMAGE\}" (modprobe .*)$/.exec(l.trim())?.[1])
+      .filter((l): l is string => l !== undefined)
+      .map((l) => l.replace(` -d ${IMAGE_MODULES_DIR} `, ` -d ${modulesRoot} `).replace(/^modprobe /, '/sbin/modprobe '));
+    return { imageRepo, modulesRoot, modprobeLines };
   }
   return undefined;
 }
 
-/** The image the script's pull unit pulls for a kernel, tagged as the script tags it. */
+/** The image the script's pull unit pulls for a kernel: `<repo>:<uname -r>`, tagged as the script tags it. */
 export function loaderImage(loader: LoaderScript, kver: string): string {
-  return `${loader.imageRepo}:${loader.driverVersion}-${kernelTag(kver)}`;
+  return `${loader.imageRepo}:${kernelTag(kver)}`;
 }
 
 /** Which kernel each node has pulled the driver image for (node-local storage). */
@@ -93,7 +98,7 @@ export async function reconcileDay1Loaders(c: LabCluster): Promise<void> {
       const bootImage = await withLocalFiles(
         base.path,
         [
-          { path: join(loader.modulesRoot, 'lib', 'modules', kver), fromDir: join(found.dir, 'opt', 'lib', 'modules', kver) },
+          { path: join(loader.modulesRoot, 'lib', 'modules', kver), fromDir: join(found.dir, IMAGE_MODULES_DIR, 'lib', 'modules', kver) },
           { path: `/etc/kmodlab/boot.d/${mc.metadata.name}.sh`, content: hook, mode: 0o755 },
         ],
         join(c.runDir, 'os-images'),
