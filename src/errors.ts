@@ -20,3 +20,15 @@ export const ExitCode = {
   internal: 1,
   usage: 2,
 } as const;
+
+/**
+ * A command that ran to its end and printed its result, but whose result is a failure
+ * (e.g. `kmodlab check` with a failed cell): the CLI exits with `exitCode` and prints
+ * nothing more.
+ */
+export class CommandFailed extends Error {
+  override readonly name = 'CommandFailed';
+  constructor(readonly exitCode: number, message = `exit ${exitCode}`) {
+    super(message);
+  }
+}

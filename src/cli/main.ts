@@ -4,13 +4,14 @@
  * stack trace.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, isUserError } from '../errors.js';
+import { CommandFailed, ExitCode, isUserError } from '../errors.js';
 import { processIO, type CliIO } from './output.js';
 import { registerRenderCommand } from './cmds/render.js';
 import { registerRbacCommand } from './cmds/rbac.js';
 import { registerEvaluateCommand } from './cmds/evaluate.js';
 import { registerLabCommand } from './cmds/lab.js';
 import { registerReportCommand } from './cmds/report.js';
+import { registerCheckCommand } from './cmds/check.js';
 import '../methods/all.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIO): Command {
   registerEvaluateCommand(program, io);
   registerLabCommand(program, io);
   registerReportCommand(program, io);
+  registerCheckCommand(program, io);
   // Sub-commands inherit output and exit behaviour.
   for (const cmd of program.commands) cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).exitOverride();
   return program;
@@ -42,6 +44,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
       return ExitCode.usage; // commander already printed the message
     }
+    if (e instanceof CommandFailed) return e.exitCode;
     if (isUserError(e)) {
       io.stderr(`error: ${e.message}\n`);
       if (e.hint) io.stderr(`hint: ${e.hint}\n`);
