@@ -30,6 +30,8 @@ export interface KernelCheckOptions {
   /** Driver build store; default the lab's. */
   buildStore?: string;
   memoryMB?: number;
+  /** Node boot timeout; default 180 s (TCG boots on a busy 2-core CI machine can take a minute). */
+  bootTimeoutMs?: number;
   progress?: (step: string) => void;
 }
 
@@ -120,6 +122,7 @@ export async function checkKernel(opts: KernelCheckOptions): Promise<KernelCheck
       shareDir: share,
       shareReadOnly: true,
       memoryMB: opts.memoryMB,
+      bootTimeoutMs: opts.bootTimeoutMs ?? 180_000,
     });
     progress('load');
     row.load.bootMs = node.boots[0]?.bootMs;

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadDriver } from '../../src/driver/load.js';
 import { REFERENCE_DRIVER_FILE } from '../../src/driver/reference.js';
 import { runCheck } from '../../src/check/run-check.js';
-import { CheckReportSchema, type CheckReport, type KernelCheck } from '../../src/index.js';
+import { CheckReportSchema, formatMatrix, type CheckReport, type KernelCheck } from '../../src/index.js';
 import { buildDriver } from '../../src/targets/lab/driver-builds/driver-build.js';
 import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
 import type { LabKernel } from '../../src/targets/lab/kernels/catalog.js';
@@ -53,7 +53,7 @@ describe.skipIf(!lab.ok)(`kmodlab check in the lab${skipReason(lab)}`, () => {
       await buildDriver(driver, kernels[0]!, { storeDir: store });
       report = CheckReportSchema.parse(await runCheck({ driver, kernels, buildStore: store, progress: (l) => progress.push(l) }));
       expect(report.kernels.map((k) => k.kver)).toEqual(kernels.map((k) => k.kver));
-      expect(report.summary).toEqual({ ok: kernels.length * 3, failed: 0, skipped: 0 });
+      expect(report.summary, formatMatrix(report)).toEqual({ ok: kernels.length * 3, failed: 0, skipped: 0 });
       expect(report.kernels.map((k) => k.build.cached)).toEqual(kernels.map((_, i) => i === 0));
       for (const row of report.kernels) {
         for (const m of row.build.modules) {
