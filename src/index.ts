@@ -36,3 +36,17 @@ export { RenderOptionsSchema, FEATURE_KEYS, type Method, type RenderOptions, typ
 export { allMethods, getMethod, registerMethod } from './methods/index.js';
 export { renderMethods } from './methods/render.js';
 export { toYaml, toYamlStream } from './yaml.js';
+export {
+  CheckReportSchema,
+  KernelCheckSchema,
+  DependencySchema,
+  CHECK_STEPS,
+  checkFailed,
+  toJUnitXml,
+  formatMatrix,
+  type CheckReport,
+  type KernelCheck,
+  type Dependency,
+  type CheckStep,
+  type CellStatus,
+} from './check/index.js';

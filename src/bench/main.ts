@@ -23,6 +23,7 @@ import { LabNode } from '../targets/lab/node/node.js';
 import { buildInitramfs } from '../targets/lab/os-image/initramfs.js';
 import { LAB_REGISTRY } from '../targets/lab/release.js';
 import { figure, figureOfReadings, formatFigure, notAFigure, writeBenchJson, type Figure } from './figures.js';
+import { benchCheck } from './check.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -97,6 +98,9 @@ async function main(): Promise<void> {
   }
   report(figure('reference driver build, cold', 's', cold));
   report(figure('reference driver build, cached', 's', cached));
+
+  // `kmodlab check` of the reference driver on 4 kernels, cold and warm build cache.
+  await benchCheck(report, quick ? 1 : 2);
 
   // kmodlab's own CPU share while three nodes idle under the monitor (sampling every 2 s).
   {

@@ -14,6 +14,7 @@ import { chooseLabKernels, completeLab } from '../../targets/lab/kernels/lab-rel
 import { chooseKernelPackages, kernelsInIndex } from '../../targets/lab/kernels/package-index.js';
 import { addUserKernel, removeUserKernel, userKernelsFile } from '../../targets/lab/kernels/user-kernels.js';
 import type { CliIO } from '../output.js';
+import { registerLabAddRelease } from './lab-add-release.js';
 
 export function registerLabCommand(program: Command, io: CliIO): void {
   const lab = program.command('lab').description('The embedded lab: QEMU nodes booting real kernels.');
@@ -31,7 +32,8 @@ export function registerLabCommand(program: Command, io: CliIO): void {
       if (kernels.length === 0) throw new UserError('no lab kernel is installed', howToAddKernel());
       const roles = chooseLabKernels(kernels);
       const role = (k: string) => [k === roles.from.kver && 'start', k === roles.upgradeTo?.kver && 'upgrade target', k === roles.realtime?.kver && 'realtime'].filter(Boolean).join(', ');
-      const rows = [['KERNEL', 'SERIES', 'FLAVOUR', 'ROLE', 'BUILD TREE'], ...kernels.map((k) => [k.kver, k.series, k.flavour, role(k.kver) || '-', k.buildDir])];
+      // A user kernel's name (e.g. "OpenShift 4.14.12" from add-release) says what it stands for.
+      const rows = [['KERNEL', 'SERIES', 'FLAVOUR', 'ROLE', 'BUILD TREE'], ...kernels.map((k) => [k.kver, k.series, k.flavour, [role(k.kver), k.name].filter(Boolean).join(', ') || '-', k.buildDir])];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       io.stdout(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
     });
@@ -46,6 +48,7 @@ export function registerLabCommand(program: Command, io: CliIO): void {
       const k = addUserKernel({ image: flags.image, buildDir: flags.build, modulesDir: flags.modules, kver: flags.kver });
       io.stdout(`added kernel ${k.kver} (${userKernelsFile()})\n`);
     });
+  registerLabAddRelease(lab, io);
   lab
     .command('remove-kernel <kver>')
     .description('Forget a kernel added with add-kernel.')

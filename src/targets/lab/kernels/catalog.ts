@@ -25,6 +25,8 @@ export interface LabKernel {
   /** major.minor, e.g. 6.1 */
   series: string;
   source: 'system' | 'user';
+  /** What a user kernel is, e.g. `OpenShift 4.14.12` for one added with `lab add-release`. */
+  name?: string;
 }
 
 export interface CatalogRoots {
@@ -124,6 +126,8 @@ export interface UserKernelInput {
   modulesDir?: string;
   /** Kernel release; default: read from <buildDir>/include/config/kernel.release. */
   kver?: string;
+  /** What the kernel is (shown by `lab kernels`), e.g. `OpenShift 4.14.12`. */
+  name?: string;
 }
 
 /** A user-supplied kernel, validated so that mistakes surface before a node boots. */
@@ -147,7 +151,7 @@ export function userKernel(input: UserKernelInput, readRelease = readKernelRelea
       'pass the /lib/modules/<kver> directory of that kernel (the node needs its virtio and 9p modules)',
     );
   }
-  return { kver, vmlinuz: image, buildDir, modulesDir, ...parseKver(kver), source: 'user' };
+  return { kver, vmlinuz: image, buildDir, modulesDir, ...parseKver(kver), source: 'user', ...(input.name ? { name: input.name } : {}) };
 }
 
 /**

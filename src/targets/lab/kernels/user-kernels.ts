@@ -15,7 +15,7 @@ function isEntry(e: unknown): e is UserKernelInput {
   if (typeof e !== 'object' || e === null) return false;
   const o = e as Record<string, unknown>;
   const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
-  return typeof o.image === 'string' && typeof o.buildDir === 'string' && optionalString(o.modulesDir) && optionalString(o.kver);
+  return typeof o.image === 'string' && typeof o.buildDir === 'string' && optionalString(o.modulesDir) && optionalString(o.kver) && optionalString(o.name);
 }
 
 export function userKernelsFile(): string {
@@ -34,7 +34,7 @@ function readEntries(): UserKernelInput[] {
   } catch (e) {
     throw new UserError(`${file}: not valid JSON (${(e as Error).message}): fix or delete it`);
   }
-  if (!Array.isArray(data) || !data.every(isEntry)) throw new UserError(`${file}: expected a list of {image, buildDir, modulesDir?, kver?}: fix or delete it`);
+  if (!Array.isArray(data) || !data.every(isEntry)) throw new UserError(`${file}: expected a list of {image, buildDir, modulesDir?, kver?, name?}: fix or delete it`);
   return data;
 }
 
@@ -67,7 +67,7 @@ export function addUserKernel(input: UserKernelInput): LabKernel {
       return false;
     }
   });
-  writeEntries([...entries, { image: kernel.vmlinuz, buildDir: kernel.buildDir, modulesDir: kernel.modulesDir, kver: kernel.kver }]);
+  writeEntries([...entries, { image: kernel.vmlinuz, buildDir: kernel.buildDir, modulesDir: kernel.modulesDir, kver: kernel.kver, ...(kernel.name ? { name: kernel.name } : {}) }]);
   return kernel;
 }
 

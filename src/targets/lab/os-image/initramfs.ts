@@ -52,7 +52,7 @@ function fileFingerprint(p: string): string {
 }
 
 /** kmod's modinfo, for module trees without modules.dep. */
-function modinfoDepends(file: string): string[] {
+export function modinfoDepends(file: string): string[] {
   try {
     const out = execFileSync(requireTool('modinfo'), ['-F', 'depends', file], { encoding: 'utf8' }).trim();
     return out ? out.split(',') : [];
@@ -62,7 +62,7 @@ function modinfoDepends(file: string): string[] {
 }
 
 /** Decompress .ko.xz/.ko.zst/.ko.gz so the node's kmod need not support the format. */
-async function moduleContent(src: string): Promise<Buffer> {
+export async function moduleContent(src: string): Promise<Buffer> {
   if (src.endsWith('.ko')) return readFileSync(src);
   const tool = src.endsWith('.xz') ? 'xz' : src.endsWith('.zst') ? 'zstd' : 'gzip';
   return (await run(requireTool(tool), ['-dc', src])).stdout;
