@@ -5,12 +5,13 @@
  */
 import type { DriverSpec } from '../../driver/spec.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
-import type { LayeringNames } from './images.js';
+import { rhcosImageFor, type LayeringNames } from './images.js';
 
 export const DIGEST_FILE = 'image-digest.txt';
 
 export function buildScript(driver: DriverSpec, facts: ReleaseFacts, names: LayeringNames, machineConfigFile: string): string {
   const pathSource = 'path' in driver.source;
+  const os = rhcosImageFor(facts.release);
   const contextLine = pathSource
     ? 'context="${1:?usage: $0 <driver source directory> (the directory with the Makefile)}"'
     : 'context="${1:-$here}"   # the driver is fetched with git; any directory will do';
@@ -21,7 +22,7 @@ export function buildScript(driver: DriverSpec, facts: ReleaseFacts, names: Laye
 # Usage: ./build.sh ${pathSource ? '<driver source directory>' : '[build context]'}
 # Environment (defaults are the rendered release's):
 #   IMAGE        image to build and push          (${names.osImageRepo}:${names.osImageTag})
-#   RHCOS_IMAGE  base OS image: oc adm release info <release> --image-for=rhel-coreos
+#   RHCOS_IMAGE  base OS image: oc adm release info <release> --image-for=${os.tag}${os.note ? ` ${os.note}` : ''}
 #   DTK_IMAGE    driver-toolkit: oc adm release info <release> --image-for=driver-toolkit
 #   AUTHFILE     pull secret for the release images (e.g. pull-secret.json); push
 #                credentials come from 'podman login <registry>'

@@ -10,7 +10,7 @@ import type { ReleaseFacts } from '../../release/placeholders.js';
 import { loadOrder, modprobeConf } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
 import { blacklistedModules } from './containerfile.js';
-import type { LayeringNames } from './images.js';
+import { rhcosImageFor, type LayeringNames } from './images.js';
 import { MCO_NAMESPACE } from './manifests.js';
 import type { OnClusterSupport } from './support.js';
 
@@ -136,10 +136,11 @@ function offClusterReadme(i: ReadmeInput): string {
   const pathSource = 'path' in driver.source;
   const buildArg = pathSource ? ' <driver source directory>' : '';
   const image = `${names.osImageRepo}:${names.osImageTag}`;
+  const os = rhcosImageFor(facts.release);
   const out: string[] = [
     `# ${driver.name} ${driver.version}: RHCOS image layering (off-cluster build)${options.day1 ? ', Day 1' : ''}, pool \`${options.pool}\``,
     '',
-    `The driver becomes part of the node operating system: \`Containerfile\` builds a custom OS image (the release's \`rhel-coreos\` image plus the modules), and a MachineConfig points pool \`${options.pool}\` at it through \`spec.osImageURL\`. The Machine Config Operator (MCO) rolls it out like any OS update: every node reboots into the new image and loads the modules at boot. Nothing runs in the cluster for the driver.`,
+    `The driver becomes part of the node operating system: \`Containerfile\` builds a custom OS image (the release's \`${os.tag}\` image plus the modules), and a MachineConfig points pool \`${options.pool}\` at it through \`spec.osImageURL\`. The Machine Config Operator (MCO) rolls it out like any OS update: every node reboots into the new image and loads the modules at boot. Nothing runs in the cluster for the driver.`,
     '',
     releaseFacts(facts),
     '',
@@ -186,9 +187,9 @@ function offClusterReadme(i: ReadmeInput): string {
       '',
       code(
         'sh',
-        '# the images of the release the cluster runs now:',
+        `# the images of the release the cluster runs now${os.note ? ` ${os.note}` : ''}:`,
         `podman build --authfile pull-secret.json -f Containerfile \\`,
-        `  --build-arg RHCOS_IMAGE=$(oc adm release info --image-for=rhel-coreos) \\`,
+        `  --build-arg RHCOS_IMAGE=$(oc adm release info --image-for=${os.tag}) \\`,
         `  --build-arg DTK_IMAGE=$(oc adm release info --image-for=driver-toolkit) \\`,
         `  -t ${image} ${pathSource ? '<driver source directory>' : '.'}`,
         `podman push --digestfile image-digest.txt ${image}`,
@@ -224,7 +225,12 @@ function offClusterReadme(i: ReadmeInput): string {
     code(
       'sh',
       'NEW=<new release, e.g. quay.io/openshift-release-dev/ocp-release:4.y.z-x86_64>',
-      `RHCOS_IMAGE=$(oc adm release info $NEW --image-for=rhel-coreos) \\`,
+      ...(os.tag === 'rhel-coreos' && !os.note
+        ? [`RHCOS_IMAGE=$(oc adm release info $NEW --image-for=rhel-coreos) \\`]
+        : [
+            '# the OS image tag is rhel-coreos-8 in a 4.12 release, rhel-coreos from 4.13 on',
+            `RHCOS_IMAGE=$(oc adm release info $NEW --image-for=rhel-coreos 2>/dev/null || oc adm release info $NEW --image-for=rhel-coreos-8) \\`,
+          ]),
       `DTK_IMAGE=$(oc adm release info $NEW --image-for=driver-toolkit) \\`,
       `IMAGE=${names.osImageRepo}:${driver.version}-<new version> AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
       `oc apply -f ${mcFile}`,
@@ -246,6 +252,7 @@ function offClusterReadme(i: ReadmeInput): string {
 
 function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
   const { options, names } = i;
+  const os = rhcosImageFor(i.facts.release);
   const mcFile = i.machineConfigFile!;
   return [
     '## 1. Build and push before installing',
@@ -255,7 +262,8 @@ function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
     code(
       'sh',
       'REL=<release image of the installer, e.g. quay.io/openshift-release-dev/ocp-release:4.y.z-x86_64>   # openshift-install version',
-      `RHCOS_IMAGE=$(oc adm release info $REL --image-for=rhel-coreos) \\`,
+      ...(os.note ? [`# ${os.note}`] : []),
+      `RHCOS_IMAGE=$(oc adm release info $REL --image-for=${os.tag}) \\`,
       `DTK_IMAGE=$(oc adm release info $REL --image-for=driver-toolkit) \\`,
       `AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
     ),
