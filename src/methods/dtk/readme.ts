@@ -3,6 +3,7 @@ import type { Artifact } from '../../artifacts/artifact-set.js';
 import type { Placeholder } from '../../release/placeholders.js';
 import type { Release } from '../../release/release.js';
 import { loadOrder, modprobeLoad, modprobeUnload } from '../driver-build.js';
+import { ocpDocs } from '../ocp-docs.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG } from './names.js';
 import { HOST_FIRMWARE_DIR, IMAGE_TRIGGER_ANNOTATION, imageTriggers, NFD_KERNEL_LABEL, type DtkContext } from './manifests.js';
 
@@ -30,6 +31,7 @@ export function dtkReadme(input: ReadmeInput): string {
   const pathDriver = 'path' in driver.source;
   const sourceDir = pathDriver ? `<driver source dir>` : '';
   const releaseName = input.release.version ? `OpenShift ${input.release.version}` : 'your OpenShift release';
+  const docs = ocpDocs(input.release);
   const out: string[] = [];
   const p = (...lines: string[]) => out.push(...lines);
 
@@ -39,7 +41,7 @@ export function dtkReadme(input: ReadmeInput): string {
     'driver-toolkit (DTK) image, which carries the kernel headers and compiler of exactly one RHCOS kernel.',
     `A privileged DaemonSet runs one pod per node of the \`${options.pool}\` pool; the pod only sleeps, its`,
     `postStart hook runs \`${modprobeLoad(driver)}\` and its preStop hook \`${modprobeUnload(driver)}\``,
-    '(as in the OpenShift Driver Toolkit example). Loading needs no reboot.',
+    `(as in the OpenShift Driver Toolkit example, ${docs.driverToolkit}). Loading needs no reboot.`,
     '',
   );
   if (variant === 'pinned') {
@@ -112,7 +114,7 @@ export function dtkReadme(input: ReadmeInput): string {
     } else {
       p(
         '  Nodes pull with the cluster-wide pull secret: add the registry credentials to `pullSecret` in',
-        '  `install-config.yaml` (or make the repository public).',
+        `  \`install-config.yaml\` (or make the repository public; later changes: ${docs.globalPullSecret}).`,
       );
     }
   }

@@ -9,6 +9,7 @@ import type { Placeholder } from '../../release/placeholders.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
 import { loadOrder, modprobeConf } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
+import { ocpDocs } from '../ocp-docs.js';
 import { blacklistedModules } from './containerfile.js';
 import { rhcosImageFor, type LayeringNames } from './images.js';
 import { MCO_NAMESPACE } from './manifests.js';
@@ -17,9 +18,7 @@ import type { OnClusterSupport } from './support.js';
 const DOCS = {
   usingLayering: 'https://github.com/openshift/machine-config-operator/blob/master/docs/UsingLayering.md',
   quickstart: 'https://github.com/openshift/machine-config-operator/blob/master/docs/onclusterlayering-quickstart.md',
-  imageMode: 'https://docs.redhat.com/en/documentation/openshift_container_platform/4.19/html/machine_configuration/mco-coreos-layering',
   sno: 'https://github.com/openshift/machine-config-operator/blob/master/docs/SingleNodeOpenShift.md',
-  pullSecret: 'https://docs.openshift.com/container-platform/4.14/openshift_images/managing_images/using-image-pull-secrets.html#images-update-global-pull-secret_using-image-pull-secrets',
 };
 
 export interface ReadmeInput {
@@ -137,10 +136,11 @@ function offClusterReadme(i: ReadmeInput): string {
   const buildArg = pathSource ? ' <driver source directory>' : '';
   const image = `${names.osImageRepo}:${names.osImageTag}`;
   const os = rhcosImageFor(facts.release);
+  const docs = ocpDocs(facts.release);
   const out: string[] = [
     `# ${driver.name} ${driver.version}: RHCOS image layering (off-cluster build)${options.day1 ? ', Day 1' : ''}, pool \`${options.pool}\``,
     '',
-    `The driver becomes part of the node operating system: \`Containerfile\` builds a custom OS image (the release's \`${os.tag}\` image plus the modules), and a MachineConfig points pool \`${options.pool}\` at it through \`spec.osImageURL\`. The Machine Config Operator (MCO) rolls it out like any OS update: every node reboots into the new image and loads the modules at boot. Nothing runs in the cluster for the driver.`,
+    `The driver becomes part of the node operating system: \`Containerfile\` builds a custom OS image (the release's \`${os.tag}\` image plus the modules), and a MachineConfig points pool \`${options.pool}\` at it through \`spec.osImageURL\`. The Machine Config Operator (MCO) rolls it out like any OS update: every node reboots into the new image and loads the modules at boot. Nothing runs in the cluster for the driver (${docs.coreosLayering}).`,
     '',
     releaseFacts(facts),
     '',
@@ -156,7 +156,7 @@ function offClusterReadme(i: ReadmeInput): string {
     options.day1
       ? '- Your OpenShift pull secret (console.redhat.com, the one in `install-config.yaml`) as `pull-secret.json`, to pull the release images.'
       : "- The cluster's pull secret, to pull the release images: `oc get secret/pull-secret -n openshift-config -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d > pull-secret.json` (or download it from console.redhat.com).",
-    `- A registry every node can reach (\`${names.registry}\`), and \`podman login ${names.registry.split('/')[0]}\` with push rights. Nodes pull the OS image with the cluster's **global pull secret**: if the repository is private, add read-only credentials for it there (${DOCS.pullSecret}).`,
+    `- A registry every node can reach (\`${names.registry}\`), and \`podman login ${names.registry.split('/')[0]}\` with push rights. Nodes pull the OS image with the cluster's **global pull secret**: if the repository is private, add read-only credentials for it there (${docs.globalPullSecret}).`,
   ];
   if (names.registryIsPlaceholder) {
     out.push(`- No \`--registry\` was given: the image name uses the placeholder \`${names.registry}\`. An in-cluster registry is not a good home for an OS image (nodes pull it before they are part of the cluster, e.g. when scaling up), so re-render with \`--registry <prefix>\`.`);
@@ -298,6 +298,7 @@ function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
 function onClusterReadme(i: ReadmeInput): string {
   const { driver, options, names, facts } = i;
   const oc = i.onCluster!;
+  const docs = ocpDocs(facts.release);
   const pathSource = 'path' in driver.source;
   const level =
     oc.support.level === 'ga'
@@ -306,7 +307,7 @@ function onClusterReadme(i: ReadmeInput): string {
   const out: string[] = [
     `# ${driver.name} ${driver.version}: RHCOS image layering (on-cluster build), pool \`${options.pool}\``,
     '',
-    `The driver becomes part of the node operating system, built by the cluster itself: the MachineOSConfig \`${options.pool}\` hands the Machine Config Operator (MCO) a Containerfile; the MCO builds the pool's OS image with it in a Job in \`${MCO_NAMESPACE}\`, pushes it to \`${oc.pushSpec}\` and rolls it out to pool \`${options.pool}\` — every node reboots into it and loads the modules at boot. On-cluster layering (\`${oc.support.apiVersion}\`) is ${level} (${DOCS.imageMode}).`,
+    `The driver becomes part of the node operating system, built by the cluster itself: the MachineOSConfig \`${options.pool}\` hands the Machine Config Operator (MCO) a Containerfile; the MCO builds the pool's OS image with it in a Job in \`${MCO_NAMESPACE}\`, pushes it to \`${oc.pushSpec}\` and rolls it out to pool \`${options.pool}\` — every node reboots into it and loads the modules at boot. On-cluster layering (\`${oc.support.apiVersion}\`) is ${level} (${docs.coreosLayering}).`,
     '',
     releaseFacts(facts),
     '',
@@ -346,7 +347,7 @@ function onClusterReadme(i: ReadmeInput): string {
       `  --docker-server=${names.registry.split('/')[0]} --docker-username=<robot account> --docker-password=<token>`,
     ),
     '',
-    `3. Nodes pull the built image with the cluster's global pull secret: if the repository is private, add read-only credentials for it there (${DOCS.pullSecret}).`,
+    `3. Nodes pull the built image with the cluster's global pull secret: if the repository is private, add read-only credentials for it there (${docs.globalPullSecret}).`,
   ];
   if (names.registryIsPlaceholder) {
     out.push(
