@@ -20,6 +20,11 @@ export const RenderOptionsSchema = z.strictObject({
   registry: z.string().regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(\/[a-z0-9._-]+)*$/, 'expected a registry/repository prefix such as quay.io/acme').optional(),
   /** Namespace for the method's namespaced objects (default per method). */
   namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name (DNS-1123 label)').optional(),
+  /**
+   * Where the driver's `source.path` directory is on the machine that renders (absolute),
+   * so README commands name it instead of a `<driver source dir>` placeholder.
+   */
+  sourceDir: z.string().min(1).optional(),
   /** Method-specific variant, e.g. dtk `pinned` | `tracking`, layering `off-cluster` | `on-cluster`. */
   variant: z.string().optional(),
 });

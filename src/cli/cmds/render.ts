@@ -82,6 +82,7 @@ export async function runRender(flags: RenderFlags, io: CliIO): Promise<void> {
     registry: flags.registry,
     namespace: flags.namespace,
     variant: flags.variant,
+    sourceDir: driver.sourceDir,
   });
 
   if (flags.output !== undefined) {

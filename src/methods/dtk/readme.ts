@@ -4,6 +4,7 @@ import type { Placeholder } from '../../release/placeholders.js';
 import type { Release } from '../../release/release.js';
 import { loadOrder, modprobeLoad, modprobeUnload } from '../driver-build.js';
 import { ocpDocs } from '../ocp-docs.js';
+import { sourceDirArg } from '../source-dir.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG } from './names.js';
 import { HOST_FIRMWARE_DIR, IMAGE_TRIGGER_ANNOTATION, imageTriggers, NFD_KERNEL_LABEL, type DtkContext } from './manifests.js';
 
@@ -29,7 +30,7 @@ export function dtkReadme(input: ReadmeInput): string {
   const mods = loadOrder(driver);
   const grep = `grep -E '^(${mods.join('|')}) '`;
   const pathDriver = 'path' in driver.source;
-  const sourceDir = pathDriver ? `<driver source dir>` : '';
+  const sourceDir = sourceDirArg(driver, options) ?? '';
   const releaseName = input.release.version ? `OpenShift ${input.release.version}` : 'your OpenShift release';
   const docs = ocpDocs(input.release);
   const out: string[] = [];
@@ -146,7 +147,7 @@ export function dtkReadme(input: ReadmeInput): string {
       ]),
       '',
     );
-    if (pathDriver) p(`\`${sourceDir}\` is the driver's \`source.path\` (relative to its driver.yaml); it is the build context.`, '');
+    if (pathDriver) p(`\`${sourceDir}\` is the driver's source directory (\`source.path\` of its driver.yaml); it is the build context.`, '');
     p(
       '## Install',
       '',
@@ -174,7 +175,7 @@ export function dtkReadme(input: ReadmeInput): string {
     }
     p(...fence(steps), '');
     if (pathDriver) {
-      p(`\`${sourceDir}\` is the driver's \`source.path\` (relative to its driver.yaml).`);
+      p(`\`${sourceDir}\` is the driver's source directory (\`source.path\` of its driver.yaml).`);
       if (variant === 'pinned') {
         p('A binary build cannot start by itself: start it after each change of the driver or of this BuildConfig.');
       } else {

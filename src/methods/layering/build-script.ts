@@ -9,17 +9,20 @@ import { rhcosImageFor, type LayeringNames } from './images.js';
 
 export const DIGEST_FILE = 'image-digest.txt';
 
-export function buildScript(driver: DriverSpec, facts: ReleaseFacts, names: LayeringNames, machineConfigFile: string): string {
+/** `sourceDir`: where the driver source was when rendered; the default build context. */
+export function buildScript(driver: DriverSpec, facts: ReleaseFacts, names: LayeringNames, machineConfigFile: string, sourceDir?: string): string {
   const pathSource = 'path' in driver.source;
   const os = rhcosImageFor(facts.release);
   const contextLine = pathSource
-    ? 'context="${1:?usage: $0 <driver source directory> (the directory with the Makefile)}"'
+    ? sourceDir !== undefined
+      ? `context="\${1:-${sourceDir.replace(/[\\"$`]/g, '\\$&')}}"   # the driver source directory (where kmodlab read it)`
+      : 'context="${1:?usage: $0 <driver source directory> (the directory with the Makefile)}"'
     : 'context="${1:-$here}"   # the driver is fetched with git; any directory will do';
   return `#!/usr/bin/env bash
 # kmodlab: build the layered RHCOS image for ${driver.name} ${driver.version}, push it, and pin
 # its digest in ${machineConfigFile}. See README.md.
 #
-# Usage: ./build.sh ${pathSource ? '<driver source directory>' : '[build context]'}
+# Usage: ./build.sh ${pathSource ? (sourceDir !== undefined ? '[driver source directory]' : '<driver source directory>') : '[build context]'}
 # Environment (defaults are the rendered release's):
 #   IMAGE        image to build and push          (${names.osImageRepo}:${names.osImageTag})
 #   RHCOS_IMAGE  base OS image: oc adm release info <release> --image-for=${os.tag}${os.note ? ` ${os.note}` : ''}

@@ -10,6 +10,7 @@ import type { ReleaseFacts } from '../../release/placeholders.js';
 import { loadOrder, modprobeConf } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
 import { ocpDocs } from '../ocp-docs.js';
+import { sourceDirArg } from '../source-dir.js';
 import { blacklistedModules } from './containerfile.js';
 import { rhcosImageFor, type LayeringNames } from './images.js';
 import { MCO_NAMESPACE } from './manifests.js';
@@ -111,16 +112,22 @@ function driverNotes(driver: DriverSpec): string[] {
   return notes;
 }
 
+/** `oc wait` timeout for a pool rollout. */
+const rolloutTimeoutMinutes = 90;
+
 function watchSection(options: RenderOptions): string {
   return [
     `The Machine Config Operator renders a new configuration for pool \`${options.pool}\` and updates its nodes one at a time (up to the pool's \`maxUnavailable\`, default 1): each node is cordoned, drained, rebased onto the new OS image and rebooted. Expect several minutes per node (longer on bare metal).`,
     '',
     code(
       'sh',
-      `oc get mcp ${options.pool} -w              # UPDATING=True until every node is done, then UPDATED=True`,
-      'oc get nodes -w                      # SchedulingDisabled while a node is drained and rebooted',
+      `oc wait mcp/${options.pool} --for=condition=Updating --timeout=15m   # the MCO has started (returns at once if it already has)`,
+      `oc wait mcp/${options.pool} --for=condition=Updated --timeout=${rolloutTimeoutMinutes}m   # every node of the pool runs the new image`,
+      `oc get mcp ${options.pool}; oc get nodes   # progress meanwhile: UPDATEDMACHINECOUNT; SchedulingDisabled while a node is drained and rebooted`,
       `oc get mcp ${options.pool} -o jsonpath='{.spec.maxUnavailable}'   # empty: 1`,
     ),
+    '',
+    `The second wait allows ${rolloutTimeoutMinutes} minutes (a few nodes at 5–15 minutes each); raise \`--timeout\` for a larger pool. If it times out, the rollout goes on: run it again.`,
     '',
     options.pool === 'master'
       ? `- Pool \`master\`: control-plane nodes reboot one at a time. **Single-node OpenShift**: there is no drain and the API (and every workload) is unavailable until the node is back (${DOCS.sno}).`
@@ -133,7 +140,8 @@ function offClusterReadme(i: ReadmeInput): string {
   const { driver, options, names, facts } = i;
   const mcFile = i.machineConfigFile!;
   const pathSource = 'path' in driver.source;
-  const buildArg = pathSource ? ' <driver source directory>' : '';
+  const sourceDir = sourceDirArg(driver, options);
+  const buildArg = sourceDir !== undefined ? ` ${sourceDir}` : '';
   const image = `${names.osImageRepo}:${names.osImageTag}`;
   const os = rhcosImageFor(facts.release);
   const docs = ocpDocs(facts.release);
@@ -191,7 +199,7 @@ function offClusterReadme(i: ReadmeInput): string {
         `podman build --authfile pull-secret.json -f Containerfile \\`,
         `  --build-arg RHCOS_IMAGE=$(oc adm release info --image-for=${os.tag}) \\`,
         `  --build-arg DTK_IMAGE=$(oc adm release info --image-for=driver-toolkit) \\`,
-        `  -t ${image} ${pathSource ? '<driver source directory>' : '.'}`,
+        `  -t ${image} ${sourceDir ?? '.'}`,
         `podman push --digestfile image-digest.txt ${image}`,
       ),
       '',
@@ -360,7 +368,7 @@ function onClusterReadme(i: ReadmeInput): string {
       '',
       '4. The build pod gets no build context, so the driver source travels as an image. Build and push it from the driver source directory:',
       '',
-      code('sh', `podman build -f Containerfile.source -t ${names.sourceImage} <driver source directory>`, `podman push ${names.sourceImage}`),
+      code('sh', `podman build -f Containerfile.source -t ${names.sourceImage} ${sourceDirArg(driver, options)}`, `podman push ${names.sourceImage}`),
     );
   }
   out.push(
@@ -373,9 +381,10 @@ function onClusterReadme(i: ReadmeInput): string {
     '',
     code(
       'sh',
-      'oc get machineosbuilds -w                       # PREPARED → BUILDING → SUCCEEDED (or FAILED)',
-      `oc get pods -n ${MCO_NAMESPACE} | grep build-  # build-<MachineOSBuild name>`,
-      `oc logs -n ${MCO_NAMESPACE} -f job/build-<MachineOSBuild name>`,
+      'oc get machineosbuilds                          # PREPARED → BUILDING → SUCCEEDED (or FAILED)',
+      `MOSB=$(oc get machineosconfig ${options.pool} -o jsonpath='{.status.machineOSBuild.name}')   # empty for a moment after apply: run again`,
+      'oc wait machineosbuild/$MOSB --for=condition=Succeeded --timeout=60m',
+      `oc logs -n ${MCO_NAMESPACE} -f job/build-$MOSB   # the build log, in another terminal`,
     ),
     '',
     'A failed build is retried three more times before the MachineOSBuild is `FAILED`; the kmodlab checks in the log say which image does not match.',

@@ -62,7 +62,7 @@ function renderOffCluster(driver: DriverSpec, release: Release, options: RenderO
       path: 'build.sh',
       phase: 'build',
       description: `Builds and pushes the image, writes its digest into ${mcFile}`,
-      content: buildScript(driver, facts, names, mcFile),
+      content: buildScript(driver, facts, names, mcFile, options.sourceDir),
       executable: true,
     },
     {
