@@ -11,8 +11,15 @@ import type { Release } from '../release/release.js';
 export const RenderOptionsSchema = z.strictObject({
   /** Render the Day-1 (install-time) form instead of the Day-2 form. */
   day1: z.boolean().default(false),
-  /** MachineConfigPool the driver goes to (`master` for single-node OpenShift). */
-  pool: z.enum(['worker', 'master']).default('worker'),
+  /**
+   * MachineConfigPool (node role) the driver goes to: `worker`, `master` (single-node
+   * OpenShift) or a custom pool such as `infra` or `gpu`, whose MachineConfigPool the
+   * methods that need one render too (see custom-pool.ts).
+   */
+  pool: z
+    .string()
+    .regex(/^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a MachineConfigPool name (DNS-1123 label: at most 63 lower-case letters, digits, "-"), e.g. worker, master, infra, gpu')
+    .default('worker'),
   /**
    * Repository prefix for images kmodlab asks to build (e.g. `quay.io/acme`). Default:
    * the cluster's internal registry in the method's namespace.

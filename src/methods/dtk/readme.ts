@@ -3,6 +3,7 @@ import type { Artifact } from '../../artifacts/artifact-set.js';
 import type { Placeholder } from '../../release/placeholders.js';
 import type { Release } from '../../release/release.js';
 import { loadOrder, modprobeLoad, modprobeUnload } from '../driver-build.js';
+import { customPoolSteps, isCustomPool } from '../custom-pool.js';
 import { ocpDocs } from '../ocp-docs.js';
 import { sourceDirArg } from '../source-dir.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG } from './names.js';
@@ -83,6 +84,16 @@ export function dtkReadme(input: ReadmeInput): string {
 
   p('## Prerequisites', '');
   p('- `oc`, logged in as a user with `cluster-admin`.');
+  if (isCustomPool(options.pool)) {
+    p(
+      `- The nodes of pool \`${options.pool}\`: the DaemonSet runs on nodes labelled \`node-role.kubernetes.io/${options.pool}\`. This method`,
+      '  needs no MachineConfigPool (it changes no MachineConfig); label the nodes. If they carry a taint (infra nodes',
+      '  often have `node-role.kubernetes.io/infra:NoSchedule`), add a matching toleration to the DaemonSet.',
+      '',
+      ...customPoolSteps(options.pool).map((l) => (l === '' ? '' : `  ${l}`)),
+      '',
+    );
+  }
   if (!options.day1 && !options.registry) {
     p(
       '- The internal image registry must be `Managed` and have storage (it is `Removed` by default on bare metal and',

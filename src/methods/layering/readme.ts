@@ -9,6 +9,7 @@ import type { Placeholder } from '../../release/placeholders.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
 import { loadOrder, modprobeConf } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
+import { customPoolSteps, nodeRoleLabel } from '../custom-pool.js';
 import { ocpDocs } from '../ocp-docs.js';
 import { sourceDirArg } from '../source-dir.js';
 import { blacklistedModules } from './containerfile.js';
@@ -32,6 +33,8 @@ export interface ReadmeInput {
   placeholders: readonly Placeholder[];
   /** Off-cluster: the file whose osImageURL build.sh rewrites. */
   machineConfigFile?: string;
+  /** Custom pools: the rendered MachineConfigPool file. */
+  machineConfigPoolFile?: string;
   /** On-cluster only. */
   onCluster?: { support: OnClusterSupport; file: string; pushSpec: string };
 }
@@ -169,9 +172,9 @@ function offClusterReadme(i: ReadmeInput): string {
   if (names.registryIsPlaceholder) {
     out.push(`- No \`--registry\` was given: the image name uses the placeholder \`${names.registry}\`. An in-cluster registry is not a good home for an OS image (nodes pull it before they are part of the cluster, e.g. when scaling up), so re-render with \`--registry <prefix>\`.`);
   }
+  out.push(`- Both images must be from the cluster's release: the OS image is replaced, not patched, so a different release would down- or upgrade the pool.`, '');
+  if (i.machineConfigPoolFile && !options.day1) out.push(...customPoolSteps(options.pool, i.machineConfigPoolFile), '');
   out.push(
-    `- Both images must be from the cluster's release: the OS image is replaced, not patched, so a different release would down- or upgrade the pool.`,
-    '',
     '## What the build does',
     '',
     '1. Stage `os-kernel` asks the rhel-coreos image which kernel it boots (`rpm -q kernel`; `uname -r` in a build would be the build host\'s kernel).',
@@ -283,10 +286,16 @@ function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
     code(
       'sh',
       'openshift-install create manifests --dir <install-dir>',
-      `cp ${mcFile} <install-dir>/openshift/`,
+      `cp ${i.machineConfigPoolFile ? `${i.machineConfigPoolFile} ` : ''}${mcFile} <install-dir>/openshift/`,
       'openshift-install create cluster --dir <install-dir>      # (UPI: create ignition-configs, then boot the machines)',
     ),
     '',
+    ...(i.machineConfigPoolFile
+      ? [
+          `Custom pool \`${options.pool}\`: \`${i.machineConfigPoolFile}\` creates it at installation; its nodes must carry the label \`${nodeRoleLabel(options.pool)}: ""\` — add it under \`spec.template.spec.metadata.labels\` of the MachineSet manifests (\`<install-dir>/openshift/99_openshift-cluster-api_worker-machineset-*.yaml\`) whose machines get the driver. Nodes of other MachineSets stay stock workers.`,
+          '',
+        ]
+      : []),
     '## 3. What happens at installation',
     '',
     `Each node of pool \`${options.pool}\` boots the stock RHCOS boot image first (the boot image is not changed), then the machine-config-daemon's first-boot service rebases it onto the layered image and reboots it **once more** before it joins the cluster. Nodes added later (machine set scale-up) also reboot twice. The driver is therefore not available during that first boot: a NIC driver delivered this way cannot be the one the node needs to pull the image.`,
@@ -371,6 +380,7 @@ function onClusterReadme(i: ReadmeInput): string {
       code('sh', `podman build -f Containerfile.source -t ${names.sourceImage} ${sourceDirArg(driver, options)}`, `podman push ${names.sourceImage}`),
     );
   }
+  if (i.machineConfigPoolFile) out.push('', ...customPoolSteps(options.pool, i.machineConfigPoolFile));
   out.push(
     '',
     '## 1. Apply',
