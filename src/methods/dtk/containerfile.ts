@@ -12,6 +12,7 @@
  */
 import type { DriverSpec } from '../../driver/spec.js';
 import { BUILD_OUT, buildLines, modprobeConf, sourceLines } from '../driver-build.js';
+import { signingLines, type SigningSecretSource } from '../module-signing.js';
 import { CLUSTER_DTK_PULL_SPEC, rhelMajor } from './names.js';
 
 /** Where the tracking builder writes the DTK's kernel version (read by every RUN that needs KVER). */
@@ -35,6 +36,8 @@ export interface PinnedContainerfileInput {
   kver: string;
   /** Comment lines saying how this file is built (in-cluster and off-cluster). */
   header: string[];
+  /** Where a signed driver's key comes from: podman `--secret` (off-cluster) or BuildConfig build volumes. */
+  signing: SigningSecretSource;
 }
 
 export function pinnedContainerfile(driver: DriverSpec, input: PinnedContainerfileInput): string {
@@ -47,6 +50,7 @@ export function pinnedContainerfile(driver: DriverSpec, input: PinnedContainerfi
     'ARG KVER',
     ...sourceLines(driver, { pathSource: 'context' }),
     ...buildLines(driver),
+    ...signingLines(driver, { source: input.signing }),
     '',
     `FROM ${finalBaseImage(input.kver)}`,
     'ARG KVER',
@@ -80,6 +84,8 @@ export function trackingContainerfile(driver: DriverSpec, input: TrackingContain
     `RUN echo "building ${driver.name} ${driver.version} for kernel $(cat ${KVER_FILE})"`,
     ...source,
     ...buildLines(driver, { kverFile: KVER_FILE }),
+    // Built in the cluster only: the key comes from the BuildConfig's build volumes.
+    ...signingLines(driver, { source: 'build-volumes', kverFile: KVER_FILE }),
     '',
     `FROM ${finalBaseImage(input.rhelKernelHint)}`,
     ...finalStageLines(driver),

@@ -10,6 +10,7 @@ import { ANNOTATION_INSTALL_PHASE, LABEL_COMPONENT, LABEL_METHOD, LABEL_NAME, st
 import { LABEL_VALUE, labelValue } from '../../names.js';
 import { modprobeLoad, modprobeUnload } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
+import { signingBuildVolumes } from '../module-signing.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG, type DtkNames } from './names.js';
 
 export type DtkVariant = 'pinned' | 'tracking';
@@ -92,6 +93,12 @@ function buildOutput(ctx: DtkContext, out: BuildOutputInput): Record<string, unk
   return { to: { kind: 'ImageStreamTag', name: `${ctx.names.imageStream}:${out.tag}` } };
 }
 
+/** Build volumes with the signing key and certificate (transient, never in the image); none when unsigned. */
+function signingVolumes(ctx: DtkContext): { volumes?: Record<string, unknown>[] } {
+  const volumes = signingBuildVolumes(ctx.driver);
+  return volumes.length > 0 ? { volumes } : {};
+}
+
 /**
  * pinned: docker strategy with build args DTK and KVER. A git driver is cloned by the
  * Containerfile itself (so the in-cluster and off-cluster builds are the same file) and
@@ -114,6 +121,7 @@ export function pinnedBuildConfig(ctx: DtkContext, dockerfile: string, args: { d
             { name: 'DTK', value: args.dtkImage },
             { name: 'KVER', value: args.kver },
           ],
+          ...signingVolumes(ctx),
         },
       },
       output: buildOutput(ctx, out),
@@ -147,7 +155,7 @@ export function trackingBuildConfig(ctx: DtkContext, dockerfile: string, out: Bu
     spec: {
       runPolicy: 'Serial',
       source: { type: 'Dockerfile', dockerfile },
-      strategy: { type: 'Docker', dockerStrategy: {} },
+      strategy: { type: 'Docker', dockerStrategy: { ...signingVolumes(ctx) } },
       output: buildOutput(ctx, out),
       triggers,
     },

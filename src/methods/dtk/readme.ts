@@ -4,6 +4,7 @@ import type { Placeholder } from '../../release/placeholders.js';
 import type { Release } from '../../release/release.js';
 import { loadOrder, modprobeLoad, modprobeUnload } from '../driver-build.js';
 import { customPoolSteps, isCustomPool } from '../custom-pool.js';
+import { podmanSecretFlags, signingReadme } from '../module-signing.js';
 import { ocpDocs } from '../ocp-docs.js';
 import { sourceDirArg } from '../source-dir.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG } from './names.js';
@@ -133,13 +134,18 @@ export function dtkReadme(input: ReadmeInput): string {
   p(
     `- Build-time network access to \`registry.access.redhat.com\` (UBI minimal) and the UBI package repositories`,
     '  (`microdnf install kmod`). In a disconnected cluster, mirror them or change the final stage of the Containerfile.',
-    '- The modules are not signed. Nodes with UEFI Secure Boot refuse them (`Key was rejected by service`); sign them',
-    '  in the builder stage with the kernel tree\'s `scripts/sign-file` and a key enrolled on the nodes (MOK).',
+    driver.signing
+      ? '- Signing: the modules are signed at build time; see [Secure Boot](#secure-boot-signing-the-modules).'
+      : '- The modules are not signed. Nodes with UEFI Secure Boot refuse them (`Key was rejected by service`); give the driver spec a `signing` section to sign them at build time.',
   );
-  if (driver.signing) {
-    p(`  The driver spec names signing secrets (\`${driver.signing.keySecret}\`, \`${driver.signing.certSecret}\`); this method does not use them.`);
-  }
   p('');
+  p(
+    ...signingReadme(driver, {
+      namespace: options.day1 ? undefined : ns,
+      podman: options.day1,
+      verifyCommand: `oc exec -n ${ns} daemonset/${names.daemonSet} -- modinfo -F signer ${mods[0]}`,
+    }),
+  );
 
   if (options.day1) {
     p(
@@ -151,6 +157,7 @@ export function dtkReadme(input: ReadmeInput): string {
       '',
       ...fence([
         `podman build --authfile <pull-secret.json> \\`,
+        ...(driver.signing ? [`  ${podmanSecretFlags('signing_key.priv', 'signing_key.der').join(' ')} \\`] : []),
         `  --build-arg DTK=${input.dtkImage} \\`,
         `  --build-arg KVER=${input.kver} \\`,
         `  -t ${input.image} -f Containerfile ${pathDriver ? sourceDir : '.'}`,

@@ -17,6 +17,7 @@
 import { BUILD_OUT, buildLines, loadOrder, modprobeConf, sourceLines } from '../driver-build.js';
 import { canonicalModuleName, type DriverSpec } from '../../driver/spec.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
+import { signingLines } from '../module-signing.js';
 import { rhcosImageFor } from './images.js';
 
 /** Where the os-kernel stage leaves the base image's kernel version. */
@@ -116,6 +117,7 @@ export function offClusterContainerfile(driver: DriverSpec, facts: ReleaseFacts)
     ...dtkCheckLines(),
     ...sourceLines(driver, { pathSource: 'context' }),
     ...buildLines(driver, { kverFile: KERNEL_VERSION_FILE }),
+    ...signingLines(driver, { source: 'podman-secret', kverFile: KERNEL_VERSION_FILE }),
     '',
     `# 3. The OS image plus the modules; systemd-modules-load loads them at every boot.`,
     `FROM \${RHCOS_IMAGE}`,

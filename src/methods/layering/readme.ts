@@ -10,6 +10,7 @@ import type { ReleaseFacts } from '../../release/placeholders.js';
 import { loadOrder, modprobeConf } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
 import { customPoolSteps, nodeRoleLabel } from '../custom-pool.js';
+import { podmanSecretFlags, signingReadme } from '../module-signing.js';
 import { ocpDocs } from '../ocp-docs.js';
 import { sourceDirArg } from '../source-dir.js';
 import { blacklistedModules } from './containerfile.js';
@@ -87,7 +88,12 @@ function verifyCommands(driver: DriverSpec): string {
   );
 }
 
-function driverNotes(driver: DriverSpec): string[] {
+/** build.sh's signing inputs, when the driver is signed. */
+function signEnv(driver: DriverSpec): string {
+  return driver.signing ? 'SIGNING_KEY=signing_key.priv SIGNING_CERT=signing_key.der ' : '';
+}
+
+function driverNotes(driver: DriverSpec, variant: 'off-cluster' | 'on-cluster'): string[] {
   const notes: string[] = [];
   const mods = loadOrder(driver);
   notes.push(
@@ -105,9 +111,11 @@ function driverNotes(driver: DriverSpec): string[] {
   notes.push(
     '- Only the default kernel gets the modules: a pool switched to `kernelType: realtime` (or `64k-pages`) boots another kernel and would not find them.',
   );
-  if (driver.signing) {
+  if (driver.signing && variant === 'off-cluster') {
+    notes.push('- The modules are signed in the builder stage (see "Secure Boot" below); the nodes load them under Secure Boot once the certificate is enrolled.');
+  } else if (driver.signing) {
     notes.push(
-      '- The driver spec asks for signing, but this method does not sign modules: on Secure Boot nodes unsigned modules fail to load. Sign them in the builder stage (`/usr/src/kernels/$KVER/scripts/sign-file sha256 <key> <cert> <module>.ko`) with a key enrolled in the nodes\' MOK database.',
+      '- The driver spec asks for signing, but the on-cluster build cannot sign: a MachineOSConfig gives its Containerfile no build secrets, and a key in the Containerfile or an image would be readable by anyone who can read the MachineOSConfig or pull the image. Use the off-cluster variant (`--variant off-cluster`), which signs with build secrets. Unsigned modules do not load on Secure Boot nodes.',
     );
   } else {
     notes.push('- The modules are not signed: on nodes with Secure Boot enabled they do not load.');
@@ -183,8 +191,9 @@ function offClusterReadme(i: ReadmeInput): string {
     '',
     '## What lands on the nodes',
     '',
-    ...driverNotes(driver),
+    ...driverNotes(driver, 'off-cluster'),
     '',
+    ...signingReadme(driver, { podman: true, verifyCommand: `oc debug node/<node> -- chroot /host modinfo -F signer ${loadOrder(driver)[0]}` }),
   );
   if (options.day1) {
     out.push(...day1Steps(i, buildArg, image));
@@ -192,7 +201,7 @@ function offClusterReadme(i: ReadmeInput): string {
     out.push(
       '## 1. Build and push',
       '',
-      code('sh', `AUTHFILE=pull-secret.json ./build.sh${buildArg}`),
+      code('sh', `${signEnv(driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`),
       '',
       `\`build.sh\` runs \`podman build\` with the release's images, pushes \`${image}\` with \`--digestfile ${'image-digest.txt'}\` and writes \`<repository>@<digest>\` into \`${mcFile}\`. By hand:`,
       '',
@@ -200,6 +209,7 @@ function offClusterReadme(i: ReadmeInput): string {
         'sh',
         `# the images of the release the cluster runs now${os.note ? ` ${os.note}` : ''}:`,
         `podman build --authfile pull-secret.json -f Containerfile \\`,
+        ...(driver.signing ? [`  ${podmanSecretFlags('signing_key.priv', 'signing_key.der').join(' ')} \\`] : []),
         `  --build-arg RHCOS_IMAGE=$(oc adm release info --image-for=${os.tag}) \\`,
         `  --build-arg DTK_IMAGE=$(oc adm release info --image-for=driver-toolkit) \\`,
         `  -t ${image} ${sourceDir ?? '.'}`,
@@ -243,7 +253,7 @@ function offClusterReadme(i: ReadmeInput): string {
             `RHCOS_IMAGE=$(oc adm release info $NEW --image-for=rhel-coreos 2>/dev/null || oc adm release info $NEW --image-for=rhel-coreos-8) \\`,
           ]),
       `DTK_IMAGE=$(oc adm release info $NEW --image-for=driver-toolkit) \\`,
-      `IMAGE=${names.osImageRepo}:${driver.version}-<new version> AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
+      `IMAGE=${names.osImageRepo}:${driver.version}-<new version> ${signEnv(driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
       `oc apply -f ${mcFile}`,
     ),
     '',
@@ -276,7 +286,7 @@ function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
       ...(os.note ? [`# ${os.note}`] : []),
       `RHCOS_IMAGE=$(oc adm release info $REL --image-for=${os.tag}) \\`,
       `DTK_IMAGE=$(oc adm release info $REL --image-for=driver-toolkit) \\`,
-      `AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
+      `${signEnv(i.driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
     ),
     '',
     `\`build.sh\` pushes \`${image}\` and writes \`<repository>@<digest>\` into \`${mcFile}\` (replacing \`sha256:FILL_ME_LAYERED_IMAGE_DIGEST\`). The registry \`${names.registry}\` must be reachable from the nodes during installation, and the \`pullSecret\` of \`install-config.yaml\` must hold read credentials for it (it becomes the global pull secret).`,
@@ -344,7 +354,7 @@ function onClusterReadme(i: ReadmeInput): string {
     '',
     '## What lands on the nodes',
     '',
-    ...driverNotes(driver),
+    ...driverNotes(driver, 'on-cluster'),
     '',
     '## Before you start',
     '',

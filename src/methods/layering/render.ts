@@ -8,6 +8,7 @@ import type { Release } from '../../release/release.js';
 import { sourceImageContainerfile } from '../driver-build.js';
 import { customMachineConfigPool, isCustomPool } from '../custom-pool.js';
 import type { RenderOptions } from '../method.js';
+import { x509Config } from '../module-signing.js';
 import { buildScript } from './build-script.js';
 import { CONTAINERFILE_CONTENT_MAX, offClusterContainerfile, onClusterContainerfile } from './containerfile.js';
 import { layeringNames, REGISTRY_PLACEHOLDER, type LayeringNames } from './images.js';
@@ -80,6 +81,9 @@ function renderOffCluster(driver: DriverSpec, release: Release, options: RenderO
       content: buildScript(driver, facts, names, mcFile, options.sourceDir),
       executable: true,
     },
+    ...(driver.signing
+      ? [{ path: 'x509.conf', phase: 'build' as const, description: 'openssl request config for the module signing key pair (see README, Secure Boot)', content: x509Config(driver) }]
+      : []),
     {
       path: mcFile,
       phase: options.day1 ? 'day1' : 'day2',
