@@ -171,7 +171,7 @@ describe('dtk pinned, Day 2, reference driver (source.path)', () => {
     expect(lines).toContain('RUN microdnf install -y kmod && microdnf clean all');
     expect(lines).toContain('COPY --from=builder /build/out/lib/modules/ /lib/modules/');
     expect(lines).toContain('COPY --from=builder /build/out/etc/modprobe.d/ /etc/modprobe.d/');
-    expect(lines.at(-2)).toBe('RUN depmod ${KVER}');
+    expect(lines.at(-2)).toBe('RUN for k in ${KVER}; do ln -sfn /host/usr/lib/modules/$k/kernel /lib/modules/$k/kernel; done');
     // Both stages declare KVER (an ARG before FROM is not visible inside a stage otherwise).
     expect(lines.filter((l) => l === 'ARG KVER')).toHaveLength(2);
     expect(cf).toMatch(/options simple_kmod greeting=kmodlab/);
@@ -369,7 +369,7 @@ describe('dtk tracking', () => {
     const runs = builder.split(/\n(?=[A-Z]+ )/).filter((l) => l.startsWith('RUN ') && l.includes('${KVER}'));
     expect(runs.length).toBeGreaterThanOrEqual(2);
     for (const r of runs) expect(r.startsWith('RUN KVER="$(cat /etc/kmodlab-kver)" && export KVER && ')).toBe(true);
-    expect(lines.at(-2)).toBe('RUN for k in $(ls /lib/modules); do depmod "$k"; done');
+    expect(lines.at(-2)).toBe('RUN for k in $(ls /lib/modules); do ln -sfn /host/usr/lib/modules/$k/kernel /lib/modules/$k/kernel; done');
   });
 
   it('extracts KERNEL_VERSION (not RT_KERNEL_VERSION) from a driver-toolkit release file', () => {
@@ -491,7 +491,10 @@ describe('dtk: drivers with firmware and in-tree modules to remove', () => {
     expect(script.indexOf('rmmod fw_drv_old')).toBeLessThan(script.indexOf('modprobe -v -a fw_drv'));
     expect(script).toContain('/host/var/lib/firmware/acme/fw-drv.bin');
     expect(script.endsWith('modprobe -v -a fw_drv')).toBe(true);
-    expect(podSpec(ds).volumes).toEqual([{ name: 'host-firmware', hostPath: { path: '/var/lib/firmware', type: 'DirectoryOrCreate' } }]);
+    expect(podSpec(ds).volumes).toEqual([
+      { name: 'host-modules', hostPath: { path: '/usr/lib/modules', type: 'Directory' } },
+      { name: 'host-firmware', hostPath: { path: '/var/lib/firmware', type: 'DirectoryOrCreate' } },
+    ]);
     expect(findFile(set, 'Containerfile')!.content).toContain('COPY --from=builder /build/out/lib/firmware/ /lib/firmware/');
   });
 });

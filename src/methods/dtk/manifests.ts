@@ -11,6 +11,7 @@ import { LABEL_VALUE, labelValue } from '../../names.js';
 import { modprobeLoad, modprobeUnload } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
 import { signingBuildVolumes } from '../module-signing.js';
+import { HOST_MODULES_MOUNT } from './containerfile.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG, type DtkNames } from './names.js';
 
 export type DtkVariant = 'pinned' | 'tracking';
@@ -21,6 +22,8 @@ export const NFD_KERNEL_LABEL = 'feature.node.kubernetes.io/kernel-version.full'
 export const IMAGE_TRIGGER_ANNOTATION = 'image.openshift.io/triggers';
 /** Where the pod sees the host's firmware directory (firmware_class.path points there). */
 export const HOST_FIRMWARE_DIR = '/var/lib/firmware';
+/** The node's module tree (RHCOS: /lib is a link to /usr/lib); KMM mounts the same directory. */
+export const HOST_MODULES_DIR = '/usr/lib/modules';
 const HOST_FIRMWARE_MOUNT = '/host/var/lib/firmware';
 
 /** What every object builder needs. */
@@ -277,7 +280,12 @@ export function daemonSet(ctx: DtkContext, input: DaemonSetInput): K8sObject {
     securityContext: { privileged: true },
     resources: { requests: { cpu: '10m', memory: '16Mi' } },
   };
-  if (firmware) container.volumeMounts = [{ name: 'host-firmware', mountPath: HOST_FIRMWARE_MOUNT }];
+  // The node's module tree, read-only: the image links /lib/modules/<kernel>/kernel into it,
+  // so modprobe loads in-tree dependencies from the node (harmless for drivers without any).
+  container.volumeMounts = [
+    { name: 'host-modules', mountPath: HOST_MODULES_MOUNT, readOnly: true },
+    ...(firmware ? [{ name: 'host-firmware', mountPath: HOST_FIRMWARE_MOUNT }] : []),
+  ];
 
   const podSpec: Record<string, unknown> = {
     serviceAccountName: ctx.names.serviceAccount,
@@ -293,7 +301,10 @@ export function daemonSet(ctx: DtkContext, input: DaemonSetInput): K8sObject {
   }
   if (input.imagePullSecret) podSpec.imagePullSecrets = [{ name: input.imagePullSecret }];
   podSpec.containers = [container];
-  if (firmware) podSpec.volumes = [{ name: 'host-firmware', hostPath: { path: HOST_FIRMWARE_DIR, type: 'DirectoryOrCreate' } }];
+  podSpec.volumes = [
+    { name: 'host-modules', hostPath: { path: HOST_MODULES_DIR, type: 'Directory' } },
+    ...(firmware ? [{ name: 'host-firmware', hostPath: { path: HOST_FIRMWARE_DIR, type: 'DirectoryOrCreate' } }] : []),
+  ];
 
   return {
     apiVersion: 'apps/v1',

@@ -7,6 +7,7 @@ import { customPoolSteps, isCustomPool } from '../custom-pool.js';
 import { podmanSecretFlags, signingReadme } from '../module-signing.js';
 import { ocpDocs } from '../ocp-docs.js';
 import { sourceDirArg } from '../source-dir.js';
+import { HOST_MODULES_MOUNT } from './containerfile.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG } from './names.js';
 import { HOST_FIRMWARE_DIR, IMAGE_TRIGGER_ANNOTATION, imageTriggers, NFD_KERNEL_LABEL, type DtkContext } from './manifests.js';
 
@@ -349,8 +350,12 @@ export function dtkReadme(input: ReadmeInput): string {
 
   p('## Limits', '');
   p(
-    '- Modules are loaded by `modprobe` inside the container, which only knows the image\'s `/lib/modules`: an in-tree',
-    '  module this driver depends on must already be loaded on the host.',
+    '- In-tree dependencies (a DRM driver needs `drm_kms_helper`, an IIO driver `industrialio`): `modprobe` in the',
+    '  container loads them from the node. The DaemonSet mounts the node\'s `/usr/lib/modules` read-only at',
+    `  \`${HOST_MODULES_MOUNT}\`; in the image, \`/lib/modules/<kernel>/kernel\` is a symlink to \`${HOST_MODULES_MOUNT}/<kernel>/kernel\`,`,
+    '  and the module index (`modules.dep` …) was made in the builder stage against the driver-toolkit\'s own in-tree',
+    '  modules of the same kernel, so it names them at the paths the node has. A driver without such dependencies',
+    '  never touches the mount. (Parameters for a dependency come from `modprobe.d`, not the top module\'s command line.)',
     '- Realtime-kernel nodes need their own build (the DTK also carries the realtime kernel\'s headers); kmodlab builds',
     '  for the default kernel only.',
     '- An evicted or preempted pod unloads the driver (preStop). The pod requests little (10m CPU, 16Mi memory);',

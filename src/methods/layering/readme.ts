@@ -187,7 +187,7 @@ function offClusterReadme(i: ReadmeInput): string {
     '',
     '1. Stage `os-kernel` asks the rhel-coreos image which kernel it boots (`rpm -q kernel`; `uname -r` in a build would be the build host\'s kernel).',
     `2. Stage \`builder\` (driver-toolkit) checks it has \`/lib/modules/<that kernel>/build\` and stops with "kmodlab: this driver-toolkit image has no build tree for …" if the DTK is from another release; then it runs the driver's build commands with \`KVER\` set to that kernel.`,
-    '3. The final stage is the rhel-coreos image plus the modules, `depmod`, a `modules-load.d` entry, and `ostree container commit`.',
+    '3. The final stage is the rhel-coreos image plus the modules, `depmod`, a `modules-load.d` entry, and `ostree container commit`. The OS image has the kernel\'s full module tree, so `depmod` there also records in-tree dependencies (e.g. `drm_kms_helper` for a DRM driver) and `modprobe`/`systemd-modules-load` load them first.',
     '',
     '## What lands on the nodes',
     '',
