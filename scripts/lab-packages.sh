@@ -12,6 +12,7 @@
 #   linux-headers-<kver>             the kbuild tree drivers are built against
 #   build-essential                  make/gcc for kbuild
 #   time                             GNU time: CPU and peak RSS of driver builds
+#   openssl                          the lab's module signing key (drivers with `signing`)
 # Debian's own initramfs is NOT needed (the lab builds its own, tiny one), and
 # update-initramfs dominates kernel install time (~1.5 min per kernel on 2 cores).
 # The kernel packages export INITRD=Yes themselves (kernel-img.conf cannot turn it
@@ -24,7 +25,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools"
+pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools openssl"
 for k in $KERNELS; do
   pkgs="$pkgs linux-image-$k linux-headers-$k"
 done
