@@ -15,6 +15,7 @@
 #   build-essential                  make/gcc for kbuild
 #   time                             GNU time: CPU and peak RSS of driver builds
 #   skopeo                           `kmodlab lab add-release`: pulls a release's rhel-coreos and driver-toolkit images
+#   openssl                          the lab's module signing key (drivers with `signing`)
 # Debian's own initramfs is NOT needed (the lab builds its own, tiny one), and
 # update-initramfs dominates kernel install time (~1.5 min per kernel on 2 cores).
 # The kernel packages export INITRD=Yes themselves (kernel-img.conf cannot turn it
@@ -29,7 +30,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools skopeo"
+pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools skopeo openssl"
 for k in $KERNELS; do
   pkgs="$pkgs linux-image-$k linux-headers-$k"
 done

@@ -127,7 +127,7 @@ describe('bad input → one clear message, exit code 2, no stack trace', () => {
     ['no output chosen', ['render'], /--output-dir <dir> \(files\) or -o yaml\|json/],
     ['bad output format', ['render', '-o', 'xml'], /unknown format "xml"/],
     ['bad kernel flag', ['render', '--kernel', 'not a kernel', '-o', 'yaml'], /--kernel: expected a kernel version/],
-    ['bad pool', ['render', '--pool', 'infra', '-o', 'yaml'], /--pool: /],
+    ['bad pool', ['render', '--pool', 'GPU_nodes', '-o', 'yaml'], /--pool: expected a MachineConfigPool name/],
     ['variant with all methods', ['render', '--variant', 'tracking', '-o', 'yaml'], /--variant applies to one method/],
     ['day1 without a registry', ['render', '--method', 'dtk', '--day1', '-o', 'yaml'], /--day1 with dtk needs --registry/],
     ['unknown flag', ['render', '--colour', 'blue'], /unknown option '--colour'/],

@@ -11,8 +11,15 @@ import type { Release } from '../release/release.js';
 export const RenderOptionsSchema = z.strictObject({
   /** Render the Day-1 (install-time) form instead of the Day-2 form. */
   day1: z.boolean().default(false),
-  /** MachineConfigPool the driver goes to (`master` for single-node OpenShift). */
-  pool: z.enum(['worker', 'master']).default('worker'),
+  /**
+   * MachineConfigPool (node role) the driver goes to: `worker`, `master` (single-node
+   * OpenShift) or a custom pool such as `infra` or `gpu`, whose MachineConfigPool the
+   * methods that need one render too (see custom-pool.ts).
+   */
+  pool: z
+    .string()
+    .regex(/^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a MachineConfigPool name (DNS-1123 label: at most 63 lower-case letters, digits, "-"), e.g. worker, master, infra, gpu')
+    .default('worker'),
   /**
    * Repository prefix for images kmodlab asks to build (e.g. `quay.io/acme`). Default:
    * the cluster's internal registry in the method's namespace.
@@ -20,6 +27,11 @@ export const RenderOptionsSchema = z.strictObject({
   registry: z.string().regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(\/[a-z0-9._-]+)*$/, 'expected a registry/repository prefix such as quay.io/acme').optional(),
   /** Namespace for the method's namespaced objects (default per method). */
   namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name (DNS-1123 label)').optional(),
+  /**
+   * Where the driver's `source.path` directory is on the machine that renders (absolute),
+   * so README commands name it instead of a `<driver source dir>` placeholder.
+   */
+  sourceDir: z.string().min(1).optional(),
   /** Method-specific variant, e.g. dtk `pinned` | `tracking`, layering `off-cluster` | `on-cluster`. */
   variant: z.string().optional(),
   /**

@@ -20,6 +20,9 @@ const OPTION_FLAGS: Record<string, string> = {
   kmmVersion: '--kmm-version',
 };
 
+/** Methods whose objects live in a namespace of their own (default `kmodlab-<driver>[-<method>]`). */
+const NAMESPACED_METHODS = new Set(['dtk', 'kmm']);
+
 export function methodsFor(selection: string): ReturnType<typeof allMethods> {
   return selection === 'all' ? allMethods() : selection.split(',').map((id) => getMethod(id.trim()));
 }
@@ -34,6 +37,12 @@ export function renderMethods(driver: DriverSpec, release: Release, selection: s
   const methods = methodsFor(selection);
   if (parsed.data.variant !== undefined && methods.length !== 1) {
     throw new UserError(`--variant applies to one method: use it with --method ${methods.map((m) => m.id).join('|')}, not with --method ${selection}`);
+  }
+  const namespaced = methods.filter((m) => NAMESPACED_METHODS.has(m.id));
+  if (parsed.data.namespace !== undefined && namespaced.length > 1) {
+    throw new UserError(
+      `--namespace applies to one method: ${namespaced.map((m) => m.id).join(' and ')} each get their own namespace, so that \`oc delete -f .\` in one method's directory never deletes the other's objects; render them one at a time with --method <method> --namespace <ns>`,
+    );
   }
   return methods.map((m) => ArtifactSetSchema.parse(m.render(driver, release, parsed.data)));
 }

@@ -69,6 +69,24 @@ export const OFFICIAL_COMPONENT_REPOSITORY = 'quay.io/openshift-release-dev/ocp-
 
 /** OS image tags, most recent name first: `rhel-coreos` (4.13+), `rhel-coreos-8` (4.12). */
 export const RHCOS_TAGS = ['rhel-coreos', 'rhel-coreos-8'] as const;
+export type RhcosTag = (typeof RHCOS_TAGS)[number];
+
+/**
+ * The release's tag for its OS image, for `oc adm release info --image-for=<tag>`: the tag
+ * the release info named, else by version (`rhel-coreos-8` up to 4.12, `rhel-coreos` from
+ * 4.13; openshift/machine-config-operator `install/image-references` on release-4.12 vs
+ * release-4.13). Undefined when neither is known.
+ */
+export function rhcosTagOf(release: Pick<ReleaseInput, 'version' | 'sources'>): RhcosTag | undefined {
+  const source = release.sources?.rhcosImage ?? '';
+  // `\b(?!-)`: `rhel-coreos` must not match inside `rhel-coreos-8` or `rhel-coreos-extensions`.
+  const named = RHCOS_TAGS.find((t) => new RegExp(`(tag|Images) ${t}\\b(?!-)`).test(source));
+  if (named) return named;
+  const m = /^(\d+)\.(\d+)\./.exec(release.version ?? '');
+  if (!m) return undefined;
+  return Number(m[1]) === 4 && Number(m[2]) <= 12 ? 'rhel-coreos-8' : 'rhel-coreos';
+}
+
 export const DTK_TAG = 'driver-toolkit';
 
 const ANNOTATION_BUILD_VERSIONS = 'io.openshift.build.versions';

@@ -115,9 +115,9 @@ describe('dtk pinned, Day 2, reference driver (source.path)', () => {
   it('renders only schema-valid objects, each with the standard labels, in one namespace', () => {
     expectEveryObjectValidAndLabelled(set, reference);
     const ns = only(set, 'Namespace');
-    expect(ns.metadata.name).toBe('kmodlab-simple-kmod');
+    expect(ns.metadata.name).toBe('kmodlab-simple-kmod-dtk');
     expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
-    for (const o of allObjects(set).filter((o) => o.kind !== 'Namespace')) expect(o.metadata.namespace).toBe('kmodlab-simple-kmod');
+    for (const o of allObjects(set).filter((o) => o.kind !== 'Namespace')) expect(o.metadata.namespace).toBe('kmodlab-simple-kmod-dtk');
     for (const o of allObjects(set)) expect(o.metadata.annotations?.[ANNOTATION_INSTALL_PHASE]).toBeUndefined();
   });
 
@@ -139,7 +139,7 @@ describe('dtk pinned, Day 2, reference driver (source.path)', () => {
     expect(podSpec(ds).serviceAccountName).toBe(sa.metadata.name);
     expect(role.rules).toEqual([{ apiGroups: ['security.openshift.io'], resources: ['securitycontextconstraints'], resourceNames: ['privileged'], verbs: ['use'] }]);
     expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
-    expect(rb.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'kmodlab-simple-kmod' }]);
+    expect(rb.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'kmodlab-simple-kmod-dtk' }]);
   });
 
   it('builds for the release kernel with the release DTK, as build args of a binary build', () => {
@@ -171,7 +171,7 @@ describe('dtk pinned, Day 2, reference driver (source.path)', () => {
     expect(lines).toContain('RUN microdnf install -y kmod && microdnf clean all');
     expect(lines).toContain('COPY --from=builder /build/out/lib/modules/ /lib/modules/');
     expect(lines).toContain('COPY --from=builder /build/out/etc/modprobe.d/ /etc/modprobe.d/');
-    expect(lines.at(-2)).toBe('RUN depmod ${KVER}');
+    expect(lines.at(-2)).toBe('RUN for k in ${KVER}; do ln -sfn /host/usr/lib/modules/$k/kernel /lib/modules/$k/kernel; done');
     // Both stages declare KVER (an ARG before FROM is not visible inside a stage otherwise).
     expect(lines.filter((l) => l === 'ARG KVER')).toHaveLength(2);
     expect(cf).toMatch(/options simple_kmod greeting=kmodlab/);
@@ -180,7 +180,7 @@ describe('dtk pinned, Day 2, reference driver (source.path)', () => {
   it('pulls the image built for the release kernel and follows its ImageStream tag', () => {
     const ds = only(set, 'DaemonSet');
     const c = container(ds);
-    expect(c.image).toBe(`image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod/simple-kmod-driver-container:${KVER}`);
+    expect(c.image).toBe(`image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod-dtk/simple-kmod-driver-container:${KVER}`);
     expect(c.imagePullPolicy).toBe('IfNotPresent');
     const triggers = JSON.parse(ds.metadata.annotations!['image.openshift.io/triggers']!);
     expect(triggers).toEqual([
@@ -209,9 +209,9 @@ describe('dtk pinned, Day 2, reference driver (source.path)', () => {
   it('README says how to build, apply, verify, update, upgrade and remove', () => {
     const readme = findFile(set, 'README.md')!.content!;
     expect(readme).toContain('oc apply -f .');
-    expect(readme).toContain('oc start-build simple-kmod-driver-build -n kmodlab-simple-kmod --from-dir=<driver source dir> --follow');
+    expect(readme).toContain('oc start-build simple-kmod-driver-build -n kmodlab-simple-kmod-dtk --from-dir=<driver source dir> --follow');
     expect(readme).toContain("oc debug node/<node> -- chroot /host lsmod | grep -E '^(simple_kmod|simple_procfs_kmod) '");
-    expect(readme).toContain('oc get pods -n kmodlab-simple-kmod');
+    expect(readme).toContain('oc get pods -n kmodlab-simple-kmod-dtk');
     expect(readme).toContain('managementState');
     expect(readme).toContain('## Update');
     expect(readme).toContain('## Cluster upgrades');
@@ -267,7 +267,7 @@ describe('dtk pinned, git driver', () => {
     expect(container(only(set, 'DaemonSet')).lifecycle.postStart.exec.command).toEqual(['modprobe', '-v', '-a', 'acme_core', 'acme_nic']);
     const readme = findFile(set, 'README.md')!.content!;
     expect(readme).not.toContain('--from-dir');
-    expect(readme).toContain('oc start-build acme-nic-driver-build -n kmodlab-acme-nic --follow');
+    expect(readme).toContain('oc start-build acme-nic-driver-build -n kmodlab-acme-nic-dtk --follow');
   });
 });
 
@@ -362,14 +362,14 @@ describe('dtk tracking', () => {
     const lines = cf.split('\n');
     expect(lines).toContain('ARG DTK=image-registry.openshift-image-registry.svc:5000/openshift/driver-toolkit:latest');
     expect(lines).toContain('FROM ${DTK} AS builder');
-    expect(lines).toContain('COPY --from=image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod/simple-kmod-driver-source:latest /src/ /build/src/');
+    expect(lines).toContain('COPY --from=image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod-dtk/simple-kmod-driver-source:latest /src/ /build/src/');
     expect(cf).not.toMatch(/^ARG KVER/m);
     // Every builder RUN line that uses ${KVER} first sets it from the file.
     const builder = cf.slice(cf.indexOf('FROM ${DTK} AS builder'), cf.lastIndexOf('\nFROM '));
     const runs = builder.split(/\n(?=[A-Z]+ )/).filter((l) => l.startsWith('RUN ') && l.includes('${KVER}'));
     expect(runs.length).toBeGreaterThanOrEqual(2);
     for (const r of runs) expect(r.startsWith('RUN KVER="$(cat /etc/kmodlab-kver)" && export KVER && ')).toBe(true);
-    expect(lines.at(-2)).toBe('RUN for k in $(ls /lib/modules); do depmod "$k"; done');
+    expect(lines.at(-2)).toBe('RUN for k in $(ls /lib/modules); do ln -sfn /host/usr/lib/modules/$k/kernel /lib/modules/$k/kernel; done');
   });
 
   it('extracts KERNEL_VERSION (not RT_KERNEL_VERSION) from a driver-toolkit release file', () => {
@@ -387,7 +387,7 @@ describe('dtk tracking', () => {
   it('rolls the DaemonSet onto the rebuilt image, on any kernel', () => {
     const ds = only(set, 'DaemonSet');
     const c = container(ds);
-    expect(c.image).toBe('image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod/simple-kmod-driver-container:latest');
+    expect(c.image).toBe('image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod-dtk/simple-kmod-driver-container:latest');
     expect(JSON.parse(ds.metadata.annotations!['image.openshift.io/triggers']!)[0].from).toEqual({ kind: 'ImageStreamTag', name: 'simple-kmod-driver-container:latest' });
     expect(podSpec(ds).affinity).toBeUndefined();
     expect(c.lifecycle.postStart.exec.command).toEqual(['modprobe', '-v', '-a', 'simple_kmod', 'simple_procfs_kmod']);
@@ -396,7 +396,7 @@ describe('dtk tracking', () => {
 
   it('README states the upgrade window', () => {
     const readme = findFile(set, 'README.md')!.content!;
-    expect(readme).toContain('oc start-build simple-kmod-driver-source-build -n kmodlab-simple-kmod --from-dir=<driver source dir> --follow');
+    expect(readme).toContain('oc start-build simple-kmod-driver-source-build -n kmodlab-simple-kmod-dtk --from-dir=<driver source dir> --follow');
     expect(readme).toMatch(/absent on that node until it reboots/);
     expect(readme).toMatch(/openshift\/driver-toolkit:latest/);
   });
@@ -491,7 +491,10 @@ describe('dtk: drivers with firmware and in-tree modules to remove', () => {
     expect(script.indexOf('rmmod fw_drv_old')).toBeLessThan(script.indexOf('modprobe -v -a fw_drv'));
     expect(script).toContain('/host/var/lib/firmware/acme/fw-drv.bin');
     expect(script.endsWith('modprobe -v -a fw_drv')).toBe(true);
-    expect(podSpec(ds).volumes).toEqual([{ name: 'host-firmware', hostPath: { path: '/var/lib/firmware', type: 'DirectoryOrCreate' } }]);
+    expect(podSpec(ds).volumes).toEqual([
+      { name: 'host-modules', hostPath: { path: '/usr/lib/modules', type: 'Directory' } },
+      { name: 'host-firmware', hostPath: { path: '/var/lib/firmware', type: 'DirectoryOrCreate' } },
+    ]);
     expect(findFile(set, 'Containerfile')!.content).toContain('COPY --from=builder /build/out/lib/firmware/ /lib/firmware/');
   });
 });

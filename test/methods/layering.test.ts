@@ -20,6 +20,7 @@ import { layeringMethod } from '../../src/methods/layering/index.js';
 import { FEATURE_KEYS, RenderOptionsSchema, type RenderOptionsInput } from '../../src/methods/method.js';
 import { PLACEHOLDERS } from '../../src/release/placeholders.js';
 import type { Release } from '../../src/release/release.js';
+import { resolveRelease } from '../../src/release/resolve.js';
 import { parseYamlStream } from '../../src/yaml.js';
 import { assertValidK8sObject } from '../support/upstream-schemas.js';
 
@@ -228,6 +229,43 @@ describe('off-cluster, Day 2', () => {
     expect(md).toContain('single-node OpenShift');
     expect(md).toContain(KVER);
     for (const f of set.files) expect(md).toContain(`\`${f.path}\``);
+  });
+});
+
+describe('the OS image tag of the release (rhel-coreos-8 on 4.12)', () => {
+  /** Every `--image-for=<tag>` in the files a user runs or reads. */
+  function imageForTags(set: ArtifactSet): Set<string> {
+    const tags = new Set<string>();
+    for (const p of ['README.md', 'build.sh', 'Containerfile']) {
+      for (const m of text(set, p).matchAll(/--image-for=([\w-]+)/g)) if (m[1] !== 'driver-toolkit') tags.add(`${p}:${m[1]}`);
+    }
+    return tags;
+  }
+
+  it('4.12 (release info with only rhel-coreos-8): every command asks for rhel-coreos-8', async () => {
+    const release = await resolveRelease({ releaseInfoFile: 'test/fixtures/release-info/ocp-4.12.22-x86_64.txt' });
+    expect(release.version).toBe('4.12.22');
+    const set = render(ref, release, { registry: 'quay.io/acme' });
+    const tags = imageForTags(set);
+    expect([...tags].sort()).toEqual(['Containerfile:rhel-coreos-8', 'README.md:rhel-coreos-8', 'build.sh:rhel-coreos-8'].concat(['README.md:rhel-coreos']).sort());
+    // the one plain rhel-coreos is the upgrade step, which falls back to rhel-coreos-8 for a 4.12 target
+    expect(text(set, 'README.md')).toContain('--image-for=rhel-coreos 2>/dev/null || oc adm release info $NEW --image-for=rhel-coreos-8');
+    expect(text(set, 'README.md')).not.toMatch(/image-for=rhel-coreos\) \\\n\s*--build-arg DTK/);
+    const day1 = render(ref, release, { registry: 'quay.io/acme', day1: true });
+    expect(text(day1, 'README.md')).toContain('RHCOS_IMAGE=$(oc adm release info $REL --image-for=rhel-coreos-8)');
+  });
+
+  it('4.12 by version only, and 4.14: the tag follows the version', () => {
+    expect(imageForTags(render(ref, { version: '4.12.3', sources: {} }))).toEqual(
+      new Set(['Containerfile:rhel-coreos-8', 'README.md:rhel-coreos-8', 'build.sh:rhel-coreos-8', 'README.md:rhel-coreos']),
+    );
+    expect(imageForTags(render(ref, R414_IMAGES))).toEqual(new Set(['Containerfile:rhel-coreos', 'README.md:rhel-coreos', 'build.sh:rhel-coreos']));
+  });
+
+  it('unknown version: rhel-coreos with the 4.12 name beside it', () => {
+    const set = render(ref, { kernelVersion: KVER, sources: {} });
+    expect(text(set, 'Containerfile')).toContain('--image-for=rhel-coreos      (rhel-coreos-8 on 4.12)');
+    expect(text(set, 'build.sh')).toContain('--image-for=rhel-coreos (rhel-coreos-8 on 4.12)');
   });
 });
 

@@ -40,7 +40,7 @@ export function registerRenderCommand(program: Command, io: CliIO): void {
     .option('--rhcos-image <pullspec>', "the release's rhel-coreos image (oc adm release info --image-for=rhel-coreos)")
     .option('--release-info <file>', 'saved output of `oc adm release info <release>` (text or -o json); flags override it')
     .option('--day1', 'render the Day-1 (install-time) form: manifests for the installer openshift/ directory')
-    .option('--pool <pool>', 'MachineConfigPool / node role the driver goes to (master on single-node OpenShift)', 'worker')
+    .option('--pool <pool>', 'MachineConfigPool / node role the driver goes to: worker, master (single-node OpenShift) or a custom pool (e.g. infra, gpu)', 'worker')
     .option('--registry <prefix>', 'repository prefix for images kmodlab asks you to build, e.g. quay.io/acme')
     .option('--namespace <ns>', "namespace for the method's namespaced objects")
     .option('--variant <variant>', 'method variant (dtk: pinned|tracking, layering: off-cluster|on-cluster)')
@@ -80,11 +80,12 @@ export async function runRender(flags: RenderFlags, io: CliIO): Promise<void> {
   });
   const sets = renderMethods(driver.spec, release, flags.method, {
     day1: flags.day1 ?? false,
-    pool: flags.pool as 'worker' | 'master',
+    pool: flags.pool,
     registry: flags.registry,
     namespace: flags.namespace,
     variant: flags.variant,
     kmmVersion: flags.kmmVersion,
+    sourceDir: driver.sourceDir,
   });
 
   if (flags.output !== undefined) {

@@ -2,7 +2,9 @@
  * The driver container image of the dtk method: a builder stage FROM the driver-toolkit
  * image compiles the modules (shared helpers in ../driver-build.ts), a small final stage
  * holds only the .ko files, kmod (modprobe/depmod) and the driver's modprobe.d options,
- * laid out where `modprobe` inside the container looks: `/lib/modules/$KVER/extra/`.
+ * laid out where `modprobe` inside the container looks: `/lib/modules/$KVER/extra/`,
+ * with the module index made in the builder (against the DTK's in-tree modules) and
+ * `/lib/modules/$KVER/kernel` linked to the node's tree, mounted by the DaemonSet.
  *
  * - pinned: `ARG DTK` (the release's driver-toolkit, by digest) and `ARG KVER` (its
  *   kernel) are fixed at render time and passed as build args.
@@ -12,7 +14,16 @@
  */
 import type { DriverSpec } from '../../driver/spec.js';
 import { BUILD_OUT, buildLines, modprobeConf, sourceLines } from '../driver-build.js';
+import { signingLines, type SigningSecretSource } from '../module-signing.js';
 import { CLUSTER_DTK_PULL_SPEC, rhelMajor } from './names.js';
+
+/**
+ * Where the DaemonSet mounts the node's module tree (read-only): the image's
+ * `/lib/modules/<kernel>/kernel` is a symlink into it, so `modprobe` in the pod loads
+ * in-tree dependencies (drm_kms_helper, industrialio, snd_pcm…) from the node, the way
+ * KMM's images link their `/opt/lib/modules/<kernel>/` to the node's tree.
+ */
+export const HOST_MODULES_MOUNT = '/host/usr/lib/modules';
 
 /** Where the tracking builder writes the DTK's kernel version (read by every RUN that needs KVER). */
 export const KVER_FILE = '/etc/kmodlab-kver';
@@ -35,6 +46,8 @@ export interface PinnedContainerfileInput {
   kver: string;
   /** Comment lines saying how this file is built (in-cluster and off-cluster). */
   header: string[];
+  /** Where a signed driver's key comes from: podman `--secret` (off-cluster) or BuildConfig build volumes. */
+  signing: SigningSecretSource;
 }
 
 export function pinnedContainerfile(driver: DriverSpec, input: PinnedContainerfileInput): string {
@@ -47,11 +60,13 @@ export function pinnedContainerfile(driver: DriverSpec, input: PinnedContainerfi
     'ARG KVER',
     ...sourceLines(driver, { pathSource: 'context' }),
     ...buildLines(driver),
+    ...signingLines(driver, { source: input.signing }),
+    ...indexLines(),
     '',
     `FROM ${finalBaseImage(input.kver)}`,
     'ARG KVER',
     ...finalStageLines(driver),
-    'RUN depmod ${KVER}',
+    ...hostTreeLines('${KVER}'),
     '',
   ].join('\n');
 }
@@ -80,10 +95,13 @@ export function trackingContainerfile(driver: DriverSpec, input: TrackingContain
     `RUN echo "building ${driver.name} ${driver.version} for kernel $(cat ${KVER_FILE})"`,
     ...source,
     ...buildLines(driver, { kverFile: KVER_FILE }),
+    // Built in the cluster only: the key comes from the BuildConfig's build volumes.
+    ...signingLines(driver, { source: 'build-volumes', kverFile: KVER_FILE }),
+    ...indexLines(KVER_FILE),
     '',
     `FROM ${finalBaseImage(input.rhelKernelHint)}`,
     ...finalStageLines(driver),
-    'RUN for k in $(ls /lib/modules); do depmod "$k"; done',
+    ...hostTreeLines('$(ls /lib/modules)'),
     '',
   ].join('\n');
 }
@@ -98,4 +116,28 @@ function finalStageLines(driver: DriverSpec): string[] {
   if (driver.firmware.length > 0) lines.push(`COPY --from=builder ${BUILD_OUT}/lib/firmware/ /lib/firmware/`);
   if (modprobeConf(driver)) lines.push(`COPY --from=builder ${BUILD_OUT}/etc/modprobe.d/ /etc/modprobe.d/`);
   return lines;
+}
+
+/**
+ * Builder stage: index the driver's modules together with the driver-toolkit's own
+ * module tree of the same kernel (`depmod`), and keep the index files with the build
+ * output. The index then names in-tree dependencies by their path under `kernel/`,
+ * which the final image links to the node's tree. Not `depmod` in the final stage: there
+ * the in-tree modules are not present (they are the node's, at run time).
+ */
+function indexLines(kverFile?: string): string[] {
+  const kver = kverFile ? `KVER="$(cat ${kverFile})" && ` : '';
+  return [
+    '# Index the modules with the driver-toolkit\'s in-tree modules of the same kernel, so modprobe resolves in-tree dependencies.',
+    `RUN ${kver}mkdir -p /lib/modules/$KVER/extra && cp -a ${BUILD_OUT}/lib/modules/$KVER/extra/. /lib/modules/$KVER/extra/ \\`,
+    ` && depmod "$KVER" && cp /lib/modules/$KVER/modules.* ${BUILD_OUT}/lib/modules/$KVER/`,
+  ];
+}
+
+/** Final stage: `kernel/` of each kernel directory is the node's in-tree modules, mounted by the DaemonSet. */
+function hostTreeLines(kvers: string): string[] {
+  return [
+    `# In-tree modules come from the node (DaemonSet hostPath ${HOST_MODULES_MOUNT}, read-only); the index came from the builder.`,
+    `RUN for k in ${kvers}; do ln -sfn ${HOST_MODULES_MOUNT}/$k/kernel /lib/modules/$k/kernel; done`,
+  ];
 }

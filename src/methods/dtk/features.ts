@@ -32,7 +32,7 @@ export const DTK_FEATURES: readonly FeatureFact[] = [
   },
   {
     key: 'module-signing',
-    value: 'manual: the DTK ships openssl/mokutil/keyutils and the kernel sign-file; kmodlab adds no signing step',
+    value: 'yes, at build time when the driver spec has signing: sign-file in the builder stage, key from BuildConfig build volumes / podman --secret (never in a layer); the key must be enrolled (MOK) by you',
     source: DTK_DOCS,
   },
   {

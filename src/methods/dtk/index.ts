@@ -16,6 +16,7 @@ import { ReleaseFacts } from '../../release/placeholders.js';
 import type { Release } from '../../release/release.js';
 import { sourceImageContainerfile } from '../driver-build.js';
 import type { Method, RenderOptions } from '../method.js';
+import { x509Config } from '../module-signing.js';
 import { pinnedContainerfile, trackingContainerfile } from './containerfile.js';
 import { DTK_FEATURES } from './features.js';
 import {
@@ -65,6 +66,10 @@ function checkOptions(variant: DtkVariant, options: RenderOptions): void {
   }
 }
 
+function x509File(driver: DriverSpec): Artifact {
+  return { path: 'x509.conf', phase: 'build', description: 'openssl request config for the module signing key pair (see README, Secure Boot)', content: x509Config(driver) };
+}
+
 function manifest(path: string, description: string, objects: Artifact['objects'], phase: Artifact['phase'] = 'day2'): Artifact {
   return { path, phase, description, objects };
 }
@@ -92,7 +97,9 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
         ? 'Build it off-cluster (see README.md) and push it before installing the cluster.'
         : `Built in the cluster by BuildConfig ${names.buildConfig} (namespace ${names.namespace}), which passes DTK and KVER as build args.`,
     ];
-    const containerfile = pinnedContainerfile(driver, { dtkImage, kver, header });
+    // The file is for podman builds (key from --secret); the BuildConfig's copy reads it from build volumes.
+    const containerfile = pinnedContainerfile(driver, { dtkImage, kver, header, signing: 'podman-secret' });
+    const inClusterContainerfile = pinnedContainerfile(driver, { dtkImage, kver, header, signing: 'build-volumes' });
 
     if (options.day1) {
       const prefix = `openshift/99_kmodlab-${driver.name}`;
@@ -109,7 +116,7 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
         manifest('00-namespace.yaml', 'Namespace of the build and the driver container (privileged pod security)', [namespace(ctx)]),
         manifest('01-imagestream.yaml', 'ImageStream of the driver container image', [driverImageStream(ctx, tag, external)]),
         manifest('02-buildconfig.yaml', `BuildConfig building the driver container FROM the release's driver-toolkit for kernel ${kver}`, [
-          pinnedBuildConfig(ctx, containerfile, { dtkImage, kver }, { tag, externalRepository: external }),
+          pinnedBuildConfig(ctx, inClusterContainerfile, { dtkImage, kver }, { tag, externalRepository: external }),
         ]),
         manifest('03-serviceaccount.yaml', 'ServiceAccount of the driver container pods', [serviceAccount(ctx)]),
         manifest('04-role.yaml', 'Role allowing the privileged SCC', [role(ctx)]),
@@ -120,6 +127,7 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
       );
     }
     files.push({ path: 'Containerfile', phase: 'build', description: 'Driver container image: builder FROM the driver-toolkit, small final stage with kmod', content: containerfile });
+    if (driver.signing) files.push(x509File(driver));
   } else {
     const pathDriver = 'path' in driver.source;
     const tag = 'latest';
@@ -163,6 +171,7 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
         daemonSet(ctx, { image, triggerTag: `${names.imageStream}:${tag}` }),
       ]),
       { path: 'Containerfile', phase: 'build', description: 'Driver container image: builder FROM openshift/driver-toolkit:latest, small final stage with kmod', content: containerfile },
+      ...(driver.signing ? [x509File(driver)] : []),
     );
     if (sourceContainerfile) {
       files.push({ path: 'Containerfile.source', phase: 'build', description: 'Source image: the driver directory, for the tracking build', content: sourceContainerfile });

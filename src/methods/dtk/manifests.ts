@@ -10,6 +10,8 @@ import { ANNOTATION_INSTALL_PHASE, LABEL_COMPONENT, LABEL_METHOD, LABEL_NAME, st
 import { LABEL_VALUE, labelValue } from '../../names.js';
 import { modprobeLoad, modprobeUnload } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
+import { signingBuildVolumes } from '../module-signing.js';
+import { HOST_MODULES_MOUNT } from './containerfile.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG, type DtkNames } from './names.js';
 
 export type DtkVariant = 'pinned' | 'tracking';
@@ -20,6 +22,8 @@ export const NFD_KERNEL_LABEL = 'feature.node.kubernetes.io/kernel-version.full'
 export const IMAGE_TRIGGER_ANNOTATION = 'image.openshift.io/triggers';
 /** Where the pod sees the host's firmware directory (firmware_class.path points there). */
 export const HOST_FIRMWARE_DIR = '/var/lib/firmware';
+/** The node's module tree (RHCOS: /lib is a link to /usr/lib); KMM mounts the same directory. */
+export const HOST_MODULES_DIR = '/usr/lib/modules';
 const HOST_FIRMWARE_MOUNT = '/host/var/lib/firmware';
 
 /** What every object builder needs. */
@@ -92,6 +96,12 @@ function buildOutput(ctx: DtkContext, out: BuildOutputInput): Record<string, unk
   return { to: { kind: 'ImageStreamTag', name: `${ctx.names.imageStream}:${out.tag}` } };
 }
 
+/** Build volumes with the signing key and certificate (transient, never in the image); none when unsigned. */
+function signingVolumes(ctx: DtkContext): { volumes?: Record<string, unknown>[] } {
+  const volumes = signingBuildVolumes(ctx.driver);
+  return volumes.length > 0 ? { volumes } : {};
+}
+
 /**
  * pinned: docker strategy with build args DTK and KVER. A git driver is cloned by the
  * Containerfile itself (so the in-cluster and off-cluster builds are the same file) and
@@ -114,6 +124,7 @@ export function pinnedBuildConfig(ctx: DtkContext, dockerfile: string, args: { d
             { name: 'DTK', value: args.dtkImage },
             { name: 'KVER', value: args.kver },
           ],
+          ...signingVolumes(ctx),
         },
       },
       output: buildOutput(ctx, out),
@@ -147,7 +158,7 @@ export function trackingBuildConfig(ctx: DtkContext, dockerfile: string, out: Bu
     spec: {
       runPolicy: 'Serial',
       source: { type: 'Dockerfile', dockerfile },
-      strategy: { type: 'Docker', dockerStrategy: {} },
+      strategy: { type: 'Docker', dockerStrategy: { ...signingVolumes(ctx) } },
       output: buildOutput(ctx, out),
       triggers,
     },
@@ -269,7 +280,12 @@ export function daemonSet(ctx: DtkContext, input: DaemonSetInput): K8sObject {
     securityContext: { privileged: true },
     resources: { requests: { cpu: '10m', memory: '16Mi' } },
   };
-  if (firmware) container.volumeMounts = [{ name: 'host-firmware', mountPath: HOST_FIRMWARE_MOUNT }];
+  // The node's module tree, read-only: the image links /lib/modules/<kernel>/kernel into it,
+  // so modprobe loads in-tree dependencies from the node (harmless for drivers without any).
+  container.volumeMounts = [
+    { name: 'host-modules', mountPath: HOST_MODULES_MOUNT, readOnly: true },
+    ...(firmware ? [{ name: 'host-firmware', mountPath: HOST_FIRMWARE_MOUNT }] : []),
+  ];
 
   const podSpec: Record<string, unknown> = {
     serviceAccountName: ctx.names.serviceAccount,
@@ -285,7 +301,10 @@ export function daemonSet(ctx: DtkContext, input: DaemonSetInput): K8sObject {
   }
   if (input.imagePullSecret) podSpec.imagePullSecrets = [{ name: input.imagePullSecret }];
   podSpec.containers = [container];
-  if (firmware) podSpec.volumes = [{ name: 'host-firmware', hostPath: { path: HOST_FIRMWARE_DIR, type: 'DirectoryOrCreate' } }];
+  podSpec.volumes = [
+    { name: 'host-modules', hostPath: { path: HOST_MODULES_DIR, type: 'Directory' } },
+    ...(firmware ? [{ name: 'host-firmware', hostPath: { path: HOST_FIRMWARE_DIR, type: 'DirectoryOrCreate' } }] : []),
+  ];
 
   return {
     apiVersion: 'apps/v1',

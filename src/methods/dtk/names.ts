@@ -36,7 +36,9 @@ export interface DtkNames {
 export function dtkNames(driver: DriverSpec, options: RenderOptions): DtkNames {
   const container = dnsLabel(driver.name, 'driver-container');
   return {
-    namespace: options.namespace ?? dnsLabel('kmodlab', driver.name),
+    // Its own namespace (not KMM's `kmodlab-<driver>`): `oc delete -f .` in dtk/ deletes
+    // this Namespace, and with it everything in it.
+    namespace: options.namespace ?? dnsLabel('kmodlab', driver.name, 'dtk'),
     imageStream: container,
     buildConfig: dnsLabel(driver.name, 'driver-build'),
     sourceImageStream: dnsLabel(driver.name, 'driver-source'),

@@ -3,6 +3,11 @@ import type { Artifact } from '../../artifacts/artifact-set.js';
 import type { Placeholder } from '../../release/placeholders.js';
 import type { Release } from '../../release/release.js';
 import { loadOrder, modprobeLoad, modprobeUnload } from '../driver-build.js';
+import { customPoolSteps, isCustomPool } from '../custom-pool.js';
+import { podmanSecretFlags, signingReadme } from '../module-signing.js';
+import { ocpDocs } from '../ocp-docs.js';
+import { sourceDirArg } from '../source-dir.js';
+import { HOST_MODULES_MOUNT } from './containerfile.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG } from './names.js';
 import { HOST_FIRMWARE_DIR, IMAGE_TRIGGER_ANNOTATION, imageTriggers, NFD_KERNEL_LABEL, type DtkContext } from './manifests.js';
 
@@ -28,8 +33,9 @@ export function dtkReadme(input: ReadmeInput): string {
   const mods = loadOrder(driver);
   const grep = `grep -E '^(${mods.join('|')}) '`;
   const pathDriver = 'path' in driver.source;
-  const sourceDir = pathDriver ? `<driver source dir>` : '';
+  const sourceDir = sourceDirArg(driver, options) ?? '';
   const releaseName = input.release.version ? `OpenShift ${input.release.version}` : 'your OpenShift release';
+  const docs = ocpDocs(input.release);
   const out: string[] = [];
   const p = (...lines: string[]) => out.push(...lines);
 
@@ -39,7 +45,7 @@ export function dtkReadme(input: ReadmeInput): string {
     'driver-toolkit (DTK) image, which carries the kernel headers and compiler of exactly one RHCOS kernel.',
     `A privileged DaemonSet runs one pod per node of the \`${options.pool}\` pool; the pod only sleeps, its`,
     `postStart hook runs \`${modprobeLoad(driver)}\` and its preStop hook \`${modprobeUnload(driver)}\``,
-    '(as in the OpenShift Driver Toolkit example). Loading needs no reboot.',
+    `(as in the OpenShift Driver Toolkit example, ${docs.driverToolkit}). Loading needs no reboot.`,
     '',
   );
   if (variant === 'pinned') {
@@ -80,6 +86,16 @@ export function dtkReadme(input: ReadmeInput): string {
 
   p('## Prerequisites', '');
   p('- `oc`, logged in as a user with `cluster-admin`.');
+  if (isCustomPool(options.pool)) {
+    p(
+      `- The nodes of pool \`${options.pool}\`: the DaemonSet runs on nodes labelled \`node-role.kubernetes.io/${options.pool}\`. This method`,
+      '  needs no MachineConfigPool (it changes no MachineConfig); label the nodes. If they carry a taint (infra nodes',
+      '  often have `node-role.kubernetes.io/infra:NoSchedule`), add a matching toleration to the DaemonSet.',
+      '',
+      ...customPoolSteps(options.pool).map((l) => (l === '' ? '' : `  ${l}`)),
+      '',
+    );
+  }
   if (!options.day1 && !options.registry) {
     p(
       '- The internal image registry must be `Managed` and have storage (it is `Removed` by default on bare metal and',
@@ -112,20 +128,25 @@ export function dtkReadme(input: ReadmeInput): string {
     } else {
       p(
         '  Nodes pull with the cluster-wide pull secret: add the registry credentials to `pullSecret` in',
-        '  `install-config.yaml` (or make the repository public).',
+        `  \`install-config.yaml\` (or make the repository public; later changes: ${docs.globalPullSecret}).`,
       );
     }
   }
   p(
     `- Build-time network access to \`registry.access.redhat.com\` (UBI minimal) and the UBI package repositories`,
     '  (`microdnf install kmod`). In a disconnected cluster, mirror them or change the final stage of the Containerfile.',
-    '- The modules are not signed. Nodes with UEFI Secure Boot refuse them (`Key was rejected by service`); sign them',
-    '  in the builder stage with the kernel tree\'s `scripts/sign-file` and a key enrolled on the nodes (MOK).',
+    driver.signing
+      ? '- Signing: the modules are signed at build time; see [Secure Boot](#secure-boot-signing-the-modules).'
+      : '- The modules are not signed. Nodes with UEFI Secure Boot refuse them (`Key was rejected by service`); give the driver spec a `signing` section to sign them at build time.',
   );
-  if (driver.signing) {
-    p(`  The driver spec names signing secrets (\`${driver.signing.keySecret}\`, \`${driver.signing.certSecret}\`); this method does not use them.`);
-  }
   p('');
+  p(
+    ...signingReadme(driver, {
+      namespace: options.day1 ? undefined : ns,
+      podman: options.day1,
+      verifyCommand: `oc exec -n ${ns} daemonset/${names.daemonSet} -- modinfo -F signer ${mods[0]}`,
+    }),
+  );
 
   if (options.day1) {
     p(
@@ -137,6 +158,7 @@ export function dtkReadme(input: ReadmeInput): string {
       '',
       ...fence([
         `podman build --authfile <pull-secret.json> \\`,
+        ...(driver.signing ? [`  ${podmanSecretFlags('signing_key.priv', 'signing_key.der').join(' ')} \\`] : []),
         `  --build-arg DTK=${input.dtkImage} \\`,
         `  --build-arg KVER=${input.kver} \\`,
         `  -t ${input.image} -f Containerfile ${pathDriver ? sourceDir : '.'}`,
@@ -144,7 +166,7 @@ export function dtkReadme(input: ReadmeInput): string {
       ]),
       '',
     );
-    if (pathDriver) p(`\`${sourceDir}\` is the driver's \`source.path\` (relative to its driver.yaml); it is the build context.`, '');
+    if (pathDriver) p(`\`${sourceDir}\` is the driver's source directory (\`source.path\` of its driver.yaml); it is the build context.`, '');
     p(
       '## Install',
       '',
@@ -172,7 +194,7 @@ export function dtkReadme(input: ReadmeInput): string {
     }
     p(...fence(steps), '');
     if (pathDriver) {
-      p(`\`${sourceDir}\` is the driver's \`source.path\` (relative to its driver.yaml).`);
+      p(`\`${sourceDir}\` is the driver's source directory (\`source.path\` of its driver.yaml).`);
       if (variant === 'pinned') {
         p('A binary build cannot start by itself: start it after each change of the driver or of this BuildConfig.');
       } else {
@@ -328,8 +350,12 @@ export function dtkReadme(input: ReadmeInput): string {
 
   p('## Limits', '');
   p(
-    '- Modules are loaded by `modprobe` inside the container, which only knows the image\'s `/lib/modules`: an in-tree',
-    '  module this driver depends on must already be loaded on the host.',
+    '- In-tree dependencies (a DRM driver needs `drm_kms_helper`, an IIO driver `industrialio`): `modprobe` in the',
+    '  container loads them from the node. The DaemonSet mounts the node\'s `/usr/lib/modules` read-only at',
+    `  \`${HOST_MODULES_MOUNT}\`; in the image, \`/lib/modules/<kernel>/kernel\` is a symlink to \`${HOST_MODULES_MOUNT}/<kernel>/kernel\`,`,
+    '  and the module index (`modules.dep` …) was made in the builder stage against the driver-toolkit\'s own in-tree',
+    '  modules of the same kernel, so it names them at the paths the node has. A driver without such dependencies',
+    '  never touches the mount. (Parameters for a dependency come from `modprobe.d`, not the top module\'s command line.)',
     '- Realtime-kernel nodes need their own build (the DTK also carries the realtime kernel\'s headers); kmodlab builds',
     '  for the default kernel only.',
     '- An evicted or preempted pod unloads the driver (preStop). The pod requests little (10m CPU, 16Mi memory);',

@@ -5,26 +5,39 @@
  */
 import type { DriverSpec } from '../../driver/spec.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
-import type { LayeringNames } from './images.js';
+import { rhcosImageFor, type LayeringNames } from './images.js';
 
 export const DIGEST_FILE = 'image-digest.txt';
 
-export function buildScript(driver: DriverSpec, facts: ReleaseFacts, names: LayeringNames, machineConfigFile: string): string {
+/** `sourceDir`: where the driver source was when rendered; the default build context. */
+export function buildScript(driver: DriverSpec, facts: ReleaseFacts, names: LayeringNames, machineConfigFile: string, sourceDir?: string): string {
   const pathSource = 'path' in driver.source;
+  const os = rhcosImageFor(facts.release);
   const contextLine = pathSource
-    ? 'context="${1:?usage: $0 <driver source directory> (the directory with the Makefile)}"'
+    ? sourceDir !== undefined
+      ? `context="\${1:-${sourceDir.replace(/[\\"$`]/g, '\\$&')}}"   # the driver source directory (where kmodlab read it)`
+      : 'context="${1:?usage: $0 <driver source directory> (the directory with the Makefile)}"'
     : 'context="${1:-$here}"   # the driver is fetched with git; any directory will do';
+  // Build secrets: the key is mounted for the signing RUN only, never in a layer.
+  const signing = driver.signing
+    ? `for v in SIGNING_KEY SIGNING_CERT; do
+  [[ -s "\${!v:-}" ]] || { echo "build.sh: $v must name the module signing \${v#SIGNING_} file (see README.md, Secure Boot)" >&2; exit 2; }
+done
+build+=(--secret "id=key,src=$SIGNING_KEY" --secret "id=cert,src=$SIGNING_CERT")`
+    : '';
   return `#!/usr/bin/env bash
 # kmodlab: build the layered RHCOS image for ${driver.name} ${driver.version}, push it, and pin
 # its digest in ${machineConfigFile}. See README.md.
 #
-# Usage: ./build.sh ${pathSource ? '<driver source directory>' : '[build context]'}
+# Usage: ./build.sh ${pathSource ? (sourceDir !== undefined ? '[driver source directory]' : '<driver source directory>') : '[build context]'}
 # Environment (defaults are the rendered release's):
 #   IMAGE        image to build and push          (${names.osImageRepo}:${names.osImageTag})
-#   RHCOS_IMAGE  base OS image: oc adm release info <release> --image-for=rhel-coreos
+#   RHCOS_IMAGE  base OS image: oc adm release info <release> --image-for=${os.tag}${os.note ? ` ${os.note}` : ''}
 #   DTK_IMAGE    driver-toolkit: oc adm release info <release> --image-for=driver-toolkit
 #   AUTHFILE     pull secret for the release images (e.g. pull-secret.json); push
-#                credentials come from 'podman login <registry>'
+#                credentials come from 'podman login <registry>'${driver.signing ? `
+#   SIGNING_KEY  private key file the modules are signed with (build secret, never in the image)
+#   SIGNING_CERT its certificate (DER or PEM)` : ''}
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -46,6 +59,7 @@ if [[ "$last" == *:* ]]; then repo="\${IMAGE%:*}"; else repo="$IMAGE"; fi
 build=(podman build -f "$here/Containerfile" -t "$IMAGE"
   --build-arg "RHCOS_IMAGE=$RHCOS_IMAGE" --build-arg "DTK_IMAGE=$DTK_IMAGE")
 if [[ -n "\${AUTHFILE:-}" ]]; then build+=(--authfile "$AUTHFILE"); fi
+${signing}
 "\${build[@]}" "$context"
 
 podman push --digestfile "$here/${DIGEST_FILE}" "$IMAGE"

@@ -17,6 +17,8 @@
 import { BUILD_OUT, buildLines, loadOrder, modprobeConf, sourceLines } from '../driver-build.js';
 import { canonicalModuleName, type DriverSpec } from '../../driver/spec.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
+import { signingLines } from '../module-signing.js';
+import { rhcosImageFor } from './images.js';
 
 /** Where the os-kernel stage leaves the base image's kernel version. */
 export const KERNEL_VERSION_FILE = '/kernel-version';
@@ -96,11 +98,12 @@ function hasModprobeConf(driver: DriverSpec): boolean {
 export function offClusterContainerfile(driver: DriverSpec, facts: ReleaseFacts): string {
   const release = facts.release;
   const about = release.version ? `OpenShift ${release.version}` : 'your OpenShift release';
+  const os = rhcosImageFor(release);
   return [
     `# kmodlab: ${driver.name} ${driver.version} as an RHCOS layered image (off-cluster build) for ${about}.`,
     `# Build with ./build.sh (or podman build --build-arg ... -t <image> <context>); see README.md.`,
     `# Both images must come from the SAME release as the cluster's nodes:`,
-    `#   oc adm release info <release> --image-for=rhel-coreos      (rhel-coreos-8 on 4.12)`,
+    `#   oc adm release info <release> --image-for=${os.tag}${os.note ? `      ${os.note}` : ''}`,
     `#   oc adm release info <release> --image-for=driver-toolkit`,
     `ARG RHCOS_IMAGE=${facts.rhcosImage}`,
     `ARG DTK_IMAGE=${facts.driverToolkitImage}`,
@@ -114,6 +117,7 @@ export function offClusterContainerfile(driver: DriverSpec, facts: ReleaseFacts)
     ...dtkCheckLines(),
     ...sourceLines(driver, { pathSource: 'context' }),
     ...buildLines(driver, { kverFile: KERNEL_VERSION_FILE }),
+    ...signingLines(driver, { source: 'podman-secret', kverFile: KERNEL_VERSION_FILE }),
     '',
     `# 3. The OS image plus the modules; systemd-modules-load loads them at every boot.`,
     `FROM \${RHCOS_IMAGE}`,

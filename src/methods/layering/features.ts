@@ -26,7 +26,7 @@ export const LAYERING_FEATURES: readonly FeatureFact[] = [
   },
   {
     key: 'module-signing',
-    value: 'possible in the Containerfile (sign-file in the builder stage), not built in',
+    value: 'off-cluster: yes when the driver spec has signing (sign-file in the builder stage, key as a podman build secret); on-cluster: no (no build secrets); the key must be enrolled (MOK) by you',
     source: 'https://docs.kernel.org/admin-guide/module-signing.html',
   },
   {

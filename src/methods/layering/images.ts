@@ -7,6 +7,7 @@ import type { DriverSpec } from '../../driver/spec.js';
 import type { Placeholder } from '../../release/placeholders.js';
 import type { Release } from '../../release/release.js';
 import { dnsLabel } from '../../names.js';
+import { rhcosTagOf } from '../../release/release-info.js';
 import type { RenderOptions } from '../method.js';
 
 /** Used when --registry is not given: no in-cluster default works for an OS image. */
@@ -49,4 +50,14 @@ export function layeringNames(driver: DriverSpec, release: Release, options: Ren
     pushSecretName: dnsLabel('kmodlab', driver.name, 'push'),
     baseImagePullSecretName: 'global-pull-secret-copy',
   };
+}
+
+/**
+ * The `--image-for=` tag of the rendered release's OS image (`rhel-coreos-8` on 4.12,
+ * `rhel-coreos` from 4.13), and a note for commands when the release is unknown.
+ */
+export function rhcosImageFor(release: Release): { tag: string; note: string } {
+  const tag = rhcosTagOf(release);
+  if (tag) return { tag, note: '' };
+  return { tag: 'rhel-coreos', note: '(rhel-coreos-8 on 4.12)' };
 }

@@ -9,17 +9,19 @@ import type { Placeholder } from '../../release/placeholders.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
 import { loadOrder, modprobeConf } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
+import { customPoolSteps, nodeRoleLabel } from '../custom-pool.js';
+import { podmanSecretFlags, signingReadme } from '../module-signing.js';
+import { ocpDocs } from '../ocp-docs.js';
+import { sourceDirArg } from '../source-dir.js';
 import { blacklistedModules } from './containerfile.js';
-import type { LayeringNames } from './images.js';
+import { rhcosImageFor, type LayeringNames } from './images.js';
 import { MCO_NAMESPACE } from './manifests.js';
 import type { OnClusterSupport } from './support.js';
 
 const DOCS = {
   usingLayering: 'https://github.com/openshift/machine-config-operator/blob/master/docs/UsingLayering.md',
   quickstart: 'https://github.com/openshift/machine-config-operator/blob/master/docs/onclusterlayering-quickstart.md',
-  imageMode: 'https://docs.redhat.com/en/documentation/openshift_container_platform/4.19/html/machine_configuration/mco-coreos-layering',
   sno: 'https://github.com/openshift/machine-config-operator/blob/master/docs/SingleNodeOpenShift.md',
-  pullSecret: 'https://docs.openshift.com/container-platform/4.14/openshift_images/managing_images/using-image-pull-secrets.html#images-update-global-pull-secret_using-image-pull-secrets',
 };
 
 export interface ReadmeInput {
@@ -32,6 +34,8 @@ export interface ReadmeInput {
   placeholders: readonly Placeholder[];
   /** Off-cluster: the file whose osImageURL build.sh rewrites. */
   machineConfigFile?: string;
+  /** Custom pools: the rendered MachineConfigPool file. */
+  machineConfigPoolFile?: string;
   /** On-cluster only. */
   onCluster?: { support: OnClusterSupport; file: string; pushSpec: string };
 }
@@ -84,7 +88,12 @@ function verifyCommands(driver: DriverSpec): string {
   );
 }
 
-function driverNotes(driver: DriverSpec): string[] {
+/** build.sh's signing inputs, when the driver is signed. */
+function signEnv(driver: DriverSpec): string {
+  return driver.signing ? 'SIGNING_KEY=signing_key.priv SIGNING_CERT=signing_key.der ' : '';
+}
+
+function driverNotes(driver: DriverSpec, variant: 'off-cluster' | 'on-cluster'): string[] {
   const notes: string[] = [];
   const mods = loadOrder(driver);
   notes.push(
@@ -102,9 +111,11 @@ function driverNotes(driver: DriverSpec): string[] {
   notes.push(
     '- Only the default kernel gets the modules: a pool switched to `kernelType: realtime` (or `64k-pages`) boots another kernel and would not find them.',
   );
-  if (driver.signing) {
+  if (driver.signing && variant === 'off-cluster') {
+    notes.push('- The modules are signed in the builder stage (see "Secure Boot" below); the nodes load them under Secure Boot once the certificate is enrolled.');
+  } else if (driver.signing) {
     notes.push(
-      '- The driver spec asks for signing, but this method does not sign modules: on Secure Boot nodes unsigned modules fail to load. Sign them in the builder stage (`/usr/src/kernels/$KVER/scripts/sign-file sha256 <key> <cert> <module>.ko`) with a key enrolled in the nodes\' MOK database.',
+      '- The driver spec asks for signing, but the on-cluster build cannot sign: a MachineOSConfig gives its Containerfile no build secrets, and a key in the Containerfile or an image would be readable by anyone who can read the MachineOSConfig or pull the image. Use the off-cluster variant (`--variant off-cluster`), which signs with build secrets. Unsigned modules do not load on Secure Boot nodes.',
     );
   } else {
     notes.push('- The modules are not signed: on nodes with Secure Boot enabled they do not load.');
@@ -112,16 +123,22 @@ function driverNotes(driver: DriverSpec): string[] {
   return notes;
 }
 
+/** `oc wait` timeout for a pool rollout. */
+const rolloutTimeoutMinutes = 90;
+
 function watchSection(options: RenderOptions): string {
   return [
     `The Machine Config Operator renders a new configuration for pool \`${options.pool}\` and updates its nodes one at a time (up to the pool's \`maxUnavailable\`, default 1): each node is cordoned, drained, rebased onto the new OS image and rebooted. Expect several minutes per node (longer on bare metal).`,
     '',
     code(
       'sh',
-      `oc get mcp ${options.pool} -w              # UPDATING=True until every node is done, then UPDATED=True`,
-      'oc get nodes -w                      # SchedulingDisabled while a node is drained and rebooted',
+      `oc wait mcp/${options.pool} --for=condition=Updating --timeout=15m   # the MCO has started (returns at once if it already has)`,
+      `oc wait mcp/${options.pool} --for=condition=Updated --timeout=${rolloutTimeoutMinutes}m   # every node of the pool runs the new image`,
+      `oc get mcp ${options.pool}; oc get nodes   # progress meanwhile: UPDATEDMACHINECOUNT; SchedulingDisabled while a node is drained and rebooted`,
       `oc get mcp ${options.pool} -o jsonpath='{.spec.maxUnavailable}'   # empty: 1`,
     ),
+    '',
+    `The second wait allows ${rolloutTimeoutMinutes} minutes (a few nodes at 5–15 minutes each); raise \`--timeout\` for a larger pool. If it times out, the rollout goes on: run it again.`,
     '',
     options.pool === 'master'
       ? `- Pool \`master\`: control-plane nodes reboot one at a time. **Single-node OpenShift**: there is no drain and the API (and every workload) is unavailable until the node is back (${DOCS.sno}).`
@@ -134,12 +151,15 @@ function offClusterReadme(i: ReadmeInput): string {
   const { driver, options, names, facts } = i;
   const mcFile = i.machineConfigFile!;
   const pathSource = 'path' in driver.source;
-  const buildArg = pathSource ? ' <driver source directory>' : '';
+  const sourceDir = sourceDirArg(driver, options);
+  const buildArg = sourceDir !== undefined ? ` ${sourceDir}` : '';
   const image = `${names.osImageRepo}:${names.osImageTag}`;
+  const os = rhcosImageFor(facts.release);
+  const docs = ocpDocs(facts.release);
   const out: string[] = [
     `# ${driver.name} ${driver.version}: RHCOS image layering (off-cluster build)${options.day1 ? ', Day 1' : ''}, pool \`${options.pool}\``,
     '',
-    `The driver becomes part of the node operating system: \`Containerfile\` builds a custom OS image (the release's \`rhel-coreos\` image plus the modules), and a MachineConfig points pool \`${options.pool}\` at it through \`spec.osImageURL\`. The Machine Config Operator (MCO) rolls it out like any OS update: every node reboots into the new image and loads the modules at boot. Nothing runs in the cluster for the driver.`,
+    `The driver becomes part of the node operating system: \`Containerfile\` builds a custom OS image (the release's \`${os.tag}\` image plus the modules), and a MachineConfig points pool \`${options.pool}\` at it through \`spec.osImageURL\`. The Machine Config Operator (MCO) rolls it out like any OS update: every node reboots into the new image and loads the modules at boot. Nothing runs in the cluster for the driver (${docs.coreosLayering}).`,
     '',
     releaseFacts(facts),
     '',
@@ -155,24 +175,25 @@ function offClusterReadme(i: ReadmeInput): string {
     options.day1
       ? '- Your OpenShift pull secret (console.redhat.com, the one in `install-config.yaml`) as `pull-secret.json`, to pull the release images.'
       : "- The cluster's pull secret, to pull the release images: `oc get secret/pull-secret -n openshift-config -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d > pull-secret.json` (or download it from console.redhat.com).",
-    `- A registry every node can reach (\`${names.registry}\`), and \`podman login ${names.registry.split('/')[0]}\` with push rights. Nodes pull the OS image with the cluster's **global pull secret**: if the repository is private, add read-only credentials for it there (${DOCS.pullSecret}).`,
+    `- A registry every node can reach (\`${names.registry}\`), and \`podman login ${names.registry.split('/')[0]}\` with push rights. Nodes pull the OS image with the cluster's **global pull secret**: if the repository is private, add read-only credentials for it there (${docs.globalPullSecret}).`,
   ];
   if (names.registryIsPlaceholder) {
     out.push(`- No \`--registry\` was given: the image name uses the placeholder \`${names.registry}\`. An in-cluster registry is not a good home for an OS image (nodes pull it before they are part of the cluster, e.g. when scaling up), so re-render with \`--registry <prefix>\`.`);
   }
+  out.push(`- Both images must be from the cluster's release: the OS image is replaced, not patched, so a different release would down- or upgrade the pool.`, '');
+  if (i.machineConfigPoolFile && !options.day1) out.push(...customPoolSteps(options.pool, i.machineConfigPoolFile), '');
   out.push(
-    `- Both images must be from the cluster's release: the OS image is replaced, not patched, so a different release would down- or upgrade the pool.`,
-    '',
     '## What the build does',
     '',
     '1. Stage `os-kernel` asks the rhel-coreos image which kernel it boots (`rpm -q kernel`; `uname -r` in a build would be the build host\'s kernel).',
     `2. Stage \`builder\` (driver-toolkit) checks it has \`/lib/modules/<that kernel>/build\` and stops with "kmodlab: this driver-toolkit image has no build tree for …" if the DTK is from another release; then it runs the driver's build commands with \`KVER\` set to that kernel.`,
-    '3. The final stage is the rhel-coreos image plus the modules, `depmod`, a `modules-load.d` entry, and `ostree container commit`.',
+    '3. The final stage is the rhel-coreos image plus the modules, `depmod`, a `modules-load.d` entry, and `ostree container commit`. The OS image has the kernel\'s full module tree, so `depmod` there also records in-tree dependencies (e.g. `drm_kms_helper` for a DRM driver) and `modprobe`/`systemd-modules-load` load them first.',
     '',
     '## What lands on the nodes',
     '',
-    ...driverNotes(driver),
+    ...driverNotes(driver, 'off-cluster'),
     '',
+    ...signingReadme(driver, { podman: true, verifyCommand: `oc debug node/<node> -- chroot /host modinfo -F signer ${loadOrder(driver)[0]}` }),
   );
   if (options.day1) {
     out.push(...day1Steps(i, buildArg, image));
@@ -180,17 +201,18 @@ function offClusterReadme(i: ReadmeInput): string {
     out.push(
       '## 1. Build and push',
       '',
-      code('sh', `AUTHFILE=pull-secret.json ./build.sh${buildArg}`),
+      code('sh', `${signEnv(driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`),
       '',
       `\`build.sh\` runs \`podman build\` with the release's images, pushes \`${image}\` with \`--digestfile ${'image-digest.txt'}\` and writes \`<repository>@<digest>\` into \`${mcFile}\`. By hand:`,
       '',
       code(
         'sh',
-        '# the images of the release the cluster runs now:',
+        `# the images of the release the cluster runs now${os.note ? ` ${os.note}` : ''}:`,
         `podman build --authfile pull-secret.json -f Containerfile \\`,
-        `  --build-arg RHCOS_IMAGE=$(oc adm release info --image-for=rhel-coreos) \\`,
+        ...(driver.signing ? [`  ${podmanSecretFlags('signing_key.priv', 'signing_key.der').join(' ')} \\`] : []),
+        `  --build-arg RHCOS_IMAGE=$(oc adm release info --image-for=${os.tag}) \\`,
         `  --build-arg DTK_IMAGE=$(oc adm release info --image-for=driver-toolkit) \\`,
-        `  -t ${image} ${pathSource ? '<driver source directory>' : '.'}`,
+        `  -t ${image} ${sourceDir ?? '.'}`,
         `podman push --digestfile image-digest.txt ${image}`,
       ),
       '',
@@ -224,9 +246,14 @@ function offClusterReadme(i: ReadmeInput): string {
     code(
       'sh',
       'NEW=<new release, e.g. quay.io/openshift-release-dev/ocp-release:4.y.z-x86_64>',
-      `RHCOS_IMAGE=$(oc adm release info $NEW --image-for=rhel-coreos) \\`,
+      ...(os.tag === 'rhel-coreos' && !os.note
+        ? [`RHCOS_IMAGE=$(oc adm release info $NEW --image-for=rhel-coreos) \\`]
+        : [
+            '# the OS image tag is rhel-coreos-8 in a 4.12 release, rhel-coreos from 4.13 on',
+            `RHCOS_IMAGE=$(oc adm release info $NEW --image-for=rhel-coreos 2>/dev/null || oc adm release info $NEW --image-for=rhel-coreos-8) \\`,
+          ]),
       `DTK_IMAGE=$(oc adm release info $NEW --image-for=driver-toolkit) \\`,
-      `IMAGE=${names.osImageRepo}:${driver.version}-<new version> AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
+      `IMAGE=${names.osImageRepo}:${driver.version}-<new version> ${signEnv(driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
       `oc apply -f ${mcFile}`,
     ),
     '',
@@ -246,6 +273,7 @@ function offClusterReadme(i: ReadmeInput): string {
 
 function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
   const { options, names } = i;
+  const os = rhcosImageFor(i.facts.release);
   const mcFile = i.machineConfigFile!;
   return [
     '## 1. Build and push before installing',
@@ -255,9 +283,10 @@ function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
     code(
       'sh',
       'REL=<release image of the installer, e.g. quay.io/openshift-release-dev/ocp-release:4.y.z-x86_64>   # openshift-install version',
-      `RHCOS_IMAGE=$(oc adm release info $REL --image-for=rhel-coreos) \\`,
+      ...(os.note ? [`# ${os.note}`] : []),
+      `RHCOS_IMAGE=$(oc adm release info $REL --image-for=${os.tag}) \\`,
       `DTK_IMAGE=$(oc adm release info $REL --image-for=driver-toolkit) \\`,
-      `AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
+      `${signEnv(i.driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
     ),
     '',
     `\`build.sh\` pushes \`${image}\` and writes \`<repository>@<digest>\` into \`${mcFile}\` (replacing \`sha256:FILL_ME_LAYERED_IMAGE_DIGEST\`). The registry \`${names.registry}\` must be reachable from the nodes during installation, and the \`pullSecret\` of \`install-config.yaml\` must hold read credentials for it (it becomes the global pull secret).`,
@@ -267,10 +296,16 @@ function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
     code(
       'sh',
       'openshift-install create manifests --dir <install-dir>',
-      `cp ${mcFile} <install-dir>/openshift/`,
+      `cp ${i.machineConfigPoolFile ? `${i.machineConfigPoolFile} ` : ''}${mcFile} <install-dir>/openshift/`,
       'openshift-install create cluster --dir <install-dir>      # (UPI: create ignition-configs, then boot the machines)',
     ),
     '',
+    ...(i.machineConfigPoolFile
+      ? [
+          `Custom pool \`${options.pool}\`: \`${i.machineConfigPoolFile}\` creates it at installation; its nodes must carry the label \`${nodeRoleLabel(options.pool)}: ""\` — add it under \`spec.template.spec.metadata.labels\` of the MachineSet manifests (\`<install-dir>/openshift/99_openshift-cluster-api_worker-machineset-*.yaml\`) whose machines get the driver. Nodes of other MachineSets stay stock workers.`,
+          '',
+        ]
+      : []),
     '## 3. What happens at installation',
     '',
     `Each node of pool \`${options.pool}\` boots the stock RHCOS boot image first (the boot image is not changed), then the machine-config-daemon's first-boot service rebases it onto the layered image and reboots it **once more** before it joins the cluster. Nodes added later (machine set scale-up) also reboot twice. The driver is therefore not available during that first boot: a NIC driver delivered this way cannot be the one the node needs to pull the image.`,
@@ -290,6 +325,7 @@ function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
 function onClusterReadme(i: ReadmeInput): string {
   const { driver, options, names, facts } = i;
   const oc = i.onCluster!;
+  const docs = ocpDocs(facts.release);
   const pathSource = 'path' in driver.source;
   const level =
     oc.support.level === 'ga'
@@ -298,7 +334,7 @@ function onClusterReadme(i: ReadmeInput): string {
   const out: string[] = [
     `# ${driver.name} ${driver.version}: RHCOS image layering (on-cluster build), pool \`${options.pool}\``,
     '',
-    `The driver becomes part of the node operating system, built by the cluster itself: the MachineOSConfig \`${options.pool}\` hands the Machine Config Operator (MCO) a Containerfile; the MCO builds the pool's OS image with it in a Job in \`${MCO_NAMESPACE}\`, pushes it to \`${oc.pushSpec}\` and rolls it out to pool \`${options.pool}\` — every node reboots into it and loads the modules at boot. On-cluster layering (\`${oc.support.apiVersion}\`) is ${level} (${DOCS.imageMode}).`,
+    `The driver becomes part of the node operating system, built by the cluster itself: the MachineOSConfig \`${options.pool}\` hands the Machine Config Operator (MCO) a Containerfile; the MCO builds the pool's OS image with it in a Job in \`${MCO_NAMESPACE}\`, pushes it to \`${oc.pushSpec}\` and rolls it out to pool \`${options.pool}\` — every node reboots into it and loads the modules at boot. On-cluster layering (\`${oc.support.apiVersion}\`) is ${level} (${docs.coreosLayering}).`,
     '',
     releaseFacts(facts),
     '',
@@ -318,7 +354,7 @@ function onClusterReadme(i: ReadmeInput): string {
     '',
     '## What lands on the nodes',
     '',
-    ...driverNotes(driver),
+    ...driverNotes(driver, 'on-cluster'),
     '',
     '## Before you start',
     '',
@@ -338,7 +374,7 @@ function onClusterReadme(i: ReadmeInput): string {
       `  --docker-server=${names.registry.split('/')[0]} --docker-username=<robot account> --docker-password=<token>`,
     ),
     '',
-    `3. Nodes pull the built image with the cluster's global pull secret: if the repository is private, add read-only credentials for it there (${DOCS.pullSecret}).`,
+    `3. Nodes pull the built image with the cluster's global pull secret: if the repository is private, add read-only credentials for it there (${docs.globalPullSecret}).`,
   ];
   if (names.registryIsPlaceholder) {
     out.push(
@@ -351,9 +387,10 @@ function onClusterReadme(i: ReadmeInput): string {
       '',
       '4. The build pod gets no build context, so the driver source travels as an image. Build and push it from the driver source directory:',
       '',
-      code('sh', `podman build -f Containerfile.source -t ${names.sourceImage} <driver source directory>`, `podman push ${names.sourceImage}`),
+      code('sh', `podman build -f Containerfile.source -t ${names.sourceImage} ${sourceDirArg(driver, options)}`, `podman push ${names.sourceImage}`),
     );
   }
+  if (i.machineConfigPoolFile) out.push('', ...customPoolSteps(options.pool, i.machineConfigPoolFile));
   out.push(
     '',
     '## 1. Apply',
@@ -364,9 +401,10 @@ function onClusterReadme(i: ReadmeInput): string {
     '',
     code(
       'sh',
-      'oc get machineosbuilds -w                       # PREPARED → BUILDING → SUCCEEDED (or FAILED)',
-      `oc get pods -n ${MCO_NAMESPACE} | grep build-  # build-<MachineOSBuild name>`,
-      `oc logs -n ${MCO_NAMESPACE} -f job/build-<MachineOSBuild name>`,
+      'oc get machineosbuilds                          # PREPARED → BUILDING → SUCCEEDED (or FAILED)',
+      `MOSB=$(oc get machineosconfig ${options.pool} -o jsonpath='{.status.machineOSBuild.name}')   # empty for a moment after apply: run again`,
+      'oc wait machineosbuild/$MOSB --for=condition=Succeeded --timeout=60m',
+      `oc logs -n ${MCO_NAMESPACE} -f job/build-$MOSB   # the build log, in another terminal`,
     ),
     '',
     'A failed build is retried three more times before the MachineOSBuild is `FAILED`; the kmodlab checks in the log say which image does not match.',

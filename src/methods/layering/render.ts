@@ -2,10 +2,13 @@
 import type { Artifact, ArtifactSet } from '../../artifacts/artifact-set.js';
 import type { DriverSpec } from '../../driver/spec.js';
 import { UserError } from '../../errors.js';
+import { standardLabels } from '../../labels.js';
 import { ReleaseFacts, type Placeholder } from '../../release/placeholders.js';
 import type { Release } from '../../release/release.js';
 import { sourceImageContainerfile } from '../driver-build.js';
+import { customMachineConfigPool, isCustomPool } from '../custom-pool.js';
 import type { RenderOptions } from '../method.js';
+import { x509Config } from '../module-signing.js';
 import { buildScript } from './build-script.js';
 import { CONTAINERFILE_CONTENT_MAX, offClusterContainerfile, onClusterContainerfile } from './containerfile.js';
 import { layeringNames, REGISTRY_PLACEHOLDER, type LayeringNames } from './images.js';
@@ -32,6 +35,17 @@ function placeholdersOf(facts: ReleaseFacts, names: LayeringNames): Placeholder[
   return [...facts.placeholders(), ...(names.registryIsPlaceholder ? [REGISTRY_PLACEHOLDER] : [])];
 }
 
+/** A custom pool's MachineConfigPool (none for worker/master), as the first file. */
+function poolFile(driver: DriverSpec, options: RenderOptions): Artifact | undefined {
+  if (!isCustomPool(options.pool)) return undefined;
+  return {
+    path: options.day1 ? `openshift/99_openshift-machineconfigpool_${options.pool}.yaml` : `00-machineconfigpool-${options.pool}.yaml`,
+    phase: options.day1 ? 'day1' : 'day2',
+    description: `MachineConfigPool ${options.pool}: the worker MachineConfigs plus role ${options.pool}, for nodes labelled node-role.kubernetes.io/${options.pool}`,
+    objects: [customMachineConfigPool(options.pool, standardLabels(driver.name, 'layering', 'pool', driver.version), options.day1)],
+  };
+}
+
 function withReadme(files: Artifact[], content: (all: Artifact[]) => string): Artifact[] {
   const entry: Artifact = { path: 'README.md', phase: 'doc', description: 'What these files do; build, apply, verify, update, upgrade, remove' };
   const all = [...files, entry];
@@ -51,7 +65,9 @@ function renderOffCluster(driver: DriverSpec, release: Release, options: RenderO
   const mcFile = options.day1
     ? `openshift/99_openshift-machineconfig_99-${options.pool}-kmodlab-${driver.name}.yaml`
     : `00-machineconfig-${options.pool}.yaml`;
+  const pool = poolFile(driver, options);
   const files: Artifact[] = [
+    ...(pool ? [pool] : []),
     {
       path: 'Containerfile',
       phase: 'build',
@@ -62,9 +78,12 @@ function renderOffCluster(driver: DriverSpec, release: Release, options: RenderO
       path: 'build.sh',
       phase: 'build',
       description: `Builds and pushes the image, writes its digest into ${mcFile}`,
-      content: buildScript(driver, facts, names, mcFile),
+      content: buildScript(driver, facts, names, mcFile, options.sourceDir),
       executable: true,
     },
+    ...(driver.signing
+      ? [{ path: 'x509.conf', phase: 'build' as const, description: 'openssl request config for the module signing key pair (see README, Secure Boot)', content: x509Config(driver) }]
+      : []),
     {
       path: mcFile,
       phase: options.day1 ? 'day1' : 'day2',
@@ -77,7 +96,7 @@ function renderOffCluster(driver: DriverSpec, release: Release, options: RenderO
     method: 'layering',
     variant: 'off-cluster',
     day1: options.day1,
-    files: withReadme(files, (all) => readme({ driver, facts, options, names, variant: 'off-cluster', files: all, placeholders, machineConfigFile: mcFile })),
+    files: withReadme(files, (all) => readme({ driver, facts, options, names, variant: 'off-cluster', files: all, placeholders, machineConfigFile: mcFile, machineConfigPoolFile: pool?.path })),
     placeholders,
   };
 }
@@ -104,7 +123,8 @@ function renderOnCluster(driver: DriverSpec, release: Release, options: RenderOp
     );
   }
   const mosFile = `00-machineosconfig-${options.pool}.yaml`;
-  const files: Artifact[] = [];
+  const pool = poolFile(driver, options);
+  const files: Artifact[] = pool ? [pool] : [];
   if ('path' in driver.source) {
     files.push({
       path: 'Containerfile.source',
@@ -125,7 +145,7 @@ function renderOnCluster(driver: DriverSpec, release: Release, options: RenderOp
     variant: 'on-cluster',
     day1: false,
     files: withReadme(files, (all) =>
-      readme({ driver, facts, options, names, variant: 'on-cluster', files: all, placeholders, onCluster: { support, file: mosFile, pushSpec } }),
+      readme({ driver, facts, options, names, variant: 'on-cluster', files: all, placeholders, machineConfigPoolFile: pool?.path, onCluster: { support, file: mosFile, pushSpec } }),
     ),
     placeholders,
   };

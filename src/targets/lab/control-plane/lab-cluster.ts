@@ -15,6 +15,7 @@ import { buildDriver, DriverBuildError, type BuildResult } from '../driver-build
 import type { ClusterNode, ClusterRelease, EmitFn, PodRecord } from './cluster-types.js';
 import { ImageRegistry, repositoryOf, type LabImage } from './image-registry.js';
 import { layDriverImage, type ImageLayout } from '../driver-builds/driver-image.js';
+import { labSigningKey, signBuild } from '../driver-builds/module-signing.js';
 import { probeModules, type ModuleState } from './module-probe.js';
 import { canonicalModuleName } from '../../../driver/spec.js';
 import { ObjectStore } from './objects.js';
@@ -260,7 +261,13 @@ export class LabCluster {
       // of the build that made it (that build's figures belong to the run that did it).
       const cost = r.cached ? {} : { wallMs: rec.wallMs, userCpuMs: rec.userCpuMs, systemCpuMs: rec.systemCpuMs, peakRssBytes: rec.peakRssBytes };
       this.emit('build', { kver, ok: true, cached: r.cached, ...cost, outputBytes: rec.outputBytes, logFile: rec.logFile, by, image, key: rec.key });
-      return r;
+      if (!this.driver.spec.signing) return r;
+      // The builder stage's signing step (key: the lab's stand-in for the signing Secrets).
+      const key = await labSigningKey(this.driver.spec);
+      const dir = join(this.runDir, 'signed', `${repositoryOf(image).replace(/[^A-Za-z0-9._-]+/g, '_')}-${kver}`);
+      const signed = await signBuild(rec, kernel.buildDir, key, dir);
+      this.emit('progress', { step: `${by}: signed ${signed.modules.map((m) => m.name).join(', ')} for ${kver} (lab signing key)` });
+      return { ...r, record: signed };
     } catch (e) {
       if (e instanceof DriverBuildError) {
         this.emit('build', { kver, ok: false, cached: false, error: e.message, logFile: e.logFile, by });
