@@ -57,7 +57,7 @@ export const ArtifactSetSchema = z.strictObject({
   variant: z.string().optional(),
   day1: z.boolean(),
   files: z.array(ArtifactSchema),
-  placeholders: z.array(z.strictObject({ token: z.string(), meaning: z.string(), howToFill: z.string() })),
+  placeholders: z.array(z.strictObject({ token: z.string(), meaning: z.string(), howToFill: z.string(), flag: z.string() })),
 });
 export type ArtifactSet = z.infer<typeof ArtifactSetSchema>;
 

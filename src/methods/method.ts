@@ -20,6 +20,14 @@ export const RenderOptionsSchema = z.strictObject({
   registry: z.string().regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(\/[a-z0-9._-]+)*$/, 'expected a registry/repository prefix such as quay.io/acme').optional(),
   /** Namespace for the method's namespaced objects (default per method). */
   namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name (DNS-1123 label)').optional(),
+  /**
+   * The layered OS image you built and pushed, by digest (`<repository>@sha256:<64 hex>`):
+   * the off-cluster layering MachineConfig's osImageURL. Unset: a named placeholder.
+   */
+  layeredImage: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/, 'expected an image pinned by digest, <repository>@sha256:<64 hex digits>')
+    .optional(),
   /** Method-specific variant, e.g. dtk `pinned` | `tracking`, layering `off-cluster` | `on-cluster`. */
   variant: z.string().optional(),
 });

@@ -17,6 +17,7 @@ const OPTION_FLAGS: Record<string, string> = {
   registry: '--registry',
   namespace: '--namespace',
   variant: '--variant',
+  layeredImage: '--layered-image',
 };
 
 export function methodsFor(selection: string): ReturnType<typeof allMethods> {
