@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { allObjects, writeArtifactSet, type ArtifactSet } from '../../artifacts/artifact-set.js';
+import { checkOutputDir, clearMethodDirs, outputDirError } from '../../artifacts/output-dir.js';
 import { loadDriver } from '../../driver/load.js';
 import { REFERENCE_DRIVER_FILE } from '../../driver/reference.js';
 import { UserError } from '../../errors.js';
@@ -28,6 +29,7 @@ interface RenderFlags {
   output?: string;
   layeredImage?: string;
   allowPlaceholders?: boolean;
+  overwrite?: boolean;
 }
 
 export function registerRenderCommand(program: Command, io: CliIO): void {
@@ -47,7 +49,8 @@ export function registerRenderCommand(program: Command, io: CliIO): void {
     .option('--namespace <ns>', "namespace for the method's namespaced objects")
     .option('--variant <variant>', 'method variant (dtk: pinned|tracking, layering: off-cluster|on-cluster)')
     .option('--layered-image <pullspec>', 'layering: the layered OS image you built and pushed, by digest (<repository>@sha256:<digest>)')
-    .option('--output-dir <dir>', 'write <dir>/<method>/… files')
+    .option('--output-dir <dir>', 'write <dir>/<method>/… files (into a new or empty directory)')
+    .option('--overwrite', 'with --output-dir: write into a non-empty directory, replacing the <dir>/<method>/ folders this render writes')
     .option('-o, --output <format>', "print one method's objects to stdout instead: yaml | json (refused while placeholders remain)")
     .option('--allow-placeholders', 'with -o: print even though some values are still placeholders (the objects will not work as they are)')
     .addHelpText(
@@ -89,6 +92,11 @@ export async function runRender(flags: RenderFlags, io: CliIO): Promise<void> {
   if (flags.allowPlaceholders && flags.output === undefined) {
     throw new UserError('--allow-placeholders applies to -o yaml|json; files written with --output-dir always may hold placeholders (their README says how to fill them)');
   }
+  if (flags.overwrite && flags.outputDir === undefined) {
+    throw new UserError('--overwrite applies to --output-dir <dir>; -o prints to stdout and overwrites nothing');
+  }
+  // Checked before anything is read or created: a bad --output-dir is the user's first error to fix.
+  const outCheck = flags.outputDir !== undefined ? await checkOutputDir(flags.outputDir, { overwrite: flags.overwrite }) : undefined;
   const driver = await loadDriver(flags.driver);
   const release = await resolveRelease({
     releaseInfoFile: flags.releaseInfo,
@@ -123,9 +131,10 @@ export async function runRender(flags: RenderFlags, io: CliIO): Promise<void> {
     if (left.length > 0) reportPlaceholders(sets, io);
     return;
   }
-  const outDir = path.resolve(flags.outputDir!);
+  const outDir = outCheck!.dir;
+  await clearMethodDirs(outCheck!, sets.map((s) => s.method));
   for (const set of sets) {
-    const written = await writeArtifactSet(set, outDir);
+    const written = await writeArtifactSet(set, outDir).catch((e: unknown) => Promise.reject(outputDirError(flags.outputDir!, e, `write ${set.method}/`)));
     io.stderr(`${set.method}${set.variant ? ` (${set.variant})` : ''}${set.day1 ? ' day1' : ''}: wrote ${written.length} files to ${path.join(outDir, set.method)}\n`);
   }
   reportPlaceholders(sets, io);
