@@ -97,6 +97,14 @@ describe('bad driver specs name the file, the field and what was expected', () =
     expect((err as UserError).message).not.toMatch(/Invalid input|expected string, received/);
   });
 
+  it('refuses a firmware file that does not exist in the driver source, naming the field and file', async () => {
+    const file = await tempDriver('name: nic\nmodules: [nic]\nsource: {path: src}\nfirmware:\n  - {source: fw/nic.bin, target: acme/nic.bin}\n');
+    await expect(loadDriver(file)).rejects.toThrow(/driver\.yaml: firmware\[0\]\.source: "fw\/nic\.bin" \(.*src\/fw\/nic\.bin\) does not exist in the driver source/);
+    await mkdir(path.join(path.dirname(file), 'src', 'fw'));
+    await writeFile(path.join(path.dirname(file), 'src', 'fw', 'nic.bin'), 'firmware');
+    await expect(loadDriver(file)).resolves.toMatchObject({ spec: { firmware: [{ source: 'fw/nic.bin' }] } });
+  });
+
   it('refuses several documents', async () => {
     const file = await tempDriver('name: a\n---\nname: b\n');
     await expect(loadDriver(file)).rejects.toThrow(/expected exactly one YAML document.*found 2/);

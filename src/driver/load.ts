@@ -60,6 +60,15 @@ export async function loadDriver(file: string): Promise<LoadedDriver> {
       throw new UserError(`${file}: source.path: expected a directory, "${spec.source.path}" (${dir}) does not exist or is not a directory`);
     }
     loaded.sourceDir = dir;
+    // Every method copies the firmware from the source into its image; a missing file
+    // would only fail in the build (or, in a Containerfile COPY, on the cluster).
+    for (const [i, fw] of spec.firmware.entries()) {
+      const abs = path.resolve(dir, fw.source);
+      const fst = await stat(abs).catch(() => undefined);
+      if (!fst?.isFile()) {
+        throw new UserError(`${file}: firmware[${i}].source: "${fw.source}" (${abs}) ${fst ? 'is not a file' : 'does not exist'} in the driver source`);
+      }
+    }
   }
   return loaded;
 }

@@ -11,6 +11,7 @@ import type { Placeholder } from '../../release/placeholders.js';
 import { resolveRelease } from '../../release/resolve.js';
 import { toYamlStream } from '../../yaml.js';
 import type { CliIO } from '../output.js';
+import { checkKernelFlag, checkMethodsForRelease } from '../render-checks.js';
 
 interface RenderFlags {
   driver: string;
@@ -105,6 +106,12 @@ export async function runRender(flags: RenderFlags, io: CliIO): Promise<void> {
     dtkImage: flags.dtkImage,
     rhcosImage: flags.rhcosImage,
   });
+  for (const w of checkKernelFlag(flags.kernel)) io.stderr(`warning: ${w}\n`);
+  checkMethodsForRelease(
+    methodsFor(flags.method).map((m) => m.id),
+    release,
+    flags.ocpVersion !== undefined ? '--ocp-version' : '--release-info',
+  );
   const sets = renderMethods(driver.spec, release, flags.method, {
     day1: flags.day1 ?? false,
     pool: flags.pool as 'worker' | 'master',
