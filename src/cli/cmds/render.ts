@@ -1,6 +1,7 @@
 /** `kmodlab render`: a driver + a release → each method's artifacts, as files or on stdout. */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { hiddenAlias, mergeAlias } from '../flag-aliases.js';
 import { allObjects, writeArtifactSet, type ArtifactSet } from '../../artifacts/artifact-set.js';
 import { checkOutputDir, clearMethodDirs, outputDirError } from '../../artifacts/output-dir.js';
 import { loadDriver } from '../../driver/load.js';
@@ -16,6 +17,8 @@ import { checkKernelFlag, checkMethodsForRelease } from '../render-checks.js';
 interface RenderFlags {
   driver: string;
   method: string;
+  /** Hidden alias of --method (evaluate's spelling). */
+  methods?: string;
   ocpVersion?: string;
   kernel?: string;
   dtkImage?: string;
@@ -38,7 +41,8 @@ export function registerRenderCommand(program: Command, io: CliIO): void {
     .command('render')
     .description("Write each delivery method's artifacts (manifests, Containerfiles, README) for a driver and a release.")
     .option('--driver <file>', 'driver spec (YAML)', REFERENCE_DRIVER_FILE)
-    .option('--method <method>', 'layering | dtk | kmm | all (comma-separated list allowed)', 'all')
+    .option('--method <method>', 'layering | dtk | kmm | all (comma-separated list allowed; --methods works too)', 'all')
+    .addOption(hiddenAlias('--methods <list>', 'alias of --method'))
     .option('--ocp-version <version>', 'OpenShift version, e.g. 4.14.12')
     .option('--kernel <version>', "the release's RHCOS kernel (uname -r), e.g. 5.14.0-284.52.1.el9_2.x86_64")
     .option('--dtk-image <pullspec>', "the release's driver-toolkit image (oc adm release info --image-for=driver-toolkit)")
@@ -63,7 +67,8 @@ Examples:
   kmodlab render --method layering --release-info release.json --registry quay.io/acme --layered-image quay.io/acme/simple-kmod-rhcos@sha256:<digest> -o yaml
   kmodlab render --method layering --day1 --pool master --registry quay.io/acme --release-info release.txt --output-dir out/`,
     )
-    .action(async (flags: RenderFlags) => {
+    .action(async (flags: RenderFlags, cmd: Command) => {
+      mergeAlias(cmd, flags, 'method', 'methods', '--method', '--methods');
       await runRender(flags, io);
     });
 }
