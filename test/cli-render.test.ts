@@ -195,7 +195,7 @@ describe('bad input → one clear message, exit code 2, no stack trace', () => {
 
   it.each([
     ['unknown method', ['render', '--method', 'foo', '-o', 'yaml'], /unknown method "foo": expected one of layering, dtk, kmm, all/],
-    ['malformed driver', ['render', '--method', 'kmm', '--driver', badDriver, '-o', 'yaml'], new RegExp(`${badDriver.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: name: expected a DNS-1123 label`)],
+    ['malformed driver', ['render', '--method', 'kmm', '--driver', badDriver, '-o', 'yaml'], new RegExp(`${badDriver.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: name: expected a DNS-1123 label`)],
     ['missing driver file', ['render', '--method', 'kmm', '--driver', '/nope/driver.yaml', '-o', 'yaml'], /\/nope\/driver.yaml: cannot read driver spec/],
     ['unreadable release info', ['render', '--method', 'kmm', '--release-info', '/nope/release.txt', '-o', 'yaml'], /--release-info \/nope\/release.txt: cannot read/],
     ['garbage release info', ['render', '--method', 'kmm', '--release-info', garbage, '-o', 'yaml'], /expected the output of `oc adm release info/],
