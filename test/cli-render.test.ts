@@ -93,20 +93,96 @@ describe('kmodlab render --method all', () => {
   });
 });
 
+const RELEASE_INFO = path.join(ROOT, 'test', 'fixtures', 'release-info', 'ocp-4.14.12-x86_64.json');
+/** Every fact: the release (its kernel is not in release info), the registry, the layered image. */
+const ALL_FACTS = ['--release-info', RELEASE_INFO, '--kernel', '5.14.0-284.52.1.el9_2.x86_64'];
+const REGISTRY = ['--registry', 'quay.io/acme'];
+const FACTS_4_19 = [
+  ...['--ocp-version', '4.19.0', '--kernel', '5.14.0-570.17.1.el9_6.x86_64'],
+  ...['--dtk-image', `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'12'.repeat(32)}`],
+  ...['--rhcos-image', `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'34'.repeat(32)}`],
+];
+const LAYERED_IMAGE = `quay.io/acme/simple-kmod-rhcos@sha256:${'ab'.repeat(32)}`;
+
 describe('kmodlab render -o', () => {
   it('-o yaml prints one multi-document stream of every object and nothing else', () => {
-    const r = kmodlab('render', '--method', 'dtk', ...RELEASE, '-o', 'yaml');
+    const r = kmodlab('render', '--method', 'dtk', ...ALL_FACTS, '-o', 'yaml');
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const objects = parseYamlStream(r.stdout) as { kind: string }[];
     expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'ImageStream', 'BuildConfig', 'ServiceAccount', 'Role', 'RoleBinding', 'DaemonSet']);
   });
 
   it('-o json prints a v1 List', () => {
-    const r = kmodlab('render', '--method', 'kmm', ...RELEASE, '-o', 'json');
+    const r = kmodlab('render', '--method', 'kmm', ...ALL_FACTS, '-o', 'json');
     expect(r.code).toBe(0);
     const list = JSON.parse(r.stdout) as { kind: string; items: { kind: string }[] };
     expect(list.kind).toBe('List');
     expect(list.items.map((i) => i.kind)).toContain('Module');
+  });
+
+  it.each([
+    ['layering', REGISTRY],
+    // On-cluster layering needs 4.19 (no 4.19 release-info fixture: the facts as flags).
+    ['layering', ['--variant', 'on-cluster', ...REGISTRY]],
+    ['dtk', REGISTRY],
+    ['dtk', ['--variant', 'tracking']], // builds and pushes through the internal registry
+    ['kmm', []],
+  ])('with every fact given, -o yaml/json for %s %j is a stream oc apply -f - accepts', (method, extra) => {
+    const layered = method === 'layering' && !extra.includes('on-cluster') ? ['--layered-image', LAYERED_IMAGE] : [];
+    for (const format of ['yaml', 'json']) {
+      const facts = extra.includes('on-cluster') ? FACTS_4_19 : ALL_FACTS;
+      const r = kmodlab('render', '--method', method, ...extra, ...facts, ...layered, '-o', format);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('FILL_ME');
+      const objects = (format === 'json' ? (JSON.parse(r.stdout) as { items: unknown[] }).items : parseYamlStream(r.stdout)) as Record<string, unknown>[];
+      expect(objects.length).toBeGreaterThan(0);
+      for (const o of objects) assertValidK8sObject(o);
+      const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => (o.metadata as { name: string }).name);
+      expect(new Set(namespaces).size, 'each namespace declared once').toBe(namespaces.length);
+      if (layered.length) expect(JSON.stringify(objects)).toContain(`"osImageURL":"${LAYERED_IMAGE}"`);
+    }
+  });
+
+  it('refuses while placeholders remain, naming each one and the flag that fills it', () => {
+    const r = kmodlab('render', '--method', 'layering', '--release-info', RELEASE_INFO, '-o', 'yaml');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/FILL_ME_LAYERED_IMAGE_DIGEST: fill with --layered-image/);
+    expect(r.stderr).toMatch(/FILL_ME_REGISTRY: fill with --registry/);
+    expect(r.stderr).toContain('--allow-placeholders');
+    const dtk = kmodlab('render', '--method', 'dtk', '--ocp-version', '4.14.12', '-o', 'json');
+    expect(dtk.code).toBe(2);
+    expect(dtk.stderr).toMatch(/FILL_ME_KERNEL_VERSION: fill with --kernel/);
+    expect(dtk.stderr).toMatch(/FILL_ME_DRIVER_TOOLKIT_IMAGE: fill with --dtk-image/);
+  });
+
+  it('prints with --allow-placeholders, and lists them on stderr', () => {
+    const r = kmodlab('render', '--method', 'layering', '--release-info', RELEASE_INFO, '--allow-placeholders', '-o', 'yaml');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('FILL_ME_LAYERED_IMAGE_DIGEST');
+    expect(r.stderr).toContain('FILL_ME_LAYERED_IMAGE_DIGEST');
+  });
+
+  it('takes exactly one method', () => {
+    for (const method of [[], ['--method', 'all'], ['--method', 'dtk,kmm']]) {
+      const r = kmodlab('render', ...method, ...ALL_FACTS, ...REGISTRY, '-o', 'yaml');
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/-o prints the objects of one method.*fight over the module/);
+      expect(r.stderr).toContain('--method layering|dtk|kmm');
+    }
+  });
+
+  it.each([
+    ['--layered-image not by digest', ['--method', 'layering', '--layered-image', 'quay.io/acme/x:latest', '-o', 'yaml'], /--layered-image: expected an image pinned by digest/],
+    ['--layered-image with another method', ['--method', 'dtk', '--layered-image', LAYERED_IMAGE, '-o', 'yaml'], /--layered-image applies to --method layering/],
+    ['--allow-placeholders without -o', ['--method', 'dtk', '--allow-placeholders', '--output-dir', '/nonexistent-kmodlab-dir'], /--allow-placeholders applies to -o/],
+  ])('%s → exit 2', (_label, args, pattern) => {
+    const r = kmodlab('render', ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern);
   });
 });
 
@@ -119,16 +195,16 @@ describe('bad input → one clear message, exit code 2, no stack trace', () => {
 
   it.each([
     ['unknown method', ['render', '--method', 'foo', '-o', 'yaml'], /unknown method "foo": expected one of layering, dtk, kmm, all/],
-    ['malformed driver', ['render', '--driver', badDriver, '-o', 'yaml'], new RegExp(`${badDriver.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: name: expected a DNS-1123 label`)],
-    ['missing driver file', ['render', '--driver', '/nope/driver.yaml', '-o', 'yaml'], /\/nope\/driver.yaml: cannot read driver spec/],
-    ['unreadable release info', ['render', '--release-info', '/nope/release.txt', '-o', 'yaml'], /--release-info \/nope\/release.txt: cannot read/],
-    ['garbage release info', ['render', '--release-info', garbage, '-o', 'yaml'], /expected the output of `oc adm release info/],
+    ['malformed driver', ['render', '--method', 'kmm', '--driver', badDriver, '-o', 'yaml'], new RegExp(`${badDriver.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: name: expected a DNS-1123 label`)],
+    ['missing driver file', ['render', '--method', 'kmm', '--driver', '/nope/driver.yaml', '-o', 'yaml'], /\/nope\/driver.yaml: cannot read driver spec/],
+    ['unreadable release info', ['render', '--method', 'kmm', '--release-info', '/nope/release.txt', '-o', 'yaml'], /--release-info \/nope\/release.txt: cannot read/],
+    ['garbage release info', ['render', '--method', 'kmm', '--release-info', garbage, '-o', 'yaml'], /expected the output of `oc adm release info/],
     ['conflicting outputs', ['render', '-o', 'yaml', '--output-dir', bad], /-o\/--output and --output-dir conflict/],
     ['no output chosen', ['render'], /--output-dir <dir> \(files\) or -o yaml\|json/],
     ['bad output format', ['render', '-o', 'xml'], /unknown format "xml"/],
-    ['bad kernel flag', ['render', '--kernel', 'not a kernel', '-o', 'yaml'], /--kernel: expected a kernel version/],
-    ['bad pool', ['render', '--pool', 'GPU_nodes', '-o', 'yaml'], /--pool: expected a MachineConfigPool name/],
-    ['variant with all methods', ['render', '--variant', 'tracking', '-o', 'yaml'], /--variant applies to one method/],
+    ['bad kernel flag', ['render', '--method', 'kmm', '--kernel', 'not a kernel', '-o', 'yaml'], /--kernel: expected a kernel version/],
+    ['bad pool', ['render', '--method', 'kmm', '--pool', 'GPU_nodes', '-o', 'yaml'], /--pool: expected a MachineConfigPool name/],
+    ['variant with all methods', ['render', '--variant', 'tracking', '--output-dir', path.join(bad, 'variant-out')], /--variant applies to one method/],
     ['day1 without a registry', ['render', '--method', 'dtk', '--day1', '-o', 'yaml'], /--day1 with dtk needs --registry/],
     ['unknown flag', ['render', '--colour', 'blue'], /unknown option '--colour'/],
   ])('%s', (_label, args, pattern) => {

@@ -79,6 +79,32 @@ describe('bad driver specs name the file, the field and what was expected', () =
     await expect(loadDriver(file)).rejects.toThrow(/source\.path: expected a directory, "nowhere"/);
   });
 
+  it.each([
+    ['a misspelt key in a module entry', 'name: acme-nic\nsource: {path: .}\nmodules:\n  - nmae: acme-nic\n', /driver\.yaml:4: modules\[0\]: unknown key "nmae" \(did you mean "name"\?\)/],
+    ['a misspelt top-level key', 'name: acme-nic\nsource: {path: .}\nmodules: [acme]\nfirmwre: []\n', /driver\.yaml:4: \(top level\): unknown key "firmwre" \(did you mean "firmware"\?\)/],
+    ['a misspelt nested key', 'name: acme-nic\nsource: {path: .}\nmodules: [acme]\nbuild:\n  comands: [make]\n', /driver\.yaml:5: build: unknown key "comands" \(did you mean "commands"\?\)/],
+    ['an unknown key far from any', 'name: acme-nic\nsource: {path: .}\nmodules: [acme]\ncolour: blue\n', /unknown key "colour" \(expected one of: .*name.*modules/],
+    ['a number as version', 'name: acme-nic\nversion: 2.30\nsource: {path: .}\nmodules: [acme]\n', /driver\.yaml:2: version: quote it \("2\.30"\)/],
+    ['a number as a module name', 'name: acme-nic\nsource: {path: .}\nmodules: [8139]\n', /driver\.yaml:3: modules\[0\]: quote it \("8139"\)/],
+  ])('%s: names the file, line and field, and what to write', async (_label, text, pattern) => {
+    const file = await tempDriver(text);
+    const err = await loadDriver(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toMatch(pattern);
+    expect((err as UserError).message).not.toMatch(/Invalid input|expected string, received/);
+  });
+
+  it('refuses a firmware file that does not exist in the driver source, naming the field and file', async () => {
+    const file = await tempDriver('name: nic\nmodules: [nic]\nsource: {path: src}\nfirmware:\n  - {source: fw/nic.bin, target: acme/nic.bin}\n');
+    await expect(loadDriver(file)).rejects.toThrow(/driver\.yaml: firmware\[0\]\.source: "fw\/nic\.bin" \(.*src\/fw\/nic\.bin\) does not exist in the driver source/);
+    await mkdir(path.join(path.dirname(file), 'src', 'fw'));
+    await writeFile(path.join(path.dirname(file), 'src', 'fw', 'nic.bin'), 'firmware');
+    await expect(loadDriver(file)).resolves.toMatchObject({ spec: { firmware: [{ source: 'fw/nic.bin' }] } });
+  });
+
   it('refuses several documents', async () => {
     const file = await tempDriver('name: a\n---\nname: b\n');
     await expect(loadDriver(file)).rejects.toThrow(/expected exactly one YAML document.*found 2/);

@@ -57,7 +57,7 @@ export const ArtifactSetSchema = z.strictObject({
   variant: z.string().optional(),
   day1: z.boolean(),
   files: z.array(ArtifactSchema),
-  placeholders: z.array(z.strictObject({ token: z.string(), meaning: z.string(), howToFill: z.string() })),
+  placeholders: z.array(z.strictObject({ token: z.string(), meaning: z.string(), howToFill: z.string(), flag: z.string() })),
   /** What the rendered files cannot do that the driver spec asks for (shown on stderr and in the README). */
   warnings: z.array(z.string()).optional(),
 });

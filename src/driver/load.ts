@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { describeIssues } from '../schema-errors.js';
+import { describeDriverIssues } from './issues.js';
 import { parseYamlStream, YamlSyntaxError } from '../yaml.js';
 import { DriverSpecSchema, type DriverSpec } from './spec.js';
 
@@ -18,10 +18,14 @@ export interface LoadedDriver {
   sourceDir?: string;
 }
 
-export function parseDriverSpec(value: unknown, where: string): DriverSpec {
+/** `text`: the YAML the value was read from, so messages give lines and values as written. */
+export function parseDriverSpec(value: unknown, where: string, text?: string): DriverSpec {
   const result = DriverSpecSchema.safeParse(value);
   if (!result.success) {
-    throw new UserError(`invalid driver spec\n${describeIssues(where, result.error)}`, 'see drivers/simple-kmod/driver.yaml for a complete example');
+    throw new UserError(
+      `invalid driver spec\n${describeDriverIssues(where, result.error, DriverSpecSchema, value, text)}`,
+      'see drivers/simple-kmod/driver.yaml for a complete example',
+    );
   }
   return result.data;
 }
@@ -47,7 +51,7 @@ export async function loadDriver(file: string): Promise<LoadedDriver> {
   if (docs.length !== 1) {
     throw new UserError(`${file}: expected exactly one YAML document holding the driver spec, found ${docs.length}`);
   }
-  const spec = parseDriverSpec(docs[0], file);
+  const spec = parseDriverSpec(docs[0], file, text);
   const loaded: LoadedDriver = { spec, file: abs };
   if ('path' in spec.source) {
     const dir = path.resolve(path.dirname(abs), spec.source.path);
@@ -56,6 +60,15 @@ export async function loadDriver(file: string): Promise<LoadedDriver> {
       throw new UserError(`${file}: source.path: expected a directory, "${spec.source.path}" (${dir}) does not exist or is not a directory`);
     }
     loaded.sourceDir = dir;
+    // Every method copies the firmware from the source into its image; a missing file
+    // would only fail in the build (or, in a Containerfile COPY, on the cluster).
+    for (const [i, fw] of spec.firmware.entries()) {
+      const abs = path.resolve(dir, fw.source);
+      const fst = await stat(abs).catch(() => undefined);
+      if (!fst?.isFile()) {
+        throw new UserError(`${file}: firmware[${i}].source: "${fw.source}" (${abs}) ${fst ? 'is not a file' : 'does not exist'} in the driver source`);
+      }
+    }
   }
   return loaded;
 }

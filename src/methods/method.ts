@@ -32,6 +32,14 @@ export const RenderOptionsSchema = z.strictObject({
    * so README commands name it instead of a `<driver source dir>` placeholder.
    */
   sourceDir: z.string().min(1).optional(),
+  /**
+   * The layered OS image you built and pushed, by digest (`<repository>@sha256:<64 hex>`):
+   * the off-cluster layering MachineConfig's osImageURL. Unset: a named placeholder.
+   */
+  layeredImage: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/, 'expected an image pinned by digest, <repository>@sha256:<64 hex digits>')
+    .optional(),
   /** Method-specific variant, e.g. dtk `pinned` | `tracking`, layering `off-cluster` | `on-cluster`. */
   variant: z.string().optional(),
   /**

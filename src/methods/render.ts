@@ -18,6 +18,7 @@ const OPTION_FLAGS: Record<string, string> = {
   namespace: '--namespace',
   variant: '--variant',
   kmmVersion: '--kmm-version',
+  layeredImage: '--layered-image',
 };
 
 /** Methods whose objects live in a namespace of their own (default `kmodlab-<driver>[-<method>]`). */

@@ -9,6 +9,8 @@ export interface Placeholder {
   token: string;
   meaning: string;
   howToFill: string;
+  /** The `kmodlab render` flag that supplies the value (`-o` names it when it refuses). */
+  flag: string;
 }
 
 export const PLACEHOLDERS = {
@@ -17,26 +19,32 @@ export const PLACEHOLDERS = {
     meaning: "the release's RHCOS kernel version (uname -r on a node)",
     howToFill:
       'oc debug node/<node> -- chroot /host uname -r   (or: the ostree.linux label of the rhel-coreos image in `oc adm release info <release> -o json --include-images`, or KERNEL_VERSION in /etc/driver-toolkit-release.json of the driver-toolkit image); then re-run kmodlab render --kernel <version>',
+    flag: '--kernel (or --release-info from `oc adm release info -o json --include-images`)',
   },
   driverToolkitImage: {
     token: 'quay.io/FILL_ME/driver-toolkit:FILL_ME_DRIVER_TOOLKIT_IMAGE',
     meaning: "the release's driver-toolkit image, pinned by digest",
     howToFill: 'oc adm release info <release> --image-for=driver-toolkit; then re-run kmodlab render --dtk-image <pullspec>',
+    flag: '--dtk-image (or --release-info)',
   },
   rhcosImage: {
     token: 'quay.io/FILL_ME/rhel-coreos:FILL_ME_RHCOS_IMAGE',
     meaning: "the release's rhel-coreos base OS image, pinned by digest",
     howToFill: 'oc adm release info <release> --image-for=rhel-coreos   (rhel-coreos-8 on 4.12); then re-run kmodlab render --rhcos-image <pullspec>',
+    flag: '--rhcos-image (or --release-info)',
   },
   layeredImageDigest: {
     token: 'FILL_ME_LAYERED_IMAGE_DIGEST',
     meaning: 'the digest of the layered OS image you built and pushed',
-    howToFill: 'podman push ... --digestfile digest.txt (or skopeo inspect docker://<image> | jq -r .Digest) after building the Containerfile',
+    howToFill:
+      'podman push ... --digestfile digest.txt (or skopeo inspect docker://<image> | jq -r .Digest) after building the Containerfile; then re-run kmodlab render --layered-image <repository>@sha256:<digest>',
+    flag: '--layered-image',
   },
   ocpVersion: {
     token: 'FILL_ME_OCP_VERSION',
     meaning: 'the OpenShift version',
     howToFill: 'oc get clusterversion version -o jsonpath={.status.desired.version}; then re-run kmodlab render --ocp-version <version>',
+    flag: '--ocp-version (or --release-info)',
   },
 } as const satisfies Record<string, Placeholder>;
 

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { hiddenAlias, mergeAlias } from '../flag-aliases.js';
 import { METHOD_IDS, type MethodId } from '../../artifacts/artifact-set.js';
 import { loadDriver, type LoadedDriver } from '../../driver/load.js';
 import type { RenderOptionsInput } from '../../methods/method.js';
@@ -28,6 +29,8 @@ interface EvaluateFlags {
   target: string;
   driver: string;
   methods: string;
+  /** Hidden alias of --methods (render's spelling). */
+  method?: string;
   scenarios: string;
   nodes: string;
   out?: string;
@@ -73,7 +76,8 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .description('Run each delivery method through each scenario on a target (default: the lab) and report measured figures.')
     .option('--target <target>', 'lab (QEMU nodes on real kernels) | cluster', 'lab')
     .option('--driver <file>', 'driver spec (YAML)', REFERENCE_DRIVER_FILE)
-    .option('--methods <list>', `comma-separated: ${METHOD_IDS.join(',')}`, METHOD_IDS.join(','))
+    .option('--methods <list>', `comma-separated: ${METHOD_IDS.join(',')} (--method works too)`, METHOD_IDS.join(','))
+    .addOption(hiddenAlias('--method <list>', 'alias of --methods'))
     .option('--scenarios <list>', `comma-separated: ${SCENARIO_IDS.join(',')}`, SCENARIO_IDS.join(','))
     .option('--nodes <n>', 'lab nodes (1 = single-node OpenShift)', '1')
     .option('--out <dir>', 'run directory (default runs/<timestamp>); it holds one run')
@@ -96,7 +100,8 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--day1-install-dir <dir>', 'cluster: write the Day-1 manifests here (Day 1 needs install time)')
     .option('--pool <pool>', 'cluster: MachineConfigPool the driver goes to: worker (default) | master')
     .option('--registry <prefix>', 'cluster: repository prefix for Day-1 images (with --day1-install-dir)')
-    .action(async (flags: EvaluateFlags) => {
+    .action(async (flags: EvaluateFlags, cmd: Command) => {
+      mergeAlias(cmd, flags, 'methods', 'method', '--methods', '--method');
       const code = await runEvaluate(flags, io);
       if (code !== ExitCode.ok) throw new ExitStatus(code);
     });

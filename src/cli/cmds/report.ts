@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { hiddenAlias, mergeAlias } from '../flag-aliases.js';
 import { UserError } from '../../errors.js';
 import { renderSummaryMarkdown } from '../../report/markdown.js';
 import { reportJsonSchema } from '../../report/model.js';
@@ -13,7 +14,9 @@ import { REPORT_FORMATS, writeReports, type ReportFormat } from '../../report/wr
 import type { CliIO } from '../output.js';
 
 interface ReportFlags {
-  format: string;
+  output: string;
+  /** Hidden alias of -o/--output (the earlier spelling). */
+  format?: string;
   open?: boolean;
   printSchema?: boolean;
 }
@@ -23,7 +26,8 @@ export function registerReportCommand(program: Command, io: CliIO): void {
     .command('report')
     .description('Derive the measured comparison from a run directory (events.jsonl) and write report.md, report.json and report.html into it.')
     .argument('[run-dir]', 'run directory written by `kmodlab evaluate` (contains events.jsonl)')
-    .option('--format <format>', 'what to print on stdout: md | json | html', 'md')
+    .option('-o, --output <format>', 'what to print on stdout: md | json | html', 'md')
+    .addOption(hiddenAlias('--format <format>', 'alias of -o/--output'))
     .option('--open', 'open report.html in a browser (xdg-open) or print its path')
     .option('--print-schema', 'print the JSON Schema of report.json and exit')
     .addHelpText(
@@ -31,22 +35,23 @@ export function registerReportCommand(program: Command, io: CliIO): void {
       `
 Examples:
   kmodlab report runs/20261125-100000
-  kmodlab report runs/20261125-100000 --format json | jq '.summary'
+  kmodlab report runs/20261125-100000 -o json | jq '.summary'
   kmodlab report runs/20261125-100000 --open`,
     )
-    .action(async (runDir: string | undefined, flags: ReportFlags) => {
-      await runReport(runDir, flags, io);
+    .action(async (runDir: string | undefined, flags: ReportFlags, cmd: Command) => {
+      const spelled = mergeAlias(cmd, flags, 'output', 'format', '-o/--output', '--format');
+      await runReport(runDir, flags, io, spelled);
     });
 }
 
-export async function runReport(runDir: string | undefined, flags: ReportFlags, io: CliIO): Promise<void> {
+export async function runReport(runDir: string | undefined, flags: ReportFlags, io: CliIO, outputFlag = '-o/--output'): Promise<void> {
   if (flags.printSchema) {
     io.stdout(`${JSON.stringify(reportJsonSchema(), null, 2)}\n`);
     return;
   }
   if (!runDir) throw new UserError('missing <run-dir>: the run directory written by `kmodlab evaluate` (it contains events.jsonl)');
-  if (!(REPORT_FORMATS as readonly string[]).includes(flags.format)) {
-    throw new UserError(`--format: unknown format "${flags.format}": expected ${REPORT_FORMATS.join(', ')}`);
+  if (!(REPORT_FORMATS as readonly string[]).includes(flags.output)) {
+    throw new UserError(`${outputFlag}: unknown format "${flags.output}": expected ${REPORT_FORMATS.join(', ')}`);
   }
   const dir = path.resolve(runDir);
   let written;
@@ -61,7 +66,7 @@ export async function runReport(runDir: string | undefined, flags: ReportFlags, 
   for (const w of written.run.warnings) io.stderr(`warning: ${w}\n`);
   if (written.run.interrupted) io.stderr(`note: the run was interrupted; figures after its last event are reported as not measured\n`);
   io.stderr(`wrote ${written.files.md}, ${written.files.json}, ${written.files.html}\n`);
-  io.stdout(written.texts[flags.format as ReportFormat]);
+  io.stdout(written.texts[flags.output as ReportFormat]);
   if (flags.open) openInBrowser(written.files.html, io);
 }
 

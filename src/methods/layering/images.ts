@@ -16,6 +16,7 @@ export const REGISTRY_PLACEHOLDER: Placeholder = {
   meaning: 'the registry and organisation the layered OS image is pushed to and every node pulls it from',
   howToFill:
     're-run kmodlab render --registry <prefix> (e.g. quay.io/acme); the nodes pull with the global pull secret (oc get secret/pull-secret -n openshift-config), so add read credentials for that registry there',
+  flag: '--registry',
 };
 const PLACEHOLDER_REGISTRY = `quay.io/${REGISTRY_PLACEHOLDER.token}`;
 

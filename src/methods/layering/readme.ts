@@ -360,8 +360,9 @@ function onClusterReadme(i: ReadmeInput): string {
     '',
     `1. A copy of the global pull secret in \`${MCO_NAMESPACE}\`, for the base OS image and the driver-toolkit${pathSource ? ' (and the source image: add its registry\'s credentials to this copy if it is private)' : ''}:`,
     '',
+    // bash, not sh: process substitution <(…) (as in the OpenShift docs for this secret).
     code(
-      'sh',
+      'bash',
       `oc create secret docker-registry ${names.baseImagePullSecretName} -n ${MCO_NAMESPACE} \\`,
       `  --from-file=.dockerconfigjson=<(oc get secret/pull-secret -n openshift-config -o go-template='{{index .data ".dockerconfigjson" | base64decode}}')`,
     ),

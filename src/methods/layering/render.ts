@@ -61,7 +61,7 @@ function renderOffCluster(driver: DriverSpec, release: Release, options: RenderO
   }
   const facts = new ReleaseFacts(release);
   const names = layeringNames(driver, release, options);
-  const osImageURL = `${names.osImageRepo}@sha256:${facts.use('layeredImageDigest')}`;
+  const osImageURL = options.layeredImage ?? `${names.osImageRepo}@sha256:${facts.use('layeredImageDigest')}`;
   const mcFile = options.day1
     ? `openshift/99_openshift-machineconfig_99-${options.pool}-kmodlab-${driver.name}.yaml`
     : `00-machineconfig-${options.pool}.yaml`;
