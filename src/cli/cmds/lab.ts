@@ -9,6 +9,7 @@ import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { chooseKernelPackages, kernelsInIndex } from '../../targets/lab/kernels/package-index.js';
 import { addUserKernel, removeUserKernel, userKernelsFile } from '../../targets/lab/kernels/user-kernels.js';
 import type { CliIO } from '../output.js';
+import { addRegistryOptions, registerLabImageCommands, setupImagesStep, type RegistryFlags } from './lab-images.js';
 
 const SETUP_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'lab-packages.sh');
 
@@ -50,12 +51,14 @@ export function registerLabCommand(program: Command, io: CliIO): void {
       if (!removeUserKernel(kver)) throw new UserError(`kernel ${kver} was not added with add-kernel (${userKernelsFile()})`);
       io.stdout(`removed kernel ${kver}\n`);
     });
-  lab
-    .command('setup')
+  registerLabImageCommands(lab, io);
+  addRegistryOptions(lab
+    .command('setup'))
     .description("Install the lab's tools (qemu, busybox, kmod, cpio) and a default set of kernels chosen from Debian's package index.")
     .option('--kernels <list>', 'comma-separated kernel versions to install instead of the default choice')
     .option('--dry-run', 'print what would be installed and exit')
-    .action((flags: { kernels?: string; dryRun?: boolean }) => {
+    .option('--no-images', 'skip building the lab release images')
+    .action(async (flags: RegistryFlags & { kernels?: string; dryRun?: boolean; images: boolean }) => {
       let kernels: string[];
       if (flags.kernels) {
         kernels = flags.kernels.split(',').map((s) => s.trim()).filter(Boolean);
@@ -72,5 +75,6 @@ export function registerLabCommand(program: Command, io: CliIO): void {
       if (flags.dryRun) return;
       const r = spawnSync(SETUP_SCRIPT, [], { stdio: 'inherit', env: { ...process.env, LAB_KERNELS: kernels.join(' ') } });
       if (r.status !== 0) throw new UserError(`${SETUP_SCRIPT} failed (exit ${r.status ?? r.signal})`, 'it needs root and access to the Debian package mirror');
+      if (flags.images) await setupImagesStep(io, { ...flags, kernels: flags.kernels ? kernels : undefined });
     });
 }

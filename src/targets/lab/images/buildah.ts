@@ -129,10 +129,17 @@ export class Buildah {
   }
 
   /** Pushes a local image to `dest` (a registry reference); returns the manifest digest the registry stored. */
-  async push(name: string, dest: string, opts: { insecure: boolean; logFile: string }): Promise<{ digest: string; wallMs: number }> {
+  async push(name: string, dest: string, opts: { insecure: boolean; logFile: string; compression?: 'gzip' | 'zstd' }): Promise<{ digest: string; wallMs: number }> {
     const digestFile = join(this.store.runroot, `digest-${process.pid}-${Date.now()}`);
     const t0 = performance.now();
-    const args = ['push', ...(opts.insecure ? ['--tls-verify=false'] : []), '--digestfile', digestFile, name, `docker://${dest}`];
+    const args = [
+      'push',
+      ...(opts.insecure ? ['--tls-verify=false'] : []),
+      ...(opts.compression ? ['--compression-format', opts.compression] : []),
+      '--digestfile', digestFile,
+      name,
+      `docker://${dest}`,
+    ];
     const script = [this.bin, ...this.argv(...args)].map(shQuote).join(' ');
     const usage = await runMeasured(script, { cwd: this.store.runroot, env: process.env, logFile: opts.logFile });
     if (usage.exitCode !== 0) throw new ImageBuildError(`push ${dest}`, opts.logFile, usage.exitCode);
