@@ -13,7 +13,7 @@
  * Paths are written in their merged-/usr form (Debian 12 has /lib → usr/lib, /bin →
  * usr/bin, …); the image's base layer carries those symlinks.
  */
-import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { run } from '../host/run.js';
 
@@ -76,38 +76,73 @@ export function packageClosure(roots: readonly string[], installed: Map<string, 
 /** Documentation is left out of images (as container base images do). */
 const SKIP = /^\/usr\/share\/(doc|man|info|locale|lintian|bug)\//;
 
+/** A host path in its merged-/usr form (the directory resolved, the file itself not). */
+function canonicalPath(p: string): string | undefined {
+  try {
+    return join(realpathSync(dirname(p)), basename(p));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Files (not directories) the packages installed that are still on disk, as canonical
- * (merged-/usr) absolute paths, sorted. Symlinks into /etc/alternatives come with the
- * alternatives link they point at.
+ * Links update-alternatives made (`/usr/bin/awk` → /etc/alternatives/awk → mawk): no
+ * package lists them, but tools rely on them (kbuild runs `awk`). From
+ * /var/lib/dpkg/alternatives/<name>: mode, master link, then slave name/link pairs.
+ */
+function alternativesLinks(dbDir = '/var/lib/dpkg/alternatives'): Array<{ name: string; link: string }> {
+  if (!existsSync(dbDir)) return [];
+  const out: Array<{ name: string; link: string }> = [];
+  for (const name of readdirSync(dbDir)) {
+    const lines = readFileSync(join(dbDir, name), 'utf8').split('\n');
+    if (lines[1]) out.push({ name, link: lines[1] });
+    for (let i = 2; i + 1 < lines.length && lines[i] !== ''; i += 2) out.push({ name: lines[i]!, link: lines[i + 1]! });
+  }
+  return out;
+}
+
+/**
+ * Files (not directories) the packages installed that are still on disk, plus the
+ * alternatives links that resolve to them, as canonical (merged-/usr) absolute paths,
+ * sorted.
  */
 export async function packageFiles(pkgs: readonly InstalledPackage[]): Promise<string[]> {
   if (pkgs.length === 0) return [];
   const out = (await run('dpkg', ['-L', ...pkgs.map((p) => p.name)])).stdout.toString('utf8');
   const files = new Set<string>();
-  const add = (p: string) => {
-    let st;
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('/')) continue;
     try {
-      st = lstatSync(p);
+      if (lstatSync(line).isDirectory()) continue;
     } catch {
-      return; // removed after install (e.g. path-exclude), or a diversion's original
+      continue; // removed after install (e.g. path-exclude), or a diversion's original
     }
-    if (st.isDirectory()) return;
-    let canonical: string;
+    const canonical = canonicalPath(line);
+    if (canonical && !SKIP.test(canonical)) files.add(canonical);
+  }
+  for (const { name, link } of alternativesLinks()) {
+    const alt = `/etc/alternatives/${name}`;
+    let target: string;
     try {
-      canonical = join(realpathSync(dirname(p)), basename(p));
+      target = realpathSync(alt);
     } catch {
-      return;
+      continue; // a dangling alternative
     }
-    if (SKIP.test(canonical) || files.has(canonical)) return;
-    files.add(canonical);
-    if (st.isSymbolicLink()) {
-      const target = readlinkSync(p);
-      if (target.startsWith('/etc/alternatives/')) add(target);
-    }
-  };
-  for (const line of out.split('\n')) if (line.startsWith('/')) add(line);
+    const canonicalLink = canonicalPath(link);
+    if (!files.has(target) || !canonicalLink || SKIP.test(canonicalLink)) continue;
+    if (readlinkSafe(link) !== alt) continue; // the admin replaced the link
+    files.add(alt);
+    files.add(canonicalLink);
+  }
   return [...files].sort();
+}
+
+function readlinkSafe(p: string): string | undefined {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `name=version` lines: what content-addresses an image made of packages. */

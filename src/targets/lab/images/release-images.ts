@@ -40,7 +40,7 @@ import { inspectManifest, type ManifestInfo } from './registry-client.js';
 import { storedBlobs, type LabRegistry } from './registry.js';
 
 /** Bump when what goes into an image changes in a way the inputs below do not show. */
-const FORMAT = 'kmodlab-lab-release-v1';
+const FORMAT = 'kmodlab-lab-release-v2';
 
 /** The counterpart of ubi-minimal: a shell, coreutils and kmod (what a driver container runs). */
 export const RUNTIME_BASE_PACKAGES = ['base-files', 'dash', 'bash', 'coreutils', 'sed', 'grep', 'mawk', 'findutils', 'kmod', 'libc-bin', 'debianutils'];
