@@ -14,6 +14,7 @@
 #   time                             GNU time: CPU and peak RSS of driver and image builds
 #   buildah, skopeo                  build the lab release images (--isolation chroot) and
 #                                    read/resolve image references in the registry
+#   erofs-utils                      turn an OS image into the erofs disk a node boots with
 #   docker-registry                  the lab's own registry (kmodlab runs it on 127.0.0.1
 #                                    with its own config; the package's service is not used)
 # Debian's own initramfs is NOT needed (the lab builds its own, tiny one), and
@@ -28,7 +29,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools buildah skopeo docker-registry"
+pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools buildah skopeo docker-registry erofs-utils"
 for k in $KERNELS; do
   pkgs="$pkgs linux-image-$k linux-headers-$k"
 done

@@ -25,6 +25,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   buildah: 'buildah',
   skopeo: 'skopeo',
   'docker-registry': 'docker-registry',
+  'mkfs.erofs': 'erofs-utils',
 };
 
 /** sbin dirs are searched too: depmod lives there and non-root PATHs often lack it. */
