@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { UserError } from '../../src/errors.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, parseRegistryFlag, registryAnswers, registryConfig } from '../../src/targets/lab/images/registry.js';
@@ -37,6 +38,18 @@ describe('--registry and the registry config', () => {
     expect(r).toMatchObject({ host: 'registry.example.com', prefix: 'registry.example.com/team/kmodlab', managed: false, insecure: false });
     expect(r.pid).toBeUndefined();
     expect((await openRegistry({ registry: '127.0.0.1:5000' })).insecure).toBe(true);
+  });
+
+  it.each([
+    [['lab', 'images', '--registry-port', '99999'], /--registry-port "99999": expected a TCP port number/],
+    [['lab', 'release-info', '6.1.0-56-amd64', '--registry', 'https://quay.io/acme'], /--registry "https:\/\/quay.io\/acme": expected a registry as host/],
+    [['lab', 'images', '--registry', 'quay.io/acme', '--registry-port', '5000'], /cannot be combined with --registry/],
+    [['lab', 'images', '-o', 'yaml'], /unknown format "yaml"/],
+  ])('kmodlab %j is a user error (exit 2) naming the flag', async (args, message) => {
+    const err: string[] = [];
+    const code = await main(['node', 'kmodlab', ...args], { stdout: () => undefined, stderr: (t) => void err.push(t) });
+    expect(code).toBe(2);
+    expect(err.join('')).toMatch(message);
   });
 
   it('the config listens on 127.0.0.1 only, stores under the given dir and has no auth', () => {
