@@ -87,7 +87,7 @@ export interface ReleaseImage {
 }
 
 /** A planned image: its identity and how to stage its build context. */
-interface ImagePlan {
+export interface ImagePlan {
   role: ImageRole;
   kver?: string;
   key: string;
@@ -99,13 +99,10 @@ interface ImagePlan {
 
 export interface LabReleasePlan {
   kver: string;
-  os: ImagePlanHandle;
-  driverToolkit: ImagePlanHandle;
-  runtimeBase: ImagePlanHandle;
+  os: ImagePlan;
+  driverToolkit: ImagePlan;
+  runtimeBase: ImagePlan;
 }
-
-/** Opaque to callers: resolve with `ensureImages` or `lookupImages`. */
-export type ImagePlanHandle = ImagePlan;
 
 function fingerprint(path: string): string {
   const st = statSync(path);
