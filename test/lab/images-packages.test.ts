@@ -30,6 +30,10 @@ describe('Depends and the package closure', () => {
     expect(packageClosure(['gcc'], installed).map((p) => p.name)).toEqual(['binutils', 'gcc', 'gcc-12', 'libc6', 'mawk']);
   });
 
+  it('does not enter excluded packages', () => {
+    expect(packageClosure(['gcc'], installed, (n) => n === 'libc6').map((p) => p.name)).toEqual(['binutils', 'gcc', 'gcc-12']);
+  });
+
   it('names the roots that are not installed', () => {
     expect(() => packageClosure(['gcc', 'clang', 'make'], installed)).toThrow('packages not installed on this host: clang, make');
   });

@@ -51,8 +51,8 @@ export async function installedPackages(): Promise<Map<string, InstalledPackage>
   return pkgs;
 }
 
-/** The closure of `roots` over installed packages; throws naming a root that is not installed. */
-export function packageClosure(roots: readonly string[], installed: Map<string, InstalledPackage>): InstalledPackage[] {
+/** The closure of `roots` over installed packages, not entering `exclude`d ones; throws naming a root that is not installed. */
+export function packageClosure(roots: readonly string[], installed: Map<string, InstalledPackage>, exclude: (name: string) => boolean = () => false): InstalledPackage[] {
   const providers = new Map<string, string>();
   for (const p of installed.values()) for (const v of p.provides) if (!providers.has(v)) providers.set(v, p.name);
   const resolve = (name: string) => (installed.has(name) ? name : providers.get(name));
@@ -67,7 +67,7 @@ export function packageClosure(roots: readonly string[], installed: Map<string, 
     seen.set(name, pkg);
     for (const group of pkg.depends) {
       const hit = group.map(resolve).find((n): n is string => n !== undefined);
-      if (hit && !seen.has(hit)) queue.push(hit);
+      if (hit && !seen.has(hit) && !exclude(hit)) queue.push(hit);
     }
   }
   return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));

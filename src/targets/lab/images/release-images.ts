@@ -222,7 +222,11 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
 
   return kernels.map((kernel) => {
     const headersPkg = headersPackageOf(kernel, installed);
-    const dtkPkgs = headersPkg ? packageClosure([headersPkg], installed).filter((p) => !toolPkgs.some((t) => t.name === p.name)) : [];
+    // Some headers packages (6.12 backports) depend on their kernel image package. The real
+    // driver-toolkit carries kernel-core and kernel-modules too; the lab leaves the kernel
+    // and its modules to the OS image, so every lab DTK holds the same kind of content.
+    const notKernelImage = (name: string) => /^linux-image-/.test(name);
+    const dtkPkgs = headersPkg ? packageClosure([headersPkg], installed, notKernelImage).filter((p) => !toolPkgs.some((t) => t.name === p.name)) : [];
     // The real file also names the realtime kernel; this image holds one kernel's build
     // tree only (the realtime kernel is its own lab kernel), so RT_KERNEL_VERSION is empty.
     // DEBIAN_VERSION stands where RHEL_VERSION is on RHCOS.
