@@ -14,12 +14,10 @@
  * userland layer was built from (busybox, kmod, /init, the agent), not read back from
  * the image; the node does not switch_root into the disk.
  */
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LabKernel } from '../kernels/catalog.js';
-import { parseKver } from '../kernels/catalog.js';
+import { parseKver, type LabKernel } from '../kernels/catalog.js';
 import { labCacheDir, sha256, writeFileAtomic } from '../host/cache.js';
 import { run } from '../host/run.js';
 import { requireTool } from '../host/tools.js';

@@ -20,7 +20,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labCacheDir } from '../host/cache.js';
-import { CommandError, run } from '../host/run.js';
+import { run } from '../host/run.js';
 import { requireTool } from '../host/tools.js';
 import { runMeasured, type CommandUsage } from '../driver-builds/measured-command.js';
 
@@ -154,4 +154,3 @@ export class Buildah {
   }
 }
 
-export { CommandError };
