@@ -111,6 +111,16 @@ describe.skipIf(!ok)(`lab release images${ok ? '' : ` [SKIPPED: ${why}]`}`, () =
     expect(text).toContain(`${kernel.kver} SMP`);
   }, 600_000);
 
+  it('a parent missing from the local store (wiped, or another store) is pulled back from the registry by digest', async () => {
+    const base = byRole(first, 'runtime-base');
+    const root = tempDir('buildah-store');
+    const store = new Buildah({ root: join(root, 'root'), runroot: join(root, 'run'), driver: 'vfs' });
+    const local = `localhost/kmodlab/runtime-base:${base.tag}`;
+    expect(await store.imageId(local)).toBeUndefined();
+    await store.pullAs(base.digestRef!, local, registry.insecure);
+    expect(await store.imageId(local)).toMatch(/^[0-9a-f]{64}$/);
+  }, 300_000);
+
   it('a failing build step fails the build, with the step output in its log', async () => {
     const ctx = tempDir('failing-build');
     const marker = `kmodlab-step-output-${process.pid}`;
