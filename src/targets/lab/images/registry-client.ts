@@ -45,19 +45,6 @@ export async function inspectManifest(ref: string, insecure: boolean): Promise<M
   };
 }
 
-/** `repo:tag` or `repo@sha256:…` → `repo`. */
-export function repositoryOfRef(ref: string): string {
-  const noDigest = ref.split('@')[0]!;
-  const colon = noDigest.lastIndexOf(':');
-  return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
-}
-
-/** `repo:tag` → `repo@sha256:…` as the registry holds it now; undefined when it does not. */
-export async function resolveDigest(ref: string, insecure: boolean): Promise<string | undefined> {
-  const m = await inspectManifest(ref, insecure);
-  return m ? `${repositoryOfRef(ref)}@${m.digest}` : undefined;
-}
-
 /** Labels of the image config. */
 export async function imageLabels(ref: string, insecure: boolean): Promise<Record<string, string>> {
   const r = await run(requireTool('skopeo'), ['inspect', ...tlsArgs(insecure), '--config', `docker://${ref}`], { timeoutMs: 60_000 });
