@@ -13,8 +13,12 @@
 #   linux-image-<kver>               kernels the nodes boot
 #   linux-headers-<kver>             the kbuild tree drivers are built against
 #   build-essential                  make/gcc for kbuild
-#   time                             GNU time: CPU and peak RSS of driver builds
-#   skopeo                           `kmodlab lab add-release`: pulls a release's rhel-coreos and driver-toolkit images
+#   time                             GNU time: CPU and peak RSS of driver and image builds
+#   buildah, skopeo                  build the lab release images (--isolation chroot) and
+#                                    read/resolve image references in the registry
+#   erofs-utils                      turn an OS image into the erofs disk a node boots with
+#   docker-registry                  the lab's own registry (kmodlab runs it on 127.0.0.1
+#                                    with its own config; the package's service is not used)
 #   openssl                          the lab's module signing key (drivers with `signing`)
 # Debian's own initramfs is NOT needed (the lab builds its own, tiny one), and
 # update-initramfs dominates kernel install time (~1.5 min per kernel on 2 cores).
@@ -30,7 +34,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools skopeo openssl"
+pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools buildah skopeo docker-registry erofs-utils openssl"
 for k in $KERNELS; do
   pkgs="$pkgs linux-image-$k linux-headers-$k"
 done
@@ -67,4 +71,13 @@ fi
 
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
+
+# The docker-registry package starts its own service on :5000 (all interfaces, htpasswd
+# auth). kmodlab runs the registry itself on 127.0.0.1 only; do not leave the package's
+# service listening on the network.
+case "$missing" in *docker-registry*)
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled docker-registry >/dev/null 2>&1; then
+    $SUDO systemctl disable --now docker-registry || true
+  fi ;;
+esac
 echo "lab-packages: done"

@@ -24,6 +24,7 @@ import { buildInitramfs } from '../targets/lab/os-image/initramfs.js';
 import { LAB_REGISTRY } from '../targets/lab/release.js';
 import { figure, figureOfReadings, formatFigure, notAFigure, writeBenchJson, type Figure } from './figures.js';
 import { benchCheck } from './check.js';
+import { benchLabImages } from './lab-images.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -119,6 +120,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     report(figure("kmodlab's own CPU while 3 nodes idle (10 s windows)", '% of one core', shares));
   }
+
+  await benchLabImages(report);
 
   if (!quick) {
     // The default evaluation end to end, then again with a warm build cache.

@@ -15,6 +15,7 @@ import { chooseKernelPackages, kernelsInIndex } from '../../targets/lab/kernels/
 import { addUserKernel, removeUserKernel, userKernelsFile } from '../../targets/lab/kernels/user-kernels.js';
 import type { CliIO } from '../output.js';
 import { registerLabAddRelease } from './lab-add-release.js';
+import { addRegistryOptions, registerLabImageCommands, setupImagesStep, type RegistryFlags } from './lab-images.js';
 
 export function registerLabCommand(program: Command, io: CliIO): void {
   const lab = program.command('lab').description('The embedded lab: QEMU nodes booting real kernels.');
@@ -56,14 +57,19 @@ export function registerLabCommand(program: Command, io: CliIO): void {
       if (!removeUserKernel(kver)) throw new UserError(`kernel ${kver} was not added with add-kernel (${userKernelsFile()})`);
       io.stdout(`removed kernel ${kver}\n`);
     });
-  lab
-    .command('setup')
-    .description("Install the lab's tools (qemu, busybox, kmod, cpio) and kernels chosen from Debian's refreshed package index; says what it changes on the host and asks first.")
+  registerLabImageCommands(lab, io);
+  addRegistryOptions(lab.command('setup'))
+    .description("Install the lab's tools (qemu, busybox, kmod, cpio, buildah, registry) and kernels chosen from Debian's refreshed package index (says what it changes on the host and asks first), then build the lab release images.")
     .option('--kernels <list>', 'comma-separated kernel versions to install instead of the default choice')
     .option('--upgrade', 'choose again from the refreshed package index although the lab is set up (adds the newest kernels; keeps the installed ones)')
     .option('-y, --yes', 'change the host without asking (needed when stdin is not a terminal)')
     .option('--dry-run', 'print what would change and exit (the package index is still refreshed)')
-    .action(async (flags: LabSetupFlags) => runLabSetup(flags, io));
+    .option('--no-images', 'skip building the lab release images')
+    .action(async (flags: LabSetupFlags & RegistryFlags & { images: boolean }) => {
+      const kernels = await runLabSetup(flags, io);
+      // Content-addressed: on a set-up lab this step is a no-op unless an input changed.
+      if (kernels && flags.images) await setupImagesStep(io, { ...flags, kernels: flags.kernels ? kernels : undefined });
+    });
   lab
     .command('teardown')
     .description('Undo the host change lab setup made (the divert of initramfs-tools\' kernel hook) and list what stays: packages, kernels, caches.')
@@ -77,9 +83,10 @@ interface LabSetupFlags {
   dryRun?: boolean;
 }
 
-const LAB_TOOLS = ['qemu-system-x86_64', 'busybox', 'cpio', 'depmod', 'make', 'time'];
+const LAB_TOOLS = ['qemu-system-x86_64', 'busybox', 'cpio', 'depmod', 'make', 'time', 'buildah', 'skopeo', 'docker-registry', 'mkfs.erofs', 'openssl'];
 
-export async function runLabSetup(flags: LabSetupFlags, io: CliIO): Promise<void> {
+/** Returns the lab's kernels, or undefined when nothing was to be done (dry run, declined). */
+export async function runLabSetup(flags: LabSetupFlags, io: CliIO): Promise<string[] | undefined> {
   if (flags.kernels !== undefined && flags.upgrade) throw new UserError('--kernels and --upgrade conflict: --kernels names the kernels, --upgrade chooses them from the package index');
   let kernels: string[];
   if (flags.kernels !== undefined) {
@@ -91,7 +98,7 @@ export async function runLabSetup(flags: LabSetupFlags, io: CliIO): Promise<void
     if (ready) {
       io.stdout(`lab already set up (kernels: ${listKernels().map((k) => k.kver).join(', ')})\n`);
       io.stderr(`roles: start ${ready.from.kver}, upgrade ${ready.upgradeTo.kver}, realtime ${ready.realtime.kver} (kmodlab lab kernels)\nto change: --kernels <a,b,…> installs those, --upgrade adds the newest from the package index\n`);
-      return;
+      return listKernels().map((k) => k.kver);
     }
     // A stale index offers old kernels only and misses newer series: refresh first.
     io.stderr('refreshing the package index (apt-get update) …\n');
@@ -105,13 +112,13 @@ export async function runLabSetup(flags: LabSetupFlags, io: CliIO): Promise<void
   const changes = describePlan(plan);
   if (changes.length === 0) {
     io.stdout(`lab set up: nothing to install (kernels: ${kernels.join(', ')})\n`);
-    return;
+    return kernels;
   }
   io.stderr(`kmodlab lab setup will change this host:\n${changes.map((l) => (l.startsWith(' ') ? `  ${l}` : `  - ${l}`)).join('\n')}\n`);
   const command = `LAB_KERNELS="${kernels.join(' ')}" ${LAB_PACKAGES_SCRIPT}`;
   if (flags.dryRun) {
     io.stdout(`${command}\n`);
-    return;
+    return undefined;
   }
   if (!flags.yes) {
     if (!process.stdin.isTTY) {
@@ -122,12 +129,13 @@ export async function runLabSetup(flags: LabSetupFlags, io: CliIO): Promise<void
     rl.close();
     if (!/^y(es)?$/i.test(answer.trim())) {
       io.stderr('nothing changed\n');
-      return;
+      return undefined;
     }
   }
   io.stderr(`running: ${command}\n`);
   const r = spawnSync(LAB_PACKAGES_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, LAB_KERNELS: kernels.join(' ') } });
   if (r.status !== 0) throw new UserError(`${LAB_PACKAGES_SCRIPT} failed (exit ${r.status ?? r.signal})`, 'it needs root and access to the Debian package mirror');
+  return kernels;
 }
 
 function mib(bytes: number): string {

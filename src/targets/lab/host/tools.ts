@@ -22,6 +22,10 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   setpriv: 'util-linux',
   sleep: 'coreutils',
   time: 'time',
+  buildah: 'buildah',
+  skopeo: 'skopeo',
+  'docker-registry': 'docker-registry',
+  'mkfs.erofs': 'erofs-utils',
 };
 
 /** sbin dirs are searched too: depmod lives there and non-root PATHs often lack it. */

@@ -30,6 +30,8 @@ export interface LabNodeOptions {
   /** Host directory shared read-write at /mnt/share in the node (9p). */
   shareDir?: string;
   shareReadOnly?: boolean;
+  /** A read-only disk image the node sees as /dev/vda (an OS image turned into erofs). */
+  disk?: string;
   /** Where `<name>.console.log` goes (created if missing). */
   runDir: string;
   /** Appended to the kernel command line. */
@@ -166,6 +168,7 @@ export class LabNode {
       consoleLog: this.consoleLog,
       shareDir: this.opts.shareDir,
       shareReadOnly: this.opts.shareReadOnly,
+      disk: this.opts.disk,
       tscKhz,
       extraCmdline: this.opts.cmdline,
     });

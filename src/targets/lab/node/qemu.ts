@@ -20,6 +20,8 @@ export interface QemuConfig {
   consoleLog: string;
   shareDir?: string;
   shareReadOnly?: boolean;
+  /** A read-only disk image (e.g. an OS image as erofs), the guest's /dev/vda. */
+  disk?: string;
   tscKhz: number;
   extraCmdline?: string;
 }
@@ -72,6 +74,9 @@ export function qemuArgs(c: QemuConfig): string[] {
       '-fsdev', `local,id=share,path=${c.shareDir},security_model=none${c.shareReadOnly ? ',readonly=on' : ''}`,
       '-device', `virtio-9p-device,fsdev=share,mount_tag=${SHARE_TAG}`,
     );
+  }
+  if (c.disk) {
+    args.push('-drive', `if=none,id=disk,file=${c.disk},format=raw,readonly=on`, '-device', 'virtio-blk-device,drive=disk');
   }
   return args;
 }

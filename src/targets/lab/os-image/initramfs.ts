@@ -68,6 +68,44 @@ export async function moduleContent(src: string): Promise<Buffer> {
   return (await run(requireTool(tool), ['-dc', src])).stdout;
 }
 
+/** Host tools copied into the node's userland (their files are part of the image's identity). */
+export function nodeUserlandTools(): string[] {
+  return [requireTool('busybox'), requireTool('kmod'), requireTool('sleep')];
+}
+
+/**
+ * The node's userland, shared by the initramfs and the lab's OS image: busybox with
+ * applet links, the real kmod (and its libraries), coreutils' sleep, /init and the agent.
+ */
+export async function stageNodeUserland(root: string): Promise<void> {
+  const [busybox, kmod, sleep] = nodeUserlandTools() as [string, string, string];
+  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'run', 'mnt', 'root', 'etc/kmodlab']) {
+    mkdirSync(join(root, d), { recursive: true });
+  }
+  // busybox + one symlink per applet (kmod's tools take precedence below).
+  await installBinary(root, busybox, 'bin/busybox');
+  const applets = (await run(busybox, ['--list'])).stdout.toString('utf8').split('\n').filter(Boolean);
+  for (const a of applets) {
+    if (a === 'busybox' || (KMOD_TOOLS as readonly string[]).includes(a)) continue;
+    if (!/^[A-Za-z0-9._[\]-]+$/.test(a)) continue;
+    symlinkSync('busybox', join(root, 'bin', a));
+  }
+  await installBinary(root, kmod, 'bin/kmod');
+  // coreutils' sleep (glibc, as in a UBI-based driver container) for pods' main
+  // processes: busybox's static sleep would understate a pod's memory.
+  await installBinary(root, sleep, 'usr/bin/sleep');
+  for (const t of KMOD_TOOLS) {
+    symlinkSync('../bin/kmod', join(root, 'sbin', t));
+    symlinkSync('kmod', join(root, 'bin', t));
+  }
+  symlinkSync('/proc/mounts', join(root, 'etc/mtab'));
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\n');
+  writeFileSync(join(root, AGENT_PATH), AGENT_SCRIPT, { mode: 0o755 });
+  writeFileSync(join(root, PRELUDE_PATH), KMOD_PRELUDE);
+  writeFileSync(join(root, 'init'), INIT_SCRIPT, { mode: 0o755 });
+}
+
 export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs> {
   const { kernel } = opts;
   const compress = opts.compress ?? 'none';
@@ -100,28 +138,7 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs>
 
   const root = mkdtempSync(join(tmpdir(), 'kmodlab-initramfs-'));
   try {
-    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'run', 'mnt', 'root', 'etc/kmodlab']) {
-      mkdirSync(join(root, d), { recursive: true });
-    }
-    // busybox + one symlink per applet (kmod's tools take precedence below).
-    await installBinary(root, busybox, 'bin/busybox');
-    const applets = (await run(busybox, ['--list'])).stdout.toString('utf8').split('\n').filter(Boolean);
-    for (const a of applets) {
-      if (a === 'busybox' || (KMOD_TOOLS as readonly string[]).includes(a)) continue;
-      if (!/^[A-Za-z0-9._[\]-]+$/.test(a)) continue;
-      symlinkSync('busybox', join(root, 'bin', a));
-    }
-    await installBinary(root, kmod, 'bin/kmod');
-    // coreutils' sleep (glibc, as in a UBI-based driver container) for pods' main
-    // processes: busybox's static sleep would understate a pod's memory.
-    await installBinary(root, requireTool('sleep'), 'usr/bin/sleep');
-    for (const t of KMOD_TOOLS) {
-      symlinkSync('../bin/kmod', join(root, 'sbin', t));
-      symlinkSync('kmod', join(root, 'bin', t));
-    }
-    symlinkSync('/proc/mounts', join(root, 'etc/mtab'));
-    writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-    writeFileSync(join(root, 'etc/group'), 'root:x:0:\n');
+    await stageNodeUserland(root);
 
     // The kernel's own modules (decompressed), then depmod for a consistent modules.dep.
     const modRoot = join(root, 'lib/modules', kernel.kver);
@@ -140,9 +157,6 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs>
     // Files in dependency order: /init loads them with busybox's static insmod, which
     // starts far faster under TCG than kmod (dynamically linked against libcrypto).
     writeFileSync(join(root, NODE_MODULES_LIST), load.map((m) => m.file.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n');
-    writeFileSync(join(root, AGENT_PATH), AGENT_SCRIPT, { mode: 0o755 });
-    writeFileSync(join(root, PRELUDE_PATH), KMOD_PRELUDE);
-    writeFileSync(join(root, 'init'), INIT_SCRIPT, { mode: 0o755 });
     // /dev/console lets the kernel give init a console before devtmpfs is mounted; needs root.
     try {
       execFileSync('mknod', ['-m', '600', join(root, 'dev/console'), 'c', '5', '1'], { stdio: 'ignore' });
