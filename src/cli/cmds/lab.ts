@@ -9,11 +9,13 @@ import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { chooseKernelPackages, kernelsInIndex } from '../../targets/lab/kernels/package-index.js';
 import { addUserKernel, removeUserKernel, userKernelsFile } from '../../targets/lab/kernels/user-kernels.js';
 import type { CliIO } from '../output.js';
+import { registerLabApiCommands } from './lab-api.js';
 
 const SETUP_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'lab-packages.sh');
 
 export function registerLabCommand(program: Command, io: CliIO): void {
   const lab = program.command('lab').description('The embedded lab: QEMU nodes booting real kernels.');
+  registerLabApiCommands(lab, io);
   lab
     .command('kernels')
     .description('List the kernels the lab can use (a bootable image with its kbuild tree) and the roles an evaluation gives them.')
