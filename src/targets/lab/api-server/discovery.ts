@@ -111,3 +111,20 @@ export function openapiV3Document(reg: ResourceRegistry, p: string): Obj | undef
   const types = reg.all().filter((t) => gvPath(t.group, t.version) === p);
   return types.length ? gvDocument(types) : undefined;
 }
+
+/**
+ * `/openapi/v2` as a protobuf `openapi.v2.Document` (github.com/google/gnostic-models)
+ * holding only `swagger` and `info`: kubectl 1.32 asks for it when a kind is missing
+ * from OpenAPI v3 (e.g. a custom resource whose CRD does not exist yet) and, finding no
+ * schema there either, reports the missing kind ("no matches for kind …") like a real
+ * server instead of failing validation with a 404.
+ */
+export function openapiV2Protobuf(): Buffer {
+  const str = (field: number, s: string) => {
+    const b = Buffer.from(s);
+    return Buffer.concat([Buffer.from([(field << 3) | 2, b.length]), b]);
+  };
+  const info = Buffer.concat([str(1, 'Kubernetes (kmodlab lab)'), str(2, LAB_KUBE_VERSION.gitVersion)]);
+  return Buffer.concat([str(1, '2.0'), Buffer.from([(2 << 3) | 2, info.length]), info]);
+}
+export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';

@@ -14,7 +14,7 @@ import { ApiError, badRequest, methodNotAllowed, notFound, unsupportedMediaType,
 import { ResourceRegistry, typeKey, type ResourceType } from './resources.js';
 import { Store, type StoredEvent } from './store.js';
 import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions, type FieldValidation, type WriteOptions } from './objects.js';
-import { apiGroupDoc, apiGroupList, apiVersions, gvOf, openapiV3Document, openapiV3Root, resourceList, versionInfo } from './discovery.js';
+import { OPENAPI_V2_PROTOBUF, openapiV2Protobuf, apiGroupDoc, apiGroupList, apiVersions, gvOf, openapiV3Document, openapiV3Root, resourceList, versionInfo } from './discovery.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { MemoryLogSource, type LogSource } from './log-source.js';
 import { bearerMatches, kubeconfigText, newToken, type ServingPki } from './tls.js';
@@ -153,6 +153,11 @@ export class LabApiServer {
       if (p === '/api') return send(res, 200, apiVersions(`127.0.0.1:${new URL(this.url_).port}`));
       if (p === '/apis') return send(res, 200, apiGroupList(this.registry));
       if (p === '/openapi/v3') return send(res, 200, openapiV3Root(this.registry));
+      if (p === '/openapi/v2') {
+        const body = openapiV2Protobuf();
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, 'Content-Length': String(body.length) });
+        return void res.end(body);
+      }
       if (parts[0] === 'openapi' && parts[1] === 'v3') {
         const doc = openapiV3Document(this.registry, parts.slice(2).join('/'));
         return doc ? send(res, 200, doc) : send(res, 404, notFound('openapi', '', parts.slice(2).join('/')).toStatus());
@@ -244,7 +249,8 @@ export class LabApiServer {
 
   private json(text: string, req: IncomingMessage): unknown {
     const ct = req.headers['content-type'] ?? 'application/json';
-    if (ct.includes('protobuf')) throw unsupportedMediaType('the lab API reads JSON bodies only (application/json)');
+    // client-go's typed clients (e.g. `kubectl create configmap`) send protobuf; the lab decodes JSON only.
+    if (ct.includes('protobuf')) throw unsupportedMediaType('the lab API reads JSON request bodies only (application/json); protobuf bodies (kubectl create <generator>, typed client-go clients) are not supported: use kubectl create/apply -f');
     try {
       return JSON.parse(text);
     } catch (e) {
