@@ -110,6 +110,14 @@ export class LabApiServer {
     await new Promise<void>((r) => this.server!.close(() => r()));
   }
 
+  /**
+   * Ends every open watch and log stream, as kube-apiserver does when it restarts or a
+   * watch reaches its timeout: clients must reconnect (and resume, or relist on 410).
+   */
+  endWatches(): void {
+    for (const end of [...this.openWatches]) end();
+  }
+
   get watchCount(): number {
     return this.openWatches.size;
   }
