@@ -2,7 +2,7 @@
  * `npm run bench`: the lab's speed and memory goals, measured on this machine (not
  * checked by timed unit tests). Compare figures as ratios within one run.
  *   node dist/bench/main.js [--quick] [--runs N]
- * --quick skips the full evaluations (minutes each).
+ * --quick skips the full evaluations (minutes each); --lab-api-only measures only the lab API server.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +23,10 @@ import { LabNode } from '../targets/lab/node/node.js';
 import { buildInitramfs } from '../targets/lab/os-image/initramfs.js';
 import { LAB_REGISTRY } from '../targets/lab/release.js';
 import { figure, formatFigure, writeBenchJson, type Figure } from './figures.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { readyz } from '../targets/lab/api-server/background.js';
+import { findTool } from '../targets/lab/host/tools.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -38,6 +42,8 @@ async function main(): Promise<void> {
     figures.push(f);
     process.stdout.write(`${formatFigure(f)}\n`);
   };
+  await labApiRss(report);
+  if (args.includes('--lab-api-only')) return writeBenchJson(path.resolve('bench.json'), figures);
   const kernels = chooseLabKernels(listKernels());
   const kernel = kernels.from;
   await buildInitramfs({ kernel }); // warm the image cache: boots measure booting, not image building
@@ -129,6 +135,61 @@ async function main(): Promise<void> {
   }
   writeBenchJson(path.resolve('bench.json'), figures);
   process.stderr.write('bench: figures written to bench.json\n');
+}
+
+/**
+ * The lab API server's own resident memory (its process, /proc/<pid>/status VmRSS) after
+ * the apply load: every manifest `kmodlab render` writes for the three methods applied
+ * with `kubectl apply --server-side` twice, plus 300 ConfigMaps, plus a `kubectl get -w`
+ * open on them. One sample after each of three rounds.
+ */
+async function labApiRss(report: (f: Figure) => void): Promise<void> {
+  const onPath = findTool('kubectl');
+  if (!onPath) {
+    process.stderr.write('bench: lab API RSS not measured: kubectl is not installed\n');
+    return;
+  }
+  const pinned = path.join(path.dirname(realpathSync(onPath)), 'kubectl.1.32');
+  const kubectl = existsSync(pinned) ? pinned : onPath;
+  const dir = tmp('labapi');
+  const cli = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bin', 'kmodlab.js');
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  const env = { ...process.env, KMODLAB_LAB_DIR: dir, HOME: dir, KUBECONFIG: kubeconfig };
+  const server = spawn(process.execPath, [cli, 'lab', 'api', '--kubeconfig-out', kubeconfig], { env, stdio: 'ignore' });
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!(existsSync(kubeconfig) && (await readyz(kubeconfig)).ok)) {
+      if (Date.now() > deadline) throw new Error('the lab API did not become ready within 30 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const out = path.join(dir, 'out');
+    execFileSync(process.execPath, [cli, 'render', '--output-dir', out], { env, stdio: 'ignore' });
+    const cms = { apiVersion: 'v1', kind: 'List', items: Array.from({ length: 300 }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `load-${i}` }, data: { i: String(i) } })) };
+    writeFileSync(path.join(dir, 'load.json'), JSON.stringify(cms));
+    const watcher = spawn(kubectl, ['get', 'configmaps', '-A', '-w', '-o', 'name'], { env, stdio: 'ignore' });
+    const samples: number[] = [];
+    try {
+      for (let round = 0; round < 3; round++) {
+        for (const m of ['dtk', 'layering', 'kmm']) {
+          // KMM's Module has no CRD until the lab's OLM installs one: that file is refused, the rest applies.
+          try {
+            execFileSync(kubectl, ['apply', '--server-side', '--force-conflicts', '-f', path.join(out, m)], { env, stdio: 'ignore' });
+          } catch {
+            if (m !== 'kmm') throw new Error(`kubectl apply --server-side -f ${m} failed`);
+          }
+        }
+        execFileSync(kubectl, ['apply', '--server-side', '-f', path.join(dir, 'load.json')], { env, stdio: 'ignore' });
+        const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+        samples.push(Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024);
+      }
+    } finally {
+      watcher.kill();
+    }
+    report(figure('lab API server RSS after the apply load', 'MiB', samples, '≤ 80 MiB'));
+  } finally {
+    server.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 main().catch((e: unknown) => {
