@@ -25,7 +25,7 @@ import { LAB_REGISTRY } from '../targets/lab/release.js';
 import { figure, formatFigure, writeBenchJson, type Figure } from './figures.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { readyz } from '../targets/lab/api-server/background.js';
+import { readyz, SERVER_ENTRY } from '../targets/lab/api-server/background.js';
 import { findTool } from '../targets/lab/host/tools.js';
 
 const args = process.argv.slice(2);
@@ -155,7 +155,8 @@ async function labApiRss(report: (f: Figure) => void): Promise<void> {
   const cli = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bin', 'kmodlab.js');
   const kubeconfig = path.join(dir, 'kubeconfig');
   const env = { ...process.env, KMODLAB_LAB_DIR: dir, HOME: dir, KUBECONFIG: kubeconfig };
-  const server = spawn(process.execPath, [cli, 'lab', 'api', '--kubeconfig-out', kubeconfig], { env, stdio: 'ignore' });
+  // The process `kmodlab lab up` starts.
+  const server = spawn(process.execPath, [SERVER_ENTRY, '--kubeconfig-out', kubeconfig], { env, stdio: 'ignore' });
   try {
     const deadline = Date.now() + 30_000;
     while (!(existsSync(kubeconfig) && (await readyz(kubeconfig)).ok)) {

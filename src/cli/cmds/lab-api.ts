@@ -3,15 +3,13 @@
  * the background): the lab's Kubernetes API on 127.0.0.1 with its own CA, a bearer token
  * and a kubeconfig (mode 0600). The token is never printed; use the kubeconfig.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
-import { startLabApi, labStateDir } from '../../targets/lab/api-server/index.js';
-import { backgroundFiles, readyz, runningPid, startInBackground, stopBackground } from '../../targets/lab/api-server/background.js';
+import { labStateDir } from '../../targets/lab/api-server/tls.js';
+import { backgroundFiles, readyz, runningPid, SERVER_ENTRY, startInBackground, stopBackground } from '../../targets/lab/api-server/background.js';
 import type { CliIO } from '../output.js';
-
-const CLI_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'kmodlab.js');
 
 function port(v: string | undefined): number {
   if (v === undefined) return 0;
@@ -29,16 +27,16 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
     .option('--kubeconfig-out <file>', 'where to write the kubeconfig (default ~/.kmodlab/lab/kubeconfig)')
     .option('--port <n>', 'TCP port on 127.0.0.1 (default: a free one)')
     .action(async (flags: { kubeconfigOut?: string; port?: string }) => {
-      const out = flags.kubeconfigOut ?? defaultKubeconfig();
-      const { server } = await startLabApi({ port: port(flags.port), kubeconfigOut: out });
-      io.stderr(`lab API serving on ${server.url}; kubeconfig: ${out}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await server.stop();
-      io.stderr('lab API stopped\n');
+      const out = path.resolve(flags.kubeconfigOut ?? defaultKubeconfig());
+      // The server runs as its own lean process (its memory is the server's), attached to this terminal.
+      const child = spawn(process.execPath, [SERVER_ENTRY, '--kubeconfig-out', out, '--port', String(port(flags.port))], { stdio: 'inherit' });
+      const forward = (sig: NodeJS.Signals) => child.kill(sig);
+      process.on('SIGINT', forward);
+      process.on('SIGTERM', forward);
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      if (code !== 0 && code !== null) throw new Error(`the lab API exited with code ${code}`);
     });
   lab
     .command('up')
@@ -49,7 +47,7 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       const out = path.resolve(flags.kubeconfigOut ?? defaultKubeconfig());
       const running = runningPid();
       if (running !== undefined) throw new UserError(`the lab is already up (pid ${running})`, 'run `kmodlab lab status`, or `kmodlab lab down` first');
-      const pid = await startInBackground(CLI_SCRIPT, out, flags.port ? ['--port', String(port(flags.port))] : []);
+      const pid = await startInBackground(out, flags.port ? ['--port', String(port(flags.port))] : []);
       io.stderr(`lab API up (pid ${pid}); log: ${backgroundFiles().logFile}\n`);
       io.stdout(`export KUBECONFIG=${out}\n`);
     });

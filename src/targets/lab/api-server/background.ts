@@ -1,12 +1,13 @@
 /**
  * Running the lab API in the background for `kmodlab lab up|status|down`: a detached
- * `kmodlab lab api` process, its pid file and log under the lab cache, readiness as
+ * server process (main.js), its pid file and log under the lab cache, readiness as
  * `/readyz` answering "ok" over the lab CA.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { labCacheDir } from '../host/cache.js';
 
@@ -52,12 +53,15 @@ export function readyz(kubeconfigFile: string, timeoutMs = 2000): Promise<{ ok: 
   });
 }
 
-/** Starts `kmodlab lab api` detached; resolves once /readyz is ok. */
-export async function startInBackground(cliScript: string, kubeconfigOut: string, extraArgs: string[], timeoutMs = 30_000): Promise<number> {
+/** The server's own entry (main.js beside this file): what `lab api` and `lab up` run. */
+export const SERVER_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
+
+/** Starts the server detached; resolves once /readyz is ok. */
+export async function startInBackground(kubeconfigOut: string, extraArgs: string[], timeoutMs = 30_000): Promise<number> {
   const { pidFile, logFile } = backgroundFiles();
   rmSync(kubeconfigOut, { force: true });
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [cliScript, 'lab', 'api', '--kubeconfig-out', kubeconfigOut, ...extraArgs], { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [SERVER_ENTRY, '--kubeconfig-out', kubeconfigOut, ...extraArgs], { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   const pid = child.pid!;
   writeFileSync(pidFile, `${pid}\n`);
