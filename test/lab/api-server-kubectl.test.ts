@@ -291,13 +291,34 @@ ${env}
     expect(r.code).not.toBe(0);
   });
 
-  it('deleting a namespace deletes its content, then the namespace', async () => {
+  it('deleting a namespace deletes its content, then the namespace; while it terminates, nothing new goes in', async () => {
     await api.kubectl(['apply', '-f', '-'], { input: '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"scratch"}}' });
     await api.kubectl(['apply', '-n', 'scratch', '-f', '-'], { input: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"inside"}}' });
-    const r = await api.kubectl(['delete', 'namespace', 'scratch', '--timeout=20s']);
+    await api.kubectl(['apply', '-n', 'scratch', '-f', '-'], { input: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"held","finalizers":["example.com/hold"]}}' });
+    let r = await api.kubectl(['delete', 'namespace', 'scratch', '--wait=false']);
     expect(r.code, r.stderr).toBe(0);
+    expect((await api.kubectl(['get', 'ns', 'scratch', '-o', 'jsonpath={.status.phase}'])).stdout).toBe('Terminating');
+    expect((await api.kubectl(['get', 'cm', '-n', 'scratch', '-o', 'name'])).stdout.trim()).toBe('configmap/held');
+    r = await api.kubectl(['apply', '-n', 'scratch', '-f', '-'], { input: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"late"}}' });
+    expect(r.stderr).toContain('configmaps "late" is forbidden: unable to create new content in namespace scratch because it is being terminated');
+    const waiting = api.kubectl(['wait', '--for=delete', 'namespace/scratch', '--timeout=20s']);
+    await new Promise((res) => setTimeout(res, 1000));
+    await api.kubectl(['patch', '-n', 'scratch', 'cm', 'held', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+    expect((await waiting).code).toBe(0);
     expect((await api.kubectl(['get', 'ns', 'scratch'])).stderr).toContain('not found');
-    expect(api.server.objects.list(api.server.registry.find('', 'v1', 'configmaps')!, 'scratch').items).toEqual([]);
+  });
+
+  it('the kubectl on PATH (which may pick a client by server version) works too', async () => {
+    const { findTool } = await import('../../src/targets/lab/host/tools.js');
+    const { execFile } = await import('node:child_process');
+    const onPath = findTool('kubectl')!;
+    const r = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(onPath, ['apply', '--server-side', '-f', '-', '-o', 'name'], { env: { PATH: process.env.PATH, HOME: api.dir, KUBECONFIG: api.kubeconfig } }, (err, stdout, stderr) =>
+        resolve({ code: err ? 1 : 0, out: stdout + stderr }),
+      ).stdin!.end('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"from-path-kubectl"}}'),
+    );
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('configmap/from-path-kubectl');
   });
 
   it('owned objects go with their owner (background), or stay without the reference (--cascade=orphan)', async () => {

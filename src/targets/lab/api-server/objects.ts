@@ -118,13 +118,14 @@ export class ObjectService {
     return msgs;
   }
 
-  private checkNamespace(t: ResourceType, ns: string | undefined): void {
+  /** The NamespaceLifecycle admission plugin: the namespace must exist and not be terminating. */
+  private checkNamespace(t: ResourceType, ns: string | undefined, name: string): void {
     if (!t.namespaced) return;
     if (!ns) throw badRequest(`${t.kind} is namespaced: the request needs a namespace`);
     const nsObj = this.store.get(typeKey(NAMESPACE_TYPE), undefined, ns);
     if (!nsObj) throw notFound('namespaces', '', ns);
     if (nsObj.metadata.deletionTimestamp) {
-      throw new ApiError(403, 'Forbidden', `${t.resource} "${'x'}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`.replace('"x" ', ''));
+      throw new ApiError(403, 'Forbidden', `${t.resource} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
     }
   }
 
@@ -169,8 +170,8 @@ export class ObjectService {
   create(t: ResourceType, ns: string | undefined, body: unknown, opts: WriteOptions, userAgent = 'unknown', managedFields?: Obj[]): WriteResult {
     const obj = this.checkBody(t, ns, body);
     const warnings = this.validateFields(t, obj, opts.fieldValidation);
-    this.checkNamespace(t, obj.metadata.namespace);
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomBytes(4).toString('hex').slice(0, 5)}`;
+    this.checkNamespace(t, obj.metadata.namespace, String(obj.metadata.name ?? ''));
     validateMeta(t, obj);
     if (this.store.get(typeKey(t), obj.metadata.namespace, obj.metadata.name)) throw alreadyExists(t.resource, t.group, obj.metadata.name);
     if (t.status && t.kind !== 'Node') delete obj.status;
