@@ -141,6 +141,22 @@ describe('lab API with client-node and the cluster client', () => {
     await w.stop();
   });
 
+  it('deleting a CRD ends the watches of its kind', async () => {
+    const crds = api.server.registry.find('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'gadgets.example.com' },
+      spec: { group: 'example.com', scope: 'Cluster', names: { plural: 'gadgets', kind: 'Gadget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+    };
+    api.server.objects.create(crds, undefined, crd, { dryRun: false, fieldValidation: 'Strict' });
+    let ended = false;
+    await new Watch(kc).watch('/apis/example.com/v1/gadgets', {}, () => undefined, () => (ended = true));
+    await until(() => api.server.store.watcherCount('gadgets.example.com') === 1, 'the watch');
+    api.server.objects.delete(crds, undefined, 'gadgets.example.com', {});
+    await until(() => ended, 'the watch to end');
+  });
+
   it('ResumableWatch.stop() while a watch request is in flight ends it (the stream must not outlive stop)', async () => {
     const client = new KubeClient({ credentials: new Credentials({ kubeconfig: api.kubeconfig }) });
     const w = new ResumableWatch({ client, call: 'watch-nodes', ref: NODES, onChange: () => undefined });

@@ -73,12 +73,19 @@ export class LabApiServer {
   private server: https.Server | undefined;
   private url_ = '';
   private readonly openWatches = new Set<() => void>();
+  /** The resource type (storage key) each open watch follows. */
+  private readonly watchTypes = new Map<() => void, string>();
 
   constructor(private readonly opts: ApiServerOptions) {
     this.store = new Store({ historyLimit: opts.historyLimit });
     this.objects = new ObjectService(this.registry, this.store);
     this.logs = opts.logs ?? new MemoryLogSource();
     this.token = opts.token ?? newToken();
+    // A kind that stops being served (its CRD deleted) ends its watches, as kube-apiserver does.
+    this.objects.onTypesChanged = () => {
+      const served = new Set(this.registry.all().map((t) => typeKey(t)));
+      for (const [end, key] of [...this.watchTypes]) if (!served.has(key)) end();
+    };
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.objects.bootstrap(NAMESPACE_TYPE, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     if (opts.openshiftKinds !== false) for (const crd of openshiftCrds()) this.objects.bootstrap(CRD_TYPE, crd);
   }
@@ -328,9 +335,11 @@ export class LabApiServer {
       unsubscribe();
       for (const x of timers) clearTimeout(x);
       this.openWatches.delete(end);
+      this.watchTypes.delete(end);
       res.end();
     };
     this.openWatches.add(end);
+    this.watchTypes.set(end, typeKey(t));
     req.on('close', end);
     res.on('error', end);
   }
