@@ -2,7 +2,7 @@
  * `npm run bench`: the lab's speed and memory goals, measured on this machine (not
  * checked by timed unit tests). Compare figures as ratios within one run.
  *   node dist/bench/main.js [--quick] [--runs N]
- * --quick skips the full evaluations (minutes each).
+ * --quick skips the full evaluations (minutes each); --lab-api-only measures only the lab API server.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +25,7 @@ import { LAB_REGISTRY } from '../targets/lab/release.js';
 import { figure, figureOfReadings, formatFigure, notAFigure, writeBenchJson, type Figure } from './figures.js';
 import { benchCheck } from './check.js';
 import { benchLabImages } from './lab-images.js';
+import { labApiRss } from './lab-api.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
     figures.push(f);
     process.stdout.write(`${formatFigure(f)}\n`);
   };
+  await labApiRss(report);
+  if (args.includes('--lab-api-only')) return writeBenchJson(path.resolve('bench.json'), figures);
   const kernels = chooseLabKernels(listKernels());
   const kernel = kernels.from;
   await buildInitramfs({ kernel }); // warm the image cache: boots measure booting, not image building

@@ -16,9 +16,11 @@ import { addUserKernel, removeUserKernel, userKernelsFile } from '../../targets/
 import type { CliIO } from '../output.js';
 import { registerLabAddRelease } from './lab-add-release.js';
 import { addRegistryOptions, registerLabImageCommands, setupImagesStep, type RegistryFlags } from './lab-images.js';
+import { registerLabApiCommands } from './lab-api.js';
 
 export function registerLabCommand(program: Command, io: CliIO): void {
   const lab = program.command('lab').description('The embedded lab: QEMU nodes booting real kernels.');
+  registerLabApiCommands(lab, io);
   lab
     .command('kernels')
     .description('List the kernels the lab can use (a bootable image with its kbuild tree) and the roles an evaluation gives them.')

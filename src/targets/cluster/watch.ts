@@ -163,6 +163,11 @@ export class ResumableWatch {
           },
         });
         this.currentStream = stream;
+        // stop() may have run while the request was in flight: it could not abort this stream.
+        if (this.stopped) {
+          stream.abort();
+          break;
+        }
         this.stats.connects++;
         let events = 0;
         let gone = false;
