@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { writeRunReports } from '../../src/cli/cmds/report.js';
+import { REPORT_SCHEMA_VERSION } from '../../src/report/model.js';
 import { FIXTURES } from './support.js';
 
 async function kmodlab(...args: string[]) {
@@ -32,12 +33,12 @@ describe('kmodlab report <run-dir>', () => {
     expect(r.code).toBe(0);
     for (const f of ['report.md', 'report.json', 'report.html', 'report.schema.json']) expect(existsSync(path.join(dir, f))).toBe(true);
     expect(r.stdout).toBe(readFileSync(path.join(dir, 'report.md'), 'utf8'));
-    expect(r.stdout).toContain('| Out-Of-Tree method | Additional resource consumption | Day1 | Day2 | Upgrade rollout | Memory consumption [B] |');
+    expect(r.stdout).toContain('| Out-Of-Tree method | Additional resource consumption | Day1 | Day2 | Upgrade rollout | Kernel switch | Uninstall | Memory consumption |');
     expect(r.stderr).toMatch(/^wrote .*report\.md/m);
   });
 
   it.each([
-    ['json', (s: string) => expect(JSON.parse(s).schemaVersion).toBe(1)],
+    ['json', (s: string) => expect(JSON.parse(s).schemaVersion).toBe(REPORT_SCHEMA_VERSION)],
     ['html', (s: string) => expect(s.startsWith('<!doctype html>')).toBe(true)],
   ])('--format %s prints that format', async (format, check) => {
     const dir = copy('complete');
@@ -95,11 +96,18 @@ describe('kmodlab report <run-dir>', () => {
 });
 
 describe('writeRunReports (used by kmodlab evaluate)', () => {
-  it('writes the reports and returns the summary table', async () => {
+  it('writes the reports and returns a summary that fits the terminal, not a wide Markdown table', async () => {
     const dir = copy('complete');
-    const summary = await writeRunReports(dir);
-    expect(summary.split('\n')[0]).toBe('| Out-Of-Tree method | Additional resource consumption | Day1 | Day2 | Upgrade rollout | Memory consumption [B] |');
-    expect(summary.trim().split('\n')).toHaveLength(5);
+    for (const width of [80, 60]) {
+      const summary = await writeRunReports(dir, width);
+      const lines = summary.trimEnd().split('\n');
+      for (const l of lines) expect([...l].length, l).toBeLessThanOrEqual(width);
+      expect(summary).not.toMatch(/^\|/m);
+      expect(lines[0]).toMatch(/^Measured on lab \(QEMU TCG\), 1 node\./);
+      // One block per method, each with one line per column (the seed's wording).
+      for (const title of ['RHCOS image layering', 'Driver Toolkit', 'Kernel Module Management']) expect(summary).toMatch(new RegExp(`^${title}.* \\(`, 'm'));
+      expect(summary).toMatch(/^ {2}Upgrade rollout +\S/m);
+    }
     expect(existsSync(path.join(dir, 'report.html'))).toBe(true);
   });
 });

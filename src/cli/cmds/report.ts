@@ -7,8 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
-import { renderSummaryMarkdown } from '../../report/markdown.js';
 import { reportJsonSchema } from '../../report/model.js';
+import { renderSummaryText } from '../../report/terminal.js';
 import { REPORT_FORMATS, writeReports, type ReportFormat } from '../../report/write.js';
 import type { CliIO } from '../output.js';
 
@@ -78,9 +78,9 @@ function openInBrowser(file: string, io: CliIO): void {
 
 /**
  * For `kmodlab evaluate`: writes the three reports into the run directory and returns
- * the summary table (Markdown) to print at the end of the run.
+ * the summary to print at the end of the run, sized for the terminal.
  */
-export async function writeRunReports(runDir: string): Promise<string> {
+export async function writeRunReports(runDir: string, width = process.stdout.columns || 80): Promise<string> {
   const written = writeReports(path.resolve(runDir));
-  return renderSummaryMarkdown(written.report);
+  return renderSummaryText(written.report, width);
 }
