@@ -1,5 +1,5 @@
 /** `kmodlab report` through the CLI entry point (in process): output streams, files, exit codes. */
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -88,10 +88,33 @@ describe('kmodlab report <run-dir>', () => {
     expect(r.stderr).toContain('--format: unknown format "pdf": expected md, json, html');
   });
 
-  it('no run dir → exit 2', async () => {
-    const r = await kmodlab('report');
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/missing <run-dir>/);
+  describe('without a run dir: the newest run under ./runs', () => {
+    const savedCwd = process.cwd();
+    afterEach(() => process.chdir(savedCwd));
+
+    it('takes the run whose record was written last', async () => {
+      const root = mkdtempSync(path.join(tmpdir(), 'kmodlab-cwd-'));
+      for (const [name, fixture, age] of [['b-older', 'complete', 3600], ['a-newer', 'interrupted', 0]] as const) {
+        const dir = path.join(root, 'runs', name);
+        cpSync(path.join(FIXTURES, fixture), dir, { recursive: true });
+        const t = new Date(Date.now() - age * 1000);
+        utimesSync(path.join(dir, 'events.jsonl'), t, t);
+      }
+      process.chdir(root);
+      const r = await kmodlab('report', '--format', 'json');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`report: newest run ${path.join('runs', 'a-newer')}`);
+      expect(JSON.parse(r.stdout).run.status).toBe('interrupted');
+      expect(existsSync(path.join(root, 'runs', 'a-newer', 'report.md'))).toBe(true);
+      expect(existsSync(path.join(root, 'runs', 'b-older', 'report.md'))).toBe(false);
+    });
+
+    it('no run at all → exit 2 saying where it looked', async () => {
+      process.chdir(mkdtempSync(path.join(tmpdir(), 'kmodlab-cwd-')));
+      const r = await kmodlab('report');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/no run under \.\/runs: pass the run directory/);
+    });
   });
 });
 

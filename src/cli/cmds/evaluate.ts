@@ -22,6 +22,7 @@ import { writeArtifactSet } from '../../artifacts/artifact-set.js';
 import { LAB_REGISTRY } from '../../targets/lab/release.js';
 import type { CliIO } from '../output.js';
 import { writeRunReports } from './report.js';
+import { reportOnInterrupt } from '../interrupt.js';
 
 interface EvaluateFlags {
   target: string;
@@ -134,10 +135,12 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
     ? prepareLab(flags, scenarios, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
     : await prepareCluster(flags, driver, targetEmitter(recorder, scope, 'cluster', emitProgress), methods, io);
   io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${prepared.target.label}${prepared.about}\nrecording to ${recorder.file}\n`);
+  const stopHandlers = reportOnInterrupt({ runDir, recorder, io });
   const { failed } = await runEvaluation(
     { runId, target: prepared.target, recorder, driver: driver.spec, methods, scenarios, render: prepared.render, day1Registry: prepared.day1Registry, settleTimeoutMs: settle * 1000, steadyMs: steady * 1000, progress },
     scope,
   );
+  stopHandlers();
   recorder.close();
   io.stdout(await writeRunReports(runDir));
   io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report` : ''}\n`);

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
+import { newestRun, RUNS_DIR } from '../../evaluation/read-run.js';
 import { reportJsonSchema } from '../../report/model.js';
 import { renderSummaryText } from '../../report/terminal.js';
 import { REPORT_FORMATS, writeReports, type ReportFormat } from '../../report/write.js';
@@ -22,7 +23,7 @@ export function registerReportCommand(program: Command, io: CliIO): void {
   program
     .command('report')
     .description('Derive the measured comparison from a run directory (events.jsonl) and write report.md, report.json and report.html into it.')
-    .argument('[run-dir]', 'run directory written by `kmodlab evaluate` (contains events.jsonl)')
+    .argument('[run-dir]', 'run directory written by `kmodlab evaluate` (contains events.jsonl); default: the newest under ./runs')
     .option('--format <format>', 'what to print on stdout: md | json | html', 'md')
     .option('--open', 'open report.html in a browser (xdg-open) or print its path')
     .option('--print-schema', 'print the JSON Schema of report.json and exit')
@@ -30,6 +31,7 @@ export function registerReportCommand(program: Command, io: CliIO): void {
       'after',
       `
 Examples:
+  kmodlab report                      # the newest run under ./runs
   kmodlab report runs/20261125-100000
   kmodlab report runs/20261125-100000 --format json | jq '.summary'
   kmodlab report runs/20261125-100000 --open`,
@@ -44,7 +46,12 @@ export async function runReport(runDir: string | undefined, flags: ReportFlags, 
     io.stdout(`${JSON.stringify(reportJsonSchema(), null, 2)}\n`);
     return;
   }
-  if (!runDir) throw new UserError('missing <run-dir>: the run directory written by `kmodlab evaluate` (it contains events.jsonl)');
+  if (!runDir) {
+    // Like `git show` without a commit: the most recent one.
+    runDir = newestRun();
+    if (!runDir) throw new UserError(`no run under ./${RUNS_DIR}: pass the run directory written by \`kmodlab evaluate\` (it contains events.jsonl)`);
+    io.stderr(`report: newest run ${runDir}\n`);
+  }
   if (!(REPORT_FORMATS as readonly string[]).includes(flags.format)) {
     throw new UserError(`--format: unknown format "${flags.format}": expected ${REPORT_FORMATS.join(', ')}`);
   }
