@@ -11,6 +11,7 @@ import { registerRbacCommand } from './cmds/rbac.js';
 import { registerEvaluateCommand } from './cmds/evaluate.js';
 import { registerLabCommand } from './cmds/lab.js';
 import { registerReportCommand } from './cmds/report.js';
+import { registerRecommendCommand } from './cmds/recommend.js';
 import '../methods/all.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIO): Command {
   registerEvaluateCommand(program, io);
   registerLabCommand(program, io);
   registerReportCommand(program, io);
+  registerRecommendCommand(program, io);
   // Sub-commands inherit output and exit behaviour.
   for (const cmd of program.commands) cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).exitOverride();
   return program;

@@ -22,6 +22,8 @@ export interface EvaluationOptions {
   driver: DriverSpec;
   methods: MethodId[];
   scenarios: ScenarioId[];
+  /** The user's constraints, recorded for the report's verdict. */
+  constraints?: string[];
   /** Render options the target needs (pool; a registry for Day 1). */
   render: RenderOptionsInput;
   /** Day-1 renders need a registry reachable at install time. */
@@ -58,6 +60,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
     driver: { name: opts.driver.name, version: opts.driver.version, modules: opts.driver.modules.map((m) => m.name.replace(/-/g, '_')) },
     releases: { from: releases.from.kernelVersion ?? 'unknown', upgradeTo: releases.upgradeTo?.kernelVersion, switchTo: releases.realtime?.kernelVersion },
     host: { cpus: os.cpus().length, memoryBytes: os.totalmem() },
+    ...(opts.constraints?.length ? { constraints: opts.constraints } : {}),
   });
   let failed = 0;
   const clock = new StepClock(opts.methods.length * opts.scenarios.length);

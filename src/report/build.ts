@@ -10,6 +10,7 @@ import { deriveRun, type ScenarioMetrics } from '../evaluation/metrics/index.js'
 import { SCENARIO_METRICS } from '../evaluation/metrics/catalog.js';
 import { REPORT_SCHEMA_FILE, REPORT_SCHEMA_VERSION, ReportSchema, type Report, type ScenarioResult } from './model.js';
 import { SUMMARY_COLUMN_TITLES, summaryColumns, summaryRow } from './summary.js';
+import { parseConstraints, verdict } from './verdict.js';
 
 const VERSION = '0.1.0';
 const iso = (t: number) => new Date(t).toISOString();
@@ -45,7 +46,8 @@ export function buildReport(run: RunRecord, options: BuildOptions = {}): Report 
       ...(start.host ? { host: { ...start.host } } : {}),
       warnings: run.warnings,
     },
-    methods: start.methods.map((id) => ({ id, title: titles.get(id) ?? id })),
+    methods: start.methods.map((id) => ({ id, title: titles.get(id) ?? id, variant: variantOf(run, id) })),
+    verdict: { constraints: [], ranking: [], unmet: [] },
     scenarios: start.scenarios,
     summary: summary(run, results, titles),
     results,
@@ -55,6 +57,8 @@ export function buildReport(run: RunRecord, options: BuildOptions = {}): Report 
       notes: howNotes(run),
     },
   };
+  // The verdict reads the figures above: for the constraints given to evaluate (none: measured impact alone).
+  report.verdict = verdict(report, parseConstraints(start.constraints?.join(',')).constraints);
   // The model is a contract for other tools: a report that breaks it is a bug here.
   return ReportSchema.parse(report);
 }
@@ -78,6 +82,12 @@ function summary(run: RunRecord, results: ScenarioResult[], titles: Map<string, 
       ? `Measured on ${start.targetLabel}, ${n} node${n === 1 ? '' : 's'}. Durations are lab-scale: compare the methods with each other, not with figures from a real cluster; counts (reboots, restarts, manual steps, yes/no) carry over.`
       : `Measured on ${start.targetLabel}, ${n} node${n === 1 ? '' : 's'}.`;
   return { caption: where, columnIds: ids, columns: ids.map((c) => SUMMARY_COLUMN_TITLES[c]), rows, footnotes };
+}
+
+/** The variant a method ran with: recorded on its scenario-start, else the method's default. */
+function variantOf(run: RunRecord, id: string): string {
+  const recorded = run.events.find((e) => e.kind === 'scenario-start' && e.method === id && typeof e.data['variant'] === 'string');
+  return recorded ? String(recorded.data['variant']) : (allMethods().find((m) => m.id === id)?.variants[0] ?? 'default');
 }
 
 function toResult(s: ScenarioMetrics): ScenarioResult {

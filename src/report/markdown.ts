@@ -27,7 +27,8 @@ export function renderMarkdown(r: Report): string {
   if (r.run.status === 'interrupted') {
     out.push('', `> **Run interrupted** (last event ${r.run.lastEventAt}): what was recorded is reported; everything after it is marked "not measured".`);
   }
-  out.push('', '## Summary', '', summaryMarkdown(r), '');
+  out.push('', '## Verdict', '', verdictMarkdown(r), '');
+  out.push('## Summary', '', summaryMarkdown(r), '');
 
   out.push('## Results per scenario', '', `Durations measured on ${label}.`, '');
   for (const s of r.scenarios) {
@@ -78,4 +79,19 @@ export function renderMarkdown(r: Report): string {
 export function summaryMarkdown(r: Report): string {
   const notes = r.summary.footnotes.map((f, i) => `${footnoteMark(i + 1)} ${f}`);
   return [`_${r.summary.caption}_`, '', table([...r.summary.columns], r.summary.rows.map((x) => x.cells.map(cellWithMarks))), '', ...notes.map((n) => `${n}  `)].join('\n').trimEnd();
+}
+
+/** The verdict: the numbered ranking, each constraint's answer with what backs it. */
+export function verdictMarkdown(r: Report): string {
+  const v = r.verdict;
+  const out = [v.constraints.length ? `For the constraints **${v.constraints.join(', ')}**:` : 'No constraints were given to `kmodlab evaluate --constraints`: ranked on measured impact alone.', ''];
+  for (const m of v.ranking) {
+    out.push(`${m.rank}. **${m.method}** (${m.variant}) — ${m.why}`);
+    for (const a of m.assessments) {
+      const backing = a.evidence.map((e) => (e.kind === 'measured' ? `measured \`${e.metric}\` = ${e.text}` : `[${e.feature}](${e.source})`)).join(', ');
+      out.push(`   - ${a.meets === 'yes' ? 'meets' : a.meets === 'partly' ? 'partly' : 'misses'} ${a.constraint}: ${a.why}${backing ? ` (${backing})` : ''}`);
+    }
+  }
+  if (v.unmet.length) out.push('', `No method fully meets: **${v.unmet.join(', ')}**.`);
+  return out.join('\n');
 }

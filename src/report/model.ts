@@ -68,6 +68,28 @@ export const ScenarioResultSchema = z.strictObject({
 });
 export type ScenarioResult = z.infer<typeof ScenarioResultSchema>;
 
+const EvidenceSchema = z.union([
+  z.strictObject({ kind: z.literal('measured'), metric: z.string(), value: Scalar, text: z.string() }),
+  z.strictObject({ kind: z.literal('documented'), feature: z.string(), value: z.string(), source: z.string() }),
+]);
+const Level = z.enum(['yes', 'partly', 'no']);
+
+export const VerdictSchema = z.strictObject({
+  constraints: z.array(z.string()),
+  ranking: z.array(
+    z.strictObject({
+      rank: z.int().positive(),
+      method: z.enum(METHOD_IDS),
+      variant: z.string(),
+      title: z.string(),
+      why: z.string(),
+      assessments: z.array(z.strictObject({ constraint: z.string(), meets: Level, why: z.string(), evidence: z.array(EvidenceSchema) })),
+      impact: z.strictObject({ day2Reboots: z.number().optional(), upgradeAutomatic: z.boolean().optional(), day2TimeToDriverMs: z.number().optional(), memoryBytes: z.number().optional() }),
+    }),
+  ),
+  unmet: z.array(z.string()),
+});
+
 export const SummaryCellSchema = z.strictObject({
   text: z.string().min(1),
   /** `<method>.<scenario>.<metric>` paths the text was composed from. */
@@ -99,7 +121,10 @@ export const ReportSchema = z.strictObject({
     /** Lines of events.jsonl that could not be used. */
     warnings: z.array(z.string()),
   }),
-  methods: z.array(z.strictObject({ id: z.enum(METHOD_IDS), title: z.string() })),
+  /** `variant`: the variant the run measured (features and figures refer to it). */
+  methods: z.array(z.strictObject({ id: z.enum(METHOD_IDS), title: z.string(), variant: z.string() })),
+  /** Which method to use, for the constraints given to evaluate (none: measured impact alone). */
+  verdict: VerdictSchema,
   scenarios: z.array(z.enum(SCENARIO_IDS)),
   summary: z
     .strictObject({
