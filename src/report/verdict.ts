@@ -163,7 +163,7 @@ function assess(report: Report, method: MethodId, variant: string, c: Constraint
       if (r && typeof r.value === 'number') {
         return { constraint: c, meets: r.value === 0 ? 'yes' : 'no', why: r.value === 0 ? 'no reboot to install on running nodes (measured)' : `${plural(r.value, 'reboot')} to install on running nodes (measured)`, evidence: [r] };
       }
-      return fromDoc('reboot-required', true);
+      return fromDoc('reboot-required', true, (l) => (l === 'yes' ? 'installs without a reboot (documented; not measured in this run)' : 'needs a reboot to install (documented; not measured in this run)'));
     }
     case 'sno': {
       const d = doc('single-node');

@@ -102,6 +102,15 @@ describe.each(['complete', 'interrupted'] as const)('report.html of the %s run',
     }
   });
 
+  it('the page opens with the verdict, in report.json’s order', async () => {
+    const { page } = await open();
+    const firstCard = await page.$eval('main section.card', (e) => e.id);
+    const order = await page.$$eval('ol.verdict > li', (els) => els.map((e) => e.getAttribute('data-verdict-method')));
+    await page.close();
+    expect(firstCard).toBe('verdict');
+    expect(order).toEqual(r.report.verdict.ranking.map((x) => x.method));
+  });
+
   it('the summary table on the page is report.json’s, with its caption and footnotes', async () => {
     const { page } = await open();
     const head = await page.$$eval('table.summary thead th', (els) => els.map((e) => e.textContent));
