@@ -10,6 +10,7 @@ import type { MethodId } from '../artifacts/artifact-set.js';
 import type { ScenarioId } from '../evaluation/events.js';
 import { formatBytes, formatMs, formatShare } from './format.js';
 import type { ScenarioResult } from './model.js';
+import { NO_OPERATOR } from '../evaluation/metrics/operator-install.js';
 
 /** A cell while it is composed: footnote texts, numbered once for the whole table. */
 export interface DraftCell {
@@ -191,6 +192,10 @@ function day2Cell(r: Reader, n: number): DraftCell {
   if (reboots !== undefined) bits.push(reboots === 0 ? 'no reboot' : plural(reboots, 'reboot'));
   if (restarts) bits.push(plural(restarts, 'pod restart'));
   if (reboots && down) r.note(`${r.method}, day2: nodes down ${formatMs(down)} in total`);
+  // Say whether time to driver includes installing an operator, or why that was not measured.
+  const op = r.get('day2', 'operatorInstallMs');
+  if (op && 'value' in op && typeof op.value === 'number') r.note(`${r.method}, day2: time to driver includes the operator install, ${formatMs(op.value)}`);
+  else if (op && 'notMeasured' in op && op.notMeasured !== NO_OPERATOR) r.note(`${r.method}, day2: operator install not measured: ${op.notMeasured}`);
   return r.cell(bits.join(', '));
 }
 
