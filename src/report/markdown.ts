@@ -88,7 +88,7 @@ export function verdictMarkdown(r: Report): string {
   for (const m of v.ranking) {
     out.push(`${m.rank}. **${m.method}** (${m.variant}) — ${m.why}`);
     for (const a of m.assessments) {
-      const backing = a.evidence.map((e) => (e.kind === 'measured' ? `measured \`${e.metric}\` = ${e.text}` : `[${e.feature}](${e.source})`)).join(', ');
+      const backing = a.evidence.map((e) => (e.kind === 'measured' ? `\`${e.metric}\` = ${e.text}` : `[${e.feature}](${e.source})`)).join(', ');
       out.push(`   - ${a.meets === 'yes' ? 'meets' : a.meets === 'partly' ? 'partly' : 'misses'} ${a.constraint}: ${a.why}${backing ? ` (${backing})` : ''}`);
     }
   }
