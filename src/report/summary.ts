@@ -172,7 +172,9 @@ function day1Cell(r: Reader, n: number): DraftCell {
   }
   const when = first === true ? 'first boot' : extra !== undefined ? `+${plural(extra, 'reboot')}` : 'after a reboot';
   if (fromBoot !== undefined) r.note(`${r.method}, day1: ${formatMs(fromBoot)} from first boot to loaded`);
-  return r.cell(`yes, ${when}${fromBoot !== undefined ? `, ${formatMs(fromBoot)}` : ''}`);
+  const bits = [`yes, ${when}${fromBoot !== undefined ? `, ${formatMs(fromBoot)}` : ''}`];
+  manualBits(r, 'day1', bits);
+  return r.cell(bits.join(', '));
 }
 
 function day2Cell(r: Reader, n: number): DraftCell {
@@ -191,12 +193,21 @@ function day2Cell(r: Reader, n: number): DraftCell {
   if (t !== undefined) bits.push(formatMs(t));
   if (reboots !== undefined) bits.push(reboots === 0 ? 'no reboot' : plural(reboots, 'reboot'));
   if (restarts) bits.push(plural(restarts, 'pod restart'));
+  manualBits(r, 'day2', bits);
   if (reboots && down) r.note(`${r.method}, day2: nodes down ${formatMs(down)} in total`);
   // Say whether time to driver includes installing an operator, or why that was not measured.
   const op = r.get('day2', 'operatorInstallMs');
   if (op && 'value' in op && typeof op.value === 'number') r.note(`${r.method}, day2: time to driver includes the operator install, ${formatMs(op.value)}`);
   else if (op && 'notMeasured' in op && op.notMeasured !== NO_OPERATOR) r.note(`${r.method}, day2: operator install not measured: ${op.notMeasured}`);
   return r.cell(bits.join(', '));
+}
+
+/** The README's steps besides `oc apply` (the lab performs them, a person would have to): counted, listed in a footnote. */
+function manualBits(r: Reader, s: ScenarioId, bits: string[]): void {
+  const n = r.num(s, 'manualSteps');
+  if (!n) return;
+  bits.push(plural(n, 'manual step'));
+  for (const st of collapse((r.result(s)?.manualSteps ?? []).map((x) => x.description))) r.note(`${r.method}, ${s}: manual step: ${st}`);
 }
 
 /** For a scenario cut short: the counts seen before the kill ("1 reboot so far"), to say what little is known. */

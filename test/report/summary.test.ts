@@ -121,6 +121,19 @@ describe('a failed build shows how long it ran before it failed', () => {
   });
 });
 
+describe('manual steps of an install show in its cell', () => {
+  it('day 2 with the README’s start-build: "…, 1 manual step" and the step as footnote', () => {
+    const r = variantOf('complete', (events) => {
+      const at = events.findIndex((e) => e.kind === 'apply' && e.method === 'dtk' && e.scenario === 'day2');
+      const step = { ...events[at]!, kind: 'manual-step', data: { description: 'start the binary build x with the driver source', command: 'oc start-build x --from-dir=. --follow', performedBy: 'lab' } };
+      return [...events.slice(0, at + 1), step, ...events.slice(at + 1)];
+    });
+    const c = r.report.summary.rows.find((x) => x.method === 'dtk')!.cells[r.report.summary.columnIds.indexOf('day2')]!;
+    expect(c.text).toMatch(/^yes, [\d.]+ s, no reboot, 1 manual step$/);
+    expect(c.notes.map((n) => r.report.summary.footnotes[n - 1])).toContain('dtk, day2: manual step: start the binary build x with the driver source');
+  });
+});
+
 describe('repeated identical faults collapse into one line with a count', () => {
   it('20 identical faults are one line "(×20)"', () => {
     const r = variantOf('complete', (events) => {
