@@ -12,6 +12,7 @@ import { registerEvaluateCommand } from './cmds/evaluate.js';
 import { registerLabCommand } from './cmds/lab.js';
 import { registerReportCommand } from './cmds/report.js';
 import { registerCheckCommand } from './cmds/check.js';
+import { registerRecommendCommand } from './cmds/recommend.js';
 import '../methods/all.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIO): Command {
   registerLabCommand(program, io);
   registerReportCommand(program, io);
   registerCheckCommand(program, io);
+  registerRecommendCommand(program, io);
   // Sub-commands inherit output and exit behaviour.
   for (const cmd of program.commands) cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).exitOverride();
   return program;

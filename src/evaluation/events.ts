@@ -29,6 +29,8 @@ export const EVENT_DATA = {
     /** Release (kernel) names used: `from` is the starting release, `upgradeTo`/`switchTo` the others. */
     releases: z.looseObject({ from: z.string(), upgradeTo: z.string().optional(), switchTo: z.string().optional() }),
     host: z.looseObject({ cpus: z.number(), memoryBytes: z.number() }).optional(),
+    /** The user's constraints for the verdict (`evaluate --constraints`). */
+    constraints: z.array(z.string()).optional(),
   }),
   'run-end': z.looseObject({ status: z.enum(['completed', 'failed']), error: z.string().optional() }),
   'scenario-start': z.looseObject({ variant: z.string().optional() }),

@@ -5,7 +5,7 @@
  * may have bad lines: both become warnings, never a crash, because a partial run is
  * still worth a report.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { checkEventData, EVENT_DATA, EventEnvelopeSchema, type EventData, type RunEvent } from './events.js';
@@ -25,6 +25,22 @@ export interface RunRecord {
   interrupted: boolean;
   /** Lines that could not be used, with line numbers. */
   warnings: string[];
+}
+
+/** Where `kmodlab evaluate` puts runs by default (relative to the working directory). */
+export const RUNS_DIR = 'runs';
+
+/**
+ * The newest run under `root` (default ./runs): the directory whose events.jsonl was
+ * written last. Undefined when there is none.
+ */
+export function newestRun(root = RUNS_DIR): string | undefined {
+  if (!existsSync(root)) return undefined;
+  const runs = readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(root, d.name, EVENTS_FILE)))
+    .map((d) => ({ dir: path.join(root, d.name), mtime: statSync(path.join(root, d.name, EVENTS_FILE)).mtimeMs }));
+  runs.sort((a, b) => b.mtime - a.mtime || b.dir.localeCompare(a.dir));
+  return runs[0]?.dir;
 }
 
 export function readRun(dir: string): RunRecord {

@@ -12,6 +12,7 @@ import type { Target } from '../targets/target.js';
 import type { EventKind, ScenarioId } from './events.js';
 import type { Recorder } from './recorder.js';
 import { SCENARIOS } from './scenarios/scenarios.js';
+import { markPlaceholders } from '../release/placeholders.js';
 import type { ScenarioContext } from './scenarios/context.js';
 
 export interface EvaluationOptions {
@@ -21,6 +22,8 @@ export interface EvaluationOptions {
   driver: DriverSpec;
   methods: MethodId[];
   scenarios: ScenarioId[];
+  /** The user's constraints, recorded for the report's verdict. */
+  constraints?: string[];
   /** Render options the target needs (pool; a registry for Day 1). */
   render: RenderOptionsInput;
   /** Day-1 renders need a registry reachable at install time. */
@@ -40,7 +43,7 @@ export interface RecordingScope {
 export function targetEmitter(recorder: Recorder, scope: RecordingScope, source: 'lab' | 'cluster', progress?: (line: string) => void) {
   return (kind: EventKind, data: Record<string, unknown>, node?: string) => {
     recorder.record(kind, data as never, { source, method: scope.method, scenario: scope.scenario, node });
-    if (kind === 'progress' && progress) progress(`${node ? `${node}: ` : ''}${String(data.step)}`);
+    if (kind === 'progress' && progress) progress(`${node ? `${node}: ` : ''}${markPlaceholders(String(data.step))}`);
   };
 }
 
@@ -57,14 +60,16 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
     driver: { name: opts.driver.name, version: opts.driver.version, modules: opts.driver.modules.map((m) => m.name.replace(/-/g, '_')) },
     releases: { from: releases.from.kernelVersion ?? 'unknown', upgradeTo: releases.upgradeTo?.kernelVersion, switchTo: releases.realtime?.kernelVersion },
     host: { cpus: os.cpus().length, memoryBytes: os.totalmem() },
+    ...(opts.constraints?.length ? { constraints: opts.constraints } : {}),
   });
   let failed = 0;
-  const started = Date.now();
+  const clock = new StepClock(opts.methods.length * opts.scenarios.length);
   for (const method of opts.methods) {
     for (const scenario of opts.scenarios) {
       scope.method = method;
       scope.scenario = scenario;
-      const say = (step: string) => opts.progress?.(`[${elapsed(started)}] ${method}/${scenario}: ${step}`);
+      clock.next();
+      const say = (step: string) => opts.progress?.(`[${clock.prefix()}] ${method}/${scenario}: ${markPlaceholders(step)}`);
       const ctx: ScenarioContext = {
         target,
         method,
@@ -107,7 +112,36 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
   return { failed };
 }
 
-function elapsed(since: number): string {
-  const s = Math.round((Date.now() - since) / 1000);
+const mmss = (ms: number) => {
+  const s = Math.round(ms / 1000);
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+
+/**
+ * "02:13 3/15 ~4 min left": elapsed time, the step counter, and the time left estimated
+ * from the steps done so far (none before the first step has finished).
+ */
+export class StepClock {
+  private step = 0;
+  private stepStarted = 0;
+  private readonly started: number;
+  constructor(
+    readonly total: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.started = now();
+  }
+  next(): void {
+    this.step++;
+    this.stepStarted = this.now();
+  }
+  prefix(): string {
+    const now = this.now();
+    const spent = now - this.started;
+    const done = this.step - 1;
+    // Average of the finished steps × the steps not finished, less what the current one has used.
+    const left = done > 0 ? Math.max(0, ((this.stepStarted - this.started) / done) * (this.total - done) - (now - this.stepStarted)) : undefined;
+    const est = left === undefined ? '' : ` ~${left < 60_000 ? '<1' : Math.round(left / 60_000)} min left`;
+    return `${mmss(spent)} ${this.step}/${this.total}${est}`;
+  }
 }

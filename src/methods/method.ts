@@ -59,7 +59,15 @@ export interface FeatureFact {
   value: string;
   /** URL or document the fact comes from. */
   source: string;
+  /**
+   * The answer as a level, for the verdict (src/report/verdict.ts): does the method
+   * have this property ('yes'), only with work or limits ('partly'), or not ('no').
+   * Per variant where the variants differ.
+   */
+  level?: FeatureLevel | Readonly<Record<string, FeatureLevel>>;
 }
+
+export type FeatureLevel = 'yes' | 'partly' | 'no';
 
 export const FEATURE_KEYS = {
   'reboot-required': 'Node reboot to load or update the driver',
@@ -72,6 +80,7 @@ export const FEATURE_KEYS = {
   'operator-required': 'Needs an operator installed',
   'single-node': 'Single-node OpenShift (SNO)',
   'unload-on-removal': 'Module unloaded when the artifacts are removed',
+  disconnected: 'Disconnected (air-gapped) clusters',
 } as const;
 export type FeatureKey = keyof typeof FEATURE_KEYS;
 

@@ -81,3 +81,11 @@ export class ReleaseFacts {
     return [...this.used].map((k) => PLACEHOLDERS[k]);
   }
 }
+
+/**
+ * Marks placeholder tokens in a line meant for people (progress), so a rendered
+ * placeholder such as `quay.io/FILL_ME_REGISTRY/…` does not read like a real value or an error.
+ */
+export function markPlaceholders(line: string): string {
+  return line.replace(/\S*FILL_ME\S*/g, (t) => `${t} (placeholder, not a real value)`);
+}

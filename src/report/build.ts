@@ -8,8 +8,9 @@ import { FEATURE_KEYS, type FeatureKey } from '../methods/method.js';
 import type { RunRecord } from '../evaluation/read-run.js';
 import { deriveRun, type ScenarioMetrics } from '../evaluation/metrics/index.js';
 import { SCENARIO_METRICS } from '../evaluation/metrics/catalog.js';
-import { REPORT_SCHEMA_FILE, REPORT_SCHEMA_VERSION, ReportSchema, SUMMARY_COLUMNS, type Report, type ScenarioResult } from './model.js';
-import { summaryRow } from './summary.js';
+import { REPORT_SCHEMA_FILE, REPORT_SCHEMA_VERSION, ReportSchema, type Report, type ScenarioResult } from './model.js';
+import { SUMMARY_COLUMN_TITLES, summaryColumns, summaryRow } from './summary.js';
+import { parseConstraints, verdict } from './verdict.js';
 
 const VERSION = '0.1.0';
 const iso = (t: number) => new Date(t).toISOString();
@@ -45,12 +46,10 @@ export function buildReport(run: RunRecord, options: BuildOptions = {}): Report 
       ...(start.host ? { host: { ...start.host } } : {}),
       warnings: run.warnings,
     },
-    methods: start.methods.map((id) => ({ id, title: titles.get(id) ?? id })),
+    methods: start.methods.map((id) => ({ id, title: titles.get(id) ?? id, variant: variantOf(run, id) })),
+    verdict: { constraints: [], ranking: [], unmet: [] },
     scenarios: start.scenarios,
-    summary: {
-      columns: [...SUMMARY_COLUMNS] as unknown as Report['summary']['columns'],
-      rows: start.methods.map((id) => ({ method: id, cells: summaryRow(id, titles.get(id) ?? id, results, label, start.nodes.length) })),
-    },
+    summary: summary(run, results, titles),
     results,
     features: featureRows(start.methods),
     howMeasured: {
@@ -58,8 +57,37 @@ export function buildReport(run: RunRecord, options: BuildOptions = {}): Report 
       notes: howNotes(run),
     },
   };
+  // The verdict reads the figures above: for the constraints given to evaluate (none: measured impact alone).
+  report.verdict = verdict(report, parseConstraints(start.constraints?.join(',')).constraints);
   // The model is a contract for other tools: a report that breaks it is a bug here.
   return ReportSchema.parse(report);
+}
+
+/** The summary table: footnotes numbered once for the whole table (the same text, the same number). */
+function summary(run: RunRecord, results: ScenarioResult[], titles: Map<string, string>): Report['summary'] {
+  const start = run.start.data;
+  const ids = summaryColumns(start.scenarios);
+  const footnotes: string[] = [];
+  const number = (text: string) => {
+    const i = footnotes.indexOf(text);
+    return i >= 0 ? i + 1 : footnotes.push(text);
+  };
+  const rows = start.methods.map((id) => ({
+    method: id,
+    cells: summaryRow(id, titles.get(id) ?? id, ids, results, start.nodes.length).map((c) => ({ text: c.text, metrics: c.metrics, notes: c.notes.map(number) })),
+  }));
+  const n = start.nodes.length;
+  const where =
+    start.target === 'lab'
+      ? `Measured on ${start.targetLabel}, ${n} node${n === 1 ? '' : 's'}. Durations are lab-scale: compare the methods with each other, not with figures from a real cluster; counts (reboots, restarts, manual steps, yes/no) carry over.`
+      : `Measured on ${start.targetLabel}, ${n} node${n === 1 ? '' : 's'}.`;
+  return { caption: where, columnIds: ids, columns: ids.map((c) => SUMMARY_COLUMN_TITLES[c]), rows, footnotes };
+}
+
+/** The variant a method ran with: recorded on its scenario-start, else the method's default. */
+function variantOf(run: RunRecord, id: string): string {
+  const recorded = run.events.find((e) => e.kind === 'scenario-start' && e.method === id && typeof e.data['variant'] === 'string');
+  return recorded ? String(recorded.data['variant']) : (allMethods().find((m) => m.id === id)?.variants[0] ?? 'default');
 }
 
 function toResult(s: ScenarioMetrics): ScenarioResult {

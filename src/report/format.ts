@@ -17,11 +17,6 @@ export function formatMs(ms: number): string {
   return `${min} min ${s} s`;
 }
 
-/** Exact bytes with thousands separators (the seed's column is in bytes). */
-export function formatBytesExact(b: number): string {
-  return Math.round(b).toLocaleString('en-US');
-}
-
 /** Human-readable size (decimal units, as `ls -h --si`). */
 export function formatBytes(b: number): string {
   if (b < 1000) return `${Math.round(b)} B`;
@@ -47,7 +42,8 @@ export function formatScalar(unit: MetricUnit, v: number | boolean | string): st
     case 'ms':
       return formatMs(v);
     case 'bytes':
-      return v < 1000 ? formatBytes(v) : `${formatBytes(v)} (${formatBytesExact(v)} B)`;
+      // One unit style everywhere (the exact byte count is in report.json).
+      return formatBytes(v);
     case 'share':
       return formatShare(v);
     default:
@@ -68,4 +64,15 @@ export function formatMeasured(unit: MetricUnit, m: Measured | undefined): strin
 export function formatTick(ms: number): string {
   const s = ms / 1000;
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+}
+
+const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+/** Footnote marker as superscript digits ("¹²"), readable in a terminal and in Markdown alike. */
+export function footnoteMark(n: number): string {
+  return [...String(n)].map((d) => SUPERSCRIPT[Number(d)]).join('');
+}
+
+/** A summary cell as text: its line, then its footnote marks. */
+export function cellWithMarks(c: { text: string; notes: readonly number[] }): string {
+  return c.notes.length ? `${c.text} ${c.notes.map(footnoteMark).join(',')}` : c.text;
 }

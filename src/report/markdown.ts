@@ -1,7 +1,8 @@
 /** report.md: the summary first (what the seed had), then the details behind it. */
 import { appliesTo, metricTitle, SCENARIO_METRICS } from '../evaluation/metrics/catalog.js';
 import type { ScenarioId } from '../evaluation/events.js';
-import { formatMeasured, formatMs } from './format.js';
+import { cellWithMarks, footnoteMark, formatMeasured, formatMs } from './format.js';
+import { collapse } from './summary.js';
 import { resultOf, type Report } from './model.js';
 
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -26,10 +27,10 @@ export function renderMarkdown(r: Report): string {
   if (r.run.status === 'interrupted') {
     out.push('', `> **Run interrupted** (last event ${r.run.lastEventAt}): what was recorded is reported; everything after it is marked "not measured".`);
   }
-  if (r.run.target === 'lab') out.push('', `> Durations marked [${label}] are lab-scale; they compare methods with each other and are not cluster figures.`);
-  out.push('', '## Summary', '', table([...r.summary.columns], r.summary.rows.map((x) => x.cells.map((c) => c.text))), '');
+  out.push('', '## Verdict', '', verdictMarkdown(r), '');
+  out.push('## Summary', '', summaryMarkdown(r), '');
 
-  out.push('## Results per scenario', '');
+  out.push('## Results per scenario', '', `Durations measured on ${label}.`, '');
   for (const s of r.scenarios) {
     out.push(`### ${SCENARIO_TITLES[s]}`, '');
     const methods = r.methods;
@@ -39,7 +40,7 @@ export function renderMarkdown(r: Report): string {
     });
     const rows = [['Status', ...status]];
     for (const m of SCENARIO_METRICS.filter((x) => appliesTo(x, s))) {
-      const title = m.unit === 'ms' ? `${metricTitle(m, s)} [${label}]` : metricTitle(m, s);
+      const title = metricTitle(m, s);
       rows.push([title, ...methods.map((me) => formatMeasured(m.unit, resultOf(r, me.id, s)?.metrics[m.id]))]);
     }
     out.push(table(['Metric', ...methods.map((m) => m.id)], rows), '');
@@ -47,15 +48,15 @@ export function renderMarkdown(r: Report): string {
     for (const me of methods) {
       const res = resultOf(r, me.id, s);
       if (!res) continue;
-      for (const st of res.manualSteps) extras.push(`- ${me.id}: manual step: ${st.description} (line ${st.line})`);
-      for (const f of res.faults) extras.push(`- ${me.id}: fault \`${f.fault}\`${f.node ? ` on ${f.node}` : ''}: ${f.message} (line ${f.line})`);
+      // The same fault or step seen many times (e.g. every probe) is one line with a count.
+      extras.push(...collapse(res.manualSteps.map((st) => `${me.id}: manual step: ${st.description}`)));
+      extras.push(...collapse(res.faults.map((f) => `${me.id}: fault \`${f.fault}\`${f.node ? ` on ${f.node}` : ''}: ${f.message}`)));
       for (const b of res.builds) {
-        extras.push(
-          `- ${me.id}: build for ${b.kver}: ${b.ok ? 'ok' : `failed${b.error ? ` (${b.error})` : ''}`}${b.cached ? ', cache hit' : ''}${b.wallMs !== undefined ? `, ${formatMs(b.wallMs)} wall [${label}]` : ''} (line ${b.line})`,
-        );
+        const time = b.wallMs !== undefined ? (b.ok ? `, ${formatMs(b.wallMs)} wall` : ` after ${formatMs(b.wallMs)}`) : '';
+        extras.push(`${me.id}: build for ${b.kver}: ${b.ok ? 'ok' : 'failed'}${b.cached ? ', cache hit' : ''}${time}${!b.ok && b.error ? ` (${b.error})` : ''}`);
       }
     }
-    if (extras.length) out.push(...extras, '');
+    if (extras.length) out.push(...extras.map((e) => `- ${e}`), '');
   }
 
   out.push('## Features of the methods', '', 'Documented behaviour, with sources (not measured by this run).', '');
@@ -74,7 +75,23 @@ export function renderMarkdown(r: Report): string {
   return out.join('\n');
 }
 
-/** The summary table alone (what `kmodlab evaluate` prints when it is done). */
-export function renderSummaryMarkdown(r: Report): string {
-  return `${table([...r.summary.columns], r.summary.rows.map((x) => x.cells.map((c) => c.text)))}\n`;
+/** The summary: caption, table (cells with footnote marks), footnotes. */
+export function summaryMarkdown(r: Report): string {
+  const notes = r.summary.footnotes.map((f, i) => `${footnoteMark(i + 1)} ${f}`);
+  return [`_${r.summary.caption}_`, '', table([...r.summary.columns], r.summary.rows.map((x) => x.cells.map(cellWithMarks))), '', ...notes.map((n) => `${n}  `)].join('\n').trimEnd();
+}
+
+/** The verdict: the numbered ranking, each constraint's answer with what backs it. */
+export function verdictMarkdown(r: Report): string {
+  const v = r.verdict;
+  const out = [v.constraints.length ? `For the constraints **${v.constraints.join(', ')}**:` : 'No constraints were given to `kmodlab evaluate --constraints`: ranked on measured impact alone.', ''];
+  for (const m of v.ranking) {
+    out.push(`${m.rank}. **${m.method}** (${m.variant}) — ${m.why}`);
+    for (const a of m.assessments) {
+      const backing = a.evidence.map((e) => (e.kind === 'measured' ? `\`${e.metric}\` = ${e.text}` : `[${e.feature}](${e.source})`)).join(', ');
+      out.push(`   - ${a.meets === 'yes' ? 'meets' : a.meets === 'partly' ? 'partly' : 'misses'} ${a.constraint}: ${a.why}${backing ? ` (${backing})` : ''}`);
+    }
+  }
+  if (v.unmet.length) out.push('', `No method fully meets: **${v.unmet.join(', ')}**.`);
+  return out.join('\n');
 }

@@ -8,19 +8,10 @@ import { z } from 'zod';
 import { METHOD_IDS } from '../artifacts/artifact-set.js';
 import { SCENARIO_IDS } from '../evaluation/events.js';
 
-export const REPORT_SCHEMA_VERSION = 1;
+/** 2: summary columns follow the scenarios run, cells are short with footnotes; the verdict. */
+export const REPORT_SCHEMA_VERSION = 2;
 /** Written next to report.json; `$schema` refers to it relatively. */
 export const REPORT_SCHEMA_FILE = 'report.schema.json';
-
-/** The seed's summary columns, exactly. */
-export const SUMMARY_COLUMNS = [
-  'Out-Of-Tree method',
-  'Additional resource consumption',
-  'Day1',
-  'Day2',
-  'Upgrade rollout',
-  'Memory consumption [B]',
-] as const;
 
 const Scalar = z.union([z.number(), z.boolean(), z.string()]);
 
@@ -77,10 +68,34 @@ export const ScenarioResultSchema = z.strictObject({
 });
 export type ScenarioResult = z.infer<typeof ScenarioResultSchema>;
 
+const EvidenceSchema = z.union([
+  z.strictObject({ kind: z.literal('measured'), metric: z.string(), value: Scalar, text: z.string() }),
+  z.strictObject({ kind: z.literal('documented'), feature: z.string(), value: z.string(), source: z.string() }),
+]);
+const Level = z.enum(['yes', 'partly', 'no']);
+
+export const VerdictSchema = z.strictObject({
+  constraints: z.array(z.string()),
+  ranking: z.array(
+    z.strictObject({
+      rank: z.int().positive(),
+      method: z.enum(METHOD_IDS),
+      variant: z.string(),
+      title: z.string(),
+      why: z.string(),
+      assessments: z.array(z.strictObject({ constraint: z.string(), meets: Level, why: z.string(), evidence: z.array(EvidenceSchema) })),
+      impact: z.strictObject({ day2Reboots: z.number().optional(), upgradeAutomatic: z.boolean().optional(), day2TimeToDriverMs: z.number().optional(), memoryBytes: z.number().optional() }),
+    }),
+  ),
+  unmet: z.array(z.string()),
+});
+
 export const SummaryCellSchema = z.strictObject({
   text: z.string().min(1),
   /** `<method>.<scenario>.<metric>` paths the text was composed from. */
   metrics: z.array(z.string()),
+  /** Footnote numbers (1-based, into summary.footnotes) with the details behind the cell. */
+  notes: z.array(z.int().positive()),
 });
 
 export const ReportSchema = z.strictObject({
@@ -106,12 +121,23 @@ export const ReportSchema = z.strictObject({
     /** Lines of events.jsonl that could not be used. */
     warnings: z.array(z.string()),
   }),
-  methods: z.array(z.strictObject({ id: z.enum(METHOD_IDS), title: z.string() })),
+  /** `variant`: the variant the run measured (features and figures refer to it). */
+  methods: z.array(z.strictObject({ id: z.enum(METHOD_IDS), title: z.string(), variant: z.string() })),
+  /** Which method to use, for the constraints given to evaluate (none: measured impact alone). */
+  verdict: VerdictSchema,
   scenarios: z.array(z.enum(SCENARIO_IDS)),
-  summary: z.strictObject({
-    columns: z.tuple(SUMMARY_COLUMNS.map((c) => z.literal(c)) as unknown as [z.ZodLiteral<string>]),
-    rows: z.array(z.strictObject({ method: z.enum(METHOD_IDS), cells: z.array(SummaryCellSchema).length(SUMMARY_COLUMNS.length) })),
-  }),
+  summary: z
+    .strictObject({
+      /** Where the figures were measured, said once (durations in the cells carry no label). */
+      caption: z.string().min(1),
+      /** Column ids: method, resources, one per scenario run, memory. */
+      columnIds: z.array(z.string()).min(3),
+      columns: z.array(z.string().min(1)).min(3),
+      rows: z.array(z.strictObject({ method: z.enum(METHOD_IDS), cells: z.array(SummaryCellSchema) })),
+      footnotes: z.array(z.string().min(1)),
+    })
+    .refine((s) => s.columns.length === s.columnIds.length && s.rows.every((r) => r.cells.length === s.columns.length), { message: 'every summary row has one cell per column' })
+    .refine((s) => s.rows.every((r) => r.cells.every((c) => c.notes.every((n) => n <= s.footnotes.length))), { message: 'footnote numbers refer to summary.footnotes' }),
   results: z.array(ScenarioResultSchema),
   features: z.array(
     z.strictObject({

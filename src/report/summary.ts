@@ -1,20 +1,52 @@
 /**
- * The seed's summary table, filled from measurements. Each cell is composed from named
- * metrics (listed with the cell in report.json, so it can be audited); a figure that
- * was not measured says so with its reason. No cell is ever empty.
+ * The summary table (the comparison the project started from), filled from
+ * measurements: one short line per cell (a figure, a count, yes/no); the details behind
+ * a cell are footnotes. Each cell names the metrics it was composed from (listed in
+ * report.json, so it can be audited); a figure that was not measured says so, and its
+ * footnote says why. No cell is ever empty. Durations carry no target label: the
+ * table's caption says once where they were measured.
  */
 import type { MethodId } from '../artifacts/artifact-set.js';
 import type { ScenarioId } from '../evaluation/events.js';
-import { formatBytes, formatBytesExact, formatMs, formatShare } from './format.js';
+import { formatBytes, formatMs, formatShare } from './format.js';
 import type { ScenarioResult } from './model.js';
+import { NO_OPERATOR } from '../evaluation/metrics/operator-install.js';
 
-type Cell = { text: string; metrics: string[] };
+/** A cell while it is composed: footnote texts, numbered once for the whole table. */
+export interface DraftCell {
+  text: string;
+  metrics: string[];
+  notes: string[];
+}
 type M = ScenarioResult['metrics'][string];
+
+export type SummaryColumnId = 'method' | 'resources' | ScenarioId | 'memory';
+
+/** Column titles: the original comparison's wording where it had the column. */
+export const SUMMARY_COLUMN_TITLES: Record<SummaryColumnId, string> = {
+  method: 'Out-Of-Tree method',
+  resources: 'Additional resource consumption',
+  day1: 'Day1',
+  day2: 'Day2',
+  upgrade: 'Upgrade rollout',
+  'kernel-switch': 'Kernel switch',
+  uninstall: 'Uninstall',
+  memory: 'Memory consumption',
+};
+
+/** The columns of a run: one per scenario that was actually planned, in run order. */
+export function summaryColumns(scenarios: readonly ScenarioId[]): SummaryColumnId[] {
+  return ['method', 'resources', ...scenarios, 'memory'];
+}
 
 /** Reads metrics of one (method, scenario) and remembers which were used. */
 class Reader {
   readonly used: string[] = [];
-  constructor(readonly method: MethodId, readonly results: ScenarioResult[]) {}
+  readonly notes: string[] = [];
+  constructor(
+    readonly method: MethodId,
+    readonly results: ScenarioResult[],
+  ) {}
   result(s: ScenarioId): ScenarioResult | undefined {
     return this.results.find((r) => r.method === this.method && r.scenario === s);
   }
@@ -37,90 +69,145 @@ class Reader {
     const m = r.metrics[metric];
     return m && 'notMeasured' in m ? m.notMeasured : 'no value';
   }
-  cell(text: string): Cell {
-    return { text, metrics: [...new Set(this.used)] };
+  note(text: string): void {
+    if (!this.notes.includes(text)) this.notes.push(text);
+  }
+  cell(text: string): DraftCell {
+    return { text, metrics: [...new Set(this.used)], notes: this.notes };
+  }
+  /** "not measured", the reason as a footnote. */
+  notMeasured(s: ScenarioId, metric: string): DraftCell {
+    this.note(`${this.method}, ${s}: not measured: ${this.reason(s, metric)}${soFar(this, s)}`);
+    return this.cell('not measured');
   }
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-export function summaryRow(method: MethodId, title: string, results: ScenarioResult[], targetLabel: string, nodeCount: number): Cell[] {
-  const d = (ms: number) => `${formatMs(ms)} [${targetLabel}]`;
-  return [
-    { text: title, metrics: [] },
-    resourcesCell(new Reader(method, results), d),
-    day1Cell(new Reader(method, results), d, nodeCount),
-    day2Cell(new Reader(method, results), d, nodeCount),
-    upgradeCell(new Reader(method, results), d, nodeCount),
-    memoryCell(new Reader(method, results), nodeCount),
-  ];
+export function summaryRow(method: MethodId, title: string, columns: readonly SummaryColumnId[], results: ScenarioResult[], nodeCount: number): DraftCell[] {
+  return columns.map((c) => {
+    const r = new Reader(method, results);
+    switch (c) {
+      case 'method':
+        return { text: title, metrics: [], notes: [] };
+      case 'resources':
+        return resourcesCell(r);
+      case 'day1':
+        return day1Cell(r, nodeCount);
+      case 'day2':
+        return day2Cell(r, nodeCount);
+      case 'upgrade':
+      case 'kernel-switch':
+        return changeCell(r, c, nodeCount);
+      case 'uninstall':
+        return uninstallCell(r, nodeCount);
+      case 'memory':
+        return memoryCell(r, nodeCount);
+    }
+  });
 }
 
 const BUILD_ORDER: ScenarioId[] = ['day2', 'day1', 'upgrade', 'kernel-switch'];
+const RESIDENT_ORDER = BUILD_ORDER;
 
 /** What the method leaves running, and what its builds cost. */
-function resourcesCell(r: Reader, d: (ms: number) => string): Cell {
+function resourcesCell(r: Reader): DraftCell {
   const parts: string[] = [];
-  const day2 = r.result('day2');
-  const mem = r.get('day2', 'memoryBytes');
-  const cpu = r.num('day2', 'cpuShare');
+  // Day 2 shows what a method leaves running; a run without day 2 takes the first scenario that measured it.
+  const planned = RESIDENT_ORDER.filter((sc) => r.result(sc));
+  const hasMemory = (sc: ScenarioId) => {
+    const m = r.result(sc)?.metrics['memoryBytes'];
+    return m !== undefined && 'value' in m;
+  };
+  const rs = planned.find(hasMemory) ?? planned[0] ?? 'day2';
+  const mem = r.get(rs, 'memoryBytes');
+  const cpu = r.num(rs, 'cpuShare');
   if (mem && 'value' in mem) {
-    if (mem.value === 0) parts.push('no resident component');
+    if (mem.value === 0) parts.push('none resident');
     else {
-      const comps = [...new Set((day2?.components ?? []).filter((c) => c.medianRssBytes !== undefined).map((c) => c.component))];
-      parts.push(`resident: ${comps.join(', ') || 'components'}${cpu !== undefined ? ` (CPU ${formatShare(cpu)})` : ''}`);
+      const comps = [...new Set((r.result(rs)?.components ?? []).filter((c) => c.medianRssBytes !== undefined).map((c) => c.component))];
+      parts.push(`${comps.join(', ') || 'resident pods'}${cpu !== undefined ? `, ${formatShare(cpu).replace(' of a core', ' CPU')}` : ''}`);
     }
-  } else parts.push(`resident components: not measured (${r.reason('day2', 'memoryBytes')})`);
+    if (rs !== 'day2') r.note(`${r.method}: resident components measured in ${rs}`);
+  } else {
+    r.note(`${r.method}: resident components not measured: ${r.reason(rs, 'memoryBytes')}`);
+    parts.push('resident: not measured');
+  }
   // Build cost from the first scenario whose build did real work (later ones may be cache hits).
-  const s = BUILD_ORDER.find((sc) => r.num(sc, 'buildWallMs') !== undefined);
-  if (s) {
+  const s = BUILD_ORDER.find((sc) => (r.result(sc)?.builds ?? []).some((b) => !b.cached));
+  const failed = s ? (r.result(s)?.builds ?? []).find((b) => !b.ok) : undefined;
+  if (failed) {
+    // A failed build still cost its time: show how long it ran before failing.
+    parts.push(failed.wallMs !== undefined ? `build failed after ${formatMs(failed.wallMs)}` : 'build failed');
+    r.note(`${r.method}: driver build for ${failed.kver} (${s}) failed${failed.wallMs === undefined ? ' before it ran' : ''}: ${failed.error ?? 'no error recorded'}`);
+  } else if (s && r.num(s, 'buildWallMs') !== undefined) {
     const wall = r.num(s, 'buildWallMs')!;
     const cpuMs = r.num(s, 'buildCpuMs');
     const rss = r.num(s, 'buildPeakRssBytes');
     const out = r.num(s, 'buildOutputBytes');
-    const bits = [`${d(wall)} wall`];
-    if (cpuMs !== undefined) bits.push(`${d(cpuMs)} CPU`);
+    const bits = [`${formatMs(wall)} wall`];
+    if (cpuMs !== undefined) bits.push(`${formatMs(cpuMs)} CPU`);
     if (rss !== undefined) bits.push(`${formatBytes(rss)} peak RSS`);
     if (out !== undefined) bits.push(`${formatBytes(out)} output`);
-    parts.push(`driver build (${s}): ${bits.join(', ')}`);
     const cached = r.num('day2', 'buildCachedCount');
-    if (s !== 'day2' && cached !== undefined && cached > 0) parts.push('day2 build served from cache');
-  } else parts.push(`driver build: not measured (${r.reason('day2', 'buildWallMs')})`);
+    r.note(`${r.method}: driver build (${s}): ${bits.join(', ')}${s !== 'day2' && cached ? '; the day-2 build was served from cache' : ''}`);
+    parts.push(`build ${formatMs(wall)}`);
+  } else {
+    r.note(`${r.method}: driver build not measured: ${r.reason(s ?? BUILD_ORDER.find((sc) => r.result(sc)) ?? 'day2', 'buildWallMs')}`);
+    parts.push('build: not measured');
+  }
   return r.cell(parts.join('; '));
 }
 
-function day1Cell(r: Reader, d: (ms: number) => string, n: number): Cell {
+function day1Cell(r: Reader, n: number): DraftCell {
   const ok = r.bool('day1', 'success');
   const loaded = r.num('day1', 'nodesWithDriver');
   const first = r.bool('day1', 'loadedAtFirstBoot');
   const fromBoot = r.num('day1', 'timeFromFirstBootMs');
   const extra = r.num('day1', 'reboots');
-  if (ok === undefined) return r.cell(`not measured (${r.reason('day1', 'success')})`);
-  if (!ok) return r.cell(`not loaded${loaded !== undefined ? ` (${loaded}/${n} nodes)` : ''}: ${r.reason('day1', 'timeToDriverMs')}`);
-  const when =
-    first === true
-      ? 'loaded at first boot'
-      : first === false
-        ? `loaded only after ${extra !== undefined ? plural(extra, 'extra reboot') : 'a reboot'}`
-        : `loaded (first boot: not measured: ${r.reason('day1', 'loadedAtFirstBoot')})`;
-  const after = fromBoot !== undefined ? `, ${d(fromBoot)} after first boot` : '';
-  const reboots = first === true && extra !== undefined ? `, ${plural(extra, 'extra reboot')}` : '';
-  return r.cell(`${when} on ${loaded ?? '?'}/${n} nodes${after}${reboots}`);
+  if (ok === undefined) return r.notMeasured('day1', 'success');
+  if (!ok) {
+    r.note(`${r.method}, day1: loaded on ${loaded ?? '?'}/${n} nodes: ${r.reason('day1', 'timeToDriverMs')}`);
+    return r.cell('no');
+  }
+  const when = first === true ? 'first boot' : extra !== undefined ? `+${plural(extra, 'reboot')}` : 'after a reboot';
+  if (fromBoot !== undefined) r.note(`${r.method}, day1: ${formatMs(fromBoot)} from first boot to loaded`);
+  const bits = [`yes, ${when}${fromBoot !== undefined ? `, ${formatMs(fromBoot)}` : ''}`];
+  manualBits(r, 'day1', bits);
+  return r.cell(bits.join(', '));
 }
 
-function day2Cell(r: Reader, d: (ms: number) => string, n: number): Cell {
+function day2Cell(r: Reader, n: number): DraftCell {
   const ok = r.bool('day2', 'success');
   const loaded = r.num('day2', 'nodesWithDriver');
-  if (ok === undefined) return r.cell(`not measured (${r.reason('day2', 'success')})`);
-  if (!ok) return r.cell(`not loaded (${loaded ?? '?'}/${n} nodes): ${r.reason('day2', 'timeToDriverMs')}`);
+  if (ok === undefined) return r.notMeasured('day2', 'success');
+  if (!ok) {
+    r.note(`${r.method}, day2: loaded on ${loaded ?? '?'}/${n} nodes: ${r.reason('day2', 'timeToDriverMs')}`);
+    return r.cell('no');
+  }
   const t = r.num('day2', 'timeToDriverMs');
   const reboots = r.num('day2', 'reboots');
   const down = r.num('day2', 'downtimeTotalMs');
   const restarts = r.num('day2', 'podRestarts');
-  const bits = [`loaded on ${loaded}/${n} nodes in ${t !== undefined ? d(t) : `? (${r.reason('day2', 'timeToDriverMs')})`}`];
-  bits.push(reboots !== undefined ? `${plural(reboots, 'reboot')}${reboots > 0 && down ? ` (${d(down)} down)` : ''}` : `reboots not measured (${r.reason('day2', 'reboots')})`);
+  const bits = ['yes'];
+  if (t !== undefined) bits.push(formatMs(t));
+  if (reboots !== undefined) bits.push(reboots === 0 ? 'no reboot' : plural(reboots, 'reboot'));
   if (restarts) bits.push(plural(restarts, 'pod restart'));
+  manualBits(r, 'day2', bits);
+  if (reboots && down) r.note(`${r.method}, day2: nodes down ${formatMs(down)} in total`);
+  // Say whether time to driver includes installing an operator, or why that was not measured.
+  const op = r.get('day2', 'operatorInstallMs');
+  if (op && 'value' in op && typeof op.value === 'number') r.note(`${r.method}, day2: time to driver includes the operator install, ${formatMs(op.value)}`);
+  else if (op && 'notMeasured' in op && op.notMeasured !== NO_OPERATOR) r.note(`${r.method}, day2: operator install not measured: ${op.notMeasured}`);
   return r.cell(bits.join(', '));
+}
+
+/** The README's steps besides `oc apply` (the lab performs them, a person would have to): counted, listed in a footnote. */
+function manualBits(r: Reader, s: ScenarioId, bits: string[]): void {
+  const n = r.num(s, 'manualSteps');
+  if (!n) return;
+  bits.push(plural(n, 'manual step'));
+  for (const st of collapse((r.result(s)?.manualSteps ?? []).map((x) => x.description))) r.note(`${r.method}, ${s}: manual step: ${st}`);
 }
 
 /** For a scenario cut short: the counts seen before the kill ("1 reboot so far"), to say what little is known. */
@@ -128,41 +215,67 @@ function soFar(r: Reader, s: ScenarioId): string {
   if (r.result(s)?.status !== 'interrupted') return '';
   const seen = (['reboots', 'podRestarts', 'manualSteps'] as const).flatMap((m) => {
     const v = r.get(s, m);
-    const n = v && 'notMeasured' in v ? /\((\d+) so far\)$/.exec(v.notMeasured)?.[1] : undefined;
-    return n ? [plural(Number(n), m === 'reboots' ? 'reboot' : m === 'podRestarts' ? 'pod restart' : 'manual step')] : [];
+    const k = v && 'notMeasured' in v ? /\((\d+) so far\)$/.exec(v.notMeasured)?.[1] : undefined;
+    return k ? [plural(Number(k), m === 'reboots' ? 'reboot' : m === 'podRestarts' ? 'pod restart' : 'manual step')] : [];
   });
   return seen.length ? `; seen before it: ${seen.join(', ')}` : '';
 }
 
-function upgradeCell(r: Reader, d: (ms: number) => string, n: number): Cell {
-  const ok = r.bool('upgrade', 'success');
-  if (ok === undefined) return r.cell(`not measured (${r.reason('upgrade', 'success')}${soFar(r, 'upgrade')})`);
-  const manual = r.num('upgrade', 'manualSteps');
-  const left = r.num('upgrade', 'nodesLeftOnOldRelease');
-  const restarts = r.num('upgrade', 'podRestarts');
-  const steps = r.result('upgrade')?.manualSteps ?? [];
+/** Upgrade and kernel switch: was the driver restored on the new kernel, and by whom. */
+function changeCell(r: Reader, s: 'upgrade' | 'kernel-switch', n: number): DraftCell {
+  const ok = r.bool(s, 'success');
+  if (ok === undefined) return r.notMeasured(s, 'success');
+  const manual = r.num(s, 'manualSteps');
+  const left = r.num(s, 'nodesLeftOnOldRelease');
+  const restarts = r.num(s, 'podRestarts');
+  const steps = r.result(s)?.manualSteps ?? [];
+  for (const st of collapse(steps.map((x) => x.description))) r.note(`${r.method}, ${s}: manual step: ${st}`);
   if (ok) {
-    const t = r.num('upgrade', 'timeToDriverMs');
-    const how = manual ? `restored after ${plural(manual, 'manual step')}` : 'restored automatically';
-    return r.cell(`${how} in ${t !== undefined ? d(t) : `? (${r.reason('upgrade', 'timeToDriverMs')})`}`);
+    const t = r.num(s, 'timeToDriverMs');
+    return r.cell(`yes, ${manual ? `after ${plural(manual, 'manual step')}` : 'automatic'}${t !== undefined ? `, ${formatMs(t)}` : ''}`);
   }
   const why: string[] = [];
-  if (manual) why.push(`${steps.some((s) => /rebuild/i.test(s.description)) ? 'manual rebuild' : 'manual action'} needed (${plural(manual, 'manual step')})`);
-  if (left) why.push(`${left}/${n} ${left === 1 ? 'node' : 'nodes'} left on old release`);
-  const withDriver = r.num('upgrade', 'nodesWithDriver');
-  if (!left && withDriver !== undefined) why.push(`driver loaded on ${withDriver}/${n} nodes after the upgrade`);
+  if (left) why.push(`${left}/${n} ${left === 1 ? 'node' : 'nodes'} left on the old kernel`);
+  const withDriver = r.num(s, 'nodesWithDriver');
+  if (!left && withDriver !== undefined) why.push(`driver loaded on ${withDriver}/${n} nodes after the change`);
   if (restarts) why.push(plural(restarts, 'pod restart'));
-  if (why.length === 0) why.push(r.reason('upgrade', 'timeToDriverMs'));
-  return r.cell(`not restored: ${why.join(', ')}`);
+  if (why.length === 0) why.push(r.reason(s, 'timeToDriverMs'));
+  r.note(`${r.method}, ${s}: not restored: ${why.join(', ')}`);
+  return r.cell(`no${manual ? `, ${plural(manual, 'manual step')}` : ''}`);
 }
 
-function memoryCell(r: Reader, n: number): Cell {
+function uninstallCell(r: Reader, n: number): DraftCell {
+  const ok = r.bool('uninstall', 'success');
+  if (ok === undefined) return r.notMeasured('uninstall', 'success');
+  const t = r.num('uninstall', 'timeToDriverMs');
+  const left = r.num('uninstall', 'leftovers');
+  const reboots = r.num('uninstall', 'reboots');
+  const bits = [ok ? 'yes' : 'no'];
+  if (!ok) r.note(`${r.method}, uninstall: driver still loaded on ${r.num('uninstall', 'nodesWithDriver') ?? '?'}/${n} nodes`);
+  if (t !== undefined && ok) bits.push(formatMs(t));
+  if (reboots) bits.push(plural(reboots, 'reboot'));
+  if (left !== undefined) bits.push(left === 0 ? 'nothing left' : `${left} left`);
+  const leftNote = r.result('uninstall')?.metrics['leftovers'];
+  if (left && leftNote && 'note' in leftNote && leftNote.note) r.note(`${r.method}, uninstall: left on the nodes: ${leftNote.note}`);
+  return r.cell(bits.join(', '));
+}
+
+function memoryCell(r: Reader, n: number): DraftCell {
   for (const s of ['day2', 'day1', 'upgrade', 'kernel-switch'] as ScenarioId[]) {
     const m = r.get(s, 'memoryBytes');
     if (!m || !('value' in m) || typeof m.value !== 'number') continue;
-    const where = `${s !== 'day2' ? `${s}, ` : ''}${n > 1 ? `sum over ${n} nodes, ` : ''}`;
-    if (m.value === 0) return r.cell(`0 (no resident component${where ? `; ${where.replace(/, $/, '')}` : ''})`);
-    return r.cell(`${formatBytesExact(m.value)} (${where}median, ${m.note ?? 'resident components'})`);
+    const where = [s !== 'day2' ? `measured in ${s}` : '', n > 1 ? `sum over ${n} nodes` : ''].filter(Boolean).join(', ');
+    if (where) r.note(`${r.method}, memory: ${where}`);
+    if (m.value === 0) return r.cell('0 (none resident)');
+    r.note(`${r.method}, memory: median RSS of ${m.note ?? 'the resident components'} in steady state`);
+    return r.cell(formatBytes(m.value));
   }
-  return r.cell(`not measured (${r.reason('day2', 'memoryBytes')})`);
+  return r.notMeasured('day2', 'memoryBytes');
+}
+
+/** Identical lines collapse into one with a count ("… (×20)"), in first-seen order. */
+export function collapse(lines: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
+  return [...counts].map(([l, k]) => (k > 1 ? `${l} (×${k})` : l));
 }

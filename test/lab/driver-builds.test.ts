@@ -86,6 +86,8 @@ describe('lab driver build', () => {
     expect(readFileSync(e.logFile, 'utf8')).toMatch(/error/);
     expect(e.logTail).toMatch(/simple-kmod\.c/);
     expect(e.message).toContain(e.logFile);
+    // A failed build cost time too: the lab records how long it ran before failing.
+    expect(e.wallMs).toBeGreaterThan(0);
     // Nothing half-built is stored under a key.
     expect(readdirSync(store).filter((f) => /^[0-9a-f]{64}$/.test(f))).toEqual([]);
   });

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIO_METRICS } from '../../src/evaluation/metrics/catalog.js';
-import { formatMeasured } from '../../src/report/format.js';
+import { cellWithMarks, formatMeasured } from '../../src/report/format.js';
 import { NOT_MEASURED_AS_ABOVE } from '../../src/report/html/page.js';
 import { metricAt, resultOf } from '../../src/report/model.js';
 import { reportFixture } from './support.js';
@@ -102,14 +102,28 @@ describe.each(['complete', 'interrupted'] as const)('report.html of the %s run',
     }
   });
 
-  it('the summary table on the page is report.json’s', async () => {
+  it('the page opens with the verdict, in report.json’s order', async () => {
+    const { page } = await open();
+    const firstCard = await page.$eval('main section.card', (e) => e.id);
+    const order = await page.$$eval('ol.verdict > li', (els) => els.map((e) => e.getAttribute('data-verdict-method')));
+    await page.close();
+    expect(firstCard).toBe('verdict');
+    expect(order).toEqual(r.report.verdict.ranking.map((x) => x.method));
+  });
+
+  it('the summary table on the page is report.json’s, with its caption and footnotes', async () => {
     const { page } = await open();
     const head = await page.$$eval('table.summary thead th', (els) => els.map((e) => e.textContent));
+    const caption = await page.$eval('table.summary caption', (e) => e.textContent);
     const rows = await page.$$eval('table.summary tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    const notes = await page.$$eval('ol.footnotes li', (els) => els.map((e) => e.textContent));
+    // A footnote mark leads to its note.
+    const firstMark = await page.$$eval('table.summary a.fn', (as) => as.slice(0, 1).map((a) => a.getAttribute('href')));
     await page.close();
     expect(head).toEqual(r.report.summary.columns);
-    // On the page the target label after each duration is a compact tag ("lab"), with the full label on hover.
-    const compact = (t: string) => t.replaceAll(` [${r.report.run.targetLabel}]`, ' lab');
-    expect(rows).toEqual(r.report.summary.rows.map((x) => x.cells.map((c, i) => (i === 0 ? c.text : compact(c.text)))));
+    expect(caption).toBe(r.report.summary.caption);
+    expect(rows).toEqual(r.report.summary.rows.map((x) => x.cells.map((c) => cellWithMarks(c))));
+    expect(notes).toEqual(r.report.summary.footnotes);
+    if (notes.length) expect(firstMark[0]).toMatch(/^#note-\d+$/);
   });
 });

@@ -1,10 +1,11 @@
 /** `kmodlab report` through the CLI entry point (in process): output streams, files, exit codes. */
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { writeRunReports } from '../../src/cli/cmds/report.js';
+import { REPORT_SCHEMA_VERSION } from '../../src/report/model.js';
 import { FIXTURES } from './support.js';
 
 async function kmodlab(...args: string[]) {
@@ -32,12 +33,12 @@ describe('kmodlab report <run-dir>', () => {
     expect(r.code).toBe(0);
     for (const f of ['report.md', 'report.json', 'report.html', 'report.schema.json']) expect(existsSync(path.join(dir, f))).toBe(true);
     expect(r.stdout).toBe(readFileSync(path.join(dir, 'report.md'), 'utf8'));
-    expect(r.stdout).toContain('| Out-Of-Tree method | Additional resource consumption | Day1 | Day2 | Upgrade rollout | Memory consumption [B] |');
+    expect(r.stdout).toContain('| Out-Of-Tree method | Additional resource consumption | Day1 | Day2 | Upgrade rollout | Kernel switch | Uninstall | Memory consumption |');
     expect(r.stderr).toMatch(/^wrote .*report\.md/m);
   });
 
   it.each([
-    ['json', (s: string) => expect(JSON.parse(s).schemaVersion).toBe(1)],
+    ['json', (s: string) => expect(JSON.parse(s).schemaVersion).toBe(REPORT_SCHEMA_VERSION)],
     ['html', (s: string) => expect(s.startsWith('<!doctype html>')).toBe(true)],
   ])('--format %s prints that format', async (format, check) => {
     const dir = copy('complete');
@@ -87,19 +88,49 @@ describe('kmodlab report <run-dir>', () => {
     expect(r.stderr).toContain('--format: unknown format "pdf": expected md, json, html');
   });
 
-  it('no run dir → exit 2', async () => {
-    const r = await kmodlab('report');
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/missing <run-dir>/);
+  describe('without a run dir: the newest run under ./runs', () => {
+    const savedCwd = process.cwd();
+    afterEach(() => process.chdir(savedCwd));
+
+    it('takes the run whose record was written last', async () => {
+      const root = mkdtempSync(path.join(tmpdir(), 'kmodlab-cwd-'));
+      for (const [name, fixture, age] of [['b-older', 'complete', 3600], ['a-newer', 'interrupted', 0]] as const) {
+        const dir = path.join(root, 'runs', name);
+        cpSync(path.join(FIXTURES, fixture), dir, { recursive: true });
+        const t = new Date(Date.now() - age * 1000);
+        utimesSync(path.join(dir, 'events.jsonl'), t, t);
+      }
+      process.chdir(root);
+      const r = await kmodlab('report', '--format', 'json');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`report: newest run ${path.join('runs', 'a-newer')}`);
+      expect(JSON.parse(r.stdout).run.status).toBe('interrupted');
+      expect(existsSync(path.join(root, 'runs', 'a-newer', 'report.md'))).toBe(true);
+      expect(existsSync(path.join(root, 'runs', 'b-older', 'report.md'))).toBe(false);
+    });
+
+    it('no run at all → exit 2 saying where it looked', async () => {
+      process.chdir(mkdtempSync(path.join(tmpdir(), 'kmodlab-cwd-')));
+      const r = await kmodlab('report');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/no run under \.\/runs: pass the run directory/);
+    });
   });
 });
 
 describe('writeRunReports (used by kmodlab evaluate)', () => {
-  it('writes the reports and returns the summary table', async () => {
+  it('writes the reports and returns a summary that fits the terminal, not a wide Markdown table', async () => {
     const dir = copy('complete');
-    const summary = await writeRunReports(dir);
-    expect(summary.split('\n')[0]).toBe('| Out-Of-Tree method | Additional resource consumption | Day1 | Day2 | Upgrade rollout | Memory consumption [B] |');
-    expect(summary.trim().split('\n')).toHaveLength(5);
+    for (const width of [80, 60]) {
+      const summary = await writeRunReports(dir, width);
+      const lines = summary.trimEnd().split('\n');
+      for (const l of lines) expect([...l].length, l).toBeLessThanOrEqual(width);
+      expect(summary).not.toMatch(/^\|/m);
+      expect(lines[0]).toMatch(/^Measured on lab \(QEMU TCG\), 1 node\./);
+      // One block per method, each with one line per column (the seed's wording).
+      for (const title of ['RHCOS image layering', 'Driver Toolkit', 'Kernel Module Management']) expect(summary).toMatch(new RegExp(`^${title}.* \\(`, 'm'));
+      expect(summary).toMatch(/^ {2}Upgrade rollout +\S/m);
+    }
     expect(existsSync(path.join(dir, 'report.html'))).toBe(true);
   });
 });

@@ -35,6 +35,15 @@ describe.each(['complete', 'interrupted'] as const)('report.json of the %s run',
     expect(written).toEqual(JSON.parse(JSON.stringify(reportJsonSchema())));
   });
 
+  it('the zod model rejects a row with a missing cell or a footnote that does not exist', () => {
+    const short = structuredClone(json);
+    short.summary.rows[0].cells.pop();
+    expect(ReportSchema.safeParse(short).success).toBe(false);
+    const dangling = structuredClone(json);
+    dangling.summary.rows[0].cells[1].notes = [dangling.summary.footnotes.length + 1];
+    expect(ReportSchema.safeParse(dangling).success).toBe(false);
+  });
+
   it('round-trips through the zod model', () => {
     expect(ReportSchema.parse(json)).toEqual(json);
   });
@@ -55,7 +64,8 @@ describe('the schema rejects what breaks the contract', () => {
   it.each([
     ['a metric with neither value nor reason', (j: any) => void (j.results[0].metrics.success = { from: [] })],
     ['an empty not-measured reason', (j: any) => void (j.results[0].metrics.success = { notMeasured: '' })],
-    ['a missing summary column', (j: any) => void j.summary.columns.pop()],
+    ['a summary without its caption', (j: any) => void delete j.summary.caption],
+    ['a summary cell without its footnote list', (j: any) => void delete j.summary.rows[0].cells[2].notes],
     ['an empty summary cell', (j: any) => void (j.summary.rows[0].cells[2].text = '')],
     ['an unknown method', (j: any) => void (j.results[0].method = 'magic')],
   ])('%s', (_n, mutate) => {

@@ -1,61 +1,151 @@
-/** The seed's summary table, filled from measurements; honest about what was not measured. */
+/** The summary table, filled from measurements: short cells, details in footnotes, honest about what was not measured. */
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SUMMARY_COLUMNS } from '../../src/report/model.js';
-import { reportFixture } from './support.js';
+import { writeReports } from '../../src/report/write.js';
+import { FIXED_NOW, FIXTURES, reportFixture } from './support.js';
 
 const complete = reportFixture('complete');
 const interrupted = reportFixture('interrupted');
-const cells = (r: typeof complete, method: string) => r.report.summary.rows.find((x) => x.method === method)!.cells.map((c) => c.text);
+type R = typeof complete;
+const cells = (r: R, method: string) => r.report.summary.rows.find((x) => x.method === method)!.cells.map((c) => c.text);
+const col = (r: R, id: string) => r.report.summary.columnIds.indexOf(id);
+const cell = (r: R, method: string, id: string) => r.report.summary.rows.find((x) => x.method === method)!.cells[col(r, id)]!;
+const notesOf = (r: R, method: string, id: string) => cell(r, method, id).notes.map((n) => r.report.summary.footnotes[n - 1]!);
+
+/** A fixture run with its run-start rewritten (e.g. fewer scenarios) and reported. */
+function variantOf(name: 'complete', edit: (events: Record<string, any>[]) => Record<string, any>[]) {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'kmodlab-summary-')), name);
+  cpSync(path.join(FIXTURES, name), dir, { recursive: true });
+  const file = path.join(dir, 'events.jsonl');
+  const events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  writeFileSync(file, `${edit(events).map((e) => JSON.stringify(e)).join('\n')}\n`);
+  return writeReports(dir, { now: FIXED_NOW });
+}
 
 describe('summary of the complete run', () => {
-  it('has exactly the seed’s columns, one row per method', () => {
-    expect(complete.report.summary.columns).toEqual([...SUMMARY_COLUMNS]);
-    expect(complete.report.summary.columns.join(' | ')).toBe('Out-Of-Tree method | Additional resource consumption | Day1 | Day2 | Upgrade rollout | Memory consumption [B]');
+  it('the seed’s columns for the scenarios that ran, one row per method', () => {
+    expect(complete.report.summary.columns).toEqual(['Out-Of-Tree method', 'Additional resource consumption', 'Day1', 'Day2', 'Upgrade rollout', 'Kernel switch', 'Uninstall', 'Memory consumption']);
     expect(complete.report.summary.rows.map((r) => r.method)).toEqual(['layering', 'dtk', 'kmm']);
   });
 
-  it('no empty or #N/A cell; "not measured" only for what the lab emulates, saying so', () => {
+  it('no empty, #N/A cell; every cell is one short line', () => {
     for (const row of complete.report.summary.rows) {
-      expect(row.cells).toHaveLength(6);
+      expect(row.cells).toHaveLength(8);
       for (const c of row.cells) {
         expect(c.text.trim()).not.toBe('');
-        expect(c.text).not.toMatch(/#N\/A|undefined|NaN|null/);
+        expect(c.text).not.toMatch(/#N\/A|undefined|NaN|null|\n/);
+        expect(c.text.length, c.text).toBeLessThanOrEqual(48);
         for (const m of c.text.matchAll(/not measured \(([^)]*)\)/g)) expect(m[1]).toMatch(/emulated by the target/);
       }
     }
   });
 
-  it('the Markdown table has the same cells', () => {
-    const lines = complete.texts.md.split('\n');
-    const head = lines.findIndex((l) => l.startsWith('| Out-Of-Tree method'));
-    expect(lines[head]).toBe(`| ${SUMMARY_COLUMNS.join(' | ')} |`);
-    for (let i = 0; i < 3; i++) expect(lines[head + 2 + i]!.split(' | ').length).toBe(6);
+  it.each([
+    ['layering', 'day1', /^yes, \+1 reboot, [\d.]+ s$/],
+    ['layering', 'day2', /^yes, [\d.]+ s, 1 reboot$/],
+    ['layering', 'upgrade', /^no, 1 manual step$/],
+    ['layering', 'memory', /^0 \(none resident\)$/],
+    ['dtk', 'day1', /^yes, first boot, [\d.]+ s$/],
+    ['dtk', 'day2', /^yes, [\d.]+ s, no reboot$/],
+    ['dtk', 'memory', /^1\.\d\d MB$/],
+    ['kmm', 'upgrade', /^yes, automatic, [\d.]+ s$/],
+    ['kmm', 'resources', /^kmm-controller, [\d.]+ % CPU; build [\d.]+ s$/],
+    ['kmm', 'uninstall', /^yes, [\d.]+ s(, nothing left)?$/],
+  ])('%s %s', (method, id, re) => expect(cell(complete, method, id).text).toMatch(re));
+
+  it('details are footnotes: why the upgrade was not restored, the manual step, the build cost', () => {
+    expect(notesOf(complete, 'dtk', 'upgrade')).toEqual(expect.arrayContaining([expect.stringMatching(/^dtk, upgrade: not restored: driver loaded on 0\/1 nodes after the change, 4 pod restarts$/), expect.stringMatching(/^dtk, upgrade: manual step: /)]));
+    expect(notesOf(complete, 'layering', 'upgrade')).toContain('layering, upgrade: not restored: 1/1 node left on the old kernel');
+    expect(notesOf(complete, 'kmm', 'resources')).toEqual([expect.stringMatching(/^kmm: driver build \(day2\): [\d.]+ s wall, [\d.]+ s CPU, [\d.]+ MB peak RSS, [\d.]+ kB output$/)]);
   });
 
-  it.each([
-    ['layering', 2, /^loaded only after 1 extra reboot on 1\/1 nodes, [\d.]+ s \[lab \(QEMU TCG\)\] after first boot$/],
-    ['layering', 3, /^loaded on 1\/1 nodes in [\d.]+ s \[lab \(QEMU TCG\)\], 1 reboot \([\d.]+ s \[lab \(QEMU TCG\)\] down\)$/],
-    ['layering', 4, /^not restored: manual rebuild needed \(1 manual step\), 1\/1 node left on old release$/],
-    ['layering', 5, /^0 \(no resident component\)$/],
-    ['dtk', 2, /^loaded at first boot on 1\/1 nodes, [\d.]+ s \[lab \(QEMU TCG\)\] after first boot, 0 extra reboots$/],
-    ['dtk', 3, /^loaded on 1\/1 nodes in [\d.]+ s \[lab \(QEMU TCG\)\], 0 reboots$/],
-    ['dtk', 4, /^not restored: manual rebuild needed \(1 manual step\), driver loaded on 0\/1 nodes after the upgrade, 4 pod restarts$/],
-    ['dtk', 5, /^1,0\d\d,\d\d\d \(median, driver-container\)$/],
-    ['kmm', 4, /^restored automatically in [\d.]+ s \[lab \(QEMU TCG\)\]$/],
-    // The lab emulates KMM's operator: its cost is not measured there, and the cell says so.
-    ['kmm', 1, /^resident components: not measured \(kmm-operator emulated by the target, [^)]*\); driver build \(day2\): [\d.]+ s \[lab \(QEMU TCG\)\] wall, /],
-    ['kmm', 5, /^not measured \(kmm-operator emulated by the target/],
-  ])('%s column %i', (method, col, re) => expect(cells(complete, method)[col]).toMatch(re));
+  it('the target label is said once, in the caption, not after every duration', () => {
+    expect(complete.report.summary.caption).toMatch(/^Measured on lab \(QEMU TCG\), 1 node\. Durations are lab-scale/);
+    for (const row of complete.report.summary.rows) for (const c of row.cells) expect(c.text).not.toContain('QEMU');
+    const md = complete.texts.md;
+    const summary = md.slice(md.indexOf('## Summary'), md.indexOf('## Results per scenario'));
+    expect(summary.match(/lab \(QEMU TCG\)/g)).toHaveLength(1);
+  });
 
-  it('every duration carries the target label', () => {
-    for (const row of complete.report.summary.rows) {
-      for (const c of row.cells) for (const m of c.text.matchAll(/\d(?:\.\d)? (?:ms|s)\b( \[[^\]]+\])?/g)) expect(m[1], c.text).toBe(' [lab (QEMU TCG)]');
-    }
+  it('one unit style: sizes in kB/MB, never a thousands-separated byte count', () => {
+    const visible = complete.texts.html.replace(/<style>[\s\S]*?<\/style>/, '').replace(/<[^>]+>/g, ' ');
+    for (const text of [complete.texts.md, visible]) expect(text).not.toMatch(/\d,\d{3}/);
+  });
+
+  it('plain words, no jargon about where the table came from', () => {
+    for (const text of [complete.texts.md, complete.texts.html]) expect(text).not.toMatch(/seed/i);
+  });
+
+  it('the Markdown table carries the footnote marks and lists the footnotes under it', () => {
+    const lines = complete.texts.md.split('\n');
+    const head = lines.findIndex((l) => l.startsWith('| Out-Of-Tree method'));
+    for (let i = 0; i < 3; i++) expect(lines[head + 2 + i]!.split(' | ').length).toBe(8);
+    expect(lines[head + 3]).toMatch(/ [¹²³⁴⁵⁶⁷⁸⁹⁰]/);
+    const n = complete.report.summary.footnotes.length;
+    expect(n).toBeGreaterThan(3);
+    expect(lines.slice(head + 6, head + 6 + n).map((l) => l.trimEnd())).toEqual(complete.report.summary.footnotes.map((f, i) => `${[...String(i + 1)].map((d) => '⁰¹²³⁴⁵⁶⁷⁸⁹'[Number(d)]).join('')} ${f}`));
   });
 
   it('each cell lists the metrics it was composed from', () => {
-    const day2 = complete.report.summary.rows[1]!.cells[3]!;
-    expect(day2.metrics).toEqual(expect.arrayContaining(['dtk.day2.success', 'dtk.day2.timeToDriverMs', 'dtk.day2.reboots']));
+    expect(cell(complete, 'dtk', 'day2').metrics).toEqual(expect.arrayContaining(['dtk.day2.success', 'dtk.day2.timeToDriverMs', 'dtk.day2.reboots']));
+  });
+});
+
+describe('columns follow the scenarios that ran', () => {
+  it('a kernel-switch-only run has a kernel-switch column and no “not planned” Day1/Day2/Upgrade', () => {
+    const r = variantOf('complete', (events) =>
+      events
+        .filter((e) => e.kind === 'run-start' || e.kind === 'run-end' || e.scenario === 'kernel-switch')
+        .map((e) => (e.kind === 'run-start' ? { ...e, data: { ...e.data, scenarios: ['kernel-switch'] } } : e)),
+    );
+    expect(r.report.summary.columns).toEqual(['Out-Of-Tree method', 'Additional resource consumption', 'Kernel switch', 'Memory consumption']);
+    expect(r.texts.md.split('\n').filter((l) => /not planned/.test(l)).map((l) => l.slice(0, 200))).toEqual([]);
+    expect(r.report.summary.rows.find((x) => x.method === 'kmm')!.cells[2]!.text).toMatch(/^yes, automatic, [\d.]+ s$/);
+  });
+});
+
+describe('a failed build shows how long it ran before it failed', () => {
+  it('"build failed after …" with the error as footnote, not "did not record wallMs"', () => {
+    const r = variantOf('complete', (events) => {
+      // The dtk day-2 build failed after the time it ran (as the lab records a failed kbuild).
+      const b = events.find((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2')!;
+      b.data = { kver: b.data.kver, ok: false, cached: false, wallMs: 2345, error: 'build of simple-kmod for x failed (exit 2)' };
+      return events.filter((e) => !(e.kind === 'build' && e.method === 'dtk' && e.scenario !== 'day2'));
+    });
+    const c = r.report.summary.rows.find((x) => x.method === 'dtk')!;
+    expect(c.cells[1]!.text).toMatch(/build failed after 2\.3 s$/);
+    expect(c.cells[1]!.notes.map((n) => r.report.summary.footnotes[n - 1])).toContainEqual(expect.stringMatching(/failed: build of simple-kmod for x failed \(exit 2\)$/));
+    expect(r.texts.md).toMatch(/dtk: build for \S+: failed after 2\.3 s \(build of simple-kmod/);
+    expect(r.texts.md).not.toMatch(/did not record/);
+  });
+});
+
+describe('manual steps of an install show in its cell', () => {
+  it('day 2 with the README’s start-build: "…, 1 manual step" and the step as footnote', () => {
+    const r = variantOf('complete', (events) => {
+      const at = events.findIndex((e) => e.kind === 'apply' && e.method === 'dtk' && e.scenario === 'day2');
+      const step = { ...events[at]!, kind: 'manual-step', data: { description: 'start the binary build x with the driver source', command: 'oc start-build x --from-dir=. --follow', performedBy: 'lab' } };
+      return [...events.slice(0, at + 1), step, ...events.slice(at + 1)];
+    });
+    const c = r.report.summary.rows.find((x) => x.method === 'dtk')!.cells[r.report.summary.columnIds.indexOf('day2')]!;
+    expect(c.text).toMatch(/^yes, [\d.]+ s, no reboot, 1 manual step$/);
+    expect(c.notes.map((n) => r.report.summary.footnotes[n - 1])).toContain('dtk, day2: manual step: start the binary build x with the driver source');
+  });
+});
+
+describe('repeated identical faults collapse into one line with a count', () => {
+  it('20 identical faults are one line "(×20)"', () => {
+    const r = variantOf('complete', (events) => {
+      const at = events.findIndex((e) => e.kind === 'scenario-end' && e.method === 'dtk' && e.scenario === 'upgrade');
+      const f = { t: events[at]!.t - 1, source: 'lab', kind: 'fault', method: 'dtk', scenario: 'upgrade', node: 'node-0', data: { fault: 'module-refused', message: 'simple_kmod: disagrees about version of symbol module_layout' } };
+      return [...events.slice(0, at), ...Array.from({ length: 20 }, () => f), ...events.slice(at)];
+    });
+    const lines = r.texts.md.split('\n').filter((l) => l.includes('module-refused'));
+    expect(lines).toEqual(['- dtk: fault `module-refused` on node-0: simple_kmod: disagrees about version of symbol module_layout (×20)']);
+    expect(r.texts.html.match(/<li><strong>dtk<\/strong> — fault <code>module-refused/g)).toHaveLength(1);
+    expect(r.texts.html).toContain('module_layout (×20)</li>');
   });
 });
 
@@ -63,17 +153,19 @@ describe('summary of the interrupted run (killed during dtk upgrade)', () => {
   it('reports what was measured before the kill', () => {
     expect(interrupted.report.run.status).toBe('interrupted');
     expect(cells(interrupted, 'layering')).toEqual(cells(complete, 'layering'));
-    expect(cells(interrupted, 'dtk')[3]).toBe(cells(complete, 'dtk')[3]);
+    expect(cell(interrupted, 'dtk', 'day2').text).toBe(cell(complete, 'dtk', 'day2').text);
   });
 
-  it('marks the scenario it was killed in, with what was seen', () => {
-    expect(cells(interrupted, 'dtk')[4]).toBe('not measured (run interrupted during this scenario; seen before it: 1 reboot, 2 pod restarts)');
+  it('marks the scenario it was killed in, with what was seen, in a footnote', () => {
+    expect(cell(interrupted, 'dtk', 'upgrade').text).toBe('not measured');
+    expect(notesOf(interrupted, 'dtk', 'upgrade')).toEqual(['dtk, upgrade: not measured: run interrupted during this scenario; seen before it: 1 reboot, 2 pod restarts']);
   });
 
-  it('marks everything after the kill "not measured (run interrupted …)"', () => {
-    const kmm = cells(interrupted, 'kmm');
-    for (const c of kmm.slice(2)) expect(c).toBe('not measured (run interrupted before this scenario)');
-    expect(kmm[1]).toMatch(/^resident components: not measured \(run interrupted before this scenario\); driver build: not measured \(run interrupted before this scenario\)$/);
+  it('marks everything after the kill "not measured", the reason once per footnote', () => {
+    const kmm = interrupted.report.summary.rows.find((x) => x.method === 'kmm')!.cells;
+    for (const c of kmm.slice(2, -1)) expect(c.text).toBe('not measured');
+    expect(notesOf(interrupted, 'kmm', 'day1')).toEqual(['kmm, day1: not measured: run interrupted before this scenario']);
+    expect(kmm[1]!.text).toBe('resident: not measured; build: not measured');
     for (const r of interrupted.report.results.filter((x) => x.method === 'kmm')) {
       expect(r.status).toBe('not-run');
       for (const m of Object.values(r.metrics)) expect('notMeasured' in m).toBe(true);

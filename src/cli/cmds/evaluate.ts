@@ -24,6 +24,8 @@ import { writeArtifactSet } from '../../artifacts/artifact-set.js';
 import { LAB_REGISTRY } from '../../targets/lab/release.js';
 import type { CliIO } from '../output.js';
 import { writeRunReports } from './report.js';
+import { reportOnInterrupt } from '../interrupt.js';
+import { CONSTRAINT_IDS, type ConstraintId } from '../../report/verdict.js';
 
 interface EvaluateFlags {
   target: string;
@@ -53,6 +55,7 @@ interface EvaluateFlags {
   steady?: string;
   registry?: string;
   overwrite?: boolean;
+  constraints?: string;
 }
 
 function parseList<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
@@ -80,6 +83,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .addOption(hiddenAlias('--method <list>', 'alias of --methods'))
     .option('--scenarios <list>', `comma-separated: ${SCENARIO_IDS.join(',')}`, SCENARIO_IDS.join(','))
     .option('--nodes <n>', 'lab nodes (1 = single-node OpenShift)', '1')
+    .option('--constraints <list>', `the report opens with the verdict for these: ${CONSTRAINT_IDS.join(',')} (default: none, rank on measured impact)`)
     .option('--out <dir>', 'run directory (default runs/<timestamp>); it holds one run')
     .option('--overwrite', 'replace the run already in --out')
     .option('--kernel <kver>', 'lab: starting release kernel (default: chosen from the installed kernels)')
@@ -127,6 +131,7 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   if (flags.upgradeTo && !flags.yesUpgradeMyCluster) throw new UserError('--upgrade-to upgrades a real cluster: add --yes-upgrade-my-cluster to confirm');
   const methods = parseList<MethodId>(flags.methods, METHOD_IDS, '--methods');
   const scenarios = parseList<ScenarioId>(flags.scenarios, SCENARIO_IDS, '--scenarios');
+  const constraints = flags.constraints === undefined ? [] : parseList<ConstraintId>(flags.constraints, CONSTRAINT_IDS, '--constraints');
   const lab = flags.target === 'lab';
   // Durations differ by orders of magnitude: a lab node reboots in seconds, a cluster node in minutes.
   const settle = positiveInt(flags.settleTimeout ?? (lab ? '30' : '900'), '--settle-timeout', 24 * 3600);
@@ -146,10 +151,12 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
     ? prepareLab(flags, labSetup, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
     : await prepareCluster(flags, driver, targetEmitter(recorder, scope, 'cluster', emitProgress), methods, io);
   io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${prepared.target.label}${prepared.about}\nrecording to ${recorder.file}\n`);
+  const stopHandlers = reportOnInterrupt({ runDir, recorder, io });
   const { failed } = await runEvaluation(
-    { runId, target: prepared.target, recorder, driver: driver.spec, methods, scenarios, render: prepared.render, day1Registry: prepared.day1Registry, settleTimeoutMs: settle * 1000, steadyMs: steady * 1000, progress },
+    { runId, target: prepared.target, recorder, driver: driver.spec, methods, scenarios, constraints, render: prepared.render, day1Registry: prepared.day1Registry, settleTimeoutMs: settle * 1000, steadyMs: steady * 1000, progress },
     scope,
   );
+  stopHandlers();
   recorder.close();
   io.stdout(await writeRunReports(runDir));
   io.stderr(`reports: ${path.join(runDir, 'report.md')}, report.json, report.html${failed ? `\n${failed} scenario(s) failed: see the report (exit ${ExitCode.scenarioFailed})` : ''}\n`);

@@ -8,8 +8,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { hiddenAlias, mergeAlias } from '../flag-aliases.js';
 import { UserError } from '../../errors.js';
-import { renderSummaryMarkdown } from '../../report/markdown.js';
+import { newestRun, RUNS_DIR } from '../../evaluation/read-run.js';
 import { reportJsonSchema } from '../../report/model.js';
+import { renderSummaryText } from '../../report/terminal.js';
 import { REPORT_FORMATS, writeReports, type ReportFormat } from '../../report/write.js';
 import type { CliIO } from '../output.js';
 
@@ -25,7 +26,7 @@ export function registerReportCommand(program: Command, io: CliIO): void {
   program
     .command('report')
     .description('Derive the measured comparison from a run directory (events.jsonl) and write report.md, report.json and report.html into it.')
-    .argument('[run-dir]', 'run directory written by `kmodlab evaluate` (contains events.jsonl)')
+    .argument('[run-dir]', 'run directory written by `kmodlab evaluate` (contains events.jsonl); default: the newest under ./runs')
     .option('-o, --output <format>', 'what to print on stdout: md | json | html', 'md')
     .addOption(hiddenAlias('--format <format>', 'alias of -o/--output'))
     .option('--open', 'open report.html in a browser (xdg-open) or print its path')
@@ -34,6 +35,7 @@ export function registerReportCommand(program: Command, io: CliIO): void {
       'after',
       `
 Examples:
+  kmodlab report                      # the newest run under ./runs
   kmodlab report runs/20261125-100000
   kmodlab report runs/20261125-100000 -o json | jq '.summary'
   kmodlab report runs/20261125-100000 --open`,
@@ -49,7 +51,12 @@ export async function runReport(runDir: string | undefined, flags: ReportFlags, 
     io.stdout(`${JSON.stringify(reportJsonSchema(), null, 2)}\n`);
     return;
   }
-  if (!runDir) throw new UserError('missing <run-dir>: the run directory written by `kmodlab evaluate` (it contains events.jsonl)');
+  if (!runDir) {
+    // Like `git show` without a commit: the most recent one.
+    runDir = newestRun();
+    if (!runDir) throw new UserError(`no run under ./${RUNS_DIR}: pass the run directory written by \`kmodlab evaluate\` (it contains events.jsonl)`);
+    io.stderr(`report: newest run ${runDir}\n`);
+  }
   if (!(REPORT_FORMATS as readonly string[]).includes(flags.output)) {
     throw new UserError(`${outputFlag}: unknown format "${flags.output}": expected ${REPORT_FORMATS.join(', ')}`);
   }
@@ -83,9 +90,9 @@ function openInBrowser(file: string, io: CliIO): void {
 
 /**
  * For `kmodlab evaluate`: writes the three reports into the run directory and returns
- * the summary table (Markdown) to print at the end of the run.
+ * the summary to print at the end of the run, sized for the terminal.
  */
-export async function writeRunReports(runDir: string): Promise<string> {
+export async function writeRunReports(runDir: string, width = process.stdout.columns || 80): Promise<string> {
   const written = writeReports(path.resolve(runDir));
-  return renderSummaryMarkdown(written.report);
+  return renderSummaryText(written.report, width);
 }

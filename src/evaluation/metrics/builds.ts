@@ -61,8 +61,16 @@ export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'pea
   const worked = all.filter((b) => !b.cached);
   if (worked.length === 0) return notMeasured(`all ${all.length} build(s) were cache hits`);
   const lacking = worked.find((b) => b[key] === undefined);
+  if (lacking && !lacking.ok) {
+    return notMeasured(
+      lacking.wallMs === undefined
+        ? `the build at line ${lacking.line} failed before it ran${lacking.error ? ` (${lacking.error})` : ''}`
+        : `the build at line ${lacking.line} failed after ${Math.round(lacking.wallMs)} ms; a failed build records its wall time only`,
+    );
+  }
   if (lacking) return notMeasured(`build at line ${lacking.line} did not record ${key === 'cpuMs' ? 'userCpuMs/systemCpuMs' : key}`);
   const values = worked.map((b) => b[key]!);
   const value = key === 'peakRssBytes' ? Math.max(...values) : values.reduce((a, b) => a + b, 0);
-  return measured(value, worked.map((b) => b.line), partialNote(ctx));
+  const failed = worked.filter((b) => !b.ok).length;
+  return measured(value, worked.map((b) => b.line), partialNote(ctx) ?? (failed ? `includes ${failed} failed build(s), up to the failure` : undefined));
 }

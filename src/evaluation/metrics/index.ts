@@ -23,6 +23,7 @@ import {
 } from './loading.js';
 import { manualStepList, manualSteps } from './manual-steps.js';
 import { leftovers } from './leftovers.js';
+import { operatorInstall } from './operator-install.js';
 import { isMeasured, measured, notMeasured, type Measured, type Scalar } from './measured.js';
 import { moduleCoreSize, moduleSigned, moduleTaint } from './module-info.js';
 import { podRestarts } from './pods.js';
@@ -54,6 +55,7 @@ const DERIVE: Record<string, Deriver> = {
   success,
   nodesWithDriver,
   timeToDriverMs: timeToDriver,
+  operatorInstallMs: operatorInstall,
   loadedAtFirstBoot: allLoadedAtFirstBoot,
   timeFromFirstBootMs: timeFromFirstBoot,
   reboots,

@@ -13,17 +13,20 @@ export const DTK_FEATURES: readonly FeatureFact[] = [
     key: 'reboot-required',
     value: 'no: the pod loads the module into the running kernel',
     source: DTK_DOCS,
+    level: 'no',
   },
   {
     key: 'follows-kernel-upgrades',
     value:
       'pinned: no (image built for one kernel; rebuild per release); tracking: partly (rebuilds when openshift/driver-toolkit:latest moves, rolls pods; a node lacks the driver between its pod update and its reboot)',
     source: DTK_IMAGESTREAM_DOC,
+    level: { pinned: 'no', tracking: 'partly' },
   },
   {
     key: 'day1-support',
     value: 'after the cluster is up only: a prebuilt image, loaded once the pod is scheduled (not at first boot)',
     source: INSTALL_MANIFESTS,
+    level: 'no',
   },
   {
     key: 'in-cluster-build',
@@ -34,6 +37,7 @@ export const DTK_FEATURES: readonly FeatureFact[] = [
     key: 'module-signing',
     value: 'yes, at build time when the driver spec has signing: sign-file in the builder stage, key from BuildConfig build volumes / podman --secret (never in a layer); the key must be enrolled (MOK) by you',
     source: DTK_DOCS,
+    level: 'partly',
   },
   {
     key: 'resident-components',
@@ -44,6 +48,7 @@ export const DTK_FEATURES: readonly FeatureFact[] = [
     key: 'privileged-workload',
     value: 'yes: privileged container, ServiceAccount allowed the privileged SCC',
     source: DTK_DOCS,
+    level: 'yes',
   },
   {
     key: 'operator-required',
@@ -54,10 +59,17 @@ export const DTK_FEATURES: readonly FeatureFact[] = [
     key: 'single-node',
     value: 'yes (--pool master; the driver-toolkit ImageStream ships on single-node clusters)',
     source: DTK_IMAGESTREAM,
+    level: 'yes',
   },
   {
     key: 'unload-on-removal',
     value: 'best effort: preStop modprobe -r; a failing hook does not block pod deletion, and it does not run on node reboot',
     source: HOOKS,
+  },
+  {
+    key: 'disconnected',
+    value: 'yes: the driver-toolkit image is part of the release payload (mirrored with it); the build needs the internal registry and the driver source sent with oc start-build --from-dir',
+    source: 'https://docs.openshift.com/container-platform/4.14/installing/disconnected_install/installing-mirroring-installation-images.html',
+    level: 'yes',
   },
 ];

@@ -35,16 +35,19 @@ export const kmmFeatures: readonly FeatureFact[] = [
     key: 'reboot-required',
     value: 'no: one-shot worker pods run modprobe on the running kernel (Day 1: see day1-support)',
     source: KMM_SOURCES.deploy,
+    level: 'no',
   },
   {
     key: 'follows-kernel-upgrades',
     value: 'yes: a kernelMapping regexp matches each new node kernel; KMM builds (DTK_AUTO) and loads an image per kernel',
     source: KMM_SOURCES.kmodImage,
+    level: 'yes',
   },
   {
     key: 'day1-support',
     value: 'limited: MachineConfig + systemd units load a prebuilt image before network-pre.target; +1 reboot per node for each new kernel (pull after network, then reboot); no initramfs',
     source: KMM_SOURCES.day1,
+    level: 'partly',
   },
   {
     key: 'in-cluster-build',
@@ -55,6 +58,7 @@ export const kmmFeatures: readonly FeatureFact[] = [
     key: 'module-signing',
     value: 'yes: the sign section signs in-cluster with key/cert Secrets (key enrolled in MOK by you)',
     source: KMM_SOURCES.secureBoot,
+    level: 'yes',
   },
   {
     key: 'resident-components',
@@ -65,6 +69,7 @@ export const kmmFeatures: readonly FeatureFact[] = [
     key: 'privileged-workload',
     value: 'yes: worker pods run as root with CAP_SYS_MODULE, SELinux spc_t, privileged SCC (privileged: true when copying firmware)',
     source: KMM_SOURCES.security,
+    level: 'yes',
   },
   {
     key: 'operator-required',
@@ -75,10 +80,18 @@ export const kmmFeatures: readonly FeatureFact[] = [
     key: 'single-node',
     value: 'yes: no reboot; select the master pool (the operator tolerates control-plane nodes)',
     source: KMM_SOURCES.install,
+    level: 'yes',
   },
   {
     key: 'unload-on-removal',
     value: 'yes: deleting the Module makes KMM run modprobe -r on every node',
     source: KMM_SOURCES.deploy,
+  },
+  {
+    key: 'disconnected',
+    // The install doc's Subscription names the redhat-operators catalog: a disconnected cluster needs it mirrored (OLM on restricted networks).
+    value: 'yes, once the redhat-operators catalog (with the KMM bundle and its images) is mirrored for OLM; in-cluster builds use the mirrored driver-toolkit',
+    source: KMM_SOURCES.install,
+    level: 'yes',
   },
 ];

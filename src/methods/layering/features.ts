@@ -8,16 +8,19 @@ export const LAYERING_FEATURES: readonly FeatureFact[] = [
     key: 'reboot-required',
     value: 'yes: every node of the pool, on every change (cordon, drain, reboot)',
     source: 'https://docs.openshift.com/container-platform/4.18/machine_configuration/mco-coreos-layering.html',
+    level: 'yes',
   },
   {
     key: 'follows-kernel-upgrades',
     value: 'off-cluster: no, the pool keeps its image until you rebuild; on-cluster: rebuilt on upgrade, but the pinned driver-toolkit must be updated for a new kernel',
     source: `${MCO_DOCS}/UsingLayering.md#6-you-are-now-responsible-for-keeping-that-image-up-to-date`,
+    level: { 'off-cluster': 'no', 'on-cluster': 'partly' },
   },
   {
     key: 'day1-support',
     value: 'yes (off-cluster): MachineConfig in the install manifests; nodes boot stock RHCOS first, one extra reboot',
     source: `${MCO_DOCS}/UsingLayering.md#can-i-override-osimageurl-at-install-time`,
+    level: 'partly',
   },
   {
     key: 'in-cluster-build',
@@ -28,6 +31,7 @@ export const LAYERING_FEATURES: readonly FeatureFact[] = [
     key: 'module-signing',
     value: 'off-cluster: yes when the driver spec has signing (sign-file in the builder stage, key as a podman build secret); on-cluster: no (no build secrets); the key must be enrolled (MOK) by you',
     source: 'https://docs.kernel.org/admin-guide/module-signing.html',
+    level: 'partly',
   },
   {
     key: 'resident-components',
@@ -38,6 +42,7 @@ export const LAYERING_FEATURES: readonly FeatureFact[] = [
     key: 'privileged-workload',
     value: 'none',
     source: 'https://github.com/openshift/rhcos-image-layering-examples',
+    level: 'no',
   },
   {
     key: 'operator-required',
@@ -48,10 +53,17 @@ export const LAYERING_FEATURES: readonly FeatureFact[] = [
     key: 'single-node',
     value: 'yes (pool master): no drain, API down during each reboot; on-cluster from 4.19',
     source: `${MCO_DOCS}/SingleNodeOpenShift.md`,
+    level: 'yes',
   },
   {
     key: 'unload-on-removal',
     value: 'yes, by a reboot into the stock OS image',
     source: `${MCO_DOCS}/UsingLayering.md#can-i-go-back-once-ive-used-layering`,
+  },
+  {
+    key: 'disconnected',
+    value: 'yes: the layered image is built outside the cluster and pushed to the mirror registry the cluster pulls from; the base rhel-coreos image comes from the mirrored release',
+    source: 'https://docs.openshift.com/container-platform/4.14/installing/disconnected_install/installing-mirroring-installation-images.html',
+    level: 'yes',
   },
 ];

@@ -118,7 +118,7 @@ function perMethodChart(r: Report, metric: string, unitFmt: (v: number) => strin
 }
 
 export function memoryChart(r: Report): string {
-  return perMethodChart(r, 'memoryBytes', formatBytes, 1_000_000, 'median RSS of resident components after a day-2 apply (sum over nodes)', 'hatch-mem', (v) => `median RSS ${v.toLocaleString('en-US')} B`);
+  return perMethodChart(r, 'memoryBytes', formatBytes, 1_000_000, 'median RSS of resident components after a day-2 apply (sum over nodes)', 'hatch-mem', (v) => `median RSS ${formatBytes(v)}`);
 }
 
 export function cpuChart(r: Report): string {

@@ -4,7 +4,8 @@
  */
 import { appliesTo, metricTitle, SCENARIO_METRICS } from '../../evaluation/metrics/catalog.js';
 import type { RunRecord } from '../../evaluation/read-run.js';
-import { formatMeasured } from '../format.js';
+import { footnoteMark, formatMeasured } from '../format.js';
+import { collapse } from '../summary.js';
 import { SCENARIO_TITLES } from '../markdown.js';
 import { resultOf, type Report } from '../model.js';
 import { cpuChart, memoryChart, timeToDriverChart } from './charts.js';
@@ -30,21 +31,41 @@ export function renderHtml(r: Report, run: RunRecord): string {
   if (r.run.status === 'interrupted') {
     notices.push(`<div class="notice"><strong>Run interrupted.</strong> The last event was recorded at ${esc(r.run.lastEventAt)}. Everything recorded until then is reported; the rest is marked <em>not measured</em>.</div>`);
   }
-  if (r.run.target === 'lab') {
-    notices.push(`<div class="notice lab">Durations were measured on <strong>${esc(label)}</strong>: QEMU without hardware acceleration and an emulated control plane. Compare them between methods, not with cluster figures. Counts (reboots, restarts, manual steps, success) carry over to clusters.</div>`);
-  }
 
-  const summary = `<section class="card" id="summary"><h2>Summary</h2><p class="lead">The seed's comparison, every cell filled from the recorded run.</p>
-<table class="summary"><thead><tr>${r.summary.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>
+  const v = r.verdict;
+  const verdict = `<section class="card" id="verdict"><h2>Verdict</h2><p class="lead">${
+    v.constraints.length ? `For the constraints <strong>${esc(v.constraints.join(', '))}</strong>` : 'No constraints given (<code>kmodlab evaluate --constraints</code>): ranked on measured impact alone'
+  }. Each answer is backed by a figure measured in this run or by the method’s documentation.</p>
+<ol class="verdict">${v.ranking
+    .map(
+      (m) =>
+        `<li data-verdict-method="${esc(m.method)}"><div>${methodLabel(m.method, `${m.title} (${m.variant})`)} — ${esc(m.why)}</div>${
+          m.assessments.length
+            ? `<ul>${m.assessments
+                .map(
+                  (a) =>
+                    `<li class="meets-${a.meets}"><span class="pill ${a.meets === 'yes' ? 'completed' : a.meets === 'no' ? 'failed' : 'interrupted'}">${a.meets === 'yes' ? 'meets' : a.meets === 'partly' ? 'partly' : 'misses'}</span> <strong>${esc(a.constraint)}</strong>: ${esc(a.why)} ${a.evidence
+                      .map((e) => (e.kind === 'measured' ? `<code title="measured in this run">${esc(e.metric)} = ${esc(e.text)}</code>` : `<a href="${esc(e.source)}" rel="noreferrer">${esc(e.feature)} ↗</a>`))
+                      .join(' ')}</li>`,
+                )
+                .join('')}</ul>`
+            : ''
+        }</li>`,
+    )
+    .join('')}</ol>${v.unmet.length ? `<p class="notice">No method fully meets: <strong>${esc(v.unmet.join(', '))}</strong>.</p>` : ''}</section>`;
+
+  const summary = `<section class="card" id="summary"><h2>Summary</h2><p class="lead">How each method did in each scenario of this run, one line per cell; the numbered notes below the table give the details.</p>
+<table class="summary"><caption>${esc(r.summary.caption)}</caption><thead><tr>${r.summary.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>
 ${r.summary.rows
   .map((row) => {
     const title = r.methods.find((m) => m.id === row.method)?.title ?? row.method;
     return `<tr data-summary-method="${esc(row.method)}">${row.cells
-      .map((c, i) => `<td${c.metrics.length ? ` title="${esc(`from ${c.metrics.join(', ')}`)}"` : ''}>${i === 0 ? methodLabel(row.method, title) : i === row.cells.length - 1 ? emphasiseFigure(cellText(c.text, label)) : cellText(c.text, label)}</td>`)
+      .map((c, i) => `<td${c.metrics.length ? ` title="${esc(`from ${c.metrics.join(', ')}`)}"` : ''}>${i === 0 ? methodLabel(row.method, title) : cellHtml(c)}</td>`)
       .join('')}</tr>`;
   })
   .join('\n')}
-</tbody></table></section>`;
+</tbody></table>
+${r.summary.footnotes.length ? `<ol class="footnotes">${r.summary.footnotes.map((f, i) => `<li id="note-${i + 1}">${esc(f)}</li>`).join('')}</ol>` : ''}</section>`;
 
   const charts = `<section class="card" id="charts"><h2>At a glance</h2><p class="lead">Hover a bar for its exact figure. Hatched stubs were not measured; they say why.</p>
 <div class="grid2"><figure><figcaption>Time to driver <span class="dur">(${esc(label)})</span></figcaption>${timeToDriverChart(r)}</figure>
@@ -83,27 +104,17 @@ ${r.run.warnings.length ? `<h3>Warnings while reading the run</h3><ul class="not
 <meta name="generator" content="${esc(r.generator)}">
 <title>kmodlab report — ${esc(r.run.driver.name)} (${esc(r.run.runId)})</title>
 <style>${CSS}</style></head>
-<body>${head}<main><div class="wrap">${notices.join('')}${summary}${charts}${timelines}${details}${features}${how}</div></main>
+<body>${head}<main><div class="wrap">${notices.join('')}${verdict}${summary}${charts}${timelines}${details}${features}${how}</div></main>
 <footer>Generated by ${esc(r.generator)} at ${esc(r.generatedAt)} from <code>${esc(r.run.dir)}/events.jsonl</code> · machine-readable: report.json (schema: report.schema.json)</footer>
 </body></html>
 `;
 }
 
-/**
- * "not measured (…)" parts are greyed out so measured figures stand out, and the
- * target label after each duration becomes a compact tag (full label on hover).
- */
-function cellText(text: string, label: string): string {
-  const tag = `<span class="tag" title="${esc(`measured on ${label}`)}">${esc(label.split(' ')[0] ?? label)}</span>`;
-  return esc(text)
-    .split(esc(` [${label}]`))
-    .join(` ${tag}`)
-    .replace(/not measured \(([^)]*(?:\([^)]*\)[^)]*)*)\)/g, '<span class="nm">not measured ($1)</span>');
-}
-
-/** The memory column leads with its figure: make it the first thing the eye finds. */
-function emphasiseFigure(html: string): string {
-  return html.replace(/^([\d,]+)/, '<strong class="figure">$1</strong>');
+/** A summary cell: its line ("not measured" greyed out), then links to its footnotes. */
+function cellHtml(c: Report['summary']['rows'][number]['cells'][number]): string {
+  const text = c.text === 'not measured' ? `<span class="nm">${esc(c.text)}</span>` : esc(c.text);
+  const marks = c.notes.map((n) => `<a class="fn" href="#note-${n}">${footnoteMark(n)}</a>`).join('<span class="fn">,</span>');
+  return marks ? `${text} <sup>${marks}</sup>` : text;
 }
 
 function scenarioTable(r: Report, s: Report['scenarios'][number]): string {
@@ -136,9 +147,12 @@ function scenarioTable(r: Report, s: Report['scenarios'][number]): string {
   const extras = r.methods.flatMap((me) => {
     const res = resultOf(r, me.id, s);
     if (!res) return [];
+    // The same fault or step seen many times is one line with a count.
     return [
-      ...res.manualSteps.map((x) => `<li><strong>${esc(me.id)}</strong> — manual step: ${esc(x.description)}</li>`),
-      ...res.faults.map((f) => `<li><strong>${esc(me.id)}</strong> — fault <code>${esc(f.fault)}</code>${f.node ? ` on ${esc(f.node)}` : ''}: ${esc(f.message)}</li>`),
+      ...collapse(res.manualSteps.map((x) => `manual step: ${x.description}`)).map((x) => `<li><strong>${esc(me.id)}</strong> — ${esc(x)}</li>`),
+      ...collapse(res.faults.map((f) => `\u0000${f.fault}\u0000${f.node ? ` on ${f.node}` : ''}: ${f.message}`)).map(
+        (x) => `<li><strong>${esc(me.id)}</strong> — fault ${esc(x).replace(/\u0000(.*?)\u0000/, '<code>$1</code>')}</li>`,
+      ),
     ];
   });
   const cols = `<colgroup><col class="c-metric">${r.methods.map(() => '<col>').join('')}</colgroup>`;

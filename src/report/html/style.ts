@@ -24,9 +24,15 @@ th,td{padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top;te
 thead th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:650;border-bottom:2px solid var(--line);background:#fafbfc}
 tbody tr:hover td{background:#fafbff}
 table.summary td:first-child{font-weight:620;width:190px}
-table.summary th:last-child,table.summary td:last-child{width:150px}
-.figure{font-size:15px;font-weight:700;letter-spacing:-.01em}
-.tag{display:inline-block;font-size:10.5px;font-weight:600;line-height:1;padding:2px 5px 3px;border-radius:4px;background:#eef0ff;color:#4453c7;vertical-align:1px;cursor:help}
+table.summary th:last-child,table.summary td:last-child{width:130px}
+table.summary caption{caption-side:top;text-align:left;color:#555;font-size:13px;padding:0 0 8px}
+sup a.fn,sup span.fn{font-size:10.5px;color:#4453c7;text-decoration:none}
+ol.verdict{margin:8px 0 0;padding-left:24px;line-height:1.5}
+ol.verdict>li{margin:0 0 10px}
+ol.verdict ul{list-style:none;padding-left:4px;margin:6px 0 0;font-size:13px}
+ol.verdict ul li{margin:3px 0}
+ol.verdict code{font-size:11.5px}
+ol.footnotes{margin:12px 0 0;padding-left:22px;font-size:12.5px;color:#444;line-height:1.5}
 table.summary td{line-height:1.45}
 td.num{text-align:right;white-space:nowrap}
 .method{display:inline-flex;align-items:center;gap:8px}

@@ -14,6 +14,7 @@
  *     canary (they need create): module presence is not observed, and the run says so.
  */
 import { writeArtifactSet, allObjects, type ArtifactSet } from '../../artifacts/artifact-set.js';
+import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import { UserError } from '../../errors.js';
 import type { ScenarioId } from '../../evaluation/events.js';
 import { LABEL_MANAGED_BY } from '../../labels.js';
@@ -357,12 +358,8 @@ export class ClusterTarget implements Target {
       applied.push(`${obj.kind}/${obj.metadata.name}`);
     }
     this.o.emit('apply', { objects: applied, phase: 'day2', ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
-    const inCluster = objects.some((o) => ['BuildConfig', 'Module', 'MachineOSConfig'].includes(o.kind));
-    if (!inCluster) {
-      for (const f of set.files.filter((x) => x.phase === 'build')) {
-        this.o.emit('manual-step', { description: `build ${f.path} and push the image (the cluster target does not build images outside the cluster)` });
-      }
-    }
+    // The README's steps besides `oc apply` are the user's on a cluster (kmodlab does not build off-cluster or feed binary builds).
+    for (const s of manualStepsOf(set, 'day2')) this.o.emit('manual-step', { ...s, performedBy: 'user' });
     await this.follow(set);
     this.startWindow();
   }

@@ -15,6 +15,7 @@ import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.j
 import { LabCluster } from './control-plane/lab-cluster.js';
 import { loaderImage, parseLoader } from './control-plane/controllers/day1-loader.js';
 import { prebuildLayeredImage } from './control-plane/controllers/machineconfig.js';
+import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import { findKernel, type LabKernel } from './kernels/catalog.js';
 import { labRelease } from './release.js';
 
@@ -85,6 +86,7 @@ export class LabTarget implements Target {
       beforeBoot: opts.day1 ? (c) => prebuildDay1Images(c, opts.day1!) : undefined,
     });
     if (opts.day1) {
+      this.recordManualSteps(opts.day1, 'day1');
       // Installer manifests are there from the start: the controllers act on the first boot.
       this.opts.emit('apply', { objects: allObjects(opts.day1, 'day1').map(ref), phase: 'day1' });
       await this.cluster.apply(allObjects(opts.day1, 'day1'));
@@ -94,7 +96,16 @@ export class LabTarget implements Target {
   async apply(set: ArtifactSet): Promise<void> {
     const objects = allObjects(set, 'day2');
     this.opts.emit('apply', { objects: objects.map(ref), phase: 'day2' });
+    this.recordManualSteps(set, 'day2');
     await this.live().apply(objects);
+  }
+
+  /**
+   * What the README tells a person to do, the lab does for them (build, push, pin,
+   * start-build): recorded as manual steps all the same, so counts match a cluster's.
+   */
+  private recordManualSteps(set: ArtifactSet, phase: 'day1' | 'day2'): void {
+    for (const s of manualStepsOf(set, phase, this.opts.driver.sourceDir)) this.opts.emit('manual-step', { ...s, performedBy: 'lab' });
   }
 
   async remove(set: ArtifactSet): Promise<void> {

@@ -270,7 +270,7 @@ export class LabCluster {
       return { ...r, record: signed };
     } catch (e) {
       if (e instanceof DriverBuildError) {
-        this.emit('build', { kver, ok: false, cached: false, error: e.message, logFile: e.logFile, by });
+        this.emit('build', { kver, ok: false, cached: false, ...(e.wallMs !== undefined ? { wallMs: e.wallMs } : {}), error: e.message, logFile: e.logFile, by });
         this.emit('fault', { fault: 'build-failed', message: e.message, logFile: e.logFile });
         return undefined;
       }

@@ -66,6 +66,8 @@ export class DriverBuildError extends Error {
     readonly logFile: string,
     readonly exitCode: number,
     readonly logTail: string,
+    /** How long the build ran before it failed (a failed build costs time too). */
+    readonly wallMs?: number,
   ) {
     super(message);
   }
@@ -148,7 +150,7 @@ export async function buildDriver(driver: LoadedDriver, kernel: BuildKernel, opt
   };
   if (usage.exitCode !== 0) {
     const kept = failedLog();
-    throw new DriverBuildError(`build of ${driver.spec.name} for ${kernel.kver} failed (exit ${usage.exitCode}); log: ${kept}`, kept, usage.exitCode, tail(kept));
+    throw new DriverBuildError(`build of ${driver.spec.name} for ${kernel.kver} failed (exit ${usage.exitCode}); log: ${kept}`, kept, usage.exitCode, tail(kept), Math.round(usage.wallMs));
   }
   const outDir = join(scratch, 'modules');
   mkdirSync(outDir);
@@ -157,7 +159,7 @@ export async function buildDriver(driver: LoadedDriver, kernel: BuildKernel, opt
     const built = join(src, moduleFile(m));
     if (!existsSync(built)) {
       const kept = failedLog();
-      throw new DriverBuildError(`build of ${driver.spec.name} for ${kernel.kver} succeeded but did not produce ${moduleFile(m)} (modules[].file in ${basename(driver.file)}); log: ${kept}`, kept, 0, tail(kept));
+      throw new DriverBuildError(`build of ${driver.spec.name} for ${kernel.kver} succeeded but did not produce ${moduleFile(m)} (modules[].file in ${basename(driver.file)}); log: ${kept}`, kept, 0, tail(kept), Math.round(usage.wallMs));
     }
     const stored = join(outDir, basename(moduleFile(m)));
     cpSync(built, stored);

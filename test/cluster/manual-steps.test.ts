@@ -1,0 +1,98 @@
+/**
+ * Manual steps are counted alike on every target: what a rendered README tells a person
+ * to do besides `oc apply` is a `manual-step` event whether the lab does it for them or
+ * the user must (cluster). One scenario (dtk day 2, the reference driver from a path:
+ * a binary BuildConfig fed by `oc start-build --from-dir`) on both targets.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../../src/methods/all.js';
+import { manualStepsOf } from '../../src/artifacts/manual-steps.js';
+import { main } from '../../src/cli/main.js';
+import { loadDriver } from '../../src/driver/load.js';
+import { readRun } from '../../src/evaluation/read-run.js';
+import { Recorder } from '../../src/evaluation/recorder.js';
+import { runEvaluation, targetEmitter, type RecordingScope } from '../../src/evaluation/run-evaluation.js';
+import { renderMethods } from '../../src/methods/render.js';
+import { buildReport } from '../../src/report/build.js';
+import type { Report } from '../../src/report/model.js';
+import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
+import { labAvailability, skipReason } from '../lab/helpers.js';
+import { startFakeCluster, type FakeCluster } from './fake-cluster.js';
+import { FakePrometheus } from './fake-prometheus.js';
+import { FIXTURE_TOKEN, kubeconfigFor, tempDir } from './helpers.js';
+
+const DRIVER = 'drivers/simple-kmod/driver.yaml';
+const steps = (r: Report) => {
+  const res = r.results.find((x) => x.method === 'dtk' && x.scenario === 'day2')!;
+  return { count: res.metrics['manualSteps'], list: res.manualSteps.map((s) => s.description) };
+};
+
+describe('manualStepsOf (the README’s steps, from the artifact set)', () => {
+  it('per method and phase', async () => {
+    const driver = await loadDriver(DRIVER);
+    const release = { version: '4.14.12', kernelVersion: '5.14.0-284.52.1.el9_2.x86_64' } as never;
+    const set = (m: string, day1: boolean) => renderMethods(driver.spec, release, m, { day1, registry: 'quay.io/acme' })[0]!;
+    expect(manualStepsOf(set('dtk', false), 'day2', '/src/simple-kmod').map((s) => s.command)).toEqual([expect.stringMatching(/^oc start-build \S+ -n \S+ --from-dir=\/src\/simple-kmod --follow$/)]);
+    expect(manualStepsOf(set('kmm', false), 'day2')).toEqual([]); // the Module builds in the cluster
+    expect(manualStepsOf(set('layering', false), 'day2').map((s) => s.command)).toEqual(['./build.sh']);
+    expect(manualStepsOf(set('dtk', true), 'day1').map((s) => s.command)).toEqual([expect.stringMatching(/^podman build -f Containerfile /)]);
+    expect(manualStepsOf(set('kmm', true), 'day1').length).toBeGreaterThan(0); // the Day-1 image is built off-cluster
+  });
+});
+
+describe('the same count on the lab and on a cluster (dtk day 2)', () => {
+  let cluster: FakeCluster;
+  let prom: FakePrometheus;
+  beforeAll(async () => {
+    const driver = (await loadDriver(DRIVER)).spec;
+    cluster = await startFakeCluster(FIXTURE_TOKEN, driver.modules.map((m) => m.name));
+    prom = new FakePrometheus();
+    prom.tokens.add(FIXTURE_TOKEN);
+    await prom.start();
+    prom.answer = () => [];
+  });
+  afterAll(async () => {
+    await prom?.stop();
+    await cluster?.api.stop();
+  });
+
+  async function onCluster(): Promise<Report> {
+    const driver = (await loadDriver(DRIVER)).spec;
+    const runDir = tempDir('kmodlab-manual-steps-');
+    const recorder = new Recorder(runDir);
+    const scope: RecordingScope = {};
+    const target = await ClusterTarget.connect({
+      kubeconfig: kubeconfigFor('ocp-token.kubeconfig', cluster.api.url),
+      emit: targetEmitter(recorder, scope, 'cluster'),
+      prometheusUrl: prom.url,
+      prometheusMinWindowMs: 0,
+      readyzIntervalMs: 100,
+      probeIntervalMs: 50,
+      pollMs: 50,
+    });
+    await runEvaluation({ runId: 'c', target, recorder, driver, methods: ['dtk'], scenarios: ['day2'], render: { pool: 'worker' }, day1Registry: 'quay.io/acme', settleTimeoutMs: 5000, steadyMs: 300 }, scope);
+    recorder.close();
+    return buildReport(readRun(runDir));
+  }
+
+  it('cluster (fake API server): the start-build is the user’s, one manual step', async () => {
+    const r = await onCluster();
+    expect(steps(r).count).toMatchObject({ value: 1 });
+    expect(steps(r).list).toEqual([expect.stringMatching(/^start the binary build /)]);
+  }, 60_000);
+
+  const lab = labAvailability();
+  it.skipIf(!lab.ok)(`lab: the lab starts the build itself and records the same step${skipReason(lab)}`, async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'kmodlab-manual-steps-lab-')), 'run');
+    let stderr = '';
+    const code = await main(['node', 'kmodlab', 'evaluate', '--methods', 'dtk', '--scenarios', 'day2', '--steady', '1', '--out', out], { stdout: () => undefined, stderr: (t) => void (stderr += t) });
+    expect(code, stderr.slice(-2000)).toBe(0);
+    const labReport = buildReport(readRun(out));
+    const clusterReport = await onCluster();
+    expect(steps(labReport).count).toEqual(expect.objectContaining({ value: (steps(clusterReport).count as { value: number }).value }));
+    expect(steps(labReport).list).toEqual(steps(clusterReport).list);
+  }, 600_000);
+});
