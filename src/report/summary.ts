@@ -270,7 +270,8 @@ function memoryCell(r: Reader, n: number): DraftCell {
     r.note(`${r.method}, memory: median RSS of ${m.note ?? 'the resident components'} in steady state`);
     return r.cell(formatBytes(m.value));
   }
-  return r.notMeasured('day2', 'memoryBytes');
+  // Say why for a scenario that ran (a kernel-switch-only run has no day2 to blame).
+  return r.notMeasured(BUILD_ORDER.find((s) => r.result(s)) ?? 'day2', 'memoryBytes');
 }
 
 /** Identical lines collapse into one with a count ("… (×20)"), in first-seen order. */
