@@ -30,7 +30,7 @@ describe.skipIf(!kubectlBinary())('kmodlab lab up/status/down', () => {
 
   beforeAll(async () => {
     mkdirSync(env.HOME, { recursive: true });
-    const r = await kmodlab('lab', 'up');
+    const r = await kmodlab('lab', 'up', '--nodes', '0');
     upOutput = r.stdout + r.stderr;
     expect(r.code, r.stderr).toBe(0);
   });
@@ -54,7 +54,7 @@ describe.skipIf(!kubectlBinary())('kmodlab lab up/status/down', () => {
   it('status says up and ready; a second up is refused', async () => {
     const s = await kmodlab('lab', 'status');
     expect(s.stdout).toMatch(/lab: up \(pid \d+\), API https:\/\/127\.0\.0\.1:\d+: ready/);
-    const again = await kmodlab('lab', 'up');
+    const again = await kmodlab('lab', 'up', '--nodes', '0');
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('already up');
   });
