@@ -74,6 +74,16 @@ describe.skipIf(!kubectlBinary())('kmodlab lab up/status/down', () => {
     expect((await kubectl('apply', '--server-side', '-f', path.join(out, 'dtk'))).code).toBe(0);
   });
 
+  it.each([
+    [['--nodes', 'two'], /--nodes: "two" is not a whole number from 0 to 8/],
+    [['--nodes', '1', '--memory', '64'], /--memory: "64" is not a whole number from 128 to 4096/],
+    [['--nodes', '1', '--kernel', '9.9.9-nope'], /--kernel 9\.9\.9-nope: kernel 9\.9\.9-nope is not available in the lab/],
+  ])('up %j is refused with exit 2 naming the flag', async (args, message) => {
+    const r = await kmodlab('lab', 'up', ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
   it('down stops it', async () => {
     const d = await kmodlab('lab', 'down');
     expect(d.stdout).toMatch(/lab: stopped \(pid \d+\)/);

@@ -3,7 +3,7 @@
  * posts its status, as the kubelet does (k8s.io/kubernetes pkg/kubelet/kubelet_node_status.go:
  * registerWithAPIServer creates the Node, or reuses an existing one on AlreadyExists;
  * tryUpdateNodeStatus reads the Node, then PATCHes nodes/<n>/status with a strategic merge
- * patch). Every facts it posts comes from the guest through the node's agent channel:
+ * patch). Every fact it posts comes from the guest through the node's agent channel:
  * bootID (/proc/sys/kernel/random/boot_id), kernelVersion (`uname -r`), osImage.
  *
  * The kubelet runs ON its node, so when the machine dies it posts nothing more: here a
@@ -75,6 +75,10 @@ export class NodeAgent {
     return this.opts.now?.() ?? new Date();
   }
 
+  private nodeFacts(facts: GuestFacts): NodeFacts {
+    return { name: this.name, ...facts, ready: true, labels: this.opts.labels };
+  }
+
   async probe(): Promise<GuestFacts> {
     const r = await this.opts.node.exec(PROBE, { timeoutMs: this.opts.probeTimeoutMs ?? Math.max(2_000, this.opts.heartbeatMs * 2) });
     if (r.code !== 0) throw new Error(`node probe exited ${r.code}: ${r.stderr.trim()}`);
@@ -85,11 +89,10 @@ export class NodeAgent {
   async register(): Promise<void> {
     const facts = await this.probe();
     this.facts = facts;
-    const nf: NodeFacts = { name: this.name, ...facts, ready: true, labels: this.opts.labels };
-    const desired = nodeObject(nf, this.now());
-    const { status: _status, ...withoutStatus } = desired;
-    void _status;
-    const created = await this.opts.api.createNode(withoutStatus);
+    // Nodes may carry status on create (k8s.io/kubernetes pkg/registry/core/node/strategy.go
+    // PrepareForCreate keeps it); the status patch below sets it either way.
+    const desired = nodeObject(this.nodeFacts(facts), this.now());
+    const created = await this.opts.api.createNode(desired);
     if (created === 'exists') {
       // kubelet reconciles labels it owns on an existing Node (reconcileExtendedResource/updateDefaultLabels).
       await this.opts.api.patchNode(this.name, { metadata: { labels: (desired.metadata as { labels: Record<string, string> }).labels } });
@@ -122,7 +125,8 @@ export class NodeAgent {
           cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
           cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
         ],
-        nodeInfo: { bootID: facts.bootID, kernelVersion: facts.kernelVersion, osImage: facts.osImage },
+        nodeInfo: (nodeObject(this.nodeFacts(facts)).status as { nodeInfo: object }).nodeInfo,
+        addresses: [{ type: 'Hostname', address: this.name }],
       },
     });
   }
