@@ -30,7 +30,7 @@ describe.skipIf(!kubectlBinary())('kmodlab lab up/status/down', () => {
 
   beforeAll(async () => {
     mkdirSync(env.HOME, { recursive: true });
-    const r = await kmodlab('lab', 'up');
+    const r = await kmodlab('lab', 'up', '--nodes', '0');
     upOutput = r.stdout + r.stderr;
     expect(r.code, r.stderr).toBe(0);
   });
@@ -54,7 +54,7 @@ describe.skipIf(!kubectlBinary())('kmodlab lab up/status/down', () => {
   it('status says up and ready; a second up is refused', async () => {
     const s = await kmodlab('lab', 'status');
     expect(s.stdout).toMatch(/lab: up \(pid \d+\), API https:\/\/127\.0\.0\.1:\d+: ready/);
-    const again = await kmodlab('lab', 'up');
+    const again = await kmodlab('lab', 'up', '--nodes', '0');
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('already up');
   });
@@ -72,6 +72,16 @@ describe.skipIf(!kubectlBinary())('kmodlab lab up/status/down', () => {
     expect(a.stdout.trim().split('\n')).toHaveLength(manifests.length);
     // And a second time, as a re-run of the README's step would.
     expect((await kubectl('apply', '--server-side', '-f', path.join(out, 'dtk'))).code).toBe(0);
+  });
+
+  it.each([
+    [['--nodes', 'two'], /--nodes: "two" is not a whole number from 0 to 8/],
+    [['--nodes', '1', '--memory', '64'], /--memory: "64" is not a whole number from 128 to 4096/],
+    [['--nodes', '1', '--kernel', '9.9.9-nope'], /--kernel 9\.9\.9-nope: kernel 9\.9\.9-nope is not available in the lab/],
+  ])('up %j is refused with exit 2 naming the flag', async (args, message) => {
+    const r = await kmodlab('lab', 'up', ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
   });
 
   it('down stops it', async () => {

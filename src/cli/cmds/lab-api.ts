@@ -1,14 +1,21 @@
 /**
- * `kmodlab lab api` (foreground) and `kmodlab lab up|status|down` (the same server in
- * the background): the lab's Kubernetes API on 127.0.0.1 with its own CA, a bearer token
- * and a kubeconfig (mode 0600). The token is never printed; use the kubeconfig.
+ * `kmodlab lab api` (the API server alone, foreground) and `kmodlab lab up|status|down`
+ * (the lab in the background: the API server plus QEMU nodes registered as Nodes by their
+ * node agents): the lab's Kubernetes API on 127.0.0.1 with its own CA, a bearer token and
+ * a kubeconfig (mode 0600). The token is never printed; use the kubeconfig.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { labStateDir } from '../../targets/lab/api-server/tls.js';
-import { backgroundFiles, readyz, runningPid, SERVER_ENTRY, startInBackground, stopBackground } from '../../targets/lab/api-server/background.js';
+import { readyz, SERVER_ENTRY } from '../../targets/lab/api-server/background.js';
+import { listKernels } from '../../targets/lab/kernels/catalog.js';
+import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
+import { nodeApiFromKubeconfig } from '../../targets/lab/kubelet/node-api.js';
+import { ROLE_LABEL } from '../../targets/lab/node/provider.js';
+import { runningPid, startLab, stopLab } from '../../targets/lab/up/background.js';
+import { alive, labFiles, readState } from '../../targets/lab/up/state.js';
 import type { CliIO } from '../output.js';
 
 function port(v: string | undefined): number {
@@ -40,20 +47,32 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
     });
   lab
     .command('up')
-    .description('Start the lab in the background and return when its API is ready (nodes and controllers: not yet).')
+    .description('Start the lab in the background (the API server and N QEMU nodes registered as Nodes) and return when the API is ready and every node is Ready.')
+    .option('--nodes <n>', 'QEMU nodes: 1 = single-node OpenShift (master pool), more = workers; 0 = the API only', '1')
+    .option('--kernel <kver>', 'the kernel the nodes boot (default: the lab release kernel, see `kmodlab lab kernels`)')
+    .option('--memory <MiB>', 'guest RAM per node', '256')
     .option('--kubeconfig-out <file>', 'where to write the kubeconfig (default ~/.kmodlab/lab/kubeconfig)')
     .option('--port <n>', 'TCP port on 127.0.0.1 (default: a free one)')
-    .action(async (flags: { kubeconfigOut?: string; port?: string }) => {
+    .action(async (flags: { nodes: string; kernel?: string; memory: string; kubeconfigOut?: string; port?: string }) => {
+      const nodes = intFlag('--nodes', flags.nodes, 0, 8);
+      const memory = intFlag('--memory', flags.memory, 128, 4096);
       const out = path.resolve(flags.kubeconfigOut ?? defaultKubeconfig());
+      // Checked here so a bad --kernel is a user error (exit 2), not a failed background start.
+      const kernel = nodes > 0 ? chooseLabKernels(listKernels(), { from: flags.kernel }).from : undefined;
       const running = runningPid();
       if (running !== undefined) throw new UserError(`the lab is already up (pid ${running})`, 'run `kmodlab lab status`, or `kmodlab lab down` first');
-      const pid = await startInBackground(out, flags.port ? ['--port', String(port(flags.port))] : []);
-      io.stderr(`lab API up (pid ${pid}); log: ${backgroundFiles().logFile}\n`);
+      const args = ['--port', String(port(flags.port)), '--nodes', String(nodes), '--memory', String(memory)];
+      if (kernel) args.push('--kernel', kernel.kver);
+      if (nodes > 0) io.stderr(`starting the lab API and ${nodes} node(s) booting ${kernel!.kver}…\n`);
+      // Boot under TCG on a loaded host is slow: allow 4 min per round of parallel boots.
+      const state = await startLab(out, args, 60_000 + (nodes > 0 ? 240_000 : 0));
+      io.stderr(`lab up (pid ${state.supervisorPid}, API pid ${state.apiPid}); log: ${labFiles().logFile}\n`);
+      for (const n of state.nodes) io.stderr(`  node ${n.name}: Ready, ${n.kernel}, QEMU pid ${n.qemuPid}\n`);
       io.stdout(`export KUBECONFIG=${out}\n`);
     });
   lab
     .command('status')
-    .description('Say whether the lab is up and its API ready.')
+    .description('Say whether the lab is up, its API ready, and list its nodes as the API reports them.')
     .option('--kubeconfig <file>', 'the lab kubeconfig (default ~/.kmodlab/lab/kubeconfig)')
     .action(async (flags: { kubeconfig?: string }) => {
       const pid = runningPid();
@@ -61,14 +80,36 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
         io.stdout('lab: down\n');
         return;
       }
-      const r = await readyz(flags.kubeconfig ?? defaultKubeconfig());
+      const kubeconfig = flags.kubeconfig ?? defaultKubeconfig();
+      const r = await readyz(kubeconfig);
       io.stdout(`lab: up (pid ${pid}), API ${r.server ?? '?'}: ${r.ok ? 'ready' : `not ready${r.error ? ` (${r.error})` : ''}`}\n`);
+      if (!r.ok) return;
+      const qemu = new Map((readState()?.nodes ?? []).map((n) => [n.name, n.qemuPid]));
+      const rows = (await nodeApiFromKubeconfig(kubeconfig).listNodes()).map((n) => {
+        const name = n.metadata?.name ?? '?';
+        const ready = n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
+        const roles = Object.keys(n.metadata?.labels ?? {}).filter((l) => l.startsWith(ROLE_LABEL)).map((l) => l.slice(ROLE_LABEL.length)).sort().join(',') || '<none>';
+        const qpid = qemu.get(name);
+        return [name, ready, roles, n.status?.nodeInfo?.kernelVersion ?? '', n.status?.nodeInfo?.bootID ?? '', qpid && alive(qpid) ? String(qpid) : qpid ? `${qpid} (exited)` : '-'];
+      });
+      io.stdout(formatTable(['NAME', 'READY', 'ROLES', 'KERNEL', 'BOOT-ID', 'QEMU-PID'], rows));
     });
   lab
     .command('down')
-    .description('Stop the background lab.')
+    .description('Stop the background lab: its nodes (no QEMU is left) and its API.')
     .action(async () => {
-      const pid = await stopBackground();
+      const pid = await stopLab();
       io.stdout(pid === undefined ? 'lab: was not running\n' : `lab: stopped (pid ${pid})\n`);
     });
+}
+
+function intFlag(flag: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${flag}: "${v}" is not a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function formatTable(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]! + 3))).join('').trimEnd() + '\n').join('');
 }

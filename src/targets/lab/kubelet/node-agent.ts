@@ -1,0 +1,161 @@
+/**
+ * The lab's kubelet stand-in for one QEMU node: it registers the node through the API and
+ * posts its status, as the kubelet does (k8s.io/kubernetes pkg/kubelet/kubelet_node_status.go:
+ * registerWithAPIServer creates the Node, or reuses an existing one on AlreadyExists;
+ * tryUpdateNodeStatus reads the Node, then PATCHes nodes/<n>/status with a strategic merge
+ * patch). Every fact it posts comes from the guest through the node's agent channel:
+ * bootID (/proc/sys/kernel/random/boot_id), kernelVersion (`uname -r`), osImage.
+ *
+ * The kubelet runs ON its node, so when the machine dies it posts nothing more: here a
+ * heartbeat is posted only when the guest answered. Marking the node Unknown after missed
+ * heartbeats is the node lifecycle controller's job (control-plane/controllers/node-lifecycle.ts).
+ *
+ * Unlike kubelet ≥1.17 the heartbeat is the Node status itself (lastHeartbeatTime), not a
+ * Lease in kube-node-lease: the lab serves no coordination.k8s.io yet.
+ */
+import { nodeObject, type NodeFacts } from '../api-server/node-object.js';
+import type { NodeApi } from './node-api.js';
+
+/** What the agent needs from a node: its name and a shell in it. LabNode satisfies it. */
+export interface NodeShell {
+  readonly name: string;
+  exec(command: string, opts?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+export interface NodeAgentOptions {
+  api: NodeApi;
+  node: NodeShell;
+  /** node-role.kubernetes.io/* and other labels the node registers with. */
+  labels?: Record<string, string>;
+  /**
+   * How often the status is posted. kubelet: nodeStatusUpdateFrequency 10 s; the lab
+   * scales it down (see LAB_NODE_TIMING).
+   */
+  heartbeatMs: number;
+  /** How long the guest may take to answer a probe before the heartbeat is skipped. */
+  probeTimeoutMs?: number;
+  log?: (line: string) => void;
+  now?: () => Date;
+}
+
+/** One guest probe: kernel release, boot id, OS name (os-release PRETTY_NAME when the image has one). */
+const PROBE = 'uname -r; cat /proc/sys/kernel/random/boot_id; (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || true';
+
+export interface GuestFacts {
+  kernelVersion: string;
+  bootID: string;
+  osImage: string;
+}
+
+export function parseProbe(stdout: string): GuestFacts {
+  const [kernelVersion = '', bootID = '', osImage = ''] = stdout.split('\n').map((l) => l.trim());
+  if (!kernelVersion || !/^[0-9a-f-]{36}$/.test(bootID)) throw new Error(`unexpected node probe output: ${JSON.stringify(stdout.slice(0, 200))}`);
+  return { kernelVersion, bootID, osImage: osImage || 'kmodlab lab node (busybox initramfs)' };
+}
+
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+export class NodeAgent {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private posting: Promise<void> | undefined;
+  private failing: string | undefined;
+  /** Facts of the latest successful probe. */
+  facts: GuestFacts | undefined;
+
+  constructor(private readonly opts: NodeAgentOptions) {}
+
+  get name(): string {
+    return this.opts.node.name;
+  }
+
+  private now(): Date {
+    return this.opts.now?.() ?? new Date();
+  }
+
+  private nodeFacts(facts: GuestFacts): NodeFacts {
+    return { name: this.name, ...facts, ready: true, labels: this.opts.labels };
+  }
+
+  async probe(): Promise<GuestFacts> {
+    const r = await this.opts.node.exec(PROBE, { timeoutMs: this.opts.probeTimeoutMs ?? Math.max(2_000, this.opts.heartbeatMs * 2) });
+    if (r.code !== 0) throw new Error(`node probe exited ${r.code}: ${r.stderr.trim()}`);
+    return parseProbe(r.stdout);
+  }
+
+  /** Create the Node (or adopt an existing one, as a restarted kubelet does), then post Ready. */
+  async register(): Promise<void> {
+    const facts = await this.probe();
+    this.facts = facts;
+    // Nodes may carry status on create (k8s.io/kubernetes pkg/registry/core/node/strategy.go
+    // PrepareForCreate keeps it); the status patch below sets it either way.
+    const desired = nodeObject(this.nodeFacts(facts), this.now());
+    const created = await this.opts.api.createNode(desired);
+    if (created === 'exists') {
+      // kubelet reconciles labels it owns on an existing Node (reconcileExtendedResource/updateDefaultLabels).
+      await this.opts.api.patchNode(this.name, { metadata: { labels: (desired.metadata as { labels: Record<string, string> }).labels } });
+    }
+    await this.postStatus(facts);
+  }
+
+  /** Post the node status now from fresh guest facts; throws when the guest does not answer. */
+  async heartbeat(): Promise<void> {
+    const facts = await this.probe();
+    this.facts = facts;
+    await this.postStatus(facts);
+  }
+
+  private async postStatus(facts: GuestFacts): Promise<void> {
+    const now = rfc3339(this.now());
+    const current = await this.opts.api.getNode(this.name);
+    // lastTransitionTime moves only when the status changes (kubelet: setNodeReadyCondition).
+    // (client-node hands dates back as Date objects.)
+    const since = (type: string, status: string) => {
+      const c = (current?.status?.conditions ?? []).find((x) => x.type === type);
+      return c?.status === status && c.lastTransitionTime ? rfc3339(new Date(c.lastTransitionTime)) : now;
+    };
+    const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: since(type, status) });
+    await this.opts.api.patchNodeStatus(this.name, {
+      status: {
+        conditions: [
+          cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+          cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+          cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+          cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+        ],
+        nodeInfo: (nodeObject(this.nodeFacts(facts)).status as { nodeInfo: object }).nodeInfo,
+        addresses: [{ type: 'Hostname', address: this.name }],
+      },
+    });
+  }
+
+  /** Heartbeat every `heartbeatMs` until stop(); a guest that does not answer gets no heartbeat. */
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.posting = this.heartbeat()
+        .then(() => {
+          if (this.failing) this.opts.log?.(`node ${this.name}: heartbeats resumed`);
+          this.failing = undefined;
+        })
+        .catch((e: Error) => {
+          // Said once per outage, not every beat.
+          const why = e.message.split('\n')[0]!;
+          if (this.failing !== why) this.opts.log?.(`node ${this.name}: no heartbeat: ${why}`);
+          this.failing = why;
+        })
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.opts.heartbeatMs);
+        });
+    };
+    this.timer = setTimeout(tick, this.opts.heartbeatMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.posting;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The lab's node provider, in the shape of kind's (kubernetes-sigs/kind
+ * pkg/cluster/internal/providers/provider.go: Provision, ListNodes, DeleteNodes): it makes
+ * QEMU nodes and says which roles they have; everything after goes through the API.
+ *
+ * Roles follow OpenShift's topologies:
+ *   - one node = single-node OpenShift: the node carries the master, control-plane and
+ *     worker role labels (what `oc get nodes` shows on SNO) and is in the master pool
+ *     (MCO puts a node labelled master into the master pool only; worker has 0 machines);
+ *   - N > 1 nodes = workers only, as with a hosted control plane (HyperShift): the
+ *     control plane (API, controllers) runs off the nodes — here, on the host.
+ */
+import type { LabKernel } from '../kernels/catalog.js';
+import { buildInitramfs } from '../os-image/initramfs.js';
+import { LabNode } from './node.js';
+
+export const ROLE_LABEL = 'node-role.kubernetes.io/';
+
+export function nodeNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `lab-node-${i}`);
+}
+
+/** The node-role labels for a cluster of `count` nodes (see the header). */
+export function roleLabels(count: number): Record<string, string> {
+  const roles = count === 1 ? ['master', 'control-plane', 'worker'] : ['worker'];
+  return Object.fromEntries(roles.map((r) => [`${ROLE_LABEL}${r}`, '']));
+}
+
+export interface ProvisionOptions {
+  count: number;
+  kernel: LabKernel;
+  memoryMB: number;
+  /** Where each node's console log goes. */
+  runDir: string;
+  bootTimeoutMs: number;
+  log?: (line: string) => void;
+}
+
+/** Boots `count` nodes in parallel from one initramfs; if one fails, the others are stopped. */
+export async function provisionNodes(o: ProvisionOptions): Promise<LabNode[]> {
+  const image = await buildInitramfs({ kernel: o.kernel });
+  const started = nodeNames(o.count).map((name) => {
+    o.log?.(`node ${name}: booting ${o.kernel.kver}`);
+    return LabNode.start(o.kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs });
+  });
+  const settled = await Promise.allSettled(started);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const nodes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (failed) {
+    await deleteNodes(nodes);
+    throw failed.reason;
+  }
+  return nodes;
+}
+
+export async function deleteNodes(nodes: LabNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.stop()));
+}

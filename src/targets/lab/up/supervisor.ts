@@ -1,0 +1,113 @@
+/**
+ * The background lab: one process that owns the API server and the QEMU nodes, created as
+ * an ordered list of actions like kind's cluster creation (kubernetes-sigs/kind
+ * pkg/cluster/internal/create/create.go):
+ *   1. start the API server (its own lean process, main.js) and wait for /readyz;
+ *   2. start the node lifecycle controller (talks to the API only);
+ *   3. provision the QEMU nodes;
+ *   4. start one node agent per node, which registers the Node through the API and
+ *      posts its status; ready when every node has posted Ready=True.
+ * Nothing it starts outlives it: QEMU and the API server run under `setpriv --pdeathsig
+ * SIGKILL` (they die with this process even if it is SIGKILLed), the node registry kills
+ * QEMU on exit and on signals, and SIGTERM/SIGINT stop everything in order.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { SERVER_ENTRY, readyz } from '../api-server/background.js';
+import { findTool } from '../host/tools.js';
+import type { LabKernel } from '../kernels/catalog.js';
+import { NodeAgent } from '../kubelet/node-agent.js';
+import { nodeApiFromKubeconfig } from '../kubelet/node-api.js';
+import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/controllers/node-lifecycle.js';
+import type { LabNode } from '../node/node.js';
+import { deleteNodes, provisionNodes, roleLabels } from '../node/provider.js';
+import { labFiles, writeState, type LabState } from './state.js';
+
+export interface LabSpec {
+  kubeconfigOut: string;
+  port: number;
+  nodes: number;
+  kernel?: LabKernel;
+  memoryMB: number;
+  bootTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+export interface RunningLab {
+  stop(): Promise<void>;
+}
+
+/** Spawn `cmd args` so that it is SIGKILLed when this process dies (setpriv execs: same pid). */
+function spawnTied(cmd: string, args: string[]): ChildProcess {
+  const setpriv = findTool('setpriv');
+  return setpriv ? spawn(setpriv, ['--pdeathsig', 'SIGKILL', cmd, ...args], { stdio: 'inherit' }) : spawn(cmd, args, { stdio: 'inherit' });
+}
+
+async function startApi(spec: LabSpec): Promise<ChildProcess> {
+  const child = spawnTied(process.execPath, [SERVER_ENTRY, '--kubeconfig-out', spec.kubeconfigOut, '--port', String(spec.port)]);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (exited !== undefined) throw new Error(`the lab API exited (code ${exited}) before it was ready`);
+    if ((await readyz(spec.kubeconfigOut)).ok) return child;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the lab API was not ready within 30 s');
+}
+
+export async function runLab(spec: LabSpec): Promise<RunningLab> {
+  const files = labFiles();
+  const state: LabState = { phase: 'starting', supervisorPid: process.pid, kubeconfig: spec.kubeconfigOut, nodes: [] };
+  writeState(state);
+  let api: ChildProcess | undefined;
+  let controller: NodeLifecycleController | undefined;
+  let nodes: LabNode[] = [];
+  const agents: NodeAgent[] = [];
+
+  const stop = async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await controller?.stop();
+    await deleteNodes(nodes);
+    if (api && api.exitCode === null && api.signalCode === null) {
+      const gone = new Promise((r) => api!.once('exit', r));
+      api.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000))]);
+      if (api.exitCode === null && api.signalCode === null) api.kill('SIGKILL');
+    }
+  };
+
+  try {
+    api = await startApi(spec);
+    state.apiPid = api.pid;
+    writeState(state);
+    spec.log(`lab API ready (pid ${api.pid})`);
+    const client = nodeApiFromKubeconfig(spec.kubeconfigOut);
+    controller = new NodeLifecycleController({ api: client, monitorPeriodMs: LAB_NODE_TIMING.monitorPeriodMs, gracePeriodMs: LAB_NODE_TIMING.gracePeriodMs, log: spec.log });
+    controller.start();
+    if (spec.nodes > 0) {
+      mkdirSync(files.runDir, { recursive: true });
+      nodes = await provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log });
+      state.nodes = nodes.map((n) => ({ name: n.name, kernel: n.kernel.kver, qemuPid: n.pid, consoleLog: n.consoleLog }));
+      writeState(state);
+      const labels = roleLabels(spec.nodes);
+      for (const node of nodes) {
+        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, log: spec.log });
+        await agent.register();
+        agent.start();
+        agents.push(agent);
+        spec.log(`node ${node.name}: registered, Ready (kernel ${agent.facts?.kernelVersion}, boot ${agent.facts?.bootID}, QEMU pid ${node.pid})`);
+      }
+    }
+    state.phase = 'ready';
+    writeState(state);
+    return { stop };
+  } catch (e) {
+    state.phase = 'failed';
+    state.error = (e as Error).message;
+    writeState(state);
+    await stop();
+    throw e;
+  }
+}
