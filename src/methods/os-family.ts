@@ -28,6 +28,11 @@ export interface OsFamily {
   noKernel: string;
   /** What the base image should have been, when it holds no `/usr/lib/modules/$KVER/vmlinuz`. */
   notNodeOs: string;
+  /**
+   * Shell at the start of a layered image's final RUN (before depmod, modinfo and the
+   * modules-load.d entry): what the family's OS image needs for them, or nothing.
+   */
+  finalizeSetup: string;
   /** Last command of a layered image's final RUN. */
   commitLayer: string;
   /** The RUN that gives a driver container's final stage modprobe and depmod. */
@@ -40,6 +45,7 @@ export const OS_FAMILY_TABLE: Record<OsFamilyId, OsFamily> = {
     queryKernel: `KVER="$(rpm -q --qf '%{VERSION}-%{RELEASE}.%{ARCH}\\n' kernel)"`,
     noKernel: `no 'kernel' package in the base OS image ($KVER); only the default kernel is supported`,
     notNodeOs: 'is this an RHCOS image?',
+    finalizeSetup: '',
     commitLayer: 'ostree container commit',
     kmodRun: 'RUN microdnf install -y kmod && microdnf clean all',
   },
@@ -50,6 +56,11 @@ export const OS_FAMILY_TABLE: Record<OsFamilyId, OsFamily> = {
     queryKernel: `KVER="$(for f in /usr/lib/modules/*/vmlinuz; do [ -e "$f" ] || exit 1; f="\${f%/vmlinuz}"; echo "\${f##*/}"; done)"`,
     noKernel: 'no /usr/lib/modules/<kernel>/vmlinuz in the base OS image',
     notNodeOs: 'is this a kmodlab lab node OS image?',
+    // The lab OS image's /bin/sh is Debian's busybox-static, which runs its own applets
+    // before PATH (FEATURE_PREFER_APPLETS); busybox's modinfo has no -k. kmod's tools are
+    // in /sbin (src/targets/lab/os-image/init.ts routes them the same way on the node).
+    // The image has no systemd, so no /etc/modules-load.d yet.
+    finalizeSetup: 'depmod() { /sbin/depmod "$@"; }; modinfo() { /sbin/modinfo "$@"; }; mkdir -p /etc/modules-load.d; ',
     commitLayer: 'echo "kmodlab: debian-lab has no ostree: the image is the node OS as built"',
     kmodRun: `RUN command -v modprobe >/dev/null && command -v depmod >/dev/null || { echo "kmodlab: the runtime base has no kmod" >&2; exit 1; }`,
   },

@@ -38,7 +38,7 @@ const FRAGMENTS: Record<OsFamilyId, string[]> = {
 
 function tableValues(id: OsFamilyId): string[] {
   const { id: _id, ...lines } = OS_FAMILY_TABLE[id];
-  return Object.values(lines);
+  return Object.values(lines).filter((v) => v !== ''); // an empty entry adds no text
 }
 
 /** Indices of the lines of `a` and of `b` that a longest common subsequence leaves out. */

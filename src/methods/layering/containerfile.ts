@@ -77,7 +77,7 @@ export function blacklistedModules(driver: DriverSpec): string[] {
 function finalizeLines(driver: DriverSpec, family: OsFamily): string[] {
   const mods = loadOrder(driver);
   const lines = [
-    `RUN set -eu; ${family.queryKernel}; \\`,
+    `RUN set -eu; ${family.finalizeSetup}${family.queryKernel}; \\`,
     `    depmod -a "$KVER"; \\`,
     `    for m in ${mods.join(' ')}; do modinfo -k "$KVER" -F filename "$m"; done; \\`,
   ];
