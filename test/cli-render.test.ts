@@ -204,6 +204,7 @@ describe('bad input → one clear message, exit code 2, no stack trace', () => {
     ['bad output format', ['render', '-o', 'xml'], /unknown format "xml"/],
     ['bad kernel flag', ['render', '--method', 'kmm', '--kernel', 'not a kernel', '-o', 'yaml'], /--kernel: expected a kernel version/],
     ['bad pool', ['render', '--method', 'kmm', '--pool', 'GPU_nodes', '-o', 'yaml'], /--pool: expected a MachineConfigPool name/],
+    ['bad OS family', ['render', '--method', 'dtk', '--os-family', 'fedora', '-o', 'yaml'], /--os-family: expected one of rhcos, debian-lab \(got "fedora"\)/],
     ['variant with all methods', ['render', '--variant', 'tracking', '--output-dir', path.join(bad, 'variant-out')], /--variant applies to one method/],
     ['day1 without a registry', ['render', '--method', 'dtk', '--day1', '-o', 'yaml'], /--day1 with dtk needs --registry/],
     ['unknown flag', ['render', '--colour', 'blue'], /unknown option '--colour'/],
@@ -221,6 +222,18 @@ describe('help', () => {
     const r = kmodlab('render', '--help');
     expect(r.code).toBe(0);
     for (const flag of ['--driver', '--method', '--release-info', '--day1', '--pool', '--registry', '--output-dir', '--output']) expect(r.stdout).toContain(flag);
+  });
+});
+
+describe('kmodlab render --os-family', () => {
+  it('debian-lab: the Containerfiles use the lab family lines, and a runtime base the release did not name is a listed placeholder', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-render-family-'));
+    const r = kmodlab('render', '--method', 'dtk', ...RELEASE, '--os-family', 'debian-lab', '--output-dir', out);
+    expect(r.code).toBe(0);
+    const containerfile = readFileSync(path.join(out, 'dtk', 'Containerfile'), 'utf8');
+    expect(containerfile).not.toContain('microdnf');
+    expect(containerfile).toContain('FROM quay.io/FILL_ME/runtime-base:FILL_ME_RUNTIME_BASE_IMAGE\n');
+    expect(r.stderr).toMatch(/FILL_ME_RUNTIME_BASE_IMAGE: .*kmodlab lab release-info/);
   });
 });
 

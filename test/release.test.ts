@@ -179,12 +179,36 @@ describe('resolveRelease', () => {
     expect(r).toEqual({
       version: '4.14.12',
       kernelVersion: '5.14.0-284.52.1.el9_2.x86_64',
+      osFamily: 'rhcos',
       sources: { version: '--ocp-version', kernelVersion: '--kernel' },
     });
   });
 
-  it('without anything: an empty release (all placeholders)', async () => {
-    expect(await resolveRelease({})).toEqual({ sources: {} });
+  it('without anything: an empty release (all placeholders) of the default OS family, rhcos', async () => {
+    expect(await resolveRelease({})).toEqual({ osFamily: 'rhcos', sources: {} });
+  });
+
+  it('an OpenShift release file is rhcos; --os-family overrides it', async () => {
+    const file = fixture('ocp-4.14.12-x86_64.json');
+    expect((await resolveRelease({ releaseInfoFile: file })).osFamily).toBe('rhcos');
+    const r = await resolveRelease({ releaseInfoFile: file, osFamily: 'debian-lab' });
+    expect(r.osFamily).toBe('debian-lab');
+    expect(r.sources.osFamily).toBe('--os-family');
+  });
+
+  it('refuses an unknown --os-family, naming the flag and the families', async () => {
+    const e = await userError(resolveRelease({ osFamily: 'rhel' }));
+    expect(e.message).toBe('--os-family: expected one of rhcos, debian-lab (got "rhel")');
+  });
+
+  it('refuses an unknown OS family in the release info file, naming the file and the field', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kmodlab-release-'));
+    const file = path.join(dir, 'release.json');
+    const doc = JSON.parse(await read('ocp-4.14.12-x86_64.json')) as { references: { metadata: { annotations?: Record<string, string> } } };
+    doc.references.metadata.annotations = { ...doc.references.metadata.annotations, 'io.kmodlab.os-family': 'fedora' };
+    await writeFile(file, JSON.stringify(doc));
+    const e = await userError(resolveRelease({ releaseInfoFile: file }));
+    expect(e.message).toBe(`release info ${file}: osFamily: expected one of rhcos, debian-lab (got "fedora")`);
   });
 
   it('reads the file; kernel and image flags override it', async () => {

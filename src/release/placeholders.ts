@@ -33,6 +33,12 @@ export const PLACEHOLDERS = {
     howToFill: 'oc adm release info <release> --image-for=rhel-coreos   (rhel-coreos-8 on 4.12); then re-run kmodlab render --rhcos-image <pullspec>',
     flag: '--rhcos-image (or --release-info)',
   },
+  runtimeBaseImage: {
+    token: 'quay.io/FILL_ME/runtime-base:FILL_ME_RUNTIME_BASE_IMAGE',
+    meaning: "the release's runtime base image (with kmod) for driver containers, pinned by digest (debian-lab releases)",
+    howToFill: 'kmodlab lab images (the runtime-base image); then re-run kmodlab render --release-info <(kmodlab lab release-info <kernel>)',
+    flag: '--release-info (from `kmodlab lab release-info <kernel>`)',
+  },
   layeredImageDigest: {
     token: 'FILL_ME_LAYERED_IMAGE_DIGEST',
     meaning: 'the digest of the layered OS image you built and pushed',
@@ -68,6 +74,9 @@ export class ReleaseFacts {
   }
   get rhcosImage(): string {
     return this.orPlaceholder(this.release.rhcosImage, 'rhcosImage');
+  }
+  get runtimeBaseImage(): string {
+    return this.orPlaceholder(this.release.runtimeBaseImage, 'runtimeBaseImage');
   }
   get version(): string {
     return this.orPlaceholder(this.release.version, 'ocpVersion');

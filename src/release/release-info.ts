@@ -54,6 +54,12 @@
  *   driver-toolkit images from release-4.23/5.0 on also carry `kernel-version` and
  *   `kernel-rt-version` labels. Otherwise the kernel stays unknown and the renderer uses a
  *   placeholder.
+ *
+ * Not in any OpenShift release, read for the lab's (src/targets/lab/images/release-info.ts):
+ * - runtime base image: tag `runtime-base` (an OpenShift release has no ubi-minimal tag);
+ * - node OS family: annotation `io.kmodlab.os-family` on the release's image stream
+ *   (`references.metadata.annotations`). Without it the release is rhcos, as every
+ *   OpenShift release is.
  */
 import { UserError } from '../errors.js';
 import { isPlausibleKernelVersion, parseKernelVersion } from './kernel.js';
@@ -88,6 +94,10 @@ export function rhcosTagOf(release: Pick<ReleaseInput, 'version' | 'sources'>): 
 }
 
 export const DTK_TAG = 'driver-toolkit';
+/** The lab release's minimal runtime base (no OpenShift release has this tag). */
+export const RUNTIME_BASE_TAG = 'runtime-base';
+/** Image stream annotation naming the nodes' OS family (lab releases only). */
+export const ANNOTATION_OS_FAMILY = 'io.kmodlab.os-family';
 
 const ANNOTATION_BUILD_VERSIONS = 'io.openshift.build.versions';
 const LABEL_OSTREE_LINUX = 'ostree.linux';
@@ -165,6 +175,12 @@ function parseJsonForm(body: string, where: string): ReleaseInput {
   // driver-toolkit image.
   const dtkTag = tags.get(DTK_TAG);
   if (dtkTag?.pullSpec !== undefined) set(out, sources, 'driverToolkitImage', dtkTag.pullSpec, src(`references tag ${DTK_TAG}`));
+
+  // Runtime base and OS family: only a lab release names them.
+  const baseTag = tags.get(RUNTIME_BASE_TAG);
+  if (baseTag?.pullSpec !== undefined) set(out, sources, 'runtimeBaseImage', baseTag.pullSpec, src(`references tag ${RUNTIME_BASE_TAG}`));
+  const family = str(get(doc, 'references', 'metadata', 'annotations', ANNOTATION_OS_FAMILY));
+  if (family !== undefined) set(out, sources, 'osFamily', family, src(`references.metadata.annotations ${ANNOTATION_OS_FAMILY}`));
 
   // Kernel: image labels (--include-images) first, then a kernel/kernel-rt component version.
   const kernelCandidates: Array<[string | undefined, string]> = [];
@@ -353,8 +369,9 @@ function pickKernel(
   }
 }
 
+/** Sets a fact as read; ReleaseSchema checks the value (osFamily against the known families) afterwards. */
 function set(out: ReleaseInput, sources: Sources, field: Exclude<keyof ReleaseInput, 'sources'>, value: string, source: string): void {
-  out[field] = value;
+  (out as Record<string, unknown>)[field] = value;
   sources[field] = source;
 }
 

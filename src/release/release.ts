@@ -9,6 +9,16 @@
 import { z } from 'zod';
 import { isPlausibleKernelVersion } from './kernel.js';
 
+/**
+ * The family of the nodes' operating system, which decides the few Containerfile lines
+ * that differ between node OSes (src/methods/os-family.ts): `rhcos` (RHEL CoreOS: rpm,
+ * microdnf, ostree) or `debian-lab` (the lab's Debian-based node OS: no ostree, a
+ * runtime base that already has kmod).
+ */
+export const OS_FAMILIES = ['rhcos', 'debian-lab'] as const;
+export type OsFamilyId = (typeof OS_FAMILIES)[number];
+export const EXPECTED_OS_FAMILY = `expected one of ${OS_FAMILIES.join(', ')}`;
+
 const pullSpec = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[^\s@:]+(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/, 'expected an image pull spec such as quay.io/org/image@sha256:<64 hex digits>');
@@ -24,6 +34,14 @@ export const ReleaseSchema = z.strictObject({
   rhcosVersion: z.string().optional(),
   rhcosImage: pullSpec.optional(),
   driverToolkitImage: pullSpec.optional(),
+  /**
+   * The base image of driver containers' final stage, when the release names one (the
+   * lab release's `runtime-base` tag). OpenShift releases carry no ubi-minimal; for rhcos
+   * the UBI image is used.
+   */
+  runtimeBaseImage: pullSpec.optional(),
+  /** The nodes' OS family; every OpenShift release is rhcos. */
+  osFamily: z.enum(OS_FAMILIES, { error: EXPECTED_OS_FAMILY }).default('rhcos'),
   /** Where each fact came from, for the README (e.g. "--release-info release.json"). */
   sources: z.record(z.string(), z.string()).default({}),
 });

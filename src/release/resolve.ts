@@ -19,9 +19,11 @@ export interface ResolveReleaseOptions {
   dtkImage?: string;
   /** `--rhcos-image` */
   rhcosImage?: string;
+  /** `--os-family`: overrides the family the release info names (default rhcos). */
+  osFamily?: string;
 }
 
-type FactField = 'version' | 'kernelVersion' | 'driverToolkitImage' | 'rhcosImage';
+type FactField = 'version' | 'kernelVersion' | 'driverToolkitImage' | 'rhcosImage' | 'osFamily';
 
 /** The flag that sets each release fact. */
 export const RELEASE_FLAGS: Record<FactField, string> = {
@@ -29,6 +31,7 @@ export const RELEASE_FLAGS: Record<FactField, string> = {
   kernelVersion: '--kernel',
   driverToolkitImage: '--dtk-image',
   rhcosImage: '--rhcos-image',
+  osFamily: '--os-family',
 };
 
 export async function resolveRelease(opts: ResolveReleaseOptions): Promise<Release> {
@@ -59,11 +62,12 @@ export async function resolveRelease(opts: ResolveReleaseOptions): Promise<Relea
     ['kernelVersion', opts.kernel],
     ['driverToolkitImage', opts.dtkImage],
     ['rhcosImage', opts.rhcosImage],
+    ['osFamily', opts.osFamily],
   ];
   for (const [field, value] of flags) {
     if (value === undefined) continue;
     if (field === 'version' && base.version !== undefined) continue; // same value as the file: keep the file as source
-    candidate[field] = value;
+    (candidate as Record<string, unknown>)[field] = value; // checked by ReleaseSchema below
     sources[field] = RELEASE_FLAGS[field];
     fromFlag.add(field);
   }

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseReleaseInfo } from '../../src/release/release-info.js';
+import { ReleaseSchema } from '../../src/release/release.js';
 import { labReleaseInfo } from '../../src/targets/lab/images/release-info.js';
 import type { ImageRole, ReleaseImage } from '../../src/targets/lab/images/release-images.js';
 
@@ -23,6 +24,9 @@ describe.each(['6.1.0-56-amd64', '6.12.117+deb12-amd64', '6.1.0-56-rt-amd64'])('
   it('is read by render --release-info: kernel, OS image and driver-toolkit by digest, machine-os, no version', () => {
     const parsed = parseReleaseInfo(JSON.stringify(labReleaseInfo({ kver, os, driverToolkit: dtk, runtimeBase: base })), 'lab.json');
     expect(parsed).toMatchObject({ kernelVersion: kver, rhcosImage: os.digestRef, driverToolkitImage: dtk.digestRef, rhcosVersion: os.tag });
+    // What makes renderers write the lab's Debian family lines, and the base of driver containers.
+    expect(parsed).toMatchObject({ osFamily: 'debian-lab', runtimeBaseImage: base.digestRef });
+    expect(ReleaseSchema.parse(parsed).osFamily).toBe('debian-lab');
     expect(parsed.version).toBeUndefined();
     expect(parsed.sources?.kernelVersion).toMatch(/ostree\.linux/);
   });

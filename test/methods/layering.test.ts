@@ -19,7 +19,7 @@ import { buildLines, loadOrder } from '../../src/methods/driver-build.js';
 import { layeringMethod } from '../../src/methods/layering/index.js';
 import { FEATURE_KEYS, RenderOptionsSchema, type RenderOptionsInput } from '../../src/methods/method.js';
 import { PLACEHOLDERS } from '../../src/release/placeholders.js';
-import type { Release } from '../../src/release/release.js';
+import { ReleaseSchema, type ReleaseInput } from '../../src/release/release.js';
 import { resolveRelease } from '../../src/release/resolve.js';
 import { parseYamlStream } from '../../src/yaml.js';
 import { assertValidK8sObject } from '../support/upstream-schemas.js';
@@ -29,9 +29,9 @@ const RHCOS = `${ART}@sha256:${'c0de0414'.repeat(8)}`;
 const DTK = `${ART}@sha256:${'d7d70414'.repeat(8)}`;
 const KVER = '5.14.0-284.52.1.el9_2.x86_64';
 
-const R414: Release = { version: '4.14.12', kernelVersion: KVER, sources: {} };
-const R414_IMAGES: Release = { ...R414, rhcosImage: RHCOS, driverToolkitImage: DTK };
-const R419: Release = { version: '4.19.3', kernelVersion: '5.14.0-570.19.1.el9_6.x86_64', rhcosImage: RHCOS, driverToolkitImage: DTK, sources: {} };
+const R414: ReleaseInput = { version: '4.14.12', kernelVersion: KVER, sources: {} };
+const R414_IMAGES: ReleaseInput = { ...R414, rhcosImage: RHCOS, driverToolkitImage: DTK };
+const R419: ReleaseInput = { version: '4.19.3', kernelVersion: '5.14.0-570.19.1.el9_6.x86_64', rhcosImage: RHCOS, driverToolkitImage: DTK, sources: {} };
 
 let ref: DriverSpec;
 const gitDriver = parseDriverSpec(
@@ -51,8 +51,8 @@ beforeAll(async () => {
   ref = (await loadDriver('drivers/simple-kmod/driver.yaml')).spec;
 });
 
-function render(driver: DriverSpec, release: Release, options: RenderOptionsInput = {}): ArtifactSet {
-  return ArtifactSetSchema.parse(layeringMethod.render(driver, release, RenderOptionsSchema.parse(options)));
+function render(driver: DriverSpec, release: ReleaseInput, options: RenderOptionsInput = {}): ArtifactSet {
+  return ArtifactSetSchema.parse(layeringMethod.render(driver, ReleaseSchema.parse(release), RenderOptionsSchema.parse(options)));
 }
 
 function text(set: ArtifactSet, p: string): string {

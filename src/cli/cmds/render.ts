@@ -24,6 +24,7 @@ interface RenderFlags {
   dtkImage?: string;
   rhcosImage?: string;
   releaseInfo?: string;
+  osFamily?: string;
   day1?: boolean;
   pool: string;
   registry?: string;
@@ -49,6 +50,7 @@ export function registerRenderCommand(program: Command, io: CliIO): void {
     .option('--dtk-image <pullspec>', "the release's driver-toolkit image (oc adm release info --image-for=driver-toolkit)")
     .option('--rhcos-image <pullspec>', "the release's rhel-coreos image (oc adm release info --image-for=rhel-coreos)")
     .option('--release-info <file>', 'saved output of `oc adm release info <release>` (text or -o json); flags override it')
+    .option('--os-family <family>', 'node OS family the Containerfiles are for: rhcos | debian-lab (the kmodlab lab); default: what --release-info names, else rhcos')
     .option('--day1', 'render the Day-1 (install-time) form: manifests for the installer openshift/ directory')
     .option('--pool <pool>', 'MachineConfigPool / node role the driver goes to: worker, master (single-node OpenShift) or a custom pool (e.g. infra, gpu)', 'worker')
     .option('--registry <prefix>', 'repository prefix for images kmodlab asks you to build, e.g. quay.io/acme')
@@ -67,7 +69,8 @@ Examples:
   kmodlab render --method all --ocp-version 4.14.12 --kernel 5.14.0-284.52.1.el9_2.x86_64 --output-dir out/
   kmodlab render --driver my-driver/driver.yaml --method kmm --release-info release.json -o yaml | oc apply -f -
   kmodlab render --method layering --release-info release.json --registry quay.io/acme --layered-image quay.io/acme/simple-kmod-rhcos@sha256:<digest> -o yaml
-  kmodlab render --method layering --day1 --pool master --registry quay.io/acme --release-info release.txt --output-dir out/`,
+  kmodlab render --method layering --day1 --pool master --registry quay.io/acme --release-info release.txt --output-dir out/
+  kmodlab render --method dtk --release-info <(kmodlab lab release-info 6.1.0-57-amd64) --output-dir lab-out/`,
     )
     .action(async (flags: RenderFlags, cmd: Command) => {
       mergeAlias(cmd, flags, 'method', 'methods', '--method', '--methods');
@@ -112,6 +115,7 @@ export async function runRender(flags: RenderFlags, io: CliIO): Promise<void> {
     kernel: flags.kernel,
     dtkImage: flags.dtkImage,
     rhcosImage: flags.rhcosImage,
+    osFamily: flags.osFamily,
   });
   for (const w of checkKernelFlag(flags.kernel)) io.stderr(`warning: ${w}\n`);
   checkMethodsForRelease(

@@ -15,6 +15,7 @@
 import type { DriverSpec } from '../../driver/spec.js';
 import { BUILD_OUT, buildLines, modprobeConf, sourceLines } from '../driver-build.js';
 import { signingLines, type SigningSecretSource } from '../module-signing.js';
+import type { RuntimeStage } from '../os-family.js';
 import { CLUSTER_DTK_PULL_SPEC, rhelMajor } from './names.js';
 
 /**
@@ -31,7 +32,7 @@ export const KVER_FILE = '/etc/kmodlab-kver';
 export const DTK_RELEASE_FILE = '/etc/driver-toolkit-release.json';
 
 /**
- * Final-stage base: UBI minimal of the nodes' RHEL major (8 for RHCOS 4.12 and older, 9
+ * Final-stage base on rhcos (other families: src/methods/os-family.ts): UBI minimal of the nodes' RHEL major (8 for RHCOS 4.12 and older, 9
  * after), from registry.access.redhat.com, which needs no pull secret. `microdnf install
  * kmod` needs the UBI repositories (cdn-ubi.redhat.com) at build time.
  */
@@ -48,6 +49,8 @@ export interface PinnedContainerfileInput {
   header: string[];
   /** Where a signed driver's key comes from: podman `--secret` (off-cluster) or BuildConfig build volumes. */
   signing: SigningSecretSource;
+  /** The final stage's base and kmod line, by node OS family (see `finalStage`). */
+  runtime: RuntimeStage;
 }
 
 export function pinnedContainerfile(driver: DriverSpec, input: PinnedContainerfileInput): string {
@@ -63,9 +66,9 @@ export function pinnedContainerfile(driver: DriverSpec, input: PinnedContainerfi
     ...signingLines(driver, { source: input.signing }),
     ...indexLines(),
     '',
-    `FROM ${finalBaseImage(input.kver)}`,
+    `FROM ${input.runtime.from}`,
     'ARG KVER',
-    ...finalStageLines(driver),
+    ...finalStageLines(driver, input.runtime),
     ...hostTreeLines('${KVER}'),
     '',
   ].join('\n');
@@ -74,9 +77,9 @@ export function pinnedContainerfile(driver: DriverSpec, input: PinnedContainerfi
 export interface TrackingContainerfileInput {
   /** Pull spec of the source image for `source.path` drivers (built by the source BuildConfig). */
   sourceImage?: string;
-  /** A kernel of the release, only to pick the UBI major; the build does not depend on it. */
-  rhelKernelHint?: string;
   header: string[];
+  /** The final stage's base and kmod line (for rhcos, the UBI major comes from a kernel of the release only; the build does not depend on it). */
+  runtime: RuntimeStage;
 }
 
 export function trackingContainerfile(driver: DriverSpec, input: TrackingContainerfileInput): string {
@@ -99,18 +102,18 @@ export function trackingContainerfile(driver: DriverSpec, input: TrackingContain
     ...signingLines(driver, { source: 'build-volumes', kverFile: KVER_FILE }),
     ...indexLines(KVER_FILE),
     '',
-    `FROM ${finalBaseImage(input.rhelKernelHint)}`,
-    ...finalStageLines(driver),
+    `FROM ${input.runtime.from}`,
+    ...finalStageLines(driver, input.runtime),
     ...hostTreeLines('$(ls /lib/modules)'),
     '',
   ].join('\n');
 }
 
 /** kmod plus the builder's output tree (modules, firmware, modprobe.d options). */
-function finalStageLines(driver: DriverSpec): string[] {
+function finalStageLines(driver: DriverSpec, runtime: RuntimeStage): string[] {
   const lines = [
     '# modprobe and depmod, for the DaemonSet lifecycle hooks',
-    'RUN microdnf install -y kmod && microdnf clean all',
+    runtime.kmodRun,
     `COPY --from=builder ${BUILD_OUT}/lib/modules/ /lib/modules/`,
   ];
   if (driver.firmware.length > 0) lines.push(`COPY --from=builder ${BUILD_OUT}/lib/firmware/ /lib/firmware/`);

@@ -17,7 +17,8 @@ import type { Release } from '../../release/release.js';
 import { sourceImageContainerfile } from '../driver-build.js';
 import type { Method, RenderOptions } from '../method.js';
 import { x509Config } from '../module-signing.js';
-import { pinnedContainerfile, trackingContainerfile } from './containerfile.js';
+import { runtimeStage } from '../os-family.js';
+import { finalBaseImage, pinnedContainerfile, trackingContainerfile } from './containerfile.js';
 import { DTK_FEATURES } from './features.js';
 import {
   daemonSet,
@@ -98,8 +99,9 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
         : `Built in the cluster by BuildConfig ${names.buildConfig} (namespace ${names.namespace}), which passes DTK and KVER as build args.`,
     ];
     // The file is for podman builds (key from --secret); the BuildConfig's copy reads it from build volumes.
-    const containerfile = pinnedContainerfile(driver, { dtkImage, kver, header, signing: 'podman-secret' });
-    const inClusterContainerfile = pinnedContainerfile(driver, { dtkImage, kver, header, signing: 'build-volumes' });
+    const runtime = runtimeStage(facts, finalBaseImage(kver));
+    const containerfile = pinnedContainerfile(driver, { dtkImage, kver, header, signing: 'podman-secret', runtime });
+    const inClusterContainerfile = pinnedContainerfile(driver, { dtkImage, kver, header, signing: 'build-volumes', runtime });
 
     if (options.day1) {
       const prefix = `openshift/99_kmodlab-${driver.name}`;
@@ -140,8 +142,8 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
     ];
     const containerfile = trackingContainerfile(driver, {
       sourceImage: pathDriver ? sourceImagePullSpec(names) : undefined,
-      rhelKernelHint: release.kernelVersion,
       header,
+      runtime: runtimeStage(facts, finalBaseImage(release.kernelVersion)),
     });
     const sourceContainerfile = pathDriver
       ? [

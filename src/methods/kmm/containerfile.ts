@@ -6,7 +6,7 @@
  *    node's kernel, and KERNEL_FULL_VERSION to that kernel; the stage checks that the
  *    DTK really has that kernel's build tree, fetches the source (shared `sourceLines`)
  *    and runs the driver's build commands with KVER=KERNEL_FULL_VERSION (`buildLines`);
- * 2. the kmod image, FROM ubi-minimal: the `.ko` files under
+ * 2. the kmod image, FROM ubi-minimal (rhcos; the node OS family decides, os-family.ts): the `.ko` files under
  *    `/opt/lib/modules/<kernel>/extra/`, `depmod -b /opt <kernel>` (kmod installed for
  *    it), firmware under `/firmware/`. KMM's worker needs `sh`, `mkdir` and `cp` in it.
  *    In-tree dependencies follow KMM's convention ("Symbolic links for in-tree
@@ -20,6 +20,7 @@
  */
 import type { DriverSpec } from '../../driver/spec.js';
 import { BUILD_OUT, buildLines, sourceLines } from '../driver-build.js';
+import type { RuntimeStage } from '../os-family.js';
 import { FIRMWARE_DIR, MODULES_DIR, type KmmNames } from './names.js';
 
 /** Name of the in-tree symlink under /opt/lib/modules/<kernel>/ (as in KMM's docs). */
@@ -28,7 +29,8 @@ export const IN_TREE_LINK = 'host';
 /** Base image of the kmod image (Red Hat's minimal UBI, as in the KMM docs). */
 export const KMOD_BASE_IMAGE = 'registry.redhat.io/ubi9/ubi-minimal';
 
-export function kmmDockerfile(driver: DriverSpec, names: KmmNames): string {
+/** `runtime`: the kmod image's base and kmod line by node OS family (rhcos: KMOD_BASE_IMAGE, microdnf). */
+export function kmmDockerfile(driver: DriverSpec, names: KmmNames, runtime: RuntimeStage): string {
   const modulesOut = `${BUILD_OUT}/lib/modules/\${KERNEL_FULL_VERSION}/`;
   const lines = [
     `# kmod image for ${driver.name} ${driver.version}, built by KMM for each node kernel (kmodlab, method kmm).`,
@@ -42,9 +44,9 @@ export function kmmDockerfile(driver: DriverSpec, names: KmmNames): string {
     ...sourceLines(driver, { pathSource: 'image', sourceImage: names.sourceImage }),
     ...buildLines(driver),
     '',
-    `FROM ${KMOD_BASE_IMAGE}`,
+    `FROM ${runtime.from}`,
     'ARG KERNEL_FULL_VERSION',
-    'RUN microdnf install -y kmod && microdnf clean all',
+    runtime.kmodRun,
     `COPY --from=builder ${modulesOut} ${MODULES_DIR}/lib/modules/\${KERNEL_FULL_VERSION}/`,
   ];
   if (driver.firmware.length > 0) {

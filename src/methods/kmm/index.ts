@@ -12,7 +12,8 @@ import { ReleaseFacts } from '../../release/placeholders.js';
 import type { Release } from '../../release/release.js';
 import { sourceImageContainerfile } from '../driver-build.js';
 import type { Method, RenderOptions } from '../method.js';
-import { kmmDockerfile, kmmSignContainerfile } from './containerfile.js';
+import { runtimeStage } from '../os-family.js';
+import { KMOD_BASE_IMAGE, kmmDockerfile, kmmSignContainerfile } from './containerfile.js';
 import { day1MachineConfig } from './day1.js';
 import { kmmFeatures } from './features.js';
 import { dockerfileConfigMap, driverNamespace, filesToSign, moduleObject, operatorObjects, workerRbac } from './manifests.js';
@@ -33,6 +34,7 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
   const forms = kmmForms(kmm.version, kmm.chosenBy);
   const names = kmmNames(driver, options);
   const facts = new ReleaseFacts(release);
+  const runtime = runtimeStage(facts, KMOD_BASE_IMAGE);
   const imageRepoSecret = names.registryIsInternal ? undefined : dnsLabel(driver.name, 'kmm-registry');
   const files: Artifact[] = [];
 
@@ -49,7 +51,7 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
         description: `MachineConfig (pool ${options.pool}): systemd units that load the prebuilt kmod image before network-pre.target`,
         objects: [day1MachineConfig(driver, names, options)],
       },
-      { path: 'Containerfile', phase: 'build', description: "The Module's Dockerfile, to build the Day-1 image off-cluster with podman", content: kmmDockerfile(driver, names) },
+      { path: 'Containerfile', phase: 'build', description: "The Module's Dockerfile, to build the Day-1 image off-cluster with podman", content: kmmDockerfile(driver, names, runtime) },
     );
     if (driver.signing) {
       files.push({
@@ -87,7 +89,7 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
   files.push(
     { path: '10-namespace.yaml', phase: 'day2', description: `Namespace ${names.namespace} for the driver's Module`, objects: [driverNamespace(driver, names)] },
     { path: '10-worker-rbac.yaml', phase: 'day2', description: 'ServiceAccount of the KMM worker pods, allowed to use the privileged SCC', objects: workerRbac(driver, names) },
-    { path: '11-dockerfile-configmap.yaml', phase: 'day2', description: 'ConfigMap with the Dockerfile KMM builds per kernel (FROM ${DTK_AUTO})', objects: [dockerfileConfigMap(driver, names)] },
+    { path: '11-dockerfile-configmap.yaml', phase: 'day2', description: 'ConfigMap with the Dockerfile KMM builds per kernel (FROM ${DTK_AUTO})', objects: [dockerfileConfigMap(driver, names, runtime)] },
     { path: '12-module.yaml', phase: 'day2', description: `KMM Module ${names.moduleName}: kernel mapping, in-cluster build${driver.signing ? ', signing' : ''}, modprobe`, objects: [module] },
   );
 

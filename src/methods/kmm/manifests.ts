@@ -16,6 +16,7 @@ import { kernelFamilyRegexp } from '../../release/kernel.js';
 import type { Release } from '../../release/release.js';
 import type { RenderOptions } from '../method.js';
 import type { KmmForms } from './versions.js';
+import type { RuntimeStage } from '../os-family.js';
 import { kmmDockerfile } from './containerfile.js';
 import { kmmModprobe } from './modprobe.js';
 import {
@@ -96,12 +97,12 @@ export function workerRbac(driver: DriverSpec, names: KmmNames): K8sObject[] {
   ];
 }
 
-export function dockerfileConfigMap(driver: DriverSpec, names: KmmNames): K8sObject {
+export function dockerfileConfigMap(driver: DriverSpec, names: KmmNames, runtime: RuntimeStage): K8sObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: meta(driver, 'build', names.dockerfileConfigMap, names.namespace),
-    data: { dockerfile: kmmDockerfile(driver, names) },
+    data: { dockerfile: kmmDockerfile(driver, names, runtime) },
   };
 }
 

@@ -1,15 +1,16 @@
 /**
  * The Containerfiles of the layering method. Both variants have the same three stages:
  *
- * 1. `os-kernel`: the base OS image itself, asked (`rpm -q kernel`) which kernel it
- *    boots — not `uname -r`, which is the build host's kernel;
+ * 1. `os-kernel`: the base OS image itself, asked (`rpm -q kernel` on RHCOS; the node OS
+ *    family's query, src/methods/os-family.ts) which kernel it boots — not `uname -r`,
+ *    which is the build host's kernel;
  * 2. `builder`: the driver-toolkit image, checked to have a build tree for exactly that
  *    kernel (the top cause of broken driver builds is a DTK from another release), then
  *    the driver's own build commands (shared `buildLines`);
  * 3. the final OS image: the base image plus the modules under
  *    `/usr/lib/modules/$KVER/extra`, firmware, modprobe.d options, `depmod`, a
- *    modules-load.d entry (systemd-modules-load loads the modules at every boot) and
- *    `ostree container commit`.
+ *    modules-load.d entry (systemd-modules-load loads the modules at every boot) and, on
+ *    RHCOS, `ostree container commit`.
  *
  * Off-cluster the base image is `ARG RHCOS_IMAGE` (the release's rhel-coreos); on-cluster
  * it is the MCO's `configs` stage and the final stage must be `FROM configs AS final`.
@@ -18,24 +19,22 @@ import { BUILD_OUT, buildLines, loadOrder, modprobeConf, sourceLines } from '../
 import { canonicalModuleName, type DriverSpec } from '../../driver/spec.js';
 import type { ReleaseFacts } from '../../release/placeholders.js';
 import { signingLines } from '../module-signing.js';
+import { osFamilyOf, type OsFamily } from '../os-family.js';
 import { rhcosImageFor } from './images.js';
 
 /** Where the os-kernel stage leaves the base image's kernel version. */
 export const KERNEL_VERSION_FILE = '/kernel-version';
 
-/** Shell that sets KVER to the kernel of the image it runs in (one `kernel` package). */
-const QUERY_KVER = `KVER="$(rpm -q --qf '%{VERSION}-%{RELEASE}.%{ARCH}\\n' kernel)"`;
-
 /** The os-kernel stage body: find the one default kernel of the base image. */
-function osKernelLines(renderedFor: string | undefined): string[] {
+function osKernelLines(family: OsFamily, renderedFor: string | undefined): string[] {
   const lines = [
     `RUN set -eu; \\`,
-    `    if ! ${QUERY_KVER}; then \\`,
-    `      echo "kmodlab: no 'kernel' package in the base OS image ($KVER); only the default kernel is supported" >&2; exit 1; fi; \\`,
+    `    if ! ${family.queryKernel}; then \\`,
+    `      echo "kmodlab: ${family.noKernel}" >&2; exit 1; fi; \\`,
     `    if [ "$(printf '%s\\n' "$KVER" | wc -l)" -ne 1 ]; then \\`,
     `      echo "kmodlab: the base OS image has several kernels: $KVER" >&2; exit 1; fi; \\`,
     `    if [ ! -e "/usr/lib/modules/$KVER/vmlinuz" ]; then \\`,
-    `      echo "kmodlab: /usr/lib/modules/$KVER/vmlinuz missing: is this an RHCOS image?" >&2; exit 1; fi; \\`,
+    `      echo "kmodlab: /usr/lib/modules/$KVER/vmlinuz missing: ${family.notNodeOs}" >&2; exit 1; fi; \\`,
   ];
   if (renderedFor) {
     lines.push(
@@ -75,10 +74,10 @@ export function blacklistedModules(driver: DriverSpec): string[] {
 }
 
 /** The final RUN: depmod, check modprobe finds every module, modules-load.d, commit. */
-function finalizeLines(driver: DriverSpec): string[] {
+function finalizeLines(driver: DriverSpec, family: OsFamily): string[] {
   const mods = loadOrder(driver);
   const lines = [
-    `RUN set -eu; ${QUERY_KVER}; \\`,
+    `RUN set -eu; ${family.finalizeSetup}${family.queryKernel}; \\`,
     `    depmod -a "$KVER"; \\`,
     `    for m in ${mods.join(' ')}; do modinfo -k "$KVER" -F filename "$m"; done; \\`,
   ];
@@ -86,7 +85,7 @@ function finalizeLines(driver: DriverSpec): string[] {
   if (blacklist.length > 0) {
     lines.push(`    printf 'blacklist %s\\n' ${blacklist.join(' ')} > /etc/modprobe.d/${driver.name}-blacklist.conf; \\`);
   }
-  lines.push(`    printf '%s\\n' ${mods.join(' ')} > /etc/modules-load.d/${driver.name}.conf; \\`, `    ostree container commit`);
+  lines.push(`    printf '%s\\n' ${mods.join(' ')} > /etc/modules-load.d/${driver.name}.conf; \\`, `    ${family.commitLayer}`);
   return lines;
 }
 
@@ -99,6 +98,7 @@ export function offClusterContainerfile(driver: DriverSpec, facts: ReleaseFacts)
   const release = facts.release;
   const about = release.version ? `OpenShift ${release.version}` : 'your OpenShift release';
   const os = rhcosImageFor(release);
+  const family = osFamilyOf(release);
   return [
     `# kmodlab: ${driver.name} ${driver.version} as an RHCOS layered image (off-cluster build) for ${about}.`,
     `# Build with ./build.sh (or podman build --build-arg ... -t <image> <context>); see README.md.`,
@@ -110,7 +110,7 @@ export function offClusterContainerfile(driver: DriverSpec, facts: ReleaseFacts)
     '',
     `# 1. Ask the OS image which kernel it boots (not uname -r: that is the build host's kernel).`,
     `FROM \${RHCOS_IMAGE} AS os-kernel`,
-    ...osKernelLines(release.kernelVersion),
+    ...osKernelLines(family, release.kernelVersion),
     '',
     `# 2. Build the modules in the driver-toolkit against exactly that kernel.`,
     `FROM \${DTK_IMAGE} AS builder`,
@@ -123,7 +123,7 @@ export function offClusterContainerfile(driver: DriverSpec, facts: ReleaseFacts)
     `FROM \${RHCOS_IMAGE}`,
     `LABEL io.kmodlab.driver=${driver.name} io.kmodlab.driver-version=${driver.version}`,
     ...installCopyLines(driver, hasModprobeConf(driver)),
-    ...finalizeLines(driver),
+    ...finalizeLines(driver, family),
     '',
   ].join('\n');
 }
@@ -135,10 +135,11 @@ export function offClusterContainerfile(driver: DriverSpec, facts: ReleaseFacts)
  * baseImagePullSecret. The MCO stores at most 4096 characters.
  */
 export function onClusterContainerfile(driver: DriverSpec, facts: ReleaseFacts, sourceImage: string): string {
+  const family = osFamilyOf(facts.release);
   return [
     `# kmodlab: ${driver.name} ${driver.version}. 1. kernel of the pool's OS image`,
     `FROM configs AS os-kernel`,
-    ...osKernelLines(undefined),
+    ...osKernelLines(family, undefined),
     `# 2. build against it in the driver-toolkit (pinned: ${facts.release.version ? `OpenShift ${facts.release.version}` : 'this release'})`,
     `FROM ${facts.driverToolkitImage} AS builder`,
     ...dtkCheckLines(),
@@ -147,7 +148,7 @@ export function onClusterContainerfile(driver: DriverSpec, facts: ReleaseFacts, 
     `# 3. the pool's image plus the modules`,
     `FROM configs AS final`,
     ...installCopyLines(driver, hasModprobeConf(driver)),
-    ...finalizeLines(driver),
+    ...finalizeLines(driver, family),
   ].join('\n');
 }
 

@@ -28,6 +28,10 @@ export function labRelease(kernel: LabKernel): Release {
     kernelVersion: kernel.kver,
     driverToolkitImage: `${LAB_REGISTRY}/driver-toolkit@sha256:${driverToolkitDigest(kernel)}`,
     rhcosImage: `${LAB_REGISTRY}/node-os@sha256:${digestOf([kernel.vmlinuz])}`,
+    // The lab lays out its images itself and builds none of the rendered Containerfiles
+    // yet, so the evaluation renders what a cluster gets. `kmodlab lab release-info`
+    // (images/release-info.ts) is the debian-lab release of the built images.
+    osFamily: 'rhcos',
     sources: {
       kernelVersion: `lab kernel ${kernel.kver} (${kernel.vmlinuz})`,
       driverToolkitImage: `lab: kbuild tree ${kernel.buildDir}`,

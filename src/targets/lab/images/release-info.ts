@@ -9,12 +9,21 @@
  * - `rhel-coreos` → the node OS image, with its kernel in the `ostree.linux` label;
  * - `driver-toolkit` → the driver-toolkit image, labelled `kernel-version`;
  * - `runtime-base` → the minimal runtime base (no OpenShift release carries ubi-minimal;
- *   the lab names its counterpart so renderers can find it).
+ *   the lab names its counterpart so renderers can find it);
+ * - the image stream annotation `io.kmodlab.os-family: debian-lab` → renderers write the
+ *   lab's Debian family lines (src/methods/os-family.ts). An annotation of the release,
+ *   not an image label: the images need no rebuild for it, and no OpenShift release
+ *   carries it, so theirs stay rhcos.
  *
  * There is no OpenShift version: `metadata.version` is left out rather than invented.
  * `machine-os` is the OS image's own tag (the lab's OS build id).
  */
+import { ANNOTATION_OS_FAMILY } from '../../../release/release-info.js';
+import type { OsFamilyId } from '../../../release/release.js';
 import type { ReleaseImage } from './release-images.js';
+
+/** The OS family of every lab release's nodes. */
+export const LAB_OS_FAMILY: OsFamilyId = 'debian-lab';
 
 export interface LabReleaseImages {
   kver: string;
@@ -56,7 +65,7 @@ export function labReleaseInfo(r: LabReleaseImages): Record<string, unknown> {
     references: {
       kind: 'ImageStream',
       apiVersion: 'image.openshift.io/v1',
-      metadata: { name: `lab-${r.kver}`, annotations: { 'io.kmodlab.lab-kernel': r.kver } },
+      metadata: { name: `lab-${r.kver}`, annotations: { 'io.kmodlab.lab-kernel': r.kver, [ANNOTATION_OS_FAMILY]: LAB_OS_FAMILY } },
       spec: {
         lookupPolicy: { local: false },
         tags: [
