@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { hostProcessUsage, LabUsageSource, parseCpuBusySeconds, parseGuestSample, parseMeminfo, parseProcStat, type LabNodeHandle } from '../../src/targets/lab/metrics/lab-usage.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { findTool } from '../../src/targets/lab/host/tools.js';
+import { guestScript, hostProcessUsage, LabUsageSource, parseCpuBusySeconds, parseGuestSample, parseMeminfo, parseProcStat, type LabNodeHandle } from '../../src/targets/lab/metrics/lab-usage.js';
 import { readFileSync } from 'node:fs';
 
 /** A /proc/<pid>/stat line with the given fields (comm may hold spaces and parentheses). */
@@ -80,5 +85,41 @@ describe('lab usage from /proc', () => {
     const down = await src.sample();
     expect(execs).toBe(1);
     expect(Object.keys(down.nodes[0]!).sort()).toEqual(['at', 'hostCpuSeconds', 'hostRssBytes', 'node']);
+  });
+});
+
+describe.skipIf(!findTool('busybox') || !findTool('setsid'))('the guest script under busybox sh (on this host)', () => {
+  it("reports a session's processes with their smaps_rollup RSS, and the node's meminfo and CPU", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-pods-'));
+    // A pod as the runtime starts one: a session leader (setsid) with a child.
+    const leader = spawn(findTool('setsid')!, [findTool('busybox')!, 'sh', '-c', 'sleep 60 & sleep 61'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      mkdirSync(path.join(dir, 'p1'));
+      writeFileSync(path.join(dir, 'p1', 'pid'), `${leader.pid}\n`);
+      const pods = [{ namespace: 'ns', pod: 'p1-abc', container: 'c', runtimeName: 'p1' }];
+      const out = execFileSync(findTool('busybox')!, ['sh', '-c', guestScript(pods, dir)], { encoding: 'utf8' });
+      const g = parseGuestSample('host', pods, out, 1);
+      // independent reading: every process of the leader's session, Rss from smaps_rollup
+      const members = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+        try {
+          const l = readFileSync(`/proc/${d}/stat`, 'utf8');
+          return l.slice(l.lastIndexOf(')') + 2).split(' ')[3] === String(leader.pid);
+        } catch {
+          return false;
+        }
+      });
+      expect(members.length).toBe(2); // the leader (sh exec's its last command) and the background sleep
+      const rss = members.reduce((a, d) => a + Number(/^Rss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${d}/smaps_rollup`, 'utf8'))![1]) * 1024, 0);
+      // RSS read from smaps_rollup for exactly the session's processes
+      expect(out.match(/^ROLLUP \d+ \d+$/gm)?.map((l) => l.split(' ')[1]).sort()).toEqual([...members].sort());
+      expect(g.containers).toHaveLength(1);
+      expect(g.containers[0]!.workingSetBytes).toBe(rss);
+      expect(g.node.memTotalBytes).toBe(Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024);
+      expect(g.node.cpuSeconds).toBeGreaterThan(0);
+    } finally {
+      leader.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,6 +12,7 @@ import { PrometheusClient, QUERIES } from '../../src/targets/cluster/prometheus.
 import { sampleResources } from '../../src/targets/cluster/resource-samples.js';
 import { startExporter, type MetricsExporter } from '../../src/targets/lab/metrics/exporter.js';
 import { startPrometheus, type LabPrometheus } from '../../src/targets/lab/metrics/prometheus-server.js';
+import { startLabMetrics } from '../../src/targets/lab/metrics/lab-metrics.js';
 import type { ContainerUsage, UsageSnapshot, UsageSource } from '../../src/targets/lab/metrics/usage.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { kubeconfigFor } from '../cluster/helpers.js';
@@ -170,4 +171,26 @@ describe.skipIf(!haveProm)(`lab metrics through a real Prometheus${haveProm ? ''
     await prom.stop();
     expect(() => process.kill(pid, 0)).toThrow();
   });
+});
+
+describe.skipIf(!haveProm)('the lab metrics service', () => {
+  it('starts the endpoint and Prometheus together and stops both', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-prom-'));
+    const m = await startLabMetrics(new FakeUsageSource(), { dir });
+    try {
+      expect((await fetch(`${m.metricsUrl}/metrics`)).status).toBe(200);
+      expect((await fetch(`${m.prometheusUrl}/-/ready`)).status).toBe(200);
+      // the config it runs with: loopback only, the endpoint as its target
+      const cfg = await (await fetch(`${m.prometheusUrl}/api/v1/status/config`)).json();
+      expect(cfg.data.yaml).toContain(`- ${new URL(m.metricsUrl).host}`);
+      const flags = await (await fetch(`${m.prometheusUrl}/api/v1/status/flags`)).json();
+      expect(flags.data['web.listen-address']).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(flags.data['storage.tsdb.path']).toBe(path.join(dir, 'data'));
+    } finally {
+      await m.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(() => process.kill(m.prometheusPid, 0)).toThrow();
+    await expect(fetch(`${m.metricsUrl}/metrics`)).rejects.toThrow();
+  }, 60_000);
 });

@@ -4,7 +4,9 @@
  *
  *  - Pods: a lab pod's main process is started with `setsid` (pod-runtime.ts), so the
  *    pod is every guest process in that session. Its working set (and usage) is the
- *    sum of their RSS; its CPU the sum of their utime+stime+cutime+cstime (a cgroup
+ *    sum of their RSS, from smaps_rollup (counted from the page tables: the RSS in
+ *    /proc/<pid>/stat and status lags on 6.1 kernels, whose per-thread RSS counters are
+ *    folded in only every 64 page faults — small processes read a page or two); its CPU the sum of their utime+stime+cutime+cstime (a cgroup
  *    also counts children that already exited, which their live parent's cutime/cstime
  *    hold). The lab's pods have no cgroup of their own: no page cache is charged to
  *    them, so usage equals the working set here.
@@ -78,10 +80,20 @@ export function parseCpuBusySeconds(line: string): number | undefined {
   return Number.isFinite(busy) ? busy / USER_HZ : undefined;
 }
 
-function guestScript(pods: LabPodRef[]): string {
+/** The shell (busybox sh) the agent runs in the guest for one sample; `podsDir` is where the pod runtime keeps pid files. */
+export function guestScript(pods: LabPodRef[], podsDir = '/run/pods'): string {
   const names = pods.map((p) => `'${p.runtimeName.replace(/'/g, '')}'`).join(' ');
-  return `for n in ${names}; do p=$(cat /run/pods/$n/pid 2>/dev/null) && echo "POD $n $p"; done
-for f in /proc/[0-9]*/stat; do read -r l < $f 2>/dev/null && echo "STAT $l"; done
+  return `for n in ${names}; do p=$(cat ${podsDir}/$n/pid 2>/dev/null) && echo "POD $n $p"; done
+leaders=" $(for n in ${names}; do cat ${podsDir}/$n/pid 2>/dev/null; done | tr '\\n' ' ') "
+for f in /proc/[0-9]*/stat; do
+  read -r l < $f 2>/dev/null || continue
+  echo "STAT $l"
+  set -- \${l##*) }
+  case "$leaders" in *" $4 "*)
+    d=\${f%/stat}
+    echo "ROLLUP \${d#/proc/} $(sed -n 's/^Rss: *\\([0-9]*\\) kB/\\1/p' $d/smaps_rollup 2>/dev/null)" ;;
+  esac
+done
 echo MEMINFO; cat /proc/meminfo
 echo "CPU $(head -n1 /proc/stat)"`;
 }
@@ -91,12 +103,17 @@ export function parseGuestSample(node: string, pods: LabPodRef[], out: string, a
   const lines = out.split('\n');
   const leader = new Map<string, number>();
   const stats: ProcStat[] = [];
+  /** Rss from smaps_rollup (pid → bytes): counted from the page tables. */
+  const rollup = new Map<number, number>();
   let cpuLine = '';
   const mi = lines.indexOf('MEMINFO');
   for (const l of mi >= 0 ? lines.slice(0, mi) : lines) {
     if (l.startsWith('POD ')) {
       const [, n, p] = l.split(' ');
       leader.set(n!, Number(p));
+    } else if (l.startsWith('ROLLUP ')) {
+      const [, pid, kb] = l.split(' ');
+      if (kb) rollup.set(Number(pid), Number(kb) * 1024);
     } else if (l.startsWith('STAT ')) {
       const s = parseProcStat(l.slice(5));
       if (s) stats.push(s);
@@ -113,7 +130,7 @@ export function parseGuestSample(node: string, pods: LabPodRef[], out: string, a
     // The session leader gone: the pod's process is not running, nothing to report.
     if (sid === undefined || !stats.some((s) => s.pid === sid)) continue;
     const members = stats.filter((s) => s.session === sid);
-    const rss = members.reduce((a, s) => a + s.rssPages * PAGE_SIZE, 0);
+    const rss = members.reduce((a, s) => a + (rollup.get(s.pid) ?? s.rssPages * PAGE_SIZE), 0);
     const cpu = members.reduce((a, s) => a + s.ticks, 0) / USER_HZ;
     containers.push({ node, namespace: p.namespace, pod: p.pod, container: p.container, image: p.image, workingSetBytes: rss, usageBytes: rss, cpuSeconds: cpu, at });
   }
