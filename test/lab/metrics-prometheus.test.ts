@@ -4,7 +4,9 @@
  * named fake source (no QEMU): what it reports must come back out of those queries.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import ts from 'typescript';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Credentials } from '../../src/targets/cluster/kubeconfig.js';
@@ -16,6 +18,7 @@ import { startLabMetrics } from '../../src/targets/lab/metrics/lab-metrics.js';
 import type { ContainerUsage, UsageSnapshot, UsageSource } from '../../src/targets/lab/metrics/usage.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { kubeconfigFor } from '../cluster/helpers.js';
+import { REPO, removeTempDirs, tempDir } from './helpers.js';
 
 const NS = 'simple-kmod-dtk';
 
@@ -192,5 +195,83 @@ describe.skipIf(!haveProm)('the lab metrics service', () => {
     }
     expect(() => process.kill(m.prometheusPid, 0)).toThrow();
     await expect(fetch(`${m.metricsUrl}/metrics`)).rejects.toThrow();
+  }, 60_000);
+});
+
+/** Listening sockets on `port` (local address hex, e.g. 0100007F = 127.0.0.1), from /proc/net. */
+function listeners(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const out: string[] = [];
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && cols[1]?.endsWith(`:${hexPort}`)) out.push(cols[1].split(':')[0]!);
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && alive(pid)) await new Promise((r) => setTimeout(r, 100));
+  return !alive(pid);
+}
+
+describe.skipIf(!haveProm)('the lab Prometheus never outlives kmodlab', () => {
+  afterAll(() => removeTempDirs());
+
+  /** The modules a child process needs, transpiled (Node 20 cannot run .ts). */
+  function transpileTree(): string {
+    const outDir = tempDir('prom-child');
+    const walk = (d: string): string[] => readdirSync(d).flatMap((e) => (statSync(path.join(d, e)).isDirectory() ? walk(path.join(d, e)) : e.endsWith('.ts') ? [path.join(d, e)] : []));
+    const files = [path.join(REPO, 'src/errors.ts'), ...['metrics', 'host', 'node'].flatMap((d) => walk(path.join(REPO, 'src/targets/lab', d)))];
+    for (const file of files) {
+      const out = path.join(outDir, path.relative(REPO, file)).replace(/\.ts$/, '.js');
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, fileName: file }).outputText);
+    }
+    writeFileSync(path.join(outDir, 'package.json'), '{"type":"module"}\n');
+    return outDir;
+  }
+
+  it.each(['SIGTERM', 'SIGKILL'] as const)('killed with %s: Prometheus goes too; it listened on 127.0.0.1 only', async (signal) => {
+    const out = transpileTree();
+    const script = path.join(out, 'child.mjs');
+    writeFileSync(
+      script,
+      `import { startLabMetrics } from './src/targets/lab/metrics/lab-metrics.js';\n` +
+        `const m = await startLabMetrics({ sample: async () => ({ containers: [], nodes: [] }) }, { dir: process.argv[2] });\n` +
+        `process.stdout.write(JSON.stringify({ pid: m.prometheusPid, url: m.prometheusUrl }) + '\\n');\n` +
+        `setInterval(() => {}, 1000);\n`,
+    );
+    const child = spawn(process.execPath, [script, tempDir('prom-dir')], { cwd: out, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_PATH: path.join(REPO, 'node_modules') } });
+    const first = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      child.stdout.on('data', (b: Buffer) => {
+        buf += b.toString();
+        if (buf.includes('\n')) resolve(buf.split('\n')[0]!);
+      });
+      child.once('exit', (code) => reject(new Error(`child exited (${code}) before Prometheus started`)));
+    });
+    const { pid, url } = JSON.parse(first) as { pid: number; url: string };
+    expect(alive(pid)).toBe(true);
+    expect(listeners(Number(new URL(url).port))).toEqual(['0100007F']);
+    child.kill(signal);
+    expect(await waitGone(pid, 10_000)).toBe(true);
   }, 60_000);
 });
