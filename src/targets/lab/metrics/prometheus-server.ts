@@ -5,20 +5,16 @@
  * and the OpenShift recording rule the cluster target reads per namespace. The package's
  * own service (:9090 on every interface) is not used.
  *
- * Its lifecycle is the lab registry's (images/registry.ts): tracked by the node process
- * registry (killed on exit and on SIGINT/SIGTERM/SIGHUP), started under
- * `setpriv --pdeathsig SIGKILL` for the case where kmodlab is SIGKILLed, stopped with
- * SIGTERM (SIGKILL after 5 s) when the lab stops. One Prometheus per storage directory
+ * It runs as the lab registry does (host/lab-service.ts): never outliving kmodlab, stopped
+ * when the lab stops. One Prometheus per storage directory
  * (its TSDB is locked): a second one on the same directory is refused, naming the first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../../errors.js';
 import { labCacheDir, writeFileAtomic } from '../host/cache.js';
-import { findTool, requireTool } from '../host/tools.js';
-import { trackProcess, untrackProcess } from '../node/registry.js';
+import { freePort, liveOwner, startLabService } from '../host/lab-service.js';
+import { requireTool } from '../host/tools.js';
 
 export interface LabPrometheus {
   /** `http://127.0.0.1:<port>`: what the cluster target's --prometheus-url takes. */
@@ -75,18 +71,6 @@ export function prometheusConfig(targets: string[], rulesFile: string, intervalS
   )}\n`;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function ready(url: string, timeoutMs = 1000): Promise<boolean> {
   try {
     const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(timeoutMs) });
@@ -96,25 +80,13 @@ async function ready(url: string, timeoutMs = 1000): Promise<boolean> {
   }
 }
 
-function liveOwner(dir: string, configFile: string): number | undefined {
-  const pidFile = join(dir, 'prometheus.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(configFile) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function startPrometheus(opts: StartPrometheusOptions): Promise<LabPrometheus> {
   const dir = opts.dir ?? labCacheDir('prometheus');
   const configFile = join(dir, 'prometheus.yml');
   const rulesFile = join(dir, 'rules.yml');
   const storage = join(dir, 'data');
   mkdirSync(storage, { recursive: true });
-  const owner = liveOwner(dir, configFile);
+  const owner = liveOwner(join(dir, 'prometheus.pid'), configFile);
   if (owner !== undefined) {
     throw new UserError(`a lab Prometheus already runs on ${dir} (pid ${owner})`, 'stop the lab that started it (`kmodlab lab down`) first');
   }
@@ -131,52 +103,16 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Lab
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
   ];
-  const setpriv = findTool('setpriv');
-  const logFile = join(dir, 'prometheus.log');
-  const logFd = openSync(logFile, 'a');
-  const [cmd, argv] = setpriv ? [setpriv, ['--pdeathsig', 'SIGKILL', prometheus, ...args]] : [prometheus, args];
-  let child: ChildProcess;
-  try {
-    child = spawn(cmd, argv, { stdio: ['ignore', logFd, logFd] });
-  } finally {
-    closeSync(logFd);
-  }
-  trackProcess(child);
-  writeFileAtomic(join(dir, 'prometheus.pid'), `${child.pid}\n`);
-  let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
-
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
-  while (!(await ready(url, 500))) {
-    if (exited !== undefined || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      untrackProcess(child);
-      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-10).join('\n');
-      throw new Error(`prometheus did not become ready on 127.0.0.1:${port} (${exited !== undefined ? `exit ${exited}` : 'no answer'}); ${logFile}:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-
-  let stopped: Promise<void> | undefined;
-  return {
-    url,
-    pid: child.pid!,
-    dir,
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        if (exited !== undefined || child.exitCode !== null) {
-          untrackProcess(child);
-          resolve();
-          return;
-        }
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          untrackProcess(child);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      })),
-  };
+  const proc = await startLabService({
+    name: 'prometheus',
+    command: prometheus,
+    args,
+    logFile: join(dir, 'prometheus.log'),
+    pidFile: join(dir, 'prometheus.pid'),
+    address: `127.0.0.1:${port}`,
+    ready: () => ready(url, 500),
+    readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
+  });
+  return { url, pid: proc.pid, dir, stop: proc.stop };
 }
