@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { findTool } from '../../src/targets/lab/host/tools.js';
 import { renderExposition } from '../../src/targets/lab/metrics/exposition.js';
 import { startExporter, EXPOSITION_CONTENT_TYPE } from '../../src/targets/lab/metrics/exporter.js';
 import type { UsageSnapshot } from '../../src/targets/lab/metrics/usage.js';
@@ -59,5 +61,17 @@ describe('lab metrics exposition', () => {
     } finally {
       await exp.stop();
     }
+  });
+});
+
+describe.skipIf(!findTool('promtool'))("Prometheus' own linter", () => {
+  it('promtool check metrics parses the exposition', () => {
+    const r = spawnSync(findTool('promtool')!, ['check', 'metrics'], { input: renderExposition(snap), encoding: 'utf8' });
+    // It parses; the only findings are node-exporter's own names (upstream's, kept as they are).
+    const findings = (r.stdout + r.stderr).trim().split('\n').filter(Boolean);
+    expect(findings.sort()).toEqual([
+      "node_memory_MemAvailable_bytes metric names should be written in 'snake_case' not 'camelCase'",
+      "node_memory_MemTotal_bytes metric names should be written in 'snake_case' not 'camelCase'",
+    ]);
   });
 });
