@@ -20,6 +20,9 @@
 #   docker-registry                  the lab's own registry (kmodlab runs it on 127.0.0.1
 #                                    with its own config; the package's service is not used)
 #   openssl                          the lab's module signing key (drivers with `signing`)
+#   prometheus                       scrapes the lab's metrics endpoint; the cluster target's
+#                                    PromQL runs against it (kmodlab runs it on 127.0.0.1 with
+#                                    its own config; the package's service is not used)
 # Debian's own initramfs is NOT needed (the lab builds its own, tiny one), and
 # update-initramfs dominates kernel install time (~1.5 min per kernel on 2 cores).
 # The kernel packages export INITRD=Yes themselves (kernel-img.conf cannot turn it
@@ -34,7 +37,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools buildah skopeo docker-registry erofs-utils openssl"
+pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools buildah skopeo docker-registry erofs-utils openssl prometheus"
 for k in $KERNELS; do
   pkgs="$pkgs linux-image-$k linux-headers-$k"
 done
@@ -79,5 +82,13 @@ case "$missing" in *docker-registry*)
   if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled docker-registry >/dev/null 2>&1; then
     $SUDO systemctl disable --now docker-registry || true
   fi ;;
+esac
+# Same for prometheus (:9090 on all interfaces) and the node exporter it may pull in.
+case "$missing" in *prometheus*)
+  for s in prometheus prometheus-node-exporter; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled "$s" >/dev/null 2>&1; then
+      $SUDO systemctl disable --now "$s" || true
+    fi
+  done ;;
 esac
 echo "lab-packages: done"

@@ -85,7 +85,7 @@ interface LabSetupFlags {
   dryRun?: boolean;
 }
 
-const LAB_TOOLS = ['qemu-system-x86_64', 'busybox', 'cpio', 'depmod', 'make', 'time', 'buildah', 'skopeo', 'docker-registry', 'mkfs.erofs', 'openssl'];
+const LAB_TOOLS = ['qemu-system-x86_64', 'busybox', 'cpio', 'depmod', 'make', 'time', 'buildah', 'skopeo', 'docker-registry', 'mkfs.erofs', 'openssl', 'prometheus'];
 
 /** Returns the lab's kernels, or undefined when nothing was to be done (dry run, declined). */
 export async function runLabSetup(flags: LabSetupFlags, io: CliIO): Promise<string[] | undefined> {

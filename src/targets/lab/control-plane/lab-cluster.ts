@@ -27,6 +27,8 @@ import { reconcileMachineConfigs, rollBackMachineConfig } from './controllers/ma
 import { reconcileDay1Loaders } from './controllers/day1-loader.js';
 import { findKernel } from '../kernels/catalog.js';
 import { labCacheDir } from '../host/cache.js';
+import { clusterNodeHandles, LabUsageSource } from '../metrics/lab-usage.js';
+import { startLabMetrics, type LabMetrics, type LabMetricsOptions } from '../metrics/lab-metrics.js';
 
 export const NFD_KERNEL_LABEL = 'feature.node.kubernetes.io/kernel-version.full';
 const CANARY = 'canary';
@@ -69,6 +71,7 @@ export class LabCluster {
   /** Last observed state of each driver module, by `<node>/<module>` (cleared on reboot). */
   private lastModuleState = new Map<string, ModuleState>();
   private canaryUp = new Map<string, boolean>();
+  private metrics: LabMetrics | undefined;
 
   private constructor(opts: LabClusterOptions) {
     this.opts = opts;
@@ -411,12 +414,24 @@ export class LabCluster {
     return this.lastModuleState.get(`${node}/${canonicalModuleName(module)}`)?.loaded;
   }
 
+  /**
+   * The cluster's monitoring: a cAdvisor/node-exporter-style endpoint over this cluster's
+   * nodes and pods, and a Prometheus scraping it (what the cluster target queries, as
+   * thanos-querier on OpenShift). Stopped by `shutdown()`.
+   */
+  async startMetrics(opts: LabMetricsOptions = {}): Promise<LabMetrics> {
+    this.metrics ??= await startLabMetrics(new LabUsageSource(() => clusterNodeHandles(this.nodes)), opts);
+    return this.metrics;
+  }
+
   nodeByName(name: string): ClusterNode | undefined {
     return this.nodes.find((n) => n.name === name);
   }
 
   async shutdown(): Promise<void> {
     this.stopMonitor();
+    await this.metrics?.stop();
+    this.metrics = undefined;
     await Promise.all(
       this.nodes.map(async (n) => {
         this.emit('node-down', { reason: 'poweroff' }, n.name);

@@ -26,6 +26,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   skopeo: 'skopeo',
   'docker-registry': 'docker-registry',
   'mkfs.erofs': 'erofs-utils',
+  prometheus: 'prometheus',
 };
 
 /** sbin dirs are searched too: depmod lives there and non-root PATHs often lack it. */

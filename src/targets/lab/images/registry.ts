@@ -5,9 +5,7 @@
  * config written here — listening on 127.0.0.1 only, no auth (loopback, the Debian
  * package's own config enables htpasswd on :5000 and is not used), storage under the
  * lab cache — started when a command needs it and stopped when the command ends. Like
- * QEMU nodes it never outlives kmodlab: it is tracked by the node process registry
- * (killed on exit and on SIGINT/SIGTERM/SIGHUP) and started under
- * `setpriv --pdeathsig SIGKILL` for the case where kmodlab itself is SIGKILLed.
+ * QEMU nodes it never outlives kmodlab (host/lab-service.ts).
  *
  * The port is remembered in the cache so image references stay the same from one run
  * to the next; `--registry-port`/KMODLAB_REGISTRY_PORT fixes it. Or the user names an
@@ -15,15 +13,14 @@
  * starts nothing, and pushes and pulls there with the user's own container credentials
  * (buildah/skopeo read them from their auth files; kmodlab never sees them).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../../errors.js';
 import { labCacheDir, writeFileAtomic } from '../host/cache.js';
-import { findTool, requireTool } from '../host/tools.js';
-import { trackProcess, untrackProcess } from '../node/registry.js';
+import { freePort, liveOwner, startLabService } from '../host/lab-service.js';
+import { requireTool } from '../host/tools.js';
 
 export interface LabRegistry {
   /** `host:port` (what image references start with). */
@@ -114,18 +111,6 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Answers /v2/ as a distribution registry does? */
 export async function registryAnswers(host: string, timeoutMs = 1000): Promise<boolean> {
   try {
@@ -152,20 +137,6 @@ export function registryConfig(storageDir: string, port: number): string {
   )}\n`;
 }
 
-/** Another kmodlab process's registry on the same storage, still running? */
-function liveOwner(dir: string, configFile: string): number | undefined {
-  const pidFile = join(dir, 'registry.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes(configFile) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function startManagedRegistry(opts: OpenRegistryOptions): Promise<LabRegistry> {
   const dir = registryDir(opts.dir);
   const storageDir = join(dir, 'storage');
@@ -185,7 +156,7 @@ async function startManagedRegistry(opts: OpenRegistryOptions): Promise<LabRegis
   });
 
   // Another kmodlab process already serves this storage: use it, leave it to its owner.
-  if (port !== undefined && liveOwner(dir, configFile) !== undefined && (await registryAnswers(`127.0.0.1:${port}`))) return shared(port);
+  if (port !== undefined && liveOwner(join(dir, 'registry.pid'), configFile) !== undefined && (await registryAnswers(`127.0.0.1:${port}`))) return shared(port);
 
   if (port === undefined || !(await portIsFree(port))) {
     if (wanted !== undefined) {
@@ -197,54 +168,17 @@ async function startManagedRegistry(opts: OpenRegistryOptions): Promise<LabRegis
   writeFileAtomic(configFile, registryConfig(storageDir, port), 0o600);
 
   const registry = requireTool('docker-registry');
-  const setpriv = findTool('setpriv');
-  const logFile = join(dir, 'registry.log');
-  const logFd = openSync(logFile, 'a');
-  const [cmd, args] = setpriv
-    ? [setpriv, ['--pdeathsig', 'SIGKILL', registry, 'serve', configFile]]
-    : [registry, ['serve', configFile]];
-  let child: ChildProcess;
-  try {
-    child = spawn(cmd, args, { stdio: ['ignore', logFd, logFd] });
-  } finally {
-    closeSync(logFd);
-  }
-  trackProcess(child);
-  writeFileAtomic(join(dir, 'registry.pid'), `${child.pid}\n`);
-  let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
-
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 15_000);
-  while (!(await registryAnswers(`127.0.0.1:${port}`, 500))) {
-    if (exited !== undefined || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      untrackProcess(child);
-      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-10).join('\n');
-      throw new Error(`docker-registry did not start on 127.0.0.1:${port} (${exited !== undefined ? `exit ${exited}` : 'no answer'}); ${logFile}:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  let stopped: Promise<void> | undefined;
-  return {
-    ...shared(port),
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        if (exited !== undefined || child.exitCode !== null) {
-          untrackProcess(child);
-          resolve();
-          return;
-        }
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          untrackProcess(child);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      })),
-    pid: child.pid,
-  };
+  const proc = await startLabService({
+    name: 'docker-registry',
+    command: registry,
+    args: ['serve', configFile],
+    logFile: join(dir, 'registry.log'),
+    pidFile: join(dir, 'registry.pid'),
+    address: `127.0.0.1:${port}`,
+    ready: () => registryAnswers(`127.0.0.1:${port}`, 500),
+    readyTimeoutMs: opts.readyTimeoutMs ?? 15_000,
+  });
+  return { ...shared(port), stop: proc.stop, pid: proc.pid };
 }
 
 /** Bytes stored by a managed registry (all blobs), for "registry storage used". */
