@@ -8,11 +8,23 @@
  * at most one custom pool.
  */
 import type { K8sObject } from '../artifacts/artifact-set.js';
+import { UserError } from '../errors.js';
 import { ANNOTATION_INSTALL_PHASE } from '../labels.js';
 
 /** The pools every cluster has (no MachineConfigPool to render). */
 export const BUILT_IN_POOLS: readonly string[] = ['worker', 'master'];
 export const MC_ROLE_LABEL = 'machineconfiguration.openshift.io/role';
+
+/** A MachineConfigPool name is a Kubernetes object name; kmodlab also puts it in a node label key, so a DNS-1123 label. */
+export const POOL_NAME_PATTERN = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const POOL_NAME_EXPECTED = 'expected a MachineConfigPool name (DNS-1123 label: at most 63 lower-case letters, digits, "-"), e.g. worker, master, infra, gpu';
+
+/** `--pool` as every command takes it (render, evaluate --target cluster): any pool name, checked once here. */
+export function poolFlag(value: string | undefined): string {
+  const pool = value ?? 'worker';
+  if (!POOL_NAME_PATTERN.test(pool)) throw new UserError(`--pool ${pool}: ${POOL_NAME_EXPECTED}`);
+  return pool;
+}
 
 export function isCustomPool(pool: string): boolean {
   return !BUILT_IN_POOLS.includes(pool);
