@@ -384,6 +384,39 @@ describe('build.sh', () => {
     expect(mc2!.spec).toEqual({ osImageURL: `quay.io/acme/simple-kmod-rhcos@${digest2}` });
   });
 
+  it.each([false, true])('with --layered-image: README and build.sh name the given image, no digest left to fill in (day1=%s)', async (day1) => {
+    const given = `quay.io/acme/my-rhcos@sha256:${'9f'.repeat(32)}`;
+    const set = render(ref, R414_IMAGES, { layeredImage: given, day1, ...(day1 ? { registry: 'quay.io/acme' } : {}) });
+    const readme = text(set, 'README.md');
+    expect(readme).not.toContain(PLACEHOLDERS.layeredImageDigest.token);
+    expect(readme).toContain(given);
+    expect(set.placeholders.map((p) => p.token)).not.toContain(PLACEHOLDERS.layeredImageDigest.token);
+    // build.sh rebuilds into the given repository (no registry placeholder) and pins what it pushed
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-layering-'));
+    const root = path.join(dir, 'layering');
+    await writeArtifactSet(set, dir);
+    const digest = `sha256:${'ab12'.repeat(16)}`;
+    const bin = fakePodman(dir, digest);
+    execFileSync(path.join(root, 'build.sh'), ['/src/simple-kmod'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+    expect(readFileSync(path.join(dir, 'podman.log'), 'utf8')).toContain('push --digestfile ' + `${root}/image-digest.txt quay.io/acme/my-rhcos:1.0.0-4.14.12`);
+    const mcFile = set.files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))!.path;
+    const [mc] = parseYamlStream(readFileSync(path.join(root, mcFile), 'utf8')) as K8sObject[];
+    expect(mc!.spec).toEqual({ osImageURL: `quay.io/acme/my-rhcos@${digest}` });
+  });
+
+  it('fails, instead of reporting success, when the MachineConfig has no osImageURL line to pin', async () => {
+    const set = render(ref, R414_IMAGES, { registry: 'quay.io/acme' });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-layering-'));
+    const root = path.join(dir, 'layering');
+    await writeArtifactSet(set, dir);
+    const mcFile = set.files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))!.path;
+    writeFileSync(path.join(root, mcFile), readFileSync(path.join(root, mcFile), 'utf8').replace(/osImageURL:/, 'osImageUrl:'));
+    const bin = fakePodman(dir, `sha256:${'ab12'.repeat(16)}`);
+    const r = spawnSync(path.join(root, 'build.sh'), ['/src'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/has no osImageURL line to pin/);
+  });
+
   it('refuses to build while an image is a placeholder', async () => {
     const set = render(ref, R414, {});
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-layering-'));
