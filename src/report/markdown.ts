@@ -16,6 +16,14 @@ export const SCENARIO_TITLES: Record<ScenarioId, string> = {
   uninstall: 'Uninstall (artifacts removed)',
 };
 
+/** A build line's word on its modules' dependencies (the rows go to a table below the list). */
+function dependencyNote(deps: readonly { kind: string }[] | undefined): string {
+  if (deps === undefined) return '';
+  if (deps.length === 0) return ', no module dependencies';
+  const inTree = deps.filter((d) => d.kind === 'in-tree').length;
+  return `, ${deps.length} module dependenc${deps.length === 1 ? 'y' : 'ies'} (${inTree} in-tree; table below)`;
+}
+
 export function renderMarkdown(r: Report): string {
   const out: string[] = [];
   const label = r.run.targetLabel;
@@ -44,6 +52,7 @@ export function renderMarkdown(r: Report): string {
     }
     out.push(table(['Metric', ...methods.map((m) => m.id)], rows), '');
     const extras: string[] = [];
+    const depRows: string[][] = [];
     for (const me of methods) {
       const res = resultOf(r, me.id, s);
       if (!res) continue;
@@ -51,11 +60,15 @@ export function renderMarkdown(r: Report): string {
       for (const f of res.faults) extras.push(`- ${me.id}: fault \`${f.fault}\`${f.node ? ` on ${f.node}` : ''}: ${f.message} (line ${f.line})`);
       for (const b of res.builds) {
         extras.push(
-          `- ${me.id}: build for ${b.kver}: ${b.ok ? 'ok' : `failed${b.error ? ` (${b.error})` : ''}`}${b.cached ? ', cache hit' : ''}${b.wallMs !== undefined ? `, ${formatMs(b.wallMs)} wall [${label}]` : ''} (line ${b.line})`,
+          `- ${me.id}: build for ${b.kver}: ${b.ok ? 'ok' : `failed${b.error ? ` (${b.error})` : ''}`}${b.cached ? ', cache hit' : ''}${b.wallMs !== undefined ? `, ${formatMs(b.wallMs)} wall [${label}]` : ''}${dependencyNote(b.dependencies)} (line ${b.line})`,
         );
+        for (const d of b.dependencies ?? []) depRows.push([me.id, b.kver, d.module, d.name, d.kind]);
       }
     }
     if (extras.length) out.push(...extras, '');
+    if (depRows.length) {
+      out.push('Module dependencies of the builds (`modinfo -F depends`; in-tree ones must be on the node and load first):', '', table(['Method', 'Kernel', 'Module', 'Needs', 'Class'], depRows), '');
+    }
   }
 
   out.push('## Features of the methods', '', 'Documented behaviour, with sources (not measured by this run).', '');
