@@ -67,7 +67,9 @@ export function customPoolSteps(pool: string, mcpFile?: string): string[] {
     '',
     '```sh',
     ...(mcpFile ? [`oc apply -f ${mcpFile}`] : []),
-    `oc label node <node> ${label}=          # for each node that gets the driver`,
+    // Not yet in the pool: pick from the workers (readme-shell.ts leaves a block that sets NODE alone).
+    `NODE=$(oc get nodes -l ${nodeRoleLabel('worker')} -o jsonpath='{.items[0].metadata.name}')   # a worker to move into pool ${pool}; for another one: NODE=<name from oc get nodes>`,
+    `oc label node "$NODE" ${label}=          # repeat for each node that gets the driver`,
     `oc get nodes -l ${label}`,
     '```',
     '',

@@ -521,8 +521,8 @@ describe('kmm Day 1', () => {
 
     it('README: build the image before installing, copy the manifests, extra reboot, Module after install', () => {
       const readme = findFile(set, 'README.md')!.content!;
-      expect(readme).toContain('openshift-install create manifests --dir <install-dir>');
-      expect(readme).toContain('cp openshift/99_kmodlab-simple-kmod-kmm-machineconfig.yaml <install-dir>/openshift/');
+      expect(readme).toContain('openshift-install create manifests --dir "$INSTALL_DIR"');
+      expect(readme).toContain('cp openshift/99_kmodlab-simple-kmod-kmm-machineconfig.yaml "$INSTALL_DIR"/openshift/');
       expect(readme).toContain(`--build-arg KERNEL_FULL_VERSION=${KVER}`);
       expect(readme).toContain(`podman push quay.io/acme/simple-kmod-kmm-1.0.0:${KVER}`);
       expect(readme).toContain("modelled on KMM's Day-1 utility");

@@ -487,8 +487,8 @@ describe('off-cluster, Day 1', () => {
     expect(text(set, 'Containerfile')).toBe(text(day2, 'Containerfile'));
     expect(text(set, 'build.sh')).toContain(`"$here/${mcFile}"`);
     const md = text(set, 'README.md');
-    expect(md).toContain('openshift-install create manifests --dir <install-dir>');
-    expect(md).toContain(`cp ${mcFile} <install-dir>/openshift/`);
+    expect(md).toContain('openshift-install create manifests --dir "$INSTALL_DIR"');
+    expect(md).toContain(`cp ${mcFile} "$INSTALL_DIR"/openshift/`);
     expect(md).toMatch(/reboots it \*\*once more\*\*/);
   });
 

@@ -8,6 +8,7 @@ import { CRIO_WIPE_UNIT } from './day1.js';
 import { podmanSecretFlags, SIGNING_CERT_FILE, SIGNING_KEY_FILE, signingReadme } from '../module-signing.js';
 import { KMM_SOURCES } from './features.js';
 import { ocpDocs } from '../ocp-docs.js';
+import { pasteableShell } from '../readme-shell.js';
 import { sourceDirArg } from '../source-dir.js';
 import { minorVersion } from '../../release/release.js';
 import { toYamlStream } from '../../yaml.js';
@@ -441,5 +442,5 @@ export function kmmReadme(inp: ReadmeInputs): string {
       : `- OpenShift documentation (the OpenShift version was not given: put your cluster's version in the link): ${ocpDocs(release).kmm}`,
     '',
   );
-  return out.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n');
+  return pasteableShell(out.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n'), options.pool);
 }

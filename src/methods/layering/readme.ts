@@ -12,6 +12,7 @@ import type { RenderOptions } from '../method.js';
 import { customPoolSteps, nodeRoleLabel } from '../custom-pool.js';
 import { podmanSecretFlags, signingReadme } from '../module-signing.js';
 import { ocpDocs } from '../ocp-docs.js';
+import { pasteableShell } from '../readme-shell.js';
 import { sourceDirArg } from '../source-dir.js';
 import { blacklistedModules } from './containerfile.js';
 import { rhcosImageFor, type LayeringNames } from './images.js';
@@ -268,7 +269,7 @@ function offClusterReadme(i: ReadmeInput): string {
             `RHCOS_IMAGE=$(oc adm release info $NEW --image-for=rhel-coreos 2>/dev/null || oc adm release info $NEW --image-for=rhel-coreos-8) \\`,
           ]),
       `DTK_IMAGE=$(oc adm release info $NEW --image-for=driver-toolkit) \\`,
-      `IMAGE=${names.osImageRepo}:${driver.version}-<new version> ${signEnv(driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
+      `IMAGE=${names.osImageRepo}:${driver.version}-\${NEW##*:} ${signEnv(driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
       `oc apply -f ${mcFile}`,
     ),
     '',
@@ -461,5 +462,5 @@ function onClusterReadme(i: ReadmeInput): string {
 }
 
 export function readme(i: ReadmeInput): string {
-  return i.variant === 'on-cluster' ? onClusterReadme(i) : offClusterReadme(i);
+  return pasteableShell(i.variant === 'on-cluster' ? onClusterReadme(i) : offClusterReadme(i), i.options.pool);
 }
