@@ -357,15 +357,20 @@ describe('build.sh', () => {
     return bin;
   }
 
-  it.each([false, true])('builds with the release images, pushes, and pins the pushed digest (day1=%s)', async (day1) => {
-    const set = render(ref, R414_IMAGES, { registry: 'quay.io/acme', day1 });
+  /** Writes the set, runs its build.sh with the fake podman; the podman log and where the set is. */
+  async function runBuildSh(set: ArtifactSet, digest: string): Promise<{ dir: string; root: string; log: string[] }> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-layering-'));
     const root = path.join(dir, 'layering');
     await writeArtifactSet(set, dir);
-    const digest = `sha256:${'ab12'.repeat(16)}`;
     const bin = fakePodman(dir, digest);
     execFileSync(path.join(root, 'build.sh'), ['/src/simple-kmod'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
-    const log = readFileSync(path.join(dir, 'podman.log'), 'utf8').trim().split('\n');
+    return { dir, root, log: readFileSync(path.join(dir, 'podman.log'), 'utf8').trim().split('\n') };
+  }
+
+  it.each([false, true])('builds with the release images, pushes, and pins the pushed digest (day1=%s)', async (day1) => {
+    const set = render(ref, R414_IMAGES, { registry: 'quay.io/acme', day1 });
+    const digest = `sha256:${'ab12'.repeat(16)}`;
+    const { dir, root, log } = await runBuildSh(set, digest);
     expect(log[0]).toContain(`build -f ${root}/Containerfile -t quay.io/acme/simple-kmod-rhcos:1.0.0-4.14.12`);
     expect(log[0]).toContain(`--build-arg RHCOS_IMAGE=${RHCOS} --build-arg DTK_IMAGE=${DTK}`);
     expect(log[0]).toMatch(/ \/src\/simple-kmod$/);
@@ -392,13 +397,9 @@ describe('build.sh', () => {
     expect(readme).toContain(given);
     expect(set.placeholders.map((p) => p.token)).not.toContain(PLACEHOLDERS.layeredImageDigest.token);
     // build.sh rebuilds into the given repository (no registry placeholder) and pins what it pushed
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-layering-'));
-    const root = path.join(dir, 'layering');
-    await writeArtifactSet(set, dir);
     const digest = `sha256:${'ab12'.repeat(16)}`;
-    const bin = fakePodman(dir, digest);
-    execFileSync(path.join(root, 'build.sh'), ['/src/simple-kmod'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
-    expect(readFileSync(path.join(dir, 'podman.log'), 'utf8')).toContain('push --digestfile ' + `${root}/image-digest.txt quay.io/acme/my-rhcos:1.0.0-4.14.12`);
+    const { root, log } = await runBuildSh(set, digest);
+    expect(log).toContain(`push --digestfile ${root}/image-digest.txt quay.io/acme/my-rhcos:1.0.0-4.14.12`);
     const mcFile = set.files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))!.path;
     const [mc] = parseYamlStream(readFileSync(path.join(root, mcFile), 'utf8')) as K8sObject[];
     expect(mc!.spec).toEqual({ osImageURL: `quay.io/acme/my-rhcos@${digest}` });
