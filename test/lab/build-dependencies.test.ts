@@ -44,7 +44,7 @@ async function buildEvent(driverFile: string): Promise<Record<string, unknown>> 
   return build!.data;
 }
 
-/** The complete fixture run with its first dtk day2 build carrying `data` instead, reported. */
+/** The complete fixture run with its first dtk day2 build carrying `data`'s dependencies, reported (report.md then report.html). */
 function reportWith(data: Record<string, unknown>): string {
   const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'kmodlab-deps-report-')), 'complete');
   dirs.push(path.dirname(dir));
@@ -58,7 +58,7 @@ function reportWith(data: Record<string, unknown>): string {
   rmSync(file);
   appendFileSync(file, lines.join('\n') + '\n');
   writeReports(dir, { now: FIXED_NOW });
-  return readFileSync(path.join(dir, 'report.md'), 'utf8');
+  return readFileSync(path.join(dir, 'report.md'), 'utf8') + readFileSync(path.join(dir, 'report.html'), 'utf8');
 }
 
 describe.skipIf(!kernel)(`build events record the modules' dependencies${kernel ? '' : ' (skipped: no kernel with headers installed)'}`, () => {
@@ -78,5 +78,6 @@ describe.skipIf(!kernel)(`build events record the modules' dependencies${kernel 
     expect(md).toMatch(/- dtk: build for \S+: ok, [^\n]*1 module dependency \(1 in-tree; table below\)/);
     expect(md).toContain('| Method | Kernel | Module | Needs | Class |');
     expect(md).toMatch(/\| dtk \| \S+ \| needs_crc7 \| crc7 \| in-tree \|/);
+    expect(md).toContain('<code>needs_crc7</code> needs <code>crc7</code> (in-tree)'); // report.html's notes
   }, 300_000);
 });

@@ -139,6 +139,10 @@ function scenarioTable(r: Report, s: Report['scenarios'][number]): string {
     return [
       ...res.manualSteps.map((x) => `<li><strong>${esc(me.id)}</strong> — manual step: ${esc(x.description)}</li>`),
       ...res.faults.map((f) => `<li><strong>${esc(me.id)}</strong> — fault <code>${esc(f.fault)}</code>${f.node ? ` on ${esc(f.node)}` : ''}: ${esc(f.message)}</li>`),
+      // Module dependencies (modinfo -F depends) of the builds, one short note per build that has any.
+      ...res.builds
+        .filter((b) => b.dependencies?.length)
+        .map((b) => `<li><strong>${esc(me.id)}</strong> — build for ${esc(b.kver)}: ${b.dependencies!.map((d) => `<code>${esc(d.module)}</code> needs <code>${esc(d.name)}</code> (${esc(d.kind)})`).join(', ')}</li>`),
     ];
   });
   const cols = `<colgroup><col class="c-metric">${r.methods.map(() => '<col>').join('')}</colgroup>`;
