@@ -17,7 +17,7 @@ import { LabNode } from '../targets/lab/node/node.js';
 import { SHARE_MOUNT } from '../targets/lab/os-image/init.js';
 import { modinfoDepends } from '../targets/lab/os-image/initramfs.js';
 import { readModuleTree, type ModuleTree } from '../targets/lab/os-image/kernel-modules.js';
-import { classifyDependencies, parseDepends } from './dependencies.js';
+import { classifyDependencies, parseDepends } from '../targets/lab/driver-builds/module-dependencies.js';
 import { firstBuildError, firstLoadError, newLogLines } from './first-error.js';
 import { layModuleRoot } from './module-root.js';
 import type { KernelCheck } from './report.js';

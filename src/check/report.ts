@@ -4,6 +4,10 @@
  * run-time schema and the CLI checks its own output against it before printing.
  */
 import { z } from 'zod';
+import { DependencySchema } from '../targets/lab/driver-builds/module-dependencies.js';
+
+/** The classification is shared with the lab's build events. */
+export { DependencySchema, type Dependency } from '../targets/lab/driver-builds/module-dependencies.js';
 
 export const CHECK_STEPS = ['build', 'load', 'unload'] as const;
 export type CheckStep = (typeof CHECK_STEPS)[number];
@@ -11,15 +15,6 @@ export type CheckStep = (typeof CHECK_STEPS)[number];
 export const CellStatusSchema = z.enum(['ok', 'failed', 'skipped']);
 export type CellStatus = z.infer<typeof CellStatusSchema>;
 
-/** How a dependency `modinfo -F depends` names was resolved on this kernel. */
-export const DependencySchema = z.strictObject({
-  name: z.string(),
-  /** `driver`: another module of this driver; `in-tree`: a module of the kernel's own tree; `built-in`: compiled into the kernel; `missing`: none of these. */
-  kind: z.enum(['driver', 'in-tree', 'built-in', 'missing']),
-  /** For in-tree modules: the file, relative to /lib/modules/<kver>. */
-  file: z.string().optional(),
-});
-export type Dependency = z.infer<typeof DependencySchema>;
 
 const cell = {
   status: CellStatusSchema,

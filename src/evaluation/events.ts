@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { METHOD_IDS } from '../artifacts/artifact-set.js';
+import { ModuleDependencySchema } from '../targets/lab/driver-builds/module-dependencies.js';
 
 export const SCENARIO_IDS = ['day1', 'day2', 'upgrade', 'kernel-switch', 'uninstall'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
@@ -69,6 +70,8 @@ export const EVENT_DATA = {
     outputBytes: z.number().optional(),
     error: z.string().optional(),
     logFile: z.string().optional(),
+    /** Lab: each built module's dependencies (`modinfo -F depends`), classified as `kmodlab check` does. */
+    dependencies: z.array(ModuleDependencySchema).optional(),
   }),
   /** Memory of one resident component on a node (sum over its processes). */
   'sample-memory': z.looseObject({ component: z.string(), pod: z.string().optional(), rssBytes: z.number() }),

@@ -8,11 +8,23 @@
  * at most one custom pool.
  */
 import type { K8sObject } from '../artifacts/artifact-set.js';
+import { UserError } from '../errors.js';
 import { ANNOTATION_INSTALL_PHASE } from '../labels.js';
 
 /** The pools every cluster has (no MachineConfigPool to render). */
 export const BUILT_IN_POOLS: readonly string[] = ['worker', 'master'];
 export const MC_ROLE_LABEL = 'machineconfiguration.openshift.io/role';
+
+/** A MachineConfigPool name is a Kubernetes object name; kmodlab also puts it in a node label key, so a DNS-1123 label. */
+export const POOL_NAME_PATTERN = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const POOL_NAME_EXPECTED = 'expected a MachineConfigPool name (DNS-1123 label: at most 63 lower-case letters, digits, "-"), e.g. worker, master, infra, gpu';
+
+/** `--pool` as every command takes it (render, evaluate --target cluster): any pool name, checked once here. */
+export function poolFlag(value: string | undefined): string {
+  const pool = value ?? 'worker';
+  if (!POOL_NAME_PATTERN.test(pool)) throw new UserError(`--pool ${pool}: ${POOL_NAME_EXPECTED}`);
+  return pool;
+}
 
 export function isCustomPool(pool: string): boolean {
   return !BUILT_IN_POOLS.includes(pool);
@@ -55,7 +67,9 @@ export function customPoolSteps(pool: string, mcpFile?: string): string[] {
     '',
     '```sh',
     ...(mcpFile ? [`oc apply -f ${mcpFile}`] : []),
-    `oc label node <node> ${label}=          # for each node that gets the driver`,
+    // Not yet in the pool: pick from the workers (readme-shell.ts leaves a block that sets NODE alone).
+    `NODE=$(oc get nodes -l ${nodeRoleLabel('worker')} -o jsonpath='{.items[0].metadata.name}')   # a worker to move into pool ${pool}; for another one: NODE=<name from oc get nodes>`,
+    `oc label node "$NODE" ${label}=          # repeat for each node that gets the driver`,
     `oc get nodes -l ${label}`,
     '```',
     '',

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ArtifactSet, MethodId } from '../artifacts/artifact-set.js';
 import type { DriverSpec } from '../driver/spec.js';
 import type { Release } from '../release/release.js';
+import { POOL_NAME_EXPECTED, POOL_NAME_PATTERN } from './custom-pool.js';
 
 export const RenderOptionsSchema = z.strictObject({
   /** Render the Day-1 (install-time) form instead of the Day-2 form. */
@@ -18,7 +19,7 @@ export const RenderOptionsSchema = z.strictObject({
    */
   pool: z
     .string()
-    .regex(/^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a MachineConfigPool name (DNS-1123 label: at most 63 lower-case letters, digits, "-"), e.g. worker, master, infra, gpu')
+    .regex(POOL_NAME_PATTERN, POOL_NAME_EXPECTED)
     .default('worker'),
   /**
    * Repository prefix for images kmodlab asks to build (e.g. `quay.io/acme`). Default:

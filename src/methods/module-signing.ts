@@ -125,29 +125,49 @@ export function x509Config(driver: DriverSpec): string {
  * README lines (Markdown): make a key pair (once), keep it out of every image and
  * artifact, enroll the certificate on the nodes, and verify.
  */
-export function signingReadme(driver: DriverSpec, how: { namespace?: string; podman?: boolean; verifyCommand: string }): string[] {
+export interface SigningReadmeOptions {
+  /** Namespace of the key/cert Secrets: adds the `oc create secret` commands. */
+  namespace?: string;
+  /** Adds the `podman build --secret` form. */
+  podman?: boolean;
+  verifyCommand: string;
+  /** Section heading (a method with numbered steps gives its own). */
+  heading?: string;
+  /** Who signs, replacing the builder-stage paragraph (KMM signs in the cluster itself). */
+  signedBy?: string;
+  /** Sentence introducing the Secrets (default: the in-cluster build's build volumes). */
+  secretsUse?: string;
+}
+
+/** Files the README's key-pair command writes (the private key and the DER certificate). */
+export const SIGNING_KEY_FILE = 'signing_key.priv';
+export const SIGNING_CERT_FILE = 'signing_key.der';
+export const X509_CONFIG_FILE = 'x509.conf';
+
+export function signingReadme(driver: DriverSpec, how: SigningReadmeOptions): string[] {
   if (!driver.signing) return [];
   const { keySecret, certSecret } = driver.signing;
   const lines = [
-    '## Secure Boot: signing the modules',
+    how.heading ?? '## Secure Boot: signing the modules',
     '',
-    `The driver spec asks for signed modules. The builder stage signs them with the kernel tree's \`sign-file\`; the key and the certificate are build-time secrets, mounted only while that step runs, and never stored in an image layer (the shipped image holds only the signed \`.ko\` files).`,
+    how.signedBy ??
+      `The driver spec asks for signed modules. The builder stage signs them with the kernel tree's \`sign-file\`; the key and the certificate are build-time secrets, mounted only while that step runs, and never stored in an image layer (the shipped image holds only the signed \`.ko\` files).`,
     '',
     'Make a key pair once (`x509.conf` is in this directory) and keep `signing_key.priv` secret — do not commit it or leave it in a build context:',
     '',
     '```sh',
-    'openssl req -new -nodes -utf8 -sha256 -days 36500 -batch -x509 -config x509.conf \\',
-    '  -outform DER -out signing_key.der -keyout signing_key.priv',
+    `openssl req -new -nodes -utf8 -sha256 -days 36500 -batch -x509 -config ${X509_CONFIG_FILE} \\`,
+    `  -outform DER -out ${SIGNING_CERT_FILE} -keyout ${SIGNING_KEY_FILE}`,
     '```',
     '',
   ];
   if (how.namespace) {
     lines.push(
-      `In-cluster builds read them from the Secrets \`${keySecret}\` (data key \`${SIGNING_KEY_DATA_KEY}\`) and \`${certSecret}\` (data key \`${SIGNING_CERT_DATA_KEY}\`), mounted as build volumes:`,
+      `${how.secretsUse ?? 'In-cluster builds read them'} from the Secrets \`${keySecret}\` (data key \`${SIGNING_KEY_DATA_KEY}\`) and \`${certSecret}\` (data key \`${SIGNING_CERT_DATA_KEY}\`)${how.secretsUse ? '' : ', mounted as build volumes'}:`,
       '',
       '```sh',
-      `oc create secret generic ${keySecret} -n ${how.namespace} --from-file=${SIGNING_KEY_DATA_KEY}=signing_key.priv`,
-      `oc create secret generic ${certSecret} -n ${how.namespace} --from-file=${SIGNING_CERT_DATA_KEY}=signing_key.der`,
+      `oc create secret generic ${keySecret} -n ${how.namespace} --from-file=${SIGNING_KEY_DATA_KEY}=${SIGNING_KEY_FILE}`,
+      `oc create secret generic ${certSecret} -n ${how.namespace} --from-file=${SIGNING_CERT_DATA_KEY}=${SIGNING_CERT_FILE}`,
       '```',
       '',
     );
@@ -157,7 +177,7 @@ export function signingReadme(driver: DriverSpec, how: { namespace?: string; pod
       'Builds with podman take them as build secrets (`RUN --mount=type=secret`):',
       '',
       '```sh',
-      `podman build ${podmanSecretFlags('signing_key.priv', 'signing_key.der').join(' ')} …`,
+      `podman build ${podmanSecretFlags(SIGNING_KEY_FILE, SIGNING_CERT_FILE).join(' ')} …`,
       '```',
       '',
     );

@@ -23,6 +23,8 @@ export interface OcpDocs {
   coreosLayering: string;
   /** The Driver Toolkit. */
   driverToolkit: string;
+  /** The Kernel Module Management operator chapter (the fallback minor's when the version is unknown). */
+  kmm: string;
 }
 
 export function ocpDocs(release: Release): OcpDocs {
@@ -34,5 +36,18 @@ export function ocpDocs(release: Release): OcpDocs {
     globalPullSecret: at('openshift_images/managing_images/using-image-pull-secrets.html#images-update-global-pull-secret_using-image-pull-secrets'),
     coreosLayering: at(layeringInPostInstall ? 'post_installation_configuration/coreos-layering.html' : 'machine_configuration/mco-coreos-layering.html'),
     driverToolkit: at('hardware_enablement/psap-driver-toolkit.html'),
+    kmm: ocpKmmDocs(v),
   };
+}
+
+/** Newest OpenShift minor whose KMM chapter the feature table cites; also the fallback when the release is unknown. */
+export const DOCS_FALLBACK_MINOR: readonly [number, number] = [4, 20];
+
+/**
+ * The KMM chapter of the OpenShift documentation for one OpenShift minor (the chapter
+ * exists from 4.12, the first release KMM supports; older minors get the 4.12 chapter).
+ */
+export function ocpKmmDocs(minor: readonly [number, number] | undefined = DOCS_FALLBACK_MINOR): string {
+  const [major, m] = minor[0] === 4 && minor[1] < 12 ? [4, 12] : minor;
+  return `https://docs.redhat.com/en/documentation/openshift_container_platform/${major}.${m}/html/specialized_hardware_and_driver_enablement/kernel-module-management-operator`;
 }

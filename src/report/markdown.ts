@@ -17,6 +17,14 @@ export const SCENARIO_TITLES: Record<ScenarioId, string> = {
   uninstall: 'Uninstall (artifacts removed)',
 };
 
+/** A build line's word on its modules' dependencies (the rows go to a table below the list). */
+function dependencyNote(deps: readonly { kind: string }[] | undefined): string {
+  if (deps === undefined) return '';
+  if (deps.length === 0) return ', no module dependencies';
+  const inTree = deps.filter((d) => d.kind === 'in-tree').length;
+  return `, ${deps.length} module dependenc${deps.length === 1 ? 'y' : 'ies'} (${inTree} in-tree; table below)`;
+}
+
 export function renderMarkdown(r: Report): string {
   const out: string[] = [];
   const label = r.run.targetLabel;
@@ -45,6 +53,7 @@ export function renderMarkdown(r: Report): string {
     }
     out.push(table(['Metric', ...methods.map((m) => m.id)], rows), '');
     const extras: string[] = [];
+    const depRows: string[][] = [];
     for (const me of methods) {
       const res = resultOf(r, me.id, s);
       if (!res) continue;
@@ -53,10 +62,14 @@ export function renderMarkdown(r: Report): string {
       extras.push(...collapse(res.faults.map((f) => `${me.id}: fault \`${f.fault}\`${f.node ? ` on ${f.node}` : ''}: ${f.message}`)));
       for (const b of res.builds) {
         const time = b.wallMs !== undefined ? (b.ok ? `, ${formatMs(b.wallMs)} wall` : ` after ${formatMs(b.wallMs)}`) : '';
-        extras.push(`${me.id}: build for ${b.kver}: ${b.ok ? 'ok' : 'failed'}${b.cached ? ', cache hit' : ''}${time}${!b.ok && b.error ? ` (${b.error})` : ''}`);
+        extras.push(`${me.id}: build for ${b.kver}: ${b.ok ? 'ok' : 'failed'}${b.cached ? ', cache hit' : ''}${time}${!b.ok && b.error ? ` (${b.error})` : ''}${dependencyNote(b.dependencies)}`);
+        for (const d of b.dependencies ?? []) depRows.push([me.id, b.kver, d.module, d.name, d.kind]);
       }
     }
     if (extras.length) out.push(...extras.map((e) => `- ${e}`), '');
+    if (depRows.length) {
+      out.push('Module dependencies of the builds (`modinfo -F depends`; in-tree ones must be on the node and load first):', '', table(['Method', 'Kernel', 'Module', 'Needs', 'Class'], depRows), '');
+    }
   }
 
   out.push('## Features of the methods', '', 'Documented behaviour, with sources (not measured by this run).', '');

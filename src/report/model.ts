@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { METHOD_IDS } from '../artifacts/artifact-set.js';
 import { SCENARIO_IDS } from '../evaluation/events.js';
+import { ModuleDependencySchema } from '../targets/lab/driver-builds/module-dependencies.js';
 
 /** 2: summary columns follow the scenarios run, cells are short with footnotes; the verdict. */
 export const REPORT_SCHEMA_VERSION = 2;
@@ -52,6 +53,8 @@ export const ScenarioResultSchema = z.strictObject({
       peakRssBytes: z.number().optional(),
       outputBytes: z.number().optional(),
       error: z.string().optional(),
+      /** Lab builds: each module's dependencies (`modinfo -F depends`) and their class. */
+      dependencies: z.array(ModuleDependencySchema).optional(),
     }),
   ),
   components: z.array(

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyDependencies, parseDepends } from '../../src/check/dependencies.js';
+import { classifyDependencies, parseDepends } from '../../src/targets/lab/driver-builds/module-dependencies.js';
 import { firstBuildError, firstLoadError, newLogLines } from '../../src/check/first-error.js';
 import { CheckReportSchema, formatMatrix, toJUnitXml, type CheckReport, type KernelCheck } from '../../src/index.js';
 import { summarize } from '../../src/check/report.js';

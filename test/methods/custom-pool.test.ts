@@ -56,7 +56,8 @@ describe('layering, custom pool', () => {
     expect(mc!.metadata.labels!['machineconfiguration.openshift.io/role']).toBe('gpu');
     const md = artifactText(findFile(set, 'README.md')!);
     expect(md).toContain('oc apply -f 00-machineconfigpool-gpu.yaml');
-    expect(md).toContain('oc label node <node> node-role.kubernetes.io/gpu=');
+    expect(md).toContain('oc label node "$NODE" node-role.kubernetes.io/gpu=');
+    expect(md).toContain("NODE=$(oc get nodes -l node-role.kubernetes.io/worker -o jsonpath='{.items[0].metadata.name}')");
     expect(md).toContain('oc wait mcp/gpu --for=condition=Updated');
   });
 
@@ -69,7 +70,7 @@ describe('layering, custom pool', () => {
     const f = findFile(set, 'openshift/99_openshift-machineconfigpool_infra.yaml');
     expect(f?.objects?.[0]?.kind).toBe('MachineConfigPool');
     const md = artifactText(findFile(set, 'README.md')!);
-    expect(md).toContain('cp openshift/99_openshift-machineconfigpool_infra.yaml openshift/99_openshift-machineconfig_99-infra-kmodlab-simple-kmod.yaml <install-dir>/openshift/');
+    expect(md).toContain('cp openshift/99_openshift-machineconfigpool_infra.yaml openshift/99_openshift-machineconfig_99-infra-kmodlab-simple-kmod.yaml "$INSTALL_DIR"/openshift/');
     expect(md).toContain('spec.template.spec.metadata.labels');
   });
 
@@ -89,7 +90,7 @@ describe('dtk, custom pool', () => {
     assertValidK8sObject(ds);
     expect(spec(ds).template.spec.nodeSelector).toEqual({ 'node-role.kubernetes.io/infra': '' });
     const md = artifactText(findFile(set, 'README.md')!);
-    expect(md).toContain('oc label node <node> node-role.kubernetes.io/infra=');
+    expect(md).toContain('oc label node "$NODE" node-role.kubernetes.io/infra=');
     expect(md).toContain('toleration');
   });
 });

@@ -209,8 +209,8 @@ describe('dtk pinned, Day 2, reference driver (source.path)', () => {
   it('README says how to build, apply, verify, update, upgrade and remove', () => {
     const readme = findFile(set, 'README.md')!.content!;
     expect(readme).toContain('oc apply -f .');
-    expect(readme).toContain('oc start-build simple-kmod-driver-build -n kmodlab-simple-kmod-dtk --from-dir=<driver source dir> --follow');
-    expect(readme).toContain("oc debug node/<node> -- chroot /host lsmod | grep -E '^(simple_kmod|simple_procfs_kmod) '");
+    expect(readme).toContain('oc start-build simple-kmod-driver-build -n kmodlab-simple-kmod-dtk --from-dir="$DRIVER_SRC" --follow');
+    expect(readme).toContain(`oc debug node/"$NODE" -- chroot /host lsmod | grep -E '^(simple_kmod|simple_procfs_kmod) '`);
     expect(readme).toContain('oc get pods -n kmodlab-simple-kmod-dtk');
     expect(readme).toContain('managementState');
     expect(readme).toContain('## Update');
@@ -396,7 +396,7 @@ describe('dtk tracking', () => {
 
   it('README states the upgrade window', () => {
     const readme = findFile(set, 'README.md')!.content!;
-    expect(readme).toContain('oc start-build simple-kmod-driver-source-build -n kmodlab-simple-kmod-dtk --from-dir=<driver source dir> --follow');
+    expect(readme).toContain('oc start-build simple-kmod-driver-source-build -n kmodlab-simple-kmod-dtk --from-dir="$DRIVER_SRC" --follow');
     expect(readme).toMatch(/absent on that node until it reboots/);
     expect(readme).toMatch(/openshift\/driver-toolkit:latest/);
   });
@@ -449,8 +449,8 @@ describe('dtk Day 1', () => {
     const readme = findFile(set, 'README.md')!.content!;
     expect(readme).toContain(`--build-arg DTK=${DTK_IMAGE}`);
     expect(readme).toContain(`--build-arg KVER=${KVER}`);
-    expect(readme).toContain('openshift-install create manifests --dir <install-dir>');
-    expect(readme).toContain('cp openshift/*.yaml <install-dir>/openshift/');
+    expect(readme).toContain('openshift-install create manifests --dir "$INSTALL_DIR"');
+    expect(readme).toContain('cp openshift/*.yaml "$INSTALL_DIR"/openshift/');
     expect(readme).toMatch(/not\*\* loaded at first boot/);
   });
 

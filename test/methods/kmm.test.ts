@@ -521,8 +521,8 @@ describe('kmm Day 1', () => {
 
     it('README: build the image before installing, copy the manifests, extra reboot, Module after install', () => {
       const readme = findFile(set, 'README.md')!.content!;
-      expect(readme).toContain('openshift-install create manifests --dir <install-dir>');
-      expect(readme).toContain('cp openshift/99_kmodlab-simple-kmod-kmm-machineconfig.yaml <install-dir>/openshift/');
+      expect(readme).toContain('openshift-install create manifests --dir "$INSTALL_DIR"');
+      expect(readme).toContain('cp openshift/99_kmodlab-simple-kmod-kmm-machineconfig.yaml "$INSTALL_DIR"/openshift/');
       expect(readme).toContain(`--build-arg KERNEL_FULL_VERSION=${KVER}`);
       expect(readme).toContain(`podman push quay.io/acme/simple-kmod-kmm-1.0.0:${KVER}`);
       expect(readme).toContain("modelled on KMM's Day-1 utility");
@@ -773,21 +773,22 @@ describe('kmm signing key config and dropped-parameter warning', () => {
     expect(conf.phase).toBe('build');
     expect(findFile(render(reference), 'x509.conf')).toBeUndefined(); // no signing, no config
     const readme = findFile(set, 'README.md')!.content!;
-    const cmd = readme.split('\n').find((l) => l.startsWith('openssl req '))!;
+    // the command as pasted: its backslash-continued lines
+    const cmd = readme.replace(/\\\n/g, ' ').split('\n').find((l) => l.startsWith('openssl req '))!;
     expect(cmd).toContain('-config x509.conf');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-x509-'));
     try {
       writeFileSync(path.join(dir, 'x509.conf'), conf.content!);
       execFileSync('sh', ['-c', cmd], { cwd: dir, stdio: 'pipe' });
-      const text = execFileSync('openssl', ['x509', '-inform', 'DER', '-in', 'signing_key_pub.der', '-noout', '-text'], { cwd: dir, encoding: 'utf8' });
-      expect(text).toContain('CN = acme-nic kernel module signing key');
+      const text = execFileSync('openssl', ['x509', '-inform', 'DER', '-in', 'signing_key.der', '-noout', '-text'], { cwd: dir, encoding: 'utf8' });
+      expect(text).toContain('CN = acme-nic module signing key');
       expect(text).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
       expect(text).toMatch(/Key Usage:\s+Digital Signature/);
       if (signFile && hostDeps) {
         // the kernel's sign-file accepts the pair, and the module then names the signer
         cpSync(hostDeps.module, path.join(dir, 'm.ko'));
-        execFileSync(signFile, ['sha256', 'signing_key.priv', 'signing_key_pub.der', 'm.ko'], { cwd: dir, stdio: 'pipe' });
-        expect(execFileSync('/usr/sbin/modinfo', ['-F', 'signer', path.join(dir, 'm.ko')], { encoding: 'utf8' }).trim()).toBe('acme-nic kernel module signing key');
+        execFileSync(signFile, ['sha256', 'signing_key.priv', 'signing_key.der', 'm.ko'], { cwd: dir, stdio: 'pipe' });
+        expect(execFileSync('/usr/sbin/modinfo', ['-F', 'signer', path.join(dir, 'm.ko')], { encoding: 'utf8' }).trim()).toBe('acme-nic module signing key');
       }
       expect(conf.content).not.toMatch(/PRIVATE KEY/);
     } finally {
@@ -808,5 +809,36 @@ describe('kmm signing key config and dropped-parameter warning', () => {
       rmSync(out, { recursive: true, force: true });
     }
     expect(stderr.join('')).toMatch(/^warning: kmm: KMM passes modprobe parameters to simple_procfs_kmod only, so simple_kmod's parameters \(greeting=kmodlab\) are not set/m);
+  });
+});
+
+describe('kmm uses the shared signing, documentation and source-dir helpers', () => {
+  it('x509.conf and the Secure Boot steps are the shared ones; KMM still signs in the cluster', async () => {
+    const { x509Config, podmanSecretFlags, SIGNING_CERT_FILE, SIGNING_KEY_FILE } = await import('../../src/methods/module-signing.js');
+    const driver = fullDriver();
+    const set = render(driver, RELEASE, { registry: 'quay.io/acme', kmmVersion: '2.6' });
+    expect(findFile(set, 'x509.conf')!.content).toBe(x509Config(driver));
+    const readme = findFile(set, 'README.md')!.content!;
+    expect(readme).toContain(`-outform DER -out ${SIGNING_CERT_FILE} -keyout ${SIGNING_KEY_FILE}`);
+    expect(readme).toContain(`--from-file=cert=${SIGNING_CERT_FILE}`);
+    expect(readme).not.toContain('signing_key_pub.der');
+    expect(container(set).kernelMappings[0].sign.keySecret).toEqual({ name: 'acme-signing-key' }); // in-cluster signing by the Module
+    const day1 = findFile(render(driver, { ...RELEASE, driverToolkitImage: DTK }, { registry: 'quay.io/acme', day1: true, kmmVersion: '2.6' }), 'README.md')!.content!;
+    expect(day1).toContain(podmanSecretFlags(SIGNING_KEY_FILE, SIGNING_CERT_FILE).join(' '));
+  });
+
+  it("links the OpenShift KMM chapter through ocp-docs, and names the driver's real source directory", async () => {
+    const { ocpDocs } = await import('../../src/methods/ocp-docs.js');
+    const readme = findFile(render(reference, RELEASE, { sourceDir: '/src/my driver' }), 'README.md')!.content!;
+    expect(readme).toContain(ocpDocs(release(RELEASE)).kmm);
+    expect(readme).toContain("'/src/my driver'");
+    expect(readme).not.toContain('<driver source dir>');
+  });
+
+  it('waits with oc wait / until loops instead of watches that block a paste', () => {
+    const readme = findFile(render(reference), 'README.md')!.content!;
+    const shell = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).join('\n');
+    expect(shell).not.toMatch(/ -w\b/);
+    expect(shell).toMatch(/oc wait .*--for=jsonpath='\{\.status\.phase\}'=Succeeded/);
   });
 });

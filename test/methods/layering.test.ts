@@ -357,15 +357,20 @@ describe('build.sh', () => {
     return bin;
   }
 
-  it.each([false, true])('builds with the release images, pushes, and pins the pushed digest (day1=%s)', async (day1) => {
-    const set = render(ref, R414_IMAGES, { registry: 'quay.io/acme', day1 });
+  /** Writes the set, runs its build.sh with the fake podman; the podman log and where the set is. */
+  async function runBuildSh(set: ArtifactSet, digest: string): Promise<{ dir: string; root: string; log: string[] }> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-layering-'));
     const root = path.join(dir, 'layering');
     await writeArtifactSet(set, dir);
-    const digest = `sha256:${'ab12'.repeat(16)}`;
     const bin = fakePodman(dir, digest);
     execFileSync(path.join(root, 'build.sh'), ['/src/simple-kmod'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
-    const log = readFileSync(path.join(dir, 'podman.log'), 'utf8').trim().split('\n');
+    return { dir, root, log: readFileSync(path.join(dir, 'podman.log'), 'utf8').trim().split('\n') };
+  }
+
+  it.each([false, true])('builds with the release images, pushes, and pins the pushed digest (day1=%s)', async (day1) => {
+    const set = render(ref, R414_IMAGES, { registry: 'quay.io/acme', day1 });
+    const digest = `sha256:${'ab12'.repeat(16)}`;
+    const { dir, root, log } = await runBuildSh(set, digest);
     expect(log[0]).toContain(`build -f ${root}/Containerfile -t quay.io/acme/simple-kmod-rhcos:1.0.0-4.14.12`);
     expect(log[0]).toContain(`--build-arg RHCOS_IMAGE=${RHCOS} --build-arg DTK_IMAGE=${DTK}`);
     expect(log[0]).toMatch(/ \/src\/simple-kmod$/);
@@ -382,6 +387,35 @@ describe('build.sh', () => {
     execFileSync(path.join(root, 'build.sh'), ['/src/simple-kmod'], { env: { ...process.env, PATH: `${bin2}:${process.env.PATH}`, IMAGE: 'quay.io/acme/simple-kmod-rhcos:v2' } });
     const [mc2] = parseYamlStream(readFileSync(path.join(root, mcFile), 'utf8')) as K8sObject[];
     expect(mc2!.spec).toEqual({ osImageURL: `quay.io/acme/simple-kmod-rhcos@${digest2}` });
+  });
+
+  it.each([false, true])('with --layered-image: README and build.sh name the given image, no digest left to fill in (day1=%s)', async (day1) => {
+    const given = `quay.io/acme/my-rhcos@sha256:${'9f'.repeat(32)}`;
+    const set = render(ref, R414_IMAGES, { layeredImage: given, day1, ...(day1 ? { registry: 'quay.io/acme' } : {}) });
+    const readme = text(set, 'README.md');
+    expect(readme).not.toContain(PLACEHOLDERS.layeredImageDigest.token);
+    expect(readme).toContain(given);
+    expect(set.placeholders.map((p) => p.token)).not.toContain(PLACEHOLDERS.layeredImageDigest.token);
+    // build.sh rebuilds into the given repository (no registry placeholder) and pins what it pushed
+    const digest = `sha256:${'ab12'.repeat(16)}`;
+    const { root, log } = await runBuildSh(set, digest);
+    expect(log).toContain(`push --digestfile ${root}/image-digest.txt quay.io/acme/my-rhcos:1.0.0-4.14.12`);
+    const mcFile = set.files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))!.path;
+    const [mc] = parseYamlStream(readFileSync(path.join(root, mcFile), 'utf8')) as K8sObject[];
+    expect(mc!.spec).toEqual({ osImageURL: `quay.io/acme/my-rhcos@${digest}` });
+  });
+
+  it('fails, instead of reporting success, when the MachineConfig has no osImageURL line to pin', async () => {
+    const set = render(ref, R414_IMAGES, { registry: 'quay.io/acme' });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-layering-'));
+    const root = path.join(dir, 'layering');
+    await writeArtifactSet(set, dir);
+    const mcFile = set.files.find((f) => f.objects?.some((o) => o.kind === 'MachineConfig'))!.path;
+    writeFileSync(path.join(root, mcFile), readFileSync(path.join(root, mcFile), 'utf8').replace(/osImageURL:/, 'osImageUrl:'));
+    const bin = fakePodman(dir, `sha256:${'ab12'.repeat(16)}`);
+    const r = spawnSync(path.join(root, 'build.sh'), ['/src'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/has no osImageURL line to pin/);
   });
 
   it('refuses to build while an image is a placeholder', async () => {
@@ -454,8 +488,8 @@ describe('off-cluster, Day 1', () => {
     expect(text(set, 'Containerfile')).toBe(text(day2, 'Containerfile'));
     expect(text(set, 'build.sh')).toContain(`"$here/${mcFile}"`);
     const md = text(set, 'README.md');
-    expect(md).toContain('openshift-install create manifests --dir <install-dir>');
-    expect(md).toContain(`cp ${mcFile} <install-dir>/openshift/`);
+    expect(md).toContain('openshift-install create manifests --dir "$INSTALL_DIR"');
+    expect(md).toContain(`cp ${mcFile} "$INSTALL_DIR"/openshift/`);
     expect(md).toMatch(/reboots it \*\*once more\*\*/);
   });
 

@@ -76,8 +76,10 @@ describe('README commands name the real driver source directory', () => {
     expect(execFileSync('bash', ['-c', `set --; ${contextLine}\nprintf %s "$context"`], { encoding: 'utf8' })).toBe('/tmp/a "b" $c`d`');
   });
 
-  it('library callers without a source directory still get a named placeholder', () => {
-    expect(text(render(dtkMethod, {}), 'README.md')).toContain('--from-dir=<driver source dir>');
+  it('library callers without a source directory get a shell variable, set with a comment at the top of the block', () => {
+    const md = text(render(dtkMethod, {}), 'README.md');
+    expect(md).toContain('--from-dir="$DRIVER_SRC"');
+    expect(md).toMatch(/^DRIVER_SRC=\. +# the driver source directory/m);
   });
 });
 

@@ -20,6 +20,7 @@ import { listKernels } from '../../targets/lab/kernels/catalog.js';
 import { LabTarget } from '../../targets/lab/lab-target.js';
 import { ClusterTarget } from '../../targets/cluster/cluster-target.js';
 import { renderMethods } from '../../methods/render.js';
+import { poolFlag } from '../../methods/custom-pool.js';
 import { writeArtifactSet } from '../../artifacts/artifact-set.js';
 import { LAB_REGISTRY } from '../../targets/lab/release.js';
 import type { CliIO } from '../output.js';
@@ -102,7 +103,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--upgrade-to <version>', 'cluster: run the upgrade scenario to this OpenShift version (also needs --yes-upgrade-my-cluster)')
     .option('--yes-upgrade-my-cluster', 'cluster: confirm that the upgrade scenario may upgrade the cluster')
     .option('--day1-install-dir <dir>', 'cluster: write the Day-1 manifests here (Day 1 needs install time)')
-    .option('--pool <pool>', 'cluster: MachineConfigPool the driver goes to: worker (default) | master')
+    .option('--pool <pool>', 'cluster: MachineConfigPool / node role the driver goes to: worker (default), master (single-node OpenShift) or a custom pool (e.g. infra, gpu), as render --pool')
     .option('--registry <prefix>', 'cluster: repository prefix for Day-1 images (with --day1-install-dir)')
     .action(async (flags: EvaluateFlags, cmd: Command) => {
       mergeAlias(cmd, flags, 'methods', 'method', '--methods', '--method');
@@ -223,14 +224,13 @@ function prepareLab(flags: EvaluateFlags, checked: LabFlagsChecked, driver: Load
 
 /** Cluster flags that need no connection, checked before anything is created. */
 function checkClusterFlags(flags: EvaluateFlags): void {
-  const pool = flags.pool ?? 'worker';
-  if (pool !== 'worker' && pool !== 'master') throw new UserError(`--pool ${pool}: expected worker or master`);
+  poolFlag(flags.pool);
   if (flags.day1InstallDir && !flags.registry) throw new UserError('--day1-install-dir needs --registry <repo prefix>: Day-1 images must be pullable at install time');
 }
 
 /** The same scenarios on a real cluster, through the cluster target. */
 async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: TargetEmit, methods: MethodId[], io: CliIO): Promise<PreparedTarget> {
-  const pool = flags.pool === 'master' ? 'master' : 'worker'; // checked by checkClusterFlags
+  const pool = poolFlag(flags.pool);
   const target = await ClusterTarget.connect({
     kubeconfig: flags.kubeconfig,
     context: flags.context,

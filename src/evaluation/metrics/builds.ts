@@ -3,6 +3,8 @@
  * layered-image build; in the lab, the real kbuild run). Cached builds did no work
  * (an image-registry hit) and are counted apart.
  */
+import { z } from 'zod';
+import { ModuleDependencySchema, type ModuleDependency } from '../../targets/lab/driver-builds/module-dependencies.js';
 import { unavailable, type ScenarioContext } from './context.js';
 import { measured, notMeasured, type Measured } from './measured.js';
 import { eventsOf } from './segments.js';
@@ -19,6 +21,8 @@ export interface BuildItem {
   peakRssBytes?: number;
   outputBytes?: number;
   error?: string;
+  /** Lab builds: each module's dependencies, classified (in-tree, built-in, driver, missing). */
+  dependencies?: ModuleDependency[];
 }
 
 export function buildItems(ctx: ScenarioContext): BuildItem[] {
@@ -37,6 +41,8 @@ export function buildItems(ctx: ScenarioContext): BuildItem[] {
     const out = num('outputBytes');
     if (out !== undefined) item.outputBytes = out;
     if (typeof d['error'] === 'string') item.error = d['error'];
+    const deps = z.array(ModuleDependencySchema).safeParse(d['dependencies']);
+    if (deps.success) item.dependencies = deps.data;
     return item;
   });
 }

@@ -6,6 +6,7 @@ import { loadOrder, modprobeLoad, modprobeUnload } from '../driver-build.js';
 import { customPoolSteps, isCustomPool } from '../custom-pool.js';
 import { podmanSecretFlags, signingReadme } from '../module-signing.js';
 import { ocpDocs } from '../ocp-docs.js';
+import { pasteableShell } from '../readme-shell.js';
 import { sourceDirArg } from '../source-dir.js';
 import { HOST_MODULES_MOUNT } from './containerfile.js';
 import { CLUSTER_DTK_IMAGESTREAM, CLUSTER_DTK_NAMESPACE, CLUSTER_DTK_TAG } from './names.js';
@@ -371,5 +372,5 @@ export function dtkReadme(input: ReadmeInput): string {
     );
   }
   p('');
-  return out.join('\n');
+  return pasteableShell(out.join('\n'), options.pool);
 }

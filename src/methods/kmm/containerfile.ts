@@ -76,7 +76,7 @@ export function kmmSignContainerfile(driver: DriverSpec, files: readonly string[
     `# Signs the modules of the Day-1 kmod image of ${driver.name} ${driver.version} (kmodlab, method kmm), as KMM's sign step does.`,
     '#   podman build -f Containerfile.sign --authfile pull-secret.json \\',
     '#     --build-arg UNSIGNED_IMAGE=<image>-unsigned --build-arg DTK_IMAGE=<driver-toolkit> --build-arg KERNEL_FULL_VERSION=<kernel> \\',
-    '#     --secret id=key,src=signing_key.priv --secret id=cert,src=signing_key_pub.der -t <image> .',
+    '#     --secret id=key,src=signing_key.priv --secret id=cert,src=signing_key.der -t <image> .',
     'ARG UNSIGNED_IMAGE',
     'ARG DTK_IMAGE',
     'FROM ${UNSIGNED_IMAGE} AS unsigned',

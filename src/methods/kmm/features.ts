@@ -1,5 +1,6 @@
 /** What the KMM method offers, each fact with the document it comes from. */
 import type { FeatureFact } from '../method.js';
+import { ocpKmmDocs } from '../ocp-docs.js';
 
 const UPSTREAM_DOCS = 'https://github.com/kubernetes-sigs/kernel-module-management/blob/main/docs';
 const MIDSTREAM_DOCS = 'https://github.com/rh-ecosystem-edge/kernel-module-management/blob/main/docs/mkdocs/documentation';
@@ -17,18 +18,6 @@ export const KMM_SOURCES = {
   preflight: `${MIDSTREAM_DOCS}/preflight_validation.md`,
   ocpDocs: ocpKmmDocs([4, 20]),
 } as const;
-
-/** Newest OpenShift minor whose KMM chapter the feature table cites; also the fallback when the release is unknown. */
-export const DOCS_FALLBACK_MINOR: readonly [number, number] = [4, 20];
-
-/**
- * The KMM chapter of the OpenShift documentation for one OpenShift minor (the chapter
- * exists from 4.12, the first release KMM supports; older minors get the 4.12 chapter).
- */
-export function ocpKmmDocs(minor: readonly [number, number] | undefined = DOCS_FALLBACK_MINOR): string {
-  const [major, m] = minor[0] === 4 && minor[1] < 12 ? [4, 12] : minor;
-  return `https://docs.redhat.com/en/documentation/openshift_container_platform/${major}.${m}/html/specialized_hardware_and_driver_enablement/kernel-module-management-operator`;
-}
 
 export const kmmFeatures: readonly FeatureFact[] = [
   {

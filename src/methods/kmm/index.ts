@@ -20,7 +20,7 @@ import { dockerfileConfigMap, driverNamespace, filesToSign, moduleObject, operat
 import { kmmNames, OPERATOR_NAMESPACE } from './names.js';
 import { droppedParameters, kmmModprobe } from './modprobe.js';
 import { kmmReadme } from './readme.js';
-import { SIGNING_CONFIG_FILE, signingKeyConfig } from './signing-key.js';
+import { X509_CONFIG_FILE, x509Config } from '../module-signing.js';
 import { kmmForms, resolveKmmVersion } from './versions.js';
 
 export const KMM_VARIANTS = ['in-cluster-build'] as const;
@@ -79,10 +79,10 @@ function render(driver: DriverSpec, release: Release, options: RenderOptions): A
   }
   if (driver.signing) {
     files.push({
-      path: SIGNING_CONFIG_FILE,
+      path: X509_CONFIG_FILE,
       phase: 'build',
       description: 'OpenSSL config for the signing key pair the README creates (no key in it)',
-      content: signingKeyConfig(driver),
+      content: x509Config(driver),
     });
   }
   const module = moduleObject({ driver, release, options, names, imageRepoSecret, forms });

@@ -5,8 +5,11 @@ import type { ReleaseFacts } from '../../release/placeholders.js';
 import type { RenderOptions } from '../method.js';
 import { IN_TREE_LINK } from './containerfile.js';
 import { CRIO_WIPE_UNIT } from './day1.js';
-import { SIGNING_CONFIG_FILE } from './signing-key.js';
-import { KMM_SOURCES, ocpKmmDocs } from './features.js';
+import { podmanSecretFlags, SIGNING_CERT_FILE, SIGNING_KEY_FILE, signingReadme } from '../module-signing.js';
+import { KMM_SOURCES } from './features.js';
+import { ocpDocs } from '../ocp-docs.js';
+import { pasteableShell } from '../readme-shell.js';
+import { sourceDirArg } from '../source-dir.js';
 import { minorVersion } from '../../release/release.js';
 import { toYamlStream } from '../../yaml.js';
 import { ANY_KERNEL_REGEXP, filesToSign, kernelRegexp, preflightValidationExample } from './manifests.js';
@@ -222,7 +225,7 @@ export function kmmReadme(inp: ReadmeInputs): string {
         '# KMM signs only what it builds in the cluster: sign this image yourself, with the key pair of "Signing key and certificate" below',
         `podman build -f Containerfile.sign --authfile pull-secret.json \\`,
         `  --build-arg UNSIGNED_IMAGE=${built} --build-arg DTK_IMAGE=${dtk} --build-arg KERNEL_FULL_VERSION=${kver} \\`,
-        '  --secret id=key,src=signing_key.priv --secret id=cert,src=signing_key_pub.der \\',
+        `  ${podmanSecretFlags(SIGNING_KEY_FILE, SIGNING_CERT_FILE).join(' ')} \\`,
         `  -t ${image} .`,
       );
     }
@@ -272,9 +275,11 @@ export function kmmReadme(inp: ReadmeInputs): string {
       '',
       code([
         `oc apply ${operatorFiles.map((p) => `-f ${p}`).join(' ')}`,
-        `# wait for the CSV and the Module CRD`,
-        `oc get csv -n ${OPERATOR_NAMESPACE} -w    # until PHASE is Succeeded`,
+        `# wait until OLM has created the operator's CSV and it reports Succeeded, then for the Module CRD`,
+        `until oc get csv -n ${OPERATOR_NAMESPACE} -o name | grep -q ${OPERATOR_PACKAGE}; do sleep 10; done`,
+        `oc wait -n ${OPERATOR_NAMESPACE} $(oc get csv -n ${OPERATOR_NAMESPACE} -o name | grep ${OPERATOR_PACKAGE}) --for=jsonpath='{.status.phase}'=Succeeded --timeout=15m`,
         'until oc get crd modules.kmm.sigs.x-k8s.io >/dev/null 2>&1; do sleep 10; done',
+        'oc wait crd/modules.kmm.sigs.x-k8s.io --for=condition=Established --timeout=5m',
         `oc -n ${OPERATOR_NAMESPACE} rollout status deployment/kmm-operator-controller`,
       ]),
       '',
@@ -324,7 +329,7 @@ export function kmmReadme(inp: ReadmeInputs): string {
           `oc patch configs.imageregistry.operator.openshift.io/cluster --type=merge -p '{"spec":{"defaultRoute":true}}'`,
           `REGISTRY=${route}`,
           'podman login -u openshift -p "$(oc whoami -t)" "$REGISTRY"   # the token authenticates; add --tls-verify=false for a self-signed ingress certificate',
-          `podman build -f ${sourceFile} -t ${external} <driver source dir>`,
+          `podman build -f ${sourceFile} -t ${external} ${sourceDirArg(driver, options)}`,
           `podman push ${external}`,
         ]),
         '',
@@ -332,26 +337,20 @@ export function kmmReadme(inp: ReadmeInputs): string {
         '',
       );
     } else {
-      out.push(code([`podman build -f ${sourceFile} -t ${names.sourceImage} <driver source dir>`, `podman push ${names.sourceImage}`]), '');
+      out.push(code([`podman build -f ${sourceFile} -t ${names.sourceImage} ${sourceDirArg(driver, options)}`, `podman push ${names.sourceImage}`]), '');
     }
     out.push(`Push a new source image (new tag = new driver version) whenever the source changes; KMM only rebuilds for a new image tag.`, '');
   }
 
   if (driver.signing) {
     out.push(
-      `### ${step++}. Signing key and certificate`,
-      '',
-      `Create the key pair (DER certificate) as in the RHEL "Signing a kernel and modules for Secure Boot" guide, from \`${SIGNING_CONFIG_FILE}\``,
-      '(in this directory; set its `O` and `CN` to your organisation first), and store them as',
-      `Secrets in \`${ns}\`; KMM reads the private key from key \`key\` and the certificate from key \`cert\`. The key never goes into these files.`,
-      '',
-      code([
-        `openssl req -x509 -new -nodes -utf8 -sha256 -days 36500 -batch -config ${SIGNING_CONFIG_FILE} -outform DER -out signing_key_pub.der -keyout signing_key.priv`,
-        `oc create secret generic ${driver.signing.keySecret} -n ${ns} --from-file=key=signing_key.priv`,
-        `oc create secret generic ${driver.signing.certSecret} -n ${ns} --from-file=cert=signing_key_pub.der`,
-        '# enroll signing_key_pub.der on every Secure Boot node: mokutil --import signing_key_pub.der (then confirm at the next boot)',
-      ]),
-      '',
+      ...signingReadme(driver, {
+        heading: `### ${step++}. Signing key and certificate`,
+        signedBy: `KMM signs the modules in the cluster (the Module's \`sign\` section): after building an image it runs \`sign-file\` in a signing pod with the key and certificate from Secrets and pushes the signed image. The key never goes into these files.`,
+        namespace: ns,
+        secretsUse: 'KMM reads them',
+        verifyCommand: `oc debug node/<node> -- chroot /host modinfo -F signer ${load[0]}`,
+      }),
       forms.filesToSignGlobs
         ? `Files signed (\`sign.filesToSign\`; the \`*\` is the one kernel directory of the image, KMM 2.6+ expands globs): ${filesToSign(driver, forms).map((f) => `\`${f}\``).join(', ')}.`
         : `Files signed (\`sign.filesToSign\`, exact paths: KMM ${forms.version} copies each entry literally, globs need KMM 2.6): ${filesToSign(driver, forms).map((f) => `\`${f}\``).join(', ')}.` +
@@ -373,8 +372,9 @@ export function kmmReadme(inp: ReadmeInputs): string {
     '',
     code([
       `oc get module ${names.moduleName} -n ${ns}`,
-      `oc get builds -n ${ns} -w                       # KMM builds the image once per kernel (skipped if it exists)`,
-      `oc get pods -n ${ns} -w                         # build${driver.signing ? ', sign' : ''} and one-shot worker pods`,
+      `oc get builds,pods -n ${ns}                     # KMM builds the image once per kernel (skipped if it exists); build${driver.signing ? ', sign' : ''} and one-shot worker pods`,
+      `# wait until every ${options.pool} node has loaded the driver (KMM labels it ${readyLabel})`,
+      `until [ "$(oc get nodes -l ${readyLabel} -o name | wc -l)" -ge "$(oc get nodes -l node-role.kubernetes.io/${options.pool} -o name | wc -l)" ]; do sleep 15; done`,
       `oc get nodes -l ${readyLabel}`,
       `oc get nodemodulesconfigs                         # per node: what KMM wants loaded and what is loaded`,
       `oc debug node/<node> -- chroot /host sh -c "lsmod | grep -E '${lsmodPattern}'"`,
@@ -410,7 +410,8 @@ export function kmmReadme(inp: ReadmeInputs): string {
     '',
     code([
       `oc delete -f ${driverFiles.find((p) => p.includes('module')) ?? '12-module.yaml'}    # KMM runs modprobe -r ${unload.join(' ')} on every node`,
-      `oc get nodes -l ${readyLabel}           # wait until no node has the label`,
+      `# wait until KMM has unloaded the modules everywhere (no node has the label)`,
+      `until [ -z "$(oc get nodes -l ${readyLabel} -o name)" ]; do sleep 10; done`,
       `oc delete ${driverFiles.filter((p) => !p.includes('module')).reverse().map((p) => `-f ${p}`).join(' ')}`,
     ]),
     '',
@@ -437,9 +438,9 @@ export function kmmReadme(inp: ReadmeInputs): string {
     `  ordered upgrade ${KMM_SOURCES.orderedUpgrade}, signing ${KMM_SOURCES.secureBoot}, firmware ${KMM_SOURCES.firmware},`,
     `  Day 1 ${KMM_SOURCES.day1}, install ${KMM_SOURCES.install}`,
     minorVersion(release)
-      ? `- OpenShift ${minorVersion(release)!.join('.')} documentation: ${ocpKmmDocs(minorVersion(release))}`
-      : `- OpenShift documentation (the OpenShift version was not given: put your cluster's version in the link): ${ocpKmmDocs(undefined)}`,
+      ? `- OpenShift ${minorVersion(release)!.join('.')} documentation: ${ocpDocs(release).kmm}`
+      : `- OpenShift documentation (the OpenShift version was not given: put your cluster's version in the link): ${ocpDocs(release).kmm}`,
     '',
   );
-  return out.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n');
+  return pasteableShell(out.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n'), options.pool);
 }

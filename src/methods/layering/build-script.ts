@@ -66,6 +66,7 @@ podman push --digestfile "$here/${DIGEST_FILE}" "$IMAGE"
 digest="$(cat "$here/${DIGEST_FILE}")"
 
 sed -i -E "s|^([[:space:]]*osImageURL:).*|\\\\1 $repo@$digest|" "$here/${machineConfigFile}"
+grep -qF "osImageURL: $repo@$digest" "$here/${machineConfigFile}" || { echo "build.sh: ${machineConfigFile} has no osImageURL line to pin $repo@$digest in" >&2; exit 1; }
 echo "build.sh: pushed $repo@$digest and wrote it to ${machineConfigFile}"
 `;
 }

@@ -24,7 +24,7 @@ export interface LayeringNames {
   /** Registry prefix (e.g. quay.io/acme) or the placeholder prefix. */
   registry: string;
   registryIsPlaceholder: boolean;
-  /** `<registry>/<driver>-rhcos`: the layered OS image repository. */
+  /** `<registry>/<driver>-rhcos`, or the repository of `--layered-image`: the layered OS image repository. */
   osImageRepo: string;
   /** Tag for the off-cluster build: `<driver version>-<ocp version or kernel>`. */
   osImageTag: string;
@@ -39,12 +39,15 @@ export interface LayeringNames {
 }
 
 export function layeringNames(driver: DriverSpec, release: Release, options: RenderOptions): LayeringNames {
-  const registry = options.registry ?? PLACEHOLDER_REGISTRY;
+  // A given --layered-image names the repository the image lives in: rebuilds (build.sh)
+  // push there too, and without --registry its parent is the registry prefix.
+  const layeredRepo = options.layeredImage?.replace(/@sha256:[a-f0-9]{64}$/, '');
+  const registry = options.registry ?? (layeredRepo ? layeredRepo.slice(0, layeredRepo.lastIndexOf('/')) : PLACEHOLDER_REGISTRY);
   const tagParts = [driver.version, release.version ?? release.kernelVersion].filter((p): p is string => Boolean(p));
   return {
     registry,
-    registryIsPlaceholder: options.registry === undefined,
-    osImageRepo: `${registry}/${driver.name}-rhcos`,
+    registryIsPlaceholder: options.registry === undefined && layeredRepo === undefined,
+    osImageRepo: layeredRepo ?? `${registry}/${driver.name}-rhcos`,
     osImageTag: tagParts.join('-').replace(/[^\w.-]/g, '_').slice(0, 128),
     sourceImage: `${registry}/${driver.name}-source:${driver.version}`,
     machineConfigName: dnsLabel('99', options.pool, 'kmodlab', driver.name, 'layered'),

@@ -6,12 +6,13 @@
 import type { Artifact } from '../../artifacts/artifact-set.js';
 import type { DriverSpec } from '../../driver/spec.js';
 import type { Placeholder } from '../../release/placeholders.js';
-import type { ReleaseFacts } from '../../release/placeholders.js';
+import { PLACEHOLDERS, type ReleaseFacts } from '../../release/placeholders.js';
 import { loadOrder, modprobeConf } from '../driver-build.js';
 import type { RenderOptions } from '../method.js';
 import { customPoolSteps, nodeRoleLabel } from '../custom-pool.js';
 import { podmanSecretFlags, signingReadme } from '../module-signing.js';
 import { ocpDocs } from '../ocp-docs.js';
+import { pasteableShell } from '../readme-shell.js';
 import { sourceDirArg } from '../source-dir.js';
 import { blacklistedModules } from './containerfile.js';
 import { rhcosImageFor, type LayeringNames } from './images.js';
@@ -198,9 +199,20 @@ function offClusterReadme(i: ReadmeInput): string {
   if (options.day1) {
     out.push(...day1Steps(i, buildArg, image));
   } else {
+    const given = options.layeredImage;
     out.push(
-      '## 1. Build and push',
-      '',
+      ...(given
+        ? [
+            '## 1. The image (given)',
+            '',
+            `You built and pushed the layered image already (\`--layered-image\`): \`${mcFile}\` pins \`${given}\`. Check that the nodes' registry serves it and that it was built from the cluster's release (its kernel is the release's):`,
+            '',
+            code('sh', `skopeo inspect --authfile pull-secret.json docker://${given} | grep -E '"(Digest|ostree.linux)"'`),
+            '',
+            `To build it again (a driver change, a new release), \`./build.sh${buildArg}\` builds \`${image}\`, pushes it and pins the new digest in \`${mcFile}\`; this is how:`,
+            '',
+          ]
+        : ['## 1. Build and push', '']),
       code('sh', `${signEnv(driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`),
       '',
       `\`build.sh\` runs \`podman build\` with the release's images, pushes \`${image}\` with \`--digestfile ${'image-digest.txt'}\` and writes \`<repository>@<digest>\` into \`${mcFile}\`. By hand:`,
@@ -218,7 +230,11 @@ function offClusterReadme(i: ReadmeInput): string {
       '',
       '## 2. Pin the digest',
       '',
-      `\`osImageURL\` must name the image by digest: every node pulls it for itself, and a tag that moves between two pulls leaves nodes on different images (${DOCS.usingLayering}). \`build.sh\` did this; by hand, replace \`sha256:FILL_ME_LAYERED_IMAGE_DIGEST\` in \`${mcFile}\` with the content of \`image-digest.txt\`.`,
+      `\`osImageURL\` must name the image by digest: every node pulls it for itself, and a tag that moves between two pulls leaves nodes on different images (${DOCS.usingLayering}). ${
+        given
+          ? `It is pinned already: \`osImageURL: ${given}\` in \`${mcFile}\`. After a rebuild, \`build.sh\` writes the new \`<repository>@<digest>\` there; by hand, put \`${names.osImageRepo}@\` and the content of \`image-digest.txt\` on that line.`
+          : `\`build.sh\` did this; by hand, replace \`sha256:${PLACEHOLDERS.layeredImageDigest.token}\` in \`${mcFile}\` with the content of \`image-digest.txt\`.`
+      }`,
       '',
       '## 3. Apply',
       '',
@@ -253,7 +269,7 @@ function offClusterReadme(i: ReadmeInput): string {
             `RHCOS_IMAGE=$(oc adm release info $NEW --image-for=rhel-coreos 2>/dev/null || oc adm release info $NEW --image-for=rhel-coreos-8) \\`,
           ]),
       `DTK_IMAGE=$(oc adm release info $NEW --image-for=driver-toolkit) \\`,
-      `IMAGE=${names.osImageRepo}:${driver.version}-<new version> ${signEnv(driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
+      `IMAGE=${names.osImageRepo}:${driver.version}-\${NEW##*:} ${signEnv(driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
       `oc apply -f ${mcFile}`,
     ),
     '',
@@ -289,7 +305,11 @@ function day1Steps(i: ReadmeInput, buildArg: string, image: string): string[] {
       `${signEnv(i.driver)}AUTHFILE=pull-secret.json ./build.sh${buildArg}`,
     ),
     '',
-    `\`build.sh\` pushes \`${image}\` and writes \`<repository>@<digest>\` into \`${mcFile}\` (replacing \`sha256:FILL_ME_LAYERED_IMAGE_DIGEST\`). The registry \`${names.registry}\` must be reachable from the nodes during installation, and the \`pullSecret\` of \`install-config.yaml\` must hold read credentials for it (it becomes the global pull secret).`,
+    `${
+      options.layeredImage
+        ? `\`${mcFile}\` pins the image you gave (\`--layered-image\`): \`${options.layeredImage}\`; skip the build if that is built from the release you install. Otherwise \`build.sh\` pushes \`${image}\` and writes its \`<repository>@<digest>\` there instead.`
+        : `\`build.sh\` pushes \`${image}\` and writes \`<repository>@<digest>\` into \`${mcFile}\` (replacing \`sha256:${PLACEHOLDERS.layeredImageDigest.token}\`).`
+    } The registry \`${names.registry}\` must be reachable from the nodes during installation, and the \`pullSecret\` of \`install-config.yaml\` must hold read credentials for it (it becomes the global pull secret).`,
     '',
     '## 2. Add the MachineConfig to the installation manifests',
     '',
@@ -442,5 +462,5 @@ function onClusterReadme(i: ReadmeInput): string {
 }
 
 export function readme(i: ReadmeInput): string {
-  return i.variant === 'on-cluster' ? onClusterReadme(i) : offClusterReadme(i);
+  return pasteableShell(i.variant === 'on-cluster' ? onClusterReadme(i) : offClusterReadme(i), i.options.pool);
 }

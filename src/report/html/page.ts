@@ -153,6 +153,10 @@ function scenarioTable(r: Report, s: Report['scenarios'][number]): string {
       ...collapse(res.faults.map((f) => `\u0000${f.fault}\u0000${f.node ? ` on ${f.node}` : ''}: ${f.message}`)).map(
         (x) => `<li><strong>${esc(me.id)}</strong> — fault ${esc(x).replace(/\u0000(.*?)\u0000/, '<code>$1</code>')}</li>`,
       ),
+      // Module dependencies (modinfo -F depends) of the builds, one short note per build that has any.
+      ...res.builds
+        .filter((b) => b.dependencies?.length)
+        .map((b) => `<li><strong>${esc(me.id)}</strong> — build for ${esc(b.kver)}: ${b.dependencies!.map((d) => `<code>${esc(d.module)}</code> needs <code>${esc(d.name)}</code> (${esc(d.kind)})`).join(', ')}</li>`),
     ];
   });
   const cols = `<colgroup><col class="c-metric">${r.methods.map(() => '<col>').join('')}</colgroup>`;

@@ -16,6 +16,9 @@ import type { ClusterNode, ClusterRelease, EmitFn, PodRecord } from './cluster-t
 import { ImageRegistry, repositoryOf, type LabImage } from './image-registry.js';
 import { layDriverImage, type ImageLayout } from '../driver-builds/driver-image.js';
 import { labSigningKey, signBuild } from '../driver-builds/module-signing.js';
+import { builtModuleDependencies } from '../driver-builds/module-dependencies.js';
+import { modinfoDepends } from '../os-image/initramfs.js';
+import { readModuleTree } from '../os-image/kernel-modules.js';
 import { probeModules, type ModuleState } from './module-probe.js';
 import { canonicalModuleName } from '../../../driver/spec.js';
 import { ObjectStore } from './objects.js';
@@ -263,7 +266,10 @@ export class LabCluster {
       // A cache hit did no work: it carries the size of what was reused, not the cost
       // of the build that made it (that build's figures belong to the run that did it).
       const cost = r.cached ? {} : { wallMs: rec.wallMs, userCpuMs: rec.userCpuMs, systemCpuMs: rec.systemCpuMs, peakRssBytes: rec.peakRssBytes };
-      this.emit('build', { kver, ok: true, cached: r.cached, ...cost, outputBytes: rec.outputBytes, logFile: rec.logFile, by, image, key: rec.key });
+      // Which kernel modules the driver needs (in-tree ones must be on the node too).
+      const tree = readModuleTree(kernel.modulesDir, modinfoDepends);
+      const dependencies = builtModuleDependencies(rec.modules, this.driver.spec.modules.map((m) => m.name), tree);
+      this.emit('build', { kver, ok: true, cached: r.cached, ...cost, outputBytes: rec.outputBytes, logFile: rec.logFile, by, image, key: rec.key, dependencies });
       if (!this.driver.spec.signing) return r;
       // The builder stage's signing step (key: the lab's stand-in for the signing Secrets).
       const key = await labSigningKey(this.driver.spec);
