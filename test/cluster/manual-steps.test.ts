@@ -16,6 +16,7 @@ import { readRun } from '../../src/evaluation/read-run.js';
 import { Recorder } from '../../src/evaluation/recorder.js';
 import { runEvaluation, targetEmitter, type RecordingScope } from '../../src/evaluation/run-evaluation.js';
 import { renderMethods } from '../../src/methods/render.js';
+import { resolveRelease } from '../../src/release/resolve.js';
 import { buildReport } from '../../src/report/build.js';
 import type { Report } from '../../src/report/model.js';
 import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
@@ -33,7 +34,7 @@ const steps = (r: Report) => {
 describe('manualStepsOf (the README’s steps, from the artifact set)', () => {
   it('per method and phase', async () => {
     const driver = await loadDriver(DRIVER);
-    const release = { version: '4.14.12', kernelVersion: '5.14.0-284.52.1.el9_2.x86_64' } as never;
+    const release = await resolveRelease({ ocpVersion: '4.14.12', kernel: '5.14.0-284.52.1.el9_2.x86_64' });
     const set = (m: string, day1: boolean) => renderMethods(driver.spec, release, m, { day1, registry: 'quay.io/acme' })[0]!;
     expect(manualStepsOf(set('dtk', false), 'day2', '/src/simple-kmod').map((s) => s.command)).toEqual([expect.stringMatching(/^oc start-build \S+ -n \S+ --from-dir=\/src\/simple-kmod --follow$/)]);
     expect(manualStepsOf(set('kmm', false), 'day2')).toEqual([]); // the Module builds in the cluster
