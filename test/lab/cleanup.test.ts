@@ -10,6 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
+import { alive, waitGone } from './processes.js';
 import { REPO, labAvailability, primaryKernel, removeTempDirs, skipReason, tempDir } from './helpers.js';
 
 const lab = labAvailability();
@@ -32,25 +33,6 @@ function tsFiles(dir: string): string[] {
     const p = join(dir, e);
     return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith('.ts') ? [p] : [];
   });
-}
-
-/** Alive = has a /proc entry that is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (!alive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return !alive(pid);
 }
 
 describe.skipIf(!lab.ok)(`lab cleanup: no QEMU outlives kmodlab${skipReason(lab)}`, () => {

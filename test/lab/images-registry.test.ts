@@ -14,6 +14,7 @@ import { UserError } from '../../src/errors.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, parseRegistryFlag, registryAnswers, registryConfig } from '../../src/targets/lab/images/registry.js';
 import { trackedPids } from '../../src/targets/lab/node/registry.js';
+import { listeners, alive, waitGone } from './processes.js';
 import { REPO, removeTempDirs, tempDir } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -59,40 +60,6 @@ describe('--registry and the registry config', () => {
     expect(cfg.auth).toBeUndefined();
   });
 });
-
-/** Local addresses listening on `port` (from /proc/net/tcp{,6}: state 0A = LISTEN). */
-function listeners(port: number): string[] {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const out: string[] = [];
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(f, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] === '0A' && cols[1]?.endsWith(`:${hexPort}`)) out.push(cols[1].split(':')[0]!);
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && alive(pid)) await new Promise((r) => setTimeout(r, 100));
-  return !alive(pid);
-}
 
 const haveRegistry = !!findTool('docker-registry');
 

@@ -18,6 +18,7 @@ import { startLabMetrics } from '../../src/targets/lab/metrics/lab-metrics.js';
 import type { ContainerUsage, UsageSnapshot, UsageSource } from '../../src/targets/lab/metrics/usage.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { kubeconfigFor } from '../cluster/helpers.js';
+import { listeners, alive, waitGone } from './processes.js';
 import { REPO, removeTempDirs, tempDir } from './helpers.js';
 
 const NS = 'simple-kmod-dtk';
@@ -206,40 +207,6 @@ describe.skipIf(!haveProm)('the lab metrics service', () => {
     await expect(fetch(`${m.metricsUrl}/metrics`)).rejects.toThrow();
   }, 60_000);
 });
-
-/** Listening sockets on `port` (local address hex, e.g. 0100007F = 127.0.0.1), from /proc/net. */
-function listeners(port: number): string[] {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const out: string[] = [];
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(f, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] === '0A' && cols[1]?.endsWith(`:${hexPort}`)) out.push(cols[1].split(':')[0]!);
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && alive(pid)) await new Promise((r) => setTimeout(r, 100));
-  return !alive(pid);
-}
 
 describe.skipIf(!haveProm)('the lab Prometheus never outlives kmodlab', () => {
   afterAll(() => removeTempDirs());
