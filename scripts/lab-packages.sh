@@ -20,6 +20,8 @@
 #   docker-registry                  the lab's own registry (kmodlab runs it on 127.0.0.1
 #                                    with its own config; the package's service is not used)
 #   openssl                          the lab's module signing key (drivers with `signing`)
+#   ovmf                             UEFI firmware (Secure Boot) for nodes that trust an
+#                                    enrolled MOK (signed modules under module.sig_enforce=1)
 #   prometheus                       scrapes the lab's metrics endpoint; the cluster target's
 #                                    PromQL runs against it (kmodlab runs it on 127.0.0.1 with
 #                                    its own config; the package's service is not used)
@@ -37,7 +39,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools buildah skopeo docker-registry erofs-utils openssl prometheus"
+pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip build-essential time initramfs-tools buildah skopeo docker-registry erofs-utils openssl ovmf prometheus"
 for k in $KERNELS; do
   pkgs="$pkgs linux-image-$k linux-headers-$k"
 done

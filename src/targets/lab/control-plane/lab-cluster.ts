@@ -46,6 +46,15 @@ export interface LabClusterOptions {
   memoryMB?: number;
   /** Extra kernel command line for every node (e.g. `module.sig_enforce=1`). */
   cmdline?: string;
+  /**
+   * `uefi`: boot every node through UEFI firmware with Secure Boot (OVMF on q35, instead
+   * of microvm) and, for a driver with `signing`, enroll the lab signing key's certificate
+   * as a Machine Owner Key first — what a user does with `mokutil --import` before rolling
+   * out signed modules; the lab stands in for shim (node/uefi.ts).
+   */
+  firmware?: 'uefi';
+  /** With `firmware: 'uefi'`: DER certificates to enroll instead of the lab signing key's (e.g. to show a module signed by another key is refused). */
+  mokCerts?: string[];
   /** Label nodes with their kernel as Node Feature Discovery does (default true). */
   nfd?: boolean;
   /** Build store (default: the lab cache). */
@@ -111,13 +120,19 @@ export class LabCluster {
 
   private async bootNode(name: string, pool: 'worker' | 'master'): Promise<void> {
     this.emit('progress', { step: `booting node ${name} on ${this.release.kernel.kver}` }, name);
+    const mokCerts = this.opts.mokCerts ?? (this.opts.firmware === 'uefi' && this.driver.spec.signing ? [(await labSigningKey(this.driver.spec)).cert] : []);
     const lab = await LabNode.start(this.release.kernel, undefined, {
       name,
       runDir: this.runDir,
       shareDir: this.shareDir,
       memoryMB: this.opts.memoryMB,
       cmdline: this.opts.cmdline,
+      ...(this.opts.firmware === 'uefi' ? { uefi: { mokCerts } } : {}),
     });
+    if (lab.mok) {
+      const m = lab.mok;
+      this.emit('progress', { step: `node ${name}: lab signing key enrolled as a MOK (${m.cached ? 'cached variable store' : `enrolled in ${m.enrollMs} ms`}; .machine keyring: ${m.machineKeys} keys, .platform: ${m.platformKeys})` }, name);
+    }
     const labels: Record<string, string> = { 'kubernetes.io/hostname': name, [`node-role.kubernetes.io/${pool}`]: '' };
     // Single-node OpenShift: the node is control plane and worker at once.
     if (pool === 'master') labels['node-role.kubernetes.io/worker'] = '';

@@ -8,9 +8,12 @@
  *            panic text taken from the console log.
  *   stop / poweroff → 'stopped'. Every QEMU is also killed when kmodlab exits
  *            (registry.ts).
+ * A node started with `uefi` boots through OVMF with Secure Boot on (q35) and, with
+ * `mokCerts`, has those certificates enrolled as Machine Owner Keys before start()
+ * returns: the lab's stand-in for shim's MokManager (uefi.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +24,7 @@ import { hostTscKhz } from '../host/tsc.js';
 import { requireTool } from '../host/tools.js';
 import { AgentClient, AgentClosedError, AgentTimeoutError, type AgentResult } from './agent-client.js';
 import { qemuCommand } from './qemu.js';
+import { certSubjectKeyId, checkEnrollment, EFI_ATTR_NV_BS_RT, efivarfsContent, enrolledVarsCachePath, MOKLIST_RT_FILE, ovmfFiles, prepareNodeVars, x509SignatureLists, type UefiFirmware } from './uefi.js';
 import { trackProcess, trackScratch, untrackProcess, untrackScratch } from './registry.js';
 
 export interface LabNodeOptions {
@@ -36,10 +40,26 @@ export interface LabNodeOptions {
   runDir: string;
   /** Appended to the kernel command line. */
   cmdline?: string;
-  /** Boot (QEMU start → agent ready) timeout; default 90 s (TCG on a busy 2-core host). */
+  /** Boot (QEMU start → agent ready) timeout; default 90 s (TCG on a busy 2-core host), 270 s with `uefi`. */
   bootTimeoutMs?: number;
   /** Default timeout of one agent request; default 60 s. */
   requestTimeoutMs?: number;
+  /**
+   * Boot through UEFI firmware (OVMF, Secure Boot on, `-M q35`) instead of the fast
+   * microvm path. `mokCerts`: DER certificates to enroll as Machine Owner Keys (uefi.ts).
+   */
+  uefi?: { mokCerts?: readonly string[]; varsCacheDir?: string };
+}
+
+/** What the node reported after its MOK enrollment (uefi.ts checkEnrollment). */
+export interface MokEnrollment {
+  /** From the cache of enrolled variable stores (no enrollment boot in this run). */
+  cached: boolean;
+  /** Keys in the `.machine` / `.platform` keyrings after the boot that read MokListRT. */
+  machineKeys: number;
+  platformKeys: number;
+  /** Host ms of the enrollment (write MokListRT, reboot, check); 0 when cached. */
+  enrollMs: number;
 }
 
 export type NodeState = 'booting' | 'ready' | 'rebooting' | 'stopped' | 'crashed';
@@ -96,18 +116,27 @@ export class LabNode {
   private _kernel: LabKernel;
   private _initramfs: string;
   private _failure: LabNodeError | undefined;
+  private readonly firmware: UefiFirmware | undefined;
   /** One record per boot of this node, oldest first. */
   readonly boots: BootRecord[] = [];
+  /** Set when the node was started with MOK certificates to enroll. */
+  mok: MokEnrollment | undefined;
 
   private constructor(kernel: LabKernel, initramfs: string, opts: LabNodeOptions) {
     // Explicit `undefined` in opts must not erase a default.
-    this.opts = { ...opts, memoryMB: opts.memoryMB ?? 256, bootTimeoutMs: opts.bootTimeoutMs ?? 90_000, requestTimeoutMs: opts.requestTimeoutMs ?? 60_000 };
+    // Firmware start-up under TCG (OVMF with SMM) adds tens of seconds to a boot: a UEFI node gets 3× the time.
+    this.opts = { ...opts, memoryMB: opts.memoryMB ?? 256, bootTimeoutMs: opts.bootTimeoutMs ?? (opts.uefi ? 270_000 : 90_000), requestTimeoutMs: opts.requestTimeoutMs ?? 60_000 };
     this.name = opts.name;
     this._kernel = kernel;
     this._initramfs = initramfs;
     mkdirSync(opts.runDir, { recursive: true });
     this.consoleLog = join(opts.runDir, `${opts.name}.console.log`);
     writeFileSync(this.consoleLog, ''); // a new node starts a new log; its reboots append
+    if (opts.uefi) {
+      const { code } = ovmfFiles();
+      // The node's own variable store: its firmware writes to it, and it lives as long as the node's run dir.
+      this.firmware = { code, vars: join(opts.runDir, `${opts.name}.OVMF_VARS.fd`) };
+    }
   }
 
   /**
@@ -118,7 +147,22 @@ export class LabNode {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(opts.name)) throw new Error(`invalid node name ${JSON.stringify(opts.name)}`);
     const image = await resolveInitramfs(kernel, initramfs);
     const node = new LabNode(kernel, image, opts);
+    const certs = (opts.uefi?.mokCerts ?? []).map((f) => readFileSync(f));
+    let enrollTo: string | undefined;
+    if (node.firmware) {
+      const { varsTemplate } = ovmfFiles();
+      const cache = certs.length ? enrolledVarsCachePath(certs, varsTemplate, opts.uefi?.varsCacheDir) : undefined;
+      if (prepareNodeVars(node.firmware.vars, varsTemplate, cache).needsEnroll) enrollTo = cache;
+      else if (cache) node.mok = { cached: true, machineKeys: 0, platformKeys: 0, enrollMs: 0 };
+    }
     await node.boot();
+    try {
+      if (enrollTo) await node.enrollMok(certs, enrollTo);
+      else if (certs.length) await node.checkMok(certs);
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
     return node;
   }
 
@@ -140,10 +184,46 @@ export class LabNode {
     return this.boots.at(-1)?.bootId;
   }
 
+  /**
+   * Shim's part after `mokutil --import` (see uefi.ts): put the certificates into MokListRT
+   * (NV|BS|RT, via efivarfs), reboot so the kernel reads them, and keep the enrolled
+   * variable store in the cache once the kernel has taken the keys (checkMok).
+   */
+  private async enrollMok(certs: Buffer[], cacheFile: string): Promise<void> {
+    const t0 = Date.now();
+    const content = efivarfsContent(EFI_ATTR_NV_BS_RT, x509SignatureLists(certs)).toString('base64');
+    // One write(2): efivarfs takes a variable's whole value in a single write.
+    const file = `/sys/firmware/efi/efivars/${MOKLIST_RT_FILE}`;
+    const w = await this.exec(`echo '${content}' | base64 -d > /tmp/moklist.var && dd if=/tmp/moklist.var of=${file} bs=1M 2>&1 && rm /tmp/moklist.var`);
+    if (w.code !== 0) throw new LabNodeError(this.name, 'not-ready', `cannot write ${file} (MOK enrollment): ${(w.stdout + w.stderr).trim()}`);
+    await this.reboot();
+    await this.checkMok(certs);
+    // Enrolled and taken by the kernel: later nodes start from this variable store.
+    copyFileSync(this.firmware!.vars, `${cacheFile}.tmp-${process.pid}`);
+    renameSync(`${cacheFile}.tmp-${process.pid}`, cacheFile);
+    this.mok = { ...this.mok!, cached: false, enrollMs: Date.now() - t0 };
+  }
+
+  /** The kernel booted with Secure Boot and loaded every enrolled certificate (by subject key id) into a keyring. */
+  private async checkMok(certs: Buffer[]): Promise<void> {
+    const [dmesg, keys] = [await this.dmesg(), await this.readFile('/proc/keys')];
+    for (const der of certs) {
+      const c = checkEnrollment(dmesg, keys, await certSubjectKeyId(der));
+      const why = !c.secureBoot
+        ? 'the kernel did not boot with Secure Boot enabled (no "secureboot: Secure boot enabled"), so it ignores MokListRT'
+        : !c.found
+          ? `the kernel did not load the certificate from MokListRT (.machine: ${c.machineKeys} keys, .platform: ${c.platformKeys})`
+          : undefined;
+      if (why) throw new LabNodeError(this.name, 'not-ready', `MOK enrollment failed: ${why}`, this.consoleTail(this.launch!));
+      this.mok = { cached: this.mok?.cached ?? false, enrollMs: this.mok?.enrollMs ?? 0, machineKeys: c.machineKeys, platformKeys: c.platformKeys };
+    }
+  }
+
   private async boot(): Promise<void> {
     this._state = 'booting';
     this._failure = undefined;
-    const vmlinux = await extractVmlinux(this._kernel.vmlinuz);
+    // OVMF starts the kernel through its EFI stub (the compressed image); microvm boots the ELF via PVH.
+    const vmlinux = this.firmware ? this._kernel.vmlinuz : await extractVmlinux(this._kernel.vmlinuz);
     // Fail on setup problems (no QEMU, unknown TSC rate) before creating anything to clean up.
     const tscKhz = hostTscKhz();
     requireTool('qemu-system-x86_64');
@@ -171,6 +251,7 @@ export class LabNode {
       disk: this.opts.disk,
       tscKhz,
       extraCmdline: this.opts.cmdline,
+      uefi: this.firmware,
     });
     const t0 = Date.now();
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -5,13 +5,20 @@
  * TSC, `-no-reboot` so a guest reboot ends the process and the host relaunches it
  * (possibly with another kernel). The agent channel is a virtio-serial port backed
  * by a unix socket the host listens on; files come in through a 9p share.
+ *
+ * A node that asks for UEFI firmware (to trust an enrolled MOK, see uefi.ts) runs on
+ * `-M q35,smm=on` instead: OVMF's Secure Boot build needs SMM, and q35 has PCI, so the
+ * same virtio devices are the `-pci` variants. The kernel is the compressed vmlinuz:
+ * OVMF starts it through its EFI stub (fw_cfg direct boot), not through PVH.
  */
 import { findTool, requireTool } from '../host/tools.js';
 import { AGENT_PORT_NAME } from './agent.js';
 import { SHARE_TAG } from '../os-image/init.js';
+import type { UefiFirmware } from './uefi.js';
 
 export interface QemuConfig {
   name: string;
+  /** The kernel QEMU loads: vmlinux (microvm, PVH) or vmlinuz (UEFI). */
   vmlinux: string;
   initramfs: string;
   memoryMB: number;
@@ -24,6 +31,8 @@ export interface QemuConfig {
   disk?: string;
   tscKhz: number;
   extraCmdline?: string;
+  /** Boot through OVMF with Secure Boot on q35 instead of microvm. */
+  uefi?: UefiFirmware;
 }
 
 export function kernelCmdline(c: Pick<QemuConfig, 'name' | 'tscKhz' | 'extraCmdline'>): string {
@@ -47,9 +56,27 @@ export function kernelCmdline(c: Pick<QemuConfig, 'name' | 'tscKhz' | 'extraCmdl
     .join(' ');
 }
 
+/** Machine, firmware and how devices attach: microvm (virtio-mmio) or q35 + OVMF (virtio-pci). */
+function machineArgs(c: QemuConfig): { args: string[]; bus: 'device' | 'pci' } {
+  if (!c.uefi) return { args: ['-M', 'microvm'], bus: 'device' };
+  return {
+    args: [
+      '-M', 'q35,smm=on',
+      // OVMF's Secure Boot build keeps its variable store behind SMM (edk2 OvmfPkg
+      // README, "SMM support"): only code running in SMM may write the flash.
+      '-global', 'driver=cfi.pflash01,property=secure,value=on',
+      '-drive', `if=pflash,format=raw,unit=0,file=${c.uefi.code},readonly=on`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${c.uefi.vars}`,
+    ],
+    bus: 'pci',
+  };
+}
+
 export function qemuArgs(c: QemuConfig): string[] {
+  const machine = machineArgs(c);
+  const dev = (name: string): string => `${name}-${machine.bus}`;
   const args = [
-    '-M', 'microvm',
+    ...machine.args,
     // A 24 MiB translation cache (default: 1/4 of guest RAM, capped high) keeps a node's
     // host memory under 250 MB at a small boot-time cost (measured: 16 MiB cost ~15 %).
     '-accel', 'tcg,tb-size=24',
@@ -65,18 +92,18 @@ export function qemuArgs(c: QemuConfig): string[] {
     // append: the log keeps every boot of the node (reboots are relaunches)
     '-chardev', `file,id=console,path=${c.consoleLog},append=on`,
     '-serial', 'chardev:console',
-    '-device', 'virtio-serial-device',
+    '-device', dev('virtio-serial'),
     '-chardev', `socket,id=agent,path=${c.agentSocket}`,
     '-device', `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
   ];
   if (c.shareDir) {
     args.push(
       '-fsdev', `local,id=share,path=${c.shareDir},security_model=none${c.shareReadOnly ? ',readonly=on' : ''}`,
-      '-device', `virtio-9p-device,fsdev=share,mount_tag=${SHARE_TAG}`,
+      '-device', `${dev('virtio-9p')},fsdev=share,mount_tag=${SHARE_TAG}`,
     );
   }
   if (c.disk) {
-    args.push('-drive', `if=none,id=disk,file=${c.disk},format=raw,readonly=on`, '-device', 'virtio-blk-device,drive=disk');
+    args.push('-drive', `if=none,id=disk,file=${c.disk},format=raw,readonly=on`, '-device', `${dev('virtio-blk')},drive=disk`);
   }
   return args;
 }

@@ -8,6 +8,21 @@
 
 /** Where the init script finds the node's own modules to load: files relative to /lib/modules/<kver>, in dependency order. */
 export const NODE_MODULES_LIST = '/etc/kmodlab/modules';
+/** The same for what only a UEFI node loads (kernel-modules.ts NODE_EFI_MODULES). */
+export const NODE_EFI_MODULES_LIST = '/etc/kmodlab/modules.efi';
+/**
+ * Boot hook of the initramfs (not of /init itself, which the release's OS images carry
+ * too): on a node booted by UEFI firmware (q35 + OVMF, node/uefi.ts) load the PCI virtio
+ * transport and efivarfs, and mount efivarfs, where the lab writes MokListRT. Named to
+ * run before 00-os-image.sh, whose disk is on PCI there. A microvm node skips it at once.
+ */
+export const EFI_BOOT_HOOK_PATH = '/etc/kmodlab/boot.d/00-efi.sh';
+export const EFI_BOOT_HOOK = `[ -d /sys/firmware/efi ] || exit 0
+for f in $(cat ${NODE_EFI_MODULES_LIST}); do
+  /bin/busybox insmod "/lib/modules/$(uname -r)/$f" || echo "kmodlab-init: insmod $f failed"
+done
+mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+`;
 export const AGENT_PATH = '/etc/kmodlab/agent.sh';
 /** Mount point of the 9p share (mount tag `share`) inside the node. */
 export const SHARE_MOUNT = '/mnt/share';

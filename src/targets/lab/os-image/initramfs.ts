@@ -16,12 +16,12 @@ import { labCacheDir, sha256, writeFileAtomic } from '../host/cache.js';
 import { run } from '../host/run.js';
 import { requireTool } from '../host/tools.js';
 import { AGENT_SCRIPT } from '../node/agent.js';
-import { AGENT_PATH, INIT_SCRIPT, KMOD_PRELUDE, NODE_MODULES_LIST, PRELUDE_PATH } from './init.js';
+import { AGENT_PATH, EFI_BOOT_HOOK, EFI_BOOT_HOOK_PATH, INIT_SCRIPT, KMOD_PRELUDE, NODE_EFI_MODULES_LIST, NODE_MODULES_LIST, PRELUDE_PATH } from './init.js';
 import { installBinary } from './binaries.js';
-import { NODE_BASE_MODULES, readModuleTree, resolveModules } from './kernel-modules.js';
+import { NODE_BASE_MODULES, NODE_EFI_MODULES, readModuleTree, resolveModules } from './kernel-modules.js';
 
 /** Bump when the image layout changes, to invalidate cached images. */
-const IMAGE_FORMAT = 'kmodlab-initramfs-v4';
+const IMAGE_FORMAT = 'kmodlab-initramfs-v5';
 
 /** Tools kmod provides (preferred over busybox's applets of the same name). */
 const KMOD_TOOLS = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'depmod', 'modinfo'] as const;
@@ -117,6 +117,9 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs>
   const tree = readModuleTree(kernel.modulesDir, modinfoDepends);
   const wanted = [...NODE_BASE_MODULES, ...(opts.extraModules ?? [])];
   const { load, builtin } = resolveModules(tree, wanted, kernel.kver);
+  // What a UEFI node loads on top (its own list: the microvm fast path never pays for it).
+  const loaded = new Set(load.map((m) => m.name));
+  const efiLoad = resolveModules(tree, [...wanted, ...NODE_EFI_MODULES], kernel.kver).load.filter((m) => !loaded.has(m.name));
 
   const key = sha256(
     IMAGE_FORMAT,
@@ -124,10 +127,12 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs>
     kernel.modulesDir,
     compress,
     JSON.stringify(load),
+    JSON.stringify(efiLoad),
     fileFingerprint(busybox),
     fileFingerprint(kmod),
-    ...load.map((m) => fileFingerprint(join(kernel.modulesDir, m.file))),
+    ...[...load, ...efiLoad].map((m) => fileFingerprint(join(kernel.modulesDir, m.file))),
     INIT_SCRIPT,
+    EFI_BOOT_HOOK,
     AGENT_SCRIPT,
     KMOD_PRELUDE,
   ).slice(0, 16);
@@ -143,7 +148,7 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs>
     // The kernel's own modules (decompressed), then depmod for a consistent modules.dep.
     const modRoot = join(root, 'lib/modules', kernel.kver);
     mkdirSync(modRoot, { recursive: true });
-    for (const m of load) {
+    for (const m of [...load, ...efiLoad]) {
       const dest = join(modRoot, m.file.replace(/\.(xz|zst|gz)$/, ''));
       mkdirSync(dirname(dest), { recursive: true });
       writeFileSync(dest, await moduleContent(join(kernel.modulesDir, m.file)));
@@ -157,6 +162,9 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs>
     // Files in dependency order: /init loads them with busybox's static insmod, which
     // starts far faster under TCG than kmod (dynamically linked against libcrypto).
     writeFileSync(join(root, NODE_MODULES_LIST), load.map((m) => m.file.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n');
+    mkdirSync(dirname(join(root, EFI_BOOT_HOOK_PATH)), { recursive: true });
+    writeFileSync(join(root, EFI_BOOT_HOOK_PATH), EFI_BOOT_HOOK, { mode: 0o755 });
+    writeFileSync(join(root, NODE_EFI_MODULES_LIST), efiLoad.map((m) => m.file.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n');
     // /dev/console lets the kernel give init a console before devtmpfs is mounted; needs root.
     try {
       execFileSync('mknod', ['-m', '600', join(root, 'dev/console'), 'c', '5', '1'], { stdio: 'ignore' });

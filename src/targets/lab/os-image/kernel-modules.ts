@@ -20,6 +20,12 @@ export const NODE_BASE_MODULES = [
   '9p',
 ] as const;
 
+/**
+ * Loaded only on a UEFI node (q35 + OVMF, node/uefi.ts): its virtio devices sit on PCI,
+ * and efivarfs is how the lab writes MokListRT. Built in on 6.12 (virtio_pci), modules on 6.1.
+ */
+export const NODE_EFI_MODULES = ['virtio_pci', 'efivarfs'] as const;
+
 /** Wanted only where they exist as modules of their own. */
 const OPTIONAL_BASE_MODULES: ReadonlySet<string> = new Set(['fscache']);
 
