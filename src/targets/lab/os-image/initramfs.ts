@@ -118,8 +118,11 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Initramfs>
   const wanted = [...NODE_BASE_MODULES, ...(opts.extraModules ?? [])];
   const { load, builtin } = resolveModules(tree, wanted, kernel.kver);
   // What a UEFI node loads on top (its own list: the microvm fast path never pays for it).
+  // Only what the kernel has: a kernel (or an OS image's module subset) without them boots
+  // on microvm as before (a UEFI node on it could not reach its PCI devices).
   const loaded = new Set(load.map((m) => m.name));
-  const efiLoad = resolveModules(tree, [...wanted, ...NODE_EFI_MODULES], kernel.kver).load.filter((m) => !loaded.has(m.name));
+  const efiWanted = NODE_EFI_MODULES.filter((m) => tree.files.has(m) || tree.builtin.has(m));
+  const efiLoad = resolveModules(tree, [...wanted, ...efiWanted], kernel.kver).load.filter((m) => !loaded.has(m.name));
 
   const key = sha256(
     IMAGE_FORMAT,
