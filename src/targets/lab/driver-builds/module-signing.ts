@@ -7,9 +7,10 @@
  * copies, with the kernel build tree's own `scripts/sign-file`; the content-addressed
  * build store keeps the unsigned build.
  *
- * The lab cannot enroll this key (no UEFI/MOK): a node booted with
- * `module.sig_enforce=1` refuses the signed modules too, with the kernel's "unavailable
- * key" message instead of the "unsigned module" one — see the lab notes, "Signing".
+ * A default (microvm) node has no firmware to enroll this key in: booted with
+ * `module.sig_enforce=1` it refuses the signed modules too, with the kernel's "unavailable
+ * key" message instead of the "unsigned module" one. A UEFI node (LabCluster
+ * `firmware: 'uefi'`) has the certificate enrolled as a MOK (node/uefi.ts) and loads them.
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

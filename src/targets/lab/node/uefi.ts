@@ -26,8 +26,10 @@
  * to the `.machine` keyring (linked into the secondary trusted keyring that module
  * signature checks use) when trust_moklist(), else to `.platform`. Upstream
  * uefi_check_trust_mok_keys() looks for MokListTrustedRT only in shim's config table,
- * which the lab cannot provide; the Debian 6.1 kernel put the cert into `.machine`
- * without it (seen in this lab: `.machine: 1` with MokListRT alone), and Debian's kernels
+ * which the lab cannot provide; Debian's 6.1 and 6.12 kernels put the cert into `.machine`
+ * without it (seen in this lab: `.machine: 1` with MokListRT alone; with the same
+ * MokListRT and Secure Boot off, "secureboot: Secure boot disabled" and `.machine`
+ * stays empty, as load_uefi_certs() says), and Debian's kernels
  * also verify modules against `.platform` (patch "KEYS: Make use of platform keyring for
  * module signature verify", Debian bugs #935945, #1030200). The lab records which
  * keyring the cert landed in rather than assuming one.
