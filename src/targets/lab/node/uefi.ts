@@ -18,9 +18,11 @@
  * Enrollment — the lab stands in for shim: after `mokutil --import`, shim's MokManager
  * stores the key in MokList and, on every boot, shim hands it to the OS as the runtime
  * variable MokListRT (an EFI_SIGNATURE_LIST of X.509 certs, vendor GUID
- * 605dab50-e046-4300-abb6-3dd810dd8b23 = SHIM_LOCK_GUID; rhboot/shim mok.c). There is no
- * shim here (the kernel is started by OVMF directly), so the lab writes MokListRT itself
- * through efivarfs (attributes NV|BS|RT, so it survives into the next boot), reboots the
+ * 605dab50-e046-4300-abb6-3dd810dd8b23 = SHIM_LOCK_GUID; rhboot/shim mok.c,
+ * mok_state_variables: MokList, NV|BS and never RT, is mirrored into MokListRT at each
+ * boot). There is no shim here (the kernel is started by OVMF directly), so the lab
+ * writes MokListRT itself through efivarfs — NV|BS|RT where shim's mirror is volatile,
+ * because nothing would recreate it at the next boot — reboots the
  * node, and checks that the kernel loaded the cert: load_moklist_certs() falls back to
  * the MokListRT variable when there is no shim MOK config table, and adds X.509 entries
  * to the `.machine` keyring (linked into the secondary trusted keyring that module
