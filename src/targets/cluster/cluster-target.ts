@@ -29,9 +29,11 @@ import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
 import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
-import { switchKernel, upgradeCluster } from './release-change.js';
+import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
 import { sampleResources, type PodInfo } from './resource-samples.js';
 import type { ApiCallId } from './api-calls.js';
+import { AppliedLedger, objectLabel } from './applied-ledger.js';
+import { trackedApply, trackedRemove } from './tracked-apply.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -105,6 +107,8 @@ export class ClusterTarget implements Target {
   private notes = new Set<string>();
   private lastProbeProblem = new Map<string, string>();
   private readonly rtMarker = 'MachineConfig kernelType: realtime';
+  /** What kmodlab created (removed by remove(), or by close() after a failed scenario). */
+  private readonly ledger = new AppliedLedger();
 
   private constructor(private readonly o: ClusterTargetOptions) {
     this.credentials = new Credentials({ kubeconfig: o.kubeconfig, context: o.context, env: o.env, home: o.home });
@@ -353,11 +357,14 @@ export class ClusterTarget implements Target {
     this.refuseWrite('apply objects');
     const objects = allObjects(set, 'day2');
     const applied: string[] = [];
+    const reused: string[] = [];
     for (const obj of objects) {
-      await this.client.apply('apply-artifacts', obj);
+      const { owned } = await trackedApply(this.client, this.ledger, 'apply-artifacts', obj);
       applied.push(`${obj.kind}/${obj.metadata.name}`);
+      if (!owned) reused.push(objectLabel(obj));
     }
-    this.o.emit('apply', { objects: applied, phase: 'day2', ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    this.o.emit('apply', { objects: applied, phase: 'day2', ...(reused.length ? { preexisting: reused } : {}), ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    if (reused.length) this.o.emit('progress', { step: `existed before kmodlab applied them, so they are left in place on removal: ${reused.join(', ')}` });
     // The README's steps besides `oc apply` are the user's on a cluster (kmodlab does not build off-cluster or feed binary builds).
     for (const s of manualStepsOf(set, 'day2')) this.o.emit('manual-step', { ...s, performedBy: 'user' });
     await this.follow(set);
@@ -368,14 +375,9 @@ export class ClusterTarget implements Target {
     this.refuseWrite('delete objects');
     // Reverse order: dependents (DaemonSets, Modules) before their Namespace and RBAC.
     const objects = [...allObjects(set, 'day2')].reverse();
-    const removed: string[] = [];
-    const left: string[] = [];
-    for (const obj of objects) {
-      const r = await this.client.delete('apply-artifacts', obj, { waitMs: 10 * 60_000, pollMs: this.o.pollMs });
-      removed.push(`${obj.kind}/${obj.metadata.name}`);
-      if (!r.gone && !this.client.dryRun) left.push(`${obj.kind}/${obj.metadata.name}`);
-    }
-    this.o.emit('delete', { objects: removed, ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    const { removed, kept, left } = await trackedRemove(this.client, this.ledger, 'apply-artifacts', objects, { waitMs: 10 * 60_000, pollMs: this.o.pollMs });
+    this.o.emit('delete', { objects: removed, ...(kept.length ? { kept } : {}), ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    if (kept.length) this.o.emit('progress', { step: `not deleted, kmodlab did not create them: ${kept.join(', ')}` });
     this.startWindow();
     if (left.length > 0) this.o.emit('fault', { fault: 'leftover', message: `still present 10 min after deletion: ${left.join(', ')}` });
   }
@@ -384,7 +386,12 @@ export class ClusterTarget implements Target {
     this.refuseWrite(why === 'upgrade' ? 'upgrade the cluster' : 'switch kernels');
     const common = { client: this.client, emit: this.o.emit, label: this.label, pollMs: this.o.pollMs };
     if (why === 'kernel-switch') {
-      await switchKernel({ ...common, pool: this.o.pool ?? 'worker', realtime: to.sources['kernel'] === this.rtMarker, timeoutMs: this.o.rolloutTimeoutMs });
+      const pool = this.o.pool ?? 'worker';
+      const realtime = to.sources['kernel'] === this.rtMarker;
+      // Recorded before the rollout wait: a rollout that times out still leaves the MachineConfig applied.
+      if (realtime && !this.client.dryRun) this.ledger.record(realtimeMachineConfig(pool));
+      await switchKernel({ ...common, pool, realtime, timeoutMs: this.o.rolloutTimeoutMs });
+      if (!realtime && !this.client.dryRun) this.ledger.forget(realtimeMachineConfig(pool));
       return;
     }
     if (!(this.o.upgradeTo && this.o.confirmUpgrade)) {
@@ -502,6 +509,7 @@ export class ClusterTarget implements Target {
   async close(): Promise<void> {
     await this.readyz.stop();
     await Promise.all([...this.watches.values()].map((w) => w.stop()));
+    await this.removeLeftovers();
     if (this.canaryCreated && this.writesAllowed) {
       for (const node of this.nodes()) {
         await this.client.delete('canary', canaryDeployment(this.ns, node), { waitMs: 60_000, pollMs: this.o.pollMs }).catch(() => undefined);
@@ -509,6 +517,24 @@ export class ClusterTarget implements Target {
     }
     if (this.namespaceCreated && this.writesAllowed) {
       await this.client.deleteRef('kmodlab-namespace', NAMESPACES, this.ns, undefined, { waitMs: 120_000, pollMs: this.o.pollMs }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * What a failed scenario left applied (apply() without its remove()): deleted here, newest
+   * first, so a run never leaves kmodlab's objects behind. Never throws: what cannot be
+   * deleted is reported as a `leftover` fault.
+   */
+  private async removeLeftovers(): Promise<void> {
+    const rest = this.ledger.remaining();
+    if (rest.length === 0 || !this.writesAllowed) return;
+    this.o.emit('progress', { step: `removing what kmodlab applied and did not remove: ${rest.map(objectLabel).join(', ')}` });
+    try {
+      const r = await trackedRemove(this.client, this.ledger, 'apply-artifacts', rest, { waitMs: 5 * 60_000, pollMs: this.o.pollMs });
+      this.o.emit('delete', { objects: r.removed, cleanup: true });
+      if (r.left.length) this.o.emit('fault', { fault: 'leftover', message: `still present 5 min after deletion: ${r.left.join(', ')}` });
+    } catch (e) {
+      this.o.emit('fault', { fault: 'leftover', message: `could not remove ${rest.map(objectLabel).join(', ')}: ${(e as Error).message}` });
     }
   }
 
