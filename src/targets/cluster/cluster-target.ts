@@ -34,6 +34,7 @@ import { sampleResources, type PodInfo } from './resource-samples.js';
 import type { ApiCallId } from './api-calls.js';
 import { AppliedLedger, objectLabel } from './applied-ledger.js';
 import { trackedApply, trackedRemove } from './tracked-apply.js';
+import { dryRunNamespaces } from './dry-run-namespaces.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -358,12 +359,30 @@ export class ClusterTarget implements Target {
     const objects = allObjects(set, 'day2');
     const applied: string[] = [];
     const reused: string[] = [];
+    const notValidated: string[] = [];
+    const dryNs = await dryRunNamespaces(this.client, 'apply-artifacts', objects);
+    for (const [from, to] of dryNs.substitutes) {
+      this.o.emit('progress', { step: `--dry-run=server: namespace ${from} does not exist (its creation is a dry run too), so the server refuses objects in it; they are validated in ${to === undefined ? 'no namespace (none of the kubeconfig namespace or default exists): reported as would-create, not validated' : `namespace ${to}`}` });
+    }
     for (const obj of objects) {
-      const { owned } = await trackedApply(this.client, this.ledger, 'apply-artifacts', obj);
+      const sent = dryNs.placed(obj);
       applied.push(`${obj.kind}/${obj.metadata.name}`);
+      if (!sent) {
+        notValidated.push(objectLabel(obj));
+        continue;
+      }
+      const { owned } = await trackedApply(this.client, this.ledger, 'apply-artifacts', sent);
       if (!owned) reused.push(objectLabel(obj));
     }
-    this.o.emit('apply', { objects: applied, phase: 'day2', ...(reused.length ? { preexisting: reused } : {}), ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    const validatedIn = Object.fromEntries([...dryNs.substitutes].filter(([, to]) => to !== undefined));
+    this.o.emit('apply', {
+      objects: applied,
+      phase: 'day2',
+      ...(reused.length ? { preexisting: reused } : {}),
+      ...(this.client.dryRun ? { dryRun: 'server' } : {}),
+      ...(Object.keys(validatedIn).length ? { validatedIn } : {}),
+      ...(notValidated.length ? { wouldCreate: notValidated } : {}),
+    });
     if (reused.length) this.o.emit('progress', { step: `existed before kmodlab applied them, so they are left in place on removal: ${reused.join(', ')}` });
     // The README's steps besides `oc apply` are the user's on a cluster (kmodlab does not build off-cluster or feed binary builds).
     for (const s of manualStepsOf(set, 'day2')) this.o.emit('manual-step', { ...s, performedBy: 'user' });
