@@ -11,6 +11,7 @@ import { node } from './node-fixtures.js';
 
 export const NODE_NAMES = ['worker-0', 'worker-1'];
 export const KVER = '5.14.0-284.52.1.el9_2.x86_64';
+export const FAKE_DTK_IMAGE = `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'d'.repeat(64)}`;
 
 export interface FakeCluster {
   api: FakeKubeApiServer;
@@ -31,6 +32,14 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
     metadata: { name: 'worker' },
     spec: { configuration: { name: 'rendered-worker-1' } },
     status: { configuration: { name: 'rendered-worker-1' }, machineCount: 2, updatedMachineCount: 2, readyMachineCount: 2, degradedMachineCount: 0, unavailableMachineCount: 0 },
+  });
+  // As on OpenShift: the release's driver-toolkit image stream (openshift/driver-toolkit), pinned by digest.
+  api.put({
+    apiVersion: 'image.openshift.io/v1',
+    kind: 'ImageStream',
+    metadata: { name: 'driver-toolkit', namespace: 'openshift' },
+    spec: { tags: [{ name: 'latest', from: { kind: 'DockerImage', name: FAKE_DTK_IMAGE } }] },
+    status: { tags: [{ tag: 'latest', items: [{ dockerImageReference: FAKE_DTK_IMAGE, image: FAKE_DTK_IMAGE.split('@')[1] }] }] },
   });
   api.reactors.push((type, o, s) => {
     const ns = o.metadata['namespace'] as string | undefined;

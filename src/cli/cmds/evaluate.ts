@@ -53,6 +53,7 @@ interface EvaluateFlags {
   yesUpgradeMyCluster?: boolean;
   day1InstallDir?: string;
   pool?: string;
+  layeredImage?: string;
   steady?: string;
   registry?: string;
   overwrite?: boolean;
@@ -104,6 +105,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--yes-upgrade-my-cluster', 'cluster: confirm that the upgrade scenario may upgrade the cluster')
     .option('--day1-install-dir <dir>', 'cluster: write the Day-1 manifests here (Day 1 needs install time)')
     .option('--pool <pool>', 'cluster: MachineConfigPool / node role the driver goes to: worker (default), master (single-node OpenShift) or a custom pool (e.g. infra, gpu), as render --pool')
+    .option('--layered-image <pullspec>', 'cluster: layering: the layered OS image you built and pushed, by digest (<repository>@sha256:<digest>); without it the layering MachineConfig is not applied')
     .option('--registry <prefix>', 'cluster: repository prefix for Day-1 images (with --day1-install-dir)')
     .action(async (flags: EvaluateFlags, cmd: Command) => {
       mergeAlias(cmd, flags, 'methods', 'method', '--methods', '--method');
@@ -112,7 +114,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     });
 }
 
-const CLUSTER_ONLY = ['kubeconfig', 'context', 'namespace', 'prometheusUrl', 'observeOnly', 'dryRun', 'upgradeTo', 'yesUpgradeMyCluster', 'day1InstallDir', 'pool', 'registry'] as const;
+const CLUSTER_ONLY = ['kubeconfig', 'context', 'namespace', 'prometheusUrl', 'observeOnly', 'dryRun', 'upgradeTo', 'yesUpgradeMyCluster', 'day1InstallDir', 'pool', 'registry', 'layeredImage'] as const;
 const LAB_ONLY = ['kernel', 'upgradeKernel', 'rtKernel', 'buildCache'] as const;
 
 function flagName(key: string): string {
@@ -253,7 +255,7 @@ async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: 
   }
   return {
     target,
-    render: { pool },
+    render: { pool, ...(flags.layeredImage ? { layeredImage: flags.layeredImage } : {}) },
     // Only used if the target runs day1, which a running cluster does not.
     day1Registry: flags.registry ?? 'registry.invalid/day1-needs-install-time',
     about: `${flags.dryRun ? ' (dry-run=server)' : ''}${flags.observeOnly ? ' (observe-only)' : ''}`,

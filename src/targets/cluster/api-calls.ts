@@ -75,6 +75,11 @@ export const API_CALLS = {
     observe: true,
     rules: [{ group: 'config.openshift.io', resources: ['clusterversions'], verbs: ['get'], resourceNames: ['version'] }],
   },
+  'read-driver-toolkit': {
+    why: "the cluster's driver-toolkit image (imagestream openshift/driver-toolkit), for the DTK and KMM builds",
+    observe: true,
+    rules: [{ group: 'image.openshift.io', resources: ['imagestreams'], verbs: ['get'], resourceNames: ['driver-toolkit'] }],
+  },
   'find-prometheus': {
     why: 'find the thanos-querier route (openshift-monitoring)',
     observe: true,

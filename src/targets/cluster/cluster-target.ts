@@ -35,6 +35,8 @@ import type { ApiCallId } from './api-calls.js';
 import { AppliedLedger, objectLabel } from './applied-ledger.js';
 import { trackedApply, trackedRemove } from './tracked-apply.js';
 import { dryRunNamespaces } from './dry-run-namespaces.js';
+import { refusePlaceholders } from './placeholder-guard.js';
+import { driverToolkitImage } from './driver-toolkit.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -104,6 +106,7 @@ export class ClusterTarget implements Target {
   private canaryCreated = false;
   private namespaceCreated = false;
   private clusterVersion: string | undefined;
+  private driverToolkit: { image: string; source: string } | undefined;
   private served = new Map<string, boolean>();
   private notes = new Set<string>();
   private lastProbeProblem = new Map<string, string>();
@@ -223,6 +226,7 @@ export class ClusterTarget implements Target {
       const cv = (await this.client.get('read-clusterversion', cvRef, 'version').catch(() => undefined)) as { status?: { desired?: { version?: string } } } | undefined;
       this.clusterVersion = cv?.status?.desired?.version;
     }
+    this.driverToolkit = await driverToolkitImage(this.client, (v, k) => this.serves(v, k));
     const mcp = await this.serves('machineconfiguration.openshift.io/v1', 'MachineConfigPool');
     this.served.set('mco', mcp !== undefined);
     if (mcp) await this.startWatch('mcp', 'watch-machineconfigpools', mcp, {}, (t, o, old) => poolEvents(t, o as never, old as never));
@@ -250,7 +254,12 @@ export class ClusterTarget implements Target {
     const kernels = [...new Set(this.nodeObjects().map((n) => n.status?.nodeInfo?.kernelVersion ?? ''))];
     const kernel = kernels.length === 1 && isPlausibleKernelVersion(kernels[0]!) ? kernels[0] : undefined;
     const version = this.clusterVersion && /^\d+\.\d+\.\d+/.test(this.clusterVersion) ? this.clusterVersion : undefined;
-    const from = ReleaseSchema.parse({ version, kernelVersion: kernel, sources: { kernel: 'nodes status.nodeInfo.kernelVersion', version: 'ClusterVersion status.desired' } });
+    const from = ReleaseSchema.parse({
+      version,
+      kernelVersion: kernel,
+      ...(this.driverToolkit ? { driverToolkitImage: this.driverToolkit.image } : {}),
+      sources: { kernel: 'nodes status.nodeInfo.kernelVersion', version: 'ClusterVersion status.desired', ...(this.driverToolkit ? { driverToolkitImage: this.driverToolkit.source } : {}) },
+    });
     const out: TargetReleases = { from };
     if (this.served.get('mco') !== false) out.realtime = ReleaseSchema.parse({ version, sources: { kernel: this.rtMarker } });
     if (this.o.upgradeTo && this.o.confirmUpgrade) out.upgradeTo = ReleaseSchema.parse({ version: this.o.upgradeTo, sources: { version: '--upgrade-to' } });
@@ -356,6 +365,7 @@ export class ClusterTarget implements Target {
 
   async apply(set: ArtifactSet): Promise<void> {
     this.refuseWrite('apply objects');
+    refusePlaceholders(set);
     const objects = allObjects(set, 'day2');
     const applied: string[] = [];
     const reused: string[] = [];
