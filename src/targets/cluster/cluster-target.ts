@@ -37,6 +37,7 @@ import { trackedApply, trackedRemove } from './tracked-apply.js';
 import { dryRunNamespaces } from './dry-run-namespaces.js';
 import { refusePlaceholders } from './placeholder-guard.js';
 import { driverToolkitImage } from './driver-toolkit.js';
+import { choosePool, type PoolChoice, type PoolObj } from './pool-choice.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -57,7 +58,7 @@ export interface ClusterTargetOptions {
   confirmUpgrade?: boolean;
   /** Day-1: write the Day-1 manifests here (the cluster must be installed with them). */
   day1InstallDir?: string;
-  /** MachineConfigPool for the kernel switch (`master` on single-node OpenShift). */
+  /** `--pool`: the MachineConfigPool asked for; default: the one that holds the nodes (pool-choice.ts). */
   pool?: string;
   probeImage?: string;
   canaryImage?: string;
@@ -229,10 +230,18 @@ export class ClusterTarget implements Target {
     this.driverToolkit = await driverToolkitImage(this.client, (v, k) => this.serves(v, k));
     const mcp = await this.serves('machineconfiguration.openshift.io/v1', 'MachineConfigPool');
     this.served.set('mco', mcp !== undefined);
-    if (mcp) await this.startWatch('mcp', 'watch-machineconfigpools', mcp, {}, (t, o, old) => poolEvents(t, o as never, old as never));
+    const pools = mcp ? await this.startWatch('mcp', 'watch-machineconfigpools', mcp, {}, (t, o, old) => poolEvents(t, o as never, old as never)) : undefined;
+    this.poolChoice = pools ? choosePool([...pools.cache.values()] as PoolObj[], this.nodeObjects(), this.o.pool) : { pool: this.o.pool ?? 'worker', reason: 'no MachineConfigPools (not OpenShift)' };
     const kmm = await this.serves('kmm.sigs.x-k8s.io/v1beta1', 'Module');
     if (kmm) await this.startWatch('kmm', 'watch-kmm-modules', kmm, {}, (t, o, old) => kmmModuleEvents(t, o as never, old as never));
     this.readyz.start();
+  }
+
+  private poolChoice!: PoolChoice;
+
+  /** The MachineConfigPool the methods render for and the kernel switch targets (see pool-choice.ts). */
+  pool(): string {
+    return this.poolChoice.pool;
   }
 
   private nodeObjects(): NodeObj[] {
@@ -298,6 +307,7 @@ export class ClusterTarget implements Target {
       throw new UserError(`day1 on ${this.label}: ${this.scenarioSupport().day1.reason}`);
     }
     this.recording = true;
+    this.noteOnce(`MachineConfigPool ${this.pool()}: ${this.poolChoice.reason}`);
     // A real cluster is not reset: record where each node stands.
     for (const n of this.nodeObjects()) {
       const info = n.status?.nodeInfo ?? {};
@@ -415,7 +425,7 @@ export class ClusterTarget implements Target {
     this.refuseWrite(why === 'upgrade' ? 'upgrade the cluster' : 'switch kernels');
     const common = { client: this.client, emit: this.o.emit, label: this.label, pollMs: this.o.pollMs };
     if (why === 'kernel-switch') {
-      const pool = this.o.pool ?? 'worker';
+      const pool = this.pool();
       const realtime = to.sources['kernel'] === this.rtMarker;
       // Recorded before the rollout wait: a rollout that times out still leaves the MachineConfig applied.
       if (realtime && !this.client.dryRun) this.ledger.record(realtimeMachineConfig(pool));
