@@ -24,13 +24,17 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
   api.tokens.add(token);
   await api.start();
   const loaded = new Map(NODE_NAMES.map((n) => [n, new Set<string>()]));
-  for (const [i, n] of NODE_NAMES.entries()) api.put(node(n, `boot-${i}-a`, true, { kernel: KVER }));
+  for (const [i, n] of NODE_NAMES.entries()) {
+    const obj = node(n, `boot-${i}-a`, true, { kernel: KVER });
+    obj.metadata.labels = { ...obj.metadata.labels, 'node-role.kubernetes.io/worker': '' };
+    api.put(obj);
+  }
   api.put({ apiVersion: 'config.openshift.io/v1', kind: 'ClusterVersion', metadata: { name: 'version' }, spec: {}, status: { desired: { version: '4.14.12' } } });
   api.put({
     apiVersion: 'machineconfiguration.openshift.io/v1',
     kind: 'MachineConfigPool',
     metadata: { name: 'worker' },
-    spec: { configuration: { name: 'rendered-worker-1' } },
+    spec: { configuration: { name: 'rendered-worker-1' }, nodeSelector: { matchLabels: { 'node-role.kubernetes.io/worker': '' } } },
     status: { configuration: { name: 'rendered-worker-1' }, machineCount: 2, updatedMachineCount: 2, readyMachineCount: 2, degradedMachineCount: 0, unavailableMachineCount: 0 },
   });
   // As on OpenShift: the release's driver-toolkit image stream (openshift/driver-toolkit), pinned by digest.

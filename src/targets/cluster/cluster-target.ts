@@ -38,6 +38,7 @@ import { dryRunNamespaces } from './dry-run-namespaces.js';
 import { refusePlaceholders } from './placeholder-guard.js';
 import { driverToolkitImage } from './driver-toolkit.js';
 import { choosePool, type PoolChoice, type PoolObj } from './pool-choice.js';
+import { targetedNodes } from './target-nodes.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -238,6 +239,20 @@ export class ClusterTarget implements Target {
   }
 
   private poolChoice!: PoolChoice;
+  /** Nodes the applied/followed set targets (target-nodes.ts); undefined: every node. */
+  private targets: string[] | undefined;
+
+  private noteTargets(set: ArtifactSet): void {
+    const pools = [...(this.watches.get('mcp')?.cache.values() ?? [])] as PoolObj[];
+    this.targets = targetedNodes(allObjects(set, 'day2'), this.nodeObjects(), pools);
+    if (this.targets) this.noteOnce(`the method targets ${this.targets.length ? this.targets.join(', ') : 'no node'} (of ${this.nodes().join(', ')}): only ${this.targets.length === 1 ? 'it is' : 'those are'} probed`);
+  }
+
+  /** The nodes module presence is waited for on. */
+  private probedNodes(): string[] {
+    const all = this.nodes();
+    return this.targets ? all.filter((n) => this.targets!.includes(n)) : all;
+  }
 
   /** The MachineConfigPool the methods render for and the kernel switch targets (see pool-choice.ts). */
   pool(): string {
@@ -351,6 +366,7 @@ export class ClusterTarget implements Target {
 
   /** Watches the namespaces of a set (pods, builds, events): apply() calls it; --observe-only callers do. */
   async follow(set: ArtifactSet): Promise<void> {
+    this.noteTargets(set);
     const namespaces = new Set<string>();
     for (const o of allObjects(set)) {
       if (o.kind === 'Namespace') namespaces.add(o.metadata.name);
@@ -376,6 +392,7 @@ export class ClusterTarget implements Target {
   async apply(set: ArtifactSet): Promise<void> {
     this.refuseWrite('apply objects');
     refusePlaceholders(set);
+    this.noteTargets(set);
     const objects = allObjects(set, 'day2');
     const applied: string[] = [];
     const reused: string[] = [];
@@ -445,7 +462,11 @@ export class ClusterTarget implements Target {
     this.modules = modules;
     if (!this.writesAllowed) {
       this.noteOnce(`module presence on the host is not observed (${this.o.observeOnly ? '--observe-only' : '--dry-run=server'}: probe pods are writes)`);
-      return { ok: false, pending: this.nodes() };
+      return { ok: false, pending: this.probedNodes() };
+    }
+    if (this.targets && this.probedNodes().length === 0) {
+      this.o.emit('fault', { fault: 'no-target-node', message: `no node of ${this.label} matches the method's node selector (pool ${this.pool()}): the driver goes nowhere` });
+      return { ok: false, pending: [] };
     }
     const deadline = Date.now() + want.timeoutMs;
     for (;;) {
@@ -456,12 +477,12 @@ export class ClusterTarget implements Target {
     }
   }
 
-  /** Probes every node (Ready ones; the others are pending); returns nodes not in the wanted state. */
+  /** Probes the targeted nodes (Ready ones; the others are pending); returns nodes not in the wanted state. */
   private async probeAll(modules: string[], wantLoaded?: boolean): Promise<string[]> {
     if (!this.namespaceReady) await this.ensureNamespace();
     const pending: string[] = [];
     await Promise.all(
-      this.nodes().map(async (node) => {
+      this.probedNodes().map(async (node) => {
         if (!this.nodeReady(node)) {
           pending.push(node);
           return;
