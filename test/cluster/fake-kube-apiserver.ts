@@ -44,6 +44,8 @@ export const FAKE_RESOURCES: FakeResource[] = [
   { group: 'operators.coreos.com', version: 'v1alpha1', resource: 'subscriptions', kind: 'Subscription', namespaced: true },
   { group: 'config.openshift.io', version: 'v1', resource: 'clusterversions', kind: 'ClusterVersion', namespaced: false },
   { group: 'route.openshift.io', version: 'v1', resource: 'routes', kind: 'Route', namespaced: true },
+  { group: 'operators.coreos.com', version: 'v1alpha1', resource: 'clusterserviceversions', kind: 'ClusterServiceVersion', namespaced: true },
+  { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false },
 ];
 
 type Obj = { apiVersion: string; kind: string; metadata: Record<string, any>; [k: string]: any };
@@ -90,6 +92,11 @@ export class FakeKubeApiServer {
   deleteDelayMs = 50;
   /** Called after an object is created or changed for real (not dry-run): the "controllers". */
   reactors: ((type: 'ADDED' | 'MODIFIED' | 'DELETED', o: Obj, server: FakeKubeApiServer) => void)[] = [];
+  /**
+   * Resources (`<group>/<resource>`) not served yet — a CRD an operator has not installed:
+   * missing from discovery and 404 for every request, as on a real server.
+   */
+  readonly unserved = new Set<string>();
   /** Pod logs by namespace/name. */
   readonly podLogs = new Map<string, string>();
 
@@ -155,6 +162,7 @@ export class FakeKubeApiServer {
   }
 
   private resourceOf(group: string, resource: string): FakeResource | undefined {
+    if (this.unserved.has(`${group}/${resource}`)) return undefined;
     return FAKE_RESOURCES.find((r) => r.group === group && r.resource === resource);
   }
 
@@ -359,7 +367,7 @@ export class FakeKubeApiServer {
   }
 
   private discovery(res: http.ServerResponse, group: string, version: string, log: LoggedRequest): void {
-    const resources = FAKE_RESOURCES.filter((r) => r.group === group && r.version === version);
+    const resources = FAKE_RESOURCES.filter((r) => r.group === group && r.version === version && !this.unserved.has(`${r.group}/${r.resource}`));
     if (resources.length === 0) return this.status(res, 404, 'NotFound', 'the server could not find the requested resource', log);
     const gv = group ? `${group}/${version}` : version;
     this.json(

@@ -75,6 +75,14 @@ export const API_CALLS = {
     observe: true,
     rules: [{ group: 'config.openshift.io', resources: ['clusterversions'], verbs: ['get'], resourceNames: ['version'] }],
   },
+  'olm-install': {
+    why: 'reuse an existing OperatorGroup/Subscription; wait for the operator CSV to succeed before applying its kinds',
+    observe: true,
+    rules: [
+      { group: 'operators.coreos.com', resources: ['operatorgroups', 'subscriptions'], verbs: ['get', 'list'] },
+      { group: 'operators.coreos.com', resources: ['clusterserviceversions'], verbs: ['get'] },
+    ],
+  },
   'read-driver-toolkit': {
     why: "the cluster's driver-toolkit image (imagestream openshift/driver-toolkit), for the DTK and KMM builds",
     observe: true,

@@ -251,6 +251,12 @@ export class KubeClient {
     return { status, lines: splitLines(res), abort: () => res.abort() };
   }
 
+  /** Drops the cached discovery of a group/version (a CRD installed since, e.g. by an operator). */
+  forgetDiscovery(apiVersion: string): void {
+    const { group, version } = splitApiVersion(apiVersion);
+    this.discovery.delete(groupVersionPath(group, version));
+  }
+
   /** GVK → resource, through discovery (cached per group/version). */
   async mapping(apiVersion: string, kind: string): Promise<ResourceRef> {
     const { group, version } = splitApiVersion(apiVersion);

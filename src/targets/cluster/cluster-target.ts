@@ -39,6 +39,7 @@ import { refusePlaceholders } from './placeholder-guard.js';
 import { driverToolkitImage } from './driver-toolkit.js';
 import { choosePool, type PoolChoice, type PoolObj } from './pool-choice.js';
 import { targetedNodes } from './target-nodes.js';
+import { OlmSteps } from './olm-steps.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -70,6 +71,8 @@ export interface ClusterTargetOptions {
   probeIntervalMs?: number;
   /** Between two polls of a rollout, upgrade or deletion (default 10 s). */
   pollMs?: number;
+  /** Longest wait for an operator's CSV to succeed and its kinds to be served (default 20 min). */
+  operatorTimeoutMs?: number;
   /** Longest wait for a pool rollout / upgrade (default 2 h / 4 h). */
   rolloutTimeoutMs?: number;
   upgradeTimeoutMs?: number;
@@ -233,8 +236,7 @@ export class ClusterTarget implements Target {
     this.served.set('mco', mcp !== undefined);
     const pools = mcp ? await this.startWatch('mcp', 'watch-machineconfigpools', mcp, {}, (t, o, old) => poolEvents(t, o as never, old as never)) : undefined;
     this.poolChoice = pools ? choosePool([...pools.cache.values()] as PoolObj[], this.nodeObjects(), this.o.pool) : { pool: this.o.pool ?? 'worker', reason: 'no MachineConfigPools (not OpenShift)' };
-    const kmm = await this.serves('kmm.sigs.x-k8s.io/v1beta1', 'Module');
-    if (kmm) await this.startWatch('kmm', 'watch-kmm-modules', kmm, {}, (t, o, old) => kmmModuleEvents(t, o as never, old as never));
+    await this.watchKmmModules();
     this.readyz.start();
   }
 
@@ -380,7 +382,19 @@ export class ClusterTarget implements Target {
       await this.startWatch(`events/${ns}`, 'watch-events', EVENTS, { namespace: ns }, (t, o) => clusterEventEvents(t, o as never));
       if (builds) await this.startWatch(`builds/${ns}`, 'watch-builds', builds, { namespace: ns }, (t, o, old) => buildEvents(t, o as never, old as never));
     }
+    if (allObjects(set).some((o) => o.kind === 'Module')) await this.watchKmmModules();
     if (this.o.observeOnly) this.startWindow();
+  }
+
+  /**
+   * KMM Modules are watched from when the kind is served: on a cluster where KMM is
+   * installed by the method itself, the CRD appears only once OLM installed the CSV.
+   */
+  private async watchKmmModules(): Promise<void> {
+    if (this.watches.has('kmm')) return;
+    this.client.forgetDiscovery('kmm.sigs.x-k8s.io/v1beta1');
+    const kmm = await this.serves('kmm.sigs.x-k8s.io/v1beta1', 'Module');
+    if (kmm) await this.startWatch('kmm', 'watch-kmm-modules', kmm, {}, (t, o, old) => kmmModuleEvents(t, o as never, old as never));
   }
 
   private refuseWrite(what: string): void {
@@ -401,6 +415,7 @@ export class ClusterTarget implements Target {
     for (const [from, to] of dryNs.substitutes) {
       this.o.emit('progress', { step: `--dry-run=server: namespace ${from} does not exist (its creation is a dry run too), so the server refuses objects in it; they are validated in ${to === undefined ? 'no namespace (none of the kubeconfig namespace or default exists): reported as would-create, not validated' : `namespace ${to}`}` });
     }
+    const olm = new OlmSteps(this.client, this.ledger, { timeoutMs: this.o.operatorTimeoutMs ?? 20 * 60_000, pollMs: this.o.pollMs ?? 5_000, say: (step) => this.o.emit('progress', { step }) });
     for (const obj of objects) {
       const sent = dryNs.placed(obj);
       applied.push(`${obj.kind}/${obj.metadata.name}`);
@@ -408,8 +423,19 @@ export class ClusterTarget implements Target {
         notValidated.push(objectLabel(obj));
         continue;
       }
+      const step = await olm.before(sent);
+      if (step === 'reuse') {
+        reused.push(objectLabel(obj));
+        continue;
+      }
+      if (step === 'not-served') {
+        // --dry-run=server: the Subscription was a dry run, so the operator's kinds never appear.
+        notValidated.push(`${objectLabel(obj)} (${obj.apiVersion} is served once the operator installs)`);
+        continue;
+      }
       const { owned } = await trackedApply(this.client, this.ledger, 'apply-artifacts', sent);
       if (!owned) reused.push(objectLabel(obj));
+      if (obj.kind === 'Module') await this.watchKmmModules();
     }
     const validatedIn = Object.fromEntries([...dryNs.substitutes].filter(([, to]) => to !== undefined));
     this.o.emit('apply', {
