@@ -43,6 +43,8 @@ export interface PoolChoice {
 }
 
 export function choosePool(pools: PoolObj[], nodes: LabelledNode[], requested: string | undefined): PoolChoice {
+  // MachineConfigPool served but no pool at all: nothing to choose from (not an MCO-managed cluster).
+  if (pools.length === 0) return { pool: requested ?? 'worker', reason: 'the cluster has no MachineConfigPool' };
   const counts = pools.map((p) => ({ name: p.metadata.name, n: machineCount(p, pools, nodes) }));
   const summary = counts.map((c) => `${c.name} (${c.n} machine${c.n === 1 ? '' : 's'})`).join(', ') || 'none';
   if (requested !== undefined) {
