@@ -17,6 +17,8 @@ export interface FakeCluster {
   api: FakeKubeApiServer;
   /** node → modules currently loaded there. */
   loaded: Map<string, Set<string>>;
+  /** How the fake builder ends every new Build (binary builds started through instantiatebinary). */
+  buildOutcome: { phase: 'Complete' | 'Failed'; log: string; message?: string };
 }
 
 export async function startFakeCluster(token: string, modules: string[]): Promise<FakeCluster> {
@@ -44,6 +46,20 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
     metadata: { name: 'driver-toolkit', namespace: 'openshift' },
     spec: { tags: [{ name: 'latest', from: { kind: 'DockerImage', name: FAKE_DTK_IMAGE } }] },
     status: { tags: [{ tag: 'latest', items: [{ dockerImageReference: FAKE_DTK_IMAGE, image: FAKE_DTK_IMAGE.split('@')[1] }] }] },
+  });
+  const cluster: FakeCluster = { api, loaded, buildOutcome: { phase: 'Complete', log: 'STEP 1/9: FROM driver-toolkit\nSuccessfully pushed\n' } };
+  api.reactors.push((type, o, s) => {
+    // The build controller and builder: a new Build runs, then ends as buildOutcome says, with its log.
+    if (o.kind !== 'Build' || type !== 'ADDED') return;
+    const ns = o.metadata['namespace'] as string;
+    const name = o.metadata['name'] as string;
+    const end = cluster.buildOutcome;
+    setTimeout(() => s.get('build.openshift.io/v1', 'Build', name, ns) && s.update('build.openshift.io/v1', 'Build', name, ns, (b) => (b['status'] = { phase: 'Running' })), 20);
+    setTimeout(() => {
+      if (!s.get('build.openshift.io/v1', 'Build', name, ns)) return;
+      s.podLogs.set(`${ns}/${name}`, end.log);
+      s.update('build.openshift.io/v1', 'Build', name, ns, (b) => (b['status'] = { phase: end.phase, ...(end.message ? { message: end.message } : {}) }));
+    }, 60);
   });
   api.reactors.push((type, o, s) => {
     const ns = o.metadata['namespace'] as string | undefined;
@@ -86,5 +102,5 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
       setTimeout(() => s.update('apps/v1', 'Deployment', name, ns, (d) => (d.status = { availableReplicas: 1, replicas: 1 })), 10);
     }
   });
-  return { api, loaded };
+  return cluster;
 }

@@ -97,6 +97,8 @@ export class FakeKubeApiServer {
    * missing from discovery and 404 for every request, as on a real server.
    */
   readonly unserved = new Set<string>();
+  /** Archives received by `buildconfigs/<name>/instantiatebinary` (build logs go in podLogs, keyed namespace/build). */
+  readonly binaryUploads: { namespace: string; buildConfig: string; build: string; contentType?: string; archive: Buffer }[] = [];
   /** Pod logs by namespace/name. */
   readonly podLogs = new Map<string, string>();
 
@@ -293,6 +295,24 @@ export class FakeKubeApiServer {
     const r = this.resourceOf(group, resource);
     if (!r) return this.status(res, 404, 'NotFound', 'the server could not find the requested resource', log);
     const dry = query['dryRun'] === 'All';
+
+    if (req.method === 'POST' && resource === 'buildconfigs' && name && sub === 'instantiatebinary') {
+      // As OpenShift's build API: the archive is the body; the answer is the Build created.
+      const bc = this.store.get(this.keyOf(r, ns, name));
+      if (!bc) return this.status(res, 404, 'NotFound', `buildconfigs.build.openshift.io "${name}" not found`, log);
+      if (bc['spec']?.source?.type !== 'Binary') return this.status(res, 400, 'BadRequest', `build config ${name} does not support binary builds`, log);
+      const n = (bc['status']?.lastVersion ?? 0) + 1;
+      this.put({ ...bc, status: { ...(bc['status'] ?? {}), lastVersion: n } });
+      const build = this.put({
+        apiVersion: 'build.openshift.io/v1',
+        kind: 'Build',
+        metadata: { name: `${name}-${n}`, namespace: ns, labels: { buildconfig: name, 'openshift.io/build-config.name': name } },
+        spec: { source: { type: 'Binary', binary: {} } },
+        status: { phase: 'New' },
+      });
+      this.binaryUploads.push({ namespace: ns!, buildConfig: name, build: build.metadata['name'], contentType: req.headers['content-type'], archive: Buffer.concat(chunks) });
+      return this.json(res, 201, build, log);
+    }
 
     switch (req.method) {
       case 'GET': {

@@ -244,6 +244,7 @@ async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: 
     upgradeTo: flags.upgradeTo,
     confirmUpgrade: flags.yesUpgradeMyCluster,
     pool: asked,
+    driverSourceDir: driver.sourceDir,
     day1InstallDir: flags.day1InstallDir ? path.resolve(flags.day1InstallDir) : undefined,
     emit,
   });

@@ -83,6 +83,14 @@ export const API_CALLS = {
       { group: 'operators.coreos.com', resources: ['clusterserviceversions'], verbs: ['get'] },
     ],
   },
+  'binary-build': {
+    why: 'start a Binary BuildConfig with the driver source (what `oc start-build --from-dir` does) and follow the Build and its log',
+    observe: false,
+    rules: [
+      { group: 'build.openshift.io', resources: ['buildconfigs/instantiatebinary'], verbs: ['create'] },
+      { group: 'build.openshift.io', resources: ['builds', 'builds/log'], verbs: ['get'] },
+    ],
+  },
   'read-driver-toolkit': {
     why: "the cluster's driver-toolkit image (imagestream openshift/driver-toolkit), for the DTK and KMM builds",
     observe: true,

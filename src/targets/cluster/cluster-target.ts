@@ -13,7 +13,7 @@
  *     `follow(set)` watches an installation someone else applied. No probe pods or
  *     canary (they need create): module presence is not observed, and the run says so.
  */
-import { writeArtifactSet, allObjects, type ArtifactSet } from '../../artifacts/artifact-set.js';
+import { writeArtifactSet, allObjects, type ArtifactSet, type K8sObject } from '../../artifacts/artifact-set.js';
 import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import { UserError } from '../../errors.js';
 import type { ScenarioId } from '../../evaluation/events.js';
@@ -40,6 +40,7 @@ import { driverToolkitImage } from './driver-toolkit.js';
 import { choosePool, type PoolChoice, type PoolObj } from './pool-choice.js';
 import { targetedNodes } from './target-nodes.js';
 import { OlmSteps } from './olm-steps.js';
+import { isBinaryBuildConfig, runBinaryBuild } from './binary-build.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -71,6 +72,10 @@ export interface ClusterTargetOptions {
   probeIntervalMs?: number;
   /** Between two polls of a rollout, upgrade or deletion (default 10 s). */
   pollMs?: number;
+  /** The driver's source directory: fed to Binary BuildConfigs (`oc start-build --from-dir`); without it that step is the user's. */
+  driverSourceDir?: string;
+  /** Longest wait for a binary Build (default 30 min). */
+  buildTimeoutMs?: number;
   /** Longest wait for an operator's CSV to succeed and its kinds to be served (default 20 min). */
   operatorTimeoutMs?: number;
   /** Longest wait for a pool rollout / upgrade (default 2 h / 4 h). */
@@ -447,10 +452,23 @@ export class ClusterTarget implements Target {
       ...(notValidated.length ? { wouldCreate: notValidated } : {}),
     });
     if (reused.length) this.o.emit('progress', { step: `existed before kmodlab applied them, so they are left in place on removal: ${reused.join(', ')}` });
-    // The README's steps besides `oc apply` are the user's on a cluster (kmodlab does not build off-cluster or feed binary builds).
-    for (const s of manualStepsOf(set, 'day2')) this.o.emit('manual-step', { ...s, performedBy: 'user' });
+    // Binary BuildConfigs are fed the driver source by kmodlab when it has the directory
+    // (as `oc start-build --from-dir`); the README's other steps (off-cluster builds) are the user's.
+    const fed = this.client.dryRun || !this.o.driverSourceDir ? [] : objects.filter(isBinaryBuildConfig);
+    const feeds = (cmd: string) => fed.some((bc) => cmd.startsWith(`oc start-build ${bc.metadata.name} `));
+    for (const s of manualStepsOf(set, 'day2', this.o.driverSourceDir)) this.o.emit('manual-step', { ...s, performedBy: feeds(s.command) ? 'kmodlab' : 'user' });
     await this.follow(set);
     this.startWindow();
+    for (const bc of fed) await this.binaryBuild(bc);
+  }
+
+  /** Feeds a Binary BuildConfig the driver source and follows the Build (binary-build.ts); a failed build fails the step. */
+  private async binaryBuild(bc: K8sObject): Promise<void> {
+    const r = await runBinaryBuild(this.client, bc, this.o.driverSourceDir!, { timeoutMs: this.o.buildTimeoutMs ?? 30 * 60_000, pollMs: this.o.pollMs ?? 5_000, say: (step) => this.o.emit('progress', { step }) });
+    if (r.phase === 'Complete') return;
+    const message = `Build ${r.build} of BuildConfig ${bc.metadata.name}: ${r.phase}${r.message ? ` (${r.message})` : ''}; log tail:\n${r.logTail}`;
+    this.o.emit('fault', { fault: 'build-failed', message });
+    throw new Error(message);
   }
 
   async remove(set: ArtifactSet): Promise<void> {
