@@ -34,6 +34,7 @@ export const FAKE_RESOURCES: FakeResource[] = [
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true },
   { group: 'image.openshift.io', version: 'v1', resource: 'imagestreams', kind: 'ImageStream', namespaced: true },
+  { group: 'image.openshift.io', version: 'v1', resource: 'imagestreamtags', kind: 'ImageStreamTag', namespaced: true },
   { group: 'build.openshift.io', version: 'v1', resource: 'buildconfigs', kind: 'BuildConfig', namespaced: true },
   { group: 'build.openshift.io', version: 'v1', resource: 'builds', kind: 'Build', namespaced: true },
   { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigs', kind: 'MachineConfig', namespaced: false },
@@ -273,7 +274,7 @@ export class FakeKubeApiServer {
     for await (const c of req) chunks.push(c as Buffer);
     const bodyText = Buffer.concat(chunks).toString('utf8');
 
-    const segs = url.pathname.split('/').filter(Boolean);
+    const segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent); // as a real server: `name:tag` arrives %-encoded
     // Discovery.
     if (segs[0] === 'api' && segs.length === 2) return this.discovery(res, '', segs[1]!, log);
     if (segs[0] === 'apis' && segs.length === 3) return this.discovery(res, segs[1]!, segs[2]!, log);

@@ -61,6 +61,26 @@ describe('KMM through OLM (fake OLM)', () => {
     await target.remove(set);
   });
 
+  it("the source image KMM's build copies from: a recorded manual step, and whether the internal registry has it", async () => {
+    cluster = await startFakeCluster(FIXTURE_TOKEN, ['simple_kmod']);
+    installFakeOlm(cluster.api, { delayMs: 20 });
+    events = [];
+    const target = await connect();
+    await target.reset({ release: target.releases().from });
+    await target.apply(set);
+    const step = events.find((e) => e.kind === 'manual-step' && /source image/.test(String(e.data['description'])))!;
+    expect(step.data).toMatchObject({ performedBy: 'user' });
+    const image = /source image (\S+):/.exec(String(step.data['description']))![1]!;
+    expect(steps()).toContain(`source image ${image} is not in the internal registry: KMM's build fails until it is built and pushed (the manual step above)`);
+    await target.remove(set);
+    // Pushed to the internal registry: its ImageStreamTag exists.
+    const [, ns, name, tag] = /^[^/]+\/([^/]+)\/([^:]+):(.+)$/.exec(image)!;
+    cluster.api.put({ apiVersion: 'image.openshift.io/v1', kind: 'ImageStreamTag', metadata: { name: `${name}:${tag}`, namespace: ns } });
+    await target.apply(set);
+    expect(steps()).toContain(`source image ${image} is in the internal registry`);
+    await target.remove(set);
+  });
+
   it('an OperatorGroup already in openshift-kmm is reused (no second one: TooManyOperatorGroups) and kept on removal', async () => {
     cluster = await startFakeCluster(FIXTURE_TOKEN, ['simple_kmod']);
     installFakeOlm(cluster.api, { delayMs: 50 });

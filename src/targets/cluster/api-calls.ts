@@ -91,6 +91,11 @@ export const API_CALLS = {
       { group: 'build.openshift.io', resources: ['builds', 'builds/log'], verbs: ['get'] },
     ],
   },
+  'read-source-image': {
+    why: "whether a KMM build's source image is in the internal registry (its ImageStreamTag)",
+    observe: true,
+    rules: [{ group: 'image.openshift.io', resources: ['imagestreamtags'], verbs: ['get'] }],
+  },
   'read-driver-toolkit': {
     why: "the cluster's driver-toolkit image (imagestream openshift/driver-toolkit), for the DTK and KMM builds",
     observe: true,

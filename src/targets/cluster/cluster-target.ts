@@ -41,6 +41,7 @@ import { choosePool, type PoolChoice, type PoolObj } from './pool-choice.js';
 import { targetedNodes } from './target-nodes.js';
 import { OlmSteps } from './olm-steps.js';
 import { isBinaryBuildConfig, runBinaryBuild } from './binary-build.js';
+import { sourceImageOf, sourceImageState } from './kmm-source-image.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -457,9 +458,20 @@ export class ClusterTarget implements Target {
     const fed = this.client.dryRun || !this.o.driverSourceDir ? [] : objects.filter(isBinaryBuildConfig);
     const feeds = (cmd: string) => fed.some((bc) => cmd.startsWith(`oc start-build ${bc.metadata.name} `));
     for (const s of manualStepsOf(set, 'day2', this.o.driverSourceDir)) this.o.emit('manual-step', { ...s, performedBy: feeds(s.command) ? 'kmodlab' : 'user' });
+    await this.reportSourceImage(set);
     await this.follow(set);
     this.startWindow();
     for (const bc of fed) await this.binaryBuild(bc);
+  }
+
+  /** Says whether the source image an in-cluster KMM build copies from is there (kmm-source-image.ts). */
+  private async reportSourceImage(set: ArtifactSet): Promise<void> {
+    const image = sourceImageOf(set);
+    if (!image) return;
+    const state = await sourceImageState(this.client, image, (v, k) => this.serves(v, k));
+    if (state === 'present') this.o.emit('progress', { step: `source image ${image} is in the internal registry` });
+    else if (state === 'missing') this.o.emit('progress', { step: `source image ${image} is not in the internal registry: KMM's build fails until it is built and pushed (the manual step above)`, missingImage: image });
+    else this.o.emit('progress', { step: `source image ${image}: not checked (not in the cluster's internal registry); KMM's build needs it pushed (the manual step above)` });
   }
 
   /** Feeds a Binary BuildConfig the driver source and follows the Build (binary-build.ts); a failed build fails the step. */
