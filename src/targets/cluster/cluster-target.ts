@@ -625,7 +625,7 @@ export class ClusterTarget implements Target {
   async close(): Promise<void> {
     await this.readyz.stop();
     await Promise.all([...this.watches.values()].map((w) => w.stop()));
-    await this.removeLeftovers();
+    await this.removeApplied();
     if (this.canaryCreated && this.writesAllowed) {
       for (const node of this.nodes()) {
         await this.client.delete('canary', canaryDeployment(this.ns, node), { waitMs: 60_000, pollMs: this.o.pollMs }).catch(() => undefined);
@@ -639,9 +639,10 @@ export class ClusterTarget implements Target {
   /**
    * What a failed scenario left applied (apply() without its remove()): deleted here, newest
    * first, so a run never leaves kmodlab's objects behind. Never throws: what cannot be
-   * deleted is reported as a `leftover` fault.
+   * deleted is reported as a `leftover` fault. Public so that a reset before the next
+   * scenario can start from a clean cluster too.
    */
-  private async removeLeftovers(): Promise<void> {
+  async removeApplied(): Promise<void> {
     const rest = this.ledger.remaining();
     if (rest.length === 0 || !this.writesAllowed) return;
     this.o.emit('progress', { step: `removing what kmodlab applied and did not remove: ${rest.map(objectLabel).join(', ')}` });
