@@ -38,6 +38,14 @@ export function manualStepsOf(set: ArtifactSet, phase: Extract<ArtifactPhase, 'd
       }
     }
   }
+  // An in-cluster build that copies the driver source from an image (KMM's Module build has no
+  // build context: `COPY --from=<source image>`) needs that image pushed first, unless a
+  // BuildConfig of the set packs it (dtk tracking's binary source build).
+  const sourceFile = builds.find((f) => f.path === 'Containerfile.source');
+  if (sourceFile && objects.some(buildsInCluster) && !objects.some((o) => o.kind === 'BuildConfig')) {
+    const image = /^Source image (\S+)/.exec(sourceFile.description)?.[1] ?? '<source image>';
+    steps.push({ description: `build and push the source image ${image}: the in-cluster build copies the driver source from it`, command: `podman build -f ${sourceFile.path} -t ${image} ${sourceDir} && podman push ${image}` });
+  }
   // A binary BuildConfig never starts by itself: the README's `oc start-build --from-dir` feeds it.
   for (const o of objects) {
     const source = (o.spec as { source?: { type?: string } } | undefined)?.source;

@@ -11,11 +11,14 @@ import { node } from './node-fixtures.js';
 
 export const NODE_NAMES = ['worker-0', 'worker-1'];
 export const KVER = '5.14.0-284.52.1.el9_2.x86_64';
+export const FAKE_DTK_IMAGE = `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'d'.repeat(64)}`;
 
 export interface FakeCluster {
   api: FakeKubeApiServer;
   /** node → modules currently loaded there. */
   loaded: Map<string, Set<string>>;
+  /** How the fake builder ends every new Build (binary builds started through instantiatebinary). */
+  buildOutcome: { phase: 'Complete' | 'Failed'; log: string; message?: string };
 }
 
 export async function startFakeCluster(token: string, modules: string[]): Promise<FakeCluster> {
@@ -23,14 +26,40 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
   api.tokens.add(token);
   await api.start();
   const loaded = new Map(NODE_NAMES.map((n) => [n, new Set<string>()]));
-  for (const [i, n] of NODE_NAMES.entries()) api.put(node(n, `boot-${i}-a`, true, { kernel: KVER }));
+  for (const [i, n] of NODE_NAMES.entries()) {
+    const obj = node(n, `boot-${i}-a`, true, { kernel: KVER });
+    obj.metadata.labels = { ...obj.metadata.labels, 'node-role.kubernetes.io/worker': '' };
+    api.put(obj);
+  }
   api.put({ apiVersion: 'config.openshift.io/v1', kind: 'ClusterVersion', metadata: { name: 'version' }, spec: {}, status: { desired: { version: '4.14.12' } } });
   api.put({
     apiVersion: 'machineconfiguration.openshift.io/v1',
     kind: 'MachineConfigPool',
     metadata: { name: 'worker' },
-    spec: { configuration: { name: 'rendered-worker-1' } },
+    spec: { configuration: { name: 'rendered-worker-1' }, nodeSelector: { matchLabels: { 'node-role.kubernetes.io/worker': '' } } },
     status: { configuration: { name: 'rendered-worker-1' }, machineCount: 2, updatedMachineCount: 2, readyMachineCount: 2, degradedMachineCount: 0, unavailableMachineCount: 0 },
+  });
+  // As on OpenShift: the release's driver-toolkit image stream (openshift/driver-toolkit), pinned by digest.
+  api.put({
+    apiVersion: 'image.openshift.io/v1',
+    kind: 'ImageStream',
+    metadata: { name: 'driver-toolkit', namespace: 'openshift' },
+    spec: { tags: [{ name: 'latest', from: { kind: 'DockerImage', name: FAKE_DTK_IMAGE } }] },
+    status: { tags: [{ tag: 'latest', items: [{ dockerImageReference: FAKE_DTK_IMAGE, image: FAKE_DTK_IMAGE.split('@')[1] }] }] },
+  });
+  const cluster: FakeCluster = { api, loaded, buildOutcome: { phase: 'Complete', log: 'STEP 1/9: FROM driver-toolkit\nSuccessfully pushed\n' } };
+  api.reactors.push((type, o, s) => {
+    // The build controller and builder: a new Build runs, then ends as buildOutcome says, with its log.
+    if (o.kind !== 'Build' || type !== 'ADDED') return;
+    const ns = o.metadata['namespace'] as string;
+    const name = o.metadata['name'] as string;
+    const end = cluster.buildOutcome;
+    setTimeout(() => s.get('build.openshift.io/v1', 'Build', name, ns) && s.update('build.openshift.io/v1', 'Build', name, ns, (b) => (b['status'] = { phase: 'Running' })), 20);
+    setTimeout(() => {
+      if (!s.get('build.openshift.io/v1', 'Build', name, ns)) return;
+      s.podLogs.set(`${ns}/${name}`, end.log);
+      s.update('build.openshift.io/v1', 'Build', name, ns, (b) => (b['status'] = { phase: end.phase, ...(end.message ? { message: end.message } : {}) }));
+    }, 60);
   });
   api.reactors.push((type, o, s) => {
     const ns = o.metadata['namespace'] as string | undefined;
@@ -73,5 +102,5 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
       setTimeout(() => s.update('apps/v1', 'Deployment', name, ns, (d) => (d.status = { availableReplicas: 1, replicas: 1 })), 10);
     }
   });
-  return { api, loaded };
+  return cluster;
 }

@@ -34,6 +34,7 @@ export const FAKE_RESOURCES: FakeResource[] = [
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true },
   { group: 'image.openshift.io', version: 'v1', resource: 'imagestreams', kind: 'ImageStream', namespaced: true },
+  { group: 'image.openshift.io', version: 'v1', resource: 'imagestreamtags', kind: 'ImageStreamTag', namespaced: true },
   { group: 'build.openshift.io', version: 'v1', resource: 'buildconfigs', kind: 'BuildConfig', namespaced: true },
   { group: 'build.openshift.io', version: 'v1', resource: 'builds', kind: 'Build', namespaced: true },
   { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigs', kind: 'MachineConfig', namespaced: false },
@@ -44,6 +45,8 @@ export const FAKE_RESOURCES: FakeResource[] = [
   { group: 'operators.coreos.com', version: 'v1alpha1', resource: 'subscriptions', kind: 'Subscription', namespaced: true },
   { group: 'config.openshift.io', version: 'v1', resource: 'clusterversions', kind: 'ClusterVersion', namespaced: false },
   { group: 'route.openshift.io', version: 'v1', resource: 'routes', kind: 'Route', namespaced: true },
+  { group: 'operators.coreos.com', version: 'v1alpha1', resource: 'clusterserviceversions', kind: 'ClusterServiceVersion', namespaced: true },
+  { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false },
 ];
 
 type Obj = { apiVersion: string; kind: string; metadata: Record<string, any>; [k: string]: any };
@@ -90,6 +93,13 @@ export class FakeKubeApiServer {
   deleteDelayMs = 50;
   /** Called after an object is created or changed for real (not dry-run): the "controllers". */
   reactors: ((type: 'ADDED' | 'MODIFIED' | 'DELETED', o: Obj, server: FakeKubeApiServer) => void)[] = [];
+  /**
+   * Resources (`<group>/<resource>`) not served yet — a CRD an operator has not installed:
+   * missing from discovery and 404 for every request, as on a real server.
+   */
+  readonly unserved = new Set<string>();
+  /** Archives received by `buildconfigs/<name>/instantiatebinary` (build logs go in podLogs, keyed namespace/build). */
+  readonly binaryUploads: { namespace: string; buildConfig: string; build: string; contentType?: string; archive: Buffer }[] = [];
   /** Pod logs by namespace/name. */
   readonly podLogs = new Map<string, string>();
 
@@ -155,6 +165,7 @@ export class FakeKubeApiServer {
   }
 
   private resourceOf(group: string, resource: string): FakeResource | undefined {
+    if (this.unserved.has(`${group}/${resource}`)) return undefined;
     return FAKE_RESOURCES.find((r) => r.group === group && r.resource === resource);
   }
 
@@ -263,7 +274,7 @@ export class FakeKubeApiServer {
     for await (const c of req) chunks.push(c as Buffer);
     const bodyText = Buffer.concat(chunks).toString('utf8');
 
-    const segs = url.pathname.split('/').filter(Boolean);
+    const segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent); // as a real server: `name:tag` arrives %-encoded
     // Discovery.
     if (segs[0] === 'api' && segs.length === 2) return this.discovery(res, '', segs[1]!, log);
     if (segs[0] === 'apis' && segs.length === 3) return this.discovery(res, segs[1]!, segs[2]!, log);
@@ -285,6 +296,24 @@ export class FakeKubeApiServer {
     const r = this.resourceOf(group, resource);
     if (!r) return this.status(res, 404, 'NotFound', 'the server could not find the requested resource', log);
     const dry = query['dryRun'] === 'All';
+
+    if (req.method === 'POST' && resource === 'buildconfigs' && name && sub === 'instantiatebinary') {
+      // As OpenShift's build API: the archive is the body; the answer is the Build created.
+      const bc = this.store.get(this.keyOf(r, ns, name));
+      if (!bc) return this.status(res, 404, 'NotFound', `buildconfigs.build.openshift.io "${name}" not found`, log);
+      if (bc['spec']?.source?.type !== 'Binary') return this.status(res, 400, 'BadRequest', `build config ${name} does not support binary builds`, log);
+      const n = (bc['status']?.lastVersion ?? 0) + 1;
+      this.put({ ...bc, status: { ...(bc['status'] ?? {}), lastVersion: n } });
+      const build = this.put({
+        apiVersion: 'build.openshift.io/v1',
+        kind: 'Build',
+        metadata: { name: `${name}-${n}`, namespace: ns, labels: { buildconfig: name, 'openshift.io/build-config.name': name } },
+        spec: { source: { type: 'Binary', binary: {} } },
+        status: { phase: 'New' },
+      });
+      this.binaryUploads.push({ namespace: ns!, buildConfig: name, build: build.metadata['name'], contentType: req.headers['content-type'], archive: Buffer.concat(chunks) });
+      return this.json(res, 201, build, log);
+    }
 
     switch (req.method) {
       case 'GET': {
@@ -359,7 +388,7 @@ export class FakeKubeApiServer {
   }
 
   private discovery(res: http.ServerResponse, group: string, version: string, log: LoggedRequest): void {
-    const resources = FAKE_RESOURCES.filter((r) => r.group === group && r.version === version);
+    const resources = FAKE_RESOURCES.filter((r) => r.group === group && r.version === version && !this.unserved.has(`${r.group}/${r.resource}`));
     if (resources.length === 0) return this.status(res, 404, 'NotFound', 'the server could not find the requested resource', log);
     const gv = group ? `${group}/${version}` : version;
     this.json(

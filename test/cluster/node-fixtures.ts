@@ -3,7 +3,7 @@ export function node(name: string, bootID: string, ready = true, extra: { unsche
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } as Record<string, string> },
     spec: extra.unschedulable ? { unschedulable: true } : {},
     status: {
       conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'KubeletReady' : 'NodeStatusUnknown' }],

@@ -53,6 +53,7 @@ interface EvaluateFlags {
   yesUpgradeMyCluster?: boolean;
   day1InstallDir?: string;
   pool?: string;
+  layeredImage?: string;
   steady?: string;
   registry?: string;
   overwrite?: boolean;
@@ -103,7 +104,8 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--upgrade-to <version>', 'cluster: run the upgrade scenario to this OpenShift version (also needs --yes-upgrade-my-cluster)')
     .option('--yes-upgrade-my-cluster', 'cluster: confirm that the upgrade scenario may upgrade the cluster')
     .option('--day1-install-dir <dir>', 'cluster: write the Day-1 manifests here (Day 1 needs install time)')
-    .option('--pool <pool>', 'cluster: MachineConfigPool / node role the driver goes to: worker (default), master (single-node OpenShift) or a custom pool (e.g. infra, gpu), as render --pool')
+    .option('--pool <pool>', 'cluster: MachineConfigPool / node role the driver goes to (default: the pool that holds the nodes: worker, or master on single-node OpenShift); a pool with 0 machines is refused')
+    .option('--layered-image <pullspec>', 'cluster: layering: the layered OS image you built and pushed, by digest (<repository>@sha256:<digest>); without it the layering MachineConfig is not applied')
     .option('--registry <prefix>', 'cluster: repository prefix for Day-1 images (with --day1-install-dir)')
     .action(async (flags: EvaluateFlags, cmd: Command) => {
       mergeAlias(cmd, flags, 'methods', 'method', '--methods', '--method');
@@ -112,7 +114,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     });
 }
 
-const CLUSTER_ONLY = ['kubeconfig', 'context', 'namespace', 'prometheusUrl', 'observeOnly', 'dryRun', 'upgradeTo', 'yesUpgradeMyCluster', 'day1InstallDir', 'pool', 'registry'] as const;
+const CLUSTER_ONLY = ['kubeconfig', 'context', 'namespace', 'prometheusUrl', 'observeOnly', 'dryRun', 'upgradeTo', 'yesUpgradeMyCluster', 'day1InstallDir', 'pool', 'registry', 'layeredImage'] as const;
 const LAB_ONLY = ['kernel', 'upgradeKernel', 'rtKernel', 'buildCache'] as const;
 
 function flagName(key: string): string {
@@ -230,7 +232,8 @@ function checkClusterFlags(flags: EvaluateFlags): void {
 
 /** The same scenarios on a real cluster, through the cluster target. */
 async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: TargetEmit, methods: MethodId[], io: CliIO): Promise<PreparedTarget> {
-  const pool = poolFlag(flags.pool);
+  // No --pool: the target picks the pool that holds the nodes (master on single-node OpenShift).
+  const asked = flags.pool === undefined ? undefined : poolFlag(flags.pool);
   const target = await ClusterTarget.connect({
     kubeconfig: flags.kubeconfig,
     context: flags.context,
@@ -240,10 +243,12 @@ async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: 
     dryRun: flags.dryRun === 'server' ? 'server' : undefined,
     upgradeTo: flags.upgradeTo,
     confirmUpgrade: flags.yesUpgradeMyCluster,
-    pool,
+    pool: asked,
+    driverSourceDir: driver.sourceDir,
     day1InstallDir: flags.day1InstallDir ? path.resolve(flags.day1InstallDir) : undefined,
     emit,
   });
+  const pool = target.pool();
   if (flags.day1InstallDir) {
     // Day 1 needs install time: write each method's installer manifests for the user.
     for (const set of renderMethods(driver.spec, target.releases().from, methods.join(','), { day1: true, pool, registry: flags.registry })) {
@@ -253,7 +258,7 @@ async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: 
   }
   return {
     target,
-    render: { pool },
+    render: { pool, ...(flags.layeredImage ? { layeredImage: flags.layeredImage } : {}) },
     // Only used if the target runs day1, which a running cluster does not.
     day1Registry: flags.registry ?? 'registry.invalid/day1-needs-install-time',
     about: `${flags.dryRun ? ' (dry-run=server)' : ''}${flags.observeOnly ? ' (observe-only)' : ''}`,

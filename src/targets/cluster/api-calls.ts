@@ -75,6 +75,32 @@ export const API_CALLS = {
     observe: true,
     rules: [{ group: 'config.openshift.io', resources: ['clusterversions'], verbs: ['get'], resourceNames: ['version'] }],
   },
+  'olm-install': {
+    why: 'reuse an existing OperatorGroup/Subscription; wait for the operator CSV to succeed before applying its kinds',
+    observe: true,
+    rules: [
+      { group: 'operators.coreos.com', resources: ['operatorgroups', 'subscriptions'], verbs: ['get', 'list'] },
+      { group: 'operators.coreos.com', resources: ['clusterserviceversions'], verbs: ['get'] },
+    ],
+  },
+  'binary-build': {
+    why: 'start a Binary BuildConfig with the driver source (what `oc start-build --from-dir` does) and follow the Build and its log',
+    observe: false,
+    rules: [
+      { group: 'build.openshift.io', resources: ['buildconfigs/instantiatebinary'], verbs: ['create'] },
+      { group: 'build.openshift.io', resources: ['builds', 'builds/log'], verbs: ['get'] },
+    ],
+  },
+  'read-source-image': {
+    why: "whether a KMM build's source image is in the internal registry (its ImageStreamTag)",
+    observe: true,
+    rules: [{ group: 'image.openshift.io', resources: ['imagestreamtags'], verbs: ['get'] }],
+  },
+  'read-driver-toolkit': {
+    why: "the cluster's driver-toolkit image (imagestream openshift/driver-toolkit), for the DTK and KMM builds",
+    observe: true,
+    rules: [{ group: 'image.openshift.io', resources: ['imagestreams'], verbs: ['get'], resourceNames: ['driver-toolkit'] }],
+  },
   'find-prometheus': {
     why: 'find the thanos-querier route (openshift-monitoring)',
     observe: true,

@@ -41,6 +41,8 @@ export interface RequestSpec {
   path?: string;
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
+  /** A body sent as is (a binary build's archive), instead of JSON. */
+  rawBody?: Buffer;
   contentType?: string;
   timeoutMs?: number;
 }
@@ -193,7 +195,7 @@ export class KubeClient {
     const url = new URL(base.pathname.replace(/\/$/, '') + path, base);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const { headers, tls } = await this.opts.credentials.requestOptions();
-    const body = spec.body === undefined ? undefined : Buffer.from(JSON.stringify(spec.body));
+    const body = spec.rawBody ?? (spec.body === undefined ? undefined : Buffer.from(JSON.stringify(spec.body)));
     const reqHeaders: Record<string, string> = { ...headers, Accept: 'application/json' };
     if (body) {
       reqHeaders['Content-Type'] = spec.contentType ?? 'application/json';
@@ -249,6 +251,12 @@ export class KubeClient {
       throw apiError(callId, spec, status, body, this.context);
     }
     return { status, lines: splitLines(res), abort: () => res.abort() };
+  }
+
+  /** Drops the cached discovery of a group/version (a CRD installed since, e.g. by an operator). */
+  forgetDiscovery(apiVersion: string): void {
+    const { group, version } = splitApiVersion(apiVersion);
+    this.discovery.delete(groupVersionPath(group, version));
   }
 
   /** GVK → resource, through discovery (cached per group/version). */

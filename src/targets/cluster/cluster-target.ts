@@ -13,7 +13,7 @@
  *     `follow(set)` watches an installation someone else applied. No probe pods or
  *     canary (they need create): module presence is not observed, and the run says so.
  */
-import { writeArtifactSet, allObjects, type ArtifactSet } from '../../artifacts/artifact-set.js';
+import { writeArtifactSet, allObjects, type ArtifactSet, type K8sObject } from '../../artifacts/artifact-set.js';
 import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import { UserError } from '../../errors.js';
 import type { ScenarioId } from '../../evaluation/events.js';
@@ -29,9 +29,19 @@ import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
 import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
-import { switchKernel, upgradeCluster } from './release-change.js';
+import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
 import { sampleResources, type PodInfo } from './resource-samples.js';
 import type { ApiCallId } from './api-calls.js';
+import { AppliedLedger, objectLabel } from './applied-ledger.js';
+import { trackedApply, trackedRemove } from './tracked-apply.js';
+import { dryRunNamespaces } from './dry-run-namespaces.js';
+import { refusePlaceholders } from './placeholder-guard.js';
+import { driverToolkitImage } from './driver-toolkit.js';
+import { choosePool, type PoolChoice, type PoolObj } from './pool-choice.js';
+import { targetedNodes } from './target-nodes.js';
+import { OlmSteps } from './olm-steps.js';
+import { isBinaryBuildConfig, runBinaryBuild } from './binary-build.js';
+import { sourceImageOf, sourceImageState } from './kmm-source-image.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -52,7 +62,7 @@ export interface ClusterTargetOptions {
   confirmUpgrade?: boolean;
   /** Day-1: write the Day-1 manifests here (the cluster must be installed with them). */
   day1InstallDir?: string;
-  /** MachineConfigPool for the kernel switch (`master` on single-node OpenShift). */
+  /** `--pool`: the MachineConfigPool asked for; default: the one that holds the nodes (pool-choice.ts). */
   pool?: string;
   probeImage?: string;
   canaryImage?: string;
@@ -63,6 +73,12 @@ export interface ClusterTargetOptions {
   probeIntervalMs?: number;
   /** Between two polls of a rollout, upgrade or deletion (default 10 s). */
   pollMs?: number;
+  /** The driver's source directory: fed to Binary BuildConfigs (`oc start-build --from-dir`); without it that step is the user's. */
+  driverSourceDir?: string;
+  /** Longest wait for a binary Build (default 30 min). */
+  buildTimeoutMs?: number;
+  /** Longest wait for an operator's CSV to succeed and its kinds to be served (default 20 min). */
+  operatorTimeoutMs?: number;
   /** Longest wait for a pool rollout / upgrade (default 2 h / 4 h). */
   rolloutTimeoutMs?: number;
   upgradeTimeoutMs?: number;
@@ -101,10 +117,13 @@ export class ClusterTarget implements Target {
   private canaryCreated = false;
   private namespaceCreated = false;
   private clusterVersion: string | undefined;
+  private driverToolkit: { image: string; source: string } | undefined;
   private served = new Map<string, boolean>();
   private notes = new Set<string>();
   private lastProbeProblem = new Map<string, string>();
   private readonly rtMarker = 'MachineConfig kernelType: realtime';
+  /** What kmodlab created (removed by remove(), or by close() after a failed scenario). */
+  private readonly ledger = new AppliedLedger();
 
   private constructor(private readonly o: ClusterTargetOptions) {
     this.credentials = new Credentials({ kubeconfig: o.kubeconfig, context: o.context, env: o.env, home: o.home });
@@ -218,12 +237,34 @@ export class ClusterTarget implements Target {
       const cv = (await this.client.get('read-clusterversion', cvRef, 'version').catch(() => undefined)) as { status?: { desired?: { version?: string } } } | undefined;
       this.clusterVersion = cv?.status?.desired?.version;
     }
+    this.driverToolkit = await driverToolkitImage(this.client, (v, k) => this.serves(v, k));
     const mcp = await this.serves('machineconfiguration.openshift.io/v1', 'MachineConfigPool');
     this.served.set('mco', mcp !== undefined);
-    if (mcp) await this.startWatch('mcp', 'watch-machineconfigpools', mcp, {}, (t, o, old) => poolEvents(t, o as never, old as never));
-    const kmm = await this.serves('kmm.sigs.x-k8s.io/v1beta1', 'Module');
-    if (kmm) await this.startWatch('kmm', 'watch-kmm-modules', kmm, {}, (t, o, old) => kmmModuleEvents(t, o as never, old as never));
+    const pools = mcp ? await this.startWatch('mcp', 'watch-machineconfigpools', mcp, {}, (t, o, old) => poolEvents(t, o as never, old as never)) : undefined;
+    this.poolChoice = pools ? choosePool([...pools.cache.values()] as PoolObj[], this.nodeObjects(), this.o.pool) : { pool: this.o.pool ?? 'worker', reason: 'no MachineConfigPools (not OpenShift)' };
+    await this.watchKmmModules();
     this.readyz.start();
+  }
+
+  private poolChoice!: PoolChoice;
+  /** Nodes the applied/followed set targets (target-nodes.ts); undefined: every node. */
+  private targets: string[] | undefined;
+
+  private noteTargets(set: ArtifactSet): void {
+    const pools = [...(this.watches.get('mcp')?.cache.values() ?? [])] as PoolObj[];
+    this.targets = targetedNodes(allObjects(set, 'day2'), this.nodeObjects(), pools);
+    if (this.targets) this.noteOnce(`the method targets ${this.targets.length ? this.targets.join(', ') : 'no node'} (of ${this.nodes().join(', ')}): only ${this.targets.length === 1 ? 'it is' : 'those are'} probed`);
+  }
+
+  /** The nodes module presence is waited for on. */
+  private probedNodes(): string[] {
+    const all = this.nodes();
+    return this.targets ? all.filter((n) => this.targets!.includes(n)) : all;
+  }
+
+  /** The MachineConfigPool the methods render for and the kernel switch targets (see pool-choice.ts). */
+  pool(): string {
+    return this.poolChoice.pool;
   }
 
   private nodeObjects(): NodeObj[] {
@@ -245,7 +286,12 @@ export class ClusterTarget implements Target {
     const kernels = [...new Set(this.nodeObjects().map((n) => n.status?.nodeInfo?.kernelVersion ?? ''))];
     const kernel = kernels.length === 1 && isPlausibleKernelVersion(kernels[0]!) ? kernels[0] : undefined;
     const version = this.clusterVersion && /^\d+\.\d+\.\d+/.test(this.clusterVersion) ? this.clusterVersion : undefined;
-    const from = ReleaseSchema.parse({ version, kernelVersion: kernel, sources: { kernel: 'nodes status.nodeInfo.kernelVersion', version: 'ClusterVersion status.desired' } });
+    const from = ReleaseSchema.parse({
+      version,
+      kernelVersion: kernel,
+      ...(this.driverToolkit ? { driverToolkitImage: this.driverToolkit.image } : {}),
+      sources: { kernel: 'nodes status.nodeInfo.kernelVersion', version: 'ClusterVersion status.desired', ...(this.driverToolkit ? { driverToolkitImage: this.driverToolkit.source } : {}) },
+    });
     const out: TargetReleases = { from };
     if (this.served.get('mco') !== false) out.realtime = ReleaseSchema.parse({ version, sources: { kernel: this.rtMarker } });
     if (this.o.upgradeTo && this.o.confirmUpgrade) out.upgradeTo = ReleaseSchema.parse({ version: this.o.upgradeTo, sources: { version: '--upgrade-to' } });
@@ -284,6 +330,7 @@ export class ClusterTarget implements Target {
       throw new UserError(`day1 on ${this.label}: ${this.scenarioSupport().day1.reason}`);
     }
     this.recording = true;
+    this.noteOnce(`MachineConfigPool ${this.pool()}: ${this.poolChoice.reason}`);
     // A real cluster is not reset: record where each node stands.
     for (const n of this.nodeObjects()) {
       const info = n.status?.nodeInfo ?? {};
@@ -327,6 +374,7 @@ export class ClusterTarget implements Target {
 
   /** Watches the namespaces of a set (pods, builds, events): apply() calls it; --observe-only callers do. */
   async follow(set: ArtifactSet): Promise<void> {
+    this.noteTargets(set);
     const namespaces = new Set<string>();
     for (const o of allObjects(set)) {
       if (o.kind === 'Namespace') namespaces.add(o.metadata.name);
@@ -340,7 +388,19 @@ export class ClusterTarget implements Target {
       await this.startWatch(`events/${ns}`, 'watch-events', EVENTS, { namespace: ns }, (t, o) => clusterEventEvents(t, o as never));
       if (builds) await this.startWatch(`builds/${ns}`, 'watch-builds', builds, { namespace: ns }, (t, o, old) => buildEvents(t, o as never, old as never));
     }
+    if (allObjects(set).some((o) => o.kind === 'Module')) await this.watchKmmModules();
     if (this.o.observeOnly) this.startWindow();
+  }
+
+  /**
+   * KMM Modules are watched from when the kind is served: on a cluster where KMM is
+   * installed by the method itself, the CRD appears only once OLM installed the CSV.
+   */
+  private async watchKmmModules(): Promise<void> {
+    if (this.watches.has('kmm')) return;
+    this.client.forgetDiscovery('kmm.sigs.x-k8s.io/v1beta1');
+    const kmm = await this.serves('kmm.sigs.x-k8s.io/v1beta1', 'Module');
+    if (kmm) await this.startWatch('kmm', 'watch-kmm-modules', kmm, {}, (t, o, old) => kmmModuleEvents(t, o as never, old as never));
   }
 
   private refuseWrite(what: string): void {
@@ -351,31 +411,85 @@ export class ClusterTarget implements Target {
 
   async apply(set: ArtifactSet): Promise<void> {
     this.refuseWrite('apply objects');
+    refusePlaceholders(set);
+    this.noteTargets(set);
     const objects = allObjects(set, 'day2');
     const applied: string[] = [];
-    for (const obj of objects) {
-      await this.client.apply('apply-artifacts', obj);
-      applied.push(`${obj.kind}/${obj.metadata.name}`);
+    const reused: string[] = [];
+    const notValidated: string[] = [];
+    const dryNs = await dryRunNamespaces(this.client, 'apply-artifacts', objects);
+    for (const [from, to] of dryNs.substitutes) {
+      this.o.emit('progress', { step: `--dry-run=server: namespace ${from} does not exist (its creation is a dry run too), so the server refuses objects in it; they are validated in ${to === undefined ? 'no namespace (none of the kubeconfig namespace or default exists): reported as would-create, not validated' : `namespace ${to}`}` });
     }
-    this.o.emit('apply', { objects: applied, phase: 'day2', ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
-    // The README's steps besides `oc apply` are the user's on a cluster (kmodlab does not build off-cluster or feed binary builds).
-    for (const s of manualStepsOf(set, 'day2')) this.o.emit('manual-step', { ...s, performedBy: 'user' });
+    const olm = new OlmSteps(this.client, this.ledger, { timeoutMs: this.o.operatorTimeoutMs ?? 20 * 60_000, pollMs: this.o.pollMs ?? 5_000, say: (step) => this.o.emit('progress', { step }) });
+    for (const obj of objects) {
+      const sent = dryNs.placed(obj);
+      applied.push(`${obj.kind}/${obj.metadata.name}`);
+      if (!sent) {
+        notValidated.push(objectLabel(obj));
+        continue;
+      }
+      const step = await olm.before(sent);
+      if (step === 'reuse') {
+        reused.push(objectLabel(obj));
+        continue;
+      }
+      if (step === 'not-served') {
+        // --dry-run=server: the Subscription was a dry run, so the operator's kinds never appear.
+        notValidated.push(`${objectLabel(obj)} (${obj.apiVersion} is served once the operator installs)`);
+        continue;
+      }
+      const { owned } = await trackedApply(this.client, this.ledger, 'apply-artifacts', sent);
+      if (!owned) reused.push(objectLabel(obj));
+      if (obj.kind === 'Module') await this.watchKmmModules();
+    }
+    const validatedIn = Object.fromEntries([...dryNs.substitutes].filter(([, to]) => to !== undefined));
+    this.o.emit('apply', {
+      objects: applied,
+      phase: 'day2',
+      ...(reused.length ? { preexisting: reused } : {}),
+      ...(this.client.dryRun ? { dryRun: 'server' } : {}),
+      ...(Object.keys(validatedIn).length ? { validatedIn } : {}),
+      ...(notValidated.length ? { wouldCreate: notValidated } : {}),
+    });
+    if (reused.length) this.o.emit('progress', { step: `existed before kmodlab applied them, so they are left in place on removal: ${reused.join(', ')}` });
+    // Binary BuildConfigs are fed the driver source by kmodlab when it has the directory
+    // (as `oc start-build --from-dir`); the README's other steps (off-cluster builds) are the user's.
+    const fed = this.client.dryRun || !this.o.driverSourceDir ? [] : objects.filter(isBinaryBuildConfig);
+    const feeds = (cmd: string) => fed.some((bc) => cmd.startsWith(`oc start-build ${bc.metadata.name} `));
+    for (const s of manualStepsOf(set, 'day2', this.o.driverSourceDir)) this.o.emit('manual-step', { ...s, performedBy: feeds(s.command) ? 'kmodlab' : 'user' });
+    await this.reportSourceImage(set);
     await this.follow(set);
     this.startWindow();
+    for (const bc of fed) await this.binaryBuild(bc);
+  }
+
+  /** Says whether the source image an in-cluster KMM build copies from is there (kmm-source-image.ts). */
+  private async reportSourceImage(set: ArtifactSet): Promise<void> {
+    const image = sourceImageOf(set);
+    if (!image) return;
+    const state = await sourceImageState(this.client, image, (v, k) => this.serves(v, k));
+    if (state === 'present') this.o.emit('progress', { step: `source image ${image} is in the internal registry` });
+    else if (state === 'missing') this.o.emit('progress', { step: `source image ${image} is not in the internal registry: KMM's build fails until it is built and pushed (the manual step above)`, missingImage: image });
+    else this.o.emit('progress', { step: `source image ${image}: not checked (not in the cluster's internal registry); KMM's build needs it pushed (the manual step above)` });
+  }
+
+  /** Feeds a Binary BuildConfig the driver source and follows the Build (binary-build.ts); a failed build fails the step. */
+  private async binaryBuild(bc: K8sObject): Promise<void> {
+    const r = await runBinaryBuild(this.client, bc, this.o.driverSourceDir!, { timeoutMs: this.o.buildTimeoutMs ?? 30 * 60_000, pollMs: this.o.pollMs ?? 5_000, say: (step) => this.o.emit('progress', { step }) });
+    if (r.phase === 'Complete') return;
+    const message = `Build ${r.build} of BuildConfig ${bc.metadata.name}: ${r.phase}${r.message ? ` (${r.message})` : ''}; log tail:\n${r.logTail}`;
+    this.o.emit('fault', { fault: 'build-failed', message });
+    throw new Error(message);
   }
 
   async remove(set: ArtifactSet): Promise<void> {
     this.refuseWrite('delete objects');
     // Reverse order: dependents (DaemonSets, Modules) before their Namespace and RBAC.
     const objects = [...allObjects(set, 'day2')].reverse();
-    const removed: string[] = [];
-    const left: string[] = [];
-    for (const obj of objects) {
-      const r = await this.client.delete('apply-artifacts', obj, { waitMs: 10 * 60_000, pollMs: this.o.pollMs });
-      removed.push(`${obj.kind}/${obj.metadata.name}`);
-      if (!r.gone && !this.client.dryRun) left.push(`${obj.kind}/${obj.metadata.name}`);
-    }
-    this.o.emit('delete', { objects: removed, ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    const { removed, kept, left } = await trackedRemove(this.client, this.ledger, 'apply-artifacts', objects, { waitMs: 10 * 60_000, pollMs: this.o.pollMs });
+    this.o.emit('delete', { objects: removed, ...(kept.length ? { kept } : {}), ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    if (kept.length) this.o.emit('progress', { step: `not deleted, kmodlab did not create them: ${kept.join(', ')}` });
     this.startWindow();
     if (left.length > 0) this.o.emit('fault', { fault: 'leftover', message: `still present 10 min after deletion: ${left.join(', ')}` });
   }
@@ -384,7 +498,12 @@ export class ClusterTarget implements Target {
     this.refuseWrite(why === 'upgrade' ? 'upgrade the cluster' : 'switch kernels');
     const common = { client: this.client, emit: this.o.emit, label: this.label, pollMs: this.o.pollMs };
     if (why === 'kernel-switch') {
-      await switchKernel({ ...common, pool: this.o.pool ?? 'worker', realtime: to.sources['kernel'] === this.rtMarker, timeoutMs: this.o.rolloutTimeoutMs });
+      const pool = this.pool();
+      const realtime = to.sources['kernel'] === this.rtMarker;
+      // Recorded before the rollout wait: a rollout that times out still leaves the MachineConfig applied.
+      if (realtime && !this.client.dryRun) this.ledger.record(realtimeMachineConfig(pool));
+      await switchKernel({ ...common, pool, realtime, timeoutMs: this.o.rolloutTimeoutMs });
+      if (!realtime && !this.client.dryRun) this.ledger.forget(realtimeMachineConfig(pool));
       return;
     }
     if (!(this.o.upgradeTo && this.o.confirmUpgrade)) {
@@ -399,7 +518,11 @@ export class ClusterTarget implements Target {
     this.modules = modules;
     if (!this.writesAllowed) {
       this.noteOnce(`module presence on the host is not observed (${this.o.observeOnly ? '--observe-only' : '--dry-run=server'}: probe pods are writes)`);
-      return { ok: false, pending: this.nodes() };
+      return { ok: false, pending: this.probedNodes() };
+    }
+    if (this.targets && this.probedNodes().length === 0) {
+      this.o.emit('fault', { fault: 'no-target-node', message: `no node of ${this.label} matches the method's node selector (pool ${this.pool()}): the driver goes nowhere` });
+      return { ok: false, pending: [] };
     }
     const deadline = Date.now() + want.timeoutMs;
     for (;;) {
@@ -410,12 +533,12 @@ export class ClusterTarget implements Target {
     }
   }
 
-  /** Probes every node (Ready ones; the others are pending); returns nodes not in the wanted state. */
+  /** Probes the targeted nodes (Ready ones; the others are pending); returns nodes not in the wanted state. */
   private async probeAll(modules: string[], wantLoaded?: boolean): Promise<string[]> {
     if (!this.namespaceReady) await this.ensureNamespace();
     const pending: string[] = [];
     await Promise.all(
-      this.nodes().map(async (node) => {
+      this.probedNodes().map(async (node) => {
         if (!this.nodeReady(node)) {
           pending.push(node);
           return;
@@ -502,6 +625,7 @@ export class ClusterTarget implements Target {
   async close(): Promise<void> {
     await this.readyz.stop();
     await Promise.all([...this.watches.values()].map((w) => w.stop()));
+    await this.removeApplied();
     if (this.canaryCreated && this.writesAllowed) {
       for (const node of this.nodes()) {
         await this.client.delete('canary', canaryDeployment(this.ns, node), { waitMs: 60_000, pollMs: this.o.pollMs }).catch(() => undefined);
@@ -509,6 +633,25 @@ export class ClusterTarget implements Target {
     }
     if (this.namespaceCreated && this.writesAllowed) {
       await this.client.deleteRef('kmodlab-namespace', NAMESPACES, this.ns, undefined, { waitMs: 120_000, pollMs: this.o.pollMs }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * What a failed scenario left applied (apply() without its remove()): deleted here, newest
+   * first, so a run never leaves kmodlab's objects behind. Never throws: what cannot be
+   * deleted is reported as a `leftover` fault. Public so that a reset before the next
+   * scenario can start from a clean cluster too.
+   */
+  async removeApplied(): Promise<void> {
+    const rest = this.ledger.remaining();
+    if (rest.length === 0 || !this.writesAllowed) return;
+    this.o.emit('progress', { step: `removing what kmodlab applied and did not remove: ${rest.map(objectLabel).join(', ')}` });
+    try {
+      const r = await trackedRemove(this.client, this.ledger, 'apply-artifacts', rest, { waitMs: 5 * 60_000, pollMs: this.o.pollMs });
+      this.o.emit('delete', { objects: r.removed, cleanup: true });
+      if (r.left.length) this.o.emit('fault', { fault: 'leftover', message: `still present 5 min after deletion: ${r.left.join(', ')}` });
+    } catch (e) {
+      this.o.emit('fault', { fault: 'leftover', message: `could not remove ${rest.map(objectLabel).join(', ')}: ${(e as Error).message}` });
     }
   }
 
