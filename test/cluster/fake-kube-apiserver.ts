@@ -84,6 +84,8 @@ export class FakeKubeApiServer {
   /** Accepted bearer tokens (empty set: no auth required). */
   readonly tokens = new Set<string>();
   readyz: 'ok' | 'notready' | 'down' = 'ok';
+  /** /readyz answers 403 (the cluster removed system:public-info-viewer from anonymous). */
+  readyzForbidden = false;
   /** The next N watch requests get a 200 that ends at once with no event. */
   emptyWatchResponses = 0;
   /** Delete finishes this long after the request (foreground finalization). */
@@ -245,6 +247,13 @@ export class FakeKubeApiServer {
         req.socket.destroy();
         return;
       }
+      // As kube-apiserver: /readyz is open to anonymous requests (system:public-info-viewer),
+      // but a request that PRESENTS a bearer token the server does not accept fails
+      // authentication (401) before authorization is consulted; `readyzForbidden`
+      // models a cluster that removed the public-info-viewer binding (403).
+      const auth = req.headers['authorization'] ?? '';
+      if (this.tokens.size > 0 && auth.startsWith('Bearer ') && !this.tokens.has(auth.slice(7))) return this.status(res, 401, 'Unauthorized', 'Unauthorized', log);
+      if (this.readyzForbidden) return this.status(res, 403, 'Forbidden', 'forbidden: User "system:anonymous" cannot get path "/readyz"', log);
       log.status = this.readyz === 'ok' ? 200 : 500;
       res.writeHead(log.status, { 'Content-Type': 'text/plain' });
       res.end(this.readyz === 'ok' ? 'ok' : '[-]etcd failed: reason withheld\nreadyz check failed');
