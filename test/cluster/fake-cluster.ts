@@ -11,6 +11,7 @@ import { node } from './node-fixtures.js';
 
 export const NODE_NAMES = ['worker-0', 'worker-1'];
 export const KVER = '5.14.0-284.52.1.el9_2.x86_64';
+export const FAKE_RELEASE_IMAGE_4_14_13 = 'quay.io/openshift-release-dev/ocp-release@sha256:0000000000000000000000000000000000000000000000000000000000041413';
 
 export interface FakeCluster {
   api: FakeKubeApiServer;
@@ -24,7 +25,14 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
   await api.start();
   const loaded = new Map(NODE_NAMES.map((n) => [n, new Set<string>()]));
   for (const [i, n] of NODE_NAMES.entries()) api.put(node(n, `boot-${i}-a`, true, { kernel: KVER }));
-  api.put({ apiVersion: 'config.openshift.io/v1', kind: 'ClusterVersion', metadata: { name: 'version' }, spec: {}, status: { desired: { version: '4.14.12' } } });
+  api.put({
+    apiVersion: 'config.openshift.io/v1',
+    kind: 'ClusterVersion',
+    metadata: { name: 'version' },
+    spec: {},
+    // As the CVO reports them: the update service's recommendations, with their payload images.
+    status: { desired: { version: '4.14.12' }, availableUpdates: [{ version: '4.14.13', image: FAKE_RELEASE_IMAGE_4_14_13 }] },
+  });
   api.put({
     apiVersion: 'machineconfiguration.openshift.io/v1',
     kind: 'MachineConfigPool',

@@ -66,7 +66,11 @@ interface Watcher {
 function deepMerge(into: any, from: any): any {
   if (Array.isArray(from) || typeof from !== 'object' || from === null) return structuredClone(from);
   const out = typeof into === 'object' && into !== null && !Array.isArray(into) ? { ...into } : {};
-  for (const [k, v] of Object.entries(from)) out[k] = deepMerge(out[k], v);
+  // RFC 7386 (JSON merge patch): null removes the member.
+  for (const [k, v] of Object.entries(from)) {
+    if (v === null) delete out[k];
+    else out[k] = deepMerge(out[k], v);
+  }
   return out;
 }
 

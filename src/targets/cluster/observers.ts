@@ -112,16 +112,29 @@ export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): E
 }
 
 type Pool = WatchObject & {
+  spec?: { paused?: boolean };
   status?: { machineCount?: number; updatedMachineCount?: number; readyMachineCount?: number; degradedMachineCount?: number; unavailableMachineCount?: number };
 };
 
-/** MachineConfigPools: counts changed → `progress`; more degraded machines → `fault`. */
+/**
+ * MachineConfigPools: counts changed → `progress`; more degraded machines → `fault`;
+ * a pool seen paused (spec.paused: the MCO updates none of its nodes, release-4.14) →
+ * `fault`, unpaused → `progress`.
+ */
 export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined): Emitted[] {
   if (type === 'DELETED') return [];
+  const paused: Emitted[] = [];
+  const isPaused = p.spec?.paused === true;
+  const wasPaused = old ? old.spec?.paused === true : false;
+  if (isPaused && !wasPaused) {
+    paused.push(['fault', { fault: 'machineconfigpool-paused', pool: p.metadata.name, message: `MachineConfigPool ${p.metadata.name} is paused: the Machine Config Operator updates none of its nodes until it is unpaused` }]);
+  } else if (!isPaused && wasPaused) {
+    paused.push(['progress', { step: `MachineConfigPool ${p.metadata.name} unpaused`, pool: p.metadata.name }]);
+  }
   const s = p.status ?? {};
   const o = old?.status ?? {};
   const keys = ['machineCount', 'updatedMachineCount', 'readyMachineCount', 'degradedMachineCount', 'unavailableMachineCount'] as const;
-  if (old && keys.every((k) => s[k] === o[k])) return [];
+  if (old && keys.every((k) => s[k] === o[k])) return paused;
   const counts = Object.fromEntries(keys.map((k) => [k, s[k] ?? 0]));
   const out: Emitted[] = [
     ['progress', { step: `MachineConfigPool ${p.metadata.name}: ${s.updatedMachineCount ?? 0}/${s.machineCount ?? 0} updated, ${s.degradedMachineCount ?? 0} degraded`, pool: p.metadata.name, ...counts }],
@@ -129,7 +142,7 @@ export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined)
   if ((s.degradedMachineCount ?? 0) > (o.degradedMachineCount ?? 0)) {
     out.push(['fault', { fault: 'machineconfigpool-degraded', message: `MachineConfigPool ${p.metadata.name}: ${s.degradedMachineCount} machine(s) degraded` }]);
   }
-  return out;
+  return [...paused, ...out];
 }
 
 /** True when a pool has rolled out its current config to every machine. */
