@@ -17,6 +17,8 @@ export interface FakeCluster {
   api: FakeKubeApiServer;
   /** node → modules currently loaded there. */
   loaded: Map<string, Set<string>>;
+  /** Modules `modprobe -r` cannot remove ("in use"). */
+  stuck: Set<string>;
 }
 
 export async function startFakeCluster(token: string, modules: string[]): Promise<FakeCluster> {
@@ -24,6 +26,7 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
   api.tokens.add(token);
   await api.start();
   const loaded = new Map(NODE_NAMES.map((n) => [n, new Set<string>()]));
+  const stuck = new Set<string>();
   for (const [i, n] of NODE_NAMES.entries()) api.put(node(n, `boot-${i}-a`, true, { kernel: KVER }));
   api.put({
     apiVersion: 'config.openshift.io/v1',
@@ -66,7 +69,17 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
         }
       }
     }
-    if (o.kind === 'Pod' && type === 'ADDED' && (o.metadata['labels'] as Record<string, string>)?.['app.kubernetes.io/component'] === 'module-probe') {
+    const podComponent = (o.metadata['labels'] as Record<string, string> | undefined)?.['app.kubernetes.io/component'];
+    if (o.kind === 'Pod' && type === 'ADDED' && podComponent === 'module-unload') {
+      // "modprobe -r" on the node: removes what is not stuck.
+      const spec = o['spec'] as { nodeName: string; containers: { command: string[] }[] };
+      const asked = /for m in ([^;]*); do/.exec(spec.containers[0]!.command.at(-1)!)![1]!.trim().split(/\s+/);
+      // modprobe treats '-' and '_' in module names alike.
+      const norm = (m: string) => m.replace(/-/g, '_');
+      const set = loaded.get(spec.nodeName) ?? new Set<string>();
+      for (const m of asked) if (![...stuck].some((x) => norm(x) === norm(m))) for (const l of [...set]) if (norm(l) === norm(m)) set.delete(l);
+    }
+    if (o.kind === 'Pod' && type === 'ADDED' && (podComponent === 'module-probe' || podComponent === 'module-unload')) {
       // "Run" the probe's script: the module names are in its `for m in …; do` line.
       const spec = o['spec'] as { nodeName: string; containers: { command: string[] }[] };
       const n = spec.nodeName;
@@ -81,5 +94,5 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
       setTimeout(() => s.update('apps/v1', 'Deployment', name, ns, (d) => (d.status = { availableReplicas: 1, replicas: 1 })), 10);
     }
   });
-  return { api, loaded };
+  return { api, loaded, stuck };
 }

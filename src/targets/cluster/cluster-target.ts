@@ -31,6 +31,7 @@ import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEv
 import { PrometheusClient } from './prometheus.js';
 import { switchKernel, upgradeCluster } from './release-change.js';
 import { sampleResources, type PodInfo } from './resource-samples.js';
+import { ensureCleanState } from './clean-state.js';
 import type { ApiCallId } from './api-calls.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
@@ -105,6 +106,8 @@ export class ClusterTarget implements Target {
   private notes = new Set<string>();
   private lastProbeProblem = new Map<string, string>();
   private readonly rtMarker = 'MachineConfig kernelType: realtime';
+  /** True between apply() and remove(): the method's objects are on the cluster. */
+  private applied = false;
 
   private constructor(private readonly o: ClusterTargetOptions) {
     this.credentials = new Credentials({ kubeconfig: o.kubeconfig, context: o.context, env: o.env, home: o.home });
@@ -289,9 +292,28 @@ export class ClusterTarget implements Target {
       const info = n.status?.nodeInfo ?? {};
       this.o.emit('node-up', { bootId: info.bootID ?? '', kver: info.kernelVersion ?? '', ...(info.osImage ? { osImage: info.osImage } : {}), existing: true }, n.metadata.name);
     }
-    if (this.writesAllowed) await this.ensureCanary();
-    else this.noteOnce(`${this.o.observeOnly ? '--observe-only' : '--dry-run=server'}: no canary and no probe pods (they would be writes); workload disruption and module presence on the host are not observed`);
+    if (this.writesAllowed) {
+      await this.ensureCanary();
+      await this.ensureCleanState();
+    } else this.noteOnce(`${this.o.observeOnly ? '--observe-only' : '--dry-run=server'}: no canary and no probe pods (they would be writes); workload disruption and module presence on the host are not observed, and leftovers of a previous scenario are not reverted`);
     this.startWindow();
+  }
+
+  /** Reverts and checks what the previous scenario left (clean-state.ts). */
+  private async ensureCleanState(): Promise<void> {
+    await ensureCleanState({
+      client: this.client,
+      emit: this.o.emit,
+      label: this.label,
+      pool: this.served.get('mco') ? (this.o.pool ?? 'worker') : undefined,
+      // Modules of a set that is still applied (day2 before its uninstall) are meant to be loaded.
+      modules: this.applied ? [] : this.modules,
+      nodes: this.nodes().filter((n) => this.nodeReady(n)),
+      probe: (node, modules, unload) => probeModules({ client: this.client, namespace: this.ns, node, modules, unload, image: this.o.probeImage, pollMs: Math.min(1000, this.o.probeIntervalMs ?? 1000) }),
+      kernels: () => new Map(this.nodeObjects().map((n) => [n.metadata.name, n.status?.nodeInfo?.kernelVersion ?? ''])),
+      pollMs: this.o.pollMs,
+      rolloutTimeoutMs: this.o.rolloutTimeoutMs,
+    });
   }
 
   /** kmodlab's namespace, labelled so privileged probe pods are admitted. */
@@ -310,6 +332,10 @@ export class ClusterTarget implements Target {
           'pod-security.kubernetes.io/warn': 'privileged',
           'security.openshift.io/scc.podSecurityLabelSync': 'false',
         },
+        // An empty project node selector: a cluster-wide defaultNodeSelector
+        // (schedulers.config.openshift.io spec.defaultNodeSelector) would otherwise be
+        // added to every pod here and keep probe pods off masters/infra nodes.
+        annotations: { 'openshift.io/node-selector': '' },
       },
     });
     this.namespaceCreated = existing === undefined;
@@ -358,6 +384,7 @@ export class ClusterTarget implements Target {
       applied.push(`${obj.kind}/${obj.metadata.name}`);
     }
     this.o.emit('apply', { objects: applied, phase: 'day2', ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    this.applied = !this.client.dryRun;
     // The README's steps besides `oc apply` are the user's on a cluster (kmodlab does not build off-cluster or feed binary builds).
     for (const s of manualStepsOf(set, 'day2')) this.o.emit('manual-step', { ...s, performedBy: 'user' });
     await this.follow(set);
@@ -376,6 +403,7 @@ export class ClusterTarget implements Target {
       if (!r.gone && !this.client.dryRun) left.push(`${obj.kind}/${obj.metadata.name}`);
     }
     this.o.emit('delete', { objects: removed, ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    if (!this.client.dryRun) this.applied = false;
     this.startWindow();
     if (left.length > 0) this.o.emit('fault', { fault: 'leftover', message: `still present 10 min after deletion: ${left.join(', ')}` });
   }
