@@ -31,6 +31,7 @@ import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEv
 import { PrometheusClient } from './prometheus.js';
 import { switchKernel, upgradeCluster } from './release-change.js';
 import { sampleResources, type PodInfo } from './resource-samples.js';
+import { podInfo } from './pod-info.js';
 import { ensureCleanState } from './clean-state.js';
 import type { ApiCallId } from './api-calls.js';
 
@@ -522,7 +523,7 @@ export class ClusterTarget implements Target {
     const pods = new Map<string, PodInfo>();
     for (const [k, w] of this.watches) {
       if (!k.startsWith('pods/')) continue;
-      for (const pod of w.cache.values()) pods.set(`${pod.metadata.namespace}/${pod.metadata.name}`, { component: componentOf(pod as never), node: (pod as { spec?: { nodeName?: string } }).spec?.nodeName });
+      for (const pod of w.cache.values()) pods.set(`${pod.metadata.namespace}/${pod.metadata.name}`, podInfo(pod));
     }
     await sampleResources({ prom, emit: this.o.emit, namespaces: [...this.followed], nodes: this.nodes(), pods, fromMs, toMs });
   }

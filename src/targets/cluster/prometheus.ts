@@ -80,6 +80,11 @@ export const QUERIES = {
   namespaceMemory: (ns: string) => `namespace:container_memory_usage_bytes:sum{namespace=${q(ns)}}`,
   podMemory: (ns: string) => `sum by (namespace, pod, node) (container_memory_working_set_bytes{namespace=${q(ns)},container!=""})`,
   podCpu: (ns: string) => `sum by (namespace, pod, node) (rate(container_cpu_usage_seconds_total{namespace=${q(ns)},container!=""}[5m]))`,
+  /**
+   * The raw counter per container (not rate(): see resource-samples.ts). `container=""` is
+   * the pod's own cgroup and "POD" the pause container on some versions: both would double count.
+   */
+  containerCpuCounter: (ns: string) => `container_cpu_usage_seconds_total{namespace=${q(ns)},container!="",container!="POD"}`,
   nodeMemTotal: () => `node_memory_MemTotal_bytes`,
   nodeMemAvailable: () => `node_memory_MemAvailable_bytes`,
 };
