@@ -214,7 +214,7 @@ export class ClusterTarget implements Target {
       }
       throw e;
     }
-    const nw = await this.startWatch('nodes', 'watch-nodes', NODES, {}, (type, obj, old) => nodeEvents(type, obj as never, old as never));
+    const nw = await this.startWatch('nodes', 'watch-nodes', NODES, {}, (type, obj, old) => nodeEvents(type, obj as never, old as never, this.outageSince(obj.metadata.name)));
     if (!nw) throw new UserError(`cannot list nodes on ${this.label}`, 'see `kmodlab rbac` for the role kmodlab needs');
     this.nodeWatch = nw;
     const cvRef = await this.serves('config.openshift.io/v1', 'ClusterVersion');
@@ -228,6 +228,20 @@ export class ClusterTarget implements Target {
     const kmm = await this.serves('kmm.sigs.x-k8s.io/v1beta1', 'Module');
     if (kmm) await this.startWatch('kmm', 'watch-kmm-modules', kmm, {}, (t, o, old) => kmmModuleEvents(t, o as never, old as never));
     this.readyz.start();
+  }
+
+  /** When each node's object last arrived through the watch. */
+  private readonly nodeSeenMs = new Map<string, number>();
+
+  /**
+   * Start of the API outage that began since this node was last seen: an unobserved
+   * reboot's node-down is backdated to it (observers.ts nodeEvents).
+   */
+  private outageSince(node: string): number | undefined {
+    const seen = this.nodeSeenMs.get(node);
+    this.nodeSeenMs.set(node, Date.now());
+    const o = this.readyz.outages.at(-1);
+    return o && seen !== undefined && o.fromMs >= seen ? o.fromMs : undefined;
   }
 
   private nodeObjects(): NodeObj[] {
