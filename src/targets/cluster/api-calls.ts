@@ -76,9 +76,12 @@ export const API_CALLS = {
     rules: [{ group: 'config.openshift.io', resources: ['clusterversions'], verbs: ['get'], resourceNames: ['version'] }],
   },
   'find-prometheus': {
-    why: 'find the thanos-querier route (openshift-monitoring)',
+    why: 'find the thanos-querier route (openshift-monitoring) and the ingress CA that signs it (openshift-config-managed)',
     observe: true,
-    rules: [{ group: 'route.openshift.io', resources: ['routes'], verbs: ['get'], resourceNames: ['thanos-querier'] }],
+    rules: [
+      { group: 'route.openshift.io', resources: ['routes'], verbs: ['get'], resourceNames: ['thanos-querier'] },
+      { group: '', resources: ['configmaps'], verbs: ['get'], resourceNames: ['default-ingress-cert'] },
+    ],
   },
   'query-prometheus': {
     why: 'read memory/CPU from thanos-querier (what cluster-monitoring-view grants)',

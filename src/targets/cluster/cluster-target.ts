@@ -520,8 +520,7 @@ export class ClusterTarget implements Target {
     if (this.prometheus) return this.prometheus;
     if (this.prometheusProblem) return undefined;
     try {
-      const url = this.o.prometheusUrl ?? (await PrometheusClient.discover(this.client));
-      this.prometheus = new PrometheusClient({ url, credentials: this.credentials });
+      this.prometheus = await PrometheusClient.forCluster(this.client, this.credentials, this.o.prometheusUrl);
       return this.prometheus;
     } catch (e) {
       this.prometheusProblem = (e as Error).message;
