@@ -55,3 +55,48 @@ describe('node events on single-node OpenShift', () => {
     expect(deriveScenario(runOf(events(base + 2000)), 'dtk', 'day2').metrics['downtimeTotalMs']).toHaveProperty('value', 6000);
   });
 });
+
+describe('through the cluster target: a single-node reboot behind an API outage', async () => {
+  const { ClusterTarget } = await import('../../src/targets/cluster/cluster-target.js');
+  const { ReleaseSchema } = await import('../../src/release/release.js');
+  const { startFakeCluster, KVER } = await import('./fake-cluster.js');
+  const { FIXTURE_TOKEN, kubeconfigFor, tempDir, until } = await import('./helpers.js');
+
+  it('node-down backdated to the outage start, node-up only at Ready=True', async () => {
+    const cluster = await startFakeCluster(FIXTURE_TOKEN, []);
+    const events: { kind: string; data: Record<string, unknown>; node?: string; t: number }[] = [];
+    const t = await ClusterTarget.connect({
+      kubeconfig: kubeconfigFor('ocp-token.kubeconfig', cluster.api.url),
+      env: {},
+      home: tempDir(),
+      emit: (kind, data, node) => events.push({ kind, data, node, t: Date.now() }),
+      readyzIntervalMs: 50,
+      observeOnly: true,
+      watch: { backoffMs: { initial: 20, max: 100 }, watchdogMs: 5000 },
+    });
+    try {
+      await t.reset({ release: ReleaseSchema.parse({ version: '4.14.12', kernelVersion: KVER, sources: {} }) });
+      events.length = 0;
+      const wentDown = Date.now();
+      cluster.api.readyz = 'down';
+      cluster.api.disconnectWatches();
+      await until(() => events.some((e) => e.data['apiOutage'] === 'start'), 5000, 'outage start');
+      // The node reboots while nobody can see it; the kubelet reports the new boot NotReady first.
+      cluster.api.put(node('worker-0', 'boot-0-b', false, { kernel: KVER }));
+      await new Promise((r) => setTimeout(r, 300));
+      cluster.api.readyz = 'ok';
+      await until(() => events.some((e) => e.kind === 'node-down' && e.node === 'worker-0'), 5000, 'node-down');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(events.filter((e) => e.kind === 'node-up')).toEqual([]);
+      const down = events.find((e) => e.kind === 'node-down')!;
+      expect(down.data['at'] as number).toBeGreaterThanOrEqual(wentDown);
+      expect(down.data['at'] as number).toBeLessThan(down.t - 250); // recorded after the API came back, dated before
+      cluster.api.put(node('worker-0', 'boot-0-b', true, { kernel: KVER }));
+      await until(() => events.some((e) => e.kind === 'node-up'), 5000, 'node-up');
+      expect(events.find((e) => e.kind === 'node-up')!.data).toMatchObject({ bootId: 'boot-0-b' });
+    } finally {
+      await t.close();
+      await cluster.api.stop();
+    }
+  }, 20_000);
+});
