@@ -33,6 +33,7 @@ export const FAKE_RESOURCES: FakeResource[] = [
   { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },
   { group: 'image.openshift.io', version: 'v1', resource: 'imagestreams', kind: 'ImageStream', namespaced: true },
   { group: 'build.openshift.io', version: 'v1', resource: 'buildconfigs', kind: 'BuildConfig', namespaced: true },
   { group: 'build.openshift.io', version: 'v1', resource: 'builds', kind: 'Build', namespaced: true },
@@ -96,6 +97,8 @@ export class FakeKubeApiServer {
   deleteDelayMs = 50;
   /** Called after an object is created or changed for real (not dry-run): the "controllers". */
   reactors: ((type: 'ADDED' | 'MODIFIED' | 'DELETED', o: Obj, server: FakeKubeApiServer) => void)[] = [];
+  /** Tokens issued through TokenRequest (serviceaccounts/<name>/token). */
+  readonly issuedTokens: { namespace: string; serviceAccount: string; token: string }[] = [];
   /** Pod logs by namespace/name. */
   readonly podLogs = new Map<string, string>();
 
@@ -346,6 +349,15 @@ export class FakeKubeApiServer {
         return this.json(res, existed ? 200 : 201, this.put(merged), log);
       }
       case 'POST': {
+        if (resource === 'serviceaccounts' && name && sub === 'token') {
+          // TokenRequest (authentication.k8s.io/v1): a bound token for an existing ServiceAccount.
+          if (!this.store.has(this.keyOf(r, ns, name))) return this.status(res, 404, 'NotFound', `serviceaccounts "${name}" not found`, log);
+          const req = JSON.parse(bodyText) as { spec?: { expirationSeconds?: number } };
+          const token = `fake-sa-token-${ns}-${name}-${++this.rv}`;
+          this.issuedTokens.push({ namespace: ns!, serviceAccount: name, token });
+          const exp = new Date(Date.now() + (req.spec?.expirationSeconds ?? 3600) * 1000).toISOString();
+          return this.json(res, 201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: req.spec ?? {}, status: { token, expirationTimestamp: exp } }, log);
+        }
         const body = JSON.parse(bodyText) as Obj;
         if (r.namespaced) body.metadata['namespace'] = ns;
         const key = this.keyOf(r, ns, body.metadata['name']);

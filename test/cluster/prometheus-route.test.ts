@@ -75,3 +75,37 @@ describe('thanos-querier through its route', () => {
     await expect(p.queryRange(QUERY, now - 60_000, now, 15)).rejects.toThrow(/client certificate.*bearer token/);
   });
 });
+
+describe('client-certificate kubeconfig: a service-account token for thanos-querier (TokenRequest)', async () => {
+  const { removePrometheusAccess } = await import('../../src/targets/cluster/prometheus-token.js');
+  let api: FakeKubeApiServer;
+  let prom: FakePrometheus;
+  beforeEach(async () => {
+    api = new FakeKubeApiServer(); // accepts any client here: the client certificate is not checked by this http fake
+    await api.start();
+    prom = new FakePrometheus();
+    await prom.start();
+  });
+  afterEach(async () => {
+    await prom.stop();
+    await api.stop();
+  });
+
+  it('creates kmodlab-prometheus bound to cluster-monitoring-view, queries with its token, removes both', async () => {
+    const credentials = new Credentials({ kubeconfig: kubeconfigFor('client-cert.kubeconfig', api.url) });
+    const client = new KubeClient({ credentials });
+    const p = await PrometheusClient.forCluster(client, credentials, prom.url, { serviceAccountNamespace: 'kmodlab' });
+    // The querier accepts only the token the API issued.
+    const now = Date.now();
+    for (const t of api.issuedTokens) prom.tokens.add(t.token);
+    expect(api.issuedTokens.map((t) => [t.namespace, t.serviceAccount])).toEqual([['kmodlab', 'kmodlab-prometheus']]);
+    await expect(p.queryRange(QUERY, now - 60_000, now, 15)).resolves.toEqual([]);
+    expect(prom.authHeaders.at(-1)).toBe(`Bearer ${api.issuedTokens[0]!.token}`);
+    const crb = api.get('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'kmodlab-prometheus-kmodlab')!;
+    expect(crb['roleRef']).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-monitoring-view' });
+    expect(crb['subjects']).toEqual([{ kind: 'ServiceAccount', name: 'kmodlab-prometheus', namespace: 'kmodlab' }]);
+    await removePrometheusAccess(client, 'kmodlab', { pollMs: 10 });
+    expect(api.get('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'kmodlab-prometheus-kmodlab')).toBeUndefined();
+    expect(api.get('v1', 'ServiceAccount', 'kmodlab-prometheus', 'kmodlab')).toBeUndefined();
+  });
+});

@@ -91,6 +91,15 @@ export const API_CALLS = {
       { group: '', resources: ['namespaces'], verbs: ['get'] },
     ],
   },
+  'prometheus-token': {
+    why: 'a token for thanos-querier when the kubeconfig has only a client certificate: ServiceAccount kmodlab-prometheus bound to cluster-monitoring-view, TokenRequest',
+    observe: false,
+    rules: [
+      { group: '', resources: ['serviceaccounts'], verbs: ['get', 'create', 'patch', 'delete'] },
+      { group: '', resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: ['kmodlab-prometheus'] },
+      { group: 'rbac.authorization.k8s.io', resources: ['clusterrolebindings'], verbs: ['get', 'create', 'patch', 'delete'] },
+    ],
+  },
   'apply-artifacts': { why: "server-side apply / delete the method's rendered objects", observe: false, rules: ARTIFACT_RESOURCES },
   'kmodlab-namespace': {
     why: "kmodlab's own namespace for probe and canary pods",

@@ -29,6 +29,7 @@ import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
 import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
+import { removePrometheusAccess } from './prometheus-token.js';
 import { switchKernel, upgradeCluster } from './release-change.js';
 import { sampleResources, type PodInfo } from './resource-samples.js';
 import { podInfo } from './pod-info.js';
@@ -520,7 +521,8 @@ export class ClusterTarget implements Target {
     if (this.prometheus) return this.prometheus;
     if (this.prometheusProblem) return undefined;
     try {
-      this.prometheus = await PrometheusClient.forCluster(this.client, this.credentials, this.o.prometheusUrl);
+      if (this.writesAllowed && !this.namespaceReady) await this.ensureNamespace();
+      this.prometheus = await PrometheusClient.forCluster(this.client, this.credentials, this.o.prometheusUrl, { serviceAccountNamespace: this.writesAllowed ? this.ns : undefined });
       return this.prometheus;
     } catch (e) {
       this.prometheusProblem = (e as Error).message;
@@ -549,6 +551,7 @@ export class ClusterTarget implements Target {
         await this.client.delete('canary', canaryDeployment(this.ns, node), { waitMs: 60_000, pollMs: this.o.pollMs }).catch(() => undefined);
       }
     }
+    if (this.prometheus?.usesServiceAccount) await removePrometheusAccess(this.client, this.ns, { pollMs: this.o.pollMs }).catch(() => undefined);
     if (this.namespaceCreated && this.writesAllowed) {
       await this.client.deleteRef('kmodlab-namespace', NAMESPACES, this.ns, undefined, { waitMs: 120_000, pollMs: this.o.pollMs }).catch(() => undefined);
     }

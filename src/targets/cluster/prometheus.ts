@@ -25,6 +25,7 @@ import { redactString } from '../../evaluation/redact.js';
 import { UserError } from '../../errors.js';
 import type { KubeClient, ResourceRef } from './client.js';
 import type { Credentials } from './kubeconfig.js';
+import { ensurePrometheusAccess, requestToken, tokenSource } from './prometheus-token.js';
 
 export const ROUTES: ResourceRef = { group: 'route.openshift.io', version: 'v1', resource: 'routes', kind: 'Route', namespaced: true };
 const CONFIGMAPS: ResourceRef = { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true };
@@ -105,6 +106,8 @@ export interface PrometheusOptions {
   timeoutMs?: number;
   /** More CA certificates to trust (PEM): the cluster's ingress CA. */
   extraCa?: string;
+  /** Bearer token when the kubeconfig has none (prometheus-token.ts). */
+  token?: () => Promise<string>;
 }
 
 export class PrometheusClient {
@@ -114,15 +117,27 @@ export class PrometheusClient {
     return this.o.url;
   }
 
+  /** True when it queries with kmodlab's ServiceAccount token (to be removed at close). */
+  get usesServiceAccount(): boolean {
+    return this.o.token !== undefined;
+  }
+
   /**
    * A client for the cluster's Prometheus: `url` (--prometheus-url) or the route, with
    * the ingress CA trusted when the cluster publishes it (read best effort: without it,
    * the system roots and the kubeconfig's CA remain).
    */
-  static async forCluster(client: KubeClient, credentials: Credentials, url?: string): Promise<PrometheusClient> {
+  static async forCluster(client: KubeClient, credentials: Credentials, url?: string, o: { serviceAccountNamespace?: string } = {}): Promise<PrometheusClient> {
     const target = url ?? (await PrometheusClient.discover(client));
     const cm = (await client.get('find-prometheus', CONFIGMAPS, 'default-ingress-cert', 'openshift-config-managed').catch(() => undefined)) as { data?: Record<string, string> } | undefined;
-    return new PrometheusClient({ url: target, credentials, extraCa: cm?.data?.['ca-bundle.crt'] });
+    // No bearer token in the kubeconfig (a client certificate): a ServiceAccount token, when kmodlab may write.
+    let token: (() => Promise<string>) | undefined;
+    const { headers, tls: tlsOpts } = await credentials.requestOptions();
+    if (!headers['Authorization'] && tlsOpts['cert'] && o.serviceAccountNamespace) {
+      await ensurePrometheusAccess(client, o.serviceAccountNamespace);
+      token = tokenSource(client, o.serviceAccountNamespace, await requestToken(client, o.serviceAccountNamespace));
+    }
+    return new PrometheusClient({ url: target, credentials, extraCa: cm?.data?.['ca-bundle.crt'], token });
   }
 
   /** Finds thanos-querier through its route; a UserError says to pass --prometheus-url otherwise. */
@@ -144,7 +159,7 @@ export class PrometheusClient {
     url.searchParams.set('end', (endMs / 1000).toFixed(3));
     url.searchParams.set('step', `${stepS}s`);
     const { headers, tls: tlsOpts } = await this.o.credentials.requestOptions();
-    const auth = headers['Authorization'];
+    const auth = headers['Authorization'] ?? (this.o.token ? `Bearer ${await this.o.token()}` : undefined);
     const mod = url.protocol === 'https:' ? https : http;
     // The system roots, the kubeconfig's CA and the ingress CA; or no verification when
     // the kubeconfig cluster says insecure-skip-tls-verify.
@@ -168,7 +183,7 @@ export class PrometheusClient {
     }
     if ((status === 401 || status === 403) && !auth && tlsOpts['cert']) {
       throw new Error(
-        `Prometheus ${url.host} answered ${status}: the kubeconfig's user (context ${this.o.credentials.config.context}) authenticates with a client certificate, which does not reach thanos-querier (TLS ends at the router); it needs a bearer token — use a token login (oc login), or pass --prometheus-url to a Prometheus that needs none`,
+        `Prometheus ${url.host} answered ${status}: the kubeconfig's user (context ${this.o.credentials.config.context}) authenticates with a client certificate, which does not reach thanos-querier (TLS ends at the router); it needs a bearer token — kmodlab asks one for its ServiceAccount unless it may not write (--observe-only, --dry-run=server); otherwise use a token login (oc login), or pass --prometheus-url to a Prometheus that needs none`,
       );
     }
     if (status === 401 || status === 403) {
