@@ -74,7 +74,12 @@ export const EVENT_DATA = {
     dependencies: z.array(ModuleDependencySchema).optional(),
   }),
   /** Memory of one resident component on a node (sum over its processes). */
-  'sample-memory': z.looseObject({ component: z.string(), pod: z.string().optional(), rssBytes: z.number() }),
+  // rssBytes: a process's resident set (lab host figures); workingSetBytes: a container's
+  // working set (cAdvisor, what kubectl top shows); usageBytes: memory usage including
+  // page cache (cAdvisor). Different metrics: at least one, never one for another.
+  'sample-memory': z
+    .looseObject({ component: z.string(), pod: z.string().optional(), rssBytes: z.number().optional(), workingSetBytes: z.number().optional(), usageBytes: z.number().optional() })
+    .refine((d) => d.rssBytes !== undefined || d.workingSetBytes !== undefined || d.usageBytes !== undefined, { message: 'one of rssBytes, workingSetBytes, usageBytes' }),
   /** CPU used by one resident component over `windowMs`. */
   'sample-cpu': z.looseObject({ component: z.string(), pod: z.string().optional(), cpuMs: z.number(), windowMs: z.number() }),
   /** Node memory from /proc/meminfo. */

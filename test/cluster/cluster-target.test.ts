@@ -21,7 +21,7 @@ import { UserError } from '../../src/errors.js';
 import { ClusterTarget, type ClusterTargetOptions } from '../../src/targets/cluster/cluster-target.js';
 import type { TargetEmit } from '../../src/targets/target.js';
 import { FakePrometheus, seriesAt } from './fake-prometheus.js';
-import { KVER, NODE_NAMES, startFakeCluster, type FakeCluster } from './fake-cluster.js';
+import { FAKE_RELEASE_IMAGE_4_14_13, KVER, NODE_NAMES, startFakeCluster, type FakeCluster } from './fake-cluster.js';
 import { fixtureSecrets, FIXTURE_TOKEN, kubeconfigFor, tempDir, until } from './helpers.js';
 
 const DTK_IMAGE = `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'3'.repeat(64)}`;
@@ -441,7 +441,7 @@ describe('RBAC printed by `kmodlab rbac` is sufficient for what the code calls',
       setTimeout(() => s.update('config.openshift.io/v1', 'ClusterVersion', 'version', undefined, (cv) => (cv.status.history = [{ version: want, state: 'Completed' }])), 20);
     });
     await t.changeRelease(t.releases().upgradeTo!, 'upgrade');
-    expect(h.cluster.api.get('config.openshift.io/v1', 'ClusterVersion', 'version')!['spec']).toEqual({ desiredUpdate: { version: '4.14.13' } });
+    expect(h.cluster.api.get('config.openshift.io/v1', 'ClusterVersion', 'version')!['spec']).toEqual({ desiredUpdate: { version: '4.14.13', image: FAKE_RELEASE_IMAGE_4_14_13, force: false } });
     await t.close();
     const rules = await printedRules([]);
     const requests = h.cluster.api.log;

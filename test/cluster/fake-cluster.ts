@@ -12,6 +12,7 @@ import { node } from './node-fixtures.js';
 export const NODE_NAMES = ['worker-0', 'worker-1'];
 export const KVER = '5.14.0-284.52.1.el9_2.x86_64';
 export const FAKE_DTK_IMAGE = `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'d'.repeat(64)}`;
+export const FAKE_RELEASE_IMAGE_4_14_13 = 'quay.io/openshift-release-dev/ocp-release@sha256:0000000000000000000000000000000000000000000000000000000000041413';
 
 export interface FakeCluster {
   api: FakeKubeApiServer;
@@ -19,6 +20,8 @@ export interface FakeCluster {
   loaded: Map<string, Set<string>>;
   /** How the fake builder ends every new Build (binary builds started through instantiatebinary). */
   buildOutcome: { phase: 'Complete' | 'Failed'; log: string; message?: string };
+  /** Modules `modprobe -r` cannot remove ("in use"). */
+  stuck: Set<string>;
 }
 
 export async function startFakeCluster(token: string, modules: string[]): Promise<FakeCluster> {
@@ -26,12 +29,20 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
   api.tokens.add(token);
   await api.start();
   const loaded = new Map(NODE_NAMES.map((n) => [n, new Set<string>()]));
+  const stuck = new Set<string>();
   for (const [i, n] of NODE_NAMES.entries()) {
     const obj = node(n, `boot-${i}-a`, true, { kernel: KVER });
     obj.metadata.labels = { ...obj.metadata.labels, 'node-role.kubernetes.io/worker': '' };
     api.put(obj);
   }
-  api.put({ apiVersion: 'config.openshift.io/v1', kind: 'ClusterVersion', metadata: { name: 'version' }, spec: {}, status: { desired: { version: '4.14.12' } } });
+  api.put({
+    apiVersion: 'config.openshift.io/v1',
+    kind: 'ClusterVersion',
+    metadata: { name: 'version' },
+    spec: {},
+    // As the CVO reports them: the update service's recommendations, with their payload images.
+    status: { desired: { version: '4.14.12' }, availableUpdates: [{ version: '4.14.13', image: FAKE_RELEASE_IMAGE_4_14_13 }] },
+  });
   api.put({
     apiVersion: 'machineconfiguration.openshift.io/v1',
     kind: 'MachineConfigPool',
@@ -47,7 +58,7 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
     spec: { tags: [{ name: 'latest', from: { kind: 'DockerImage', name: FAKE_DTK_IMAGE } }] },
     status: { tags: [{ tag: 'latest', items: [{ dockerImageReference: FAKE_DTK_IMAGE, image: FAKE_DTK_IMAGE.split('@')[1] }] }] },
   });
-  const cluster: FakeCluster = { api, loaded, buildOutcome: { phase: 'Complete', log: 'STEP 1/9: FROM driver-toolkit\nSuccessfully pushed\n' } };
+  const cluster: FakeCluster = { api, loaded, stuck, buildOutcome: { phase: 'Complete', log: 'STEP 1/9: FROM driver-toolkit\nSuccessfully pushed\n' } };
   api.reactors.push((type, o, s) => {
     // The build controller and builder: a new Build runs, then ends as buildOutcome says, with its log.
     if (o.kind !== 'Build' || type !== 'ADDED') return;
@@ -87,7 +98,17 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
         }
       }
     }
-    if (o.kind === 'Pod' && type === 'ADDED' && (o.metadata['labels'] as Record<string, string>)?.['app.kubernetes.io/component'] === 'module-probe') {
+    const podComponent = (o.metadata['labels'] as Record<string, string> | undefined)?.['app.kubernetes.io/component'];
+    if (o.kind === 'Pod' && type === 'ADDED' && podComponent === 'module-unload') {
+      // "modprobe -r" on the node: removes what is not stuck.
+      const spec = o['spec'] as { nodeName: string; containers: { command: string[] }[] };
+      const asked = /for m in ([^;]*); do/.exec(spec.containers[0]!.command.at(-1)!)![1]!.trim().split(/\s+/);
+      // modprobe treats '-' and '_' in module names alike.
+      const norm = (m: string) => m.replace(/-/g, '_');
+      const set = loaded.get(spec.nodeName) ?? new Set<string>();
+      for (const m of asked) if (![...stuck].some((x) => norm(x) === norm(m))) for (const l of [...set]) if (norm(l) === norm(m)) set.delete(l);
+    }
+    if (o.kind === 'Pod' && type === 'ADDED' && (podComponent === 'module-probe' || podComponent === 'module-unload')) {
       // "Run" the probe's script: the module names are in its `for m in …; do` line.
       const spec = o['spec'] as { nodeName: string; containers: { command: string[] }[] };
       const n = spec.nodeName;

@@ -33,6 +33,7 @@ export const FAKE_RESOURCES: FakeResource[] = [
   { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },
   { group: 'image.openshift.io', version: 'v1', resource: 'imagestreams', kind: 'ImageStream', namespaced: true },
   { group: 'image.openshift.io', version: 'v1', resource: 'imagestreamtags', kind: 'ImageStreamTag', namespaced: true },
   { group: 'build.openshift.io', version: 'v1', resource: 'buildconfigs', kind: 'BuildConfig', namespaced: true },
@@ -69,7 +70,11 @@ interface Watcher {
 function deepMerge(into: any, from: any): any {
   if (Array.isArray(from) || typeof from !== 'object' || from === null) return structuredClone(from);
   const out = typeof into === 'object' && into !== null && !Array.isArray(into) ? { ...into } : {};
-  for (const [k, v] of Object.entries(from)) out[k] = deepMerge(out[k], v);
+  // RFC 7386 (JSON merge patch): null removes the member.
+  for (const [k, v] of Object.entries(from)) {
+    if (v === null) delete out[k];
+    else out[k] = deepMerge(out[k], v);
+  }
   return out;
 }
 
@@ -87,6 +92,8 @@ export class FakeKubeApiServer {
   /** Accepted bearer tokens (empty set: no auth required). */
   readonly tokens = new Set<string>();
   readyz: 'ok' | 'notready' | 'down' = 'ok';
+  /** /readyz answers 403 (the cluster removed system:public-info-viewer from anonymous). */
+  readyzForbidden = false;
   /** The next N watch requests get a 200 that ends at once with no event. */
   emptyWatchResponses = 0;
   /** Delete finishes this long after the request (foreground finalization). */
@@ -100,6 +107,8 @@ export class FakeKubeApiServer {
   readonly unserved = new Set<string>();
   /** Archives received by `buildconfigs/<name>/instantiatebinary` (build logs go in podLogs, keyed namespace/build). */
   readonly binaryUploads: { namespace: string; buildConfig: string; build: string; contentType?: string; archive: Buffer }[] = [];
+  /** Tokens issued through TokenRequest (serviceaccounts/<name>/token). */
+  readonly issuedTokens: { namespace: string; serviceAccount: string; token: string }[] = [];
   /** Pod logs by namespace/name. */
   readonly podLogs = new Map<string, string>();
 
@@ -256,6 +265,13 @@ export class FakeKubeApiServer {
         req.socket.destroy();
         return;
       }
+      // As kube-apiserver: /readyz is open to anonymous requests (system:public-info-viewer),
+      // but a request that PRESENTS a bearer token the server does not accept fails
+      // authentication (401) before authorization is consulted; `readyzForbidden`
+      // models a cluster that removed the public-info-viewer binding (403).
+      const auth = req.headers['authorization'] ?? '';
+      if (this.tokens.size > 0 && auth.startsWith('Bearer ') && !this.tokens.has(auth.slice(7))) return this.status(res, 401, 'Unauthorized', 'Unauthorized', log);
+      if (this.readyzForbidden) return this.status(res, 403, 'Forbidden', 'forbidden: User "system:anonymous" cannot get path "/readyz"', log);
       log.status = this.readyz === 'ok' ? 200 : 500;
       res.writeHead(log.status, { 'Content-Type': 'text/plain' });
       res.end(this.readyz === 'ok' ? 'ok' : '[-]etcd failed: reason withheld\nreadyz check failed');
@@ -362,6 +378,15 @@ export class FakeKubeApiServer {
         return this.json(res, existed ? 200 : 201, this.put(merged), log);
       }
       case 'POST': {
+        if (resource === 'serviceaccounts' && name && sub === 'token') {
+          // TokenRequest (authentication.k8s.io/v1): a bound token for an existing ServiceAccount.
+          if (!this.store.has(this.keyOf(r, ns, name))) return this.status(res, 404, 'NotFound', `serviceaccounts "${name}" not found`, log);
+          const req = JSON.parse(bodyText) as { spec?: { expirationSeconds?: number } };
+          const token = `fake-sa-token-${ns}-${name}-${++this.rv}`;
+          this.issuedTokens.push({ namespace: ns!, serviceAccount: name, token });
+          const exp = new Date(Date.now() + (req.spec?.expirationSeconds ?? 3600) * 1000).toISOString();
+          return this.json(res, 201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: req.spec ?? {}, status: { token, expirationTimestamp: exp } }, log);
+        }
         const body = JSON.parse(bodyText) as Obj;
         if (r.namespaced) body.metadata['namespace'] = ns;
         const key = this.keyOf(r, ns, body.metadata['name']);

@@ -4,6 +4,7 @@
  * one, answers built by a test-supplied function, and a log of the queries received.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface RangeQuery {
@@ -21,12 +22,18 @@ export class FakePrometheus {
   readonly authHeaders: string[] = [];
   /** Builds the matrix for a query (default: no series). */
   answer: (q: RangeQuery) => FakeSeries[] = () => [];
-  private server = http.createServer((req, res) => this.handle(req, res));
+  private server: http.Server;
   url = '';
+
+  /** With `tls`, serves HTTPS with that certificate (as the thanos-querier route does, signed by the ingress CA). */
+  constructor(private readonly tls?: { key: string; cert: string }) {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
+    this.server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
+  }
 
   async start(): Promise<string> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `${this.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.url;
   }
 

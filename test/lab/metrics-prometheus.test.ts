@@ -160,19 +160,26 @@ describe.skipIf(!haveProm)(`lab metrics through a real Prometheus${haveProm ? ''
       emit: (kind, data, node) => events.push({ kind, data, node }),
       namespaces: [NS],
       nodes: fake.nodes.map((n) => n.node),
-      pods: new Map([[`${NS}/driver-a`, { component: 'driver-container', node: 'worker-0' }]]),
+      // Pods the sampler does not know are gone: both are listed, as the pod watches would.
+      pods: new Map([
+        [`${NS}/driver-a`, { component: 'driver-container', node: 'worker-0' }],
+        [`${NS}/driver-b`, { component: 'driver-container', node: 'worker-1' }],
+      ]),
       fromMs: to - 6_000,
       toMs: to,
+      // This Prometheus scrapes every second: a 6 s window holds several 1 s steps.
+      stepS: 1,
     });
     expect(events.filter((e) => e.kind === 'fault')).toEqual([]);
     const memA = events.filter((e) => e.kind === 'sample-memory' && e.data['pod'] === `${NS}/driver-a`);
     expect(memA.length).toBeGreaterThan(0);
-    expect(memA.every((e) => e.node === 'worker-0' && e.data['component'] === 'driver-container' && e.data['rssBytes'] === fake.pods[0]!.containers[0]!.ws + fake.pods[0]!.containers[1]!.ws)).toBe(true);
+    expect(memA.every((e) => e.node === 'worker-0' && e.data['component'] === 'driver-container' && e.data['workingSetBytes'] === fake.pods[0]!.containers[0]!.ws + fake.pods[0]!.containers[1]!.ws)).toBe(true);
     const cpu = (pod: string) => events.find((e) => e.kind === 'sample-cpu' && e.data['pod'] === `${NS}/${pod}`)!;
     expect(cpu('driver-b').node).toBe('worker-1');
     expect(cpu('driver-a').data['component']).toBe('driver-container');
-    // Same rate() caveat as above: the pods' CPU stand in the fake's ratio (0.5 : 0.3 cores).
-    expect((cpu('driver-b').data['cpuMs'] as number) / (cpu('driver-a').data['cpuMs'] as number)).toBeCloseTo(0.5 / 0.3, 3);
+    // CPU is the counters' increase over the same scrape instants: the pods' CPU per window stand in the fake's ratio (0.5 : 0.3 cores).
+    const share = (pod: string) => (cpu(pod).data['cpuMs'] as number) / (cpu(pod).data['windowMs'] as number);
+    expect(share('driver-b') / share('driver-a')).toBeCloseTo(0.5 / 0.3, 3);
     const nodeMem = events.filter((e) => e.kind === 'sample-node-memory');
     expect(new Set(nodeMem.map((e) => e.node))).toEqual(new Set(['worker-0', 'worker-1']));
     expect(nodeMem.find((e) => e.node === 'worker-1')!.data).toMatchObject({ totalBytes: fake.nodes[1]!.total, availableBytes: fake.nodes[1]!.avail });

@@ -54,7 +54,10 @@ export function nodeDowntime(ctx: ScenarioContext, node: string): Measured<Downt
     const up = t.boots.find((b) => b.index > i);
     // A node still down at the end was down until the end: that is what was observed.
     const endT = up ? up.t : ctx.seg.endT;
-    const ms = Math.max(0, endT - down.t);
+    // A node-down noticed late carries when it began (`at`): on single-node OpenShift the
+    // watch sees the reboot only after the API returns, the outage start is its beginning.
+    const downT = typeof down.data['at'] === 'number' ? down.data['at'] : down.t;
+    const ms = Math.max(0, endT - downT);
     totalMs += ms;
     longestMs = Math.max(longestMs, ms);
     from.push(down.line, ...(up ? [up.line] : ctx.seg.end ? [ctx.seg.end.line] : []));

@@ -76,8 +76,12 @@ export function componentUsage(ctx: ScenarioContext): ComponentUsage[] {
     return v;
   };
   for (const e of afterTrigger(ctx, 'sample-memory')) {
+    // A component's resident memory: RSS where a process is measured (lab), the working
+    // set where a container is (cluster); namespace usage (with page cache) is neither.
+    const bytes = e.data['rssBytes'] ?? e.data['workingSetBytes'];
+    if (bytes === undefined) continue;
     const v = get(e.node!, String(e.data['component']));
-    v.rss.push(Number(e.data['rssBytes']));
+    v.rss.push(Number(bytes));
     v.lines.push(e.line);
   }
   for (const e of afterTrigger(ctx, 'sample-cpu')) {

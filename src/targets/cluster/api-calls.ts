@@ -102,9 +102,12 @@ export const API_CALLS = {
     rules: [{ group: 'image.openshift.io', resources: ['imagestreams'], verbs: ['get'], resourceNames: ['driver-toolkit'] }],
   },
   'find-prometheus': {
-    why: 'find the thanos-querier route (openshift-monitoring)',
+    why: 'find the thanos-querier route (openshift-monitoring) and the ingress CA that signs it (openshift-config-managed)',
     observe: true,
-    rules: [{ group: 'route.openshift.io', resources: ['routes'], verbs: ['get'], resourceNames: ['thanos-querier'] }],
+    rules: [
+      { group: 'route.openshift.io', resources: ['routes'], verbs: ['get'], resourceNames: ['thanos-querier'] },
+      { group: '', resources: ['configmaps'], verbs: ['get'], resourceNames: ['default-ingress-cert'] },
+    ],
   },
   'query-prometheus': {
     why: 'read memory/CPU from thanos-querier (what cluster-monitoring-view grants)',
@@ -112,6 +115,15 @@ export const API_CALLS = {
     rules: [
       { group: 'monitoring.coreos.com', resources: ['prometheuses/api'], verbs: ['get'], resourceNames: ['k8s'] },
       { group: '', resources: ['namespaces'], verbs: ['get'] },
+    ],
+  },
+  'prometheus-token': {
+    why: 'a token for thanos-querier when the kubeconfig has only a client certificate: ServiceAccount kmodlab-prometheus bound to cluster-monitoring-view, TokenRequest',
+    observe: false,
+    rules: [
+      { group: '', resources: ['serviceaccounts'], verbs: ['get', 'create', 'patch', 'delete'] },
+      { group: '', resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: ['kmodlab-prometheus'] },
+      { group: 'rbac.authorization.k8s.io', resources: ['clusterrolebindings'], verbs: ['get', 'create', 'patch', 'delete'] },
     ],
   },
   'apply-artifacts': { why: "server-side apply / delete the method's rendered objects", observe: false, rules: ARTIFACT_RESOURCES },

@@ -13,12 +13,14 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
 import { FIELD_MANAGER } from '../../labels.js';
 import { UserError } from '../../errors.js';
 import { redactString } from '../../evaluation/redact.js';
 import type { K8sObject } from '../../artifacts/artifact-set.js';
 import { API_CALLS, nonResourceAllowed, READ_VERBS, rulesAllow, type ApiCall, type ApiCallId, type Verb } from './api-calls.js';
 import type { Credentials } from './kubeconfig.js';
+import { parseProxyUrl, routeThroughProxy } from './proxy.js';
 
 /** Where a kind lives in the API (from discovery). */
 export interface ResourceRef {
@@ -189,7 +191,7 @@ export class KubeClient {
     return { path, query };
   }
 
-  private async open(callId: ApiCallId, spec: RequestSpec, retried = false): Promise<http.IncomingMessage & { abort: () => void }> {
+  private async open(callId: ApiCallId, spec: RequestSpec, retried = false, attempt = 0): Promise<http.IncomingMessage & { abort: () => void }> {
     const { path, query } = this.authorize(callId, spec);
     const base = new URL(this.opts.credentials.config.server);
     const url = new URL(base.pathname.replace(/\/$/, '') + path, base);
@@ -201,9 +203,22 @@ export class KubeClient {
       reqHeaders['Content-Type'] = spec.contentType ?? 'application/json';
       reqHeaders['Content-Length'] = String(body.length);
     }
-    const mod = url.protocol === 'https:' ? https : http;
+    const https_ = url.protocol === 'https:';
+    const mod = https_ ? https : http;
+    // kubeconfig `proxy-url` (client-node 1.4 KubeConfig.createAgent; client-go rest.Config.Proxy).
+    const proxyUrl = this.opts.credentials.config.kc.getCurrentCluster()?.proxyUrl;
+    let target: URL | string = url;
+    let extra: Record<string, unknown> = https_ ? tls : {};
+    if (proxyUrl) {
+      const route = routeThroughProxy(parseProxyUrl(proxyUrl, this.context), url, tls, spec.timeoutMs);
+      if (route.via) {
+        target = new URL(route.via.origin);
+        extra = { path: url.href, headers: { ...reqHeaders, ...(route.requestOptions['headers'] as Record<string, string>) } };
+      } else extra = { ...tls, ...route.requestOptions };
+    }
     const res = await new Promise<http.IncomingMessage & { abort: () => void }>((resolve, reject) => {
-      const req = mod.request(url, { method: spec.method, headers: reqHeaders, ...(url.protocol === 'https:' ? tls : {}) }, (r) => {
+      const viaPlainProxy = typeof target !== 'string' && target !== url;
+      const req = (viaPlainProxy ? http : mod).request(target, { method: spec.method, headers: reqHeaders, ...extra }, (r) => {
         resolve(Object.assign(r, { abort: () => req.destroy() }));
       });
       req.on('error', (e) => reject(new KubeApiError(`${spec.method} ${path}: ${redactString(e.message).text}`, 0, 'ConnectionError', callId)));
@@ -214,9 +229,16 @@ export class KubeClient {
     });
     if (res.statusCode === 401 && !retried) {
       // The token may have expired and been refreshed on disk (oc login): read it again, once.
+      // This also drops cached exec-plugin credentials (kubeconfig.ts), as client-go does on a 401.
       res.resume();
       this.opts.credentials.reload();
-      return this.open(callId, spec, true);
+      return this.open(callId, spec, true, attempt);
+    }
+    const wait = retryAfterMs(res);
+    if (wait !== undefined && attempt < MAX_RETRIES) {
+      res.resume();
+      await sleep(wait);
+      return this.open(callId, spec, retried, attempt + 1);
     }
     return res;
   }
@@ -384,6 +406,24 @@ export class KubeClient {
 
 export const APPLY_PATCH = 'application/apply-patch+yaml';
 
+/**
+ * client-go's rest client (rest/request.go `checkWait`, rest/with_retry.go) retries a
+ * response that is 429 or 5xx AND carries `Retry-After: <seconds>`, waiting that long,
+ * at most `maxRetries` (10) times; the request body is replayed (ours is a buffer).
+ * Without Retry-After the answer is final. The API server sends 429 + Retry-After under
+ * API Priority and Fairness, and 503 + Retry-After while it starts or shuts down.
+ * Waits are capped so that one request cannot stall a run for long.
+ */
+const MAX_RETRIES = 10;
+const MAX_RETRY_WAIT_MS = 60_000;
+function retryAfterMs(res: http.IncomingMessage): number | undefined {
+  const code = res.statusCode ?? 0;
+  if (code !== 429 && (code < 500 || code > 599)) return undefined;
+  const h = res.headers['retry-after'];
+  if (h === undefined || !/^\s*\d+\s*$/.test(String(h))) return undefined;
+  return Math.min(Number(h) * 1000, MAX_RETRY_WAIT_MS);
+}
+
 function apiError(callId: ApiCallId, spec: RequestSpec, status: number, body: unknown, context: string): KubeApiError {
   const st = body as { message?: string; reason?: string } | undefined;
   const what = `${spec.method} ${spec.ref ? `${spec.ref.kind}${spec.name ? `/${spec.name}` : ''}` : spec.path}`;
@@ -409,6 +449,9 @@ async function* splitLines(res: http.IncomingMessage): AsyncIterable<string> {
   let done = false;
   let wake: (() => void) | undefined;
   let buf = '';
+  // A chunk may end inside a multi-byte UTF-8 character: the decoder keeps the partial
+  // bytes for the next chunk (Buffer.toString would turn both halves into U+FFFD).
+  const decoder = new StringDecoder('utf8');
   const notify = () => {
     wake?.();
     wake = undefined;
@@ -418,7 +461,7 @@ async function* splitLines(res: http.IncomingMessage): AsyncIterable<string> {
     notify();
   };
   res.on('data', (c: Buffer) => {
-    buf += c.toString('utf8');
+    buf += decoder.write(c);
     let i: number;
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i).trim();
@@ -438,6 +481,7 @@ async function* splitLines(res: http.IncomingMessage): AsyncIterable<string> {
       if (done) break;
       await new Promise<void>((r) => (wake = r));
     }
+    buf += decoder.end();
     if (buf.trim()) yield buf.trim();
   } finally {
     res.destroy();

@@ -29,8 +29,11 @@ import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
 import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
+import { removePrometheusAccess } from './prometheus-token.js';
 import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
 import { sampleResources, type PodInfo } from './resource-samples.js';
+import { podInfo } from './pod-info.js';
+import { ensureCleanState } from './clean-state.js';
 import type { ApiCallId } from './api-calls.js';
 import { AppliedLedger, objectLabel } from './applied-ledger.js';
 import { trackedApply, trackedRemove } from './tracked-apply.js';
@@ -124,6 +127,8 @@ export class ClusterTarget implements Target {
   private readonly rtMarker = 'MachineConfig kernelType: realtime';
   /** What kmodlab created (removed by remove(), or by close() after a failed scenario). */
   private readonly ledger = new AppliedLedger();
+  /** True between apply() and remove(): the method's objects are on the cluster. */
+  private applied = false;
 
   private constructor(private readonly o: ClusterTargetOptions) {
     this.credentials = new Credentials({ kubeconfig: o.kubeconfig, context: o.context, env: o.env, home: o.home });
@@ -229,7 +234,7 @@ export class ClusterTarget implements Target {
       }
       throw e;
     }
-    const nw = await this.startWatch('nodes', 'watch-nodes', NODES, {}, (type, obj, old) => nodeEvents(type, obj as never, old as never));
+    const nw = await this.startWatch('nodes', 'watch-nodes', NODES, {}, (type, obj, old) => nodeEvents(type, obj as never, old as never, this.outageSince(obj.metadata.name)));
     if (!nw) throw new UserError(`cannot list nodes on ${this.label}`, 'see `kmodlab rbac` for the role kmodlab needs');
     this.nodeWatch = nw;
     const cvRef = await this.serves('config.openshift.io/v1', 'ClusterVersion');
@@ -265,6 +270,20 @@ export class ClusterTarget implements Target {
   /** The MachineConfigPool the methods render for and the kernel switch targets (see pool-choice.ts). */
   pool(): string {
     return this.poolChoice.pool;
+  }
+
+  /** When each node's object last arrived through the watch. */
+  private readonly nodeSeenMs = new Map<string, number>();
+
+  /**
+   * Start of the API outage that began since this node was last seen: an unobserved
+   * reboot's node-down is backdated to it (observers.ts nodeEvents).
+   */
+  private outageSince(node: string): number | undefined {
+    const seen = this.nodeSeenMs.get(node);
+    this.nodeSeenMs.set(node, Date.now());
+    const o = this.readyz.outages.at(-1);
+    return o && seen !== undefined && o.fromMs >= seen ? o.fromMs : undefined;
   }
 
   private nodeObjects(): NodeObj[] {
@@ -336,9 +355,28 @@ export class ClusterTarget implements Target {
       const info = n.status?.nodeInfo ?? {};
       this.o.emit('node-up', { bootId: info.bootID ?? '', kver: info.kernelVersion ?? '', ...(info.osImage ? { osImage: info.osImage } : {}), existing: true }, n.metadata.name);
     }
-    if (this.writesAllowed) await this.ensureCanary();
-    else this.noteOnce(`${this.o.observeOnly ? '--observe-only' : '--dry-run=server'}: no canary and no probe pods (they would be writes); workload disruption and module presence on the host are not observed`);
+    if (this.writesAllowed) {
+      await this.ensureCanary();
+      await this.ensureCleanState();
+    } else this.noteOnce(`${this.o.observeOnly ? '--observe-only' : '--dry-run=server'}: no canary and no probe pods (they would be writes); workload disruption and module presence on the host are not observed, and leftovers of a previous scenario are not reverted`);
     this.startWindow();
+  }
+
+  /** Reverts and checks what the previous scenario left (clean-state.ts). */
+  private async ensureCleanState(): Promise<void> {
+    await ensureCleanState({
+      client: this.client,
+      emit: this.o.emit,
+      label: this.label,
+      pool: this.served.get('mco') ? this.pool() : undefined,
+      // Modules of a set that is still applied (day2 before its uninstall) are meant to be loaded.
+      modules: this.applied ? [] : this.modules,
+      nodes: this.nodes().filter((n) => this.nodeReady(n)),
+      probe: (node, modules, unload) => probeModules({ client: this.client, namespace: this.ns, node, modules, unload, image: this.o.probeImage, pollMs: Math.min(1000, this.o.probeIntervalMs ?? 1000) }),
+      kernels: () => new Map(this.nodeObjects().map((n) => [n.metadata.name, n.status?.nodeInfo?.kernelVersion ?? ''])),
+      pollMs: this.o.pollMs,
+      rolloutTimeoutMs: this.o.rolloutTimeoutMs,
+    });
   }
 
   /** kmodlab's namespace, labelled so privileged probe pods are admitted. */
@@ -357,6 +395,10 @@ export class ClusterTarget implements Target {
           'pod-security.kubernetes.io/warn': 'privileged',
           'security.openshift.io/scc.podSecurityLabelSync': 'false',
         },
+        // An empty project node selector: a cluster-wide defaultNodeSelector
+        // (schedulers.config.openshift.io spec.defaultNodeSelector) would otherwise be
+        // added to every pod here and keep probe pods off masters/infra nodes.
+        annotations: { 'openshift.io/node-selector': '' },
       },
     });
     this.namespaceCreated = existing === undefined;
@@ -458,6 +500,7 @@ export class ClusterTarget implements Target {
     const fed = this.client.dryRun || !this.o.driverSourceDir ? [] : objects.filter(isBinaryBuildConfig);
     const feeds = (cmd: string) => fed.some((bc) => cmd.startsWith(`oc start-build ${bc.metadata.name} `));
     for (const s of manualStepsOf(set, 'day2', this.o.driverSourceDir)) this.o.emit('manual-step', { ...s, performedBy: feeds(s.command) ? 'kmodlab' : 'user' });
+    this.applied = !this.client.dryRun;
     await this.reportSourceImage(set);
     await this.follow(set);
     this.startWindow();
@@ -490,6 +533,7 @@ export class ClusterTarget implements Target {
     const { removed, kept, left } = await trackedRemove(this.client, this.ledger, 'apply-artifacts', objects, { waitMs: 10 * 60_000, pollMs: this.o.pollMs });
     this.o.emit('delete', { objects: removed, ...(kept.length ? { kept } : {}), ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
     if (kept.length) this.o.emit('progress', { step: `not deleted, kmodlab did not create them: ${kept.join(', ')}` });
+    if (!this.client.dryRun) this.applied = false;
     this.startWindow();
     if (left.length > 0) this.o.emit('fault', { fault: 'leftover', message: `still present 10 min after deletion: ${left.join(', ')}` });
   }
@@ -600,8 +644,8 @@ export class ClusterTarget implements Target {
     if (this.prometheus) return this.prometheus;
     if (this.prometheusProblem) return undefined;
     try {
-      const url = this.o.prometheusUrl ?? (await PrometheusClient.discover(this.client));
-      this.prometheus = new PrometheusClient({ url, credentials: this.credentials });
+      if (this.writesAllowed && !this.namespaceReady) await this.ensureNamespace();
+      this.prometheus = await PrometheusClient.forCluster(this.client, this.credentials, this.o.prometheusUrl, { serviceAccountNamespace: this.writesAllowed ? this.ns : undefined });
       return this.prometheus;
     } catch (e) {
       this.prometheusProblem = (e as Error).message;
@@ -617,7 +661,7 @@ export class ClusterTarget implements Target {
     const pods = new Map<string, PodInfo>();
     for (const [k, w] of this.watches) {
       if (!k.startsWith('pods/')) continue;
-      for (const pod of w.cache.values()) pods.set(`${pod.metadata.namespace}/${pod.metadata.name}`, { component: componentOf(pod as never), node: (pod as { spec?: { nodeName?: string } }).spec?.nodeName });
+      for (const pod of w.cache.values()) pods.set(`${pod.metadata.namespace}/${pod.metadata.name}`, podInfo(pod));
     }
     await sampleResources({ prom, emit: this.o.emit, namespaces: [...this.followed], nodes: this.nodes(), pods, fromMs, toMs });
   }
@@ -631,6 +675,7 @@ export class ClusterTarget implements Target {
         await this.client.delete('canary', canaryDeployment(this.ns, node), { waitMs: 60_000, pollMs: this.o.pollMs }).catch(() => undefined);
       }
     }
+    if (this.prometheus?.usesServiceAccount) await removePrometheusAccess(this.client, this.ns, { pollMs: this.o.pollMs }).catch(() => undefined);
     if (this.namespaceCreated && this.writesAllowed) {
       await this.client.deleteRef('kmodlab-namespace', NAMESPACES, this.ns, undefined, { waitMs: 120_000, pollMs: this.o.pollMs }).catch(() => undefined);
     }

@@ -152,6 +152,7 @@ export class Credentials {
     const kc = this.current.kc;
     const opts: Record<string, unknown> & { headers?: Record<string, unknown> } = { headers: {} };
     await (kc as unknown as { applyOptions(o: unknown): Promise<void> }).applyOptions(opts);
+    keepExecCredentialUntilRefused(kc);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
     const user = kc.getCurrentUser();
@@ -161,3 +162,25 @@ export class Credentials {
     return { headers, tls };
   }
 }
+
+/**
+ * Exec plugins: client-go (plugin/pkg/client/auth/exec/exec.go) keeps a credential
+ * without `status.expirationTimestamp` until the server answers 401, then runs the
+ * plugin again. client-node 1.4's ExecAuth caches only credentials WITH an expiry
+ * (`Date.parse(undefined)` is NaN, never in the future), so it would spawn the plugin
+ * (often a cloud CLI taking a second or more) for every request. We mark such a cached
+ * credential as not expiring; a 401 makes the client call `Credentials.reload()`,
+ * which builds a new KubeConfig — and with it a new, empty ExecAuth cache — so the
+ * plugin runs again exactly then. Uses ExecAuth's `tokenCache` (1.4 internals; the
+ * dependency is pinned, and exec-credentials.test.ts fails if this stops working).
+ */
+function keepExecCredentialUntilRefused(kc: KubeConfig): void {
+  const user = kc.getCurrentUser();
+  if (!user?.exec && !user?.authProvider?.config?.['exec']) return;
+  const auths = (kc as unknown as { authenticators?: { tokenCache?: Record<string, { status?: { expirationTimestamp?: string } } | null> }[] }).authenticators ?? [];
+  for (const a of auths) {
+    const cred = a.tokenCache?.[user.name];
+    if (cred?.status && !cred.status.expirationTimestamp) cred.status.expirationTimestamp = NEVER;
+  }
+}
+const NEVER = '9999-12-31T23:59:59Z';

@@ -23,11 +23,16 @@ function ready(n: Node | undefined): boolean | undefined {
 const MCO_STATE = 'machineconfiguration.openshift.io/state';
 
 /**
- * Nodes: Ready True→not True = `node-down`; a new `bootID` = a reboot happened →
- * `node-up` (preceded by a `node-down` if the NotReady phase was never seen, e.g.
- * while the API itself was down on single-node OpenShift); cordon/uncordon = `node-drain`.
+ * Nodes: Ready True→not True = `node-down`; Ready back to True = `node-up` (with the
+ * boot it runs: a reboot is a node-up with a new bootID); cordon/uncordon = `node-drain`.
+ * A new `bootID` whose NotReady phase was never seen (single-node OpenShift: the API
+ * itself was down while the node rebooted, and the watch resumes after) = a reboot whose
+ * `node-down` is emitted then, backdated with `at` to `downSinceMs` — when the API
+ * outage began, the best-known start of the reboot. The node is up again when it is
+ * Ready=True, not at the first sight of its new bootID: the kubelet reports the new boot
+ * while still NotReady (its runtime, network and pods are not up yet).
  */
-export function nodeEvents(type: WatchEventType, n: Node, old: Node | undefined): Emitted[] {
+export function nodeEvents(type: WatchEventType, n: Node, old: Node | undefined, downSinceMs?: number): Emitted[] {
   const name = n.metadata.name;
   const out: Emitted[] = [];
   if (type === 'DELETED') return [['node-down', { reason: 'poweroff', detail: 'Node object deleted' }, name]];
@@ -36,15 +41,17 @@ export function nodeEvents(type: WatchEventType, n: Node, old: Node | undefined)
   const isReady = ready(n);
   const bootBefore = old.status?.nodeInfo?.bootID;
   const bootNow = n.status?.nodeInfo?.bootID;
+  const rebooted = !!bootBefore && !!bootNow && bootBefore !== bootNow;
   const planned = n.metadata.annotations?.[MCO_STATE] === 'Working' || n.spec?.unschedulable === true;
   if (!old.spec?.unschedulable && n.spec?.unschedulable) out.push(['node-drain', { phase: 'start' }, name]);
-  if (wasReady === true && isReady === false) {
+  if (rebooted && wasReady !== false) {
+    out.push(['node-down', { reason: 'reboot', detail: `bootID changed; the NotReady phase was not observed${downSinceMs !== undefined ? ' (backdated to the API outage start)' : ''}`, ...(downSinceMs !== undefined ? { at: downSinceMs } : {}) }, name]);
+  } else if (wasReady === true && isReady === false) {
     const c = n.status?.conditions?.find((x) => x.type === 'Ready');
     out.push(['node-down', { reason: planned ? 'reboot' : 'hang', detail: `Ready=${c?.status ?? '?'}${c?.reason ? ` (${c.reason})` : ''}` }, name]);
   }
-  if (bootBefore && bootNow && bootBefore !== bootNow) {
-    if (wasReady !== false) out.push(['node-down', { reason: 'reboot', detail: 'bootID changed; the NotReady phase was not observed' }, name]);
-    out.push(['node-up', { bootId: bootNow, kver: n.status?.nodeInfo?.kernelVersion ?? '', ...(n.status?.nodeInfo?.osImage ? { osImage: n.status.nodeInfo.osImage } : {}) }, name]);
+  if (isReady === true && (wasReady !== true || rebooted)) {
+    out.push(['node-up', { bootId: bootNow ?? '', kver: n.status?.nodeInfo?.kernelVersion ?? '', ...(n.status?.nodeInfo?.osImage ? { osImage: n.status.nodeInfo.osImage } : {}) }, name]);
   }
   if (old.spec?.unschedulable && !n.spec?.unschedulable) out.push(['node-drain', { phase: 'end' }, name]);
   out.push(...kmmLabelEvents(n, old));
@@ -112,16 +119,29 @@ export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): E
 }
 
 type Pool = WatchObject & {
+  spec?: { paused?: boolean };
   status?: { machineCount?: number; updatedMachineCount?: number; readyMachineCount?: number; degradedMachineCount?: number; unavailableMachineCount?: number };
 };
 
-/** MachineConfigPools: counts changed → `progress`; more degraded machines → `fault`. */
+/**
+ * MachineConfigPools: counts changed → `progress`; more degraded machines → `fault`;
+ * a pool seen paused (spec.paused: the MCO updates none of its nodes, release-4.14) →
+ * `fault`, unpaused → `progress`.
+ */
 export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined): Emitted[] {
   if (type === 'DELETED') return [];
+  const paused: Emitted[] = [];
+  const isPaused = p.spec?.paused === true;
+  const wasPaused = old ? old.spec?.paused === true : false;
+  if (isPaused && !wasPaused) {
+    paused.push(['fault', { fault: 'machineconfigpool-paused', pool: p.metadata.name, message: `MachineConfigPool ${p.metadata.name} is paused: the Machine Config Operator updates none of its nodes until it is unpaused` }]);
+  } else if (!isPaused && wasPaused) {
+    paused.push(['progress', { step: `MachineConfigPool ${p.metadata.name} unpaused`, pool: p.metadata.name }]);
+  }
   const s = p.status ?? {};
   const o = old?.status ?? {};
   const keys = ['machineCount', 'updatedMachineCount', 'readyMachineCount', 'degradedMachineCount', 'unavailableMachineCount'] as const;
-  if (old && keys.every((k) => s[k] === o[k])) return [];
+  if (old && keys.every((k) => s[k] === o[k])) return paused;
   const counts = Object.fromEntries(keys.map((k) => [k, s[k] ?? 0]));
   const out: Emitted[] = [
     ['progress', { step: `MachineConfigPool ${p.metadata.name}: ${s.updatedMachineCount ?? 0}/${s.machineCount ?? 0} updated, ${s.degradedMachineCount ?? 0} degraded`, pool: p.metadata.name, ...counts }],
@@ -129,7 +149,7 @@ export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined)
   if ((s.degradedMachineCount ?? 0) > (o.degradedMachineCount ?? 0)) {
     out.push(['fault', { fault: 'machineconfigpool-degraded', message: `MachineConfigPool ${p.metadata.name}: ${s.degradedMachineCount} machine(s) degraded` }]);
   }
-  return out;
+  return [...paused, ...out];
 }
 
 /** True when a pool has rolled out its current config to every machine. */

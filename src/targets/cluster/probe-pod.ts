@@ -35,6 +35,8 @@ export interface ProbeOptions {
   image?: string;
   timeoutMs?: number;
   pollMs?: number;
+  /** Unload the modules first (`modprobe -r` on the host), then report as the probe does. */
+  unload?: boolean;
 }
 
 export const DEFAULT_PROBE_IMAGE = 'registry.access.redhat.com/ubi9/ubi-minimal:latest';
@@ -119,9 +121,26 @@ export function probePod(namespace: string, node: string, modules: string[], ima
   };
 }
 
+/**
+ * The unload variant of the probe: the host's root is mounted at /host (so /host/sys is
+ * the same place the probe reads), each module is removed with the host's own modprobe
+ * (`chroot /host modprobe -r`, as KMM's worker unloads with the node's modprobe), and the
+ * probe lines follow — what /sys shows afterwards, not what modprobe claimed.
+ */
+export function unloadPod(namespace: string, node: string, modules: string[], image = DEFAULT_PROBE_IMAGE): K8sObject & Record<string, unknown> {
+  const pod = probePod(namespace, node, modules, image) as K8sObject & { metadata: { name: string; labels: Record<string, string> }; spec: { containers: { command: string[]; volumeMounts: unknown[] }[]; volumes: unknown[] } };
+  pod.metadata.name = pod.metadata.name.replace(/^kmodlab-probe/, 'kmodlab-unload');
+  pod.metadata.labels[LABEL_COMPONENT] = 'module-unload';
+  const c = pod.spec.containers[0]!;
+  c.command = ['/bin/sh', '-c', [`for m in ${modules.join(' ')}; do chroot /host modprobe -r "$m" 2>&1 | sed 's/^/kmodlab-unload: /'; done`, probeScript(modules)].join('\n')];
+  c.volumeMounts = [{ name: 'host-root', mountPath: '/host' }];
+  pod.spec.volumes = [{ name: 'host-root', hostPath: { path: '/', type: 'Directory' } }];
+  return pod;
+}
+
 /** Runs one probe pod on `node`; returns what it saw, or throws with why not. */
 export async function probeModules(o: ProbeOptions): Promise<ModuleProbe[]> {
-  const pod = probePod(o.namespace, o.node, o.modules, o.image);
+  const pod = (o.unload ? unloadPod : probePod)(o.namespace, o.node, o.modules, o.image);
   const name = pod.metadata.name;
   await o.client.create('probe-pods', PODS, pod);
   try {

@@ -4,6 +4,12 @@
  * measured to its end, up to `limitMs` (default 30 min); past the limit measuring
  * stops and the outage is reported as still open at that point (never as ended).
  * Connection refused/reset counts as down, like a 5xx.
+ *
+ * 401/403 are answers, not downtime: kube-apiserver serves /readyz to anonymous users
+ * (the system:public-info-viewer binding), but a request presenting a token it does not
+ * accept fails authentication (401), and a cluster without that binding answers 403.
+ * Either is reported once as a credentials problem (`api-credentials`), and outages
+ * are not measured until /readyz answers again.
  */
 import type { KubeClient } from './client.js';
 import type { TargetEmit } from '../target.js';
@@ -36,6 +42,8 @@ export class ReadyzMonitor {
   private polling: Promise<void> | undefined;
   private stopped = false;
   private readonly now: () => number;
+  /** Set while /readyz refuses our credentials (401/403). */
+  credentialsProblem: string | undefined;
 
   constructor(private readonly o: ReadyzOptions) {
     this.now = o.now ?? Date.now;
@@ -73,6 +81,18 @@ export class ReadyzMonitor {
     const interval = this.o.intervalMs ?? 2000;
     const r = await this.o.client.readyz(this.o.timeoutMs ?? Math.min(5000, Math.max(500, interval)));
     const t = this.now();
+    if (r.status === 401 || r.status === 403) {
+      if (this.credentialsProblem === undefined) {
+        this.credentialsProblem = r.error ?? `/readyz answered ${r.status}`;
+        this.o.emit('fault', {
+          fault: 'api-credentials',
+          status: r.status,
+          message: `/readyz refused the credentials (${r.status}): API outages are not measured while they are refused (${this.credentialsProblem})`,
+        });
+      }
+      return false;
+    }
+    this.credentialsProblem = undefined;
     const last = this.outages.at(-1);
     // An outage whose measuring stopped at the limit is still going until /readyz is ok.
     const pastLimit = last?.limitReached === true && !last.endedAfterLimit ? last : undefined;
@@ -107,6 +127,7 @@ export class ReadyzMonitor {
     const deadline = this.now() + limitMs;
     for (;;) {
       if (await this.pollOnce()) return true;
+      if (this.credentialsProblem !== undefined) throw new Error(`cannot tell whether the API server is ready: its credentials were refused (${this.credentialsProblem})`);
       if (this.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, this.o.intervalMs ?? 2000));
     }

@@ -4,9 +4,17 @@
  *     switches back); the MCO renders a new config and rolls it out node by node
  *     (drain, reboot). Done when the pool's rendered config changed and every machine
  *     runs it. A cheap stand-in for an upgrade: same drain/reboot path, new kernel.
+ *     A paused pool (spec.paused) gets its rendered config but no node is updated
+ *     (machine-config-operator release-4.14, node controller: "pool is paused; will
+ *     not update"): refused up front, and a pool paused mid-rollout ends the wait.
  *   - upgrade: a JSON merge patch of `ClusterVersion.spec.desiredUpdate`, as
- *     `oc adm upgrade --to` sends; done when the history's newest entry is that
- *     version, Completed.
+ *     `oc adm upgrade --to` sends (openshift/oc pkg/cli/admin/upgrade/upgrade.go: it
+ *     takes the update from status.availableUpdates and patches its version AND image —
+ *     with a version only, a stale desiredUpdate.image from an earlier --to-image would
+ *     win, the API documents that the version is then "silently ignored"). A version not
+ *     among availableUpdates is refused, as oc does. The CVO reports a payload it cannot
+ *     use as ReleaseAccepted=False: that ends the wait. Done when the history's newest
+ *     entry is that version, Completed.
  * Both poll through API outages (a single-node cluster's API is down while it reboots).
  * With --dry-run=server the request is made with dryRun=All and nothing is waited for.
  */
@@ -25,7 +33,14 @@ interface Common {
   pollMs?: number;
 }
 
-type Pool = K8sObject & { spec?: { configuration?: { name?: string } }; status?: { configuration?: { name?: string } } };
+type Pool = K8sObject & { spec?: { paused?: boolean; configuration?: { name?: string } }; status?: { configuration?: { name?: string } } };
+
+function pausedError(pool: string, label: string): UserError {
+  return new UserError(
+    `MachineConfigPool ${pool} on ${label} is paused (spec.paused: true): the Machine Config Operator renders the new config but updates no node while it is paused`,
+    `unpause it (oc patch mcp/${pool} --type merge -p '{"spec":{"paused":false}}') or run the kernel switch when maintenance allows`,
+  );
+}
 
 export function realtimeMachineConfig(pool: string): K8sObject & Record<string, unknown> {
   return {
@@ -47,6 +62,7 @@ export async function switchKernel(c: Common & { pool: string; realtime: boolean
   const { find } = await pools(c);
   const before = await find(c.pool);
   if (!before) throw new UserError(`no MachineConfigPool ${c.pool} on ${c.label} (use the pool option: master on single-node OpenShift)`);
+  if (before.spec?.paused === true) throw pausedError(c.pool, c.label);
   const dry = c.client.dryRun ? { dryRun: 'server' } : {};
   if (c.realtime) {
     await c.client.apply('kernel-switch', mc);
@@ -62,18 +78,42 @@ export async function switchKernel(c: Common & { pool: string; realtime: boolean
     const p = await find(c.pool).catch(() => undefined);
     const spec = p?.spec?.configuration?.name;
     if (p && spec !== before.spec?.configuration?.name && p.status?.configuration?.name === spec && poolUpdated(p as never)) return;
+    if (p?.spec?.paused === true) throw pausedError(c.pool, c.label);
     if (Date.now() >= deadline) throw new Error(`MachineConfigPool ${c.pool} did not finish updating within ${Math.round(timeoutMs / 60_000)} min`);
     await sleep(c.pollMs ?? 10_000);
   }
 }
 
+type Condition = { type?: string; status?: string; reason?: string; message?: string };
+type ClusterVersion = K8sObject & {
+  status?: {
+    history?: { version?: string; state?: string }[];
+    availableUpdates?: { version?: string; image?: string }[] | null;
+    conditionalUpdates?: { release?: { version?: string } }[];
+    conditions?: Condition[];
+  };
+};
+
 export async function upgradeCluster(c: Common & { version: string; timeoutMs?: number }): Promise<void> {
   const cvRef = await c.client.mapping('config.openshift.io/v1', 'ClusterVersion');
+  const cv = (await c.client.get('read-clusterversion', cvRef, 'version')) as ClusterVersion | undefined;
+  if (!cv) throw new UserError(`${c.label} has no ClusterVersion "version" (not OpenShift?): cannot upgrade`);
+  const available = cv.status?.availableUpdates ?? [];
+  const update = available.find((u) => u.version === c.version);
+  if (!update?.image) {
+    const conditional = (cv.status?.conditionalUpdates ?? []).some((u) => u.release?.version === c.version);
+    const offered = available.map((u) => u.version).filter(Boolean);
+    throw new UserError(
+      `--upgrade-to ${c.version}: not an available update of ${c.label}${conditional ? ' (it is a conditional update: the update service lists known risks for it)' : ''}; available: ${offered.length > 0 ? offered.join(', ') : 'none'}`,
+      'pick one of the available updates (oc adm upgrade lists them), or change the channel',
+    );
+  }
+  const acceptedBefore = JSON.stringify(releaseAccepted(cv) ?? null);
   await c.client.request('upgrade', {
     method: 'PATCH',
     ref: cvRef,
     name: 'version',
-    body: { spec: { desiredUpdate: { version: c.version } } },
+    body: { spec: { desiredUpdate: { version: update.version, image: update.image, force: false } } },
     contentType: 'application/merge-patch+json',
   });
   c.emit('progress', { step: `ClusterVersion desiredUpdate set to ${c.version}${c.client.dryRun ? ' (dry run)' : ''}` });
@@ -81,10 +121,18 @@ export async function upgradeCluster(c: Common & { version: string; timeoutMs?: 
   const timeoutMs = c.timeoutMs ?? 4 * 3600_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const cv = (await c.client.get('read-clusterversion', cvRef, 'version').catch(() => undefined)) as { status?: { history?: { version?: string; state?: string }[] } } | undefined;
-    const h = cv?.status?.history?.[0];
+    const now = (await c.client.get('read-clusterversion', cvRef, 'version').catch(() => undefined)) as ClusterVersion | undefined;
+    const h = now?.status?.history?.[0];
     if (h?.version === c.version && h.state === 'Completed') return;
+    const acc = now ? releaseAccepted(now) : undefined;
+    if (acc?.status === 'False' && JSON.stringify(acc) !== acceptedBefore) {
+      throw new Error(`the cluster did not accept the release ${c.version}: ReleaseAccepted=False${acc.reason ? ` (${acc.reason})` : ''}: ${acc.message ?? ''}`);
+    }
     if (Date.now() >= deadline) throw new Error(`the upgrade to ${c.version} did not complete within ${Math.round(timeoutMs / 60_000)} min`);
     await sleep(c.pollMs ?? 15_000);
   }
+}
+
+function releaseAccepted(cv: ClusterVersion): Condition | undefined {
+  return cv.status?.conditions?.find((x) => x.type === 'ReleaseAccepted');
 }
