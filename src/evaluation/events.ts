@@ -8,11 +8,21 @@
  * (see EVENT_DATA below); readers must ignore kinds they do not know.
  */
 import { z } from 'zod';
-import { METHOD_IDS } from '../artifacts/artifact-set.js';
+import { METHOD_IDS, type MethodId } from '../artifacts/artifact-set.js';
 import { ModuleDependencySchema } from '../targets/lab/driver-builds/module-dependencies.js';
 
 export const SCENARIO_IDS = ['day1', 'day2', 'upgrade', 'kernel-switch', 'uninstall'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+/**
+ * The baseline: each scenario run with no driver method (nothing applied; the release
+ * change, reboot or kernel switch still happens). Its events carry `method: "baseline"`,
+ * so what the cluster does anyway can be subtracted from what a method measured.
+ */
+export const BASELINE = 'baseline' as const;
+/** What a segment of a run belongs to: a delivery method or the baseline. */
+export const ROW_IDS = [...METHOD_IDS, BASELINE] as const;
+export type RowId = MethodId | typeof BASELINE;
 
 export const EventSource = z.enum(['kmodlab', 'lab', 'cluster', 'prometheus']);
 
@@ -25,6 +35,8 @@ export const EVENT_DATA = {
     targetLabel: z.string(),
     methods: z.array(z.enum(METHOD_IDS)),
     scenarios: z.array(z.enum(SCENARIO_IDS)),
+    /** A baseline segment (method "baseline") is planned for every scenario. */
+    baseline: z.boolean().optional(),
     nodes: z.array(z.string()),
     driver: z.object({ name: z.string(), version: z.string(), modules: z.array(z.string()) }),
     /** Release (kernel) names used: `from` is the starting release, `upgradeTo`/`switchTo` the others. */
@@ -96,7 +108,7 @@ export const EventEnvelopeSchema = z.looseObject({
   t: z.number(),
   source: EventSource,
   kind: z.string(),
-  method: z.enum(METHOD_IDS).optional(),
+  method: z.enum(ROW_IDS).optional(),
   scenario: z.enum(SCENARIO_IDS).optional(),
   node: z.string().optional(),
   data: z.record(z.string(), z.unknown()),
