@@ -52,7 +52,8 @@ export const EVENT_DATA = {
   apply: z.looseObject({ objects: z.array(z.string()), phase: z.enum(['day1', 'day2']).optional() }),
   delete: z.looseObject({ objects: z.array(z.string()) }),
   /** A node (re)booted and its agent answered: `bootId` changes on every boot. */
-  'node-up': z.looseObject({ bootId: z.string(), kver: z.string(), osImage: z.string().optional(), bootMs: z.number().optional() }),
+  /** `kver`: the kernel the node reports (`uname -r`); `intendedKver`: the one the target meant to boot (lab). */
+  'node-up': z.looseObject({ bootId: z.string(), kver: z.string(), intendedKver: z.string().optional(), osImage: z.string().optional(), bootMs: z.number().optional() }),
   /** A node went away: planned reboot, crash, poweroff. */
   'node-down': z.looseObject({ reason: z.enum(['reboot', 'crash', 'poweroff', 'hang']), detail: z.string().optional() }),
   /** Cordon/drain of a node before a disruptive change. */
@@ -91,8 +92,12 @@ export const EVENT_DATA = {
   'sample-cpu': z.looseObject({ component: z.string(), pod: z.string().optional(), cpuMs: z.number(), windowMs: z.number() }),
   /** Node memory from /proc/meminfo. */
   'sample-node-memory': z.looseObject({ totalBytes: z.number(), availableBytes: z.number() }),
-  /** Canary workload probe on a node: up or not. */
-  canary: z.looseObject({ up: z.boolean() }),
+  /**
+   * Canary workload probe on a node: up or not. Lab: one raw probe sample (every failed
+   * probe, every change, a success every few seconds), `probeMs` its duration and
+   * `error` why it failed; cluster: the canary Deployment's availability changes.
+   */
+  canary: z.looseObject({ up: z.boolean(), probeMs: z.number().optional(), error: z.string().optional() }),
   /** A step a person would have to do (e.g. rebuild the layered image after an upgrade). */
   'manual-step': z.looseObject({ description: z.string() }),
   /** A fault observed and recorded (build failure, refused module, node crash…). */

@@ -11,6 +11,7 @@ import type { ScenarioId } from '../evaluation/events.js';
 import { formatBytes, formatMs, formatShare } from './format.js';
 import type { ScenarioResult } from './model.js';
 import { NO_OPERATOR } from '../evaluation/metrics/operator-install.js';
+import { NO_BASELINE } from '../evaluation/metrics/attributable.js';
 
 /** A cell while it is composed: footnote texts, numbered once for the whole table. */
 export interface DraftCell {
@@ -82,6 +83,11 @@ class Reader {
     const a = this.result(s)?.attributable?.[metric];
     if (!a) return { measured: m, text: say(m) };
     this.used.push(`${this.method}.${s}.attributable.${metric}`);
+    if ('notMeasured' in a && a.notMeasured === NO_BASELINE) {
+      // A run without any baseline: the figures as measured, and one footnote saying so.
+      this.note(`Reboots, canary disruption and pod restarts are as measured: attributable figures not measured (${NO_BASELINE}).`);
+      return { measured: m, text: say(m) };
+    }
     this.note(ATTRIBUTABLE_NOTE);
     if ('notMeasured' in a) {
       this.note(`${this.method}, ${s}: attributable ${metric} not measured: ${a.notMeasured}`);
@@ -110,17 +116,20 @@ const signedMs = (n: number) => (n > 0 ? `+${formatMs(n)}` : n < 0 ? `−${forma
 export const ATTRIBUTABLE_NOTE =
   '"a / b": a as measured with the method; b attributable to it = a − the baseline, the same scenario run with no driver method (nothing applied; the install, release change or kernel switch still happens) in this run. Negative: the baseline measured more. "?": no baseline figure (see its note).';
 
-/** Impact bits of a cell: reboots always, canary disruption and pod restarts when either side saw any. */
-function impactBits(r: Reader, s: ScenarioId, bits: string[], opts: { reboots?: 'always' | 'when-any'; rebootWord?: string } = {}): void {
-  const word = opts.rebootWord ?? 'reboot';
-  const rb = r.impact(s, 'reboots', (n) => (n === 0 ? `no ${word}` : plural(n, word)), signedCount);
-  if (rb && ((opts.reboots ?? 'always') === 'always' || rb.measured !== 0 || (rb.attributable ?? 0) !== 0)) bits.push(rb.text);
+/**
+ * Impact bits of a cell, each "measured / attributable": reboots and pod restarts in the
+ * cell (short), canary disruption and node downtime as a footnote.
+ */
+function impactBits(r: Reader, s: ScenarioId, bits: string[], opts: { reboots?: 'always' | 'when-any' | 'never' } = {}): void {
+  const rb = r.impact(s, 'reboots', (n) => (n === 0 ? 'no reboot' : plural(n, 'reboot')), signedCount);
+  const when = opts.reboots ?? 'always';
+  if (rb && when !== 'never' && (when === 'always' || rb.measured !== 0 || (rb.attributable ?? 0) !== 0)) bits.push(rb.text);
   const restarts = r.impact(s, 'podRestarts', (n) => plural(n, 'pod restart'), signedCount);
   if (restarts && (restarts.measured !== 0 || (restarts.attributable ?? 0) !== 0)) bits.push(restarts.text);
-  const canary = r.impact(s, 'canaryDisruptionMs', (n) => `canary down ${formatMs(n)}`, signedMs);
-  if (canary && (canary.measured !== 0 || (canary.attributable ?? 0) !== 0)) bits.push(canary.text);
+  const canary = r.impact(s, 'canaryDisruptionMs', formatMs, signedMs);
+  if (canary && (canary.measured !== 0 || (canary.attributable ?? 0) !== 0)) r.note(`${r.method}, ${s}: canary workload down ${canary.text}`);
   const down = r.impact(s, 'downtimeTotalMs', formatMs, signedMs);
-  if (down && down.measured !== 0) r.note(`${r.method}, ${s}: nodes down ${down.text} in total`);
+  if (down && (down.measured !== 0 || (down.attributable ?? 0) !== 0)) r.note(`${r.method}, ${s}: nodes down ${down.text} in total`);
 }
 
 export function summaryRow(method: MethodId, title: string, columns: readonly SummaryColumnId[], results: ScenarioResult[], nodeCount: number): DraftCell[] {
@@ -203,16 +212,17 @@ function day1Cell(r: Reader, n: number): DraftCell {
   const loaded = r.num('day1', 'nodesWithDriver');
   const first = r.bool('day1', 'loadedAtFirstBoot');
   const fromBoot = r.num('day1', 'timeFromFirstBootMs');
-  const extra = r.num('day1', 'reboots');
   if (ok === undefined) return r.notMeasured('day1', 'success');
   if (!ok) {
     r.note(`${r.method}, day1: loaded on ${loaded ?? '?'}/${n} nodes: ${r.reason('day1', 'timeToDriverMs')}`);
     return r.cell('no');
   }
-  const when = first === true ? 'first boot' : extra !== undefined ? `+${plural(extra, 'reboot')}` : 'after a reboot';
+  // Day 1 counts the reboots after the first boot: "+1 reboot" (/ attributable, when there is a baseline).
+  const extra = r.impact('day1', 'reboots', (k) => `+${plural(k, 'reboot')}`, signedCount);
+  const when = first === true ? 'first boot' : extra ? extra.text : 'after a reboot';
   if (fromBoot !== undefined) r.note(`${r.method}, day1: ${formatMs(fromBoot)} from first boot to loaded`);
   const bits = [`yes, ${when}${fromBoot !== undefined ? `, ${formatMs(fromBoot)}` : ''}`];
-  impactBits(r, 'day1', bits, { reboots: 'when-any', rebootWord: 'extra reboot' });
+  impactBits(r, 'day1', bits, { reboots: 'never' });
   manualBits(r, 'day1', bits);
   return r.cell(bits.join(', '));
 }

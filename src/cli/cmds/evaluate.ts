@@ -35,8 +35,8 @@ interface EvaluateFlags {
   /** Hidden alias of --methods (render's spelling). */
   method?: string;
   scenarios: string;
-  /** False with --no-baseline. */
-  baseline: boolean;
+  /** False with --no-baseline (commander's default: true). */
+  baseline?: boolean;
   nodes: string;
   out?: string;
   kernel?: string;

@@ -12,7 +12,7 @@
 import { isMeasured, measured, notMeasured, type Measured, type Scalar } from './measured.js';
 
 /** The figures a baseline is subtracted from (counts and durations a user's cluster feels). */
-export const IMPACT_METRICS = ['reboots', 'downtimeTotalMs', 'downtimeLongestMs', 'canaryDisruptionMs', 'podRestarts'] as const;
+export const IMPACT_METRICS = ['reboots', 'downtimeTotalMs', 'downtimeLongestMs', 'canaryDisruptionMs', 'canaryFailedProbes', 'podRestarts'] as const;
 export type ImpactMetric = (typeof IMPACT_METRICS)[number];
 
 export const NO_BASELINE = 'no baseline in this run (evaluate ran with --no-baseline, or the run predates baselines)';

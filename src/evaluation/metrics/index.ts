@@ -7,7 +7,7 @@ import { attributableMetrics, IMPACT_METRICS } from './attributable.js';
 import type { RunRecord } from '../read-run.js';
 import { buildCount, buildFigure, buildItems, type BuildItem } from './builds.js';
 import { downtimeLongest, downtimeTotal, nodeDowntime, nodeReboots, reboots } from './boots.js';
-import { canaryDisruption, nodeCanaryDisruption } from './canary.js';
+import { canaryDisruption, canaryFailedProbes, nodeCanaryDisruption } from './canary.js';
 import { appliesTo, NODE_METRICS, SCENARIO_METRICS } from './catalog.js';
 import { needsEnd, scenarioContext, type ScenarioContext } from './context.js';
 import {
@@ -64,6 +64,7 @@ const DERIVE: Record<string, Deriver> = {
   downtimeTotalMs: downtimeTotal,
   downtimeLongestMs: downtimeLongest,
   canaryDisruptionMs: canaryDisruption,
+  canaryFailedProbes,
   podRestarts,
   buildCount: (c) => buildCount(c),
   buildCachedCount: (c) => buildCount(c, 'cached'),
