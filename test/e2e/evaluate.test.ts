@@ -69,7 +69,7 @@ describe.skipIf(!availability.ok)(`kmodlab evaluate (lab)${skipReason(availabili
 
   it('a run killed halfway keeps what it recorded; the report marks the rest "not measured (run interrupted)"', { timeout: 300_000 }, async () => {
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'kmodlab-e2e-int-')), 'run');
-    const child = spawn(process.execPath, [BIN, 'evaluate', '--methods', 'dtk', '--scenarios', 'day2,upgrade,uninstall', '--out', out], { cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'evaluate', '--methods', 'dtk', '--scenarios', 'day2,upgrade,uninstall', '--no-baseline', '--out', out], { cwd: ROOT, stdio: 'ignore' });
     const events = path.join(out, 'events.jsonl');
     // Kill it once the first scenario is over and the second has started.
     await new Promise<void>((resolve, reject) => {
