@@ -54,7 +54,7 @@ export function renderMarkdown(r: Report): string {
       const title = metricTitle(m, s);
       rows.push([title, ...methods.map((me) => (me.id === BASELINE && !(m.id in (resultOf(r, me.id, s)?.metrics ?? {})) ? '—' : formatMeasured(m.unit, resultOf(r, me.id, s)?.metrics[m.id])))]);
       const attr = r.methods.map((me) => resultOf(r, me.id, s)?.attributable?.[m.id]);
-      if (attr.some((a) => a !== undefined)) rows.push([`${title}, attributable (− baseline)`, ...attr.map((a) => formatSigned(m.unit, a)), ...baseline.map(() => '—')]);
+      if (baseline.length && attr.some((a) => a !== undefined)) rows.push([`${title}, attributable (− baseline)`, ...attr.map((a) => formatSigned(m.unit, a)), ...baseline.map(() => '—')]);
     }
     out.push(table(['Metric', ...methods.map((m) => m.id)], rows), '');
     const extras: string[] = [];

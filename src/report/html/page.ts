@@ -147,8 +147,9 @@ function scenarioTable(r: Report, s: Report['scenarios'][number]): string {
       return `<td class="${cls}" data-metric="${esc(path)}" data-value="${esc(JSON.stringify(m.value))}" title="${esc(tip)}">${esc(text)}</td>`;
     });
     const row = `<tr><td>${esc(t)}${info.unit === 'ms' ? ` <span class="dur">${esc(label)}</span>` : ''}</td>${cells.join('')}</tr>`;
+    // Attributable rows only where the run has the baseline to subtract (else the summary's footnote says why not).
     const attr = cols_.map((me) => resultOf(r, me.id, s)?.attributable?.[info.id]);
-    if (!attr.some((a) => a !== undefined)) return [row];
+    if (!resultOf(r, BASELINE, s) || !attr.some((a) => a !== undefined)) return [row];
     const acells = attr.map((a, i) => {
       const path = `${cols_[i]!.id}.${s}.attributable.${info.id}`;
       if (!a) return '<td class="nm">—</td>';
