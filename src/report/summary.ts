@@ -77,7 +77,7 @@ class Reader {
    * An impact figure as "measured / attributable" ("2 reboots / +1"): undefined when not
    * measured. Attributable not measured shows "?" and its reason as a footnote.
    */
-  impact(s: ScenarioId, metric: string, say: (n: number) => string, signed: (n: number) => string): { measured: number; attributable?: number; text: string } | undefined {
+  impact(s: ScenarioId, metric: string, say: (n: number) => string, signed: (n: number) => string, label = metric): { measured: number; attributable?: number; text: string } | undefined {
     const m = this.num(s, metric);
     if (m === undefined) return undefined;
     const a = this.result(s)?.attributable?.[metric];
@@ -94,7 +94,7 @@ class Reader {
       return { measured: m, text: `${say(m)} / ?` };
     }
     const v = Number(a.value);
-    if (v < 0) this.note(`${this.method}, ${s}: ${metric} attributable ${signed(v)}: ${a.note ?? 'the baseline measured more'}`);
+    if (v < 0) this.note(`${this.method}, ${s}: ${label} ${say(m)} / ${signed(v)}: ${a.note ?? 'the baseline measured more'}`);
     return { measured: m, attributable: v, text: `${say(m)} / ${signed(v)}` };
   }
   cell(text: string): DraftCell {
@@ -121,15 +121,16 @@ export const ATTRIBUTABLE_NOTE =
  * cell (short), canary disruption and node downtime as a footnote.
  */
 function impactBits(r: Reader, s: ScenarioId, bits: string[], opts: { reboots?: 'always' | 'when-any' | 'never' } = {}): void {
-  const rb = r.impact(s, 'reboots', (n) => (n === 0 ? 'no reboot' : plural(n, 'reboot')), signedCount);
+  const rb = r.impact(s, 'reboots', (n) => (n === 0 ? 'no reboot' : plural(n, 'reboot')), signedCount, 'reboots:');
   const when = opts.reboots ?? 'always';
   if (rb && when !== 'never' && (when === 'always' || rb.measured !== 0 || (rb.attributable ?? 0) !== 0)) bits.push(rb.text);
-  const restarts = r.impact(s, 'podRestarts', (n) => plural(n, 'pod restart'), signedCount);
+  const restarts = r.impact(s, 'podRestarts', (n) => plural(n, 'pod restart'), signedCount, 'pod restarts:');
   if (restarts && (restarts.measured !== 0 || (restarts.attributable ?? 0) !== 0)) bits.push(restarts.text);
-  const canary = r.impact(s, 'canaryDisruptionMs', formatMs, signedMs);
-  if (canary && (canary.measured !== 0 || (canary.attributable ?? 0) !== 0)) r.note(`${r.method}, ${s}: canary workload down ${canary.text}`);
-  const down = r.impact(s, 'downtimeTotalMs', formatMs, signedMs);
-  if (down && (down.measured !== 0 || (down.attributable ?? 0) !== 0)) r.note(`${r.method}, ${s}: nodes down ${down.text} in total`);
+  // Durations go to the footnotes (a negative one carries its explanation there).
+  const canary = r.impact(s, 'canaryDisruptionMs', formatMs, signedMs, 'canary workload down');
+  if (canary && canary.measured !== 0 && (canary.attributable ?? 0) >= 0) r.note(`${r.method}, ${s}: canary workload down ${canary.text}`);
+  const down = r.impact(s, 'downtimeTotalMs', formatMs, signedMs, 'nodes down in total');
+  if (down && down.measured !== 0 && (down.attributable ?? 0) >= 0) r.note(`${r.method}, ${s}: nodes down ${down.text} in total`);
 }
 
 export function summaryRow(method: MethodId, title: string, columns: readonly SummaryColumnId[], results: ScenarioResult[], nodeCount: number): DraftCell[] {
