@@ -254,7 +254,8 @@ function whyLine(assessments: Assessment[], impact: RankedMethod['impact']): str
   const added = impact.basis === 'attributable' ? ' added' : '';
   if (impact.day2Reboots !== undefined) measured.push(impact.day2Reboots <= 0 ? `no reboot${added} on install` : `${plural(impact.day2Reboots, 'reboot')}${added} on install`);
   if (impact.upgradeAutomatic !== undefined) measured.push(impact.upgradeAutomatic ? 'back by itself after the upgrade' : 'not back by itself after the upgrade');
-  if (impact.canaryDisruptionMs !== undefined && impact.canaryDisruptionMs !== 0) measured.push(`canary down ${impact.canaryDisruptionMs < 0 ? '−' : ''}${formatMs(Math.abs(impact.canaryDisruptionMs))}${added}`);
+  const c = impact.canaryDisruptionMs;
+  if (c !== undefined && c !== 0) measured.push(c > 0 ? `canary down ${formatMs(c)}${added}` : `canary down ${formatMs(-c)} less than the baseline`);
   if (impact.day2TimeToDriverMs !== undefined) measured.push(`driver in ${formatMs(impact.day2TimeToDriverMs)}`);
   if (impact.memoryBytes !== undefined) measured.push(impact.memoryBytes === 0 ? 'nothing resident' : `${formatBytes(impact.memoryBytes)} resident`);
   if (measured.length) parts.push(`${impact.basis === 'attributable' ? 'measured, less the baseline' : 'measured'}: ${measured.join(', ')}`);

@@ -5,7 +5,10 @@
  * attributable" with one footnote saying what that means, and the verdict ranks on the
  * attributable figures.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { summaryMarkdown, verdictMarkdown } from '../../src/report/markdown.js';
 import { metricAt, type Report } from '../../src/report/model.js';
 import { CONSTRAINT_IDS, verdict } from '../../src/report/verdict.js';
 import { ATTRIBUTABLE_NOTE } from '../../src/report/summary.js';
@@ -87,5 +90,14 @@ describe('a recorded run with a baseline', () => {
       expect(metricAt(report, e.metric)).toHaveProperty('value', e.value);
       expect(a.meets).toBe(Number(e.value) <= 0 ? 'yes' : 'no');
     }
+  });
+});
+
+describe("the README's sample report", () => {
+  it('is this run’s verdict and summary table, as kmodlab writes them', () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const sample = readme.slice(readme.indexOf('### Sample report'));
+    for (const line of summaryMarkdown(report).split('\n').filter((l) => l.startsWith('|'))) expect(sample).toContain(line);
+    for (const line of verdictMarkdown(report).split('\n').filter((l) => /^\d+\. /.test(l))) expect(sample).toContain(`> ${line}`);
   });
 });
