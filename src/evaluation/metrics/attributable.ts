@@ -21,7 +21,7 @@ export const NO_BASELINE = 'no baseline in this run (evaluate ran with --no-base
  * with − baseline. `baseline` undefined: no baseline segment in the run (`why` says
  * so, default NO_BASELINE).
  */
-export function attributable(withMethod: Measured<Scalar> | undefined, baseline: Measured<Scalar> | undefined, why = NO_BASELINE): Measured<number> {
+export function attributable(withMethod: Measured<Scalar> | undefined, baseline: Measured<Scalar> | undefined, why = NO_BASELINE, unit: 'ms' | 'count' = 'count'): Measured<number> {
   if (!withMethod) return notMeasured('not derived for this scenario');
   if (!isMeasured(withMethod)) return notMeasured(`not measured with the method: ${withMethod.notMeasured}`);
   if (typeof withMethod.value !== 'number') return notMeasured('not a number');
@@ -32,7 +32,7 @@ export function attributable(withMethod: Measured<Scalar> | undefined, baseline:
   return measured(
     diff,
     [...withMethod.from, ...baseline.from],
-    diff < 0 ? `the baseline measured more (${baseline.value}) than the run with the method (${withMethod.value}): variation between runs, not a gain to count on` : undefined,
+    diff < 0 ? `the baseline measured more (${say(baseline.value, unit)}) than the run with the method (${say(withMethod.value, unit)}): variation between runs, not a gain to count on` : undefined,
   );
 }
 
@@ -45,7 +45,12 @@ export function attributableMetrics(
   const out: Record<string, Measured<number>> = {};
   for (const id of IMPACT_METRICS) {
     if (!(id in withMethod)) continue;
-    out[id] = attributable(withMethod[id], baseline ? (baseline[id] ?? notMeasured('not derived for the baseline')) : undefined, why);
+    out[id] = attributable(withMethod[id], baseline ? (baseline[id] ?? notMeasured('not derived for the baseline')) : undefined, why, id.endsWith('Ms') ? 'ms' : 'count');
   }
   return out;
+}
+
+/** A figure in a note: durations in seconds (one decimal), counts as they are. */
+function say(v: number, unit: 'ms' | 'count'): string {
+  return unit === 'ms' ? `${(v / 1000).toFixed(1)} s` : String(v);
 }
