@@ -97,8 +97,8 @@ describe.skipIf(!availability.ok)(`kmodlab evaluate (lab)${skipReason(availabili
     const report = JSON.parse(r.stdout) as ReportJson;
     expect(report.run.status).toBe('interrupted');
     expect(metric(report, 'dtk', 'day2', 'success')?.value).toBe(true);
-    const uninstall = report.results.find((x) => x.scenario === 'uninstall');
+    const uninstall = report.results.find((x) => x.method === 'dtk' && x.scenario === 'uninstall');
     expect(JSON.stringify(uninstall)).toMatch(/not measured|interrupted|not-run/i);
-    expect(JSON.stringify(report.results.find((x) => x.scenario === 'upgrade'))).toMatch(/interrupted/);
+    expect(JSON.stringify(report.results.find((x) => x.method === 'dtk' && x.scenario === 'upgrade'))).toMatch(/interrupted/);
   });
 });
