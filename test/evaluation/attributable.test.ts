@@ -83,3 +83,12 @@ describe('deriveRun with a baseline', () => {
     expect((cut.find((r) => r.method === 'baseline')!.metrics['reboots'] as { notMeasured: string }).notMeasured).toMatch(/interrupted/);
   });
 });
+
+describe('the baseline in the run record', () => {
+  it('"baseline" is a valid method of an event; a misspelt one is refused with the line', () => {
+    const ok = runOf([runStart({ baseline: true }), ...scenario('baseline', 'day2', 100, 200, [mark(150, 'day2 start')])]);
+    expect(ok.warnings).toEqual([]);
+    const bad = runOf([runStart(), ...scenario('base-line', 'day2', 100, 200, [])]);
+    expect(bad.warnings).toContainEqual(expect.stringMatching(/^line 2: not an event \(method: /));
+  });
+});
