@@ -5,7 +5,10 @@
  * attributable" with one footnote saying what that means, and the verdict ranks on the
  * attributable figures.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { writeReports } from '../../src/report/write.js';
+import { FIXED_NOW, FIXTURES } from './support.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summaryMarkdown, verdictMarkdown } from '../../src/report/markdown.js';
@@ -99,5 +102,22 @@ describe("the README's sample report", () => {
     const sample = readme.slice(readme.indexOf('### Sample report'));
     for (const line of summaryMarkdown(report).split('\n').filter((l) => l.startsWith('|'))) expect(sample).toContain(line);
     for (const line of verdictMarkdown(report).split('\n').filter((l) => /^\d+\. /.test(l))) expect(sample).toContain(`> ${line}`);
+  });
+});
+
+describe('a baseline that did not run for a scenario', () => {
+  it('its cells say "?" for attributable and a footnote says why; the figures as measured stay', () => {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'kmodlab-attr-')), 'run');
+    cpSync(path.join(FIXTURES, 'lab-baseline'), dir, { recursive: true });
+    const file = path.join(dir, 'events.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    // Drop the baseline's upgrade segment: planned (run-start says baseline), never recorded.
+    writeFileSync(file, `${lines.filter((l) => !(l.includes('"method":"baseline"') && l.includes('"scenario":"upgrade"'))).join('\n')}\n`);
+    const r = writeReports(dir, { now: FIXED_NOW }).report;
+    const dtk = r.results.find((x) => x.method === 'dtk' && x.scenario === 'upgrade')!;
+    expect(dtk.attributable!['reboots']).toEqual({ notMeasured: 'baseline not measured: scenario not run' });
+    const cell = r.summary.rows.find((x) => x.method === 'dtk')!.cells[r.summary.columnIds.indexOf('upgrade')]!;
+    expect(cell.text).toMatch(/1 reboot \/ \?/);
+    expect(cell.notes.map((n) => r.summary.footnotes[n - 1])).toContain('dtk, upgrade: attributable reboots not measured: baseline not measured: scenario not run');
   });
 });
