@@ -8,11 +8,21 @@
  * (see EVENT_DATA below); readers must ignore kinds they do not know.
  */
 import { z } from 'zod';
-import { METHOD_IDS } from '../artifacts/artifact-set.js';
+import { METHOD_IDS, type MethodId } from '../artifacts/artifact-set.js';
 import { ModuleDependencySchema } from '../targets/lab/driver-builds/module-dependencies.js';
 
 export const SCENARIO_IDS = ['day1', 'day2', 'upgrade', 'kernel-switch', 'uninstall'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+/**
+ * The baseline: each scenario run with no driver method (nothing applied; the release
+ * change, reboot or kernel switch still happens). Its events carry `method: "baseline"`,
+ * so what the cluster does anyway can be subtracted from what a method measured.
+ */
+export const BASELINE = 'baseline' as const;
+/** What a segment of a run belongs to: a delivery method or the baseline. */
+export const ROW_IDS = [...METHOD_IDS, BASELINE] as const;
+export type RowId = MethodId | typeof BASELINE;
 
 export const EventSource = z.enum(['kmodlab', 'lab', 'cluster', 'prometheus']);
 
@@ -25,6 +35,8 @@ export const EVENT_DATA = {
     targetLabel: z.string(),
     methods: z.array(z.enum(METHOD_IDS)),
     scenarios: z.array(z.enum(SCENARIO_IDS)),
+    /** A baseline segment (method "baseline") is planned for every scenario. */
+    baseline: z.boolean().optional(),
     nodes: z.array(z.string()),
     driver: z.object({ name: z.string(), version: z.string(), modules: z.array(z.string()) }),
     /** Release (kernel) names used: `from` is the starting release, `upgradeTo`/`switchTo` the others. */
@@ -40,7 +52,8 @@ export const EVENT_DATA = {
   apply: z.looseObject({ objects: z.array(z.string()), phase: z.enum(['day1', 'day2']).optional() }),
   delete: z.looseObject({ objects: z.array(z.string()) }),
   /** A node (re)booted and its agent answered: `bootId` changes on every boot. */
-  'node-up': z.looseObject({ bootId: z.string(), kver: z.string(), osImage: z.string().optional(), bootMs: z.number().optional() }),
+  /** `kver`: the kernel the node reports (`uname -r`); `intendedKver`: the one the target meant to boot (lab). */
+  'node-up': z.looseObject({ bootId: z.string(), kver: z.string(), intendedKver: z.string().optional(), osImage: z.string().optional(), bootMs: z.number().optional() }),
   /** A node went away: planned reboot, crash, poweroff. */
   'node-down': z.looseObject({ reason: z.enum(['reboot', 'crash', 'poweroff', 'hang']), detail: z.string().optional() }),
   /** Cordon/drain of a node before a disruptive change. */
@@ -84,8 +97,12 @@ export const EVENT_DATA = {
   'sample-cpu': z.looseObject({ component: z.string(), pod: z.string().optional(), cpuMs: z.number(), windowMs: z.number() }),
   /** Node memory from /proc/meminfo. */
   'sample-node-memory': z.looseObject({ totalBytes: z.number(), availableBytes: z.number() }),
-  /** Canary workload probe on a node: up or not. */
-  canary: z.looseObject({ up: z.boolean() }),
+  /**
+   * Canary workload probe on a node: up or not. Lab: one raw probe sample (every failed
+   * probe, every change, a success every few seconds), `probeMs` its duration and
+   * `error` why it failed; cluster: the canary Deployment's availability changes.
+   */
+  canary: z.looseObject({ up: z.boolean(), probeMs: z.number().optional(), error: z.string().optional() }),
   /** A step a person would have to do (e.g. rebuild the layered image after an upgrade). */
   'manual-step': z.looseObject({ description: z.string() }),
   /** A fault observed and recorded (build failure, refused module, node crash…). */
@@ -101,7 +118,7 @@ export const EventEnvelopeSchema = z.looseObject({
   t: z.number(),
   source: EventSource,
   kind: z.string(),
-  method: z.enum(METHOD_IDS).optional(),
+  method: z.enum(ROW_IDS).optional(),
   scenario: z.enum(SCENARIO_IDS).optional(),
   node: z.string().optional(),
   data: z.record(z.string(), z.unknown()),

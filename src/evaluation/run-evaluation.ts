@@ -9,9 +9,10 @@ import type { DriverSpec } from '../driver/spec.js';
 import { renderMethods } from '../methods/render.js';
 import type { RenderOptionsInput } from '../methods/method.js';
 import type { Target } from '../targets/target.js';
-import type { EventKind, ScenarioId } from './events.js';
+import { BASELINE, type EventKind, type RowId, type ScenarioId } from './events.js';
 import type { Recorder } from './recorder.js';
 import { SCENARIOS } from './scenarios/scenarios.js';
+import { BASELINE_SCENARIOS } from './scenarios/baseline.js';
 import { markPlaceholders } from '../release/placeholders.js';
 import type { ScenarioContext } from './scenarios/context.js';
 
@@ -22,6 +23,11 @@ export interface EvaluationOptions {
   driver: DriverSpec;
   methods: MethodId[];
   scenarios: ScenarioId[];
+  /**
+   * Run each scenario once with no driver method first (default true), so the report
+   * can tell what a method adds from what the cluster does anyway.
+   */
+  baseline?: boolean;
   /** The user's constraints, recorded for the report's verdict. */
   constraints?: string[];
   /** Render options the target needs (pool; a registry for Day 1). */
@@ -36,7 +42,7 @@ export interface EvaluationOptions {
 
 /** Current method/scenario, stamped on every event a target emits. */
 export interface RecordingScope {
-  method?: MethodId;
+  method?: RowId;
   scenario?: ScenarioId;
 }
 
@@ -50,12 +56,14 @@ export function targetEmitter(recorder: Recorder, scope: RecordingScope, source:
 export async function runEvaluation(opts: EvaluationOptions, scope: RecordingScope): Promise<{ failed: number }> {
   const { target, recorder } = opts;
   const releases = target.releases();
+  const baseline = opts.baseline !== false;
   recorder.record('run-start', {
     runId: opts.runId,
     target: target.kind,
     targetLabel: target.label,
     methods: opts.methods,
     scenarios: opts.scenarios,
+    ...(baseline ? { baseline: true } : {}),
     nodes: target.nodes(),
     driver: { name: opts.driver.name, version: opts.driver.version, modules: opts.driver.modules.map((m) => m.name.replace(/-/g, '_')) },
     releases: { from: releases.from.kernelVersion ?? 'unknown', upgradeTo: releases.upgradeTo?.kernelVersion, switchTo: releases.realtime?.kernelVersion },
@@ -63,8 +71,10 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
     ...(opts.constraints?.length ? { constraints: opts.constraints } : {}),
   });
   let failed = 0;
-  const clock = new StepClock(opts.methods.length * opts.scenarios.length);
-  for (const method of opts.methods) {
+  // The baseline runs first: an interrupted run then still has it for what it measured.
+  const rows: RowId[] = [...(baseline ? [BASELINE] : []), ...opts.methods];
+  const clock = new StepClock(rows.length * opts.scenarios.length);
+  for (const method of rows) {
     for (const scenario of opts.scenarios) {
       scope.method = method;
       scope.scenario = scenario;
@@ -75,8 +85,10 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         method,
         scenario,
         driver: opts.driver,
-        render: (release, { day1 }) =>
-          renderMethods(opts.driver, release, method, { ...opts.render, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!,
+        render: (release, { day1 }) => {
+          if (method === BASELINE) throw new Error('the baseline renders nothing');
+          return renderMethods(opts.driver, release, method, { ...opts.render, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!;
+        },
         record: (kind, data, node) => recorder.record(kind, data, { method, scenario, node }),
         settleTimeoutMs: opts.settleTimeoutMs ?? 60_000,
         steadyMs: opts.steadyMs ?? 3_000,
@@ -94,7 +106,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
       }
       say('start');
       try {
-        await SCENARIOS[scenario](ctx);
+        await (method === BASELINE ? BASELINE_SCENARIOS : SCENARIOS)[scenario](ctx);
         recorder.record('scenario-end', { ok: true }, { method, scenario });
         say('done');
       } catch (e) {

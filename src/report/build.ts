@@ -100,6 +100,7 @@ function toResult(s: ScenarioMetrics): ScenarioResult {
     ...(s.endT !== undefined ? { endedAt: iso(s.endT) } : {}),
     ...(s.triggerT !== undefined ? { triggeredAt: iso(s.triggerT) } : {}),
     metrics: s.metrics,
+    ...(s.attributable ? { attributable: s.attributable } : {}),
     nodes: s.nodes,
     builds: s.builds.map(({ t, ...b }) => ({ ...b, at: iso(t) })),
     components: s.components.map(({ lines: _lines, ...c }) => c),

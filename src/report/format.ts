@@ -60,6 +60,15 @@ export function formatMeasured(unit: MetricUnit, m: Measured | undefined): strin
   return formatScalar(unit, m.value);
 }
 
+/** A difference (attributable = with the method − baseline): "+1", "−2.0 s", "0"; never clamped. */
+export function formatSigned(unit: MetricUnit, m: Measured | undefined): string {
+  if (m === undefined) return '—';
+  if ('notMeasured' in m) return `not measured (${m.notMeasured})`;
+  if (typeof m.value !== 'number') return formatScalar(unit, m.value);
+  const abs = formatScalar(unit, Math.abs(m.value));
+  return m.value > 0 ? `+${abs}` : m.value < 0 ? `−${abs}` : abs;
+}
+
 /** Axis tick: whole seconds read best on a time axis ("0 s", "20 s", "80 s"). */
 export function formatTick(ms: number): string {
   const s = ms / 1000;

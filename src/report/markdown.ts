@@ -1,7 +1,8 @@
 /** report.md: the summary first (what the seed had), then the details behind it. */
 import { appliesTo, metricTitle, SCENARIO_METRICS } from '../evaluation/metrics/catalog.js';
 import type { ScenarioId } from '../evaluation/events.js';
-import { cellWithMarks, footnoteMark, formatMeasured, formatMs } from './format.js';
+import { cellWithMarks, footnoteMark, formatMeasured, formatMs, formatSigned } from './format.js';
+import { BASELINE } from '../evaluation/events.js';
 import { collapse } from './summary.js';
 import { resultOf, type Report } from './model.js';
 
@@ -41,7 +42,9 @@ export function renderMarkdown(r: Report): string {
   out.push('## Results per scenario', '', `Durations measured on ${label}.`, '');
   for (const s of r.scenarios) {
     out.push(`### ${SCENARIO_TITLES[s]}`, '');
-    const methods = r.methods;
+    // The baseline column: what the same scenario measured with no driver method.
+    const baseline = resultOf(r, BASELINE, s) ? [{ id: BASELINE as string, title: 'baseline (no method)', variant: '' }] : [];
+    const methods = [...r.methods, ...baseline];
     const status = methods.map((m) => {
       const res = resultOf(r, m.id, s);
       return res ? `${res.status}${res.reason ? ` (${res.reason})` : ''}` : 'not planned';
@@ -49,7 +52,9 @@ export function renderMarkdown(r: Report): string {
     const rows = [['Status', ...status]];
     for (const m of SCENARIO_METRICS.filter((x) => appliesTo(x, s))) {
       const title = metricTitle(m, s);
-      rows.push([title, ...methods.map((me) => formatMeasured(m.unit, resultOf(r, me.id, s)?.metrics[m.id]))]);
+      rows.push([title, ...methods.map((me) => (me.id === BASELINE && !(m.id in (resultOf(r, me.id, s)?.metrics ?? {})) ? '—' : formatMeasured(m.unit, resultOf(r, me.id, s)?.metrics[m.id])))]);
+      const attr = r.methods.map((me) => resultOf(r, me.id, s)?.attributable?.[m.id]);
+      if (baseline.length && attr.some((a) => a !== undefined)) rows.push([`${title}, attributable (− baseline)`, ...attr.map((a) => formatSigned(m.unit, a)), ...baseline.map(() => '—')]);
     }
     out.push(table(['Metric', ...methods.map((m) => m.id)], rows), '');
     const extras: string[] = [];

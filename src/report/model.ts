@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { METHOD_IDS } from '../artifacts/artifact-set.js';
-import { SCENARIO_IDS } from '../evaluation/events.js';
+import { ROW_IDS, SCENARIO_IDS } from '../evaluation/events.js';
 import { ModuleDependencySchema } from '../targets/lab/driver-builds/module-dependencies.js';
 
 /** 2: summary columns follow the scenarios run, cells are short with footnotes; the verdict. */
@@ -29,7 +29,8 @@ export const MeasuredSchema = z.union([
 const MetricsRecord = z.record(z.string(), MeasuredSchema);
 
 export const ScenarioResultSchema = z.strictObject({
-  method: z.enum(METHOD_IDS),
+  /** A method, or `baseline`: the scenario run with no driver method (impact figures only). */
+  method: z.enum(ROW_IDS),
   scenario: z.enum(SCENARIO_IDS),
   status: z.enum(['completed', 'failed', 'interrupted', 'not-run']),
   reason: z.string().optional(),
@@ -38,6 +39,11 @@ export const ScenarioResultSchema = z.strictObject({
   /** When the apply / change / delete the figures are measured from happened. */
   triggeredAt: z.iso.datetime().optional(),
   metrics: MetricsRecord,
+  /**
+   * Methods only: impact figures (reboots, downtime, canary disruption, pod restarts)
+   * less the baseline's, unclamped; "not measured" with why when there is no baseline figure.
+   */
+  attributable: MetricsRecord.optional(),
   /** Per node: the same figures before they are summed or maxed over nodes. */
   nodes: z.record(z.string(), MetricsRecord),
   builds: z.array(
@@ -87,7 +93,15 @@ export const VerdictSchema = z.strictObject({
       title: z.string(),
       why: z.string(),
       assessments: z.array(z.strictObject({ constraint: z.string(), meets: Level, why: z.string(), evidence: z.array(EvidenceSchema) })),
-      impact: z.strictObject({ day2Reboots: z.number().optional(), upgradeAutomatic: z.boolean().optional(), day2TimeToDriverMs: z.number().optional(), memoryBytes: z.number().optional() }),
+      impact: z.strictObject({
+        /** `attributable`: reboots and canary disruption are with the method − the baseline (the run had one). */
+        basis: z.enum(['attributable', 'measured']),
+        day2Reboots: z.number().optional(),
+        upgradeAutomatic: z.boolean().optional(),
+        canaryDisruptionMs: z.number().optional(),
+        day2TimeToDriverMs: z.number().optional(),
+        memoryBytes: z.number().optional(),
+      }),
     }),
   ),
   unmet: z.array(z.string()),
@@ -170,8 +184,10 @@ export function resultOf(report: Report, method: string, scenario: string): Scen
   return report.results.find((r) => r.method === method && r.scenario === scenario);
 }
 
-/** A metric by its `<method>.<scenario>.<metric>` path. */
+/** A metric by its `<method>.<scenario>.<metric>` path (`<method>.<scenario>.attributable.<metric>`: less the baseline). */
 export function metricAt(report: Report, metricPath: string): z.infer<typeof MeasuredSchema> | undefined {
-  const [method, scenario, metric] = metricPath.split('.');
-  return resultOf(report, method ?? '', scenario ?? '')?.metrics[metric ?? ''];
+  const [method, scenario, metric, sub] = metricPath.split('.');
+  const r = resultOf(report, method ?? '', scenario ?? '');
+  if (metric === 'attributable' && sub !== undefined) return r?.attributable?.[sub];
+  return r?.metrics[metric ?? ''];
 }

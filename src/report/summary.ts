@@ -11,6 +11,7 @@ import type { ScenarioId } from '../evaluation/events.js';
 import { formatBytes, formatMs, formatShare } from './format.js';
 import type { ScenarioResult } from './model.js';
 import { NO_OPERATOR } from '../evaluation/metrics/operator-install.js';
+import { NO_BASELINE } from '../evaluation/metrics/attributable.js';
 
 /** A cell while it is composed: footnote texts, numbered once for the whole table. */
 export interface DraftCell {
@@ -72,6 +73,30 @@ class Reader {
   note(text: string): void {
     if (!this.notes.includes(text)) this.notes.push(text);
   }
+  /**
+   * An impact figure as "measured / attributable" ("2 reboots / +1"): undefined when not
+   * measured. Attributable not measured shows "?" and its reason as a footnote.
+   */
+  impact(s: ScenarioId, metric: string, say: (n: number) => string, signed: (n: number) => string, label = metric): { measured: number; attributable?: number; text: string } | undefined {
+    const m = this.num(s, metric);
+    if (m === undefined) return undefined;
+    const a = this.result(s)?.attributable?.[metric];
+    if (!a) return { measured: m, text: say(m) };
+    this.used.push(`${this.method}.${s}.attributable.${metric}`);
+    if ('notMeasured' in a && a.notMeasured === NO_BASELINE) {
+      // A run without any baseline: the figures as measured, and one footnote saying so.
+      this.note(`Reboots, canary disruption and pod restarts are as measured: attributable figures not measured (${NO_BASELINE}).`);
+      return { measured: m, text: say(m) };
+    }
+    this.note(ATTRIBUTABLE_NOTE);
+    if ('notMeasured' in a) {
+      this.note(`${this.method}, ${s}: attributable ${metric} not measured: ${a.notMeasured}`);
+      return { measured: m, text: `${say(m)} / ?` };
+    }
+    const v = Number(a.value);
+    if (v < 0) this.note(`${this.method}, ${s}: ${label} ${say(m)} / ${signed(v)}: ${a.note ?? 'the baseline measured more'}`);
+    return { measured: m, attributable: v, text: `${say(m)} / ${signed(v)}` };
+  }
   cell(text: string): DraftCell {
     return { text, metrics: [...new Set(this.used)], notes: this.notes };
   }
@@ -83,6 +108,30 @@ class Reader {
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** "+1", "0", "−2": a difference, signed so it reads as one. */
+const signedCount = (n: number) => (n > 0 ? `+${n}` : n < 0 ? `−${-n}` : '0');
+const signedMs = (n: number) => (n > 0 ? `+${formatMs(n)}` : n < 0 ? `−${formatMs(-n)}` : '0 s');
+
+/** The footnote behind every "measured / attributable" pair. */
+export const ATTRIBUTABLE_NOTE =
+  '"a / b": a as measured with the method; b attributable to it = a − the baseline, the same scenario run with no driver method (nothing applied; the install, release change or kernel switch still happens) in this run. Negative: the baseline measured more. "?": no baseline figure (see its note).';
+
+/**
+ * Impact bits of a cell, each "measured / attributable": reboots and pod restarts in the
+ * cell (short), canary disruption and node downtime as a footnote.
+ */
+function impactBits(r: Reader, s: ScenarioId, bits: string[], opts: { reboots?: 'always' | 'when-any' | 'never' } = {}): void {
+  const rb = r.impact(s, 'reboots', (n) => (n === 0 ? 'no reboot' : plural(n, 'reboot')), signedCount, 'reboots:');
+  const when = opts.reboots ?? 'always';
+  if (rb && when !== 'never' && (when === 'always' || rb.measured !== 0 || (rb.attributable ?? 0) !== 0)) bits.push(rb.text);
+  const restarts = r.impact(s, 'podRestarts', (n) => plural(n, 'pod restart'), signedCount, 'pod restarts:');
+  if (restarts && (restarts.measured !== 0 || (restarts.attributable ?? 0) !== 0)) bits.push(restarts.text);
+  // Durations go to the footnotes (a negative one carries its explanation there).
+  const canary = r.impact(s, 'canaryDisruptionMs', formatMs, signedMs, 'canary workload down');
+  if (canary && canary.measured !== 0 && (canary.attributable ?? 0) >= 0) r.note(`${r.method}, ${s}: canary workload down ${canary.text}`);
+  const down = r.impact(s, 'downtimeTotalMs', formatMs, signedMs, 'nodes down in total');
+  if (down && down.measured !== 0 && (down.attributable ?? 0) >= 0) r.note(`${r.method}, ${s}: nodes down ${down.text} in total`);
+}
 
 export function summaryRow(method: MethodId, title: string, columns: readonly SummaryColumnId[], results: ScenarioResult[], nodeCount: number): DraftCell[] {
   return columns.map((c) => {
@@ -164,15 +213,17 @@ function day1Cell(r: Reader, n: number): DraftCell {
   const loaded = r.num('day1', 'nodesWithDriver');
   const first = r.bool('day1', 'loadedAtFirstBoot');
   const fromBoot = r.num('day1', 'timeFromFirstBootMs');
-  const extra = r.num('day1', 'reboots');
   if (ok === undefined) return r.notMeasured('day1', 'success');
   if (!ok) {
     r.note(`${r.method}, day1: loaded on ${loaded ?? '?'}/${n} nodes: ${r.reason('day1', 'timeToDriverMs')}`);
     return r.cell('no');
   }
-  const when = first === true ? 'first boot' : extra !== undefined ? `+${plural(extra, 'reboot')}` : 'after a reboot';
+  // Day 1 counts the reboots after the first boot: "+1 reboot" (/ attributable, when there is a baseline).
+  const extra = r.impact('day1', 'reboots', (k) => `+${plural(k, 'reboot')}`, signedCount);
+  const when = first === true ? 'first boot' : extra ? extra.text : 'after a reboot';
   if (fromBoot !== undefined) r.note(`${r.method}, day1: ${formatMs(fromBoot)} from first boot to loaded`);
   const bits = [`yes, ${when}${fromBoot !== undefined ? `, ${formatMs(fromBoot)}` : ''}`];
+  impactBits(r, 'day1', bits, { reboots: 'never' });
   manualBits(r, 'day1', bits);
   return r.cell(bits.join(', '));
 }
@@ -186,15 +237,10 @@ function day2Cell(r: Reader, n: number): DraftCell {
     return r.cell('no');
   }
   const t = r.num('day2', 'timeToDriverMs');
-  const reboots = r.num('day2', 'reboots');
-  const down = r.num('day2', 'downtimeTotalMs');
-  const restarts = r.num('day2', 'podRestarts');
   const bits = ['yes'];
   if (t !== undefined) bits.push(formatMs(t));
-  if (reboots !== undefined) bits.push(reboots === 0 ? 'no reboot' : plural(reboots, 'reboot'));
-  if (restarts) bits.push(plural(restarts, 'pod restart'));
+  impactBits(r, 'day2', bits);
   manualBits(r, 'day2', bits);
-  if (reboots && down) r.note(`${r.method}, day2: nodes down ${formatMs(down)} in total`);
   // Say whether time to driver includes installing an operator, or why that was not measured.
   const op = r.get('day2', 'operatorInstallMs');
   if (op && 'value' in op && typeof op.value === 'number') r.note(`${r.method}, day2: time to driver includes the operator install, ${formatMs(op.value)}`);
@@ -230,9 +276,11 @@ function changeCell(r: Reader, s: 'upgrade' | 'kernel-switch', n: number): Draft
   const restarts = r.num(s, 'podRestarts');
   const steps = r.result(s)?.manualSteps ?? [];
   for (const st of collapse(steps.map((x) => x.description))) r.note(`${r.method}, ${s}: manual step: ${st}`);
+  const impact: string[] = [];
+  impactBits(r, s, impact);
   if (ok) {
     const t = r.num(s, 'timeToDriverMs');
-    return r.cell(`yes, ${manual ? `after ${plural(manual, 'manual step')}` : 'automatic'}${t !== undefined ? `, ${formatMs(t)}` : ''}`);
+    return r.cell([`yes, ${manual ? `after ${plural(manual, 'manual step')}` : 'automatic'}${t !== undefined ? `, ${formatMs(t)}` : ''}`, ...impact].join(', '));
   }
   const why: string[] = [];
   if (left) why.push(`${left}/${n} ${left === 1 ? 'node' : 'nodes'} left on the old kernel`);
@@ -241,7 +289,7 @@ function changeCell(r: Reader, s: 'upgrade' | 'kernel-switch', n: number): Draft
   if (restarts) why.push(plural(restarts, 'pod restart'));
   if (why.length === 0) why.push(r.reason(s, 'timeToDriverMs'));
   r.note(`${r.method}, ${s}: not restored: ${why.join(', ')}`);
-  return r.cell(`no${manual ? `, ${plural(manual, 'manual step')}` : ''}`);
+  return r.cell([`no${manual ? `, ${plural(manual, 'manual step')}` : ''}`, ...impact].join(', '));
 }
 
 function uninstallCell(r: Reader, n: number): DraftCell {
@@ -249,11 +297,10 @@ function uninstallCell(r: Reader, n: number): DraftCell {
   if (ok === undefined) return r.notMeasured('uninstall', 'success');
   const t = r.num('uninstall', 'timeToDriverMs');
   const left = r.num('uninstall', 'leftovers');
-  const reboots = r.num('uninstall', 'reboots');
   const bits = [ok ? 'yes' : 'no'];
   if (!ok) r.note(`${r.method}, uninstall: driver still loaded on ${r.num('uninstall', 'nodesWithDriver') ?? '?'}/${n} nodes`);
   if (t !== undefined && ok) bits.push(formatMs(t));
-  if (reboots) bits.push(plural(reboots, 'reboot'));
+  impactBits(r, 'uninstall', bits, { reboots: 'when-any' });
   if (left !== undefined) bits.push(left === 0 ? 'nothing left' : `${left} left`);
   const leftNote = r.result('uninstall')?.metrics['leftovers'];
   if (left && leftNote && 'note' in leftNote && leftNote.note) r.note(`${r.method}, uninstall: left on the nodes: ${leftNote.note}`);

@@ -8,8 +8,10 @@
  * Rules, in order: a method that misses a constraint ranks below one that meets it only
  * partly, which ranks below one that meets it; ties are broken by measured impact
  * (day-2 reboots, then whether the driver came back after the upgrade by itself, then
- * day-2 time to driver, then resident memory). Without constraints, measured impact
- * alone decides.
+ * canary disruption over the scenarios, then day-2 time to driver, then resident
+ * memory). Without constraints, measured impact alone decides. When the run has a
+ * baseline, reboots and canary disruption are the attributable figures (with the method
+ * − the baseline), so what the cluster does anyway is not held against a method.
  */
 import '../methods/all.js';
 import { allMethods } from '../methods/index.js';
@@ -50,7 +52,7 @@ export interface RankedMethod {
   why: string;
   assessments: Assessment[];
   /** Measured impact the tie-break used (absent: not measured in this run). */
-  impact: { day2Reboots?: number; upgradeAutomatic?: boolean; day2TimeToDriverMs?: number; memoryBytes?: number };
+  impact: { basis: 'attributable' | 'measured'; day2Reboots?: number; upgradeAutomatic?: boolean; canaryDisruptionMs?: number; day2TimeToDriverMs?: number; memoryBytes?: number };
 }
 
 export interface Verdict {
@@ -94,6 +96,7 @@ function compare(a: Omit<RankedMethod, 'rank'>, b: Omit<RankedMethod, 'rank'>): 
     count(a, 'partly') - count(b, 'partly') ||
     cmp(a.impact.day2Reboots, b.impact.day2Reboots) ||
     cmp(a.impact.upgradeAutomatic === undefined ? undefined : a.impact.upgradeAutomatic ? 0 : 1, b.impact.upgradeAutomatic === undefined ? undefined : b.impact.upgradeAutomatic ? 0 : 1) ||
+    cmp(a.impact.canaryDisruptionMs, b.impact.canaryDisruptionMs) ||
     cmp(a.impact.day2TimeToDriverMs, b.impact.day2TimeToDriverMs) ||
     cmp(a.impact.memoryBytes, b.impact.memoryBytes)
   );
@@ -117,6 +120,22 @@ function figure(report: Report, method: string, scenario: string, metric: string
   return { kind: 'measured', metric: `${method}.${scenario}.${metric}`, value: v, text };
 }
 
+/**
+ * An impact figure (reboots, canary disruption…): attributable (with the method − the
+ * baseline) when the run has that figure, else as measured.
+ */
+function impactFigure(report: Report, method: string, scenario: string, metric: string): Evidence | undefined {
+  const r = report.results.find((x) => x.method === method && x.scenario === scenario);
+  const a = r?.attributable?.[metric];
+  const m = r?.metrics[metric];
+  if (a && 'value' in a && typeof a.value === 'number' && m && 'value' in m) {
+    const fmt = (v: number) => (metric.endsWith('Ms') ? formatMs(Math.abs(v)) : String(Math.abs(v)));
+    const sign = a.value > 0 ? '+' : a.value < 0 ? '−' : '';
+    return { kind: 'measured', metric: `${method}.${scenario}.attributable.${metric}`, value: a.value, text: `${sign}${fmt(a.value)} attributable (${fmt(Number(m.value))} measured − baseline)` };
+  }
+  return figure(report, method, scenario, metric);
+}
+
 function documented(method: MethodId, variant: string, key: FeatureKey): { level?: Level; evidence: Evidence } | undefined {
   const f = allMethods().find((m) => m.id === method)?.features.find((x) => x.key === key);
   if (!f) return undefined;
@@ -138,9 +157,17 @@ function judge(report: Report, method: MethodId, variant: string, title: string,
   const upgradeOk = bool('upgrade', 'success');
   const upgradeManual = num('upgrade', 'manualSteps');
   const memory = num('day2', 'memoryBytes');
+  const impactNum = (s: string, m: string) => {
+    const e = impactFigure(report, method, s, m);
+    return e && typeof e.value === 'number' ? e.value : undefined;
+  };
+  const rebootsEv = impactFigure(report, method, 'day2', 'reboots');
+  const canary = report.scenarios.map((s) => impactNum(s, 'canaryDisruptionMs')).filter((x): x is number => x !== undefined);
   const impact: RankedMethod['impact'] = {
-    ...(num('day2', 'reboots') !== undefined ? { day2Reboots: num('day2', 'reboots') } : {}),
+    basis: rebootsEv?.kind === 'measured' && rebootsEv.metric.includes('.attributable.') ? 'attributable' : 'measured',
+    ...(impactNum('day2', 'reboots') !== undefined ? { day2Reboots: impactNum('day2', 'reboots') } : {}),
     ...(upgradeOk !== undefined ? { upgradeAutomatic: upgradeOk && !upgradeManual } : {}),
+    ...(canary.length ? { canaryDisruptionMs: canary.reduce((a, b) => a + b, 0) } : {}),
     ...(num('day2', 'timeToDriverMs') !== undefined ? { day2TimeToDriverMs: num('day2', 'timeToDriverMs') } : {}),
     ...(memory !== undefined ? { memoryBytes: memory } : {}),
   };
@@ -159,15 +186,16 @@ function assess(report: Report, method: MethodId, variant: string, c: Constraint
   };
   switch (c) {
     case 'no-reboot': {
-      const r = ev('day2', 'reboots');
-      if (r && typeof r.value === 'number') {
-        return { constraint: c, meets: r.value === 0 ? 'yes' : 'no', why: r.value === 0 ? 'no reboot to install on running nodes (measured)' : `${plural(r.value, 'reboot')} to install on running nodes (measured)`, evidence: [r] };
+      const r = impactFigure(report, method, 'day2', 'reboots');
+      if (r && r.kind === 'measured' && typeof r.value === 'number') {
+        const how = r.metric.includes('.attributable.') ? 'measured, less the baseline' : 'measured';
+        return { constraint: c, meets: r.value <= 0 ? 'yes' : 'no', why: r.value <= 0 ? `no reboot added to install on running nodes (${how})` : `${plural(r.value, 'reboot')} to install on running nodes (${how})`, evidence: [r] };
       }
       return fromDoc('reboot-required', true, (l) => (l === 'yes' ? 'installs without a reboot (documented; not measured in this run)' : 'needs a reboot to install (documented; not measured in this run)'));
     }
     case 'sno': {
       const d = doc('single-node');
-      const r = ev('day2', 'reboots');
+      const r = impactFigure(report, method, 'day2', 'reboots');
       const down = ev('day2', 'downtimeTotalMs');
       if (d?.level === 'no') return { constraint: c, meets: 'no', why: d.evidence.kind === 'documented' ? d.evidence.value : '', evidence: [d.evidence] };
       if (r && typeof r.value === 'number' && r.value > 0) {
@@ -223,11 +251,14 @@ function whyLine(assessments: Assessment[], impact: RankedMethod['impact']): str
     if (by('no').length) parts.push(`misses ${by('no').join(', ')}`);
   }
   const measured: string[] = [];
-  if (impact.day2Reboots !== undefined) measured.push(impact.day2Reboots === 0 ? 'no reboot on install' : `${plural(impact.day2Reboots, 'reboot')} on install`);
+  const added = impact.basis === 'attributable' ? ' added' : '';
+  if (impact.day2Reboots !== undefined) measured.push(impact.day2Reboots <= 0 ? `no reboot${added} on install` : `${plural(impact.day2Reboots, 'reboot')}${added} on install`);
   if (impact.upgradeAutomatic !== undefined) measured.push(impact.upgradeAutomatic ? 'back by itself after the upgrade' : 'not back by itself after the upgrade');
+  const c = impact.canaryDisruptionMs;
+  if (c !== undefined && c !== 0) measured.push(c > 0 ? `canary down ${formatMs(c)}${added}` : `canary down ${formatMs(-c)} less than the baseline`);
   if (impact.day2TimeToDriverMs !== undefined) measured.push(`driver in ${formatMs(impact.day2TimeToDriverMs)}`);
   if (impact.memoryBytes !== undefined) measured.push(impact.memoryBytes === 0 ? 'nothing resident' : `${formatBytes(impact.memoryBytes)} resident`);
-  if (measured.length) parts.push(`measured: ${measured.join(', ')}`);
+  if (measured.length) parts.push(`${impact.basis === 'attributable' ? 'measured, less the baseline' : 'measured'}: ${measured.join(', ')}`);
   return parts.join('; ') || 'nothing measured in this run';
 }
 

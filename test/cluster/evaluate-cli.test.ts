@@ -40,10 +40,10 @@ describe('kmodlab evaluate --target cluster (fake API server)', () => {
     for (const f of ['events.jsonl', 'report.md', 'report.json', 'report.html']) expect(existsSync(path.join(out, f)), f).toBe(true);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
     expect(report.run.targetLabel).toMatch(/^cluster \(/);
-    const day1 = report.results.find((x) => x.scenario === 'day1')!;
+    const day1 = report.results.find((x) => x.method === 'dtk' && x.scenario === 'day1')!;
     expect(day1.status).toBe('not-run');
     expect(day1.reason).toMatch(/requires install time/);
-    expect(report.results.find((x) => x.scenario === 'day2')!.status).toBe('completed');
+    expect(report.results.find((x) => x.method === 'dtk' && x.scenario === 'day2')!.status).toBe('completed');
     expect(names()).toEqual(before); // nothing created or deleted
     const text = readFileSync(path.join(out, 'events.jsonl'), 'utf8') + r.err + r.out;
     for (const s of fixtureSecrets()) expect(text).not.toContain(s);
@@ -104,7 +104,7 @@ describe('kmodlab evaluate: a failed scenario (fake API server)', () => {
     expect(r.code, r.err).toBe(3);
     expect(r.err).toMatch(/1 scenario\(s\) failed/);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
-    expect(report.results.find((x) => x.scenario === 'uninstall')!.status).toBe('failed');
-    expect(report.results.find((x) => x.scenario === 'day2')!.status).toBe('completed');
+    expect(report.results.find((x) => x.method === 'dtk' && x.scenario === 'uninstall')!.status).toBe('failed');
+    expect(report.results.find((x) => x.method === 'dtk' && x.scenario === 'day2')!.status).toBe('completed');
   });
 });

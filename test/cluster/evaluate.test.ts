@@ -67,8 +67,21 @@ describe('kmodlab evaluation on the cluster target (fake cluster)', () => {
     expect(ReportSchema.safeParse(report).success).toBe(true);
     expect(report.run.target).toBe('cluster');
     expect(report.run.targetLabel).toBe('cluster (default/api-sno-lab-example:6443/kube:admin)');
-    const day2 = report.results.find((r) => r.scenario === 'day2')!;
+    const day2 = report.results.find((r) => r.method === 'dtk' && r.scenario === 'day2')!;
     expect(day2.status).toBe('completed');
+    // The baseline ran on the cluster too (target-agnostic): the same scenarios with nothing applied.
+    const events = run.events;
+    const baselineDay2 = report.results.find((r) => r.method === 'baseline' && r.scenario === 'day2')!;
+    expect(baselineDay2.status).toBe('completed');
+    expect(events.filter((e) => e.method === 'baseline' && e.kind === 'apply')).toEqual([]);
+    expect(baselineDay2.metrics['reboots']).toHaveProperty('value');
+    // Attributable = with the method − baseline, from both segments' lines.
+    for (const id of ['reboots', 'podRestarts'] as const) {
+      const m = day2.metrics[id] as { value: number; from: number[] };
+      const b = baselineDay2.metrics[id] as { value: number; from: number[] };
+      expect(day2.attributable?.[id]).toEqual(expect.objectContaining({ value: m.value - b.value }));
+    }
+    expect(report.summary.footnotes.some((f) => f.includes('attributable'))).toBe(true);
     // Same shape as a lab run's report: the same fields (optional ones aside: host, error, other releases), per result the same metric ids.
     const lab = buildReport(readRun(LAB_RUN), { now: new Date(0) });
     const shape = (r: typeof report) => new Set(keysDeep({ ...r, run: { ...r.run, host: undefined, error: undefined, endedAt: undefined, releases: { from: r.run.releases.from } }, results: undefined, summary: undefined, features: undefined }));

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIO_METRICS } from '../../src/evaluation/metrics/catalog.js';
-import { cellWithMarks, formatMeasured } from '../../src/report/format.js';
+import { cellWithMarks, formatMeasured, formatSigned } from '../../src/report/format.js';
 import { NOT_MEASURED_AS_ABOVE } from '../../src/report/html/page.js';
 import { metricAt, resultOf } from '../../src/report/model.js';
 import { reportFixture } from './support.js';
@@ -34,7 +34,7 @@ afterAll(async () => {
 
 const unitOf = new Map(SCENARIO_METRICS.map((m) => [m.id, m.unit]));
 
-describe.each(['complete', 'interrupted'] as const)('report.html of the %s run', (name) => {
+describe.each(['complete', 'interrupted', 'lab-baseline'] as const)('report.html of the %s run', (name) => {
   const r = reportFixture(name);
 
   async function open() {
@@ -67,7 +67,7 @@ describe.each(['complete', 'interrupted'] as const)('report.html of the %s run',
     const bars = await page.$$eval('svg.chart g.bar:not(.not-measured) rect', (els) => els.map((e) => e.getBoundingClientRect().width * e.getBoundingClientRect().height));
     await page.close();
     expect(svgs.filter((s) => s.cls?.includes('chart'))).toHaveLength(3);
-    expect(svgs.filter((s) => s.cls === 'timeline').length).toBe(name === 'complete' ? 3 : 2);
+    expect(svgs.filter((s) => s.cls === 'timeline').length).toBe(name === 'interrupted' ? 2 : 3);
     for (const s of svgs) {
       expect(s.w, s.cls ?? '').toBeGreaterThan(200);
       expect(s.h, s.cls ?? '').toBeGreaterThan(60);
@@ -83,7 +83,9 @@ describe.each(['complete', 'interrupted'] as const)('report.html of the %s run',
       els.map((e) => ({ tag: e.tagName.toLowerCase(), path: e.getAttribute('data-metric')!, value: e.getAttribute('data-value'), nm: e.getAttribute('data-not-measured'), text: e.textContent ?? '' })),
     );
     await page.close();
-    const cellCount = r.report.results.reduce((n, x) => n + Object.keys(x.metrics).length, 0);
+    // Attributable figures are shown (one row each) where the run has a baseline for the scenario.
+    const hasBaseline = (s: string) => r.report.results.some((x) => x.method === 'baseline' && x.scenario === s);
+    const cellCount = r.report.results.reduce((n, x) => n + Object.keys(x.metrics).length + (hasBaseline(x.scenario) ? Object.keys(x.attributable ?? {}).length : 0), 0);
     expect(shown.filter((s) => s.tag === 'td')).toHaveLength(cellCount);
     expect(shown.filter((s) => s.tag === 'g').length).toBeGreaterThanOrEqual(r.report.scenarios.length * r.report.methods.length);
     for (const s of shown) {
@@ -96,7 +98,11 @@ describe.each(['complete', 'interrupted'] as const)('report.html of the %s run',
         expect(s.nm, s.path).toBe((m as { notMeasured: string }).notMeasured);
       }
       if (s.tag !== 'td') continue;
-      const [method, scenario, metric] = s.path.split('.') as [string, string, string];
+      const [method, scenario, metric, sub] = s.path.split('.') as [string, string, string, string | undefined];
+      if (metric === 'attributable') {
+        expect(s.text, s.path).toBe(formatSigned(unitOf.get(sub!)!, m));
+        continue;
+      }
       const asAbove = s.nm !== null && s.nm === resultOf(r.report, method, scenario)?.reason;
       expect(s.text, s.path).toBe(asAbove ? NOT_MEASURED_AS_ABOVE : formatMeasured(unitOf.get(metric)!, m));
     }

@@ -45,12 +45,14 @@ describe('summary of the complete run', () => {
   it.each([
     ['layering', 'day1', /^yes, \+1 reboot, [\d.]+ s$/],
     ['layering', 'day2', /^yes, [\d.]+ s, 1 reboot$/],
-    ['layering', 'upgrade', /^no, 1 manual step$/],
+    // The MCO keeps a layered image's kernel: no reboot, and the driver is not restored.
+    ['layering', 'upgrade', /^no, 1 manual step, no reboot$/],
     ['layering', 'memory', /^0 \(none resident\)$/],
     ['dtk', 'day1', /^yes, first boot, [\d.]+ s$/],
     ['dtk', 'day2', /^yes, [\d.]+ s, no reboot$/],
     ['dtk', 'memory', /^1\.\d\d MB$/],
-    ['kmm', 'upgrade', /^yes, automatic, [\d.]+ s$/],
+    // The upgrade itself reboots the node (no baseline in this fixture: as measured).
+    ['kmm', 'upgrade', /^yes, automatic, [\d.]+ s, 1 reboot$/],
     // The lab emulates KMM's operator: nothing resident to sample, and the cell says so.
     ['kmm', 'resources', /^resident: not measured; build [\d.]+ s$/],
     ['kmm', 'uninstall', /^yes, [\d.]+ s(, nothing left)?$/],
@@ -106,7 +108,7 @@ describe('columns follow the scenarios that ran', () => {
     );
     expect(r.report.summary.columns).toEqual(['Out-Of-Tree method', 'Additional resource consumption', 'Kernel switch', 'Memory consumption']);
     expect(r.texts.md.split('\n').filter((l) => /not planned/.test(l)).map((l) => l.slice(0, 200))).toEqual([]);
-    expect(r.report.summary.rows.find((x) => x.method === 'kmm')!.cells[2]!.text).toMatch(/^yes, automatic, [\d.]+ s$/);
+    expect(r.report.summary.rows.find((x) => x.method === 'kmm')!.cells[2]!.text).toMatch(/^yes, automatic, [\d.]+ s, 1 reboot$/);
   });
 });
 

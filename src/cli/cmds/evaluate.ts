@@ -35,6 +35,8 @@ interface EvaluateFlags {
   /** Hidden alias of --methods (render's spelling). */
   method?: string;
   scenarios: string;
+  /** False with --no-baseline (commander's default: true). */
+  baseline?: boolean;
   nodes: string;
   out?: string;
   kernel?: string;
@@ -84,6 +86,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--methods <list>', `comma-separated: ${METHOD_IDS.join(',')} (--method works too)`, METHOD_IDS.join(','))
     .addOption(hiddenAlias('--method <list>', 'alias of --methods'))
     .option('--scenarios <list>', `comma-separated: ${SCENARIO_IDS.join(',')}`, SCENARIO_IDS.join(','))
+    .option('--no-baseline', 'skip the baseline (each scenario run once with no driver method); the report then cannot say what a method adds to reboots, downtime, canary disruption and pod restarts')
     .option('--nodes <n>', 'lab nodes (1 = single-node OpenShift)', '1')
     .option('--constraints <list>', `the report opens with the verdict for these: ${CONSTRAINT_IDS.join(',')} (default: none, rank on measured impact)`)
     .option('--out <dir>', 'run directory (default runs/<timestamp>); it holds one run')
@@ -153,10 +156,10 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   const prepared = labSetup
     ? prepareLab(flags, labSetup, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
     : await prepareCluster(flags, driver, targetEmitter(recorder, scope, 'cluster', emitProgress), methods, io);
-  io.stderr(`kmodlab evaluate: ${methods.join(', ')} × ${scenarios.join(', ')} on ${prepared.target.label}${prepared.about}\nrecording to ${recorder.file}\n`);
+  io.stderr(`kmodlab evaluate: ${[...(flags.baseline !== false ? ['baseline'] : []), ...methods].join(', ')} × ${scenarios.join(', ')} on ${prepared.target.label}${prepared.about}\nrecording to ${recorder.file}\n`);
   const stopHandlers = reportOnInterrupt({ runDir, recorder, io });
   const { failed } = await runEvaluation(
-    { runId, target: prepared.target, recorder, driver: driver.spec, methods, scenarios, constraints, render: prepared.render, day1Registry: prepared.day1Registry, settleTimeoutMs: settle * 1000, steadyMs: steady * 1000, progress },
+    { runId, target: prepared.target, recorder, driver: driver.spec, methods, scenarios, baseline: flags.baseline !== false, constraints, render: prepared.render, day1Registry: prepared.day1Registry, settleTimeoutMs: settle * 1000, steadyMs: steady * 1000, progress },
     scope,
   );
   stopHandlers();

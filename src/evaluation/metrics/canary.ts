@@ -40,3 +40,19 @@ export function nodeCanaryDisruption(ctx: ScenarioContext, node: string): Measur
 export function canaryDisruption(ctx: ScenarioContext): Measured<number> {
   return sumNodes(ctx, (n) => nodeCanaryDisruption(ctx, n));
 }
+
+/**
+ * Failed canary probes after the trigger, summed over nodes. The lab records every
+ * failed probe (a raw sample); a cluster reports availability changes, so there it
+ * counts the times the canary went unavailable.
+ */
+export function canaryFailedProbes(ctx: ScenarioContext): Measured<number> {
+  return sumNodes(ctx, (node) => {
+    const reason = needsTrigger(ctx) ?? needsEnd(ctx);
+    if (reason) return notMeasured(reason);
+    const all = [...ctx.seg.before, ...ctx.seg.events].filter((e) => e.kind === 'canary' && e.node === node);
+    const failed = ctx.seg.events.filter((e, i) => i > ctx.triggerIndex && e.kind === 'canary' && e.node === node && e.data['up'] !== true);
+    if (all.length === 0) return notMeasured(`no canary report recorded on ${node}`);
+    return measured(failed.length, failed.map((e) => e.line), failed.length === 0 ? 'no failed probe' : undefined);
+  });
+}

@@ -3,8 +3,7 @@
  * its segment, the event it is measured from (the trigger), each node's replayed
  * track, and — for upgrade/kernel-switch — the kernel nodes should end up on.
  */
-import type { MethodId } from '../../artifacts/artifact-set.js';
-import type { ScenarioId } from '../events.js';
+import { BASELINE, type RowId, type ScenarioId } from '../events.js';
 import type { RecordedEvent, RunRecord } from '../read-run.js';
 import { findSegment, findTrigger, type Segment } from './segments.js';
 import { trackNode, type NodeTrack } from './node-track.js';
@@ -29,7 +28,7 @@ export function changesKernel(s: ScenarioId): boolean {
   return s === 'upgrade' || s === 'kernel-switch';
 }
 
-export function scenarioContext(run: RunRecord, method: MethodId, scenario: ScenarioId): ScenarioContext {
+export function scenarioContext(run: RunRecord, method: RowId, scenario: ScenarioId): ScenarioContext {
   const seg = findSegment(run, method, scenario);
   const nodes = run.start.data.nodes;
   const modules = run.start.data.driver.modules;
@@ -76,7 +75,7 @@ export function needsTrigger(ctx: ScenarioContext): string | undefined {
   const u = unavailable(ctx);
   if (u) return u;
   if (!ctx.trigger) {
-    const what = ctx.seg.scenario === 'uninstall' ? 'delete' : 'apply';
+    const what = ctx.seg.method === BASELINE ? 'baseline start mark' : ctx.seg.scenario === 'uninstall' ? 'delete' : 'apply';
     return ctx.seg.status === 'interrupted' ? `${ctx.seg.reason} (before its ${what})` : `no ${what} event recorded in this scenario`;
   }
   return undefined;

@@ -2,12 +2,12 @@
  * Metric derivation: a run record in, per (method, scenario) figures out. Pure: the
  * same events.jsonl always gives the same numbers.
  */
-import type { MethodId } from '../../artifacts/artifact-set.js';
-import type { ScenarioId } from '../events.js';
+import { BASELINE, type RowId, type ScenarioId } from '../events.js';
+import { attributableMetrics, IMPACT_METRICS } from './attributable.js';
 import type { RunRecord } from '../read-run.js';
 import { buildCount, buildFigure, buildItems, type BuildItem } from './builds.js';
 import { downtimeLongest, downtimeTotal, nodeDowntime, nodeReboots, reboots } from './boots.js';
-import { canaryDisruption, nodeCanaryDisruption } from './canary.js';
+import { canaryDisruption, canaryFailedProbes, nodeCanaryDisruption } from './canary.js';
 import { appliesTo, NODE_METRICS, SCENARIO_METRICS } from './catalog.js';
 import { needsEnd, scenarioContext, type ScenarioContext } from './context.js';
 import {
@@ -32,7 +32,7 @@ import { componentUsage, cpuShare, memoryBytes, nodeCpuShare, nodeMemory, type C
 import type { SegmentStatus } from './segments.js';
 
 export interface ScenarioMetrics {
-  method: MethodId;
+  method: RowId;
   scenario: ScenarioId;
   status: SegmentStatus;
   reason?: string;
@@ -41,6 +41,8 @@ export interface ScenarioMetrics {
   endT?: number;
   triggerT?: number;
   metrics: Record<string, Measured<Scalar>>;
+  /** Impact figures less the baseline's (methods only; see attributable.ts). */
+  attributable?: Record<string, Measured<number>>;
   nodes: Record<string, Record<string, Measured<Scalar>>>;
   builds: BuildItem[];
   components: ComponentUsage[];
@@ -62,6 +64,7 @@ const DERIVE: Record<string, Deriver> = {
   downtimeTotalMs: downtimeTotal,
   downtimeLongestMs: downtimeLongest,
   canaryDisruptionMs: canaryDisruption,
+  canaryFailedProbes,
   podRestarts,
   buildCount: (c) => buildCount(c),
   buildCachedCount: (c) => buildCount(c, 'cached'),
@@ -102,14 +105,16 @@ function pick<T, U>(m: Measured<T>, f: (v: T) => U): Measured<U> {
   return isMeasured(m) ? { ...m, value: f(m.value) } : m;
 }
 
-export function deriveScenario(run: RunRecord, method: MethodId, scenario: ScenarioId): ScenarioMetrics {
+export function deriveScenario(run: RunRecord, method: RowId, scenario: ScenarioId): ScenarioMetrics {
   const ctx = scenarioContext(run, method, scenario);
+  // The baseline has no driver: only the impact figures (and the kernel nodes end on) mean anything.
+  const wanted = (id: string) => method !== BASELINE || (IMPACT_METRICS as readonly string[]).includes(id) || id === 'kver' || id === 'nodesLeftOnOldRelease';
   const metrics: Record<string, Measured<Scalar>> = {};
-  for (const m of SCENARIO_METRICS) if (appliesTo(m, scenario)) metrics[m.id] = DERIVE[m.id]!(ctx);
+  for (const m of SCENARIO_METRICS) if (appliesTo(m, scenario) && wanted(m.id)) metrics[m.id] = DERIVE[m.id]!(ctx);
   const nodes: Record<string, Record<string, Measured<Scalar>>> = {};
   for (const n of ctx.nodes) {
     nodes[n] = {};
-    for (const m of NODE_METRICS) if (appliesTo(m, scenario)) nodes[n][m.id] = NODE_DERIVE[m.id]!(ctx, n);
+    for (const m of NODE_METRICS) if (appliesTo(m, scenario) && wanted(m.id)) nodes[n][m.id] = NODE_DERIVE[m.id]!(ctx, n);
   }
   const out: ScenarioMetrics = {
     method,
@@ -131,10 +136,18 @@ export function deriveScenario(run: RunRecord, method: MethodId, scenario: Scena
   return out;
 }
 
-/** Every (method, scenario) the run planned, in run-start order. */
+/** Every (method, scenario) the run planned, in run-start order; the baseline's first when it was planned. */
 export function deriveRun(run: RunRecord): ScenarioMetrics[] {
   const { methods, scenarios } = run.start.data;
-  return methods.flatMap((m) => scenarios.map((s) => deriveScenario(run, m, s)));
+  const baseline = hasBaseline(run) ? scenarios.map((s) => deriveScenario(run, BASELINE, s)) : [];
+  const rows = methods.flatMap((m) => scenarios.map((s) => deriveScenario(run, m, s)));
+  for (const r of rows) r.attributable = attributableMetrics(r.metrics, baseline.find((b) => b.scenario === r.scenario)?.metrics);
+  return [...baseline, ...rows];
+}
+
+/** The run planned a baseline (run-start says so, or one was recorded). */
+export function hasBaseline(run: RunRecord): boolean {
+  return run.start.data.baseline === true || run.events.some((e) => e.kind === 'scenario-start' && e.method === BASELINE);
 }
 
 export type { Measured, Scalar } from './measured.js';

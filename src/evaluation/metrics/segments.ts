@@ -5,15 +5,14 @@
  * samplers need not stamp method/scenario on their events; position decides. An event
  * stamped with a different method/scenario is left out of the segment.
  */
-import type { MethodId } from '../../artifacts/artifact-set.js';
-import type { ScenarioId } from '../events.js';
+import { BASELINE, type RowId, type ScenarioId } from '../events.js';
 import type { RecordedEvent, RunRecord } from '../read-run.js';
 import { moduleKey } from './measured.js';
 
 export type SegmentStatus = 'completed' | 'failed' | 'interrupted' | 'not-run';
 
 export interface Segment {
-  method: MethodId;
+  method: RowId;
   scenario: ScenarioId;
   status: SegmentStatus;
   /** Why the segment is not `completed` (scenario error, interruption…). */
@@ -28,7 +27,7 @@ export interface Segment {
   endT: number;
 }
 
-export function findSegment(run: RunRecord, method: MethodId, scenario: ScenarioId): Segment {
+export function findSegment(run: RunRecord, method: RowId, scenario: ScenarioId): Segment {
   const all = run.events;
   const startIdx = all.findIndex((e) => e.kind === 'scenario-start' && e.method === method && e.scenario === scenario);
   if (startIdx < 0) {
@@ -95,9 +94,11 @@ export function eventsOf(seg: Segment, kind: string, node?: string): RecordedEve
  *   `progress` event whose step is "<scenario> start" (how the scenarios announce the
  *   release change, which is not an apply of the method's artifacts), else the first
  *   `apply` recorded after the driver was loaded on every node, else the only `apply`;
- * - uninstall: the first `delete`.
+ * - uninstall: the first `delete`;
+ * - the baseline (nothing applied or deleted): its `progress` event marked `trigger: true`.
  */
 export function findTrigger(seg: Segment, nodes: readonly string[], modules: readonly string[]): RecordedEvent | undefined {
+  if (seg.method === BASELINE) return eventsOf(seg, 'progress').find((e) => e.data['trigger'] === true);
   if (seg.scenario === 'uninstall') return eventsOf(seg, 'delete')[0];
   const applies = eventsOf(seg, 'apply');
   if (seg.scenario === 'day1' || seg.scenario === 'day2') return applies[0];

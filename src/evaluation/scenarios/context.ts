@@ -3,17 +3,19 @@
  * render the method's artifacts for a release, and the recorder hook that stamps
  * every event with the method and scenario it belongs to.
  */
-import type { ArtifactSet, MethodId } from '../../artifacts/artifact-set.js';
+import type { ArtifactSet } from '../../artifacts/artifact-set.js';
 import type { DriverSpec } from '../../driver/spec.js';
 import type { Release } from '../../release/release.js';
 import type { Target } from '../../targets/target.js';
-import type { EventData, EventKind, ScenarioId } from '../events.js';
+import type { EventData, EventKind, RowId, ScenarioId } from '../events.js';
 
 export interface ScenarioContext {
   target: Target;
-  method: MethodId;
+  /** The method whose artifacts are realized, or the baseline (nothing rendered, nothing applied). */
+  method: RowId;
   scenario: ScenarioId;
   driver: DriverSpec;
+  /** The method's artifacts for a release (throws for the baseline: it has none). */
   render(release: Release, opts: { day1: boolean }): ArtifactSet;
   record<K extends EventKind>(kind: K, data: EventData<K>, node?: string): void;
   /** How long to wait for a driver to (un)load after an action (lab scale). */

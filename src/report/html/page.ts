@@ -4,7 +4,8 @@
  */
 import { appliesTo, metricTitle, SCENARIO_METRICS } from '../../evaluation/metrics/catalog.js';
 import type { RunRecord } from '../../evaluation/read-run.js';
-import { footnoteMark, formatMeasured } from '../format.js';
+import { footnoteMark, formatMeasured, formatSigned } from '../format.js';
+import { BASELINE } from '../../evaluation/events.js';
 import { collapse } from '../summary.js';
 import { SCENARIO_TITLES } from '../markdown.js';
 import { resultOf, type Report } from '../model.js';
@@ -119,16 +120,19 @@ function cellHtml(c: Report['summary']['rows'][number]['cells'][number]): string
 
 function scenarioTable(r: Report, s: Report['scenarios'][number]): string {
   const label = r.run.targetLabel;
-  const head = `<tr><th>Metric</th>${r.methods.map((m) => `<th>${methodLabel(m.id, m.id)}</th>`).join('')}</tr>`;
-  const status = `<tr><td>Status</td>${r.methods
+  // The baseline column: the same scenario with no driver method (impact figures only).
+  const cols_ = [...r.methods.map((m) => ({ id: m.id as string, title: m.id as string })), ...(resultOf(r, BASELINE, s) ? [{ id: BASELINE as string, title: 'baseline (no method)' }] : [])];
+  const head = `<tr><th>Metric</th>${cols_.map((m) => `<th>${methodLabel(m.id, m.title)}</th>`).join('')}</tr>`;
+  const status = `<tr><td>Status</td>${cols_
     .map((m) => {
       const res = resultOf(r, m.id, s);
       return `<td><span class="pill ${esc(res?.status ?? 'not-run')}">${esc(res?.status ?? 'not planned')}</span>${res?.reason ? ` <span class="small">${esc(res.reason)}</span>` : ''}</td>`;
     })
     .join('')}</tr>`;
-  const rows = SCENARIO_METRICS.filter((m) => appliesTo(m, s)).map((info) => {
+  const rows = SCENARIO_METRICS.filter((m) => appliesTo(m, s)).flatMap((info) => {
     const t = metricTitle(info, s);
-    const cells = r.methods.map((me) => {
+    const cells = cols_.map((me) => {
+      if (me.id === BASELINE && !(info.id in (resultOf(r, me.id, s)?.metrics ?? {}))) return '<td class="nm">—</td>';
       const m = resultOf(r, me.id, s)?.metrics[info.id];
       const text = formatMeasured(info.unit, m);
       const path = `${me.id}.${s}.${info.id}`;
@@ -142,9 +146,19 @@ function scenarioTable(r: Report, s: Report['scenarios'][number]): string {
       const tip = `lines ${m.from.slice(0, 12).join(', ')}${m.from.length > 12 ? '…' : ''}${m.note ? ` — ${m.note}` : ''}`;
       return `<td class="${cls}" data-metric="${esc(path)}" data-value="${esc(JSON.stringify(m.value))}" title="${esc(tip)}">${esc(text)}</td>`;
     });
-    return `<tr><td>${esc(t)}${info.unit === 'ms' ? ` <span class="dur">${esc(label)}</span>` : ''}</td>${cells.join('')}</tr>`;
+    const row = `<tr><td>${esc(t)}${info.unit === 'ms' ? ` <span class="dur">${esc(label)}</span>` : ''}</td>${cells.join('')}</tr>`;
+    // Attributable rows only where the run has the baseline to subtract (else the summary's footnote says why not).
+    const attr = cols_.map((me) => resultOf(r, me.id, s)?.attributable?.[info.id]);
+    if (!resultOf(r, BASELINE, s) || !attr.some((a) => a !== undefined)) return [row];
+    const acells = attr.map((a, i) => {
+      const path = `${cols_[i]!.id}.${s}.attributable.${info.id}`;
+      if (!a) return '<td class="nm">—</td>';
+      if ('notMeasured' in a) return `<td class="nm" data-metric="${esc(path)}" data-not-measured="${esc(a.notMeasured)}" title="${esc(a.notMeasured)}">${esc(formatSigned(info.unit, a))}</td>`;
+      return `<td data-metric="${esc(path)}" data-value="${esc(JSON.stringify(a.value))}" title="${esc(`with the method − baseline; lines ${a.from.slice(0, 12).join(', ')}${a.note ? ` — ${a.note}` : ''}`)}">${esc(formatSigned(info.unit, a))}</td>`;
+    });
+    return [row, `<tr class="attr"><td>${esc(t)}, attributable <span class="small">(− baseline)</span></td>${acells.join('')}</tr>`];
   });
-  const extras = r.methods.flatMap((me) => {
+  const extras = cols_.flatMap((me) => {
     const res = resultOf(r, me.id, s);
     if (!res) return [];
     // The same fault or step seen many times is one line with a count.
@@ -159,6 +173,6 @@ function scenarioTable(r: Report, s: Report['scenarios'][number]): string {
         .map((b) => `<li><strong>${esc(me.id)}</strong> — build for ${esc(b.kver)}: ${b.dependencies!.map((d) => `<code>${esc(d.module)}</code> needs <code>${esc(d.name)}</code> (${esc(d.kind)})`).join(', ')}</li>`),
     ];
   });
-  const cols = `<colgroup><col class="c-metric">${r.methods.map(() => '<col>').join('')}</colgroup>`;
+  const cols = `<colgroup><col class="c-metric">${cols_.map(() => '<col>').join('')}</colgroup>`;
   return `<details open><summary><h3>${esc(SCENARIO_TITLES[s])}</h3></summary><table class="scenario">${cols}<thead>${head}</thead><tbody>${status}${rows.join('')}</tbody></table>${extras.length ? `<ul class="notes">${extras.join('')}</ul>` : ''}</details>`;
 }

@@ -3,6 +3,7 @@
  * (old, new) to events, so they can be tested with captured objects and no cluster.
  * Each returns `[kind, data, node?]` tuples for TargetEmit.
  */
+import { observePod } from '../pod-restarts.js';
 import type { EventKind } from '../../evaluation/events.js';
 import { LABEL_COMPONENT, LABEL_NAME } from '../../labels.js';
 import type { WatchEventType, WatchObject } from './watch.js';
@@ -105,13 +106,10 @@ export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): E
   if (type === 'DELETED') return [['pod-stop', { ...base, reason: 'deleted' }, node]];
   const out: Emitted[] = [];
   if (p.status?.phase === 'Running' && old?.status?.phase !== 'Running') out.push(['pod-start', base, node]);
-  const before = restarts(old);
-  const now = restarts(p);
-  if (old && now > before) {
-    const c = (p.status?.containerStatuses ?? []).find((x) => (x.restartCount ?? 0) > 0);
-    const reason = c?.lastState?.terminated?.reason ?? c?.state?.waiting?.reason ?? 'restarted';
-    out.push(['pod-restart', { ...base, restartCount: now, reason }, node]);
-  }
+  // One rule for every target (targets/pod-restarts.ts): here, the restart count rose.
+  const c = (p.status?.containerStatuses ?? []).find((x) => (x.restartCount ?? 0) > 0);
+  const seen = old ? observePod({ seenRunning: old.status?.phase === 'Running', restartCount: restarts(old) }, { running: p.status?.phase === 'Running', restartCount: restarts(p), reason: c?.lastState?.terminated?.reason ?? c?.state?.waiting?.reason ?? 'restarted' }) : undefined;
+  if (seen?.restart) out.push(['pod-restart', { ...base, restartCount: restarts(p), reason: seen.restart.reason }, node]);
   if ((p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded') && old?.status?.phase === 'Running') {
     out.push(['pod-stop', { ...base, reason: p.status.phase }, node]);
   }

@@ -6,6 +6,7 @@ import type { EventKind } from '../../../evaluation/events.js';
 import type { LabKernel } from '../kernels/catalog.js';
 import type { LabNode } from '../node/node.js';
 import type { LayeredImage } from '../os-image/layered-image.js';
+import type { PodSightings } from '../../pod-restarts.js';
 
 export type EmitFn = (kind: EventKind, data: Record<string, unknown>, node?: string) => void;
 
@@ -23,6 +24,8 @@ export interface PodRecord {
   startedAt: number;
   /** CPU ms at the previous CPU sample, for rates. */
   lastCpu?: { t: number; cpuMs: number };
+  /** What was observed of it so far: a restart counts only when seen (targets/pod-restarts.ts). */
+  sightings?: PodSightings;
 }
 
 export type NodeOs = { kind: 'stock' } | { kind: 'layered'; ref: string; image: LayeredImage };

@@ -20,6 +20,7 @@ import { builtModuleDependencies } from '../driver-builds/module-dependencies.js
 import { modinfoDepends } from '../os-image/initramfs.js';
 import { readModuleTree } from '../os-image/kernel-modules.js';
 import { probeModules, type ModuleState } from './module-probe.js';
+import { CANARY_GUEST_PORT } from '../os-image/init.js';
 import { canonicalModuleName } from '../../../driver/spec.js';
 import { ObjectStore } from './objects.js';
 import { podCpuMs, podRssBytes, podRunning, removePod, startPod, execInPod } from './pod-runtime.js';
@@ -31,10 +32,23 @@ import { reconcileDay1Loaders } from './controllers/day1-loader.js';
 import { findKernel } from '../kernels/catalog.js';
 import { labCacheDir } from '../host/cache.js';
 import { clusterNodeHandles, LabUsageSource } from '../metrics/lab-usage.js';
+import { CanaryProber, freeLocalPort, probeOnce, type CanarySample } from '../node/canary-probe.js';
+import { NEVER_SEEN, observePod } from '../../pod-restarts.js';
+import type { BootRecord } from '../node/node.js';
 import { startLabMetrics, type LabMetrics, type LabMetricsOptions } from '../metrics/lab-metrics.js';
 
 export const NFD_KERNEL_LABEL = 'feature.node.kubernetes.io/kernel-version.full';
 const CANARY = 'canary';
+/** Canary probe interval (ms): fine enough to see a drain or a reboot, cheap for the host. */
+export const CANARY_PROBE_MS = 500;
+/** A successful probe is recorded at least this often (every failure and every change always). */
+const CANARY_HEARTBEAT_MS = 5_000;
+
+/**
+ * The canary workload: busybox httpd serving one page on the guest's canary port
+ * (init.ts), in the foreground so its PID is the pod's main process.
+ */
+const CANARY_COMMAND = ['sh', '-c', `mkdir -p /srv && echo ok > /srv/index.html && exec httpd -f -p ${CANARY_GUEST_PORT} -h /srv`];
 
 export interface LabClusterOptions {
   runDir: string;
@@ -82,7 +96,7 @@ export class LabCluster {
   private monitoring = false;
   /** Last observed state of each driver module, by `<node>/<module>` (cleared on reboot). */
   private lastModuleState = new Map<string, ModuleState>();
-  private canaryUp = new Map<string, boolean>();
+  private probers = new Map<string, CanaryProber>();
   private metrics: LabMetrics | undefined;
 
   private constructor(opts: LabClusterOptions) {
@@ -128,6 +142,7 @@ export class LabCluster {
       memoryMB: this.opts.memoryMB,
       cmdline: this.opts.cmdline,
       ...(this.opts.firmware === 'uefi' ? { uefi: { mokCerts } } : {}),
+      canaryPort: await freeLocalPort(),
     });
     if (lab.mok) {
       const m = lab.mok;
@@ -140,9 +155,21 @@ export class LabCluster {
     this.nodes.push(node);
     this.nodes.sort((a, b) => a.name.localeCompare(b.name));
     this.refreshKernelLabel(node);
-    const boot = lab.boots.at(-1)!;
-    this.emit('node-up', { bootId: boot.bootId, kver: boot.kver, osImage: 'stock', bootMs: boot.bootMs }, name);
+    this.nodeUp(node, lab.boots.at(-1)!, 'stock');
     await this.startCanary(node);
+    this.startProber(node);
+  }
+
+  /**
+   * node-up with the kernel the guest reports (`uname -r`); a kernel other than the one
+   * the lab meant to boot is a fault (a wrong image in /boot, a bootloader entry gone
+   * stale): the figures after it were measured on the wrong kernel.
+   */
+  private nodeUp(node: ClusterNode, boot: BootRecord, osImage: string): void {
+    this.emit('node-up', { bootId: boot.bootId, kver: boot.kver, intendedKver: boot.intendedKver, osImage, bootMs: boot.bootMs }, node.name);
+    if (boot.kver !== boot.intendedKver) {
+      this.emit('fault', { fault: 'kernel-mismatch', message: `booted kernel ${boot.kver} (uname -r in the node), but the lab meant to boot ${boot.intendedKver}`, intended: boot.intendedKver, reported: boot.kver }, node.name);
+    }
   }
 
   private refreshKernelLabel(node: ClusterNode): void {
@@ -193,8 +220,8 @@ export class LabCluster {
   async drain(node: ClusterNode): Promise<void> {
     node.cordoned = true;
     this.emit('node-drain', { phase: 'start' }, node.name);
+    // Evicted: the prober sees it go (its probes fail until the canary runs again).
     await removePod(node.lab, CANARY).catch(() => undefined);
-    this.setCanary(node, false);
   }
 
   async uncordon(node: ClusterNode): Promise<void> {
@@ -214,7 +241,6 @@ export class LabCluster {
       }
       this.emit('node-down', { reason: 'reboot', detail: to.kernel ? `to kernel ${to.kernel.kver}` : undefined }, node.name);
     }
-    this.setCanary(node, false);
     let boot;
     try {
       boot = await node.lab.reboot({ kernel: to.kernel, initramfs: to.initramfs });
@@ -226,16 +252,16 @@ export class LabCluster {
       boot = await node.lab.reboot({ kernel: to.kernel, initramfs: to.initramfs });
     }
     this.refreshKernelLabel(node);
-    this.emit('node-up', { bootId: boot.bootId, kver: boot.kver, osImage: node.os.kind === 'layered' ? node.os.ref : 'stock', bootMs: boot.bootMs }, node.name);
-    // Everything in the node's tmpfs is gone: the kubelet recreates the pods.
+    this.nodeUp(node, boot, node.os.kind === 'layered' ? node.os.ref : 'stock');
+    // Everything in the node's tmpfs is gone: the kubelet recreates the pods. Each was
+    // seen gone with its node; it restarted only once it is seen running again.
     for (const pod of node.pods.values()) {
       if (pod.phase === 'Completed') {
         node.pods.delete(pod.name);
         continue;
       }
       pod.phase = 'CrashLoopBackOff';
-      pod.restarts += 1;
-      this.emit('pod-restart', { pod: pod.name, component: pod.component, restartCount: pod.restarts, reason: 'NodeReboot' }, node.name);
+      this.podGone(pod, 'NodeReboot');
     }
     this.lastModuleState.clear();
     await this.observe();
@@ -327,7 +353,18 @@ export class LabCluster {
     pod.phase = 'Running';
     pod.lastCpu = undefined;
     this.emit('pod-start', { pod: pod.name, component: pod.component }, node.name);
+    const seen = observePod(pod.sightings ?? NEVER_SEEN, { running: true });
+    pod.sightings = seen.sightings;
+    if (seen.restart) {
+      pod.restarts += 1;
+      this.emit('pod-restart', { pod: pod.name, component: pod.component, restartCount: pod.restarts, reason: seen.restart.reason }, node.name);
+    }
     return true;
+  }
+
+  /** The pod's container was seen gone (killed, exited, its node down). */
+  podGone(pod: PodRecord, reason: string): void {
+    pod.sightings = observePod(pod.sightings ?? NEVER_SEEN, { running: false, reason }).sightings;
   }
 
   // ---- release changes ----------------------------------------------------------
@@ -369,7 +406,6 @@ export class LabCluster {
       for (const node of this.nodes) {
         if (node.lab.state !== 'ready') {
           this.detectCrash(node);
-          this.setCanary(node, false);
           continue;
         }
         for (const s of await probeModules(node.lab, modules)) {
@@ -379,7 +415,6 @@ export class LabCluster {
             this.emit('module-state', { ...s }, node.name);
           }
         }
-        this.setCanary(node, !node.cordoned && (await podRunning(node.lab, CANARY)));
         for (const pod of node.pods.values()) {
           if (pod.phase !== 'Running') continue;
           if (!(await podRunning(node.lab, pod.name))) continue;
@@ -413,21 +448,49 @@ export class LabCluster {
     this.monitor = undefined;
   }
 
+  /**
+   * The canary: a plain workload pod (the node's own userland, nothing else) serving
+   * HTTP on the guest's canary port, started as the kubelet starts a pod; ready when
+   * the host's probe gets an answer (a readiness probe), or after 20 s either way.
+   */
   private async startCanary(node: ClusterNode): Promise<void> {
-    // The canary is a plain workload pod: the node's own userland, nothing else.
     let image = this.registry.pull('lab/canary:latest');
     if (!image) {
       const d = this.registry.newImageDir('canary');
       image = this.registry.push('lab/canary:latest', d.dir, d.sharePath);
     }
-    await startPod(node.lab, { name: CANARY, image, command: ['sleep', 'infinity'] });
-    this.setCanary(node, true);
+    await startPod(node.lab, { name: CANARY, image, command: CANARY_COMMAND });
+    const port = node.lab.canaryPort;
+    const deadline = Date.now() + 20_000;
+    while (port !== undefined && Date.now() < deadline && !(await probeOnce(port, 2_000)).up) await new Promise((r) => setTimeout(r, 200));
   }
 
-  private setCanary(node: ClusterNode, up: boolean): void {
-    if (this.canaryUp.get(node.name) === up) return;
-    this.canaryUp.set(node.name, up);
-    this.emit('canary', { up }, node.name);
+  /** Probes the node's canary from the host for the node's whole life (across reboots). */
+  private startProber(node: ClusterNode): void {
+    const port = node.lab.canaryPort;
+    if (port === undefined || this.probers.has(node.name)) return;
+    let last: { up: boolean; t: number } | undefined;
+    const p = new CanaryProber({
+      port,
+      intervalMs: CANARY_PROBE_MS,
+      onSample: (s: CanarySample) => {
+        // Raw samples: every failed probe, every change, and a success at least every few seconds.
+        if (s.up && last?.up && s.t - last.t < CANARY_HEARTBEAT_MS) return;
+        last = { up: s.up, t: s.t };
+        this.emit('canary', { up: s.up, probeMs: s.probeMs, ...(s.error ? { error: s.error } : {}), port }, node.name);
+      },
+    });
+    this.probers.set(node.name, p);
+    p.start();
+  }
+
+  /** Kill the canary's process in the node (tests: a workload that dies and is started again). */
+  async killCanary(node: ClusterNode): Promise<void> {
+    await removePod(node.lab, CANARY);
+  }
+
+  async restartCanary(node: ClusterNode): Promise<void> {
+    await this.startCanary(node);
   }
 
   /** Whether the last observation saw the module loaded on the node (undefined: not seen since its boot). */
@@ -451,6 +514,9 @@ export class LabCluster {
 
   async shutdown(): Promise<void> {
     this.stopMonitor();
+    // Probers first: a node powered off on purpose is not a canary failure.
+    await Promise.all([...this.probers.values()].map((p) => p.stop()));
+    this.probers.clear();
     await this.metrics?.stop();
     this.metrics = undefined;
     await Promise.all(

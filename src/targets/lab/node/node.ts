@@ -49,6 +49,8 @@ export interface LabNodeOptions {
    * microvm path. `mokCerts`: DER certificates to enroll as Machine Owner Keys (uefi.ts).
    */
   uefi?: { mokCerts?: readonly string[]; varsCacheDir?: string };
+  /** Host port (127.0.0.1) forwarded to the guest's canary port on every boot (see canary-probe.ts). */
+  canaryPort?: number;
 }
 
 /** What the node reported after its MOK enrollment (uefi.ts checkEnrollment). */
@@ -86,7 +88,10 @@ export interface ExecResult {
 }
 
 export interface BootRecord {
+  /** The kernel the guest reports (`uname -r` in the agent's hello). */
   kver: string;
+  /** The kernel the lab meant to boot; differs from `kver` when the wrong image booted. */
+  intendedKver: string;
   bootId: string;
   /** QEMU spawn → agent answered the resync. */
   bootMs: number;
@@ -179,6 +184,10 @@ export class LabNode {
   get failure(): LabNodeError | undefined {
     return this._failure;
   }
+  /** Host port forwarded to the guest's canary port, if any. */
+  get canaryPort(): number | undefined {
+    return this.opts.canaryPort;
+  }
   /** Boot id the agent reported at the latest boot. */
   get currentBootId(): string | undefined {
     return this.boots.at(-1)?.bootId;
@@ -252,6 +261,7 @@ export class LabNode {
       tscKhz,
       extraCmdline: this.opts.cmdline,
       uefi: this.firmware,
+      canaryPort: this.opts.canaryPort,
     });
     const t0 = Date.now();
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -282,7 +292,7 @@ export class LabNode {
       const hello = await Promise.race([agent.waitHello(), exited.then(() => 'exited' as const), timeout]);
       if (hello === 'exited' || hello === 'timeout') throw this.bootFailure(launch, hello);
       await agent.sync(10_000);
-      this.boots.push({ kver: this._kernel.kver, bootId: hello.bootId, bootMs: Date.now() - t0, startedAt: new Date(t0) });
+      this.boots.push({ kver: hello.kernelRelease, intendedKver: this._kernel.kver, bootId: hello.bootId, bootMs: Date.now() - t0, startedAt: new Date(t0) });
       this._state = 'ready';
     } catch (e) {
       launch.expectExit = true;

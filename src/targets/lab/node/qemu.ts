@@ -13,7 +13,7 @@
  */
 import { findTool, requireTool } from '../host/tools.js';
 import { AGENT_PORT_NAME } from './agent.js';
-import { SHARE_TAG } from '../os-image/init.js';
+import { CANARY_GUEST_PORT, SHARE_TAG } from '../os-image/init.js';
 import type { UefiFirmware } from './uefi.js';
 
 export interface QemuConfig {
@@ -33,6 +33,11 @@ export interface QemuConfig {
   extraCmdline?: string;
   /** Boot through OVMF with Secure Boot on q35 instead of microvm. */
   uefi?: UefiFirmware;
+  /**
+   * Host port (on 127.0.0.1) forwarded to the guest's canary port through QEMU user
+   * networking (`restrict=on`: the guest reaches nothing outside; forwards still work).
+   */
+  canaryPort?: number;
 }
 
 export function kernelCmdline(c: Pick<QemuConfig, 'name' | 'tscKhz' | 'extraCmdline'>): string {
@@ -100,6 +105,12 @@ export function qemuArgs(c: QemuConfig): string[] {
     args.push(
       '-fsdev', `local,id=share,path=${c.shareDir},security_model=none${c.shareReadOnly ? ',readonly=on' : ''}`,
       '-device', `${dev('virtio-9p')},fsdev=share,mount_tag=${SHARE_TAG}`,
+    );
+  }
+  if (c.canaryPort !== undefined) {
+    args.push(
+      '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${c.canaryPort}-:${CANARY_GUEST_PORT}`,
+      '-device', `${dev('virtio-net')},netdev=net0`,
     );
   }
   if (c.disk) {

@@ -27,6 +27,12 @@ export const AGENT_PATH = '/etc/kmodlab/agent.sh';
 /** Mount point of the 9p share (mount tag `share`) inside the node. */
 export const SHARE_MOUNT = '/mnt/share';
 export const SHARE_TAG = 'share';
+/**
+ * The node's address on QEMU's user network (slirp's first DHCP address, which
+ * `hostfwd` forwards to by default) and the port the canary workload listens on.
+ */
+export const NODE_NET_ADDRESS = '10.0.2.15/24';
+export const CANARY_GUEST_PORT = 8080;
 /** Sourced by /init and before every agent command, see KMOD_PRELUDE. */
 export const PRELUDE_PATH = '/etc/kmodlab/prelude.sh';
 
@@ -69,6 +75,12 @@ for f in /etc/kmodlab/boot.d/*.sh; do
   [ -r "$f" ] || continue
   sh "$f" && echo "kmodlab-init: boot hook $f done" || echo "kmodlab-init: boot hook $f failed ($?)"
 done
+# The node's network (QEMU user networking): only the host's forwarded canary port
+# reaches it; the agent does not use it (virtio-serial), so an agent hang is not a
+# canary failure and a network failure is not an agent failure.
+if ip link show eth0 >/dev/null 2>&1; then
+  ip link set lo up; ip addr add ${NODE_NET_ADDRESS} dev eth0 && ip link set eth0 up || echo "kmodlab-init: eth0 setup failed"
+fi
 mkdir -p ${SHARE_MOUNT}
 # Mount the share only if QEMU gave us a 9p device with our tag (mount_tag is NUL-terminated).
 if grep -qs '^${SHARE_TAG}' /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; then

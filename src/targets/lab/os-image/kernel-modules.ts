@@ -18,6 +18,8 @@ export const NODE_BASE_MODULES = [
   '9pnet',
   '9pnet_virtio',
   '9p',
+  // The canary workload's network (QEMU user networking, see node/canary-probe.ts).
+  'virtio_net',
 ] as const;
 
 /**

@@ -96,8 +96,8 @@ async function ensurePod(c: LabCluster, node: ClusterNode, ds: K8sObject): Promi
     c.emit('fault', { fault: 'post-start-failed', message: `${pod.name}: ${postStart.join(' ')} exited ${hook.code}: ${hook.output.split('\n').slice(-3).join(' | ')}` }, node.name);
     await removePod(node.lab, pod.name);
     pod.phase = 'CrashLoopBackOff';
-    pod.restarts += 1;
-    c.emit('pod-restart', { pod: pod.name, component: pod.component, restartCount: pod.restarts, reason: 'FailedPostStartHook' }, node.name);
+    // Seen gone; the restart is recorded when it is seen running again (startPodOn).
+    c.podGone(pod, 'FailedPostStartHook');
   }
 }
 
