@@ -9,7 +9,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { checkEventData, EventSource, type EventData, type EventKind, type RunEvent, type ScenarioId } from './events.js';
-import type { MethodId } from '../artifacts/artifact-set.js';
+import type { MethodRowId } from '../methods/rows.js';
 import { redact } from './redact.js';
 
 export const EVENTS_FILE = 'events.jsonl';
@@ -17,7 +17,7 @@ export const EVENTS_FILE = 'events.jsonl';
 /** Where an event applies; `source` defaults to the recorder's own. */
 export interface EventContext {
   source?: z.infer<typeof EventSource>;
-  method?: MethodId;
+  method?: MethodRowId;
   scenario?: ScenarioId;
   node?: string;
 }

@@ -4,7 +4,7 @@
  * far (no run-end → the report says "interrupted").
  */
 import os from 'node:os';
-import type { MethodId } from '../artifacts/artifact-set.js';
+import { methodRow, type MethodRowId } from '../methods/rows.js';
 import type { DriverSpec } from '../driver/spec.js';
 import { renderMethods } from '../methods/render.js';
 import type { RenderOptionsInput } from '../methods/method.js';
@@ -13,14 +13,15 @@ import type { EventKind, ScenarioId } from './events.js';
 import type { Recorder } from './recorder.js';
 import { SCENARIOS } from './scenarios/scenarios.js';
 import { markPlaceholders } from '../release/placeholders.js';
-import type { ScenarioContext } from './scenarios/context.js';
+import { ScenarioNotApplicable, type ScenarioContext } from './scenarios/context.js';
 
 export interface EvaluationOptions {
   runId: string;
   target: Target;
   recorder: Recorder;
   driver: DriverSpec;
-  methods: MethodId[];
+  /** Rows to evaluate: method variants (src/methods/rows.ts). */
+  methods: MethodRowId[];
   scenarios: ScenarioId[];
   /** The user's constraints, recorded for the report's verdict. */
   constraints?: string[];
@@ -36,7 +37,7 @@ export interface EvaluationOptions {
 
 /** Current method/scenario, stamped on every event a target emits. */
 export interface RecordingScope {
-  method?: MethodId;
+  method?: MethodRowId;
   scenario?: ScenarioId;
 }
 
@@ -65,6 +66,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
   let failed = 0;
   const clock = new StepClock(opts.methods.length * opts.scenarios.length);
   for (const method of opts.methods) {
+    const row = methodRow(method);
     for (const scenario of opts.scenarios) {
       scope.method = method;
       scope.scenario = scenario;
@@ -75,8 +77,12 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         method,
         scenario,
         driver: opts.driver,
-        render: (release, { day1 }) =>
-          renderMethods(opts.driver, release, method, { ...opts.render, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!,
+        render: (release, { day1 }) => {
+          const set = renderMethods(opts.driver, release, row.method, { ...opts.render, variant: row.variant, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!;
+          // What the figures that follow were measured with: the report's features column for this row reads it.
+          recorder.record('render', { method: set.method, variant: set.variant ?? row.variant, day1, ...(release.version ? { release: release.version } : release.kernelVersion ? { release: release.kernelVersion } : {}) }, { method, scenario });
+          return set;
+        },
         record: (kind, data, node) => recorder.record(kind, data, { method, scenario, node }),
         settleTimeoutMs: opts.settleTimeoutMs ?? 60_000,
         steadyMs: opts.steadyMs ?? 3_000,
@@ -85,7 +91,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
           say(step);
         },
       };
-      recorder.record('scenario-start', {}, { method, scenario });
+      recorder.record('scenario-start', { variant: row.variant }, { method, scenario });
       const support = target.scenarioSupport?.()[scenario];
       if (support && !support.supported) {
         recorder.record('scenario-end', { ok: false, skipped: true, error: `not run on ${target.label}: ${support.reason ?? 'not supported'}` }, { method, scenario });
@@ -98,6 +104,11 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         recorder.record('scenario-end', { ok: true }, { method, scenario });
         say('done');
       } catch (e) {
+        if (e instanceof ScenarioNotApplicable) {
+          recorder.record('scenario-end', { ok: false, skipped: true, error: e.message }, { method, scenario });
+          say(`not run: ${e.message}`);
+          continue;
+        }
         failed++;
         const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
         recorder.record('scenario-end', { ok: false, error: message }, { method, scenario });

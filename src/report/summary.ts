@@ -6,7 +6,7 @@
  * footnote says why. No cell is ever empty. Durations carry no target label: the
  * table's caption says once where they were measured.
  */
-import type { MethodId } from '../artifacts/artifact-set.js';
+import type { MethodRowId } from '../methods/rows.js';
 import type { ScenarioId } from '../evaluation/events.js';
 import { formatBytes, formatMs, formatShare } from './format.js';
 import type { ScenarioResult } from './model.js';
@@ -44,7 +44,7 @@ class Reader {
   readonly used: string[] = [];
   readonly notes: string[] = [];
   constructor(
-    readonly method: MethodId,
+    readonly method: MethodRowId,
     readonly results: ScenarioResult[],
   ) {}
   result(s: ScenarioId): ScenarioResult | undefined {
@@ -84,7 +84,7 @@ class Reader {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-export function summaryRow(method: MethodId, title: string, columns: readonly SummaryColumnId[], results: ScenarioResult[], nodeCount: number): DraftCell[] {
+export function summaryRow(method: MethodRowId, title: string, columns: readonly SummaryColumnId[], results: ScenarioResult[], nodeCount: number): DraftCell[] {
   return columns.map((c) => {
     const r = new Reader(method, results);
     switch (c) {

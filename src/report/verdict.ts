@@ -13,8 +13,9 @@
  */
 import '../methods/all.js';
 import { allMethods } from '../methods/index.js';
-import type { FeatureKey, FeatureLevel } from '../methods/method.js';
+import { featureFor, type FeatureKey, type FeatureLevel } from '../methods/method.js';
 import type { MethodId } from '../artifacts/artifact-set.js';
+import type { MethodRowId } from '../methods/rows.js';
 import { formatBytes, formatMs } from './format.js';
 import type { Report } from './model.js';
 
@@ -43,7 +44,8 @@ export interface Assessment {
 
 export interface RankedMethod {
   rank: number;
-  method: MethodId;
+  /** The row (method variant, src/methods/rows.ts). */
+  method: MethodRowId;
   variant: string;
   title: string;
   /** One line: why it sits here. */
@@ -73,7 +75,7 @@ export function parseConstraints(list: string | undefined): { constraints: Const
 }
 
 export function verdict(report: Report, constraints: readonly ConstraintId[]): Verdict {
-  const rows = report.methods.map((m) => judge(report, m.id, m.variant ?? defaultVariant(m.id), m.title, constraints));
+  const rows = report.methods.map((m) => judge(report, m, constraints));
   rows.sort(compare);
   const ranking = rows.map((r, i) => ({ ...r, rank: i + 1 }));
   return {
@@ -81,10 +83,6 @@ export function verdict(report: Report, constraints: readonly ConstraintId[]): V
     ranking,
     unmet: constraints.filter((c) => !ranking.some((r) => r.assessments.find((a) => a.constraint === c)?.meets === 'yes')),
   };
-}
-
-function defaultVariant(id: MethodId): string {
-  return allMethods().find((m) => m.id === id)?.variants[0] ?? 'default';
 }
 
 function compare(a: Omit<RankedMethod, 'rank'>, b: Omit<RankedMethod, 'rank'>): number {
@@ -117,16 +115,18 @@ function figure(report: Report, method: string, scenario: string, metric: string
   return { kind: 'measured', metric: `${method}.${scenario}.${metric}`, value: v, text };
 }
 
+/** The documented fact of the variant the row measured (the same text as its features column). */
 function documented(method: MethodId, variant: string, key: FeatureKey): { level?: Level; evidence: Evidence } | undefined {
-  const f = allMethods().find((m) => m.id === method)?.features.find((x) => x.key === key);
+  const m = allMethods().find((x) => x.id === method);
+  const f = m && featureFor(m, variant, key);
   if (!f) return undefined;
-  const level = typeof f.level === 'string' ? f.level : f.level?.[variant];
-  return { level, evidence: { kind: 'documented', feature: key, value: f.value, source: f.source } };
+  return { level: f.level, evidence: { kind: 'documented', feature: key, value: f.value, source: f.source } };
 }
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
-function judge(report: Report, method: MethodId, variant: string, title: string, constraints: readonly ConstraintId[]): Omit<RankedMethod, 'rank'> {
+function judge(report: Report, row: Report['methods'][number], constraints: readonly ConstraintId[]): Omit<RankedMethod, 'rank'> {
+  const { id: method, variant, title } = row;
   const num = (s: string, m: string) => {
     const e = figure(report, method, s, m);
     return e && typeof e.value === 'number' ? e.value : undefined;
@@ -144,13 +144,13 @@ function judge(report: Report, method: MethodId, variant: string, title: string,
     ...(num('day2', 'timeToDriverMs') !== undefined ? { day2TimeToDriverMs: num('day2', 'timeToDriverMs') } : {}),
     ...(memory !== undefined ? { memoryBytes: memory } : {}),
   };
-  const assessments = constraints.map((c) => assess(report, method, variant, c));
+  const assessments = constraints.map((c) => assess(report, row, c));
   return { method, variant, title, why: whyLine(assessments, impact), assessments, impact };
 }
 
-function assess(report: Report, method: MethodId, variant: string, c: ConstraintId): Assessment {
-  const ev = (s: string, m: string) => figure(report, method, s, m);
-  const doc = (k: FeatureKey) => documented(method, variant, k);
+function assess(report: Report, row: Report['methods'][number], c: ConstraintId): Assessment {
+  const ev = (s: string, m: string) => figure(report, row.id, s, m);
+  const doc = (k: FeatureKey) => documented(row.method, row.variant, k);
   const fromDoc = (k: FeatureKey, invert = false, say?: (l: Level) => string): Assessment => {
     const d = doc(k);
     if (!d || !d.level) return { constraint: c, meets: 'partly', why: 'not documented: check it yourself', evidence: d ? [d.evidence] : [] };

@@ -3,7 +3,7 @@
  * its segment, the event it is measured from (the trigger), each node's replayed
  * track, and — for upgrade/kernel-switch — the kernel nodes should end up on.
  */
-import type { MethodId } from '../../artifacts/artifact-set.js';
+import type { MethodRowId } from '../../methods/rows.js';
 import type { ScenarioId } from '../events.js';
 import type { RecordedEvent, RunRecord } from '../read-run.js';
 import { findSegment, findTrigger, type Segment } from './segments.js';
@@ -29,7 +29,7 @@ export function changesKernel(s: ScenarioId): boolean {
   return s === 'upgrade' || s === 'kernel-switch';
 }
 
-export function scenarioContext(run: RunRecord, method: MethodId, scenario: ScenarioId): ScenarioContext {
+export function scenarioContext(run: RunRecord, method: MethodRowId, scenario: ScenarioId): ScenarioContext {
   const seg = findSegment(run, method, scenario);
   const nodes = run.start.data.nodes;
   const modules = run.start.data.driver.modules;

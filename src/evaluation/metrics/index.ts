@@ -2,7 +2,7 @@
  * Metric derivation: a run record in, per (method, scenario) figures out. Pure: the
  * same events.jsonl always gives the same numbers.
  */
-import type { MethodId } from '../../artifacts/artifact-set.js';
+import type { MethodRowId } from '../../methods/rows.js';
 import type { ScenarioId } from '../events.js';
 import type { RunRecord } from '../read-run.js';
 import { buildCount, buildFigure, buildItems, type BuildItem } from './builds.js';
@@ -32,7 +32,7 @@ import { componentUsage, cpuShare, memoryBytes, nodeCpuShare, nodeMemory, type C
 import type { SegmentStatus } from './segments.js';
 
 export interface ScenarioMetrics {
-  method: MethodId;
+  method: MethodRowId;
   scenario: ScenarioId;
   status: SegmentStatus;
   reason?: string;
@@ -102,7 +102,7 @@ function pick<T, U>(m: Measured<T>, f: (v: T) => U): Measured<U> {
   return isMeasured(m) ? { ...m, value: f(m.value) } : m;
 }
 
-export function deriveScenario(run: RunRecord, method: MethodId, scenario: ScenarioId): ScenarioMetrics {
+export function deriveScenario(run: RunRecord, method: MethodRowId, scenario: ScenarioId): ScenarioMetrics {
   const ctx = scenarioContext(run, method, scenario);
   const metrics: Record<string, Measured<Scalar>> = {};
   for (const m of SCENARIO_METRICS) if (appliesTo(m, scenario)) metrics[m.id] = DERIVE[m.id]!(ctx);

@@ -5,7 +5,7 @@
  * samplers need not stamp method/scenario on their events; position decides. An event
  * stamped with a different method/scenario is left out of the segment.
  */
-import type { MethodId } from '../../artifacts/artifact-set.js';
+import type { MethodRowId } from '../../methods/rows.js';
 import type { ScenarioId } from '../events.js';
 import type { RecordedEvent, RunRecord } from '../read-run.js';
 import { moduleKey } from './measured.js';
@@ -13,7 +13,7 @@ import { moduleKey } from './measured.js';
 export type SegmentStatus = 'completed' | 'failed' | 'interrupted' | 'not-run';
 
 export interface Segment {
-  method: MethodId;
+  method: MethodRowId;
   scenario: ScenarioId;
   status: SegmentStatus;
   /** Why the segment is not `completed` (scenario error, interruption…). */
@@ -28,7 +28,7 @@ export interface Segment {
   endT: number;
 }
 
-export function findSegment(run: RunRecord, method: MethodId, scenario: ScenarioId): Segment {
+export function findSegment(run: RunRecord, method: MethodRowId, scenario: ScenarioId): Segment {
   const all = run.events;
   const startIdx = all.findIndex((e) => e.kind === 'scenario-start' && e.method === method && e.scenario === scenario);
   if (startIdx < 0) {

@@ -3,7 +3,8 @@
  * render the method's artifacts for a release, and the recorder hook that stamps
  * every event with the method and scenario it belongs to.
  */
-import type { ArtifactSet, MethodId } from '../../artifacts/artifact-set.js';
+import type { ArtifactSet } from '../../artifacts/artifact-set.js';
+import type { MethodRowId } from '../../methods/rows.js';
 import type { DriverSpec } from '../../driver/spec.js';
 import type { Release } from '../../release/release.js';
 import type { Target } from '../../targets/target.js';
@@ -11,7 +12,8 @@ import type { EventData, EventKind, ScenarioId } from '../events.js';
 
 export interface ScenarioContext {
   target: Target;
-  method: MethodId;
+  /** The row: a method variant (src/methods/rows.ts). */
+  method: MethodRowId;
   scenario: ScenarioId;
   driver: DriverSpec;
   render(release: Release, opts: { day1: boolean }): ArtifactSet;
@@ -24,6 +26,14 @@ export interface ScenarioContext {
 }
 
 export type ScenarioFn = (ctx: ScenarioContext) => Promise<void>;
+
+/**
+ * The row's variant has no form for this scenario (e.g. on-cluster layering and dtk
+ * tracking have no install-time manifests): recorded as not run, with why, not as a failure.
+ */
+export class ScenarioNotApplicable extends Error {
+  override readonly name = 'ScenarioNotApplicable';
+}
 
 /** Module names as the kernel reports them. */
 export function driverModules(ctx: ScenarioContext): string[] {
