@@ -9,6 +9,7 @@ import type { DriverSpec } from '../driver/spec.js';
 import { renderMethods } from '../methods/render.js';
 import type { RenderOptionsInput } from '../methods/method.js';
 import type { Target } from '../targets/target.js';
+import type { Release } from '../release/release.js';
 import type { EventKind, ScenarioId } from './events.js';
 import type { Recorder } from './recorder.js';
 import { SCENARIOS } from './scenarios/scenarios.js';
@@ -77,10 +78,12 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         method,
         scenario,
         driver: opts.driver,
-        render: (release, { day1 }) => {
+        render: (given, { day1 }) => {
+          const release = renderedRelease(given, row.needsOpenShiftVersion ? target.openshiftVersion : undefined);
           const set = renderMethods(opts.driver, release, row.method, { ...opts.render, variant: row.variant, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!;
           // What the figures that follow were measured with: the report's features column for this row reads it.
-          recorder.record('render', { method: set.method, variant: set.variant ?? row.variant, day1, ...(release.version ? { release: release.version } : release.kernelVersion ? { release: release.kernelVersion } : {}) }, { method, scenario });
+          const about = [release.kernelVersion, release.version && (given.version ? `OpenShift ${release.version}` : `rendered as OpenShift ${release.version}, the semantics ${target.label} follows`)].filter(Boolean).join(', ');
+          recorder.record('render', { method: set.method, variant: set.variant ?? row.variant, day1, ...(about ? { release: about } : {}) }, { method, scenario });
           return set;
         },
         record: (kind, data, node) => recorder.record(kind, data, { method, scenario, node }),
@@ -121,6 +124,12 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
   await target.close();
   recorder.record('run-end', { status: 'completed' });
   return { failed };
+}
+
+/** A release without an OpenShift version gets the one the target follows, said in its sources. */
+function renderedRelease(release: Release, version: string | undefined): Release {
+  if (release.version || !version) return release;
+  return { ...release, version, sources: { ...release.sources, version: `the OpenShift version whose semantics the target emulates (${version})` } };
 }
 
 const mmss = (ms: number) => {

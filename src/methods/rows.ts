@@ -18,11 +18,16 @@ export interface MethodRow {
   id: MethodRowId;
   method: MethodId;
   variant: string;
+  /**
+   * The variant's API depends on the OpenShift version (on-cluster layering: which
+   * MachineOSConfig API exists), so a release that names none cannot render it.
+   */
+  needsOpenShiftVersion?: boolean;
 }
 
 const ROWS: Record<MethodRowId, Omit<MethodRow, 'id'>> = {
   layering: { method: 'layering', variant: 'off-cluster' },
-  'layering-on-cluster': { method: 'layering', variant: 'on-cluster' },
+  'layering-on-cluster': { method: 'layering', variant: 'on-cluster', needsOpenShiftVersion: true },
   dtk: { method: 'dtk', variant: 'pinned' },
   'dtk-tracking': { method: 'dtk', variant: 'tracking' },
   kmm: { method: 'kmm', variant: 'in-cluster-build' },

@@ -28,6 +28,7 @@ import { reconcileDaemonSets, stopDaemonSetPods } from './controllers/daemonset.
 import { reconcileModules, unloadModule } from './controllers/kmm-module.js';
 import { reconcileMachineConfigs, rollBackMachineConfig } from './controllers/machineconfig.js';
 import { reconcileDay1Loaders } from './controllers/day1-loader.js';
+import { reconcileMachineOSConfigs, rollBackMachineOSConfig } from './controllers/machineosconfig.js';
 import { findKernel } from '../kernels/catalog.js';
 import { labCacheDir } from '../host/cache.js';
 import { clusterNodeHandles, LabUsageSource } from '../metrics/lab-usage.js';
@@ -157,6 +158,11 @@ export class LabCluster {
         await rollBackMachineConfig(this, stored);
         continue;
       }
+      if (o.kind === 'MachineOSConfig') {
+        this.store.remove(o);
+        await rollBackMachineOSConfig(this, stored);
+        continue;
+      }
       this.store.remove(o);
     }
     await this.reconcile();
@@ -166,6 +172,7 @@ export class LabCluster {
   async reconcile(): Promise<void> {
     await reconcileBuildConfigs(this);
     await reconcileMachineConfigs(this);
+    await reconcileMachineOSConfigs(this);
     await reconcileDay1Loaders(this);
     await reconcileDaemonSets(this);
     await reconcileModules(this);
@@ -320,7 +327,9 @@ export class LabCluster {
   /**
    * A cluster upgrade (or kernel switch): every node moves to `kernel` with
    * MachineConfig reboot semantics — except nodes whose pool runs a custom layered
-   * image: the MCO keeps the override, so they stay where they are.
+   * image: the MCO keeps a pinned osImageURL, so they stay where they are, and a pool
+   * with a MachineOSConfig moves when the MCO has rebuilt its image on the new release
+   * (the reconcile at the end: controllers/machineosconfig.ts).
    */
   async changeRelease(kernel: LabKernel, why: 'upgrade' | 'kernel-switch'): Promise<void> {
     this.release = { ...this.release, kernel };
@@ -328,7 +337,7 @@ export class LabCluster {
     await reconcileBuildConfigs(this); // DTK image change triggers fire before nodes move
     const max = Math.max(1, this.opts.maxUnavailable ?? 1);
     const movers = this.nodes.filter((n) => n.os.kind !== 'layered' && n.lab.kernel.kver !== kernel.kver);
-    for (const n of this.nodes.filter((x) => x.os.kind === 'layered')) {
+    for (const n of this.nodes.filter((x) => x.os.kind === 'layered' && !x.os.managedBy)) {
       this.emit('manual-step', { description: `node ${n.name} runs a custom layered OS image: the MCO keeps it and does not ${why === 'upgrade' ? 'upgrade' : 'switch'} the kernel; rebuild the layered image on ${kernel.kver} and update osImageURL` }, n.name);
     }
     for (let i = 0; i < movers.length; i += max) {
