@@ -38,6 +38,12 @@ export function manualStepsOf(set: ArtifactSet, phase: Extract<ArtifactPhase, 'd
       }
     }
   }
+  // On-cluster layering builds in the cluster, but a path driver's source reaches that
+  // build as an image the README has you build and push first (Containerfile.source).
+  const source = builds.find((f) => f.path === 'Containerfile.source');
+  if (source && objects.some((o) => o.kind === 'MachineOSConfig')) {
+    steps.push({ description: `build ${source.path} off-cluster and push the source image the MachineOSConfig's build copies from`, command: `podman build -f ${source.path} -t <source image> ${sourceDir} && podman push <source image>` });
+  }
   // A binary BuildConfig never starts by itself: the README's `oc start-build --from-dir` feeds it.
   for (const o of objects) {
     const source = (o.spec as { source?: { type?: string } } | undefined)?.source;

@@ -46,3 +46,24 @@ describe('method rows', () => {
     expect(EVENT_DATA['run-start'].shape.methods.safeParse(['layering-on-cluster', 'kmm']).success).toBe(true);
   });
 });
+
+describe('manual steps per row (day 2, the reference driver: source from a directory)', async () => {
+  const { manualStepsOf } = await import('../../src/artifacts/manual-steps.js');
+  const { renderMethods } = await import('../../src/methods/render.js');
+  const { loadDriver } = await import('../../src/driver/load.js');
+  const { REFERENCE_DRIVER_FILE } = await import('../../src/driver/reference.js');
+  const driver = (await loadDriver(REFERENCE_DRIVER_FILE)).spec;
+  const release = { version: '4.19.3', kernelVersion: '5.14.0-570.12.1.el9_6.x86_64', osFamily: 'rhcos' as const, sources: {} };
+  const steps = (id: (typeof METHOD_ROW_IDS)[number]) => {
+    const { method, variant } = methodRow(id);
+    return manualStepsOf(renderMethods(driver, release, method, { variant, registry: method === 'layering' ? 'quay.io/acme' : undefined })[0]!, 'day2').map((s) => s.description);
+  };
+  it('on-cluster layering: no off-cluster image build, but the source image the in-cluster build copies from is pushed by you', () => {
+    expect(steps('layering-on-cluster')).toEqual(["build Containerfile.source off-cluster and push the source image the MachineOSConfig's build copies from"]);
+    expect(steps('layering')).toEqual([expect.stringMatching(/^run build\.sh/)]);
+  });
+  it('dtk: both variants start the binary build with the driver source', () => {
+    expect(steps('dtk')).toEqual([expect.stringMatching(/^start the binary build simple-kmod-driver-build/)]);
+    expect(steps('dtk-tracking')).toEqual([expect.stringMatching(/^start the binary build simple-kmod-driver-source-build/)]);
+  });
+});
