@@ -96,6 +96,8 @@ describe.skipIf(!availability.ok || !from)(`variants through an upgrade${skipRea
     // Control: pinned builds once, for the old kernel; after the upgrade the driver is gone.
     const pinned = await upgrade('dtk', 'pinned');
     expect(pinned.before.ok).toBe(true);
+    // Its own build, not a cache hit of tracking's image (same repository name, another Containerfile).
+    expect(pinned.applied.find((e) => e.kind === 'build')?.data).toMatchObject({ ok: true, cached: false, kver: from!.kver });
     expect(builtFor(pinned.upgraded)).not.toContain(to!.kver);
     expect(kernelsBooted(pinned.upgraded)).toEqual([to!.kver]);
     expect(pinned.after.ok).toBe(false);
@@ -128,6 +130,8 @@ describe.skipIf(!availability.ok || !from)(`variants through an upgrade${skipRea
     // Control: off-cluster layering keeps its pinned image: no rebuild, no new kernel.
     const offCluster = await upgrade('layering', 'off-cluster');
     expect(offCluster.before.ok).toBe(true);
+    // build.sh's own build, not a cache hit of the MachineOSBuild's (same repository name).
+    expect(offCluster.applied.find((e) => e.kind === 'build')?.data).toMatchObject({ ok: true, cached: false, kver: from!.kver });
     expect(offCluster.applied.some((e) => e.kind === 'manual-step' && /build\.sh/.test(String(e.data.description)))).toBe(true);
     expect(builtFor(offCluster.upgraded)).toEqual([]);
     expect(kernelsBooted(offCluster.upgraded)).toEqual([]);

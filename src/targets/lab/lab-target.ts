@@ -89,6 +89,7 @@ export class LabTarget implements Target {
       cmdline: this.opts.cmdline,
       // One store per run unless shared: every report then measures real builds.
       buildStore: this.opts.buildStore ?? join(this.opts.runDir, 'build-store'),
+      buildPartition: opts.day1 && buildPartition(opts.day1),
       // Day 1: images are built before the install, so the first boot starts the clock after them.
       beforeBoot: opts.day1 ? (c) => prebuildDay1Images(c, opts.day1!) : undefined,
     });
@@ -104,6 +105,7 @@ export class LabTarget implements Target {
     const objects = allObjects(set, 'day2');
     this.opts.emit('apply', { objects: objects.map(ref), phase: 'day2' });
     this.recordManualSteps(set, 'day2');
+    this.live().opts.buildPartition = buildPartition(set);
     await this.live().apply(objects);
   }
 
@@ -190,6 +192,11 @@ export class LabTarget implements Target {
     await this.cluster?.shutdown();
     this.cluster = undefined;
   }
+}
+
+/** Where in the build store the builds of a set go: per method variant (see LabClusterOptions.buildPartition). */
+function buildPartition(set: ArtifactSet): string {
+  return `${set.method}-${set.variant ?? 'default'}`;
 }
 
 function ref(o: K8sObject): string {

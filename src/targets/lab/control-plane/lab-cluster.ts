@@ -51,6 +51,12 @@ export interface LabClusterOptions {
   nfd?: boolean;
   /** Build store (default: the lab cache). */
   buildStore?: string;
+  /**
+   * A part of the build store for the artifacts being realized (LabTarget: their method
+   * and variant). Variants of one method push to the same repository names, but their
+   * images are different builds (another Containerfile): one is never the other's cache hit.
+   */
+  buildPartition?: string;
   /** MachineConfigPool maxUnavailable (default 1, as OpenShift). */
   maxUnavailable?: number;
   /**
@@ -267,7 +273,7 @@ export class LabCluster {
     }
     this.emit('progress', { step: `${by}: building ${this.driver.spec.name} for ${kver}` });
     try {
-      const store = join(this.opts.buildStore ?? labCacheDir('builds'), repositoryOf(image).replace(/[^A-Za-z0-9._-]+/g, '_'));
+      const store = join(this.opts.buildStore ?? labCacheDir('builds'), ...(this.opts.buildPartition ? [this.opts.buildPartition] : []), repositoryOf(image).replace(/[^A-Za-z0-9._-]+/g, '_'));
       const r = await buildDriver(this.driver, kernel, { storeDir: store });
       const rec = r.record;
       // A cache hit did no work: it carries the size of what was reused, not the cost
