@@ -10,6 +10,7 @@ import { renderMethods } from '../methods/render.js';
 import type { RenderOptionsInput } from '../methods/method.js';
 import type { Target } from '../targets/target.js';
 import type { Release } from '../release/release.js';
+import { UserError } from '../errors.js';
 import type { EventKind, ScenarioId } from './events.js';
 import type { Recorder } from './recorder.js';
 import { SCENARIOS } from './scenarios/scenarios.js';
@@ -80,7 +81,15 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         driver: opts.driver,
         render: (given, { day1 }) => {
           const release = renderedRelease(given, row.needsOpenShiftVersion ? target.openshiftVersion : undefined);
-          const set = renderMethods(opts.driver, release, row.method, { ...opts.render, variant: row.variant, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!;
+          let set;
+          try {
+            set = renderMethods(opts.driver, release, row.method, { ...opts.render, variant: row.variant, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!;
+          } catch (e) {
+            // The renderer refuses what the variant cannot do here, saying why (no install-time
+            // form, no MachineOSConfig on this OpenShift version): the scenario is not run, not failed.
+            if (e instanceof UserError) throw new ScenarioNotApplicable(`${day1 ? 'no Day-1 form' : `not available for ${release.version ? `OpenShift ${release.version}` : 'this release'}`}: ${e.message.split('\n')[0]}`);
+            throw e;
+          }
           // What the figures that follow were measured with: the report's features column for this row reads it.
           const about = [release.kernelVersion, release.version && (given.version ? `OpenShift ${release.version}` : `rendered as OpenShift ${release.version}, the semantics ${target.label} follows`)].filter(Boolean).join(', ');
           recorder.record('render', { method: set.method, variant: set.variant ?? row.variant, day1, ...(about ? { release: about } : {}) }, { method, scenario });

@@ -119,6 +119,31 @@ describe('rows: measured variant = features column', () => {
     expect(readFileSync(path.join(dir, 'events.jsonl'), 'utf8')).toContain('"kind":"render"');
   }, 120_000);
 
+  it('a variant the release cannot have (no MachineOSConfig on OpenShift 4.14) is not run, with why — not failed', async () => {
+    class OpenShift414 extends NoNodesFakeTarget {
+      override releases(): TargetReleases {
+        const r = super.releases();
+        return { ...r, from: { ...r.from, version: '4.14.12' } };
+      }
+    }
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'kmodlab-rows-414-')), 'run');
+    const driver = await loadDriver(REFERENCE_DRIVER_FILE);
+    const recorder = new Recorder(dir);
+    const target = new OpenShift414();
+    const { failed } = await runEvaluation(
+      { runId: 'rows-414', target, recorder, driver: driver.spec, methods: ['layering-on-cluster', 'dtk-tracking'], scenarios: ['day2'], render: { pool: 'master' }, day1Registry: 'quay.io/example', steadyMs: 0 },
+      {},
+    );
+    recorder.close();
+    expect(failed).toBe(0);
+    const report = buildReport(readRun(dir));
+    const r = (id: string) => report.results.find((x) => x.method === id && x.scenario === 'day2')!;
+    expect(r('layering-on-cluster').status).toBe('not-run');
+    expect(r('layering-on-cluster').reason).toMatch(/^not available for OpenShift 4\.14\.12: --variant on-cluster: OpenShift 4\.14\.12 has no on-cluster layering/);
+    expect(r('dtk-tracking').status).toBe('completed');
+    expect(target.applied).toEqual([{ method: 'dtk', variant: 'tracking' }]);
+  });
+
   it('a row whose scenarios rendered another variant shows that variant, not its name', () => {
     const run = runOf([
       runStart({ methods: ['dtk-tracking'] }),
