@@ -74,6 +74,13 @@ export class LabCluster {
   readonly shareDir: string;
   readonly driver: LoadedDriver;
   release: ClusterRelease;
+  /**
+   * The kernel of the cluster's `openshift/driver-toolkit:latest`: the release's default
+   * kernel. An upgrade moves the tag (a new release payload); a switch to the realtime
+   * kernel does not (the same release's driver-toolkit; openshift/driver-toolkit
+   * manifests/01-openshift-imagestream.yaml).
+   */
+  dtkKernel: LabKernel;
   readonly emit: EmitFn;
   readonly opts: LabClusterOptions;
   private monitor: NodeJS.Timeout | undefined;
@@ -91,6 +98,7 @@ export class LabCluster {
     this.registry = new ImageRegistry(this.shareDir);
     this.driver = opts.driver;
     this.release = opts.release;
+    this.dtkKernel = opts.release.kernel;
     this.emit = opts.emit ?? (() => undefined);
   }
 
@@ -339,6 +347,7 @@ export class LabCluster {
    */
   async changeRelease(kernel: LabKernel, why: 'upgrade' | 'kernel-switch'): Promise<void> {
     this.release = { ...this.release, kernel };
+    if (why === 'upgrade') this.dtkKernel = kernel;
     this.emit('progress', { step: `${why}: cluster release now ${kernel.kver}` });
     await reconcileBuildConfigs(this); // DTK image change triggers fire before nodes move
     const max = Math.max(1, this.opts.maxUnavailable ?? 1);

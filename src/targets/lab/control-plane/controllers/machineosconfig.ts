@@ -60,7 +60,7 @@ export function withBuilderImage(content: string, image: string): string {
  */
 function dtkKernels(c: LabCluster, ref: string): string[] {
   const start = c.opts.release;
-  const kernel: LabKernel | undefined = CLUSTER_DTK.test(ref) ? c.release.kernel : listKernels().find((k) => labRelease(k).driverToolkitImage === ref);
+  const kernel: LabKernel | undefined = CLUSTER_DTK.test(ref) ? c.dtkKernel : listKernels().find((k) => labRelease(k).driverToolkitImage === ref);
   if (!kernel) return [];
   return kernel.kver === start.kernel.kver && start.realtime ? [kernel.kver, start.realtime.kver] : [kernel.kver];
 }
