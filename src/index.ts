@@ -34,6 +34,7 @@ export {
 } from './artifacts/artifact-set.js';
 export { RenderOptionsSchema, FEATURE_KEYS, type Method, type RenderOptions, type FeatureFact } from './methods/method.js';
 export { allMethods, getMethod, registerMethod } from './methods/index.js';
+export { METHOD_ROW_IDS, methodRow, rowIdOf, type MethodRow, type MethodRowId } from './methods/rows.js';
 export { renderMethods } from './methods/render.js';
 export { toYaml, toYamlStream } from './yaml.js';
 export {

@@ -46,7 +46,7 @@ describe('--method and --methods', () => {
   it('evaluate takes --method as --methods (validated the same way)', async () => {
     const r = await kmodlab('evaluate', '--method', 'bogus');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/unknown value "bogus": expected a comma-separated list of layering, dtk, kmm/);
+    expect(r.stderr).toMatch(/unknown value "bogus": expected a comma-separated list of layering, layering-on-cluster, dtk, dtk-tracking, kmm/);
   });
 
   it('--help shows one spelling', async () => {

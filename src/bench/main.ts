@@ -13,7 +13,7 @@ import '../methods/all.js';
 import { Recorder } from '../evaluation/recorder.js';
 import { runEvaluation, targetEmitter, type RecordingScope } from '../evaluation/run-evaluation.js';
 import { SCENARIO_IDS } from '../evaluation/events.js';
-import { METHOD_IDS } from '../artifacts/artifact-set.js';
+import { METHOD_ROW_IDS } from '../methods/rows.js';
 import { buildDriver } from '../targets/lab/driver-builds/driver-build.js';
 import { LabCluster } from '../targets/lab/control-plane/lab-cluster.js';
 import { listKernels } from '../targets/lab/kernels/catalog.js';
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       const target = new LabTarget({ runDir, driver, kernels, buildStore: store, emit: targetEmitter(recorder, scope, 'lab') });
       const t0 = performance.now();
       const { failed } = await runEvaluation(
-        { runId: `bench-${label}`, target, recorder, driver: driver.spec, methods: [...METHOD_IDS], scenarios: [...SCENARIO_IDS], render: { pool: 'master' }, day1Registry: `${LAB_REGISTRY}/kmodlab`, settleTimeoutMs: 30_000 },
+        { runId: `bench-${label}`, target, recorder, driver: driver.spec, methods: [...METHOD_ROW_IDS], scenarios: [...SCENARIO_IDS], render: { pool: 'master' }, day1Registry: `${LAB_REGISTRY}/kmodlab`, settleTimeoutMs: 30_000 },
         scope,
       );
       recorder.close();

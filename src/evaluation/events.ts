@@ -8,7 +8,8 @@
  * (see EVENT_DATA below); readers must ignore kinds they do not know.
  */
 import { z } from 'zod';
-import { METHOD_IDS, type MethodId } from '../artifacts/artifact-set.js';
+import { METHOD_IDS } from '../artifacts/artifact-set.js';
+import { METHOD_ROW_IDS, type MethodRowId } from '../methods/rows.js';
 import { ModuleDependencySchema } from '../targets/lab/driver-builds/module-dependencies.js';
 
 export const SCENARIO_IDS = ['day1', 'day2', 'upgrade', 'kernel-switch', 'uninstall'] as const;
@@ -21,8 +22,8 @@ export type ScenarioId = (typeof SCENARIO_IDS)[number];
  */
 export const BASELINE = 'baseline' as const;
 /** What a segment of a run belongs to: a delivery method or the baseline. */
-export const ROW_IDS = [...METHOD_IDS, BASELINE] as const;
-export type RowId = MethodId | typeof BASELINE;
+export const ROW_IDS = [...METHOD_ROW_IDS, BASELINE] as const;
+export type RowId = MethodRowId | typeof BASELINE;
 
 export const EventSource = z.enum(['kmodlab', 'lab', 'cluster', 'prometheus']);
 
@@ -33,7 +34,8 @@ export const EVENT_DATA = {
     runId: z.string(),
     target: z.enum(['lab', 'cluster']),
     targetLabel: z.string(),
-    methods: z.array(z.enum(METHOD_IDS)),
+    /** Rows evaluated: one per method variant (src/methods/rows.ts); runs before variants were rows have the method ids, which are the default variants' rows. */
+    methods: z.array(z.enum(METHOD_ROW_IDS)),
     scenarios: z.array(z.enum(SCENARIO_IDS)),
     /** A baseline segment (method "baseline") is planned for every scenario. */
     baseline: z.boolean().optional(),
@@ -46,7 +48,10 @@ export const EVENT_DATA = {
     constraints: z.array(z.string()).optional(),
   }),
   'run-end': z.looseObject({ status: z.enum(['completed', 'failed']), error: z.string().optional() }),
+  /** `variant`: the variant of the row's method this scenario renders. */
   'scenario-start': z.looseObject({ variant: z.string().optional() }),
+  /** Artifacts rendered for the scenario: which method and variant the figures that follow were measured with. */
+  render: z.looseObject({ method: z.enum(METHOD_IDS), variant: z.string(), day1: z.boolean(), release: z.string().optional() }),
   'scenario-end': z.looseObject({ ok: z.boolean(), error: z.string().optional() }),
   /** Artifacts applied (or removed) to the target; `objects` are `Kind/name`. */
   apply: z.looseObject({ objects: z.array(z.string()), phase: z.enum(['day1', 'day2']).optional() }),
@@ -118,6 +123,7 @@ export const EventEnvelopeSchema = z.looseObject({
   t: z.number(),
   source: EventSource,
   kind: z.string(),
+  /** The row (method variant, src/methods/rows.ts) the event belongs to. */
   method: z.enum(ROW_IDS).optional(),
   scenario: z.enum(SCENARIO_IDS).optional(),
   node: z.string().optional(),

@@ -4,24 +4,27 @@
  * far (no run-end → the report says "interrupted").
  */
 import os from 'node:os';
-import type { MethodId } from '../artifacts/artifact-set.js';
+import { methodRow, type MethodRowId } from '../methods/rows.js';
 import type { DriverSpec } from '../driver/spec.js';
 import { renderMethods } from '../methods/render.js';
 import type { RenderOptionsInput } from '../methods/method.js';
 import type { Target } from '../targets/target.js';
+import type { Release } from '../release/release.js';
+import { UserError } from '../errors.js';
 import { BASELINE, type EventKind, type RowId, type ScenarioId } from './events.js';
 import type { Recorder } from './recorder.js';
 import { SCENARIOS } from './scenarios/scenarios.js';
 import { BASELINE_SCENARIOS } from './scenarios/baseline.js';
 import { markPlaceholders } from '../release/placeholders.js';
-import type { ScenarioContext } from './scenarios/context.js';
+import { ScenarioNotApplicable, type ScenarioContext } from './scenarios/context.js';
 
 export interface EvaluationOptions {
   runId: string;
   target: Target;
   recorder: Recorder;
   driver: DriverSpec;
-  methods: MethodId[];
+  /** Rows to evaluate: method variants (src/methods/rows.ts). */
+  methods: MethodRowId[];
   scenarios: ScenarioId[];
   /**
    * Run each scenario once with no driver method first (default true), so the report
@@ -75,6 +78,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
   const rows: RowId[] = [...(baseline ? [BASELINE] : []), ...opts.methods];
   const clock = new StepClock(rows.length * opts.scenarios.length);
   for (const method of rows) {
+    const row = method === BASELINE ? undefined : methodRow(method);
     for (const scenario of opts.scenarios) {
       scope.method = method;
       scope.scenario = scenario;
@@ -85,9 +89,22 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         method,
         scenario,
         driver: opts.driver,
-        render: (release, { day1 }) => {
-          if (method === BASELINE) throw new Error('the baseline renders nothing');
-          return renderMethods(opts.driver, release, method, { ...opts.render, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!;
+        render: (given, { day1 }) => {
+          if (!row) throw new Error('the baseline renders nothing');
+          const release = renderedRelease(given, row.needsOpenShiftVersion ? target.openshiftVersion : undefined);
+          let set;
+          try {
+            set = renderMethods(opts.driver, release, row.method, { ...opts.render, variant: row.variant, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!;
+          } catch (e) {
+            // The renderer refuses what the variant cannot do here, saying why (no install-time
+            // form, no MachineOSConfig on this OpenShift version): the scenario is not run, not failed.
+            if (e instanceof UserError) throw new ScenarioNotApplicable(`${day1 ? 'no Day-1 form' : `not available for ${release.version ? `OpenShift ${release.version}` : 'this release'}`}: ${e.message.split('\n')[0]}`);
+            throw e;
+          }
+          // What the figures that follow were measured with: the report's features column for this row reads it.
+          const about = [release.kernelVersion, release.version && (given.version ? `OpenShift ${release.version}` : `rendered as OpenShift ${release.version}, the semantics ${target.label} follows`)].filter(Boolean).join(', ');
+          recorder.record('render', { method: set.method, variant: set.variant ?? row.variant, day1, ...(about ? { release: about } : {}) }, { method, scenario });
+          return set;
         },
         record: (kind, data, node) => recorder.record(kind, data, { method, scenario, node }),
         settleTimeoutMs: opts.settleTimeoutMs ?? 60_000,
@@ -97,7 +114,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
           say(step);
         },
       };
-      recorder.record('scenario-start', {}, { method, scenario });
+      recorder.record('scenario-start', row ? { variant: row.variant } : {}, { method, scenario });
       const support = target.scenarioSupport?.()[scenario];
       if (support && !support.supported) {
         recorder.record('scenario-end', { ok: false, skipped: true, error: `not run on ${target.label}: ${support.reason ?? 'not supported'}` }, { method, scenario });
@@ -110,6 +127,11 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         recorder.record('scenario-end', { ok: true }, { method, scenario });
         say('done');
       } catch (e) {
+        if (e instanceof ScenarioNotApplicable) {
+          recorder.record('scenario-end', { ok: false, skipped: true, error: e.message }, { method, scenario });
+          say(`not run: ${e.message}`);
+          continue;
+        }
         failed++;
         const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
         recorder.record('scenario-end', { ok: false, error: message }, { method, scenario });
@@ -122,6 +144,12 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
   await target.close();
   recorder.record('run-end', { status: 'completed' });
   return { failed };
+}
+
+/** A release without an OpenShift version gets the one the target follows, said in its sources. */
+function renderedRelease(release: Release, version: string | undefined): Release {
+  if (release.version || !version) return release;
+  return { ...release, version, sources: { ...release.sources, version: `the OpenShift version whose semantics the target emulates (${version})` } };
 }
 
 const mmss = (ms: number) => {

@@ -58,6 +58,11 @@ export interface FeatureFact {
   key: FeatureKey;
   /** Short answer shown in the feature table. */
   value: string;
+  /**
+   * The answer for one variant's row where the variants differ (the report's features
+   * table has a column per evaluated variant, see rows.ts); `value` otherwise.
+   */
+  byVariant?: Readonly<Record<string, string>>;
   /** URL or document the fact comes from. */
   source: string;
   /**
@@ -93,4 +98,12 @@ export interface Method {
   variants: readonly string[];
   features: readonly FeatureFact[];
   render(driver: DriverSpec, release: Release, options: RenderOptions): ArtifactSet;
+}
+
+/** A method's documented fact for one of its variants: the value and level that variant's row shows. */
+export function featureFor(m: Method, variant: string, key: FeatureKey): { value: string; source: string; level?: FeatureLevel } | undefined {
+  const f = m.features.find((x) => x.key === key);
+  if (!f) return undefined;
+  const level = typeof f.level === 'string' ? f.level : f.level?.[variant];
+  return { value: f.byVariant?.[variant] ?? f.value, source: f.source, ...(level ? { level } : {}) };
 }

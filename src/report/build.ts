@@ -4,7 +4,8 @@
  */
 import '../methods/all.js';
 import { allMethods } from '../methods/index.js';
-import { FEATURE_KEYS, type FeatureKey } from '../methods/method.js';
+import { FEATURE_KEYS, featureFor, type FeatureKey } from '../methods/method.js';
+import { methodRow, type MethodRowId } from '../methods/rows.js';
 import type { RunRecord } from '../evaluation/read-run.js';
 import { deriveRun, type ScenarioMetrics } from '../evaluation/metrics/index.js';
 import { SCENARIO_METRICS } from '../evaluation/metrics/catalog.js';
@@ -22,7 +23,8 @@ export interface BuildOptions {
 
 export function buildReport(run: RunRecord, options: BuildOptions = {}): Report {
   const start = run.start.data;
-  const titles = new Map(allMethods().map((m) => [m.id, m.title] as const));
+  const rows = start.methods.map((id) => measuredRow(run, id));
+  const titles = new Map(rows.map((r) => [r.id, r.title] as const));
   const results = deriveRun(run).map(toResult);
   const label = start.targetLabel;
   const report: Report = {
@@ -46,12 +48,12 @@ export function buildReport(run: RunRecord, options: BuildOptions = {}): Report 
       ...(start.host ? { host: { ...start.host } } : {}),
       warnings: run.warnings,
     },
-    methods: start.methods.map((id) => ({ id, title: titles.get(id) ?? id, variant: variantOf(run, id) })),
+    methods: rows,
     verdict: { constraints: [], ranking: [], unmet: [] },
     scenarios: start.scenarios,
     summary: summary(run, results, titles),
     results,
-    features: featureRows(start.methods),
+    features: featureRows(rows),
     howMeasured: {
       metrics: SCENARIO_METRICS.map((m) => ({ id: m.id, title: m.title, unit: m.unit, how: m.how })),
       notes: howNotes(run),
@@ -84,10 +86,25 @@ function summary(run: RunRecord, results: ScenarioResult[], titles: Map<string, 
   return { caption: where, columnIds: ids, columns: ids.map((c) => SUMMARY_COLUMN_TITLES[c]), rows, footnotes };
 }
 
-/** The variant a method ran with: recorded on its scenario-start, else the method's default. */
-function variantOf(run: RunRecord, id: string): string {
-  const recorded = run.events.find((e) => e.kind === 'scenario-start' && e.method === id && typeof e.data['variant'] === 'string');
-  return recorded ? String(recorded.data['variant']) : (allMethods().find((m) => m.id === id)?.variants[0] ?? 'default');
+type ReportRow = Report['methods'][number];
+
+/**
+ * A row as it was measured: the method and variant of the artifacts its scenarios
+ * rendered (`render` events), else of its scenario-start, else the row's own (runs
+ * recorded before rows were variants carry neither: their rows are the default
+ * variants). A row whose scenarios rendered different variants is a broken run, not a
+ * row to show.
+ */
+export function measuredRow(run: RunRecord, id: MethodRowId): ReportRow {
+  const row = methodRow(id);
+  const mine = run.events.filter((e) => e.method === id);
+  const rendered = new Set(mine.filter((e) => e.kind === 'render').map((e) => `${String(e.data['method'])}/${String(e.data['variant'])}`));
+  if (rendered.size > 1) throw new Error(`${run.dir}: row ${id} was measured with several variants (${[...rendered].join(', ')}); a row is one variant`);
+  const [method, variant] = rendered.size === 1 ? [...rendered][0]!.split('/') : [row.method, mine.find((e) => e.kind === 'scenario-start' && typeof e.data['variant'] === 'string')?.data['variant'] ?? row.variant];
+  const m = allMethods().find((x) => x.id === method);
+  if (!m) throw new Error(`${run.dir}: row ${id} rendered unknown method ${method}`);
+  const v = String(variant);
+  return { id, method: m.id, title: m.variants.length > 1 ? `${m.title} (${v})` : m.title, variant: v };
 }
 
 function toResult(s: ScenarioMetrics): ScenarioResult {
@@ -109,15 +126,16 @@ function toResult(s: ScenarioMetrics): ScenarioResult {
   };
 }
 
-function featureRows(methods: readonly string[]): Report['features'] {
-  const ms = allMethods().filter((m) => methods.includes(m.id));
+/** The features table: a column per row, each with the documented facts of the variant the row was measured with. */
+function featureRows(rows: readonly ReportRow[]): Report['features'] {
   return (Object.keys(FEATURE_KEYS) as FeatureKey[]).map((key) => ({
     key,
     title: FEATURE_KEYS[key],
     values: Object.fromEntries(
-      ms.flatMap((m) => {
-        const f = m.features.find((x) => x.key === key);
-        return f ? [[m.id, { value: f.value, source: f.source }]] : [];
+      rows.flatMap((r) => {
+        const m = allMethods().find((x) => x.id === r.method)!;
+        const f = featureFor(m, r.variant, key);
+        return f ? [[r.id, { value: f.value, source: f.source, variant: r.variant }]] : [];
       }),
     ),
   }));

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { METHOD_IDS } from '../artifacts/artifact-set.js';
 import { ROW_IDS, SCENARIO_IDS } from '../evaluation/events.js';
+import { METHOD_ROW_IDS } from '../methods/rows.js';
 import { ModuleDependencySchema } from '../targets/lab/driver-builds/module-dependencies.js';
 
 /** 2: summary columns follow the scenarios run, cells are short with footnotes; the verdict. */
@@ -88,7 +89,7 @@ export const VerdictSchema = z.strictObject({
   ranking: z.array(
     z.strictObject({
       rank: z.int().positive(),
-      method: z.enum(METHOD_IDS),
+      method: z.enum(METHOD_ROW_IDS),
       variant: z.string(),
       title: z.string(),
       why: z.string(),
@@ -138,8 +139,11 @@ export const ReportSchema = z.strictObject({
     /** Lines of events.jsonl that could not be used. */
     warnings: z.array(z.string()),
   }),
-  /** `variant`: the variant the run measured (features and figures refer to it). */
-  methods: z.array(z.strictObject({ id: z.enum(METHOD_IDS), title: z.string(), variant: z.string() })),
+  /**
+   * The rows: `id` a method variant, `method` its delivery method, `variant` the variant
+   * the run measured (recorded with its renders; the features column and the figures refer to it).
+   */
+  methods: z.array(z.strictObject({ id: z.enum(METHOD_ROW_IDS), method: z.enum(METHOD_IDS), title: z.string(), variant: z.string() })),
   /** Which method to use, for the constraints given to evaluate (none: measured impact alone). */
   verdict: VerdictSchema,
   scenarios: z.array(z.enum(SCENARIO_IDS)),
@@ -150,7 +154,7 @@ export const ReportSchema = z.strictObject({
       /** Column ids: method, resources, one per scenario run, memory. */
       columnIds: z.array(z.string()).min(3),
       columns: z.array(z.string().min(1)).min(3),
-      rows: z.array(z.strictObject({ method: z.enum(METHOD_IDS), cells: z.array(SummaryCellSchema) })),
+      rows: z.array(z.strictObject({ method: z.enum(METHOD_ROW_IDS), cells: z.array(SummaryCellSchema) })),
       footnotes: z.array(z.string().min(1)),
     })
     .refine((s) => s.columns.length === s.columnIds.length && s.rows.every((r) => r.cells.length === s.columns.length), { message: 'every summary row has one cell per column' })
@@ -160,7 +164,8 @@ export const ReportSchema = z.strictObject({
     z.strictObject({
       key: z.string(),
       title: z.string(),
-      values: z.record(z.string(), z.strictObject({ value: z.string(), source: z.string() })),
+      /** By row id; `variant`: the variant the value describes, always the one the row was measured with. */
+      values: z.record(z.string(), z.strictObject({ value: z.string(), source: z.string(), variant: z.string() })),
     }),
   ),
   howMeasured: z.strictObject({

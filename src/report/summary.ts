@@ -6,7 +6,7 @@
  * footnote says why. No cell is ever empty. Durations carry no target label: the
  * table's caption says once where they were measured.
  */
-import type { MethodId } from '../artifacts/artifact-set.js';
+import type { MethodRowId } from '../methods/rows.js';
 import type { ScenarioId } from '../evaluation/events.js';
 import { formatBytes, formatMs, formatShare } from './format.js';
 import type { ScenarioResult } from './model.js';
@@ -45,7 +45,7 @@ class Reader {
   readonly used: string[] = [];
   readonly notes: string[] = [];
   constructor(
-    readonly method: MethodId,
+    readonly method: MethodRowId,
     readonly results: ScenarioResult[],
   ) {}
   result(s: ScenarioId): ScenarioResult | undefined {
@@ -133,7 +133,7 @@ function impactBits(r: Reader, s: ScenarioId, bits: string[], opts: { reboots?: 
   if (down && down.measured !== 0 && (down.attributable ?? 0) >= 0) r.note(`${r.method}, ${s}: nodes down ${down.text} in total`);
 }
 
-export function summaryRow(method: MethodId, title: string, columns: readonly SummaryColumnId[], results: ScenarioResult[], nodeCount: number): DraftCell[] {
+export function summaryRow(method: MethodRowId, title: string, columns: readonly SummaryColumnId[], results: ScenarioResult[], nodeCount: number): DraftCell[] {
   return columns.map((c) => {
     const r = new Reader(method, results);
     switch (c) {

@@ -15,8 +15,9 @@
  */
 import '../methods/all.js';
 import { allMethods } from '../methods/index.js';
-import type { FeatureKey, FeatureLevel } from '../methods/method.js';
+import { featureFor, type FeatureKey, type FeatureLevel } from '../methods/method.js';
 import type { MethodId } from '../artifacts/artifact-set.js';
+import type { MethodRowId } from '../methods/rows.js';
 import { formatBytes, formatMs } from './format.js';
 import type { Report } from './model.js';
 
@@ -45,7 +46,8 @@ export interface Assessment {
 
 export interface RankedMethod {
   rank: number;
-  method: MethodId;
+  /** The row (method variant, src/methods/rows.ts). */
+  method: MethodRowId;
   variant: string;
   title: string;
   /** One line: why it sits here. */
@@ -75,7 +77,7 @@ export function parseConstraints(list: string | undefined): { constraints: Const
 }
 
 export function verdict(report: Report, constraints: readonly ConstraintId[]): Verdict {
-  const rows = report.methods.map((m) => judge(report, m.id, m.variant ?? defaultVariant(m.id), m.title, constraints));
+  const rows = report.methods.map((m) => judge(report, m, constraints));
   rows.sort(compare);
   const ranking = rows.map((r, i) => ({ ...r, rank: i + 1 }));
   return {
@@ -83,10 +85,6 @@ export function verdict(report: Report, constraints: readonly ConstraintId[]): V
     ranking,
     unmet: constraints.filter((c) => !ranking.some((r) => r.assessments.find((a) => a.constraint === c)?.meets === 'yes')),
   };
-}
-
-function defaultVariant(id: MethodId): string {
-  return allMethods().find((m) => m.id === id)?.variants[0] ?? 'default';
 }
 
 function compare(a: Omit<RankedMethod, 'rank'>, b: Omit<RankedMethod, 'rank'>): number {
@@ -136,16 +134,18 @@ function impactFigure(report: Report, method: string, scenario: string, metric: 
   return figure(report, method, scenario, metric);
 }
 
+/** The documented fact of the variant the row measured (the same text as its features column). */
 function documented(method: MethodId, variant: string, key: FeatureKey): { level?: Level; evidence: Evidence } | undefined {
-  const f = allMethods().find((m) => m.id === method)?.features.find((x) => x.key === key);
+  const m = allMethods().find((x) => x.id === method);
+  const f = m && featureFor(m, variant, key);
   if (!f) return undefined;
-  const level = typeof f.level === 'string' ? f.level : f.level?.[variant];
-  return { level, evidence: { kind: 'documented', feature: key, value: f.value, source: f.source } };
+  return { level: f.level, evidence: { kind: 'documented', feature: key, value: f.value, source: f.source } };
 }
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
-function judge(report: Report, method: MethodId, variant: string, title: string, constraints: readonly ConstraintId[]): Omit<RankedMethod, 'rank'> {
+function judge(report: Report, row: Report['methods'][number], constraints: readonly ConstraintId[]): Omit<RankedMethod, 'rank'> {
+  const { id: method, variant, title } = row;
   const num = (s: string, m: string) => {
     const e = figure(report, method, s, m);
     return e && typeof e.value === 'number' ? e.value : undefined;
@@ -158,10 +158,10 @@ function judge(report: Report, method: MethodId, variant: string, title: string,
   const upgradeManual = num('upgrade', 'manualSteps');
   const memory = num('day2', 'memoryBytes');
   const impactNum = (s: string, m: string) => {
-    const e = impactFigure(report, method, s, m);
+    const e = impactFigure(report, row.id, s, m);
     return e && typeof e.value === 'number' ? e.value : undefined;
   };
-  const rebootsEv = impactFigure(report, method, 'day2', 'reboots');
+  const rebootsEv = impactFigure(report, row.id, 'day2', 'reboots');
   const canary = report.scenarios.map((s) => impactNum(s, 'canaryDisruptionMs')).filter((x): x is number => x !== undefined);
   const impact: RankedMethod['impact'] = {
     basis: rebootsEv?.kind === 'measured' && rebootsEv.metric.includes('.attributable.') ? 'attributable' : 'measured',
@@ -171,13 +171,13 @@ function judge(report: Report, method: MethodId, variant: string, title: string,
     ...(num('day2', 'timeToDriverMs') !== undefined ? { day2TimeToDriverMs: num('day2', 'timeToDriverMs') } : {}),
     ...(memory !== undefined ? { memoryBytes: memory } : {}),
   };
-  const assessments = constraints.map((c) => assess(report, method, variant, c));
+  const assessments = constraints.map((c) => assess(report, row, c));
   return { method, variant, title, why: whyLine(assessments, impact), assessments, impact };
 }
 
-function assess(report: Report, method: MethodId, variant: string, c: ConstraintId): Assessment {
-  const ev = (s: string, m: string) => figure(report, method, s, m);
-  const doc = (k: FeatureKey) => documented(method, variant, k);
+function assess(report: Report, row: Report['methods'][number], c: ConstraintId): Assessment {
+  const ev = (s: string, m: string) => figure(report, row.id, s, m);
+  const doc = (k: FeatureKey) => documented(row.method, row.variant, k);
   const fromDoc = (k: FeatureKey, invert = false, say?: (l: Level) => string): Assessment => {
     const d = doc(k);
     if (!d || !d.level) return { constraint: c, meets: 'partly', why: 'not documented: check it yourself', evidence: d ? [d.evidence] : [] };
@@ -186,7 +186,7 @@ function assess(report: Report, method: MethodId, variant: string, c: Constraint
   };
   switch (c) {
     case 'no-reboot': {
-      const r = impactFigure(report, method, 'day2', 'reboots');
+      const r = impactFigure(report, row.id, 'day2', 'reboots');
       if (r && r.kind === 'measured' && typeof r.value === 'number') {
         const how = r.metric.includes('.attributable.') ? 'measured, less the baseline' : 'measured';
         return { constraint: c, meets: r.value <= 0 ? 'yes' : 'no', why: r.value <= 0 ? `no reboot added to install on running nodes (${how})` : `${plural(r.value, 'reboot')} to install on running nodes (${how})`, evidence: [r] };
@@ -195,7 +195,7 @@ function assess(report: Report, method: MethodId, variant: string, c: Constraint
     }
     case 'sno': {
       const d = doc('single-node');
-      const r = impactFigure(report, method, 'day2', 'reboots');
+      const r = impactFigure(report, row.id, 'day2', 'reboots');
       const down = ev('day2', 'downtimeTotalMs');
       if (d?.level === 'no') return { constraint: c, meets: 'no', why: d.evidence.kind === 'documented' ? d.evidence.value : '', evidence: [d.evidence] };
       if (r && typeof r.value === 'number' && r.value > 0) {

@@ -33,6 +33,12 @@ export interface Target {
   readonly kind: 'lab' | 'cluster';
   /** Shown next to every duration, e.g. `lab (QEMU TCG)` or `cluster (my-context)`. */
   readonly label: string;
+  /**
+   * The OpenShift version whose semantics the target's control plane follows, for
+   * variants that need one when its releases name none (the lab's kernels are no
+   * OpenShift release); a real cluster's releases name their own.
+   */
+  readonly openshiftVersion?: string;
   /** Node names, as the target knows them. */
   nodes(): string[];
   releases(): TargetReleases;

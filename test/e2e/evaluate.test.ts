@@ -30,12 +30,12 @@ function qemuPidsFor(runDir: string): string[] {
 }
 
 describe.skipIf(!availability.ok)(`kmodlab evaluate (lab)${skipReason(availability)}`, () => {
-  it('runs the default evaluation end to end and writes report.md, report.json and report.html', { timeout: 900_000 }, () => {
+  it('runs the default evaluation end to end and writes report.md, report.json and report.html', { timeout: 1_500_000 }, () => {
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'kmodlab-e2e-')), 'run');
-    const r = spawnSync(process.execPath, [BIN, 'evaluate', '--out', out], { encoding: 'utf8', cwd: ROOT, timeout: 880_000 });
+    const r = spawnSync(process.execPath, [BIN, 'evaluate', '--out', out], { encoding: 'utf8', cwd: ROOT, timeout: 1_480_000 });
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     // progress: elapsed, step counter, time left, method/scenario, step (the 5 baseline steps come first)
-    expect(r.stderr).toMatch(/\[\d\d:\d\d 13\/20 ~(<1|\d+) min left\] dtk\/upgrade: /);
+    expect(r.stderr).toMatch(/\[\d\d:\d\d 18\/30 ~(<1|\d+) min left\] dtk\/upgrade: /);
     for (const f of ['events.jsonl', 'report.md', 'report.json', 'report.html']) expect(existsSync(path.join(out, f)), f).toBe(true);
     // The summary printed at the end fits a terminal: one block per method, no Markdown table.
     expect(r.stdout).toMatch(/^ {2}Additional resource consumption +\S/m);
@@ -43,7 +43,8 @@ describe.skipIf(!availability.ok)(`kmodlab evaluate (lab)${skipReason(availabili
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportJson;
     expect(report.run.status).toBe('completed');
     expect(report.run.targetLabel).toBe('lab (QEMU TCG)');
-    expect(report.summary.rows).toHaveLength(3);
+    // Every variant is a row.
+    expect(report.summary.rows.map((r) => r.method)).toEqual(['layering', 'layering-on-cluster', 'dtk', 'dtk-tracking', 'kmm']);
     // The baseline ran every scenario: attributable figures are measured, not "no baseline".
     expect(report.results.filter((x) => x.method === 'baseline').map((x) => x.status)).toEqual(['completed', 'completed', 'completed', 'completed', 'completed']);
     for (const row of report.summary.rows) {
@@ -52,7 +53,7 @@ describe.skipIf(!availability.ok)(`kmodlab evaluate (lab)${skipReason(availabili
         expect(cell.text).not.toMatch(/#N\/A/);
       }
     }
-    for (const method of ['layering', 'dtk', 'kmm']) {
+    for (const method of ['layering', 'layering-on-cluster', 'dtk', 'dtk-tracking', 'kmm']) {
       expect(metric(report, method, 'day2', 'success')?.value, `${method} day2`).toBe(true);
       expect(metric(report, method, 'uninstall', 'success')?.value, `${method} uninstall`).toBe(true);
       expect(metric(report, method, 'uninstall', 'leftovers')?.value, `${method} leftovers`).toBe(0);
@@ -64,6 +65,11 @@ describe.skipIf(!availability.ok)(`kmodlab evaluate (lab)${skipReason(availabili
     expect(metric(report, 'kmm', 'upgrade', 'manualSteps')?.value).toBe(0);
     expect(metric(report, 'dtk', 'upgrade', 'manualSteps')?.value).toBeGreaterThanOrEqual(1);
     expect(metric(report, 'layering', 'upgrade', 'manualSteps')?.value).toBeGreaterThanOrEqual(1);
+    // The variants that follow upgrades restore the driver on the new kernel; their pinned controls do not.
+    expect(metric(report, 'dtk-tracking', 'upgrade', 'success')?.value).toBe(true);
+    expect(metric(report, 'layering-on-cluster', 'upgrade', 'success')?.value).toBe(true);
+    expect(metric(report, 'dtk', 'upgrade', 'success')?.value).toBe(false);
+    expect(metric(report, 'layering', 'upgrade', 'success')?.value).toBe(false);
     expect(qemuPidsFor(out)).toEqual([]);
   });
 

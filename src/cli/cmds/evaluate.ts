@@ -6,7 +6,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { hiddenAlias, mergeAlias } from '../flag-aliases.js';
-import { METHOD_IDS, type MethodId } from '../../artifacts/artifact-set.js';
+import { METHOD_ROW_IDS, methodRow, type MethodRowId } from '../../methods/rows.js';
 import { loadDriver, type LoadedDriver } from '../../driver/load.js';
 import type { RenderOptionsInput } from '../../methods/method.js';
 import type { Target, TargetEmit } from '../../targets/target.js';
@@ -83,7 +83,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .description('Run each delivery method through each scenario on a target (default: the lab) and report measured figures.')
     .option('--target <target>', 'lab (QEMU nodes on real kernels) | cluster', 'lab')
     .option('--driver <file>', 'driver spec (YAML)', REFERENCE_DRIVER_FILE)
-    .option('--methods <list>', `comma-separated: ${METHOD_IDS.join(',')} (--method works too)`, METHOD_IDS.join(','))
+    .option('--methods <list>', `comma-separated rows, one per method variant: ${METHOD_ROW_IDS.join(',')} (--method works too)`, METHOD_ROW_IDS.join(','))
     .addOption(hiddenAlias('--method <list>', 'alias of --methods'))
     .option('--scenarios <list>', `comma-separated: ${SCENARIO_IDS.join(',')}`, SCENARIO_IDS.join(','))
     .option('--no-baseline', 'skip the baseline (each scenario run once with no driver method); the report then cannot say what a method adds to reboots, downtime, canary disruption and pod restarts')
@@ -135,7 +135,7 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   if (flags.dryRun !== undefined && flags.dryRun !== 'server') throw new UserError(`--dry-run ${flags.dryRun}: only --dry-run=server is supported (the API server validates and applies nothing)`);
   if (flags.dryRun && flags.observeOnly) throw new UserError('--dry-run=server and --observe-only conflict: dry-run sends writes (not persisted), observe-only sends none; pick one');
   if (flags.upgradeTo && !flags.yesUpgradeMyCluster) throw new UserError('--upgrade-to upgrades a real cluster: add --yes-upgrade-my-cluster to confirm');
-  const methods = parseList<MethodId>(flags.methods, METHOD_IDS, '--methods');
+  const methods = parseList<MethodRowId>(flags.methods, METHOD_ROW_IDS, '--methods');
   const scenarios = parseList<ScenarioId>(flags.scenarios, SCENARIO_IDS, '--scenarios');
   const constraints = flags.constraints === undefined ? [] : parseList<ConstraintId>(flags.constraints, CONSTRAINT_IDS, '--constraints');
   const lab = flags.target === 'lab';
@@ -234,7 +234,7 @@ function checkClusterFlags(flags: EvaluateFlags): void {
 }
 
 /** The same scenarios on a real cluster, through the cluster target. */
-async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: TargetEmit, methods: MethodId[], io: CliIO): Promise<PreparedTarget> {
+async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: TargetEmit, methods: MethodRowId[], io: CliIO): Promise<PreparedTarget> {
   // No --pool: the target picks the pool that holds the nodes (master on single-node OpenShift).
   const asked = flags.pool === undefined ? undefined : poolFlag(flags.pool);
   const target = await ClusterTarget.connect({
@@ -254,7 +254,18 @@ async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: 
   const pool = target.pool();
   if (flags.day1InstallDir) {
     // Day 1 needs install time: write each method's installer manifests for the user.
-    for (const set of renderMethods(driver.spec, target.releases().from, methods.join(','), { day1: true, pool, registry: flags.registry })) {
+    // Variants without an install-time form (on-cluster layering, dtk tracking) have none to write.
+    for (const { method, variant } of methods.map(methodRow)) {
+      let set;
+      try {
+        set = renderMethods(driver.spec, target.releases().from, method, { day1: true, pool, registry: flags.registry, variant })[0]!;
+      } catch (e) {
+        if (e instanceof UserError) {
+          io.stderr(`day1: no installer manifests for ${method} ${variant}: ${e.message.split('\n')[0]}\n`);
+          continue;
+        }
+        throw e;
+      }
       const files = await writeArtifactSet(set, path.resolve(flags.day1InstallDir));
       io.stderr(`day1: wrote ${files.length} ${set.method} file(s) to ${path.resolve(flags.day1InstallDir, set.method)}\n`);
     }

@@ -27,6 +27,14 @@ export interface ScenarioContext {
 
 export type ScenarioFn = (ctx: ScenarioContext) => Promise<void>;
 
+/**
+ * The row's variant has no form for this scenario (e.g. on-cluster layering and dtk
+ * tracking have no install-time manifests): recorded as not run, with why, not as a failure.
+ */
+export class ScenarioNotApplicable extends Error {
+  override readonly name = 'ScenarioNotApplicable';
+}
+
 /** Module names as the kernel reports them. */
 export function driverModules(ctx: ScenarioContext): string[] {
   return ctx.driver.modules.map((m) => m.name.replace(/-/g, '_'));

@@ -19,12 +19,19 @@ export const DTK_FEATURES: readonly FeatureFact[] = [
     key: 'follows-kernel-upgrades',
     value:
       'pinned: no (image built for one kernel; rebuild per release); tracking: partly (rebuilds when openshift/driver-toolkit:latest moves, rolls pods; a node lacks the driver between its pod update and its reboot)',
+    byVariant: {
+      pinned: 'no: the image is built for one kernel; after an upgrade the pod cannot load it (rebuild per release)',
+      tracking: 'partly: rebuilt when openshift/driver-toolkit:latest moves, pods rolled; a node lacks the driver between its pod update and its reboot',
+    },
     source: DTK_IMAGESTREAM_DOC,
     level: { pinned: 'no', tracking: 'partly' },
   },
   {
     key: 'day1-support',
     value: 'after the cluster is up only: a prebuilt image, loaded once the pod is scheduled (not at first boot)',
+    byVariant: {
+      tracking: 'no install-time form: tracking builds from the cluster\'s openshift/driver-toolkit:latest; install with pinned, then apply tracking',
+    },
     source: INSTALL_MANIFESTS,
     level: 'no',
   },

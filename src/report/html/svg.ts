@@ -29,7 +29,9 @@ export const r1 = (n: number) => Math.round(n * 10) / 10;
 /** Method colours, chosen to stay distinguishable for common colour-vision deficiencies. */
 export const METHOD_COLOURS: Record<string, string> = {
   layering: '#3d6fd6',
+  'layering-on-cluster': '#8fb0ee',
   dtk: '#e07b24',
+  'dtk-tracking': '#f2b37a',
   kmm: '#1f9e89',
 };
 export const colourOf = (method: string) => METHOD_COLOURS[method] ?? '#6b7280';

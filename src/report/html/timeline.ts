@@ -4,7 +4,7 @@
  * restarts, faults) with its canary strip underneath, and a lane of builds. Time runs
  * from the method's first scenario; durations are the target's (lab-scale on the lab).
  */
-import type { MethodId } from '../../artifacts/artifact-set.js';
+import type { MethodRowId } from '../../methods/rows.js';
 import type { RecordedEvent, RunRecord } from '../../evaluation/read-run.js';
 import { findSegment, type Segment } from '../../evaluation/metrics/segments.js';
 import { trackNode } from '../../evaluation/metrics/node-track.js';
@@ -22,18 +22,18 @@ const BUILD = 16;
 /** Vertical position of markers inside a node lane (below the kernel label). */
 const MARK = 19;
 
-function recordedSegments(run: RunRecord, method: MethodId): Segment[] {
+function recordedSegments(run: RunRecord, method: MethodRowId): Segment[] {
   return run.start.data.scenarios.map((s) => findSegment(run, method, s)).filter((s) => s.status !== 'not-run');
 }
 
 /** How long a method's scenarios took, so all timelines can share one scale. */
-export function methodSpan(run: RunRecord, method: MethodId): number {
+export function methodSpan(run: RunRecord, method: MethodRowId): number {
   const segs = recordedSegments(run, method);
   return segs.length === 0 ? 0 : Math.max(...segs.map((s) => s.endT)) - segs[0]!.start!.t;
 }
 
 /** `spanMs`: the time the x axis covers (the longest method's), so methods compare at a glance. */
-export function timeline(run: RunRecord, method: MethodId, label: string, spanMs?: number): string {
+export function timeline(run: RunRecord, method: MethodRowId, label: string, spanMs?: number): string {
   const segs = recordedSegments(run, method);
   if (segs.length === 0) return `<p class="empty">No scenario of this method was recorded (${esc(findSegment(run, method, run.start.data.scenarios[0]!).reason ?? 'not run')}).</p>`;
   const t0 = segs[0]!.start!.t;

@@ -15,6 +15,7 @@ import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.j
 import { LabCluster } from './control-plane/lab-cluster.js';
 import { loaderImage, parseLoader } from './control-plane/controllers/day1-loader.js';
 import { prebuildLayeredImage } from './control-plane/controllers/machineconfig.js';
+import { builderImage, withBuilderImage } from './control-plane/controllers/machineosconfig.js';
 import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import { findKernel, type LabKernel } from './kernels/catalog.js';
 import { labRelease } from './release.js';
@@ -36,6 +37,12 @@ export interface LabTargetOptions {
 export class LabTarget implements Target {
   readonly kind = 'lab' as const;
   readonly label = LAB_LABEL;
+  /**
+   * The lab's MachineOSConfig controller follows the MCO of OpenShift 4.19, where
+   * on-cluster layering is GA with machineconfiguration.openshift.io/v1 and supports
+   * single-node clusters (control-plane/controllers/machineosconfig.ts).
+   */
+  readonly openshiftVersion = '4.19.0';
   private cluster: LabCluster | undefined;
   private generation = 0;
 
@@ -82,6 +89,7 @@ export class LabTarget implements Target {
       cmdline: this.opts.cmdline,
       // One store per run unless shared: every report then measures real builds.
       buildStore: this.opts.buildStore ?? join(this.opts.runDir, 'build-store'),
+      buildPartition: opts.day1 && buildPartition(opts.day1),
       // Day 1: images are built before the install, so the first boot starts the clock after them.
       beforeBoot: opts.day1 ? (c) => prebuildDay1Images(c, opts.day1!) : undefined,
     });
@@ -97,6 +105,7 @@ export class LabTarget implements Target {
     const objects = allObjects(set, 'day2');
     this.opts.emit('apply', { objects: objects.map(ref), phase: 'day2' });
     this.recordManualSteps(set, 'day2');
+    this.live().opts.buildPartition = buildPartition(set);
     await this.live().apply(objects);
   }
 
@@ -115,7 +124,33 @@ export class LabTarget implements Target {
   }
 
   async changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
+    if (why === 'upgrade') this.pointMachineOSConfigsAt(to);
     await this.live().changeRelease(this.kernelOf(to), why);
+  }
+
+  /**
+   * The on-cluster layering README's upgrade step: its Containerfile pins the
+   * driver-toolkit of the release it was rendered for, so "when you start an upgrade"
+   * the person points the builder stage at the new release's driver-toolkit and applies
+   * the MachineOSConfig again. The lab does it, and records it as the manual step it is;
+   * the MCO then rebuilds on the new release with it.
+   */
+  private pointMachineOSConfigsAt(to: Release): void {
+    const c = this.live();
+    const dtk = to.driverToolkitImage;
+    if (!dtk) return;
+    for (const mosc of c.store.list('MachineOSConfig')) {
+      const files = (mosc.spec as { containerFile?: { content?: string }[] } | undefined)?.containerFile ?? [];
+      const current = files.map((f) => builderImage(f.content ?? '')).find(Boolean);
+      if (!current || current === dtk) continue;
+      for (const f of files) if (f.content) f.content = withBuilderImage(f.content, dtk);
+      c.store.put(mosc);
+      this.opts.emit('manual-step', {
+        description: `upgrade: point MachineOSConfig ${mosc.metadata.name}'s builder stage at the new release's driver-toolkit and apply it`,
+        command: `oc adm release info <new release> --image-for=driver-toolkit  # replace the FROM … AS builder image with it, then: oc apply -f <machineosconfig file>`,
+        performedBy: 'lab',
+      });
+    }
   }
 
   async waitForModules(modules: string[], want: { loaded: boolean; timeoutMs: number }): Promise<WaitResult> {
@@ -157,6 +192,11 @@ export class LabTarget implements Target {
     await this.cluster?.shutdown();
     this.cluster = undefined;
   }
+}
+
+/** Where in the build store the builds of a set go: per method variant (see LabClusterOptions.buildPartition). */
+function buildPartition(set: ArtifactSet): string {
+  return `${set.method}-${set.variant ?? 'default'}`;
 }
 
 function ref(o: K8sObject): string {

@@ -28,7 +28,8 @@ export interface PodRecord {
   sightings?: PodSightings;
 }
 
-export type NodeOs = { kind: 'stock' } | { kind: 'layered'; ref: string; image: LayeredImage };
+/** `managedBy`: the MachineOSConfig that builds the node's image (on-cluster layering); none for a pinned osImageURL. */
+export type NodeOs = { kind: 'stock' } | { kind: 'layered'; ref: string; image: LayeredImage; managedBy?: string };
 
 export interface ClusterNode {
   name: string;

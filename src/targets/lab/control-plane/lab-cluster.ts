@@ -29,6 +29,7 @@ import { reconcileDaemonSets, stopDaemonSetPods } from './controllers/daemonset.
 import { reconcileModules, unloadModule } from './controllers/kmm-module.js';
 import { reconcileMachineConfigs, rollBackMachineConfig } from './controllers/machineconfig.js';
 import { reconcileDay1Loaders } from './controllers/day1-loader.js';
+import { reconcileMachineOSConfigs, rollBackMachineOSConfig } from './controllers/machineosconfig.js';
 import { findKernel } from '../kernels/catalog.js';
 import { labCacheDir } from '../host/cache.js';
 import { clusterNodeHandles, LabUsageSource } from '../metrics/lab-usage.js';
@@ -73,6 +74,12 @@ export interface LabClusterOptions {
   nfd?: boolean;
   /** Build store (default: the lab cache). */
   buildStore?: string;
+  /**
+   * A part of the build store for the artifacts being realized (LabTarget: their method
+   * and variant). Variants of one method push to the same repository names, but their
+   * images are different builds (another Containerfile): one is never the other's cache hit.
+   */
+  buildPartition?: string;
   /** MachineConfigPool maxUnavailable (default 1, as OpenShift). */
   maxUnavailable?: number;
   /**
@@ -90,6 +97,13 @@ export class LabCluster {
   readonly shareDir: string;
   readonly driver: LoadedDriver;
   release: ClusterRelease;
+  /**
+   * The kernel of the cluster's `openshift/driver-toolkit:latest`: the release's default
+   * kernel. An upgrade moves the tag (a new release payload); a switch to the realtime
+   * kernel does not (the same release's driver-toolkit; openshift/driver-toolkit
+   * manifests/01-openshift-imagestream.yaml).
+   */
+  dtkKernel: LabKernel;
   readonly emit: EmitFn;
   readonly opts: LabClusterOptions;
   private monitor: NodeJS.Timeout | undefined;
@@ -107,6 +121,7 @@ export class LabCluster {
     this.registry = new ImageRegistry(this.shareDir);
     this.driver = opts.driver;
     this.release = opts.release;
+    this.dtkKernel = opts.release.kernel;
     this.emit = opts.emit ?? (() => undefined);
   }
 
@@ -199,6 +214,11 @@ export class LabCluster {
         await rollBackMachineConfig(this, stored);
         continue;
       }
+      if (o.kind === 'MachineOSConfig') {
+        this.store.remove(o);
+        await rollBackMachineOSConfig(this, stored);
+        continue;
+      }
       this.store.remove(o);
     }
     await this.reconcile();
@@ -208,6 +228,7 @@ export class LabCluster {
   async reconcile(): Promise<void> {
     await reconcileBuildConfigs(this);
     await reconcileMachineConfigs(this);
+    await reconcileMachineOSConfigs(this);
     await reconcileDay1Loaders(this);
     await reconcileDaemonSets(this);
     await reconcileModules(this);
@@ -301,7 +322,7 @@ export class LabCluster {
     }
     this.emit('progress', { step: `${by}: building ${this.driver.spec.name} for ${kver}` });
     try {
-      const store = join(this.opts.buildStore ?? labCacheDir('builds'), repositoryOf(image).replace(/[^A-Za-z0-9._-]+/g, '_'));
+      const store = join(this.opts.buildStore ?? labCacheDir('builds'), ...(this.opts.buildPartition ? [this.opts.buildPartition] : []), repositoryOf(image).replace(/[^A-Za-z0-9._-]+/g, '_'));
       const r = await buildDriver(this.driver, kernel, { storeDir: store });
       const rec = r.record;
       // A cache hit did no work: it carries the size of what was reused, not the cost
@@ -372,15 +393,18 @@ export class LabCluster {
   /**
    * A cluster upgrade (or kernel switch): every node moves to `kernel` with
    * MachineConfig reboot semantics — except nodes whose pool runs a custom layered
-   * image: the MCO keeps the override, so they stay where they are.
+   * image: the MCO keeps a pinned osImageURL, so they stay where they are, and a pool
+   * with a MachineOSConfig moves when the MCO has rebuilt its image on the new release
+   * (the reconcile at the end: controllers/machineosconfig.ts).
    */
   async changeRelease(kernel: LabKernel, why: 'upgrade' | 'kernel-switch'): Promise<void> {
     this.release = { ...this.release, kernel };
+    if (why === 'upgrade') this.dtkKernel = kernel;
     this.emit('progress', { step: `${why}: cluster release now ${kernel.kver}` });
     await reconcileBuildConfigs(this); // DTK image change triggers fire before nodes move
     const max = Math.max(1, this.opts.maxUnavailable ?? 1);
     const movers = this.nodes.filter((n) => n.os.kind !== 'layered' && n.lab.kernel.kver !== kernel.kver);
-    for (const n of this.nodes.filter((x) => x.os.kind === 'layered')) {
+    for (const n of this.nodes.filter((x) => x.os.kind === 'layered' && !x.os.managedBy)) {
       this.emit('manual-step', { description: `node ${n.name} runs a custom layered OS image: the MCO keeps it and does not ${why === 'upgrade' ? 'upgrade' : 'switch'} the kernel; rebuild the layered image on ${kernel.kver} and update osImageURL` }, n.name);
     }
     for (let i = 0; i < movers.length; i += max) {

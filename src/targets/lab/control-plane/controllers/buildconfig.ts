@@ -47,8 +47,9 @@ export async function reconcileBuildConfigs(c: LabCluster): Promise<void> {
       continue;
     }
     const kverArg = spec.strategy?.dockerStrategy?.buildArgs?.find((a) => a.name === 'KVER')?.value;
-    // No KVER build arg: the Dockerfile reads the kernel from the driver-toolkit it runs on.
-    const kver = kverArg ?? c.release.kernel.kver;
+    // No KVER build arg (tracking): the Dockerfile reads the kernel from the driver-toolkit
+    // it runs on, the cluster's openshift/driver-toolkit:latest — moved by upgrades only.
+    const kver = kverArg ?? c.dtkKernel.kver;
     if (built.get(id) === kver && c.registry.has(ref)) continue;
     await c.buildImage(kver, `BuildConfig/${bc.metadata.name}`, ref, 'dtk');
     built.set(id, kver); // a failed build is not retried until something changes, as on OpenShift

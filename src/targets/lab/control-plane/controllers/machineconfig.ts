@@ -92,7 +92,7 @@ export function poolMaxUnavailable(c: LabCluster, pool: string | undefined, node
   return Math.max(1, c.opts.maxUnavailable ?? 1);
 }
 
-async function rollOut(c: LabCluster, nodes: ClusterNode[], update: (n: ClusterNode) => Promise<void>): Promise<void> {
+export async function rollOut(c: LabCluster, nodes: ClusterNode[], update: (n: ClusterNode) => Promise<void>): Promise<void> {
   const pool = nodes[0]?.pool;
   const max = poolMaxUnavailable(c, pool, c.nodes.filter((n) => n.pool === pool).length);
   for (let i = 0; i < nodes.length; i += max) {
