@@ -108,7 +108,7 @@ describe.skipIf(!availability.ok || !from)(`variants through an upgrade${skipRea
     const onCluster = await upgrade('layering', 'on-cluster');
     expect(onCluster.before.ok).toBe(true);
     // The OS image is built in the cluster: no build.sh; the one step left is pushing the driver source image it copies from.
-    expect(onCluster.applied.filter((e) => e.kind === 'manual-step').map((e) => e.data.description)).toEqual([expect.stringMatching(/push the source image the MachineOSConfig's build copies from/)]);
+    expect(onCluster.applied.filter((e) => e.kind === 'manual-step').map((e) => e.data.description)).toEqual([expect.stringMatching(/build and push the source image .*: the in-cluster build copies the driver source from it/)]);
     const firstBuild = onCluster.applied.find((e) => e.kind === 'build');
     expect(firstBuild?.data).toMatchObject({ ok: true, kver: from!.kver });
     expect(String(firstBuild?.data.by)).toMatch(/^MachineOSBuild\//);

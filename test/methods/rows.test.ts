@@ -59,7 +59,7 @@ describe('manual steps per row (day 2, the reference driver: source from a direc
     return manualStepsOf(renderMethods(driver, release, method, { variant, registry: method === 'layering' ? 'quay.io/acme' : undefined })[0]!, 'day2').map((s) => s.description);
   };
   it('on-cluster layering: no off-cluster image build, but the source image the in-cluster build copies from is pushed by you', () => {
-    expect(steps('layering-on-cluster')).toEqual(["build Containerfile.source off-cluster and push the source image the MachineOSConfig's build copies from"]);
+    expect(steps('layering-on-cluster')).toEqual(['build and push the source image <source image>: the in-cluster build copies the driver source from it']);
     expect(steps('layering')).toEqual([expect.stringMatching(/^run build\.sh/)]);
   });
   it('dtk: both variants start the binary build with the driver source', () => {
