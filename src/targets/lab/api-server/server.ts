@@ -20,6 +20,7 @@ import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { MemoryLogSource, type LogQuery, type LogSource } from './log-source.js';
 import { bearerMatches, kubeconfigText, newToken, type ServingPki } from './tls.js';
 import { openshiftCrds } from './openshift-crds.js';
+import { instantiate } from './builds.js';
 import { CRD_TYPE, NAMESPACE_TYPE } from './resources.js';
 import { toTable, wantsTable } from './tables.js';
 
@@ -197,6 +198,10 @@ export class LabApiServer {
     const r = this.route(parts);
     if (!r) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const { t, namespace, name, subresource } = r;
+    if (method === 'POST' && name && t.group === 'build.openshift.io' && t.resource === 'buildconfigs' && (subresource === 'instantiate' || subresource === 'instantiatebinary')) {
+      const build = await instantiate(this.objects, this.registry, namespace!, name, subresource, req, q, async () => this.json(await readBody(req), req) as Obj);
+      return send(res, 201, build);
+    }
     if (subresource && !(subresource === 'status' && t.status) && !(subresource === 'log' && t.log)) {
       if (t.kind === 'Pod' && ['exec', 'attach', 'portforward'].includes(subresource)) throw methodNotAllowed(`pods/${subresource} is not served by the lab API`);
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');

@@ -54,6 +54,9 @@ for f in /etc/kmodlab/boot.d/*.sh; do
   [ -r "$f" ] || continue
   sh "$f" && echo "kmodlab-init: boot hook $f done" || echo "kmodlab-init: boot hook $f failed ($?)"
 done
+# RHCOS keeps the module tree at /usr/lib/modules (/lib links there): manifests mount it
+# by that path (e.g. a DaemonSet's hostPath /usr/lib/modules, type Directory).
+[ -e /usr/lib/modules ] || { mkdir -p /usr/lib && ln -s /lib/modules /usr/lib/modules; }
 mkdir -p ${SHARE_MOUNT}
 # Mount the share only if QEMU gave us a 9p device with our tag (mount_tag is NUL-terminated).
 if grep -qs '^${SHARE_TAG}' /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; then

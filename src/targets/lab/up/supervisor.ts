@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { BuildController, IMAGESTREAMS } from '../control-plane/api-controllers/builds.js';
 import { DaemonSetController } from '../control-plane/api-controllers/daemonset.js';
 import { SharedInformers } from '../control-plane/informers.js';
 import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.js';
@@ -83,10 +84,12 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let informers: SharedInformers | undefined;
   let kubelets: Kubelets | undefined;
   let daemonsets: DaemonSetController | undefined;
+  let builds: BuildController | undefined;
   let registry: LabRegistry | undefined;
 
   const stop = async () => {
     await daemonsets?.stop();
+    await builds?.stop();
     await kubelets?.stop();
     await informers?.stop();
     await Promise.all(agents.map((a) => a.stop()));
@@ -142,8 +145,15 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
         await kubelets.add({ node, shareDir: shareDir(node.name) });
       }
     }
-    daemonsets = new DaemonSetController({ kc, informers, log: spec.log });
+    if (registry) {
+      builds = new BuildController({ kc, informers, registry, log: spec.log });
+      await builds.start();
+    }
+    const b = builds;
+    daemonsets = new DaemonSetController({ kc, informers, log: spec.log, resolveTag: b ? (ns, stream, tag) => b.resolveTag(ns, stream, tag) : undefined });
     await daemonsets.start();
+    // A tag moving (a build pushed) is a reason to look at the DaemonSets again.
+    if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
     spec.log(`controllers running (${informers.watchCount} watches: one per resource type)`);
     state.phase = 'ready';
     writeState(state);

@@ -54,8 +54,8 @@ const ownedBy = (p: V1Pod, uid: string) => (p.metadata?.ownerReferences ?? []).s
 export interface DaemonSetControllerOptions {
   kc: KubeConfig;
   informers: SharedInformers;
-  /** Maps a container image to what the node pulls (ImageStream tags → registry digest). */
-  resolveImage?: (namespace: string, image: string) => string | undefined;
+  /** Resolves an ImageStream tag to the digest reference it points at (undefined: not yet). */
+  resolveTag?: (namespace: string, stream: string, tag: string) => string | undefined;
   log?: (line: string) => void;
 }
 
@@ -113,7 +113,7 @@ export class DaemonSetController {
     const t = ds.spec!.template;
     const ns = ds.metadata!.namespace!;
     const spec = structuredClone(t.spec!);
-    for (const c of spec.containers) c.image = this.o.resolveImage?.(ns, c.image!) ?? c.image;
+    for (const c of spec.containers) c.image = this.resolveImage(ds, c.name, c.image!) ?? c.image;
     spec.nodeName = node;
     spec.tolerations = [...(spec.tolerations ?? []), ...DAEMON_TOLERATIONS.filter((d) => !(spec.tolerations ?? []).some((x) => x.key === d.key && x.effect === d.effect))];
     spec.restartPolicy ??= 'Always';
@@ -129,6 +129,36 @@ export class DaemonSetController {
       },
       spec,
     };
+  }
+
+  /**
+   * What a container's image becomes on OpenShift before a node pulls it: the image trigger
+   * controller (openshift/openshift-controller-manager pkg/image/trigger, annotation
+   * `image.openshift.io/triggers`) sets the container named in fieldPath to the digest of
+   * the ImageStreamTag; a reference into the internal registry
+   * (`image-registry.openshift-image-registry.svc:5000/<ns>/<stream>:<tag>`) is served from
+   * the stream. Unlike upstream the DaemonSet's spec is not patched: pods get the
+   * resolved reference when they are created (a moved tag is a new revision, see reconcile).
+   */
+  private resolveImage(ds: V1DaemonSet, container: string, image: string): string | undefined {
+    const resolve = this.o.resolveTag;
+    if (!resolve) return undefined;
+    const ns = ds.metadata!.namespace!;
+    try {
+      const triggers = JSON.parse(ds.metadata?.annotations?.['image.openshift.io/triggers'] ?? '[]') as { from?: { kind?: string; name?: string; namespace?: string }; fieldPath?: string; paused?: boolean | string }[];
+      for (const t of triggers) {
+        if (t.from?.kind !== 'ImageStreamTag' || !t.from.name || t.paused === true || t.paused === 'true') continue;
+        const m = /containers\[\?\(@\.name=="([^"]+)"\)\]\.image/.exec(t.fieldPath ?? '');
+        if (m?.[1] !== container) continue;
+        const [stream, tag = 'latest'] = t.from.name.split(':');
+        const ref = resolve(t.from.namespace ?? ns, stream!, tag);
+        if (ref) return ref;
+      }
+    } catch {
+      // An unparsable annotation triggers nothing (the trigger controller skips it too).
+    }
+    const internal = /^image-registry\.openshift-image-registry\.svc:5000\/([^/]+)\/([^/:@]+)(?::([^/@]+))?$/.exec(image);
+    return internal ? resolve(internal[1]!, internal[2]!, internal[3] ?? 'latest') : undefined;
   }
 
   private async reconcile(ds: V1DaemonSet): Promise<void> {
