@@ -29,8 +29,9 @@ export function registerLabStartBuild(lab: Command, io: CliIO): void {
       if (!flags.wait) return;
       const done = await waitForBuild(kubeconfig, flags.namespace, name, timeout * 1000);
       if (done.status?.phase !== 'Complete') {
-        io.stderr(`${done.status?.logSnippet ? `${done.status.logSnippet}\n` : ''}build ${flags.namespace}/${name}: ${done.status?.phase}${done.status?.reason ? ` (${done.status.reason})` : ''}: ${done.status?.message ?? ''}\n`);
-        process.exitCode = 1;
+        // oc start-build --wait exits 1 when the build does not complete.
+        if (done.status?.logSnippet) io.stderr(`${done.status.logSnippet}\n`);
+        throw new Error(`build ${flags.namespace}/${name}: ${done.status?.phase}${done.status?.reason ? ` (${done.status.reason})` : ''}: ${done.status?.message ?? ''}`);
       }
     });
 }

@@ -20,7 +20,7 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { MemoryLogSource } from '../api-server/log-source.js';
 import { ImagePullError, type NodeImageStore, type PulledImage } from './image-pull.js';
 import type { NodeShell } from './node-agent.js';
-import { execInContainer, killContainer, probeContainer, removeContainer, startContainer, type HostPathMount } from './pod-sandbox.js';
+import { execInContainer, probeContainer, startContainer, stopContainer, type HostPathMount } from './pod-sandbox.js';
 
 export interface PodStatusApi {
   patchPodStatus(namespace: string, name: string, status: object): Promise<void>;
@@ -184,9 +184,8 @@ export class PodManager {
           // A failing preStop does not block the stop (kubelet only records FailedPreStopHook).
           this.o.log?.(`node ${this.o.node.name}: pod ${run.key}: preStop ${preStop.join(' ')} exited ${r.code}${r.output ? `: ${r.output.split('\n').slice(-3).join(' | ')}` : ''}`);
         }
-        await killContainer(this.o.node, run.uid, run.pod.spec!.terminationGracePeriodSeconds ?? 30);
       }
-      await removeContainer(this.o.node, run.uid);
+      await stopContainer(this.o.node, run.uid, run.pod.spec!.terminationGracePeriodSeconds ?? 30, true);
       this.o.logs.end(ns, podName, name);
       this.o.logs.forget(ns, podName);
       this.pods.delete(run.uid);
@@ -280,7 +279,7 @@ export class PodManager {
       if (r.code !== 0) {
         // FailedPostStartHook: the kubelet kills the container; the restart policy restarts it.
         this.o.log?.(`node ${this.o.node.name}: pod ${run.key}: postStart ${postStart.join(' ')} exited ${r.code}: ${r.output.split('\n').slice(-3).join(' | ')}`);
-        await killContainer(this.o.node, run.uid, 0);
+        await stopContainer(this.o.node, run.uid, 0, false);
         run.running = false;
         run.lastTerminated = { exitCode: 137, reason: 'Error', finishedAt: rfc3339() };
         this.backoff(run, 'CrashLoopBackOff', `FailedPostStartHook: ${postStart.join(' ')} exited ${r.code}: ${r.output.split('\n').slice(-2).join(' | ')}`);

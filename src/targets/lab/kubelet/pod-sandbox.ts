@@ -124,24 +124,23 @@ export async function execInContainer(node: NodeShell, uid: string, argv: string
   return { code: r.code, output: (r.stdout + r.stderr).trim() };
 }
 
-/** SIGTERM to the container's session, SIGKILL after `graceSeconds`; the root is kept for restarts. */
-export async function killContainer(node: NodeShell, uid: string, graceSeconds: number): Promise<void> {
+/**
+ * Stops the container: SIGTERM to every process of its session, SIGKILL to what is left
+ * after `graceSeconds`; with `remove`, its mounts and directory go too. The waiting happens
+ * in the node, in the background: the agent channel (and the node's heartbeat) is not held.
+ */
+export async function stopContainer(node: NodeShell, uid: string, graceSeconds: number, remove: boolean): Promise<void> {
   const d = podDir(uid);
   const tenths = Math.max(1, Math.round(graceSeconds * 10));
   await node.exec(
-    `p=$(cat ${d}/pid 2>/dev/null) || exit 0
-kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null
-# (the node's init does not reap orphans: a zombie counts as gone)
-alive() { [ -d /proc/$p ] && ! grep -q '^State:.*Z' /proc/$p/status 2>/dev/null; }
-i=0; while alive && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done
-kill -KILL -$p 2>/dev/null; kill -KILL $p 2>/dev/null; true`,
-    { timeoutMs: (graceSeconds + 30) * 1000 },
+    `p=$(cat ${d}/pid 2>/dev/null) || p=none
+# the processes of the container's session (field 6 of /proc/<pid>/stat), zombies aside
+members() { for s in /proc/[0-9]*/stat; do set -- $(cat $s 2>/dev/null); [ "$6" = "$p" ] && [ "$3" != Z ] && echo $1; done; }
+for x in $(members); do kill -TERM $x 2>/dev/null; done
+( i=0; while [ -n "$(members)" ] && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done
+  for x in $(members); do kill -KILL $x 2>/dev/null; done
+  ${remove ? `${UNMOUNT(uid)}; rm -rf ${d}` : `rm -f ${d}/pid`} ) </dev/null >/dev/null 2>&1 &`,
   );
-}
-
-/** Tears the container down: its mounts and its directory. */
-export async function removeContainer(node: NodeShell, uid: string): Promise<void> {
-  await node.exec(`${UNMOUNT(uid)}\nrm -rf ${podDir(uid)}`);
 }
 
 /** Resident memory of the container's processes (its session), in bytes. */
