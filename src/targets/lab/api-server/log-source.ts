@@ -50,6 +50,11 @@ export class MemoryLogSource implements LogSource {
     if (s.lines.length > this.maxLines) s.lines.splice(0, s.lines.length - this.maxLines);
   }
 
+  /** A container started: its log exists (empty until it prints). */
+  open(namespace: string, pod: string, container: string): void {
+    this.stream(namespace, pod, container);
+  }
+
   end(namespace: string, pod: string, container: string): void {
     const s = this.stream(namespace, pod, container);
     s.ended = true;

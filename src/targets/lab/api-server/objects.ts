@@ -144,6 +144,13 @@ export class ObjectService {
       obj.status = { phase: 'Active' };
     }
     if (!old && t.group === '' && t.kind === 'Pod') obj.status = { phase: 'Pending', ...(obj.status ?? {}) };
+    if (t.group === 'apps' && t.kind === 'DaemonSet' && obj.spec) {
+      // k8s.io/kubernetes pkg/apis/apps/v1/defaults.go SetDefaults_DaemonSet
+      const u = (obj.spec.updateStrategy ??= {});
+      u.type ??= 'RollingUpdate';
+      if (u.type === 'RollingUpdate') u.rollingUpdate = { maxUnavailable: 1, maxSurge: 0, ...(u.rollingUpdate ?? {}) };
+      obj.spec.revisionHistoryLimit ??= 10;
+    }
     if (t === CRD_TYPE || t.kind === 'CustomResourceDefinition') this.checkCrd(obj);
   }
 

@@ -7,6 +7,7 @@
  * /readyz and /version answer without credentials, as the system:public-info-viewer
  * role allows on a cluster). Everything authenticated is allowed: the lab has one admin.
  */
+import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,9 +17,10 @@ import { Store, type StoredEvent } from './store.js';
 import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions, type FieldValidation, type WriteOptions } from './objects.js';
 import { OPENAPI_V2_PROTOBUF, openapiV2Protobuf, apiGroupDoc, apiGroupList, apiVersions, gvOf, openapiV3Document, openapiV3Root, resourceList, versionInfo } from './discovery.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { MemoryLogSource, type LogSource } from './log-source.js';
+import { MemoryLogSource, type LogQuery, type LogSource } from './log-source.js';
 import { bearerMatches, kubeconfigText, newToken, type ServingPki } from './tls.js';
 import { openshiftCrds } from './openshift-crds.js';
+import { instantiate } from './builds.js';
 import { CRD_TYPE, NAMESPACE_TYPE } from './resources.js';
 import { toTable, wantsTable } from './tables.js';
 
@@ -196,6 +198,10 @@ export class LabApiServer {
     const r = this.route(parts);
     if (!r) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const { t, namespace, name, subresource } = r;
+    if (method === 'POST' && name && t.group === 'build.openshift.io' && t.resource === 'buildconfigs' && (subresource === 'instantiate' || subresource === 'instantiatebinary')) {
+      const build = await instantiate(this.objects, this.registry, namespace!, name, subresource, req, q, async () => this.json(await readBody(req), req) as Obj);
+      return send(res, 201, build);
+    }
     if (subresource && !(subresource === 'status' && t.status) && !(subresource === 'log' && t.log)) {
       if (t.kind === 'Pod' && ['exec', 'attach', 'portforward'].includes(subresource)) throw methodNotAllowed(`pods/${subresource} is not served by the lab API`);
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -344,6 +350,35 @@ export class LabApiServer {
     res.on('error', end);
   }
 
+  /**
+   * `pods/log` of a pod on a node whose kubelet publishes its port: proxied to the kubelet's
+   * /containerLogs, as kube-apiserver does (pkg/registry/core/pod/rest/log.go → LogLocation).
+   * The lab's kubelets listen on 127.0.0.1 and take the lab's token.
+   */
+  private kubeletLog(req: IncomingMessage, res: ServerResponse, port: number, q: LogQuery): void {
+    const params = new URLSearchParams();
+    if (q.follow) params.set('follow', 'true');
+    if (q.tailLines !== undefined) params.set('tailLines', String(q.tailLines));
+    if (q.previous) params.set('previous', 'true');
+    const path = `/containerLogs/${encodeURIComponent(q.namespace)}/${encodeURIComponent(q.pod)}/${encodeURIComponent(q.container)}?${params}`;
+    const up = http.get({ host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${this.token}` } }, (kres) => {
+      if (kres.statusCode !== 200) {
+        kres.resume();
+        return send(res, 400, badRequest(`container "${q.container}" in pod "${q.pod}" is waiting to start: ContainerCreating`).toStatus());
+      }
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+      kres.pipe(res);
+    });
+    up.on('error', (e) => send(res, 500, new ApiError(500, 'InternalError', `Get "https://127.0.0.1:${port}${path}": ${e.message}`).toStatus()));
+    const end = () => {
+      up.destroy();
+      this.openWatches.delete(end);
+      res.end();
+    };
+    this.openWatches.add(end);
+    req.on('close', end);
+  }
+
   /** `pods/log`: text/plain from the log source; `follow` streams until the container ends. */
   private podLog(req: IncomingMessage, res: ServerResponse, t: ResourceType, ns: string | undefined, name: string, q: URLSearchParams): void {
     const pod = this.objects.get(t, ns, name);
@@ -357,6 +392,10 @@ export class LabApiServer {
     }
     const tail = q.get('tailLines');
     const query = { namespace: ns!, pod: name, container, follow: q.get('follow') === 'true', tailLines: tail ? Number(tail) : undefined, previous: q.get('previous') === 'true' };
+    const nodeName = pod.spec?.nodeName as string | undefined;
+    const node = nodeName ? this.store.get('nodes.', undefined, nodeName) : undefined;
+    const kubeletPort = node?.status?.daemonEndpoints?.kubeletEndpoint?.Port as number | undefined;
+    if (kubeletPort) return this.kubeletLog(req, res, kubeletPort, query);
     const lines = this.logs.read(query);
     if (lines === undefined && !query.follow) throw badRequest(`container "${container}" in pod "${name}" is waiting to start: ContainerCreating`);
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });

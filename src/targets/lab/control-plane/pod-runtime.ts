@@ -24,7 +24,7 @@ export interface ExecOutcome {
   output: string;
 }
 
-function q(s: string): string {
+export function q(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -34,7 +34,7 @@ function q(s: string): string {
  * chroot would otherwise run its own applet of that name (it prefers applets), and
  * busybox's modprobe is not kmod's.
  */
-function chrootExec(root: string, command: string[]): string {
+export function chrootExec(root: string, command: string[]): string {
   const [bin = '', ...args] = command;
   const lookup = bin.includes('/')
     ? q(bin)

@@ -70,7 +70,7 @@ export function parseRegistryFlag(value: string, flag = '--registry'): { host: s
   return { host: host!, path: path.join('/') };
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   const h = host.replace(/:\d+$/, '');
   return h === '127.0.0.1' || h === 'localhost' || h === '[::1]';
 }

@@ -36,6 +36,8 @@ export interface NodeAgentOptions {
   probeTimeoutMs?: number;
   log?: (line: string) => void;
   now?: () => Date;
+  /** Where this node's kubelet serves container logs (status.daemonEndpoints.kubeletEndpoint.Port). */
+  kubeletPort?: number;
 }
 
 /** One guest probe: kernel release, boot id, OS name (os-release PRETTY_NAME when the image has one). */
@@ -127,6 +129,7 @@ export class NodeAgent {
         ],
         nodeInfo: (nodeObject(this.nodeFacts(facts)).status as { nodeInfo: object }).nodeInfo,
         addresses: [{ type: 'Hostname', address: this.name }],
+        ...(this.opts.kubeletPort ? { daemonEndpoints: { kubeletEndpoint: { Port: this.opts.kubeletPort } } } : {}),
       },
     });
   }

@@ -34,6 +34,8 @@ export interface ProvisionOptions {
   runDir: string;
   bootTimeoutMs: number;
   log?: (line: string) => void;
+  /** A host directory per node, shared into it at /mnt/share (9p): where the kubelet unpacks pulled images. */
+  shareDir?: (node: string) => string;
 }
 
 /** Boots `count` nodes in parallel from one initramfs; if one fails, the others are stopped. */
@@ -41,7 +43,7 @@ export async function provisionNodes(o: ProvisionOptions): Promise<LabNode[]> {
   const image = await buildInitramfs({ kernel: o.kernel });
   const started = nodeNames(o.count).map((name) => {
     o.log?.(`node ${name}: booting ${o.kernel.kver}`);
-    return LabNode.start(o.kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs });
+    return LabNode.start(o.kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs, shareDir: o.shareDir?.(name) });
   });
   const settled = await Promise.allSettled(started);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -81,6 +81,9 @@ done
 if ip link show eth0 >/dev/null 2>&1; then
   ip link set lo up; ip addr add ${NODE_NET_ADDRESS} dev eth0 && ip link set eth0 up || echo "kmodlab-init: eth0 setup failed"
 fi
+# RHCOS keeps the module tree at /usr/lib/modules (/lib links there): manifests mount it
+# by that path (e.g. a DaemonSet's hostPath /usr/lib/modules, type Directory).
+[ -e /usr/lib/modules ] || { mkdir -p /usr/lib && ln -s /lib/modules /usr/lib/modules; }
 mkdir -p ${SHARE_MOUNT}
 # Mount the share only if QEMU gave us a 9p device with our tag (mount_tag is NUL-terminated).
 if grep -qs '^${SHARE_TAG}' /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; then

@@ -6,13 +6,24 @@
  *   2. start the node lifecycle controller (talks to the API only);
  *   3. provision the QEMU nodes;
  *   4. start one node agent per node, which registers the Node through the API and
- *      posts its status; ready when every node has posted Ready=True.
+ *      posts its status; ready when every node has posted Ready=True;
+ *   5. start the workload controllers (DaemonSet) and the kubelets' pod side, which run
+ *      the Pods bound to each node. Controllers and kubelets share one informer per
+ *      resource type (control-plane/informers.ts); images come from the lab registry,
+ *      which this process keeps open while the lab runs.
  * Nothing it starts outlives it: QEMU and the API server run under `setpriv --pdeathsig
  * SIGKILL` (they die with this process even if it is SIGKILLed), the node registry kills
  * QEMU on exit and on signals, and SIGTERM/SIGINT stop everything in order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { BuildController, IMAGESTREAMS } from '../control-plane/api-controllers/builds.js';
+import { DaemonSetController } from '../control-plane/api-controllers/daemonset.js';
+import { SharedInformers } from '../control-plane/informers.js';
+import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.js';
+import { Kubelets } from '../kubelet/kubelets.js';
 import { SERVER_ENTRY, readyz } from '../api-server/background.js';
 import { findTool } from '../host/tools.js';
 import type { LabKernel } from '../kernels/catalog.js';
@@ -20,7 +31,7 @@ import { NodeAgent } from '../kubelet/node-agent.js';
 import { nodeApiFromKubeconfig } from '../kubelet/node-api.js';
 import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/controllers/node-lifecycle.js';
 import type { LabNode } from '../node/node.js';
-import { deleteNodes, provisionNodes, roleLabels } from '../node/provider.js';
+import { deleteNodes, nodeNames, provisionNodes, roleLabels } from '../node/provider.js';
 import { labFiles, writeState, type LabState } from './state.js';
 
 export interface LabSpec {
@@ -35,6 +46,11 @@ export interface LabSpec {
 
 export interface RunningLab {
   stop(): Promise<void>;
+}
+
+/** Plain HTTP for loopback registries (kmodlab's own) or when the user says so, as registry.ts decides. */
+export function insecureRegistry(ref: string): boolean {
+  return isLoopback(ref.split('/')[0]!) || process.env.KMODLAB_REGISTRY_INSECURE === '1';
 }
 
 /** Spawn `cmd args` so that it is SIGKILLed when this process dies (setpriv execs: same pid). */
@@ -65,10 +81,20 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let controller: NodeLifecycleController | undefined;
   let nodes: LabNode[] = [];
   const agents: NodeAgent[] = [];
+  let informers: SharedInformers | undefined;
+  let kubelets: Kubelets | undefined;
+  let daemonsets: DaemonSetController | undefined;
+  let builds: BuildController | undefined;
+  let registry: LabRegistry | undefined;
 
   const stop = async () => {
+    await daemonsets?.stop();
+    await builds?.stop();
+    await kubelets?.stop();
+    await informers?.stop();
     await Promise.all(agents.map((a) => a.stop()));
     await controller?.stop();
+    await registry?.stop();
     await deleteNodes(nodes);
     if (api && api.exitCode === null && api.signalCode === null) {
       const gone = new Promise((r) => api!.once('exit', r));
@@ -86,20 +112,49 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     const client = nodeApiFromKubeconfig(spec.kubeconfigOut);
     controller = new NodeLifecycleController({ api: client, monitorPeriodMs: LAB_NODE_TIMING.monitorPeriodMs, gracePeriodMs: LAB_NODE_TIMING.gracePeriodMs, log: spec.log });
     controller.start();
+    const kc = new KubeConfig();
+    kc.loadFromFile(spec.kubeconfigOut);
+    informers = new SharedInformers(kc, spec.log);
+    kubelets = new Kubelets(informers, kc.getCurrentUser()?.token ?? '', insecureRegistry, spec.log);
+    const kubeletPort = await kubelets.listen();
     if (spec.nodes > 0) {
+      // The registry the nodes pull from stays open while the lab runs (kmodlab's own one is
+      // started here when no other kmodlab process runs it; a named one is only used).
+      registry = await openRegistry().catch((e: Error) => {
+        spec.log(`no image registry: pods cannot pull images (${e.message.split('\n')[0]})`);
+        return undefined;
+      });
+      if (registry) spec.log(`image registry ${registry.prefix}`);
       mkdirSync(files.runDir, { recursive: true });
-      nodes = await provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log });
+      // A new node starts with an empty image store, as a freshly provisioned machine does.
+      const shareDir = (name: string) => path.join(files.runDir, `${name}.share`);
+      for (const n of nodeNames(spec.nodes)) {
+        rmSync(shareDir(n), { recursive: true, force: true });
+        mkdirSync(shareDir(n), { recursive: true });
+      }
+      nodes = await provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir });
       state.nodes = nodes.map((n) => ({ name: n.name, kernel: n.kernel.kver, qemuPid: n.pid, consoleLog: n.consoleLog }));
       writeState(state);
       const labels = roleLabels(spec.nodes);
       for (const node of nodes) {
-        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, log: spec.log });
+        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, log: spec.log, kubeletPort });
         await agent.register();
         agent.start();
         agents.push(agent);
         spec.log(`node ${node.name}: registered, Ready (kernel ${agent.facts?.kernelVersion}, boot ${agent.facts?.bootID}, QEMU pid ${node.pid})`);
+        await kubelets.add({ node, shareDir: shareDir(node.name) });
       }
     }
+    if (registry) {
+      builds = new BuildController({ kc, informers, registry, log: spec.log });
+      await builds.start();
+    }
+    const b = builds;
+    daemonsets = new DaemonSetController({ kc, informers, log: spec.log, resolveTag: b ? (ns, stream, tag) => b.resolveTag(ns, stream, tag) : undefined });
+    await daemonsets.start();
+    // A tag moving (a build pushed) is a reason to look at the DaemonSets again.
+    if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
+    spec.log(`controllers running (${informers.watchCount} watches: one per resource type)`);
     state.phase = 'ready';
     writeState(state);
     return { stop };

@@ -1,0 +1,274 @@
+/**
+ * OpenShift builds in the lab, reconciled from the API (openshift/openshift-controller-manager
+ * pkg/build/controller: the build controller runs New builds; the buildconfig controller
+ * instantiates a config on its ConfigChange trigger), with buildah in place of the build pod
+ * (openshift/builder pkg/build/builder/docker.go):
+ *   - a Build in phase New (Serial: one at a time, in number order) → Running; its source is
+ *     the archive `instantiatebinary` received (Binary) or a `git clone` of source.git
+ *     (Git); the config's `source.dockerfile`, when set, replaces the Dockerfile in the
+ *     context — EXACTLY that file is built, with strategy.dockerStrategy.buildArgs; FROM
+ *     images are pulled from the registry by their references (the lab release's are by
+ *     digest); the result is pushed to the lab registry as `<ns>/<stream>:<tag>`;
+ *   - the output ImageStreamTag gets the pushed digest in the ImageStream's status.tags, as
+ *     the image registry does on push; the Build gets Complete with output.to.imageDigest,
+ *     or Failed with reason DockerBuildFailed, its message and logSnippet (the last lines of
+ *     its log, upstream's field for a failed build);
+ *   - a Git-source config with a ConfigChange trigger is instantiated once when created.
+ * The whole log of each build is kept in the lab's build-log directory (not served as
+ * `oc logs build/…`: the lab has no build pods).
+ */
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { binaryArchivePath } from '../../api-server/builds.js';
+import { labStateDir } from '../../api-server/tls.js';
+import { run } from '../../host/run.js';
+import { requireTool } from '../../host/tools.js';
+import { Buildah } from '../../images/buildah.js';
+import type { LabRegistry } from '../../images/registry.js';
+import type { SharedInformers } from '../informers.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = KubernetesObject & Record<string, any>;
+
+export const BUILDS = '/apis/build.openshift.io/v1/builds';
+export const BUILDCONFIGS = '/apis/build.openshift.io/v1/buildconfigs';
+export const IMAGESTREAMS = '/apis/image.openshift.io/v1/imagestreams';
+
+const G = { group: 'build.openshift.io', version: 'v1' };
+const IMG = { group: 'image.openshift.io', version: 'v1' };
+
+function rfc3339(d = new Date()): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+export interface BuildControllerOptions {
+  kc: KubeConfig;
+  informers: SharedInformers;
+  registry: LabRegistry;
+  buildah?: Buildah;
+  log?: (line: string) => void;
+}
+
+/** One finished build, for figures. */
+export interface BuildRecord {
+  build: string;
+  phase: 'Complete' | 'Failed';
+  wallMs: number;
+  digest?: string;
+}
+
+export class BuildController {
+  private readonly custom: CustomObjectsApi;
+  private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  private readonly seen = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
+  readonly records: BuildRecord[] = [];
+
+  constructor(private readonly o: BuildControllerOptions) {
+    this.custom = o.kc.makeApiClient(CustomObjectsApi);
+  }
+
+  async start(): Promise<void> {
+    await this.o.informers.subscribe(IMAGESTREAMS, () => undefined);
+    await this.o.informers.subscribe(BUILDS, (type, b) => {
+      if (type !== 'delete') this.consider(b as Obj);
+    });
+    await this.o.informers.subscribe(BUILDCONFIGS, (type, bc) => {
+      if (type === 'add') void this.configChange(bc as Obj);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.queue;
+  }
+
+  /** The digest reference an ImageStream tag points at, from the informer cache. */
+  resolveTag(namespace: string, stream: string, tag: string): string | undefined {
+    const is = this.o.informers.list<Obj>(IMAGESTREAMS).find((s) => s.metadata?.namespace === namespace && s.metadata?.name === stream);
+    const t = ((is?.status?.tags ?? []) as Obj[]).find((x) => x.tag === tag);
+    return t?.items?.[0]?.dockerImageReference;
+  }
+
+  /** ConfigChange trigger (buildconfig controller): a new Git-source config builds once. */
+  private async configChange(bc: Obj): Promise<void> {
+    const triggers = (bc.spec?.triggers ?? []) as Obj[];
+    if (!triggers.some((t) => t.type === 'ConfigChange')) return;
+    if (bc.spec?.source?.type === 'Binary' || bc.spec?.source?.binary) return;
+    if (Number(bc.status?.lastVersion ?? 0) > 0) return;
+    const ns = bc.metadata!.namespace!;
+    const name = bc.metadata!.name!;
+    const cluster = this.o.kc.getCurrentCluster()!;
+    const request = { kind: 'BuildRequest', apiVersion: 'build.openshift.io/v1', metadata: { name }, triggeredBy: [{ message: 'Build configuration change' }] };
+    try {
+      await postJson(this.o.kc, `${cluster.server}/apis/build.openshift.io/v1/namespaces/${ns}/buildconfigs/${name}/instantiate`, JSON.stringify(request));
+      this.o.log?.(`buildconfig ${ns}/${name}: ConfigChange → instantiated`);
+    } catch (e) {
+      this.o.log?.(`buildconfig ${ns}/${name}: instantiate failed: ${(e as Error).message}`);
+    }
+  }
+
+  private consider(b: Obj): void {
+    const key = `${b.metadata!.namespace}/${b.metadata!.name}`;
+    const phase = b.status?.phase ?? 'New';
+    if (phase !== 'New' || this.seen.has(key) || this.stopped) return;
+    this.seen.add(key);
+    // Serial run policy: builds run one after another.
+    this.queue = this.queue.then(() => this.runBuild(b)).catch((e: Error) => this.o.log?.(`build ${key}: ${e.message}`));
+  }
+
+  private async patchStatus(kind: 'builds' | 'imagestreams', ns: string, name: string, status: Obj): Promise<void> {
+    const g = kind === 'builds' ? G : IMG;
+    await this.custom.patchNamespacedCustomObjectStatus({ ...g, namespace: ns, plural: kind, name, body: { status } }, this.merge);
+  }
+
+  private async runBuild(b: Obj): Promise<void> {
+    const ns = b.metadata!.namespace!;
+    const name = b.metadata!.name!;
+    const logDir = path.join(labStateDir(), 'build-logs', ns);
+    mkdirSync(logDir, { recursive: true });
+    const logFile = path.join(logDir, `${name}.log`);
+    writeFileSync(logFile, '');
+    const started = new Date();
+    const t0 = performance.now();
+    await this.patchStatus('builds', ns, name, { phase: 'Running', startTimestamp: rfc3339(started), config: b.status?.config });
+    this.o.log?.(`build ${ns}/${name}: Running`);
+    const ctx = mkdtempSync(path.join(tmpdir(), 'kmodlab-build-'));
+    try {
+      const contextDir = await this.source(b, ctx, logFile);
+      const dockerfile = path.join(contextDir, b.spec?.strategy?.dockerStrategy?.dockerfilePath ?? 'Dockerfile');
+      if (typeof b.spec?.source?.dockerfile === 'string') writeFileSync(dockerfile, b.spec.source.dockerfile);
+      if (!existsSync(dockerfile)) throw new BuildFailure('DockerBuildFailed', `no Dockerfile in the build context (${path.relative(ctx, dockerfile)})`);
+      const buildArgs = Object.fromEntries(((b.spec?.strategy?.dockerStrategy?.buildArgs ?? []) as Obj[]).map((a) => [a.name, String(a.value ?? '')]));
+      const to = b.spec?.output?.to as Obj | undefined;
+      const dest = this.destination(ns, to);
+      const buildah = this.o.buildah ?? new Buildah();
+      const local = `localhost/kmodlab-build/${ns}/${name}`;
+      try {
+        await buildah.bud({ containerfile: dockerfile, context: contextDir, tag: local, buildArgs, logFile, insecure: this.o.registry.insecure, timeoutMs: 1_800_000 });
+      } catch (e) {
+        throw new BuildFailure('DockerBuildFailed', 'Docker build strategy has failed.', e);
+      }
+      let digest: string | undefined;
+      if (dest) {
+        try {
+          digest = (await buildah.push(local, dest.ref, { insecure: this.o.registry.insecure, logFile })).digest;
+        } catch (e) {
+          throw new BuildFailure('PushImageToRegistryFailed', `Failed to push the image to the registry: ${dest.ref}`, e);
+        }
+        const repo = dest.ref.replace(/:[^:/]+$/, '');
+        if (dest.stream) await this.tagPushed(dest.stream.namespace, dest.stream.name, dest.stream.tag, `${repo}@${digest}`, digest, repo);
+      }
+      await buildah.run(['rmi', local], { allowFailure: true });
+      const wallMs = performance.now() - t0;
+      await this.patchStatus('builds', ns, name, {
+        phase: 'Complete',
+        startTimestamp: rfc3339(started),
+        completionTimestamp: rfc3339(),
+        duration: Math.round(wallMs * 1e6),
+        ...(dest ? { outputDockerImageReference: dest.ref, output: { to: { imageDigest: digest } } } : {}),
+        config: b.status?.config,
+      });
+      this.records.push({ build: `${ns}/${name}`, phase: 'Complete', wallMs, digest });
+      this.o.log?.(`build ${ns}/${name}: Complete in ${(wallMs / 1000).toFixed(1)} s → ${dest?.ref ?? '(no output)'}@${digest ?? ''}`);
+    } catch (e) {
+      const f = e instanceof BuildFailure ? e : new BuildFailure('GenericBuildFailed', (e as Error).message);
+      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
+      const wallMs = performance.now() - t0;
+      await this.patchStatus('builds', ns, name, {
+        phase: 'Failed',
+        reason: f.reason,
+        message: f.message,
+        logSnippet: tail,
+        startTimestamp: rfc3339(started),
+        completionTimestamp: rfc3339(),
+        duration: Math.round(wallMs * 1e6),
+        config: b.status?.config,
+      }).catch(() => undefined);
+      this.records.push({ build: `${ns}/${name}`, phase: 'Failed', wallMs });
+      this.o.log?.(`build ${ns}/${name}: Failed (${f.reason}): ${f.message}; log ${logFile}`);
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+      rmSync(binaryArchivePath(ns, name), { force: true });
+    }
+  }
+
+  /** Lays the build's source out in `ctx`; returns the context directory (contextDir applied). */
+  private async source(b: Obj, ctx: string, logFile: string): Promise<string> {
+    const src = (b.spec?.source ?? {}) as Obj;
+    const ns = b.metadata!.namespace!;
+    if (src.type === 'Binary' || src.binary) {
+      const archive = binaryArchivePath(ns, b.metadata!.name!);
+      if (!existsSync(archive)) throw new BuildFailure('FetchSourceFailed', 'the binary build received no source archive (start it with oc start-build --from-dir or kmodlab lab start-build)');
+      if (src.binary?.asFile) {
+        writeFileSync(path.join(ctx, src.binary.asFile), readFileSync(archive));
+      } else {
+        // GNU tar detects gzip itself on extraction.
+        const r = await run('tar', ['-xf', archive, '-C', ctx, '--no-same-owner'], { allowFailure: true });
+        if (r.code !== 0) throw new BuildFailure('FetchSourceFailed', `the source archive could not be extracted: ${r.stderr.trim()}`);
+      }
+    } else if (src.git?.uri) {
+      const git = requireTool('git');
+      const args = ['clone', '--depth', '1', ...(src.git.ref ? ['--branch', src.git.ref] : []), src.git.uri, ctx];
+      const r = await run(git, args, { allowFailure: true, timeoutMs: 600_000 });
+      writeFileSync(logFile, `git ${args.join(' ')}\n${r.stderr}`, { flag: 'a' });
+      if (r.code !== 0) throw new BuildFailure('FetchSourceFailed', `Failed to fetch the input source: ${r.stderr.trim().split('\n').pop()}`);
+    } else if (typeof src.dockerfile !== 'string') {
+      throw new BuildFailure('FetchSourceFailed', 'the build has no source (binary, git or dockerfile)');
+    }
+    return src.contextDir ? path.join(ctx, src.contextDir) : ctx;
+  }
+
+  /** Where the output goes: an ImageStreamTag → `<registry>/<ns>/<stream>:<tag>`; a DockerImage → its name. */
+  private destination(ns: string, to: Obj | undefined): { ref: string; stream?: { namespace: string; name: string; tag: string } } | undefined {
+    if (!to?.name) return undefined;
+    if (to.kind === 'DockerImage') return { ref: to.name };
+    const [stream, tag = 'latest'] = String(to.name).split(':');
+    const namespace = to.namespace ?? ns;
+    return { ref: `${this.o.registry.prefix}/${namespace}/${stream}:${tag}`, stream: { namespace, name: stream!, tag } };
+  }
+
+  /** The registry's side of a push to an ImageStream: status.tags gets the new image first. */
+  private async tagPushed(ns: string, stream: string, tag: string, ref: string, digest: string, repo: string): Promise<void> {
+    let is: Obj;
+    try {
+      is = (await this.custom.getNamespacedCustomObject({ ...IMG, namespace: ns, plural: 'imagestreams', name: stream })) as Obj;
+    } catch {
+      throw new BuildFailure('InvalidOutputReference', `Output image could not be resolved: the ImageStream ${ns}/${stream} does not exist`);
+    }
+    const tags = ((is.status?.tags ?? []) as Obj[]).filter((t) => t.tag !== tag);
+    const old = ((is.status?.tags ?? []) as Obj[]).find((t) => t.tag === tag)?.items ?? [];
+    const item = { created: rfc3339(), dockerImageReference: ref, image: digest, generation: is.metadata?.generation ?? 1 };
+    tags.push({ tag, items: [item, ...old].slice(0, 5) });
+    await this.patchStatus('imagestreams', ns, stream, { dockerImageRepository: repo, tags });
+  }
+}
+
+class BuildFailure extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(cause instanceof Error ? `${message} ${cause.message.split('\n')[0]}` : message);
+  }
+}
+
+/** POST a JSON body with the kubeconfig's credentials (client-node has no typed call for instantiate). */
+async function postJson(kc: KubeConfig, url: string, body: string): Promise<unknown> {
+  const https = await import('node:https');
+  const opts: Record<string, unknown> = { method: 'POST', headers: { 'Content-Type': 'application/json' } };
+  await kc.applyToHTTPSOptions(opts as never);
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, opts as never, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode}: ${text.slice(0, 300)}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * A node's image store: what the container runtime (CRI-O on OpenShift) keeps per node.
+ * An image is pulled from the registry by digest into the node's own OCI layout with
+ * skopeo (the user's registry credentials are skopeo's, never kmodlab's), so a blob the
+ * node already holds is not fetched again — each digest once per node, as the runtime's
+ * shared layer store does — and the bytes a pull adds to that store are counted per node.
+ * The layers are then applied in order (OCI image-spec layer.md: whiteouts `.wh.<name>`
+ * delete, `.wh..wh..opq` empties the directory of lower layers) into a root filesystem
+ * under the node's 9p share, once per image digest, which the pod runtime copies from.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../host/run.js';
+import { requireTool } from '../host/tools.js';
+import { inspectManifest } from '../images/registry-client.js';
+
+export interface ImageConfig {
+  Entrypoint?: string[];
+  Cmd?: string[];
+  Env?: string[];
+  WorkingDir?: string;
+}
+
+export interface PulledImage {
+  /** What the pod asked for. */
+  ref: string;
+  /** `sha256:…` of the manifest in the registry. */
+  digest: string;
+  /** `<repository>@<digest>`: the container status's imageID. */
+  imageID: string;
+  /** Root filesystem relative to the node's share. */
+  sharePath: string;
+  config: ImageConfig;
+  /** Bytes this pull added to the node's store (0 when every blob was there). */
+  pulledBytes: number;
+}
+
+export class ImagePullError extends Error {
+  override readonly name = 'ImagePullError';
+  constructor(
+    /** `ErrImagePull` as the kubelet reports a failed pull. */
+    readonly reason: 'ErrImagePull' | 'InvalidImageName',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** `repo[:tag]` or `repo@sha256:…` → repository and whether it names a digest. */
+export function parseImageRef(ref: string): { repository: string; digest?: string; tag?: string } {
+  const at = ref.indexOf('@');
+  if (at >= 0) return { repository: ref.slice(0, at), digest: ref.slice(at + 1) };
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon > slash) return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { repository: ref, tag: 'latest' };
+}
+
+function dirSize(dir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir)) out.set(f, statSync(join(dir, f)).size);
+  return out;
+}
+
+export class NodeImageStore {
+  /** Bytes pulled into this node so far. */
+  pulledBytes = 0;
+  /** Digest → pulled image (this node's cache). */
+  private readonly images = new Map<string, PulledImage>();
+  private readonly inflight = new Map<string, Promise<PulledImage>>();
+
+  constructor(
+    /** The node's 9p share on the host. */
+    private readonly shareDir: string,
+    private readonly insecure: (ref: string) => boolean,
+  ) {}
+
+  private get layout(): string {
+    return join(this.shareDir, 'oci');
+  }
+
+  has(digest: string): boolean {
+    return this.images.has(digest);
+  }
+
+  /** Pull `ref` (resolving a tag to its digest first); one pull per digest at a time. */
+  async pull(ref: string): Promise<PulledImage> {
+    const { repository, digest: named } = parseImageRef(ref);
+    if (!/^[a-z0-9]/.test(repository) || /\s/.test(ref)) throw new ImagePullError('InvalidImageName', `couldn't parse image name "${ref}"`);
+    const insecure = this.insecure(ref);
+    const info = await inspectManifest(ref, insecure).catch((e: Error) => {
+      throw new ImagePullError('ErrImagePull', `failed to pull image "${ref}": ${e.message}`);
+    });
+    if (!info) throw new ImagePullError('ErrImagePull', `failed to pull image "${ref}": manifest unknown: the registry does not hold it`);
+    if (named && named !== info.digest) throw new ImagePullError('ErrImagePull', `failed to pull image "${ref}": the registry answered digest ${info.digest}`);
+    const cached = this.images.get(info.digest);
+    if (cached) return { ...cached, ref, pulledBytes: 0 };
+    let p = this.inflight.get(info.digest);
+    if (!p) {
+      p = this.fetch(`${repository}@${info.digest}`, info.digest, insecure).finally(() => this.inflight.delete(info.digest));
+      this.inflight.set(info.digest, p);
+    }
+    const img = await p;
+    return { ...img, ref };
+  }
+
+  private async fetch(byDigest: string, digest: string, insecure: boolean): Promise<PulledImage> {
+    const skopeo = requireTool('skopeo');
+    const blobs = join(this.layout, 'blobs', 'sha256');
+    const before = dirSize(blobs);
+    const hex = digest.replace(/^sha256:/, '');
+    mkdirSync(this.layout, { recursive: true });
+    const r = await run(skopeo, ['copy', '--quiet', ...(insecure ? ['--src-tls-verify=false'] : []), `docker://${byDigest}`, `oci:${this.layout}:${hex}`], {
+      allowFailure: true,
+      timeoutMs: 600_000,
+    });
+    if (r.code !== 0) throw new ImagePullError('ErrImagePull', `failed to pull image "${byDigest}": ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+    let pulledBytes = 0;
+    for (const [f, size] of dirSize(blobs)) if (!before.has(f)) pulledBytes += size;
+    this.pulledBytes += pulledBytes;
+
+    // The manifest skopeo stored under this tag in the layout's index.
+    const index = JSON.parse(readFileSync(join(this.layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
+    const entry = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === hex);
+    if (!entry) throw new ImagePullError('ErrImagePull', `pulled ${byDigest} but the node's store has no manifest for it`);
+    const blob = (d: string) => join(blobs, d.replace(/^sha256:/, ''));
+    const manifest = JSON.parse(readFileSync(blob(entry.digest), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string }> };
+    const config = (JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8')) as { config?: ImageConfig }).config ?? {};
+
+    const sharePath = join('images', hex, 'rootfs');
+    const rootfs = join(this.shareDir, sharePath);
+    if (!existsSync(join(this.shareDir, 'images', hex, 'ready'))) {
+      const tmp = `${rootfs}.tmp`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      for (const l of manifest.layers) await applyLayer(tmp, blob(l.digest));
+      rmSync(rootfs, { recursive: true, force: true });
+      renameSync(tmp, rootfs);
+      await run('touch', [join(this.shareDir, 'images', hex, 'ready')]);
+    }
+    const img: PulledImage = { ref: byDigest, digest, imageID: byDigest, sharePath, config, pulledBytes };
+    this.images.set(digest, img);
+    return img;
+  }
+}
+
+/** Apply one (compressed or not) tar layer onto `root`, honouring OCI whiteouts. */
+async function applyLayer(root: string, layer: string): Promise<void> {
+  const list = (await run('tar', ['-taf', layer], { timeoutMs: 300_000 })).stdout.toString('utf8').split('\n').filter(Boolean);
+  const whiteouts: string[] = [];
+  for (const entry of list) {
+    const path = entry.replace(/^\.\//, '').replace(/\/$/, '');
+    const base = path.split('/').pop()!;
+    if (!base.startsWith('.wh.')) continue;
+    whiteouts.push(entry);
+    const dir = path.slice(0, path.length - base.length);
+    if (base === '.wh..wh..opq') {
+      const d = join(root, dir);
+      if (existsSync(d)) for (const f of readdirSync(d)) rmSync(join(d, f), { recursive: true, force: true });
+    } else {
+      rmSync(join(root, dir, base.slice(4)), { recursive: true, force: true });
+    }
+  }
+  await run('tar', ['-xaf', layer, '-C', root, '--same-owner', '--numeric-owner', ...whiteouts.map((w) => `--exclude=${w}`)], { timeoutMs: 300_000 });
+}

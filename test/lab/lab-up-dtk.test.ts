@@ -1,0 +1,169 @@
+/**
+ * The DTK method end to end on `kmodlab lab up`, as a user with kubectl does it on a cluster
+ * (bin/kmodlab.js; needs `npm run build`): render for the lab release
+ * (`render --release-info <(kmodlab lab release-info <kver>)`), `kubectl apply -f out/dtk/`,
+ * the README's build step (`oc start-build … --from-dir` → `kmodlab lab start-build`), and
+ * the driver is loaded on the lab node by the DaemonSet's postStart (seen in /proc/modules
+ * through a pod's log), unloaded by its preStop on delete. A failing Dockerfile step fails
+ * the Build with its log.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTool } from '../../src/targets/lab/host/tools.js';
+import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
+import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
+import type { LabState } from '../../src/targets/lab/up/state.js';
+import { kubectlBinary } from './api-server-helpers.js';
+import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+
+const BIN = path.join(REPO, 'bin', 'kmodlab.js');
+const lab = labAvailability();
+const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool(t));
+const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
+const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : 'no kubectl'}]`;
+
+const lsmodDaemonSet = (image: string) =>
+  JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'lsmod', namespace: 'default' },
+    spec: {
+      selector: { matchLabels: { app: 'lsmod' } },
+      template: {
+        metadata: { labels: { app: 'lsmod' } },
+        spec: { containers: [{ name: 'lsmod', image, command: ['sh', '-c', 'cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'] }] },
+      },
+    },
+  });
+
+describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
+  const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labdtk-'));
+  let registry: LabRegistry;
+  let runtimeBase: string;
+  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
+  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
+  const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
+  const run = (file: string, args: string[], opts: { cwd?: string } = {}) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(file, args, { env: { ...env(), KUBECONFIG: kubeconfig }, cwd: opts.cwd ?? REPO, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
+      ),
+    );
+  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+  const kubectl = (...args: string[]) => run(kubectlBinary()!, args);
+  const loaded = async (): Promise<string[]> => {
+    const f = path.join(dir, 'lsmod.json');
+    writeFileSync(f, lsmodDaemonSet(runtimeBase));
+    const a = await kubectl('apply', '-f', f);
+    expect(a.code, a.stderr).toBe(0);
+    const w = await kubectl('wait', '--for=condition=Ready', 'pod', '-l', 'app=lsmod', '--timeout=180s');
+    expect(w.code, `${w.stderr}\n${readFileSync(labLog, 'utf8').split('\n').slice(-15).join('\n')}`).toBe(0);
+    let logs = '';
+    for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await new Promise((r) => setTimeout(r, 500))) logs = (await kubectl('logs', 'ds/lsmod')).stdout;
+    await kubectl('delete', 'ds', 'lsmod', '--wait=true');
+    return logs.split('\n').filter((l) => l && l !== 'end-of-list');
+  };
+
+  beforeAll(async () => {
+    registry = await openRegistry();
+    const release = await setupLabImages([kernel!]);
+    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
+    mkdirSync(path.join(dir, 'home'), { recursive: true });
+    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    expect(up.code, up.stderr).toBe(0);
+  }, 900_000);
+  afterAll(async () => {
+    await kmodlab('lab', 'down');
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('render for the lab release, kubectl apply, the README build step: the driver is loaded on the node; delete unloads it', async () => {
+    const info = await kmodlab('lab', 'release-info', kernel!.kver);
+    expect(info.code, info.stderr).toBe(0);
+    writeFileSync(path.join(dir, 'release.json'), info.stdout);
+    const out = path.join(dir, 'out');
+    const r = await kmodlab('render', '--method', 'dtk', '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
+    expect(r.code, r.stderr).toBe(0);
+    const a = await kubectl('apply', '-f', path.join(out, 'dtk'));
+    expect(a.code, a.stderr).toBe(0);
+
+    // The README's own build step, made with kmodlab for want of oc.
+    const readme = readFileSync(path.join(out, 'dtk', 'README.md'), 'utf8');
+    const step = /oc start-build (\S+) -n (\S+) --from-dir=(\S+)/.exec(readme);
+    expect(step, 'the README names its start-build step').not.toBeNull();
+    const [, bc, ns, fromDir] = step!;
+    const t0 = Date.now();
+    const b = await kmodlab('lab', 'start-build', bc!, '--namespace', ns!, '--from-dir', fromDir!, '--wait');
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toBe(`build.build.openshift.io/${bc}-1 started\n`);
+    const build = JSON.parse((await kubectl('get', 'build', `${bc}-1`, '-n', ns!, '-o', 'json')).stdout);
+    expect(build.status.phase).toBe('Complete');
+    const digest: string = build.status.output.to.imageDigest;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const is = JSON.parse((await kubectl('get', 'imagestream', '-n', ns!, '-o', 'json')).stdout).items[0];
+    expect(is.status.tags[0].tag).toBe(kernel!.kver);
+    expect(is.status.tags[0].items[0].image).toBe(digest);
+
+    const ds = JSON.parse((await kubectl('get', 'ds', '-n', ns!, '-o', 'json')).stdout).items[0].metadata.name as string;
+    const rollout = await kubectl('rollout', 'status', `ds/${ds}`, '-n', ns!, '--timeout=300s');
+    expect(rollout.code, rollout.stderr).toBe(0);
+    const pod = JSON.parse((await kubectl('get', 'pods', '-n', ns!, '-o', 'json')).stdout).items.find((p: { status: { containerStatuses?: { ready: boolean }[] } }) => p.status.containerStatuses?.[0]?.ready);
+    expect(pod.status.containerStatuses[0].imageID).toMatch(new RegExp(`@${digest}$`));
+    expect(pod.status.containerStatuses[0].restartCount, JSON.stringify(pod.status.containerStatuses[0])).toBe(0);
+    process.stderr.write(`lab dtk: build ${(build.status.duration / 1e9).toFixed(1)} s; start-build to rolled out ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+
+    const mods = await loaded();
+    expect(mods).toContain('simple_kmod');
+    expect(mods).toContain('simple_procfs_kmod');
+
+    // The state while controllers and kubelets run: the API server's own memory, the watches.
+    const state = JSON.parse(readFileSync(path.join(dir, 'cache', 'lab-api', 'lab.json'), 'utf8')) as LabState;
+    const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${state.apiPid}/status`, 'utf8'))![1]);
+    const watches = /controllers running \((\d+) watches/.exec(readFileSync(labLog, 'utf8'))![1];
+    const pulls = [...readFileSync(labLog, 'utf8').matchAll(/node (\S+): pulled (\S+) \((\d+) bytes\)/g)].map((m) => `${m[2]}: ${m[3]} bytes`);
+    process.stderr.write(`lab API RSS ${(rss / 1024).toFixed(1)} MiB with ${watches} controller watches; pulls on lab-node-0: ${pulls.join('; ')}\n`);
+    expect(Number(watches)).toBeLessThanOrEqual(8); // per resource type, not per node
+
+    expect((await kubectl('delete', 'ds', ds, '-n', ns!)).code).toBe(0);
+    for (let i = 0; i < 120 && !/preStop modprobe -v -r/.test(readFileSync(labLog, 'utf8')); i++) await new Promise((r) => setTimeout(r, 250));
+    // The DaemonSet's preStop unloads in reverse load order.
+    expect(readFileSync(labLog, 'utf8')).toMatch(/preStop modprobe -v -r -a simple_procfs_kmod simple_kmod exited 0: rmmod simple_procfs_kmod \| rmmod simple_kmod/);
+    const after = await loaded();
+    expect(after).not.toContain('simple_kmod');
+    expect(after).not.toContain('simple_procfs_kmod');
+  }, 900_000);
+
+  it('a failing Dockerfile step fails the Build, with the end of its log', async () => {
+    const src = path.join(dir, 'src-fails');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(path.join(src, 'hello.txt'), 'hello\n');
+    const bc = {
+      apiVersion: 'build.openshift.io/v1',
+      kind: 'BuildConfig',
+      metadata: { name: 'fails', namespace: 'default' },
+      spec: {
+        runPolicy: 'Serial',
+        source: { type: 'Binary', binary: {}, dockerfile: `FROM ${runtimeBase}\nCOPY hello.txt /\nRUN echo "about to fail" && exit 3\n` },
+        strategy: { type: 'Docker', dockerStrategy: {} },
+        output: { to: { kind: 'ImageStreamTag', name: 'fails:latest' } },
+      },
+    };
+    const f = path.join(dir, 'fails.json');
+    writeFileSync(f, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'image.openshift.io/v1', kind: 'ImageStream', metadata: { name: 'fails', namespace: 'default' } }, bc] }));
+    expect((await kubectl('apply', '-f', f)).code).toBe(0);
+    const b = await kmodlab('lab', 'start-build', 'fails', '--from-dir', src, '--wait');
+    expect(b.code).toBe(1);
+    expect(b.stderr).toContain('about to fail');
+    const build = JSON.parse((await kubectl('get', 'build', 'fails-1', '-o', 'json')).stdout);
+    expect(build.status).toMatchObject({ phase: 'Failed', reason: 'DockerBuildFailed' });
+    expect(build.status.logSnippet).toContain('about to fail');
+    // A Binary config is only started with its source.
+    const wrong = await kmodlab('lab', 'start-build', 'no-such-bc', '--from-dir', src);
+    expect(wrong.code).toBe(2);
+  }, 600_000);
+});
