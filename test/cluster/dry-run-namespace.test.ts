@@ -4,20 +4,13 @@
  * not exist — and a dry-run-created namespace never exists. Against the lab's real API server.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import '../../src/methods/all.js';
-import { renderMethods } from '../../src/methods/render.js';
-import { loadDriver } from '../../src/driver/load.js';
-import { ReleaseSchema } from '../../src/release/release.js';
 import { allObjects, type ArtifactSet } from '../../src/artifacts/artifact-set.js';
-import { labApiHarness, type LabApiHarness } from './lab-api-target.js';
+import { labApiHarness, referenceDtkSet, type LabApiHarness } from './lab-api-target.js';
 
-const KVER = '5.14.0-284.52.1.el9_2.x86_64';
-const DTK_IMAGE = `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'3'.repeat(64)}`;
 let set: ArtifactSet;
 
 beforeAll(async () => {
-  const driver = (await loadDriver('drivers/simple-kmod/driver.yaml')).spec;
-  set = renderMethods(driver, ReleaseSchema.parse({ version: '4.14.12', kernelVersion: KVER, driverToolkitImage: DTK_IMAGE, sources: {} }), 'dtk')[0]!;
+  set = await referenceDtkSet();
 });
 
 describe('--dry-run=server with a namespace the set itself creates (lab API server)', () => {

@@ -6,7 +6,11 @@
 import { startTestApi, type TestApi } from '../lab/api-server-helpers.js';
 import { ClusterTarget, type ClusterTargetOptions } from '../../src/targets/cluster/cluster-target.js';
 import { typeKey } from '../../src/targets/lab/api-server/resources.js';
-import type { K8sObject } from '../../src/artifacts/artifact-set.js';
+import type { ArtifactSet, K8sObject } from '../../src/artifacts/artifact-set.js';
+import '../../src/methods/all.js';
+import { renderMethods } from '../../src/methods/render.js';
+import { loadDriver } from '../../src/driver/load.js';
+import { ReleaseSchema } from '../../src/release/release.js';
 import type { EventKind } from '../../src/evaluation/events.js';
 
 export interface LabApiHarness {
@@ -46,4 +50,16 @@ export async function labApiHarness(): Promise<LabApiHarness> {
     stop: () => api.stop(),
   };
   return h;
+}
+
+/** The reference driver's DTK set for an OpenShift 4.14 release (placeholder-free), the objects these tests apply. */
+export async function referenceDtkSet(): Promise<ArtifactSet> {
+  const driver = (await loadDriver('drivers/simple-kmod/driver.yaml')).spec;
+  const release = ReleaseSchema.parse({
+    version: '4.14.12',
+    kernelVersion: '5.14.0-284.52.1.el9_2.x86_64',
+    driverToolkitImage: `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'3'.repeat(64)}`,
+    sources: {},
+  });
+  return renderMethods(driver, release, 'dtk')[0]!;
 }

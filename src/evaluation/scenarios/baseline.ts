@@ -10,7 +10,7 @@
  * apply (or delete) its artifacts; segments.ts's findTrigger picks it up.
  */
 import type { ScenarioId } from '../events.js';
-import { sampleSteadyState, type ScenarioContext, type ScenarioFn } from './context.js';
+import { sampleSteadyState, type ScenarioContext, type ScenarioFn, releaseChangeTargets } from './context.js';
 
 function markTrigger(ctx: ScenarioContext, step: string, extra: Record<string, unknown> = {}): void {
   ctx.record('progress', { step, trigger: true, ...extra });
@@ -43,14 +43,12 @@ function idle(what: string): ScenarioFn {
 /** Upgrade / kernel switch: the release change with no driver on the nodes. */
 function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
   return async (ctx) => {
-    const releases = ctx.target.releases();
-    const to = why === 'upgrade' ? releases.upgradeTo : releases.realtime;
-    if (!to) throw new Error(`the target has no ${why === 'upgrade' ? 'release to upgrade to' : 'realtime kernel'}`);
-    await ctx.target.reset({ release: releases.from });
+    const { from, to } = releaseChangeTargets(ctx, why);
+    await ctx.target.reset({ release: from });
     await ctx.target.observe();
-    ctx.progress(`baseline ${why}: ${releases.from.kernelVersion} → ${to.kernelVersion}`);
+    ctx.progress(`baseline ${why}: ${from.kernelVersion} → ${to.kernelVersion}`);
     // The same step name as a method's scenario: the trigger is found the same way.
-    ctx.record('progress', { step: `${why} start`, from: releases.from.kernelVersion, to: to.kernelVersion, trigger: true });
+    ctx.record('progress', { step: `${why} start`, from: from.kernelVersion, to: to.kernelVersion, trigger: true });
     await ctx.target.changeRelease(to, why);
     ctx.record('progress', { step: `${why} rollout done` });
     await sampleSteadyState(ctx);

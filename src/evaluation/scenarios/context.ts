@@ -86,3 +86,14 @@ export async function removeOrFollow(ctx: ScenarioContext, set: import('../../ar
   }
   await ctx.target.remove(set);
 }
+
+/**
+ * The releases of a release change: where it starts and where it goes (the z-stream
+ * upgrade or the realtime kernel). Shared by the method scenarios and the baseline.
+ */
+export function releaseChangeTargets(ctx: ScenarioContext, why: 'upgrade' | 'kernel-switch'): { from: Release; to: Release } {
+  const releases = ctx.target.releases();
+  const to = why === 'upgrade' ? releases.upgradeTo : releases.realtime;
+  if (!to) throw new Error(`the target has no ${why === 'upgrade' ? 'release to upgrade to' : 'realtime kernel'}`);
+  return { from: releases.from, to };
+}

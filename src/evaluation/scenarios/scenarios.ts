@@ -4,7 +4,7 @@
  * target plugs into the same code. Scenarios record; they never compute figures.
  */
 import type { ScenarioId } from '../events.js';
-import { applyOrFollow, removeOrFollow, sampleSteadyState, waitForDriver, type ScenarioContext, type ScenarioFn } from './context.js';
+import { applyOrFollow, removeOrFollow, sampleSteadyState, waitForDriver, type ScenarioContext, type ScenarioFn, releaseChangeTargets } from './context.js';
 
 /** Nodes' first boot with the method's Day-1 artifacts present from the start. */
 const day1: ScenarioFn = async (ctx) => {
@@ -32,14 +32,12 @@ const day2: ScenarioFn = async (ctx) => {
 
 function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
   return async (ctx) => {
-    const releases = ctx.target.releases();
-    const to = why === 'upgrade' ? releases.upgradeTo : releases.realtime;
-    if (!to) throw new Error(`the target has no ${why === 'upgrade' ? 'release to upgrade to' : 'realtime kernel'}`);
-    await ctx.target.reset({ release: releases.from });
-    await applyOrFollow(ctx, ctx.render(releases.from, { day1: false }));
+    const { from, to } = releaseChangeTargets(ctx, why);
+    await ctx.target.reset({ release: from });
+    await applyOrFollow(ctx, ctx.render(from, { day1: false }));
     if (!(await waitForDriver(ctx, true, 'before the release change'))) throw new Error('the driver did not load before the release change');
-    ctx.progress(`${why}: ${releases.from.kernelVersion} → ${to.kernelVersion}`);
-    ctx.record('progress', { step: `${why} start`, from: releases.from.kernelVersion, to: to.kernelVersion });
+    ctx.progress(`${why}: ${from.kernelVersion} → ${to.kernelVersion}`);
+    ctx.record('progress', { step: `${why} start`, from: from.kernelVersion, to: to.kernelVersion });
     await ctx.target.changeRelease(to, why);
     ctx.record('progress', { step: `${why} rollout done` });
     const restored = await waitForDriver(ctx, true, `after the ${why}`);
