@@ -129,6 +129,7 @@ async function main(): Promise<void> {
   if (!quick) {
     // The default evaluation end to end, then again with a warm build cache.
     const walls: number[] = [];
+    const okWalls = new Map<string, number>();
     const store = tmp('eval-store');
     for (const label of ['cold', 'warm']) {
       const runDir = tmp(`eval-${label}`);
@@ -143,15 +144,21 @@ async function main(): Promise<void> {
       recorder.close();
       walls.push((performance.now() - t0) / 1000);
       const name = `full default evaluation, ${label} build cache`;
-      const goal = label === 'cold' ? '≤ 300 s' : undefined;
+      // 5 rows + the baseline × 5 scenarios, 1 node: ≤ 6 min cold; a warm re-run (build cache and images) ≥ 2× faster.
+      const goal = label === 'cold' ? '≤ 360 s' : undefined;
       if (failed) {
         // A run that did not do all the work is not a time for doing it.
         report(notAFigure(name, 's', `${failed} scenario(s) failed after ${walls.at(-1)!.toFixed(1)} s (${path.join(runDir, 'events.jsonl')})`, goal));
         benchFailed = true;
       } else {
         report(figure(name, 's', [walls.at(-1)!], goal));
+        okWalls.set(label, walls.at(-1)!);
       }
     }
+    const cold = okWalls.get('cold');
+    const warm = okWalls.get('warm');
+    // A ratio within one run: only when both evaluations did all their work.
+    if (cold !== undefined && warm !== undefined) report(figure('full default evaluation, warm ÷ cold wall time', '×', [warm / cold], '≤ 0.5'));
   }
   writeBenchJson(path.resolve('bench.json'), figures);
   process.stderr.write('bench: figures written to bench.json\n');
