@@ -29,7 +29,7 @@ import { trackProcess, trackScratch, untrackProcess, untrackScratch } from './re
 
 export interface LabNodeOptions {
   name: string;
-  /** Guest RAM; default 256. */
+  /** Guest RAM (MiB); default 256, 512 for a UEFI node. */
   memoryMB?: number;
   /** Host directory shared read-write at /mnt/share in the node (9p). */
   shareDir?: string;
@@ -130,7 +130,9 @@ export class LabNode {
   private constructor(kernel: LabKernel, initramfs: string, opts: LabNodeOptions) {
     // Explicit `undefined` in opts must not erase a default.
     // Firmware start-up under TCG (OVMF with SMM) adds tens of seconds to a boot: a UEFI node gets 3× the time.
-    this.opts = { ...opts, memoryMB: opts.memoryMB ?? 256, bootTimeoutMs: opts.bootTimeoutMs ?? (opts.uefi ? 270_000 : 90_000), requestTimeoutMs: opts.requestTimeoutMs ?? 60_000 };
+    // UEFI nodes get more memory: OVMF keeps part of it, and with 256 MiB its EFI stub sometimes
+    // failed to place the initrd ("Failed to load initrd: 0x8000000000000009", EFI_OUT_OF_RESOURCES).
+    this.opts = { ...opts, memoryMB: opts.memoryMB ?? (opts.uefi ? 512 : 256), bootTimeoutMs: opts.bootTimeoutMs ?? (opts.uefi ? 270_000 : 90_000), requestTimeoutMs: opts.requestTimeoutMs ?? 60_000 };
     this.name = opts.name;
     this._kernel = kernel;
     this._initramfs = initramfs;
