@@ -7,8 +7,11 @@
  *   - start the container, run the postStart hook; a failing hook kills the container
  *     (FailedPostStartHook) and the restart policy restarts it with back-off
  *     (CrashLoopBackOff, 10 s doubling up to 5 min upstream; scaled down here);
- *   - relist every `relistMs`: a container that exited is restarted (DaemonSet pods are
- *     restartPolicy Always), restartCount counts it;
+ *   - relist every `relistMs`: a container that exited is restarted as the pod's
+ *     restartPolicy says (container/helpers.go ShouldContainerBeRestarted: Always; OnFailure
+ *     on a non-zero exit; Never not at all), restartCount counts it; a container that is not
+ *     restarted stays terminated and the pod's phase is Succeeded/Failed by its exit code
+ *     (kubelet_pods.go getPhase) — what one-shot pods such as module probes wait for;
  *   - on delete: preStop hook, then SIGTERM and SIGKILL after the grace period;
  *   - post status (phase, conditions, containerStatuses) with a merge patch on pods/status
  *     whenever it changes, and feed each container's output to the node's log source.
@@ -53,6 +56,8 @@ interface PodRun {
   startedAt?: string;
   waiting?: Waiting;
   lastTerminated?: { exitCode: number; reason: string; finishedAt: string };
+  /** The container exited and the restart policy does not restart it: the pod is terminal. */
+  finished?: boolean;
   logOffset: number;
   notBefore: number;
   backoffMs: number;
@@ -205,9 +210,15 @@ export class PodManager {
           run.running = false;
           run.lastTerminated = { exitCode: p.exitCode ?? 137, reason: p.exitCode === 0 ? 'Completed' : 'Error', finishedAt: rfc3339() };
           this.o.logs.end(ns, podName, name);
-          this.backoff(run, 'CrashLoopBackOff', `back-off restarting failed container ${name} in pod ${podName}`);
+          if (restarts(run.pod, run.lastTerminated.exitCode)) this.backoff(run, 'CrashLoopBackOff', `back-off restarting failed container ${name} in pod ${podName}`);
+          else {
+            run.finished = true;
+            run.waiting = undefined;
+          }
         }
       }
+    } else if (run.finished) {
+      // Terminal (restartPolicy Never/OnFailure): nothing to start until the pod is deleted.
     } else if (Date.now() >= run.notBefore) {
       await this.startOnce(run);
     } else if (run.waiting?.reason === 'ErrImagePull') {
@@ -295,7 +306,9 @@ export class PodManager {
     const now = rfc3339();
     const state = run.running
       ? { running: { startedAt: run.startedAt } }
-      : { waiting: { reason: run.waiting?.reason ?? 'ContainerCreating', ...(run.waiting?.message ? { message: run.waiting.message } : {}) } };
+      : run.finished && run.lastTerminated
+        ? { terminated: { ...run.lastTerminated, startedAt: run.startedAt } }
+        : { waiting: { reason: run.waiting?.reason ?? 'ContainerCreating', ...(run.waiting?.message ? { message: run.waiting.message } : {}) } };
     const cs = {
       name: c.name,
       image: c.image,
@@ -304,11 +317,11 @@ export class PodManager {
       started: run.running,
       restartCount: run.restartCount,
       state,
-      ...(run.lastTerminated ? { lastState: { terminated: run.lastTerminated } } : {}),
+      ...(run.lastTerminated && !run.finished ? { lastState: { terminated: run.lastTerminated } } : {}),
     };
     const cond = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False' });
     const status = {
-      phase: run.running || run.restartCount > 0 || run.lastTerminated ? 'Running' : 'Pending',
+      phase: run.finished ? (run.lastTerminated!.exitCode === 0 ? 'Succeeded' : 'Failed') : run.running || run.restartCount > 0 || run.lastTerminated ? 'Running' : 'Pending',
       conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', ready), cond('Ready', ready)],
       containerStatuses: [cs],
       hostIP: this.o.hostIP ?? '127.0.0.1',
@@ -324,4 +337,16 @@ export class PodManager {
     await this.o.api.patchPodStatus(run.pod.metadata!.namespace!, run.pod.metadata!.name!, withTimes);
     run.lastPosted = text;
   }
+}
+
+/**
+ * Whether an exited container is started again (k8s.io/kubernetes pkg/kubelet/container/
+ * helpers.go ShouldContainerBeRestarted): Always (the default) restarts it, OnFailure only
+ * after a non-zero exit, Never not at all.
+ */
+export function restarts(pod: V1Pod, exitCode: number): boolean {
+  const policy = pod.spec?.restartPolicy ?? 'Always';
+  if (policy === 'Never') return false;
+  if (policy === 'OnFailure') return exitCode !== 0;
+  return true;
 }
