@@ -98,6 +98,14 @@ describe.skipIf(!ok)(`the cluster target on kmodlab lab up, DTK day 2${ok ? '' :
     for (const m of modules) expect(seen).toContain(m);
     process.stderr.write(`cluster target on lab: apply returned → modules seen loaded ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 
+    // The canary: one Deployment per node is applied; the lab has no Deployment controller,
+    // so what observe() reports for it is said here, not asserted as a measurement.
+    const before = events.length;
+    await target.observe();
+    const canary = events.slice(before).filter((e) => e.kind === 'canary');
+    expect(canary.map((e) => e.node)).toEqual(['lab-node-0']);
+    process.stderr.write(`cluster target on lab: canary on lab-node-0 up=${String(canary[0]!.data['up'])} (no Deployment controller in the lab)\n`);
+
     await target.remove(set);
     const down = await target.waitForModules(modules, { loaded: false, timeoutMs: 300_000 });
     expect(down, JSON.stringify(events.filter((e) => e.kind === 'progress' || e.kind === 'fault').slice(-10))).toEqual({ ok: true, pending: [] });
