@@ -13,13 +13,10 @@ import { dtkMethod } from '../../src/methods/dtk/index.js';
 import { layeringMethod } from '../../src/methods/layering/index.js';
 import { RenderOptionsSchema, type RenderOptionsInput } from '../../src/methods/method.js';
 import { renderMethods } from '../../src/methods/render.js';
-import { ReleaseSchema, type Release } from '../../src/release/release.js';
 import { assertValidK8sObject } from '../support/upstream-schemas.js';
+import { TEST_KVER, testRelease } from '../support/releases.js';
 
-const KVER = '5.14.0-284.52.1.el9_2.x86_64';
-const ART = 'quay.io/openshift-release-dev/ocp-v4.0-art-dev';
-const release = (version: string): Release =>
-  ReleaseSchema.parse({ version, kernelVersion: KVER, driverToolkitImage: `${ART}@sha256:${'d'.repeat(64)}`, rhcosImage: `${ART}@sha256:${'c'.repeat(64)}`, sources: {} });
+const release = testRelease;
 
 let driver: DriverSpec;
 beforeAll(async () => {
