@@ -107,7 +107,8 @@ export const EVENT_DATA = {
    * probe, every change, a success every few seconds), `probeMs` its duration and
    * `error` why it failed; cluster: the canary Deployment's availability changes.
    */
-  canary: z.looseObject({ up: z.boolean(), probeMs: z.number().optional(), error: z.string().optional() }),
+  /** `snapshot`: a state re-read at an observation (cluster), not a probe or a change; not counted as a failed probe. */
+  canary: z.looseObject({ up: z.boolean(), probeMs: z.number().optional(), error: z.string().optional(), snapshot: z.boolean().optional() }),
   /** A step a person would have to do (e.g. rebuild the layered image after an upgrade). */
   'manual-step': z.looseObject({ description: z.string() }),
   /** A fault observed and recorded (build failure, refused module, node crash…). */

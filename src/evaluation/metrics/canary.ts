@@ -51,7 +51,8 @@ export function canaryFailedProbes(ctx: ScenarioContext): Measured<number> {
     const reason = needsTrigger(ctx) ?? needsEnd(ctx);
     if (reason) return notMeasured(reason);
     const all = [...ctx.seg.before, ...ctx.seg.events].filter((e) => e.kind === 'canary' && e.node === node);
-    const failed = ctx.seg.events.filter((e, i) => i > ctx.triggerIndex && e.kind === 'canary' && e.node === node && e.data['up'] !== true);
+    // A cluster's per-observation snapshots repeat a state already reported: only probes and changes count.
+    const failed = ctx.seg.events.filter((e, i) => i > ctx.triggerIndex && e.kind === 'canary' && e.node === node && e.data['up'] !== true && e.data['snapshot'] !== true);
     if (all.length === 0) return notMeasured(`no canary report recorded on ${node}`);
     return measured(failed.length, failed.map((e) => e.line), failed.length === 0 ? 'no failed probe' : undefined);
   });

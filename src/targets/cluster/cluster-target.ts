@@ -454,7 +454,6 @@ export class ClusterTarget implements Target {
   async apply(set: ArtifactSet): Promise<void> {
     this.refuseWrite('apply objects');
     refusePlaceholders(set);
-    this.noteTargets(set);
     const objects = allObjects(set, 'day2');
     const applied: string[] = [];
     const reused: string[] = [];
@@ -630,7 +629,7 @@ export class ClusterTarget implements Target {
     if (canaries) {
       for (const d of canaries.cache.values()) {
         const node = d.metadata.annotations?.[CANARY_NODE_LABEL];
-        if (node) this.o.emit('canary', { up: ((d as { status?: { availableReplicas?: number } }).status?.availableReplicas ?? 0) > 0 }, node);
+        if (node) this.o.emit('canary', { up: ((d as { status?: { availableReplicas?: number } }).status?.availableReplicas ?? 0) > 0, snapshot: true }, node);
       }
     }
     const from = this.lastObserveMs || now;
