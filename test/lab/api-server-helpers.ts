@@ -71,3 +71,16 @@ export async function startTestApi(opts: Partial<ApiServerOptions> = {}): Promis
     },
   };
 }
+
+/**
+ * `kubectl wait --for=condition=Ready pod -l <selector>` once a pod exists: with a label
+ * selector kubectl fails at once ("no matching resources found") if the DaemonSet
+ * controller has not created the pod yet.
+ */
+export async function waitPodsReady<R extends { code: number; stdout: string }>(kubectl: (...args: string[]) => Promise<R>, selector: string, timeout = '180s'): Promise<R> {
+  for (let i = 0; i < 60; i++) {
+    if ((await kubectl('get', 'pods', '-l', selector, '-o', 'name')).stdout.trim()) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return kubectl('wait', '--for=condition=Ready', 'pod', '-l', selector, `--timeout=${timeout}`);
+}

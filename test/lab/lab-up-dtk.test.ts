@@ -16,7 +16,7 @@ import { findTool } from '../../src/targets/lab/host/tools.js';
 import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import type { LabState } from '../../src/targets/lab/up/state.js';
-import { kubectlBinary } from './api-server-helpers.js';
+import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
 import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
@@ -60,7 +60,7 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
     writeFileSync(f, lsmodDaemonSet(runtimeBase));
     const a = await kubectl('apply', '-f', f);
     expect(a.code, a.stderr).toBe(0);
-    const w = await kubectl('wait', '--for=condition=Ready', 'pod', '-l', 'app=lsmod', '--timeout=180s');
+    const w = await waitPodsReady(kubectl, 'app=lsmod');
     expect(w.code, `${w.stderr}\n${readFileSync(labLog, 'utf8').split('\n').slice(-15).join('\n')}`).toBe(0);
     let logs = '';
     for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await new Promise((r) => setTimeout(r, 500))) logs = (await kubectl('logs', 'ds/lsmod')).stdout;

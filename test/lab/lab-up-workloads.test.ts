@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
-import { kubectlBinary } from './api-server-helpers.js';
+import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
 import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
@@ -97,7 +97,7 @@ describe.skipIf(!ok)(`DaemonSets on kmodlab lab up${ok ? '' : why}`, () => {
   it('runs one pod per matching node in its image, with hostPath mounts; Ready, logs, DaemonSet status', async () => {
     const a = await apply('modules', daemonSet('modules', runtimeBase, 'echo "modprobe: $(command -v modprobe)"; modprobe --show-depends 9pnet_virtio; cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'));
     expect(a.code, a.stderr).toBe(0);
-    const w = await kubectl('wait', '--for=condition=Ready', 'pod', '-l', 'app=modules', '--timeout=180s');
+    const w = await waitPodsReady(kubectl, 'app=modules');
     expect(w.code, w.stderr).toBe(0);
     const pod = JSON.parse((await kubectl('get', 'pods', '-l', 'app=modules', '-o', 'json')).stdout).items;
     expect(pod).toHaveLength(1);
@@ -131,7 +131,7 @@ describe.skipIf(!ok)(`DaemonSets on kmodlab lab up${ok ? '' : why}`, () => {
     expect(d.code, d.stderr).toBe(0);
     const a = await apply('check', daemonSet('check', runtimeBase, 'cat /host-run/prestop; exec sleep infinity'));
     expect(a.code, a.stderr).toBe(0);
-    expect((await kubectl('wait', '--for=condition=Ready', 'pod', '-l', 'app=check', '--timeout=180s')).code).toBe(0);
+    expect((await waitPodsReady(kubectl, 'app=check')).code).toBe(0);
     let logs = '';
     for (let i = 0; i < 20 && !logs.includes('preStop'); i++, await new Promise((r) => setTimeout(r, 500))) logs = (await kubectl('logs', 'ds/check')).stdout;
     expect(logs.trim()).toBe('preStop of modules');
