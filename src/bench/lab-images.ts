@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { listKernels } from '../targets/lab/kernels/catalog.js';
 import { setupLabImages } from '../targets/lab/images/lab-release.js';
-import { figure, type Figure } from './figures.js';
+import { figure, figureOfReadings, type Figure } from './figures.js';
 
 export async function benchLabImages(report: (f: Figure) => void): Promise<void> {
   const kernels = listKernels();
@@ -33,7 +33,8 @@ export async function benchLabImages(report: (f: Figure) => void): Promise<void>
     const builds = cold.images.filter((i) => i.build);
     report(figure('lab release image build CPU (user+system, whole buildah tree), per image', 's', builds.map((i) => (i.build!.usage.userCpuMs + i.build!.usage.systemCpuMs) / 1000)));
     report(figure('lab release image build peak RSS, per image', 'MiB', builds.map((i) => i.build!.usage.peakRssBytes / 1024 / 1024)));
-    report(figure('lab release image size (compressed, in the registry), per image', 'MiB', cold.images.map((i) => (i.sizeBytes ?? 0) / 1024 / 1024)));
+    // An image whose size could not be read is a failed reading, never 0 MiB.
+    report(figureOfReadings('lab release image size (compressed, in the registry), per image', 'MiB', cold.images.map((i) => (i.sizeBytes === undefined ? undefined : i.sizeBytes / 1024 / 1024))));
     if (cold.registryBytes !== undefined) report(figure('lab registry storage after setup', 'MiB', [cold.registryBytes / 1024 / 1024]));
   } finally {
     if (saved === undefined) delete process.env.KMODLAB_CACHE;

@@ -3,7 +3,7 @@
  * metrics) or from the methods' documented feature facts; nothing is typed in here.
  */
 import '../methods/all.js';
-import { allMethods } from '../methods/index.js';
+import { allMethods, getMethod } from '../methods/index.js';
 import { FEATURE_KEYS, featureFor, type FeatureKey } from '../methods/method.js';
 import { methodRow, type MethodRowId } from '../methods/rows.js';
 import type { RunRecord } from '../evaluation/read-run.js';
@@ -133,8 +133,7 @@ function featureRows(rows: readonly ReportRow[]): Report['features'] {
     title: FEATURE_KEYS[key],
     values: Object.fromEntries(
       rows.flatMap((r) => {
-        const m = allMethods().find((x) => x.id === r.method)!;
-        const f = featureFor(m, r.variant, key);
+        const f = featureFor(getMethod(r.method), r.variant, key);
         return f ? [[r.id, { value: f.value, source: f.source, variant: r.variant }]] : [];
       }),
     ),

@@ -14,12 +14,12 @@
  * − the baseline), so what the cluster does anyway is not held against a method.
  */
 import '../methods/all.js';
-import { allMethods } from '../methods/index.js';
+import { getMethod } from '../methods/index.js';
 import { featureFor, type FeatureKey, type FeatureLevel } from '../methods/method.js';
 import type { MethodId } from '../artifacts/artifact-set.js';
 import type { MethodRowId } from '../methods/rows.js';
 import { formatBytes, formatMs } from './format.js';
-import type { Report } from './model.js';
+import { resultOf, type Report } from './model.js';
 
 export const CONSTRAINTS = {
   sno: 'single-node OpenShift: one node is the whole cluster',
@@ -110,7 +110,7 @@ function cmp(a: number | undefined, b: number | undefined): number {
 
 /** A measured figure of this run, or undefined. */
 function figure(report: Report, method: string, scenario: string, metric: string): Evidence | undefined {
-  const r = report.results.find((x) => x.method === method && x.scenario === scenario);
+  const r = resultOf(report, method, scenario);
   const m = r?.metrics[metric];
   if (!m || !('value' in m)) return undefined;
   const v = m.value;
@@ -123,7 +123,7 @@ function figure(report: Report, method: string, scenario: string, metric: string
  * baseline) when the run has that figure, else as measured.
  */
 function impactFigure(report: Report, method: string, scenario: string, metric: string): Evidence | undefined {
-  const r = report.results.find((x) => x.method === method && x.scenario === scenario);
+  const r = resultOf(report, method, scenario);
   const a = r?.attributable?.[metric];
   const m = r?.metrics[metric];
   if (a && 'value' in a && typeof a.value === 'number' && m && 'value' in m) {
@@ -136,8 +136,7 @@ function impactFigure(report: Report, method: string, scenario: string, metric: 
 
 /** The documented fact of the variant the row measured (the same text as its features column). */
 function documented(method: MethodId, variant: string, key: FeatureKey): { level?: Level; evidence: Evidence } | undefined {
-  const m = allMethods().find((x) => x.id === method);
-  const f = m && featureFor(m, variant, key);
+  const f = featureFor(getMethod(method), variant, key);
   if (!f) return undefined;
   return { level: f.level, evidence: { kind: 'documented', feature: key, value: f.value, source: f.source } };
 }
@@ -162,13 +161,15 @@ function judge(report: Report, row: Report['methods'][number], constraints: read
     return e && typeof e.value === 'number' ? e.value : undefined;
   };
   const rebootsEv = impactFigure(report, row.id, 'day2', 'reboots');
+  const day2Reboots = rebootsEv && typeof rebootsEv.value === 'number' ? rebootsEv.value : undefined;
+  const day2TimeToDriverMs = num('day2', 'timeToDriverMs');
   const canary = report.scenarios.map((s) => impactNum(s, 'canaryDisruptionMs')).filter((x): x is number => x !== undefined);
   const impact: RankedMethod['impact'] = {
     basis: rebootsEv?.kind === 'measured' && rebootsEv.metric.includes('.attributable.') ? 'attributable' : 'measured',
-    ...(impactNum('day2', 'reboots') !== undefined ? { day2Reboots: impactNum('day2', 'reboots') } : {}),
+    ...(day2Reboots !== undefined ? { day2Reboots } : {}),
     ...(upgradeOk !== undefined ? { upgradeAutomatic: upgradeOk && !upgradeManual } : {}),
     ...(canary.length ? { canaryDisruptionMs: canary.reduce((a, b) => a + b, 0) } : {}),
-    ...(num('day2', 'timeToDriverMs') !== undefined ? { day2TimeToDriverMs: num('day2', 'timeToDriverMs') } : {}),
+    ...(day2TimeToDriverMs !== undefined ? { day2TimeToDriverMs } : {}),
     ...(memory !== undefined ? { memoryBytes: memory } : {}),
   };
   const assessments = constraints.map((c) => assess(report, row, c));

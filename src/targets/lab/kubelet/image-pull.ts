@@ -64,8 +64,6 @@ function dirSize(dir: string): Map<string, number> {
 }
 
 export class NodeImageStore {
-  /** Bytes pulled into this node so far. */
-  pulledBytes = 0;
   /** Digest → pulled image (this node's cache). */
   private readonly images = new Map<string, PulledImage>();
   private readonly inflight = new Map<string, Promise<PulledImage>>();
@@ -80,14 +78,13 @@ export class NodeImageStore {
     return join(this.shareDir, 'oci');
   }
 
-  has(digest: string): boolean {
-    return this.images.has(digest);
-  }
-
   /** Pull `ref` (resolving a tag to its digest first); one pull per digest at a time. */
   async pull(ref: string): Promise<PulledImage> {
     const { repository, digest: named } = parseImageRef(ref);
     if (!/^[a-z0-9]/.test(repository) || /\s/.test(ref)) throw new ImagePullError('InvalidImageName', `couldn't parse image name "${ref}"`);
+    // A digest this node already holds is not asked of the registry again (kubelet's IfNotPresent for digests).
+    const held = named && this.images.get(named);
+    if (held) return { ...held, ref, pulledBytes: 0 };
     const insecure = this.insecure(ref);
     const info = await inspectManifest(ref, insecure).catch((e: Error) => {
       throw new ImagePullError('ErrImagePull', `failed to pull image "${ref}": ${e.message}`);
@@ -118,7 +115,6 @@ export class NodeImageStore {
     if (r.code !== 0) throw new ImagePullError('ErrImagePull', `failed to pull image "${byDigest}": ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
     let pulledBytes = 0;
     for (const [f, size] of dirSize(blobs)) if (!before.has(f)) pulledBytes += size;
-    this.pulledBytes += pulledBytes;
 
     // The manifest skopeo stored under this tag in the layout's index.
     const index = JSON.parse(readFileSync(join(this.layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };

@@ -33,7 +33,6 @@ export class Kubelets {
   readonly logs = new MemoryLogSource();
   readonly server: KubeletServer;
   private readonly managers = new Map<string, PodManager>();
-  readonly stores = new Map<string, NodeImageStore>();
   /** Pod uid → node it runs on. */
   private readonly placed = new Map<string, string>();
 
@@ -54,7 +53,6 @@ export class Kubelets {
   /** Adds a node's kubelet and starts following the pods (once). */
   async add(n: KubeletNode): Promise<void> {
     const images = new NodeImageStore(n.shareDir, this.insecure);
-    this.stores.set(n.node.name, images);
     const m = new PodManager({ node: n.node, api: podStatusApi(this.informers.kc), images, logs: this.logs, log: this.log });
     this.managers.set(n.node.name, m);
     m.start();
@@ -76,11 +74,6 @@ export class Kubelets {
     if (!m) return;
     this.placed.set(uid, nodeName);
     m.upsert(pod);
-  }
-
-  /** Bytes each node has pulled so far. */
-  pulledBytes(): Record<string, number> {
-    return Object.fromEntries([...this.stores].map(([n, s]) => [n, s.pulledBytes]));
   }
 
   async stop(): Promise<void> {

@@ -142,11 +142,3 @@ for x in $(members); do kill -TERM $x 2>/dev/null; done
   ${remove ? `${UNMOUNT(uid)}; rm -rf ${d}` : `rm -f ${d}/pid`} ) </dev/null >/dev/null 2>&1 &`,
   );
 }
-
-/** Resident memory of the container's processes (its session), in bytes. */
-export async function containerRssBytes(node: NodeShell, uid: string): Promise<number | undefined> {
-  const r = await node.exec(
-    `p=$(cat ${podDir(uid)}/pid) || exit 1; t=0; for s in /proc/[0-9]*/stat; do set -- $(cat $s 2>/dev/null); [ "$6" = "$p" ] && t=$((t + $(sed -n 's/^VmRSS:[[:space:]]*\\([0-9]*\\) kB/\\1/p' \${s%stat}status 2>/dev/null || echo 0))); done; echo $t`,
-  );
-  return r.code === 0 && /^\d+$/.test(r.stdout.trim()) ? Number(r.stdout.trim()) * 1024 : undefined;
-}

@@ -13,7 +13,8 @@
  * returns: the lab's stand-in for shim's MokManager (uefi.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../host/cache.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,8 +211,7 @@ export class LabNode {
     await this.reboot();
     await this.checkMok(certs);
     // Enrolled and taken by the kernel: later nodes start from this variable store.
-    copyFileSync(this.firmware!.vars, `${cacheFile}.tmp-${process.pid}`);
-    renameSync(`${cacheFile}.tmp-${process.pid}`, cacheFile);
+    writeFileAtomic(cacheFile, readFileSync(this.firmware!.vars));
     this.mok = { ...this.mok!, cached: false, enrollMs: Date.now() - t0 };
   }
 

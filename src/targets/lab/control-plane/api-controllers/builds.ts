@@ -51,21 +51,12 @@ export interface BuildControllerOptions {
   log?: (line: string) => void;
 }
 
-/** One finished build, for figures. */
-export interface BuildRecord {
-  build: string;
-  phase: 'Complete' | 'Failed';
-  wallMs: number;
-  digest?: string;
-}
-
 export class BuildController {
   private readonly custom: CustomObjectsApi;
   private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   private readonly seen = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
-  readonly records: BuildRecord[] = [];
 
   constructor(private readonly o: BuildControllerOptions) {
     this.custom = o.kc.makeApiClient(CustomObjectsApi);
@@ -172,7 +163,6 @@ export class BuildController {
         ...(dest ? { outputDockerImageReference: dest.ref, output: { to: { imageDigest: digest } } } : {}),
         config: b.status?.config,
       });
-      this.records.push({ build: `${ns}/${name}`, phase: 'Complete', wallMs, digest });
       this.o.log?.(`build ${ns}/${name}: Complete in ${(wallMs / 1000).toFixed(1)} s → ${dest?.ref ?? '(no output)'}@${digest ?? ''}`);
     } catch (e) {
       const f = e instanceof BuildFailure ? e : new BuildFailure('GenericBuildFailed', (e as Error).message);
@@ -188,7 +178,6 @@ export class BuildController {
         duration: Math.round(wallMs * 1e6),
         config: b.status?.config,
       }).catch(() => undefined);
-      this.records.push({ build: `${ns}/${name}`, phase: 'Failed', wallMs });
       this.o.log?.(`build ${ns}/${name}: Failed (${f.reason}): ${f.message}; log ${logFile}`);
     } finally {
       rmSync(ctx, { recursive: true, force: true });
