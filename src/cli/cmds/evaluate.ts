@@ -18,6 +18,7 @@ import { runEvaluation, targetEmitter, type RecordingScope } from '../../evaluat
 import { chooseLabKernels, type LabReleaseKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { listKernels } from '../../targets/lab/kernels/catalog.js';
 import { LabTarget } from '../../targets/lab/lab-target.js';
+import { LabApiTarget } from '../../targets/lab/lab-api-target.js';
 import { ClusterTarget } from '../../targets/cluster/cluster-target.js';
 import { renderMethods } from '../../methods/render.js';
 import { poolFlag } from '../../methods/custom-pool.js';
@@ -81,7 +82,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
   program
     .command('evaluate')
     .description('Run each delivery method through each scenario on a target (default: the lab) and report measured figures.')
-    .option('--target <target>', 'lab (QEMU nodes on real kernels) | cluster', 'lab')
+    .option('--target <target>', 'lab (QEMU nodes on real kernels) | lab-api (the lab brought up with `kmodlab lab up` and evaluated through the cluster target; day2, uninstall and kernel-switch so far) | cluster', 'lab')
     .option('--driver <file>', 'driver spec (YAML)', REFERENCE_DRIVER_FILE)
     .option('--methods <list>', `comma-separated rows, one per method variant: ${METHOD_ROW_IDS.join(',')} (--method works too)`, METHOD_ROW_IDS.join(','))
     .addOption(hiddenAlias('--method <list>', 'alias of --methods'))
@@ -125,12 +126,12 @@ function flagName(key: string): string {
 }
 
 export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<number> {
-  if (flags.target !== 'lab' && flags.target !== 'cluster') {
-    throw new UserError(`--target ${flags.target}: expected lab or cluster`);
+  if (flags.target !== 'lab' && flags.target !== 'lab-api' && flags.target !== 'cluster') {
+    throw new UserError(`--target ${flags.target}: expected lab, lab-api or cluster`);
   }
-  const misplaced = (flags.target === 'lab' ? CLUSTER_ONLY : LAB_ONLY).filter((k) => flags[k] !== undefined);
+  const misplaced = (flags.target === 'cluster' ? LAB_ONLY : flags.target === 'lab-api' ? [...CLUSTER_ONLY, 'buildCache' as const] : CLUSTER_ONLY).filter((k) => flags[k] !== undefined);
   if (misplaced.length) {
-    throw new UserError(`${misplaced.map(flagName).join(', ')} ${misplaced.length > 1 ? 'apply' : 'applies'} to --target ${flags.target === 'lab' ? 'cluster' : 'lab'}, not --target ${flags.target}`);
+    throw new UserError(`${misplaced.map(flagName).join(', ')} ${misplaced.length > 1 ? 'apply' : 'applies'} to another --target, not --target ${flags.target}`);
   }
   if (flags.dryRun !== undefined && flags.dryRun !== 'server') throw new UserError(`--dry-run ${flags.dryRun}: only --dry-run=server is supported (the API server validates and applies nothing)`);
   if (flags.dryRun && flags.observeOnly) throw new UserError('--dry-run=server and --observe-only conflict: dry-run sends writes (not persisted), observe-only sends none; pick one');
@@ -138,9 +139,10 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   const methods = parseList<MethodRowId>(flags.methods, METHOD_ROW_IDS, '--methods');
   const scenarios = parseList<ScenarioId>(flags.scenarios, SCENARIO_IDS, '--scenarios');
   const constraints = flags.constraints === undefined ? [] : parseList<ConstraintId>(flags.constraints, CONSTRAINT_IDS, '--constraints');
-  const lab = flags.target === 'lab';
+  const lab = flags.target !== 'cluster';
   // Durations differ by orders of magnitude: a lab node reboots in seconds, a cluster node in minutes.
-  const settle = positiveInt(flags.settleTimeout ?? (lab ? '30' : '900'), '--settle-timeout', 24 * 3600);
+  // Through the lab's API, builds and probe pods add their own seconds to every wait.
+  const settle = positiveInt(flags.settleTimeout ?? (flags.target === 'lab-api' ? '300' : lab ? '30' : '900'), '--settle-timeout', 24 * 3600);
   const steady = positiveInt(flags.steady ?? (lab ? '3' : '300'), '--steady', 24 * 3600);
   const driver = await loadDriver(flags.driver);
   // Everything the user gave is checked before the run directory is created.
@@ -153,7 +155,9 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   const scope: RecordingScope = {};
   const progress = (line: string) => io.stderr(`${line}\n`);
   const emitProgress = (l: string) => progress(`        ${l}`);
-  const prepared = labSetup
+  const prepared = flags.target === 'lab-api'
+    ? await prepareLabApi(flags, labSetup!, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
+    : labSetup
     ? prepareLab(flags, labSetup, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
     : await prepareCluster(flags, driver, targetEmitter(recorder, scope, 'cluster', emitProgress), methods, io);
   io.stderr(`kmodlab evaluate: ${[...(flags.baseline !== false ? ['baseline'] : []), ...methods].join(', ')} × ${scenarios.join(', ')} on ${prepared.target.label}${prepared.about}\nrecording to ${recorder.file}\n`);
@@ -224,6 +228,18 @@ function prepareLab(flags: EvaluateFlags, checked: LabFlagsChecked, driver: Load
     render: { pool: target.pool() },
     day1Registry: `${LAB_REGISTRY}/kmodlab`,
     about: `, ${nodes} node(s); kernels ${kernels.from.kver}${kernels.upgradeTo ? ` → ${kernels.upgradeTo.kver}` : ''}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}`,
+  };
+}
+
+/** The lab brought up (`kmodlab lab up`) and evaluated through the cluster target (lab-api-target.ts). */
+async function prepareLabApi(flags: EvaluateFlags, checked: LabFlagsChecked, driver: LoadedDriver, runDir: string, emit: TargetEmit): Promise<PreparedTarget> {
+  const { nodes, memoryMB, kernels } = checked;
+  const target = await LabApiTarget.create({ runDir, driver, nodes, memoryMB, kernels, emit });
+  return {
+    target,
+    render: { pool: target.pool() },
+    day1Registry: `${LAB_REGISTRY}/kmodlab`,
+    about: `, ${nodes} node(s); kernels ${kernels.from.kver}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}`,
   };
 }
 

@@ -1,0 +1,196 @@
+/**
+ * The lab through its Kubernetes API: `kmodlab lab up` (QEMU nodes, the lab's API server
+ * and controllers) with the cluster target pointed at it — the same code a user's
+ * OpenShift cluster gets. This file adds only what a cluster cannot do for itself:
+ *
+ * - bring the lab up on the kernel a scenario starts from, and bring it up again when a
+ *   scenario left it on another one (a real cluster is never downgraded after an
+ *   upgrade; the lab simply starts fresh nodes);
+ * - name the lab release (`kmodlab lab release-info`) the artifacts are rendered for;
+ * - point probe pods and canaries at the lab release's runtime base image (the lab's
+ *   nodes pull from the lab registry; ubi-minimal is not there).
+ *
+ * A lab someone else started (`kmodlab lab up` by hand) is used as it is and never
+ * stopped or restarted; one this target started is stopped by close().
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ArtifactSet } from '../../artifacts/artifact-set.js';
+import type { LoadedDriver } from '../../driver/load.js';
+import { UserError } from '../../errors.js';
+import type { ScenarioId } from '../../evaluation/events.js';
+import type { Release } from '../../release/release.js';
+import { resolveRelease } from '../../release/resolve.js';
+import { ClusterTarget, type ScenarioSupport } from '../cluster/cluster-target.js';
+import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
+import { labReleaseInfoFor } from './images/lab-release.js';
+import type { LabKernel } from './kernels/catalog.js';
+import { nodeNames } from './node/provider.js';
+import { runningPid, startLab, stopLab } from './up/background.js';
+import { readState } from './up/state.js';
+
+export const LAB_API_LABEL = 'lab (QEMU TCG, through its API)';
+
+export interface LabApiTargetOptions {
+  runDir: string;
+  driver: LoadedDriver;
+  emit: TargetEmit;
+  nodes?: number;
+  memoryMB?: number;
+  kernels: { from: LabKernel; upgradeTo?: LabKernel; realtime?: LabKernel };
+  /** Where `lab up` writes the kubeconfig (default: in the run directory). */
+  kubeconfig?: string;
+  /** Between two probes / polls (the cluster target's defaults are for real clusters: 10 s). */
+  pollMs?: number;
+  /** Longest wait for the lab to be up (default 5 min per round of node boots). */
+  upTimeoutMs?: number;
+}
+
+interface LabReleases {
+  from: Release;
+  upgradeTo?: Release;
+  realtime?: Release;
+}
+
+/** The lab release of `kernel` as `render --release-info <(kmodlab lab release-info <kernel>)` reads it. */
+async function labReleaseOf(kernel: LabKernel, dir: string): Promise<Release> {
+  const file = path.join(dir, `release-info-${kernel.kver}.json`);
+  writeFileSync(file, `${JSON.stringify(await labReleaseInfoFor(kernel.kver), null, 2)}\n`);
+  return resolveRelease({ releaseInfoFile: file });
+}
+
+export class LabApiTarget implements Target {
+  readonly kind = 'lab' as const;
+  readonly label = LAB_API_LABEL;
+  private cluster: ClusterTarget | undefined;
+  /** True when this target started the running lab (and may stop or restart it). */
+  private startedLab = false;
+
+  private constructor(
+    private readonly opts: LabApiTargetOptions,
+    private readonly labReleases: LabReleases,
+  ) {}
+
+  /** Reads the lab releases of the chosen kernels (their images must be set up: `kmodlab lab setup`). */
+  static async create(opts: LabApiTargetOptions): Promise<LabApiTarget> {
+    const dir = path.join(opts.runDir, 'lab');
+    mkdirSync(dir, { recursive: true });
+    const { from, upgradeTo, realtime } = opts.kernels;
+    return new LabApiTarget(opts, {
+      from: await labReleaseOf(from, dir),
+      ...(upgradeTo ? { upgradeTo: await labReleaseOf(upgradeTo, dir) } : {}),
+      ...(realtime ? { realtime: await labReleaseOf(realtime, dir) } : {}),
+    });
+  }
+
+  nodes(): string[] {
+    return nodeNames(this.opts.nodes ?? 1);
+  }
+
+  releases(): TargetReleases {
+    return { ...this.labReleases };
+  }
+
+  /** The pool the nodes are in: single-node → master (SNO), as the cluster target would choose. */
+  pool(): 'master' | 'worker' {
+    return (this.opts.nodes ?? 1) === 1 ? 'master' : 'worker';
+  }
+
+  scenarioSupport(): Partial<Record<ScenarioId, ScenarioSupport>> {
+    return {
+      day1: { supported: false, reason: 'Day 1 through the lab API is not built yet: the lab cannot yet boot its nodes with installer manifests' },
+      upgrade: { supported: false, reason: 'upgrades through the lab API (ClusterVersion) are not wired yet' },
+      ...(this.labReleases.realtime ? {} : { 'kernel-switch': { supported: false, reason: 'no realtime kernel in the lab' } }),
+    };
+  }
+
+  private live(): ClusterTarget {
+    if (!this.cluster) throw new Error('lab target: reset() first');
+    return this.cluster;
+  }
+
+  private kubeconfig(): string {
+    return this.opts.kubeconfig ?? path.join(this.opts.runDir, 'lab', 'kubeconfig');
+  }
+
+  /** The kernel the running lab's nodes booted (as `lab up` recorded it), if it runs. */
+  private runningKernel(): string | undefined {
+    if (runningPid() === undefined) return undefined;
+    const kernels = [...new Set((readState()?.nodes ?? []).map((n) => n.kernel))];
+    return kernels.length === 1 ? kernels[0] : undefined;
+  }
+
+  private async up(kernel: string): Promise<void> {
+    const nodes = this.opts.nodes ?? 1;
+    const args = ['--port', '0', '--nodes', String(nodes), '--memory', String(this.opts.memoryMB ?? 256), '--kernel', kernel];
+    this.opts.emit('progress', { step: `lab up: the API and ${nodes} node(s) booting ${kernel}` });
+    await startLab(this.kubeconfig(), args, this.opts.upTimeoutMs ?? 60_000 + 240_000);
+    this.startedLab = true;
+  }
+
+  private async down(): Promise<void> {
+    await this.cluster?.close();
+    this.cluster = undefined;
+    if (this.startedLab) await stopLab();
+    this.startedLab = false;
+  }
+
+  async reset(opts: { release: Release; day1?: ArtifactSet }): Promise<void> {
+    if (opts.day1) throw new UserError(`day1 on ${this.label}: ${this.scenarioSupport().day1!.reason}`);
+    const want = opts.release.kernelVersion;
+    if (!want) throw new Error('lab release without a kernel version');
+    const running = this.runningKernel();
+    if (running !== want) {
+      if (running !== undefined && !this.startedLab) {
+        throw new UserError(`a lab is already up on ${running}, but the scenario starts on ${want}`, 'run `kmodlab lab down` first, or pass --kernel ' + running);
+      }
+      await this.down();
+      await this.up(want);
+    }
+    if (!this.cluster) {
+      const image = this.labReleases.from.runtimeBaseImage;
+      const poll = this.opts.pollMs ?? 2_000;
+      this.cluster = await ClusterTarget.connect({
+        kubeconfig: this.kubeconfig(),
+        emit: this.opts.emit,
+        driverSourceDir: this.opts.driver.sourceDir,
+        ...(image ? { probeImage: image, canaryImage: image } : {}),
+        probeIntervalMs: poll,
+        pollMs: poll,
+        readyzIntervalMs: 1_000,
+      });
+    }
+    await this.cluster.reset({ release: opts.release });
+  }
+
+  apply(set: ArtifactSet): Promise<void> {
+    return this.live().apply(set);
+  }
+
+  remove(set: ArtifactSet): Promise<void> {
+    return this.live().remove(set);
+  }
+
+  async changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
+    const cluster = this.live();
+    if (why === 'upgrade') throw new UserError(`upgrade on ${this.label}: ${this.scenarioSupport().upgrade!.reason}`);
+    // The cluster target switches kernels with a `kernelType: realtime` MachineConfig; its
+    // realtime release is a marker for that, the lab's is the realtime kernel itself.
+    const realtime = to.kernelVersion !== undefined && to.kernelVersion === this.labReleases.realtime?.kernelVersion;
+    const target = realtime ? cluster.releases().realtime : cluster.releases().from;
+    if (!target) throw new Error(`${this.label}: the cluster target offers no realtime kernel switch`);
+    await cluster.changeRelease(target, why);
+  }
+
+  waitForModules(modules: string[], want: { loaded: boolean; timeoutMs: number }): Promise<WaitResult> {
+    return this.live().waitForModules(modules, want);
+  }
+
+  observe(): Promise<void> {
+    return this.live().observe();
+  }
+
+  async close(): Promise<void> {
+    await this.down();
+  }
+}
