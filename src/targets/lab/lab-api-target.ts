@@ -158,6 +158,8 @@ export class LabApiTarget implements Target {
         probeIntervalMs: poll,
         pollMs: poll,
         readyzIntervalMs: 1_000,
+        // The lab's Prometheus scrapes every 2 s: a few scrapes make a window.
+        ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: 6_000 } : {}),
       });
     }
     await this.cluster.reset({ release: opts.release });

@@ -4,6 +4,7 @@
  * spec.nodeName=<node>), but one watch per node is what the lab must not open, so the
  * shared informer's events are routed by spec.nodeName here.
  */
+import type { LabPodRef } from '../metrics/lab-usage.js';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { MemoryLogSource } from '../api-server/log-source.js';
 import { PATHS, type SharedInformers } from '../control-plane/informers.js';
@@ -74,6 +75,11 @@ export class Kubelets {
     if (!m) return;
     this.placed.set(uid, nodeName);
     m.upsert(pod);
+  }
+
+  /** The pods running on `node` now (the metrics source samples them). */
+  running(node: string): LabPodRef[] {
+    return this.managers.get(node)?.running() ?? [];
   }
 
   async stop(): Promise<void> {

@@ -19,6 +19,7 @@
  * probes and non-hostPath volumes are not run — a pod that needs them is reported with
  * the waiting reason CreateContainerConfigError naming what is missing.
  */
+import type { LabPodRef } from '../metrics/lab-usage.js';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { MemoryLogSource } from '../api-server/log-source.js';
 import { ImagePullError, type NodeImageStore, type PulledImage } from './image-pull.js';
@@ -135,6 +136,13 @@ export class PodManager {
   private pending = false;
 
   /** Stops every container (preStop first) — what the node does when the lab goes down. */
+  /** Pods whose container runs now, as the metrics source names them (their pod dir is their uid: pod-sandbox.ts). */
+  running(): LabPodRef[] {
+    return [...this.pods.values()]
+      .filter((r) => r.running && !r.deleted)
+      .map((r) => ({ namespace: r.pod.metadata!.namespace ?? '', pod: r.pod.metadata!.name ?? '', container: this.container(r).name, image: this.container(r).image, runtimeName: r.uid }));
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);

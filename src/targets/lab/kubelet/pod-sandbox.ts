@@ -31,7 +31,9 @@ export interface ContainerSpec {
   mounts: HostPathMount[];
 }
 
-export const podDir = (uid: string) => `/run/kmodlab-pods/${uid}`;
+/** Where each pod's files live in the guest: `<PODS_DIR>/<pod uid>/` (pid, logs, root). */
+export const PODS_DIR = '/run/kmodlab-pods';
+export const podDir = (uid: string) => `${PODS_DIR}/${uid}`;
 const rootOf = (uid: string) => `${podDir(uid)}/root`;
 
 const UNMOUNT = (uid: string) => `for m in $(grep ' ${rootOf(uid)}' /proc/mounts | cut -d' ' -f2 | sort -r); do umount -l "$m" 2>/dev/null; done`;

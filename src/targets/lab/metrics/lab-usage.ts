@@ -41,6 +41,8 @@ export interface LabNodeHandle {
   exec(script: string): Promise<{ code: number; stdout: string; stderr: string }>;
   qemuPid(): number | undefined;
   pods(): LabPodRef[];
+  /** Where the node's pod runtime keeps each pod's pid file (`<dir>/<runtimeName>/pid`); default /run/pods. */
+  podsDir?: string;
 }
 
 export interface ProcStat {
@@ -186,7 +188,7 @@ export class LabUsageSource implements UsageSource {
           return;
         }
         const pods = n.pods();
-        const r = await n.exec(guestScript(pods)).catch(() => undefined);
+        const r = await n.exec(guestScript(pods, n.podsDir)).catch(() => undefined);
         const at = Date.now();
         if (!r || r.code !== 0) {
           snap.nodes.push({ node: n.name, ...hostFigures, at });

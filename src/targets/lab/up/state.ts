@@ -21,6 +21,8 @@ export interface LabState {
   apiPid?: number;
   kubeconfig: string;
   nodes: LabNodeState[];
+  /** The lab Prometheus scraping the lab's cAdvisor-style /metrics (what the cluster target queries). */
+  prometheusUrl?: string;
 }
 
 export function labFiles(): { pidFile: string; logFile: string; stateFile: string; runDir: string } {

@@ -33,6 +33,9 @@ import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/contr
 import type { LabNode } from '../node/node.js';
 import { deleteNodes, nodeNames, provisionNodes, roleLabels } from '../node/provider.js';
 import { labFiles, writeState, type LabState } from './state.js';
+import { startLabMetrics, type LabMetrics } from '../metrics/lab-metrics.js';
+import { LabUsageSource, type LabNodeHandle } from '../metrics/lab-usage.js';
+import { PODS_DIR } from '../kubelet/pod-sandbox.js';
 
 export interface LabSpec {
   kubeconfigOut: string;
@@ -86,8 +89,10 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let daemonsets: DaemonSetController | undefined;
   let builds: BuildController | undefined;
   let registry: LabRegistry | undefined;
+  let metrics: LabMetrics | undefined;
 
   const stop = async () => {
+    await metrics?.stop();
     await daemonsets?.stop();
     await builds?.stop();
     await kubelets?.stop();
@@ -143,6 +148,20 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
         agents.push(agent);
         spec.log(`node ${node.name}: registered, Ready (kernel ${agent.facts?.kernelVersion}, boot ${agent.facts?.bootID}, QEMU pid ${node.pid})`);
         await kubelets.add({ node, shareDir: shareDir(node.name) });
+      }
+    }
+    if (nodes.length > 0) {
+      // cAdvisor-style /metrics of the nodes and their pods, scraped by Debian's prometheus:
+      // the cluster target reads memory and CPU from it with the PromQL it runs on OpenShift.
+      const k = kubelets;
+      const handles: LabNodeHandle[] = nodes.map((n) => ({ name: n.name, ready: () => n.state === 'ready', exec: (script) => n.exec(script), qemuPid: () => n.pid, pods: () => k.running(n.name), podsDir: PODS_DIR }));
+      metrics = await startLabMetrics(new LabUsageSource(() => handles), { dir: path.join(files.runDir, 'prometheus') }).catch((e: Error) => {
+        spec.log(`no Prometheus: memory and CPU cannot be queried (${e.message.split('\n')[0]})`);
+        return undefined;
+      });
+      if (metrics) {
+        state.prometheusUrl = metrics.prometheusUrl;
+        spec.log(`metrics ${metrics.metricsUrl}, Prometheus ${metrics.prometheusUrl}`);
       }
     }
     if (registry) {
