@@ -142,7 +142,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       writeState(state);
       const labels = roleLabels(spec.nodes);
       for (const node of nodes) {
-        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, log: spec.log, kubeletPort });
+        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, probeTimeoutMs: LAB_NODE_TIMING.gracePeriodMs - LAB_NODE_TIMING.heartbeatMs, log: spec.log, kubeletPort });
         await agent.register();
         agent.start();
         agents.push(agent);
