@@ -32,6 +32,7 @@ import { nodeApiFromKubeconfig } from '../kubelet/node-api.js';
 import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/controllers/node-lifecycle.js';
 import type { LabNode } from '../node/node.js';
 import { deleteNodes, nodeNames, provisionNodes, roleLabels } from '../node/provider.js';
+import { labReleaseRefs, setDriverToolkitTag } from '../control-plane/api-controllers/release-imagestreams.js';
 import { labFiles, writeState, type LabState } from './state.js';
 import { startLabMetrics, type LabMetrics } from '../metrics/lab-metrics.js';
 import { LabUsageSource, type LabNodeHandle } from '../metrics/lab-usage.js';
@@ -167,6 +168,12 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     if (registry) {
       builds = new BuildController({ kc, informers, registry, log: spec.log });
       await builds.start();
+    }
+    if (registry && spec.kernel) {
+      // The release's driver-toolkit in the API (openshift/driver-toolkit:latest), as the CVO installs it.
+      const refs = await labReleaseRefs(spec.kernel.kver, registry).catch(() => undefined);
+      if (refs) await setDriverToolkitTag(kc, refs.driverToolkit, refs.kver).catch((e: Error) => spec.log(`openshift/driver-toolkit not created: ${e.message}`));
+      else spec.log(`openshift/driver-toolkit not created: the lab release of ${spec.kernel.kver} is not in the registry (kmodlab lab setup)`);
     }
     const b = builds;
     daemonsets = new DaemonSetController({ kc, informers, log: spec.log, resolveTag: b ? (ns, stream, tag) => b.resolveTag(ns, stream, tag) : undefined });

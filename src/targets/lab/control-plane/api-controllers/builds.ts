@@ -13,7 +13,17 @@
  *     the image registry does on push; the Build gets Complete with output.to.imageDigest,
  *     or Failed with reason DockerBuildFailed, its message and logSnippet (the last lines of
  *     its log, upstream's field for a failed build);
- *   - a Git-source config with a ConfigChange trigger is instantiated once when created.
+ *   - a Git-source config with a ConfigChange trigger is instantiated once when created;
+ *   - an ImageChange trigger instantiates its config whenever the ImageStreamTag it names
+ *     points at another image than the one it last triggered on (also when the config is
+ *     created and the tag already resolves), and records it in
+ *     status.imageChangeTriggers[].lastTriggeredImageID (openshift-controller-manager
+ *     pkg/image/trigger/buildconfigs); configs with a Binary source are never triggered
+ *     (only `instantiatebinary` can start them);
+ *   - references to the internal registry (image-registry.openshift-image-registry.svc:5000/
+ *     <ns>/<stream>:<tag>, in FROM, COPY --from or ARG defaults) are served from the
+ *     ImageStream tag, as the integrated registry's pullthrough does: the tag's image is
+ *     pulled by digest and named that way in the build's storage.
  * The whole log of each build is kept in the lab's build-log directory (not served as
  * `oc logs build/…`: the lab has no build pods).
  */
@@ -38,6 +48,9 @@ export const IMAGESTREAMS = '/apis/image.openshift.io/v1/imagestreams';
 
 const G = { group: 'build.openshift.io', version: 'v1' };
 const IMG = { group: 'image.openshift.io', version: 'v1' };
+
+/** The integrated registry's service address, as builds in an OpenShift cluster name it. */
+const INTERNAL_REF = /image-registry\.openshift-image-registry\.svc:5000\/([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9._-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?/g;
 
 function rfc3339(d = new Date()): string {
   return d.toISOString().replace(/\.\d+Z$/, 'Z');
@@ -69,7 +82,76 @@ export class BuildController {
     });
     await this.o.informers.subscribe(BUILDCONFIGS, (type, bc) => {
       if (type === 'add') void this.configChange(bc as Obj);
+      if (type !== 'delete') this.imageChange(bc as Obj);
     });
+    // A tag moving (a push, a release change) is the reason ImageChange triggers exist.
+    await this.o.informers.subscribe(IMAGESTREAMS, () => {
+      for (const bc of this.o.informers.list<Obj>(BUILDCONFIGS)) this.imageChange(bc);
+    });
+  }
+
+  /** ImageChange triggers whose tag now points at an image they have not triggered on: instantiate (once per image). */
+  private imageChange(bc: Obj): void {
+    if (this.stopped || bc.metadata?.deletionTimestamp) return;
+    if (bc.spec?.source?.type === 'Binary' || bc.spec?.source?.binary) return;
+    const ns = bc.metadata!.namespace!;
+    const name = bc.metadata!.name!;
+    for (const t of (bc.spec?.triggers ?? []) as Obj[]) {
+      if (t.type !== 'ImageChange') continue;
+      // No `from`: the trigger follows the strategy's own from image.
+      const from = (t.imageChange?.from ?? bc.spec?.strategy?.dockerStrategy?.from) as Obj | undefined;
+      if (from?.kind !== 'ImageStreamTag' || !from.name) continue;
+      const [stream, tag = 'latest'] = String(from.name).split(':');
+      const fromNs = from.namespace ?? ns;
+      const image = this.resolveTag(fromNs, stream!, tag);
+      if (!image) continue;
+      const last = ((bc.status?.imageChangeTriggers ?? []) as Obj[]).find((x) => x.from?.name === from.name && (x.from?.namespace ?? ns) === fromNs)?.lastTriggeredImageID;
+      const key = `${ns}/${name} ${fromNs}/${from.name} ${image}`;
+      if (last === image || this.triggered.has(key)) continue;
+      this.triggered.add(key);
+      void this.instantiateOnImage(bc, { name: from.name, namespace: fromNs }, image);
+    }
+  }
+  private readonly triggered = new Set<string>();
+
+  private async instantiateOnImage(bc: Obj, from: { name: string; namespace: string }, image: string): Promise<void> {
+    const ns = bc.metadata!.namespace!;
+    const name = bc.metadata!.name!;
+    const cluster = this.o.kc.getCurrentCluster()!;
+    const request = {
+      kind: 'BuildRequest',
+      apiVersion: 'build.openshift.io/v1',
+      metadata: { name },
+      from: { kind: 'DockerImage', name: image },
+      triggeredByImage: { kind: 'DockerImage', name: image },
+      triggeredBy: [{ message: `Image change`, imageChangeBuild: { imageID: image, fromRef: { kind: 'ImageStreamTag', ...from } } }],
+    };
+    try {
+      await postJson(this.o.kc, `${cluster.server}/apis/build.openshift.io/v1/namespaces/${ns}/buildconfigs/${name}/instantiate`, JSON.stringify(request));
+      const current = (this.o.informers.list<Obj>(BUILDCONFIGS).find((x) => x.metadata?.namespace === ns && x.metadata?.name === name)?.status?.imageChangeTriggers ?? []) as Obj[];
+      const others = current.filter((x) => !(x.from?.name === from.name && (x.from?.namespace ?? ns) === from.namespace));
+      const entry = { lastTriggeredImageID: image, from, lastTriggerTime: rfc3339() };
+      await this.custom.patchNamespacedCustomObjectStatus({ ...G, namespace: ns, plural: 'buildconfigs', name, body: { status: { imageChangeTriggers: [...others, entry] } } }, this.merge);
+      this.o.log?.(`buildconfig ${ns}/${name}: ImageChange ${from.namespace}/${from.name} → ${image}: instantiated`);
+    } catch (e) {
+      this.o.log?.(`buildconfig ${ns}/${name}: image change instantiate failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Pullthrough: internal-registry references of the build, pulled from what their ImageStream tags name. */
+  private async pullThrough(buildah: Buildah, texts: string[], logFile: string): Promise<void> {
+    const refs = new Set<string>();
+    for (const t of texts) for (const m of t.matchAll(INTERNAL_REF)) refs.add(m[0]);
+    for (const ref of refs) {
+      const m = new RegExp(`^${INTERNAL_REF.source}$`).exec(ref)!;
+      const image = this.resolveTag(m[1]!, m[2]!, m[3] ?? 'latest');
+      if (!image) {
+        writeFileSync(logFile, `pullthrough: ${ref}: ImageStream tag ${m[1]}/${m[2]}:${m[3] ?? 'latest'} has no image\n`, { flag: 'a' });
+        continue; // buildah then fails to pull it, as a build pod would
+      }
+      writeFileSync(logFile, `pullthrough: ${ref} → ${image}\n`, { flag: 'a' });
+      await buildah.pullAs(image, ref, this.o.registry.insecure);
+    }
   }
 
   async stop(): Promise<void> {
@@ -138,6 +220,11 @@ export class BuildController {
       const dest = this.destination(ns, to);
       const buildah = this.o.buildah ?? new Buildah();
       const local = `localhost/kmodlab-build/${ns}/${name}`;
+      try {
+        await this.pullThrough(buildah, [readFileSync(dockerfile, 'utf8'), ...Object.values(buildArgs).map(String)], logFile);
+      } catch (e) {
+        throw new BuildFailure('PullBuilderImageFailed', 'Failed to pull builder image.', e);
+      }
       try {
         await buildah.bud({ containerfile: dockerfile, context: contextDir, tag: local, buildArgs, logFile, insecure: this.o.registry.insecure, timeoutMs: 1_800_000 });
       } catch (e) {
