@@ -123,7 +123,9 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     const before = await node();
     const start = (await pool()).spec.configuration!.name!;
     await apply('99-master-kernel-rt', { kernelType: 'realtime' });
-    await rolledOut(start);
+    const t0 = Date.now();
+    const rtConfig = await rolledOut(start);
+    process.stderr.write(`lab MCO: kernelType realtime rolled out on 1 node in ${((Date.now() - t0) / 1000).toFixed(1)} s (apply → pool Updated)\n`);
     const rt = await node();
     expect(rt.status.nodeInfo.kernelVersion).toBe(roles!.realtime!.kver);
     expect(rt.status.nodeInfo.bootID).not.toBe(before.status.nodeInfo.bootID);
@@ -132,7 +134,7 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
 
     const d = await kubectl('delete', 'mc', '99-master-kernel-rt');
     expect(d.code, d.stderr).toBe(0);
-    const back = await rolledOut((await pool()).spec.configuration!.name!);
+    const back = await rolledOut(rtConfig);
     expect(back).toBe(start); // the same sources render the same config
     const after = await node();
     expect(after.status.nodeInfo.kernelVersion).toBe(kernel!.kver);
