@@ -4,7 +4,9 @@
  * pool and worker has 0 machines; a MachineConfig with kernelType realtime rolls the pool
  * — the node reboots (new bootID) into the realtime kernel — and deleting it goes back; an
  * osImageURL that does not exist degrades the node and the pool without a reboot; an
- * osImageURL naming the lab release's node-os image of another kernel boots that kernel.
+ * osImageURL naming the lab release's node-os image of another kernel boots that kernel; the
+ * rendered layering Containerfile, built and pushed as its build.sh does, is booted by the
+ * node and the module baked into it is loaded at boot (modules-load.d).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,9 +15,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
+import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
-import { kubectlBinary } from './api-server-helpers.js';
+import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
 import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
@@ -48,6 +51,7 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
   const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labmco-'));
   let registry: LabRegistry;
   let otherOs: string;
+  let runtimeBase: string;
   const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
   const kubeconfig = path.join(dir, 'state', 'kubeconfig');
   const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
@@ -89,6 +93,7 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     registry = await openRegistry();
     const release = await setupLabImages([kernel!, roles!.realtime!, other!]);
     otherOs = release.images.find((i) => i.role === 'node-os' && i.kver === other!.kver)!.digestRef!;
+    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
     mkdirSync(path.join(dir, 'home'), { recursive: true });
     const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
     expect(up.code, up.stderr).toBe(0);
@@ -176,5 +181,61 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     const n = await node();
     expect(n.status.nodeInfo.kernelVersion).toBe(other!.kver);
     expect(n.status.nodeInfo.bootID).not.toBe(before.status.nodeInfo.bootID);
+    // Without the override the pool goes back to the release's base image.
+    const layered = (await pool()).spec.configuration!.name!;
+    expect((await kubectl('delete', 'mc', '99-master-os-image')).code).toBe(0);
+    expect(await rolledOut(layered)).toBe(start);
+    expect((await node()).status.nodeInfo.kernelVersion).toBe(kernel!.kver);
+  }, 1_800_000);
+
+  it('layering: the rendered Containerfile built as build.sh does, rolled out; the node boots the layered image and its module is loaded', async () => {
+    // Render for the lab release, as for a cluster: render --release-info <(kmodlab lab release-info <kver>).
+    const info = await kmodlab('lab', 'release-info', kernel!.kver);
+    expect(info.code, info.stderr).toBe(0);
+    writeFileSync(path.join(dir, 'release.json'), info.stdout);
+    const out = path.join(dir, 'out');
+    const r = await kmodlab('render', '--method', 'layering', '--pool', 'master', '--registry', registry.prefix, '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
+    expect(r.code, r.stderr).toBe(0);
+    const buildSh = readFileSync(path.join(out, 'layering', 'build.sh'), 'utf8');
+    const arg = (name: string) => new RegExp(`^${name}="\\$\\{${name}:-([^}]+)\\}"`, 'm').exec(buildSh)?.[1];
+    const [image, rhcos, dtk] = [arg('IMAGE'), arg('RHCOS_IMAGE'), arg('DTK_IMAGE')];
+    const context = /^context="\$\{1:-([^}]+)\}"/m.exec(buildSh)?.[1];
+    expect([image, rhcos, dtk, context].every(Boolean), 'build.sh names its image, base images and context').toBe(true);
+    // build.sh's podman build + push, with buildah (the lab's build tool; podman is not installed here).
+    const buildah = new Buildah();
+    const logFile = path.join(dir, 'layering-build.log');
+    await buildah.bud({ containerfile: path.join(out, 'layering', 'Containerfile'), context: context!, tag: image!, buildArgs: { RHCOS_IMAGE: rhcos!, DTK_IMAGE: dtk! }, logFile, insecure: true });
+    const { digest } = await buildah.push(image!, image!, { insecure: true, logFile });
+    const repo = image!.replace(/:[^/:]+$/, '');
+    // build.sh pins the digest into the MachineConfig; then `kubectl apply` it.
+    const mcFile = path.join(out, 'layering', '00-machineconfig-master.yaml');
+    writeFileSync(mcFile, readFileSync(mcFile, 'utf8').replace(/^(\s*osImageURL:).*$/m, `$1 ${repo}@${digest}`));
+    const start = (await pool()).spec.configuration!.name!;
+    const a = await kubectl('apply', '-f', mcFile);
+    expect(a.code, a.stderr).toBe(0);
+    await rolledOut(start);
+    const n = await node();
+    expect(n.status.nodeInfo.kernelVersion).toBe(kernel!.kver);
+
+    // What the node's kernel has loaded, seen from a pod (/proc/modules is the node's).
+    const ds = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'lsmod', namespace: 'default' },
+      spec: {
+        selector: { matchLabels: { app: 'lsmod' } },
+        template: { metadata: { labels: { app: 'lsmod' } }, spec: { containers: [{ name: 'lsmod', image: runtimeBase, command: ['sh', '-c', 'cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'] }] } },
+      },
+    };
+    writeFileSync(path.join(dir, 'lsmod.json'), JSON.stringify(ds));
+    expect((await kubectl('apply', '-f', path.join(dir, 'lsmod.json'))).code).toBe(0);
+    const w = await waitPodsReady(kubectl, 'app=lsmod');
+    expect(w.code, w.stderr).toBe(0);
+    let logs = '';
+    for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await new Promise((res) => setTimeout(res, 500))) logs = (await kubectl('logs', 'ds/lsmod')).stdout;
+    const mods = logs.split('\n');
+    expect(mods).toContain('simple_kmod');
+    expect(mods).toContain('simple_procfs_kmod');
+    await kubectl('delete', 'ds', 'lsmod');
   }, 1_800_000);
 });
