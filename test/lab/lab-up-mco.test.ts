@@ -238,4 +238,24 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     expect(mods).toContain('simple_procfs_kmod');
     await kubectl('delete', 'ds', 'lsmod');
   }, 1_800_000);
+
+  it('a new base image in machine-config-osimageurl (an upgrade): a pinned osImageURL stays; without it the pool rolls to the new base', async () => {
+    const before = await node();
+    const layeredConfig = (await pool()).spec.configuration!.name!;
+    const cm = await json<{ data: Record<string, string> }>('configmap', '-n', 'openshift-machine-config-operator', 'machine-config-osimageurl');
+    const p = await kubectl('patch', 'configmap', 'machine-config-osimageurl', '-n', 'openshift-machine-config-operator', '--type', 'merge', '-p', JSON.stringify({ data: { baseOSContainerImage: otherOs, releaseVersion: `lab-${other!.kver}` } }));
+    expect(p.code, p.stderr).toBe(0);
+    // The layered image overrides the base: the rendered config does not change, nothing reboots.
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect((await pool()).spec.configuration!.name).toBe(layeredConfig);
+    expect((await node()).status.nodeInfo.bootID).toBe(before.status.nodeInfo.bootID);
+    // Without the layered MachineConfig the pool renders on the new base and rolls.
+    expect((await kubectl('delete', 'mc', '99-master-kmodlab-simple-kmod-layered')).code).toBe(0);
+    const upgraded = await rolledOut(layeredConfig);
+    expect((await json<{ spec: { osImageURL: string } }>('mc', upgraded)).spec.osImageURL).toBe(otherOs);
+    const n = await node();
+    expect(n.status.nodeInfo.kernelVersion).toBe(other!.kver);
+    expect(n.status.nodeInfo.bootID).not.toBe(before.status.nodeInfo.bootID);
+    expect(cm.data.baseOSContainerImage).not.toBe(otherOs);
+  }, 1_800_000);
 });

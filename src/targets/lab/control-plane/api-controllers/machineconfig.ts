@@ -51,6 +51,11 @@ export class MachineConfigController {
   /** Node → the update its daemon is running. */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly renderErrors = new Map<string, string>();
+  /**
+   * Node → the config its daemon last finished with (applied or failed): the informer may
+   * still show the node's annotations from before, and an update must not run twice.
+   */
+  private readonly finished = new Map<string, string>();
   private running: Promise<void> = Promise.resolve();
   private queued = false;
   private stopped = false;
@@ -187,15 +192,18 @@ export class MachineConfigController {
     const desired = annotation(node, ANN.desired);
     const state = annotation(node, ANN.state);
     if (!current || !desired) return;
+    // The informer has not caught up with what the daemon wrote when it finished.
+    if (this.finished.get(name) === desired && (desired !== current ? state === 'Working' || state === 'Done' : state !== 'Done')) return;
     let work: Promise<void> | undefined;
     if (desired === current) {
-      if (state !== 'Done' || node.spec?.unschedulable) work = daemon.settle(current);
+      if (state !== 'Done' || node.spec?.unschedulable) work = daemon.settle(current).then(() => void this.finished.set(name, desired));
     } else if (!(state === 'Degraded' && annotation(node, ANN.reason).startsWith(`failed to update OS to ${desired}:`))) {
       // A Degraded daemon retries only when its target changes (the user fixed the config).
       const mc = mcs.find((m) => m.metadata.name === desired);
       if (!mc) return; // not rendered yet (the informer has not seen it)
       this.o.log?.(`machine-config: ${name}: updating ${current} → ${desired}`);
       work = daemon.update(desired, () => osFor(mc.spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure })).then((r) => {
+        this.finished.set(name, desired);
         if ('bootId' in r) this.o.log?.(`machine-config: ${name}: updated to ${desired} (kernel ${r.kver}, boot ${r.bootId})`);
       });
     }
