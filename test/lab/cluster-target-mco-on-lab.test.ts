@@ -62,6 +62,8 @@ describe.skipIf(!ok)(`the cluster target's kernel switch on kmodlab lab up${ok ?
     expect(releases.from.kernelVersion).toBe(kernel!.kver);
     expect(releases.realtime, 'the lab serves MachineConfigPools: the kernel switch is offered').toBeDefined();
 
+    // A scenario starts with reset(): it records where each node stands and starts recording events.
+    await target.reset({ release: releases.from });
     const t0 = Date.now();
     await target.changeRelease(releases.realtime!, 'kernel-switch');
     process.stderr.write(`cluster target on lab: kernel switch to realtime ${((Date.now() - t0) / 1000).toFixed(1)} s (apply → pool updated)\n`);

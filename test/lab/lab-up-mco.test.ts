@@ -105,6 +105,12 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
   });
 
   it('single-node: the node is in the master pool, worker has 0 machines; both are Updated on their rendered config', async () => {
+    // As on an installed cluster, lab up returns with every pool rendered and updated.
+    for (const name of ['master', 'worker']) {
+      const p = await pool(name);
+      expect(p.spec.configuration?.name, `${name} has a configuration when lab up returns`).toMatch(new RegExp(`^rendered-${name}-`));
+      expect(p.status?.configuration?.name).toBe(p.spec.configuration!.name);
+    }
     const w = await kubectl('wait', 'mcp/master', 'mcp/worker', '--for=condition=Updated', '--timeout=120s');
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
     const master = await pool('master');

@@ -78,6 +78,25 @@ export class MachineConfigController {
     };
     this.timer = setTimeout(tick, 5_000);
     this.kick();
+    await this.installed();
+  }
+
+  /**
+   * An installed cluster has every pool rendered and its nodes on that config: `lab up`
+   * returns once the pools say so, so a client never sees a pool without a configuration.
+   */
+  private async installed(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const pools = this.o.informers.list<MachineConfigPool>(PATHS.machineconfigpools);
+      const pending = pools.filter((p) => !p.spec?.configuration?.name || p.status?.configuration?.name !== p.spec.configuration.name || p.status?.observedGeneration !== p.metadata.generation);
+      if (pools.length > 0 && pending.length === 0) return;
+      if (Date.now() > deadline) {
+        this.o.log?.(`machine-config: pools not rendered and updated within ${timeoutMs / 1000} s: ${pending.map((p) => p.metadata.name).join(', ')}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   async stop(): Promise<void> {
