@@ -21,6 +21,9 @@ export const PATHS = {
   pods: '/api/v1/pods',
   nodes: '/api/v1/nodes',
   daemonsets: '/apis/apps/v1/daemonsets',
+  configmaps: '/api/v1/configmaps',
+  machineconfigs: '/apis/machineconfiguration.openshift.io/v1/machineconfigs',
+  machineconfigpools: '/apis/machineconfiguration.openshift.io/v1/machineconfigpools',
 } as const;
 
 export class SharedInformers {
@@ -76,6 +79,7 @@ export class SharedInformers {
     if (path === PATHS.pods) return () => this.core.listPodForAllNamespaces();
     if (path === PATHS.nodes) return () => this.core.listNode();
     if (path === PATHS.daemonsets) return () => this.apps.listDaemonSetForAllNamespaces();
+    if (path === PATHS.configmaps) return () => this.core.listConfigMapForAllNamespaces();
     // Any other collection (OpenShift kinds are CRDs in the lab): /apis/<group>/<version>/<plural>.
     const m = /^\/apis\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     if (!m) throw new Error(`not a collection path: ${path}`);

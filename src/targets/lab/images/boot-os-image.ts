@@ -40,10 +40,22 @@ export interface BootableOsImage {
 // able to find it yet, crc32c_generic must already be loaded.
 export const OS_DISK_MODULES = ['virtio_blk', 'crc32c_generic', 'erofs'];
 
-/** Boot hook (run by /init, see os-image/init.ts): mount the OS disk, use its module tree. */
+/**
+ * Boot hook (run by /init, see os-image/init.ts): mount the OS disk, use its module tree,
+ * then load what the IMAGE's /etc/modules-load.d names — as systemd-modules-load does on
+ * an RHCOS node booted into a layered image (a driver baked into the image loads at boot).
+ * /init's own modules-load.d pass ran before the disk was mounted and saw only the
+ * initramfs's /etc. The image was depmod'ed when it was built (the disk is read-only).
+ */
 export const OS_DISK_HOOK = `mkdir -p /sysroot
 mount -t erofs -o ro /dev/vda /sysroot || exit 1
 mount --bind /sysroot/usr/lib/modules /lib/modules
+for f in /sysroot/etc/modules-load.d/*.conf /sysroot/usr/lib/modules-load.d/*.conf; do
+  [ -r "$f" ] || continue
+  for m in $(grep -v '^[#;]' "$f"); do
+    /sbin/modprobe "$m" && echo "kmodlab-init: modules-load.d: loaded $m" || echo "kmodlab-init: modules-load.d: modprobe $m failed"
+  done
+done
 `;
 
 export async function bootableOsImage(image: { digestRef: string; digest: string; kver: string }, opts: { insecure: boolean; buildah?: Buildah }): Promise<BootableOsImage> {

@@ -424,9 +424,10 @@ export class LabNode {
   /**
    * Reboot: the guest resets itself (QEMU exits thanks to -no-reboot) and the host
    * relaunches it, with `kernel` if given (a kernel switch/upgrade). A guest that
-   * does not answer is reset from the host. Returns the new boot record.
+   * does not answer is reset from the host. `disk`: the OS disk the next boots see
+   * (an OS image's root, boot-os-image.ts); null: none. Returns the new boot record.
    */
-  async reboot(opts: { kernel?: LabKernel; initramfs?: Initramfs | string; exitTimeoutMs?: number } = {}): Promise<BootRecord> {
+  async reboot(opts: { kernel?: LabKernel; initramfs?: Initramfs | string; disk?: string | null; exitTimeoutMs?: number } = {}): Promise<BootRecord> {
     const launch = this.launch;
     if (launch && !launch.child.killed && launch.child.exitCode === null) {
       launch.expectExit = true;
@@ -443,6 +444,7 @@ export class LabNode {
     } else if (opts.initramfs) {
       this._initramfs = await resolveInitramfs(this._kernel, opts.initramfs);
     }
+    if (opts.disk !== undefined) this.opts.disk = opts.disk ?? undefined;
     await this.boot();
     return this.boots.at(-1)!;
   }

@@ -7,7 +7,8 @@
  *   3. provision the QEMU nodes;
  *   4. start one node agent per node, which registers the Node through the API and
  *      posts its status; ready when every node has posted Ready=True;
- *   5. start the workload controllers (DaemonSet) and the kubelets' pod side, which run
+ *   5. start the workload controllers (DaemonSet, Build, the Machine Config Operator that
+ *      reboots the nodes into new OS images) and the kubelets' pod side, which run
  *      the Pods bound to each node. Controllers and kubelets share one informer per
  *      resource type (control-plane/informers.ts); images come from the lab registry,
  *      which this process keeps open while the lab runs.
@@ -21,6 +22,8 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { BuildController, IMAGESTREAMS } from '../control-plane/api-controllers/builds.js';
 import { DaemonSetController } from '../control-plane/api-controllers/daemonset.js';
+import { MachineConfigController } from '../control-plane/api-controllers/machineconfig.js';
+import { labBaseRelease } from '../control-plane/api-controllers/mco/base-release.js';
 import { SharedInformers } from '../control-plane/informers.js';
 import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.js';
 import { Kubelets } from '../kubelet/kubelets.js';
@@ -89,11 +92,13 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let kubelets: Kubelets | undefined;
   let daemonsets: DaemonSetController | undefined;
   let builds: BuildController | undefined;
+  let mco: MachineConfigController | undefined;
   let registry: LabRegistry | undefined;
   let metrics: LabMetrics | undefined;
 
   const stop = async () => {
     await metrics?.stop();
+    await mco?.stop();
     await daemonsets?.stop();
     await builds?.stop();
     await kubelets?.stop();
@@ -180,6 +185,11 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     await daemonsets.start();
     // A tag moving (a build pushed) is a reason to look at the DaemonSets again.
     if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
+    if (spec.kernel) {
+      const release = await labBaseRelease(spec.kernel, registry, spec.log);
+      mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, log: spec.log });
+      await mco.start();
+    }
     spec.log(`controllers running (${informers.watchCount} watches: one per resource type)`);
     state.phase = 'ready';
     writeState(state);

@@ -1,0 +1,241 @@
+/**
+ * The lab's Machine Config Operator, reconciling from the lab API only, with the semantics
+ * of openshift/machine-config-operator release-4.14:
+ *   - bootstrap (the operator's sync of pkg/operator/sync.go and the installer's
+ *     manifests): the pools `master` and `worker`, the templates `00-master`/`00-worker`,
+ *     and the ConfigMap openshift-machine-config-operator/machine-config-osimageurl
+ *     (baseOSContainerImage, releaseVersion) when they do not exist;
+ *   - render controller (mco/render.ts): per pool, the rendered MachineConfig and
+ *     spec.configuration; a new base image in the ConfigMap (an upgrade) re-renders;
+ *   - node controller (mco/pool-status.ts): desiredConfig on at most maxUnavailable nodes,
+ *     none while spec.paused; the pool's status and conditions;
+ *   - machine-config-daemon (mco/daemon.ts, mco/os-target.ts): per node, drain, reboot
+ *     the QEMU node into the new OS, uncordon; Degraded with the pull error when the image
+ *     does not resolve.
+ * The daemons' updates run concurrently with the reconcile loop (a reboot takes minutes);
+ * every read comes from the shared informers.
+ */
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1ConfigMap, type V1Node } from '@kubernetes/client-node';
+import type { LabRegistry } from '../../images/registry.js';
+import type { LabNode } from '../../node/node.js';
+import { PATHS, type SharedInformers } from '../informers.js';
+import { annotation, NodeDaemon } from './mco/daemon.js';
+import { osFor } from './mco/os-target.js';
+import { ANN, candidates, nodesOfPool, poolOfNode, poolStatus } from './mco/pool-status.js';
+import { defaultPool, RenderError, renderPool, templateConfig, type MachineConfig, type MachineConfigPool } from './mco/render.js';
+
+export const MCO_NAMESPACE = 'openshift-machine-config-operator';
+export const OSIMAGEURL_CONFIGMAP = 'machine-config-osimageurl';
+/** What the lab's operator calls its version (generated-by-controller-version). */
+export const LAB_MCO_VERSION = 'kmodlab-lab-mco';
+
+const GROUP = 'machineconfiguration.openshift.io';
+
+export interface MachineConfigControllerOptions {
+  kc: KubeConfig;
+  informers: SharedInformers;
+  /** The QEMU nodes by name (what the daemons reboot). */
+  nodes: LabNode[];
+  registry?: LabRegistry;
+  insecure: (ref: string) => boolean;
+  /** The release at lab up: what the ConfigMap gets when it does not exist yet. */
+  release: { baseOSContainerImage: string; releaseVersion: string };
+  log?: (line: string) => void;
+}
+
+export class MachineConfigController {
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  private readonly daemons = new Map<string, NodeDaemon>();
+  /** Node → the update its daemon is running. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly renderErrors = new Map<string, string>();
+  /**
+   * Node → the config its daemon last finished with (applied or failed): the informer may
+   * still show the node's annotations from before, and an update must not run twice.
+   */
+  private readonly finished = new Map<string, string>();
+  private running: Promise<void> = Promise.resolve();
+  private queued = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: MachineConfigControllerOptions) {
+    this.core = o.kc.makeApiClient(CoreV1Api);
+    this.custom = o.kc.makeApiClient(CustomObjectsApi);
+    for (const n of o.nodes) this.daemons.set(n.name, new NodeDaemon({ kc: o.kc, informers: o.informers, insecure: o.insecure, log: o.log }, n));
+  }
+
+  async start(): Promise<void> {
+    await this.bootstrap();
+    const kick = () => this.kick();
+    await Promise.all([PATHS.machineconfigs, PATHS.machineconfigpools, PATHS.nodes, PATHS.configmaps, PATHS.pods].map((p) => this.o.informers.subscribe(p, kick)));
+    const tick = () => {
+      if (this.stopped) return;
+      this.kick();
+      this.timer = setTimeout(tick, 5_000);
+    };
+    this.timer = setTimeout(tick, 5_000);
+    this.kick();
+    await this.installed();
+  }
+
+  /**
+   * An installed cluster has every pool rendered and its nodes on that config: `lab up`
+   * returns once the pools say so, so a client never sees a pool without a configuration.
+   */
+  private async installed(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const pools = this.o.informers.list<MachineConfigPool>(PATHS.machineconfigpools);
+      const pending = pools.filter((p) => !p.spec?.configuration?.name || p.status?.configuration?.name !== p.spec.configuration.name || p.status?.observedGeneration !== p.metadata.generation);
+      if (pools.length > 0 && pending.length === 0) return;
+      if (Date.now() > deadline) {
+        this.o.log?.(`machine-config: pools not rendered and updated within ${timeoutMs / 1000} s: ${pending.map((p) => p.metadata.name).join(', ')}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await Promise.all(this.inFlight.values());
+  }
+
+  kick(): void {
+    if (this.queued || this.stopped) return;
+    this.queued = true;
+    this.running = this.running.then(async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      this.queued = false;
+      await this.reconcile().catch((e: Error) => this.o.log?.(`machine-config: ${e.message.split('\n')[0]}`));
+    });
+  }
+
+  /** Objects an installed cluster has before anyone applies anything (created only when missing). */
+  private async bootstrap(): Promise<void> {
+    const exists = (e: unknown) => (e as { code?: number }).code === 409;
+    await this.core.createNamespace({ body: { metadata: { name: MCO_NAMESPACE, annotations: { 'openshift.io/node-selector': '' } } } }).catch((e) => {
+      if (!exists(e)) throw e;
+    });
+    // pkg/operator/sync.go syncMachineConfigOperator… reads this ConfigMap from the release payload.
+    await this.core
+      .createNamespacedConfigMap({
+        namespace: MCO_NAMESPACE,
+        body: { metadata: { name: OSIMAGEURL_CONFIGMAP, namespace: MCO_NAMESPACE }, data: { ...this.o.release } },
+      })
+      .catch((e) => {
+        if (!exists(e)) throw e;
+      });
+    for (const role of ['master', 'worker'] as const) {
+      for (const [plural, body] of [
+        ['machineconfigpools', defaultPool(role)],
+        ['machineconfigs', templateConfig(role, LAB_MCO_VERSION)],
+      ] as const) {
+        await this.custom.createClusterCustomObject({ group: GROUP, version: 'v1', plural, body }).catch((e) => {
+          if (!exists(e)) throw e;
+        });
+      }
+    }
+  }
+
+  private base(): { osImage: string; releaseVersion: string } | undefined {
+    const cm = this.o.informers.list<V1ConfigMap>(PATHS.configmaps).find((c) => c.metadata?.namespace === MCO_NAMESPACE && c.metadata?.name === OSIMAGEURL_CONFIGMAP);
+    const osImage = cm?.data?.baseOSContainerImage;
+    return osImage ? { osImage, releaseVersion: cm?.data?.releaseVersion ?? '' } : undefined;
+  }
+
+  private async reconcile(): Promise<void> {
+    const base = this.base();
+    if (!base) return; // the operator waits for its ConfigMap
+    const pools = this.o.informers.list<MachineConfigPool>(PATHS.machineconfigpools).filter((p) => !p.metadata.deletionTimestamp);
+    const mcs = this.o.informers.list<MachineConfig>(PATHS.machineconfigs);
+    const nodes = this.o.informers.list<V1Node>(PATHS.nodes);
+    for (const pool of pools) {
+      await this.reconcilePool(pool, pools, mcs, nodes, base).catch((e: Error) => this.o.log?.(`machine-config: pool ${pool.metadata.name}: ${e.message.split('\n')[0]}`));
+    }
+    for (const node of nodes) this.runDaemon(node, pools, mcs, base);
+  }
+
+  private async reconcilePool(pool: MachineConfigPool, pools: MachineConfigPool[], mcs: MachineConfig[], allNodes: V1Node[], base: { osImage: string; releaseVersion: string }): Promise<void> {
+    const name = pool.metadata.name;
+    // Render (render_controller.go syncGeneratedMachineConfig).
+    try {
+      const r = renderPool(pool, mcs, { ...base, controllerVersion: LAB_MCO_VERSION });
+      this.renderErrors.delete(name);
+      if (!mcs.some((m) => m.metadata.name === r.config.metadata.name)) {
+        await this.custom.createClusterCustomObject({ group: GROUP, version: 'v1', plural: 'machineconfigs', body: r.config }).catch((e) => {
+          if ((e as { code?: number }).code !== 409) throw e;
+        });
+        this.o.log?.(`machine-config: pool ${name}: rendered ${r.config.metadata.name} from ${r.sources.map((s) => s.name).join(', ')}`);
+      }
+      const cur = pool.spec?.configuration;
+      if (cur?.name !== r.config.metadata.name || JSON.stringify(cur?.source ?? []) !== JSON.stringify(r.sources)) {
+        await this.custom.patchClusterCustomObject({ group: GROUP, version: 'v1', plural: 'machineconfigpools', name, body: { spec: { configuration: { name: r.config.metadata.name, source: r.sources } } } }, this.merge);
+        return; // the pool's update comes back through the informer
+      }
+    } catch (e) {
+      if (!(e instanceof RenderError)) throw e;
+      this.renderErrors.set(name, e.message);
+    }
+    const nodes = nodesOfPool(pool, pools, allNodes);
+    // Nodes that joined without a config: the daemon's first boot applies the pool's
+    // current config (the installer's node-annotations), so they start Done on it.
+    const target = pool.spec?.configuration?.name;
+    if (target) {
+      for (const n of nodes.filter((x) => !annotation(x, ANN.current))) {
+        await this.core.patchNode({ name: n.metadata!.name!, body: { metadata: { annotations: { [ANN.current]: target, [ANN.desired]: target, [ANN.state]: 'Done', [ANN.reason]: '' } } } }, this.merge);
+        return;
+      }
+    }
+    // Node controller: point candidates at the target.
+    for (const n of candidates(pool, nodes)) {
+      this.o.log?.(`machine-config: pool ${name}: node ${n.metadata!.name} → ${target}`);
+      await this.core.patchNode({ name: n.metadata!.name!, body: { metadata: { annotations: { [ANN.desired]: target! } } } }, this.merge);
+    }
+    const status = poolStatus(pool, nodes, this.renderErrors.get(name), new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
+    const same = JSON.stringify({ ...pool.status, conditions: undefined }) === JSON.stringify({ ...status, conditions: undefined }) && JSON.stringify((pool.status?.conditions ?? []).map(({ lastTransitionTime: _t, ...c }) => c)) === JSON.stringify(status.conditions!.map(({ lastTransitionTime: _t, ...c }) => c));
+    if (!same) await this.custom.patchClusterCustomObjectStatus({ group: GROUP, version: 'v1', plural: 'machineconfigpools', name, body: { status } }, this.merge);
+  }
+
+  /** The daemon of a node: start an update when desired differs from current. */
+  private runDaemon(node: V1Node, pools: MachineConfigPool[], mcs: MachineConfig[], base: { osImage: string }): void {
+    const name = node.metadata!.name!;
+    const daemon = this.daemons.get(name);
+    if (!daemon || this.inFlight.has(name) || !poolOfNode(node, pools)) return;
+    const current = annotation(node, ANN.current);
+    const desired = annotation(node, ANN.desired);
+    const state = annotation(node, ANN.state);
+    if (!current || !desired) return;
+    // The informer has not caught up with what the daemon wrote when it finished.
+    if (this.finished.get(name) === desired && (desired !== current ? state === 'Working' || state === 'Done' : state !== 'Done')) return;
+    let work: Promise<void> | undefined;
+    if (desired === current) {
+      if (state !== 'Done' || node.spec?.unschedulable) work = daemon.settle(current).then(() => void this.finished.set(name, desired));
+    } else if (!(state === 'Degraded' && annotation(node, ANN.reason).startsWith(`failed to update OS to ${desired}:`))) {
+      // A Degraded daemon retries only when its target changes (the user fixed the config).
+      const mc = mcs.find((m) => m.metadata.name === desired);
+      if (!mc) return; // not rendered yet (the informer has not seen it)
+      this.o.log?.(`machine-config: ${name}: updating ${current} → ${desired}`);
+      work = daemon.update(desired, () => osFor(mc.spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure })).then((r) => {
+        this.finished.set(name, desired);
+        if ('bootId' in r) this.o.log?.(`machine-config: ${name}: updated to ${desired} (kernel ${r.kver}, boot ${r.bootId})`);
+      });
+    }
+    if (!work) return;
+    this.inFlight.set(
+      name,
+      work
+        .catch((e: Error) => this.o.log?.(`machine-config: ${name}: ${e.message.split('\n')[0]}`))
+        .finally(() => {
+          this.inFlight.delete(name);
+          this.kick();
+        }),
+    );
+  }
+}
+

@@ -1,0 +1,112 @@
+/**
+ * The machine-config-daemon of one lab node, following openshift/machine-config-operator
+ * release-4.14 pkg/daemon:
+ *   - daemon.go syncNode / triggerUpdateWithMachineConfig: desiredConfig differs from
+ *     currentConfig → state Working; ask the drain controller to drain (desiredDrain
+ *     `drain-<config>`; pkg/controller/drain/drain_controller.go cordons — spec.unschedulable
+ *     — and deletes the pods not owned by a DaemonSet, then sets lastAppliedDrain);
+ *   - update.go updateOS + reboot: pull the new OS image and boot it. Here: the QEMU node
+ *     reboots into the image's kernel and root (boot-os-image.ts);
+ *   - after the boot (daemon.go checkStateOnFirstRun → completeUpdate): currentConfig =
+ *     desiredConfig, state Done, uncordon (desiredDrain `uncordon-<config>`).
+ *   - a failure (update.go: "failed to update OS to …"): state Degraded with the error as
+ *     `reason`; nothing is rebooted and the node stays cordoned (the drain happened first).
+ * The lab has no pods/eviction subresource: the drain deletes pods, as
+ * `oc adm drain --disable-eviction` does. The daemon runs in the lab process, not on the node.
+ */
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { LabNode } from '../../../node/node.js';
+import type { SharedInformers } from '../../informers.js';
+import { PATHS } from '../../informers.js';
+import { ANN, type DaemonState } from './pool-status.js';
+import { bootable, type ResolvedOs } from './os-target.js';
+
+export interface DaemonDeps {
+  kc: KubeConfig;
+  informers: SharedInformers;
+  insecure: (ref: string) => boolean;
+  log?: (line: string) => void;
+  /** How long a drain waits for the pods to be gone. */
+  drainTimeoutMs?: number;
+}
+
+const ownedByDaemonSet = (p: V1Pod) => (p.metadata?.ownerReferences ?? []).some((r) => r.kind === 'DaemonSet' && r.controller);
+
+export class NodeDaemon {
+  private readonly core: CoreV1Api;
+  private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+  constructor(
+    private readonly d: DaemonDeps,
+    readonly node: LabNode,
+  ) {
+    this.core = d.kc.makeApiClient(CoreV1Api);
+  }
+
+  private get name(): string {
+    return this.node.name;
+  }
+
+  async annotate(a: Record<string, string>, unschedulable?: boolean): Promise<void> {
+    await this.core.patchNode({ name: this.name, body: { metadata: { annotations: a }, ...(unschedulable === undefined ? {} : { spec: { unschedulable: unschedulable || null } }) } }, this.merge);
+  }
+
+  async setState(state: DaemonState, reason = ''): Promise<void> {
+    await this.annotate({ [ANN.state]: state, [ANN.reason]: reason });
+  }
+
+  /** drain_controller.go: cordon, then delete every pod on the node not owned by a DaemonSet; wait until they are gone. */
+  async drain(config: string): Promise<void> {
+    await this.annotate({ [ANN.desiredDrain]: `drain-${config}` }, true);
+    const onNode = () => this.d.informers.list<V1Pod>(PATHS.pods).filter((p) => p.spec?.nodeName === this.name && !ownedByDaemonSet(p) && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
+    for (const p of onNode()) {
+      this.d.log?.(`machine-config: ${this.name}: draining pod ${p.metadata!.namespace}/${p.metadata!.name}`);
+      await this.core.deleteNamespacedPod({ namespace: p.metadata!.namespace!, name: p.metadata!.name! }).catch(() => undefined);
+    }
+    const deadline = Date.now() + (this.d.drainTimeoutMs ?? 120_000);
+    while (onNode().length > 0) {
+      if (Date.now() > deadline) throw new Error(`failed to drain node ${this.name}: pods not gone after ${Math.round((this.d.drainTimeoutMs ?? 120_000) / 1000)} s: ${onNode().map((p) => `${p.metadata!.namespace}/${p.metadata!.name}`).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await this.annotate({ [ANN.lastAppliedDrain]: `drain-${config}` });
+  }
+
+  async uncordon(config: string): Promise<void> {
+    await this.annotate({ [ANN.desiredDrain]: `uncordon-${config}`, [ANN.lastAppliedDrain]: `uncordon-${config}` }, false);
+  }
+
+  /**
+   * Update to `desired`: `resolve` says which OS image it boots (throws the pull error).
+   * Returns the boot that followed, or the error the node is Degraded with.
+   */
+  async update(desired: string, resolve: () => Promise<ResolvedOs>): Promise<{ bootId: string; kver: string } | { error: string }> {
+    await this.setState('Working');
+    try {
+      await this.drain(desired);
+      const os = await resolve();
+      const image = await bootable(os, this.d.insecure);
+      this.d.log?.(`machine-config: ${this.name}: rebooting into ${os.digestRef} (${os.why}, kernel ${os.kver})`);
+      const boot = await this.node.reboot({ kernel: image.kernel, initramfs: image.initramfs, disk: image.disk });
+      if (boot.kver !== os.kver) throw new Error(`booted kernel ${boot.kver}, expected ${os.kver} from ${os.digestRef}`);
+      // completeUpdate: the new config is current; uncordon.
+      await this.annotate({ [ANN.current]: desired, [ANN.state]: 'Done', [ANN.reason]: '' });
+      await this.uncordon(desired);
+      return { bootId: boot.bootId, kver: boot.kver };
+    } catch (e) {
+      const error = `failed to update OS to ${desired}: ${(e as Error).message.split('\n')[0]}`;
+      this.d.log?.(`machine-config: ${this.name}: Degraded: ${error}`);
+      await this.setState('Degraded', error).catch(() => undefined);
+      return { error };
+    }
+  }
+
+  /** desired == current while the node is not Done (e.g. retargeted back after a failure): nothing to boot. */
+  async settle(current: string): Promise<void> {
+    await this.annotate({ [ANN.state]: 'Done', [ANN.reason]: '' });
+    await this.uncordon(current);
+  }
+}
+
+export function annotation(n: V1Node | undefined, k: string): string {
+  return n?.metadata?.annotations?.[k] ?? '';
+}
