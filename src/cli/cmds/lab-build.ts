@@ -4,6 +4,7 @@
  * into the lab registry, for kubectl users of `lab up` (the counterpart of `lab start-build`
  * for what a person builds off-cluster). Prints the digest-pinned references; progress on stderr.
  */
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
@@ -43,6 +44,9 @@ export function registerLabBuild(lab: Command, io: CliIO): void {
       .option('-o, --output <format>', 'table | json', 'table'),
   ).action(async (dir: string, flags: RegistryFlags & { source?: string; cache: boolean; output: string }) => {
     if (flags.output !== 'table' && flags.output !== 'json') throw new UserError(`-o/--output: unknown format "${flags.output}": expected table or json`);
+    // Bad input is reported before the registry is started.
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`<method-output-dir> ${dir}: no such directory (expected a method output directory of kmodlab render, e.g. <output-dir>/layering)`);
+    if (flags.source !== undefined && (!existsSync(flags.source) || !statSync(flags.source).isDirectory())) throw new UserError(`--source ${flags.source}: no such directory (expected the driver source directory)`);
     const registry = await openRegistry(registryOptions(flags));
     let images: OffClusterImage[];
     try {
