@@ -153,6 +153,15 @@ describe.skipIf(why !== '')(`off-cluster builds of the rendered files in the lab
     expect(files).toContain('src/simple-kmod.c');
   }, 300_000);
 
+  it('kmodlab lab build <out>/kmm -o json prints the pinned reference on stdout, progress on stderr', async () => {
+    const { io, out: stdout, err } = captureIO();
+    expect(await main(['node', 'kmodlab', 'lab', 'build', join(out, 'kmm'), '--source', src, '-o', 'json'], io), err.join('')).toBe(0);
+    const images = JSON.parse(stdout.join('')) as Array<{ step: string; digestRef: string }>;
+    expect(images.map((i) => i.step)).toEqual(['kmm-source-image']);
+    expect(await inspectManifest(images[0]!.digestRef, registry.insecure)).toBeDefined();
+    expect(err.join('')).toContain('lab build: kmm-source-image: ');
+  }, 300_000);
+
   it("the cluster target's hook: a layering set with FILL_ME_LAYERED_IMAGE_DIGEST comes back pinned, with a build event and the step performed", async () => {
     const driver = await loadDriver(join(REPO, 'drivers', 'simple-kmod', 'driver.yaml'));
     const release = await resolveRelease({ releaseInfoFile: infoFile });
