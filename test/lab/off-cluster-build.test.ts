@@ -11,10 +11,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { allObjects } from '../../src/artifacts/artifact-set.js';
+import { manualStepsOf } from '../../src/artifacts/manual-steps.js';
 import { loadDriver } from '../../src/driver/load.js';
 import { renderMethods } from '../../src/methods/render.js';
 import { resolveRelease } from '../../src/release/resolve.js';
@@ -176,6 +177,23 @@ describe.skipIf(why !== '')(`off-cluster builds of the rendered files in the lab
     const build = events.find(([k]) => k === 'build')![1];
     expect(build).toMatchObject({ ok: true, kver: kernel.kver, image: done.images[0]!.digestRef, layers: done.images[0]!.layers, imageBytes: done.images[0]!.sizeBytes });
   }, 900_000);
+
+  it("the cluster target's hook on a KMM set: the source image step is performed (the set is unchanged: nothing to pin)", async () => {
+    const driver = await loadDriver(join(REPO, 'drivers', 'simple-kmod', 'driver.yaml'));
+    const release = await resolveRelease({ releaseInfoFile: infoFile });
+    const [set] = renderMethods(driver.spec, release, 'kmm', { pool: 'master', registry: registry.prefix, sourceDir: src });
+    // As the cluster target names the step (its driverSourceDir may be relative).
+    const rel = relative(process.cwd(), src);
+    const expected = manualStepsOf(set!, 'day2', rel).map((s) => s.command);
+    expect(expected).toEqual([expect.stringMatching(/^podman build -f Containerfile\.source /)]);
+    const events: Array<[string, Record<string, unknown>]> = [];
+    const done = await labOffClusterBuild(set!, (k, d) => void events.push([k, d]), { registry, sourceDir: rel });
+    expect(done.performed).toEqual(expected);
+    // Rendered for the lab registry: pushed where the Module's Dockerfile copies from.
+    expect(done.images.map((i) => i.image)).toEqual([`${registry.prefix}/simple-kmod-source:1.0.0`]);
+    expect(done.set).toEqual(set);
+    expect(events.filter(([k]) => k === 'build').map(([, d]) => d['kver'])).toEqual(['any']);
+  }, 300_000);
 });
 
 describe('kmodlab lab build: bad input', () => {

@@ -61,8 +61,10 @@ export async function labOffClusterBuild(set: ArtifactSet, emit: TargetEmit, o: 
     const dir = join(root, set.method);
     const plans = planOffClusterBuilds(dir, o.registry, { sourceDir: o.sourceDir, env: o.env });
     // Only steps the set's README really asks of a person (an in-cluster build needs no build.sh run).
+    // Matched by what the step is, not by its text (the source directory may be spelled differently).
     const steps = manualStepsOf(set, 'day2', o.sourceDir).map((s) => s.command);
-    const wanted = plans.filter((p) => steps.includes(p.manualStep));
+    const stepOf = (p: (typeof plans)[number]) => steps.find((c) => (p.step === 'layered-os-image' ? c === './build.sh' : c.startsWith('podman build -f Containerfile.source ')));
+    const wanted = plans.filter((p) => stepOf(p) !== undefined);
     const images: OffClusterImage[] = [];
     for (const p of wanted) {
       emit('progress', { step: `off-cluster: ${p.manualStep} (as the README says; podman = buildah into ${o.registry.prefix})` });
@@ -81,7 +83,7 @@ export async function labOffClusterBuild(set: ArtifactSet, emit: TargetEmit, o: 
     for (const i of images) emit('build', offClusterBuildEvent(i));
     const pinnedFiles = new Set(images.flatMap((i) => (i.pinned ? [i.pinned.file] : [])));
     const files = set.files.map((f) => (pinnedFiles.has(f.path) && f.objects ? { ...f, objects: parseYamlStream(readFileSync(join(dir, f.path), 'utf8')) as K8sObject[] } : f));
-    return { set: { ...set, files }, performed: wanted.map((p) => p.manualStep), images };
+    return { set: { ...set, files }, performed: wanted.map((p) => stepOf(p)!), images };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
