@@ -137,11 +137,14 @@ describe.skipIf(why !== '')(`off-cluster builds of the rendered files in the lab
     expect(cf).toContain('cp simple-kmod.ko');
     // A wrong path in a build step, as a person's typo would be.
     writeFileSync(join(broken, 'Containerfile'), cf.replace('cp simple-kmod.ko', 'cp simple-kmod-typo.ko'));
-    const [plan] = planOffClusterBuilds(broken, registry, { sourceDir: src });
-    const e = await runOffClusterBuild(plan!, { registry }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(OffClusterBuildError);
-    expect((e as Error).message).toMatch(/simple-kmod-typo\.ko.*No such file|cannot stat.*simple-kmod-typo\.ko/);
-    expect(readFileSync((e as OffClusterBuildError).logFile, 'utf8')).toContain('simple-kmod-typo.ko');
+    // Through the CLI: exit 1 (the build failed, not kmodlab), the failing step's log tail on stderr.
+    const { io, out: stdout, err } = captureIO();
+    expect(await main(['node', 'kmodlab', 'lab', 'build', broken, '--source', src], io)).toBe(1);
+    const stderr = err.join('');
+    expect(stderr).toContain(`error: layered-os-image: Containerfile in ${broken} failed (exit `);
+    expect(stderr).toMatch(/cannot stat '?simple-kmod-typo\.ko'?: No such file/);
+    expect(stderr).not.toContain('internal error');
+    expect(stdout.join('')).toBe('');
   }, 900_000);
 
   it("KMM's source image builds from Containerfile.source and holds the driver source", async () => {

@@ -7,8 +7,8 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../../errors.js';
-import { runOffClusterBuilds, type OffClusterImage } from '../../targets/lab/images/off-cluster-build.js';
+import { ExitStatus, UserError } from '../../errors.js';
+import { OffClusterBuildError, runOffClusterBuilds, type OffClusterImage } from '../../targets/lab/images/off-cluster-build.js';
 import { openRegistry } from '../../targets/lab/images/registry.js';
 import type { CliIO } from '../output.js';
 import { addRegistryOptions, registryOptions, type RegistryFlags } from './lab-images.js';
@@ -56,6 +56,13 @@ export function registerLabBuild(lab: Command, io: CliIO): void {
         noCache: !flags.cache,
         log: (l) => io.stderr(`lab build: ${l}\n`),
       });
+    } catch (e) {
+      // A failed build step is the build's outcome, not kmodlab's failure: its log tail, exit 1.
+      if (e instanceof OffClusterBuildError) {
+        io.stderr(`error: ${e.message}\n`);
+        throw new ExitStatus(1);
+      }
+      throw e;
     } finally {
       await registry.stop();
     }
