@@ -149,7 +149,7 @@ describe.skipIf(why !== '')(`off-cluster builds of the rendered files in the lab
 
   it("KMM's source image builds from Containerfile.source and holds the driver source", async () => {
     const [img] = await runOffClusterBuilds(join(out, 'kmm'), { registry, sourceDir: src, noCache: true });
-    expect(img!.step).toBe('kmm-source-image');
+    expect(img!.step).toBe('source-image');
     expect(img!.renderedImage).toBe('127.0.0.1:5000/acme/simple-kmod-source:1.0.0');
     expect(img!.image).toBe(`${registry.prefix}/simple-kmod-source:1.0.0`);
     const files = topLayerFiles(img!.digestRef, join(dir, 'source-image'), registry.insecure);
@@ -161,9 +161,9 @@ describe.skipIf(why !== '')(`off-cluster builds of the rendered files in the lab
     const { io, out: stdout, err } = captureIO();
     expect(await main(['node', 'kmodlab', 'lab', 'build', join(out, 'kmm'), '--source', src, '-o', 'json'], io), err.join('')).toBe(0);
     const images = JSON.parse(stdout.join('')) as Array<{ step: string; digestRef: string }>;
-    expect(images.map((i) => i.step)).toEqual(['kmm-source-image']);
+    expect(images.map((i) => i.step)).toEqual(['source-image']);
     expect(await inspectManifest(images[0]!.digestRef, registry.insecure)).toBeDefined();
-    expect(err.join('')).toContain('lab build: kmm-source-image: ');
+    expect(err.join('')).toContain('lab build: source-image: ');
   }, 300_000);
 
   it("the cluster target's hook: a layering set with FILL_ME_LAYERED_IMAGE_DIGEST comes back pinned, with a build event and the step performed", async () => {
@@ -200,6 +200,18 @@ describe.skipIf(why !== '')(`off-cluster builds of the rendered files in the lab
 });
 
 describe('kmodlab lab build: bad input', () => {
+  it('a dtk (tracking) directory, whose BuildConfig packs the source itself, has nothing to build off-cluster: exit 2 naming it', async () => {
+    const d = tempDir('lab-build-dtk');
+    const { io, err } = captureIO();
+    const render = ['node', 'kmodlab', 'render', '--method', 'dtk', '--variant', 'tracking', '--ocp-version', '4.14.12', '--kernel', '5.14.0-284.52.1.el9_2.x86_64', '--output-dir', join(d, 'out')];
+    expect(await main(render, io), err.join('')).toBe(0);
+    // It has a Containerfile.source, but no README step that asks a person to push it.
+    expect(readFileSync(join(d, 'out', 'dtk', 'Containerfile.source'), 'utf8')).toContain('COPY');
+    expect(await main(['node', 'kmodlab', 'lab', 'build', join(d, 'out', 'dtk')], io)).toBe(2);
+    expect(err.join('')).toContain(`${join(d, 'out', 'dtk')}: nothing to build off-cluster`);
+    removeTempDirs();
+  });
+
   it('a missing method output directory exits 2 naming it', async () => {
     const { io, err } = captureIO();
     expect(await main(['node', 'kmodlab', 'lab', 'build', '/nonexistent/kmodlab-out/layering'], io)).toBe(2);

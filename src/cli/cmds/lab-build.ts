@@ -1,6 +1,6 @@
 /**
  * `kmodlab lab build <method-output-dir> [--source <driver dir>]`: the off-cluster build
- * steps of a rendered README (layering's build.sh, KMM's source image), run with buildah
+ * steps of a rendered README (layering's build.sh, the source image of KMM's or on-cluster layering's in-cluster build), run with buildah
  * into the lab registry, for kubectl users of `lab up` (the counterpart of `lab start-build`
  * for what a person builds off-cluster). Prints the digest-pinned references; progress on stderr.
  */
@@ -37,7 +37,7 @@ export function registerLabBuild(lab: Command, io: CliIO): void {
     lab
       .command('build <method-output-dir>')
       .description(
-        "Run the off-cluster build steps of a rendered method (layering's build.sh, KMM's Containerfile.source) with buildah into the lab registry; prints the digest-pinned image references. build.sh pins osImageURL in the MachineConfig file, as it does for a person.",
+        "Run the off-cluster build steps of a rendered method (layering's build.sh, a Containerfile.source the README asks you to push) with buildah into the lab registry; prints the digest-pinned image references. build.sh pins osImageURL in the MachineConfig file, as it does for a person.",
       )
       .option('--source <dir>', 'the driver source directory (default: the one the rendered files name)')
       .option('--no-cache', 'build again even when the inputs are unchanged')
@@ -75,7 +75,7 @@ export function registerLabBuild(lab: Command, io: CliIO): void {
     io.stdout(rows.map((r) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n') + '\n');
     for (const i of images) {
       if (i.pinned) io.stderr(`lab build: ${i.pinned.file}: osImageURL ${i.pinned.osImageURL}\n`);
-      if (i.image !== i.renderedImage) io.stderr(`lab build: the rendered files name ${i.renderedImage}; pushed to the lab registry as ${i.image}${i.step === 'kmm-source-image' ? ' (render with --registry <lab registry> so the in-cluster build copies from it)' : ''}\n`);
+      if (i.image !== i.renderedImage) io.stderr(`lab build: the rendered files name ${i.renderedImage}; pushed to the lab registry as ${i.image}${i.step === 'source-image' ? ' (render with --registry <lab registry> so the in-cluster build copies from it)' : ''}\n`);
     }
   });
 }

@@ -4,8 +4,10 @@
  *   - layering (off-cluster): `./build.sh [driver source dir]` itself — podman build of the
  *     rendered Containerfile with the release's RHCOS_IMAGE/DTK_IMAGE, podman push
  *     --digestfile, and the script's own pin of `osImageURL` in the MachineConfig file;
- *   - KMM (in-cluster build): the README's `podman build -f Containerfile.source -t <image>
- *     <driver source dir>` and `podman push <image>` (with --digestfile, to learn the digest).
+ *   - a source image (KMM's in-cluster build, on-cluster layering: builds with no build context
+ *     that copy the driver source from an image): the README's `podman build -f
+ *     Containerfile.source -t <image> <driver source dir>` and `podman push <image>` (with
+ *     --digestfile, to learn the digest).
  * `podman` is podman-shim.ts over buildah; the whole process tree (script, buildah, the
  * build's RUN steps) runs under GNU time (measured-command.ts). The image goes to the lab
  * registry: a rendered image whose registry is not the lab's is pushed to
@@ -32,7 +34,7 @@ import { storedBlobs, type LabRegistry } from './registry.js';
 /** Bump when how a build runs changes in a way its inputs do not show. */
 const FORMAT = 'kmodlab-off-cluster-build-v1';
 
-export type OffClusterStep = 'layered-os-image' | 'kmm-source-image';
+export type OffClusterStep = 'layered-os-image' | 'source-image';
 
 export interface OffClusterBuildPlan {
   step: OffClusterStep;
@@ -128,19 +130,21 @@ export function planOffClusterBuilds(dir: string, registry: LabRegistry, opts: {
     // The README's own command line names the image and the source directory.
     const readme = existsSync(join(dir, 'README.md')) ? readFileSync(join(dir, 'README.md'), 'utf8') : '';
     const m = /^podman build -f Containerfile\.source -t (\S+) (\S+)$/m.exec(readme);
-    if (!m) throw new UserError(`${join(dir, 'README.md')}: no "podman build -f Containerfile.source -t <image> <dir>" line, so the source image is not known`, 're-render the method with kmodlab render');
-    const sourceDir = resolve(opts.sourceDir ?? m[2]!);
-    const image = labDestination(m[1]!, registry);
-    plans.push({
-      step: 'kmm-source-image',
-      dir,
-      containerfile: 'Containerfile.source',
-      renderedImage: m[1]!,
-      image,
-      sourceDir,
-      script: `podman build -f Containerfile.source -t ${shQuote(image)} ${shQuote(sourceDir)}\npodman push --digestfile source-image-digest.txt ${shQuote(image)}`,
-      manualStep: `podman build -f Containerfile.source -t ${m[1]} ${sourceDir} && podman push ${m[1]}`,
-    });
+    // No such line: the set packs the source itself (dtk tracking's binary build), nothing for a person to push.
+    if (m) {
+      const sourceDir = resolve(opts.sourceDir ?? m[2]!);
+      const image = labDestination(m[1]!, registry);
+      plans.push({
+        step: 'source-image',
+        dir,
+        containerfile: 'Containerfile.source',
+        renderedImage: m[1]!,
+        image,
+        sourceDir,
+        script: `podman build -f Containerfile.source -t ${shQuote(image)} ${shQuote(sourceDir)}\npodman push --digestfile source-image-digest.txt ${shQuote(image)}`,
+        manualStep: `podman build -f Containerfile.source -t ${m[1]} ${sourceDir} && podman push ${m[1]}`,
+      });
+    }
   }
   for (const p of plans) {
     if (!existsSync(p.sourceDir) || !statSync(p.sourceDir).isDirectory()) {

@@ -73,7 +73,7 @@ export async function labOffClusterBuild(set: ArtifactSet, emit: TargetEmit, o: 
       } catch (e) {
         if (e instanceof OffClusterBuildError) {
           // The kernel, when the Containerfile's os-kernel stage got as far as naming it.
-          const kver = /^kmodlab: base OS kernel (\S+)$/m.exec(readFileSync(e.logFile, 'utf8'))?.[1] ?? (p.step === 'kmm-source-image' ? 'any' : 'unknown');
+          const kver = /^kmodlab: base OS kernel (\S+)$/m.exec(readFileSync(e.logFile, 'utf8'))?.[1] ?? (p.step === 'source-image' ? 'any' : 'unknown');
           emit('build', { kver, ok: false, cached: false, wallMs: e.usage.wallMs, error: e.message, logFile: e.logFile, by: `off-cluster ${p.step}` });
           emit('fault', { fault: 'build-failed', message: e.message, logFile: e.logFile });
         }
