@@ -503,7 +503,7 @@ export class ClusterTarget implements Target {
     });
     if (reused.length) this.o.emit('progress', { step: `existed before kmodlab applied them, so they are left in place on removal: ${reused.join(', ')}` });
     // Binary BuildConfigs are fed the driver source by kmodlab when it has the directory
-    // (as `oc start-build --from-dir`); the README's other steps (off-cluster builds) are the user's.
+    // (as `oc start-build --from-dir`); the README's off-cluster builds are the user's unless offClusterBuild performed them.
     const fed = this.client.dryRun || !this.o.driverSourceDir ? [] : objects.filter(isBinaryBuildConfig);
     const feeds = (cmd: string) => fed.some((bc) => cmd.startsWith(`oc start-build ${bc.metadata.name} `));
     for (const s of manualStepsOf(set, 'day2', this.o.driverSourceDir)) this.o.emit('manual-step', { ...s, performedBy: feeds(s.command) || built?.performed.includes(s.command) ? 'kmodlab' : 'user' });
