@@ -90,6 +90,10 @@ export const EVENT_DATA = {
     logFile: z.string().optional(),
     /** Lab: each built module's dependencies (`modinfo -F depends`), classified as `kmodlab check` does. */
     dependencies: z.array(ModuleDependencySchema).optional(),
+    /** Image builds: the pushed image's size as stored (config + layers), its layer count and the new blobs the push stored. */
+    imageBytes: z.number().optional(),
+    layers: z.number().optional(),
+    bytesPushed: z.number().optional(),
   }),
   /** Memory of one resident component on a node (sum over its processes). */
   // rssBytes: a process's resident set (lab host figures); workingSetBytes: a container's

@@ -8,6 +8,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import '../../src/methods/all.js';
 import { renderMethods } from '../../src/methods/render.js';
+import type { ArtifactSet } from '../../src/artifacts/artifact-set.js';
 import { loadDriver } from '../../src/driver/load.js';
 import type { DriverSpec } from '../../src/driver/spec.js';
 import { ReleaseSchema } from '../../src/release/release.js';
@@ -56,6 +57,31 @@ describe('placeholders are never applied to a cluster (fake cluster)', () => {
     await target.apply(set);
     expect(cluster.api.all('MachineConfig').map((m) => m['spec'].osImageURL)).toEqual([`quay.io/acme/simple-kmod-rhcos@${DIGEST}`]);
     await target.remove(set);
+  });
+
+  it('layering with an offClusterBuild hook (the lab): the hook runs before the guard, its pinned set is applied, and its step is recorded as performed by kmodlab', async () => {
+    cluster = await startFakeCluster(FIXTURE_TOKEN, ['simple_kmod']);
+    const events: Array<[string, Record<string, unknown>]> = [];
+    // A named fake of the lab's hook (off-cluster-hook.ts, tested with buildah in test/lab/off-cluster-build.test.ts):
+    // it pins osImageURL as build.sh would and says it performed ./build.sh.
+    const fakeOffClusterBuild = async (s: ArtifactSet) => ({
+      set: { ...s, files: s.files.map((f) => ({ ...f, objects: f.objects?.map((o) => (o.kind === 'MachineConfig' ? { ...o, spec: { osImageURL: `quay.io/acme/simple-kmod-rhcos@${DIGEST}` } } : o)) })) },
+      performed: ['./build.sh'],
+    });
+    t = await ClusterTarget.connect({
+      kubeconfig: kubeconfigFor('ocp-token.kubeconfig', cluster.api.url),
+      emit: (k, d) => void events.push([k, d]),
+      readyzIntervalMs: 100,
+      pollMs: 20,
+      prometheusMinWindowMs: Number.MAX_SAFE_INTEGER,
+      offClusterBuild: fakeOffClusterBuild,
+    });
+    const release = ReleaseSchema.parse({ version: '4.14.12', kernelVersion: KVER, sources: {} });
+    const set = renderMethods(driver, release, 'layering', { registry: 'quay.io/acme' })[0]!;
+    await t.apply(set);
+    expect(cluster.api.all('MachineConfig').map((m) => m['spec'].osImageURL)).toEqual([`quay.io/acme/simple-kmod-rhcos@${DIGEST}`]);
+    expect(events.filter(([k]) => k === 'manual-step').map(([, d]) => [d['command'], d['performedBy']])).toEqual([['./build.sh', 'kmodlab']]);
+    await t.remove(set);
   });
 
   it('dtk: the driver-toolkit image is read from the imagestream openshift/driver-toolkit; without it a placeholder DTK is refused', async () => {

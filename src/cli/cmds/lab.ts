@@ -18,11 +18,13 @@ import { registerLabAddRelease } from './lab-add-release.js';
 import { addRegistryOptions, registerLabImageCommands, setupImagesStep, type RegistryFlags } from './lab-images.js';
 import { registerLabApiCommands } from './lab-api.js';
 import { registerLabStartBuild } from './lab-start-build.js';
+import { registerLabBuild } from './lab-build.js';
 
 export function registerLabCommand(program: Command, io: CliIO): void {
   const lab = program.command('lab').description('The embedded lab: QEMU nodes booting real kernels.');
   registerLabApiCommands(lab, io);
   registerLabStartBuild(lab, io);
+  registerLabBuild(lab, io);
   lab
     .command('kernels')
     .description('List the kernels the lab can use (a bootable image with its kbuild tree) and the roles an evaluation gives them.')

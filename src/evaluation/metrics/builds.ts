@@ -20,6 +20,10 @@ export interface BuildItem {
   cpuMs?: number;
   peakRssBytes?: number;
   outputBytes?: number;
+  /** Image builds (the off-cluster steps the lab performs): size as stored, layers, new blobs pushed. */
+  imageBytes?: number;
+  layers?: number;
+  bytesPushed?: number;
   error?: string;
   /** Lab builds: each module's dependencies, classified (in-tree, built-in, driver, missing). */
   dependencies?: ModuleDependency[];
@@ -40,6 +44,10 @@ export function buildItems(ctx: ScenarioContext): BuildItem[] {
     if (rss !== undefined) item.peakRssBytes = rss;
     const out = num('outputBytes');
     if (out !== undefined) item.outputBytes = out;
+    for (const k of ['imageBytes', 'layers', 'bytesPushed'] as const) {
+      const v = num(k);
+      if (v !== undefined) item[k] = v;
+    }
     if (typeof d['error'] === 'string') item.error = d['error'];
     const deps = z.array(ModuleDependencySchema).safeParse(d['dependencies']);
     if (deps.success) item.dependencies = deps.data;
@@ -59,7 +67,7 @@ export function buildCount(ctx: ScenarioContext, which: 'all' | 'cached' = 'all'
 }
 
 /** Sum (or max, for peak RSS) of one figure over the builds that did work. */
-export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'peakRssBytes' | 'outputBytes'): Measured<number> {
+export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'peakRssBytes' | 'outputBytes' | 'imageBytes' | 'bytesPushed'): Measured<number> {
   const reason = unavailable(ctx);
   if (reason) return notMeasured(reason);
   const all = buildItems(ctx);

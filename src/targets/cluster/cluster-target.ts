@@ -78,6 +78,12 @@ export interface ClusterTargetOptions {
   pollMs?: number;
   /** The driver's source directory: fed to Binary BuildConfigs (`oc start-build --from-dir`); without it that step is the user's. */
   driverSourceDir?: string;
+  /**
+   * Performs the rendered README's off-cluster steps (build, push, pin) for the user and
+   * returns the set with the pinned references and the manual-step commands it performed
+   * (the lab: targets/lab/images/off-cluster-hook.ts). Without it those steps are the user's.
+   */
+  offClusterBuild?: (set: ArtifactSet, emit: TargetEmit) => Promise<{ set: ArtifactSet; performed: string[] }>;
   /** Longest wait for a binary Build (default 30 min). */
   buildTimeoutMs?: number;
   /** Longest wait for an operator's CSV to succeed and its kinds to be served (default 20 min). */
@@ -451,8 +457,10 @@ export class ClusterTarget implements Target {
     }
   }
 
-  async apply(set: ArtifactSet): Promise<void> {
+  async apply(rendered: ArtifactSet): Promise<void> {
     this.refuseWrite('apply objects');
+    const built = this.o.offClusterBuild ? await this.o.offClusterBuild(rendered, this.o.emit) : undefined;
+    const set = built?.set ?? rendered;
     refusePlaceholders(set);
     const objects = allObjects(set, 'day2');
     const applied: string[] = [];
@@ -495,10 +503,10 @@ export class ClusterTarget implements Target {
     });
     if (reused.length) this.o.emit('progress', { step: `existed before kmodlab applied them, so they are left in place on removal: ${reused.join(', ')}` });
     // Binary BuildConfigs are fed the driver source by kmodlab when it has the directory
-    // (as `oc start-build --from-dir`); the README's other steps (off-cluster builds) are the user's.
+    // (as `oc start-build --from-dir`); the README's off-cluster builds are the user's unless offClusterBuild performed them.
     const fed = this.client.dryRun || !this.o.driverSourceDir ? [] : objects.filter(isBinaryBuildConfig);
     const feeds = (cmd: string) => fed.some((bc) => cmd.startsWith(`oc start-build ${bc.metadata.name} `));
-    for (const s of manualStepsOf(set, 'day2', this.o.driverSourceDir)) this.o.emit('manual-step', { ...s, performedBy: feeds(s.command) ? 'kmodlab' : 'user' });
+    for (const s of manualStepsOf(set, 'day2', this.o.driverSourceDir)) this.o.emit('manual-step', { ...s, performedBy: feeds(s.command) || built?.performed.includes(s.command) ? 'kmodlab' : 'user' });
     this.applied = !this.client.dryRun;
     await this.reportSourceImage(set);
     await this.follow(set);

@@ -14,3 +14,7 @@ export type { LabNodeOptions, NodeState, NodeFailure, ExecResult, BootRecord } f
 export { killAllNodes, trackedPids } from './node/registry.js';
 export { labCacheDir } from './host/cache.js';
 export { hostTscKhz } from './host/tsc.js';
+export { runOffClusterBuilds, planOffClusterBuilds, runOffClusterBuild, OffClusterBuildError } from './images/off-cluster-build.js';
+export type { OffClusterImage, OffClusterBuildPlan, OffClusterBuildOptions } from './images/off-cluster-build.js';
+export { labOffClusterBuild, offClusterBuildEvent } from './images/off-cluster-hook.js';
+export type { LabOffClusterBuildOptions, OffClusterBuildDone } from './images/off-cluster-hook.js';

@@ -1,0 +1,289 @@
+/**
+ * The off-cluster build steps a rendered method README tells a person to do, run for real
+ * against the lab registry:
+ *   - layering (off-cluster): `./build.sh [driver source dir]` itself — podman build of the
+ *     rendered Containerfile with the release's RHCOS_IMAGE/DTK_IMAGE, podman push
+ *     --digestfile, and the script's own pin of `osImageURL` in the MachineConfig file;
+ *   - a source image (KMM's in-cluster build, on-cluster layering: builds with no build context
+ *     that copy the driver source from an image): the README's `podman build -f
+ *     Containerfile.source -t <image> <driver source dir>` and `podman push <image>` (with
+ *     --digestfile, to learn the digest).
+ * `podman` is podman-shim.ts over buildah; the whole process tree (script, buildah, the
+ * build's RUN steps) runs under GNU time (measured-command.ts). The image goes to the lab
+ * registry: a rendered image whose registry is not the lab's is pushed to
+ * `<lab prefix>/<its last path component>` instead (build.sh reads IMAGE from the
+ * environment for exactly this; the pin then names where it really is).
+ *
+ * Content-addressed: a build whose inputs (the rendered files, the driver source tree, the
+ * environment overrides, the destination) are those of an earlier build whose digest the
+ * registry still holds is not built again; the script still runs (so build.sh still pins)
+ * with `podman` answering from that digest.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UserError } from '../../../errors.js';
+import { runMeasured, type CommandUsage } from '../driver-builds/measured-command.js';
+import { hashSourceTree } from '../driver-builds/source-hash.js';
+import { labCacheDir, sha256, writeFileAtomic } from '../host/cache.js';
+import { Buildah, shQuote } from './buildah.js';
+import { writePodmanShim } from './podman-shim.js';
+import { inspectManifest } from './registry-client.js';
+import { storedBlobs, type LabRegistry } from './registry.js';
+
+/** Bump when how a build runs changes in a way its inputs do not show. */
+const FORMAT = 'kmodlab-off-cluster-build-v1';
+
+export type OffClusterStep = 'layered-os-image' | 'source-image';
+
+export interface OffClusterBuildPlan {
+  step: OffClusterStep;
+  /** The method output directory holding the rendered files. */
+  dir: string;
+  /** The rendered file built (relative to dir). */
+  containerfile: string;
+  /** The image the rendered files name. */
+  renderedImage: string;
+  /** Where it is pushed (the lab registry). */
+  image: string;
+  sourceDir: string;
+  /** The shell script run (what the README says, with `podman` = the shim). */
+  script: string;
+  /** The manual-step command it performs (manual-steps.ts's wording). */
+  manualStep: string;
+}
+
+export interface OffClusterImage {
+  step: OffClusterStep;
+  containerfile: string;
+  renderedImage: string;
+  /** `<repository>:<tag>` pushed. */
+  image: string;
+  digest: string;
+  /** `<repository>@<digest>`. */
+  digestRef: string;
+  /** The file and value build.sh pinned (layering). */
+  pinned?: { file: string; osImageURL: string };
+  /** The kernel the layered image was built for (from the Containerfile's own log line). */
+  kver?: string;
+  /** True when the inputs were unchanged and nothing was built (figures are the earlier build's). */
+  cached: boolean;
+  /** The whole script's process tree: build + push (this run's, also when cached). */
+  usage: CommandUsage;
+  /** The figures of the build that made the image (this run's unless cached). */
+  built: { usage: CommandUsage; bytesPushed?: number; builtAt: string };
+  /** Compressed size as stored (config + layers) and layer count. */
+  sizeBytes: number;
+  layers: number;
+  logFile: string;
+  manualStep: string;
+}
+
+export class OffClusterBuildError extends Error {
+  constructor(
+    readonly plan: OffClusterBuildPlan,
+    readonly logFile: string,
+    readonly usage: CommandUsage,
+  ) {
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-25).join('\n') : '';
+    super(`${plan.step}: ${plan.containerfile} in ${plan.dir} failed (exit ${usage.exitCode}) after ${(usage.wallMs / 1000).toFixed(1)} s; log ${logFile}:\n${tail}`);
+    this.name = 'OffClusterBuildError';
+  }
+}
+
+/** The image name on the lab registry: the rendered one if it is there already, else `<prefix>/<last component>`. */
+export function labDestination(rendered: string, registry: LabRegistry): string {
+  const host = rendered.split('/')[0]!;
+  if (host === registry.host) return rendered;
+  return `${registry.prefix}/${rendered.split('/').pop()!}`;
+}
+
+function shellDefault(script: string, name: string): string | undefined {
+  return new RegExp(`^${name}="\\$\\{${name}:-([^}]*)\\}"`, 'm').exec(script)?.[1];
+}
+
+/** What `dir` (one method's output directory) asks to be built off-cluster; [] when nothing. */
+export function planOffClusterBuilds(dir: string, registry: LabRegistry, opts: { sourceDir?: string; env?: NodeJS.ProcessEnv } = {}): OffClusterBuildPlan[] {
+  const plans: OffClusterBuildPlan[] = [];
+  const env = opts.env ?? process.env;
+  const buildSh = join(dir, 'build.sh');
+  if (existsSync(buildSh) && existsSync(join(dir, 'Containerfile'))) {
+    const text = readFileSync(buildSh, 'utf8');
+    const rendered = shellDefault(text, 'IMAGE');
+    const context = /^context="\$\{1:-([^}]*)\}"/m.exec(text)?.[1];
+    if (!rendered || !context) throw new UserError(`${buildSh}: not a build.sh kmodlab rendered (no IMAGE="\${IMAGE:-…}" or context="\${1:-…}" line)`, 're-render the method with kmodlab render');
+    const sourceDir = resolve(opts.sourceDir ?? context);
+    const image = env.IMAGE || labDestination(rendered, registry);
+    plans.push({
+      step: 'layered-os-image',
+      dir,
+      containerfile: 'Containerfile',
+      renderedImage: rendered,
+      image,
+      sourceDir,
+      script: `IMAGE=${shQuote(image)} ./build.sh ${shQuote(sourceDir)}`,
+      manualStep: './build.sh',
+    });
+  }
+  const source = join(dir, 'Containerfile.source');
+  if (existsSync(source)) {
+    // The README's own command line names the image and the source directory.
+    const readme = existsSync(join(dir, 'README.md')) ? readFileSync(join(dir, 'README.md'), 'utf8') : '';
+    const m = /^podman build -f Containerfile\.source -t (\S+) (\S+)$/m.exec(readme);
+    // No such line: the set packs the source itself (dtk tracking's binary build), nothing for a person to push.
+    if (m) {
+      const sourceDir = resolve(opts.sourceDir ?? m[2]!);
+      const image = labDestination(m[1]!, registry);
+      plans.push({
+        step: 'source-image',
+        dir,
+        containerfile: 'Containerfile.source',
+        renderedImage: m[1]!,
+        image,
+        sourceDir,
+        script: `podman build -f Containerfile.source -t ${shQuote(image)} ${shQuote(sourceDir)}\npodman push --digestfile source-image-digest.txt ${shQuote(image)}`,
+        manualStep: `podman build -f Containerfile.source -t ${m[1]} ${sourceDir} && podman push ${m[1]}`,
+      });
+    }
+  }
+  for (const p of plans) {
+    if (!existsSync(p.sourceDir) || !statSync(p.sourceDir).isDirectory()) {
+      throw new UserError(`driver source directory ${p.sourceDir} (named by ${p.step === 'layered-os-image' ? join(dir, 'build.sh') : join(dir, 'README.md')}) does not exist`, 'pass --source <driver dir>');
+    }
+  }
+  return plans;
+}
+
+interface CacheRecord {
+  digest: string;
+  image: string;
+  kver?: string;
+  usage: CommandUsage;
+  bytesPushed?: number;
+  builtAt: string;
+}
+
+function cacheKey(p: OffClusterBuildPlan, env: NodeJS.ProcessEnv): string {
+  const files = readdirSync(p.dir)
+    .filter((f) => f !== 'README.md' && !f.endsWith('-digest.txt') && statSync(join(p.dir, f)).isFile())
+    .sort()
+    // build.sh pins the MachineConfig file in place: its osImageURL line is an output, not an input.
+    .map((f) => `${f}\0${readFileSync(join(p.dir, f), 'utf8').replace(/^(\s*osImageURL:).*$/m, '$1')}`);
+  const overrides = ['RHCOS_IMAGE', 'DTK_IMAGE', 'AUTHFILE'].map((k) => `${k}=${env[k] ?? ''}`);
+  return sha256(FORMAT, p.step, p.containerfile, p.image, hashSourceTree(p.sourceDir), ...files, ...overrides);
+}
+
+function recordFile(key: string): string {
+  return join(labCacheDir('off-cluster-builds'), `${key}.json`);
+}
+
+export interface OffClusterBuildOptions {
+  registry: LabRegistry;
+  buildah?: Buildah;
+  /** Environment of the script (RHCOS_IMAGE/DTK_IMAGE/AUTHFILE overrides); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Build again even when the inputs are unchanged. */
+  noCache?: boolean;
+  log?: (line: string) => void;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Runs one planned step; throws OffClusterBuildError (with the log tail) when it fails. */
+export async function runOffClusterBuild(p: OffClusterBuildPlan, o: OffClusterBuildOptions): Promise<OffClusterImage> {
+  const env = o.env ?? process.env;
+  const buildah = o.buildah ?? new Buildah();
+  const key = cacheKey(p, env);
+  const logDir = labCacheDir('off-cluster-builds/logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${p.step}-${key.slice(0, 16)}.log`);
+  rmSync(logFile, { force: true });
+  let record: CacheRecord | undefined;
+  if (!o.noCache && existsSync(recordFile(key))) {
+    const r = JSON.parse(readFileSync(recordFile(key), 'utf8')) as CacheRecord;
+    if (await inspectManifest(`${r.image.replace(/:[^:/]+$/, '')}@${r.digest}`, o.registry.insecure)) record = r;
+  }
+  const scratch = mkdtempSync(join(tmpdir(), 'kmodlab-podman-'));
+  try {
+    const shimDir = writePodmanShim(scratch, { buildah, insecure: o.registry.insecure, cachedDigest: record?.digest });
+    const before = o.registry.managed && !record ? new Set(storedBlobs(o.registry).map((b) => b.digest)) : undefined;
+    o.log?.(`${p.step}: ${record ? 'inputs unchanged, ' : ''}${p.script.split('\n').join('; ')} (in ${p.dir})`);
+    const usage = await runMeasured(`${p.script}\n`, {
+      cwd: p.dir,
+      env: { ...env, PATH: `${shimDir}:${env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`, IMAGE: p.image },
+      logFile,
+      timeoutMs: o.timeoutMs ?? 1_800_000,
+      signal: o.signal,
+    });
+    if (usage.exitCode !== 0) throw new OffClusterBuildError(p, logFile, usage);
+    const digestFile = join(p.dir, p.step === 'layered-os-image' ? 'image-digest.txt' : 'source-image-digest.txt');
+    const digest = readFileSync(digestFile, 'utf8').trim();
+    const repo = p.image.replace(/:[^:/]+$/, '');
+    const digestRef = `${repo}@${digest}`;
+    const manifest = await inspectManifest(digestRef, o.registry.insecure);
+    if (!manifest) throw new Error(`${p.step}: pushed ${digestRef} but the registry does not have it`);
+    const blobs = [manifest.configDigest, ...manifest.layers.map((l) => l.digest)];
+    const bytesPushed = before
+      ? storedBlobs(o.registry)
+          .filter((b) => !before.has(b.digest) && blobs.includes(b.digest))
+          .reduce((s, b) => s + b.size, 0)
+      : record?.bytesPushed;
+    const log = readFileSync(logFile, 'utf8');
+    const kver = /^kmodlab: base OS kernel (\S+)$/m.exec(log)?.[1] ?? record?.kver;
+    const built = record ? { usage: record.usage, bytesPushed: record.bytesPushed, builtAt: record.builtAt } : { usage, bytesPushed, builtAt: new Date().toISOString() };
+    if (!record) writeFileAtomic(recordFile(key), `${JSON.stringify({ digest, image: p.image, kver, usage, bytesPushed, builtAt: built.builtAt } satisfies CacheRecord, null, 2)}\n`);
+    // The registry has it now: the local copy is not needed (builds are not layer-cached).
+    if (!record) await buildah.run(['rmi', p.image], { allowFailure: true });
+    let pinned: OffClusterImage['pinned'];
+    if (p.step === 'layered-os-image') {
+      const mc = readdirSync(p.dir).find((f) => /^\d+-machineconfig-.*\.yaml$/.test(f));
+      const url = mc ? /^\s*osImageURL:\s*(\S+)\s*$/m.exec(readFileSync(join(p.dir, mc), 'utf8'))?.[1] : undefined;
+      if (!mc || url !== digestRef) throw new Error(`${p.step}: build.sh did not pin ${digestRef} in ${mc ?? 'a MachineConfig file'} (found ${url ?? 'nothing'})`);
+      pinned = { file: mc, osImageURL: url };
+    }
+    o.log?.(
+      `${p.step}: ${digestRef} (${record ? 'unchanged' : `built in ${(usage.wallMs / 1000).toFixed(1)} s`}, ${(manifest.sizeBytes / 1048576).toFixed(1)} MiB, ${manifest.layers.length} layers${bytesPushed !== undefined ? `, ${(bytesPushed / 1048576).toFixed(1)} MiB pushed` : ''})`,
+    );
+    return {
+      step: p.step,
+      containerfile: p.containerfile,
+      renderedImage: p.renderedImage,
+      image: p.image,
+      digest,
+      digestRef,
+      ...(pinned ? { pinned } : {}),
+      ...(kver ? { kver } : {}),
+      cached: record !== undefined,
+      usage,
+      built,
+      sizeBytes: manifest.sizeBytes,
+      layers: manifest.layers.length,
+      logFile,
+      manualStep: p.manualStep,
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Every off-cluster step of a method output directory (or of each method directory under a render's output directory). */
+export async function runOffClusterBuilds(dir: string, o: OffClusterBuildOptions & { sourceDir?: string }): Promise<OffClusterImage[]> {
+  const root = resolve(dir);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new UserError(`${dir}: no such directory (expected a method output directory of kmodlab render, e.g. <output-dir>/layering)`);
+  let plans = planOffClusterBuilds(root, o.registry, { sourceDir: o.sourceDir, env: o.env });
+  if (plans.length === 0) {
+    plans = readdirSync(root)
+      .filter((d) => statSync(join(root, d)).isDirectory())
+      .sort()
+      .flatMap((d) => planOffClusterBuilds(join(root, d), o.registry, { sourceDir: o.sourceDir, env: o.env }));
+  }
+  if (plans.length === 0) {
+    throw new UserError(
+      `${dir}: nothing to build off-cluster (no build.sh + Containerfile, no Containerfile.source)`,
+      `expected a method output directory of kmodlab render such as <output-dir>/layering; dtk builds in the cluster (kmodlab lab start-build)`,
+    );
+  }
+  const out: OffClusterImage[] = [];
+  for (const p of plans) out.push(await runOffClusterBuild(p, o));
+  return out;
+}

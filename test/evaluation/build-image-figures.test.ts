@@ -1,0 +1,31 @@
+/** Image figures of builds (the lab's off-cluster image builds): parsed from `build` events, summed over builds that did work. */
+import { describe, expect, it } from 'vitest';
+import { buildFigure, buildItems } from '../../src/evaluation/metrics/builds.js';
+import { scenarioContext } from '../../src/evaluation/metrics/context.js';
+import { apply, runOf, runStart, scenario, up, type Ev } from './helpers.js';
+
+const build = (at: number, data: Record<string, unknown>): Ev => ({ at, kind: 'build', data: { kver: '6.1.0-56-amd64', ok: true, ...data } });
+const ctxOf = (body: Ev[]) => scenarioContext(runOf([runStart(), up(1, 'b0'), ...scenario('dtk', 'day2', 100, 9000, body), { at: 9001, kind: 'run-end', data: { status: 'completed' } }]), 'dtk' as never, 'day2' as never);
+
+describe('image figures of build events', () => {
+  it('imageBytes, layers and bytesPushed are read; cache hits do not add', () => {
+    const ctx = ctxOf([
+      apply(1000),
+      build(2000, { cached: false, wallMs: 20_000, imageBytes: 125_000_000, layers: 3, bytesPushed: 1_000_000 }),
+      build(3000, { cached: false, wallMs: 1_400, imageBytes: 2_500, layers: 1, bytesPushed: 2_500 }),
+      build(4000, { cached: true, imageBytes: 125_000_000, layers: 3 }),
+    ]);
+    expect(buildItems(ctx).map((b) => [b.imageBytes, b.layers, b.bytesPushed])).toEqual([
+      [125_000_000, 3, 1_000_000],
+      [2_500, 1, 2_500],
+      [125_000_000, 3, undefined],
+    ]);
+    expect(buildFigure(ctx, 'imageBytes')).toMatchObject({ value: 125_002_500 });
+    expect(buildFigure(ctx, 'bytesPushed')).toMatchObject({ value: 1_002_500 });
+  });
+
+  it('a build without image figures (a bare make) says so instead of a number', () => {
+    const ctx = ctxOf([apply(1000), build(2000, { cached: false, wallMs: 3_000 })]);
+    expect(buildFigure(ctx, 'imageBytes')).toMatchObject({ notMeasured: expect.stringContaining('did not record imageBytes') });
+  });
+});
