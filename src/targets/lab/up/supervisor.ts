@@ -21,6 +21,8 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { BuildController, IMAGESTREAMS } from '../control-plane/api-controllers/builds.js';
 import { DaemonSetController } from '../control-plane/api-controllers/daemonset.js';
+import { KmmModuleController } from '../control-plane/api-controllers/kmm-module.js';
+import { OlmController } from '../control-plane/api-controllers/olm.js';
 import { SharedInformers } from '../control-plane/informers.js';
 import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.js';
 import { Kubelets } from '../kubelet/kubelets.js';
@@ -85,9 +87,13 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let kubelets: Kubelets | undefined;
   let daemonsets: DaemonSetController | undefined;
   let builds: BuildController | undefined;
+  let olm: OlmController | undefined;
+  let kmm: KmmModuleController | undefined;
   let registry: LabRegistry | undefined;
 
   const stop = async () => {
+    await olm?.stop();
+    await kmm?.stop();
     await daemonsets?.stop();
     await builds?.stop();
     await kubelets?.stop();
@@ -154,6 +160,11 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     await daemonsets.start();
     // A tag moving (a build pushed) is a reason to look at the DaemonSets again.
     if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
+    // OLM, and the KMM operator it installs (its Module controller runs while the CSV is Succeeded).
+    if (registry) kmm = new KmmModuleController({ kc, informers, registry, log: spec.log });
+    const k = kmm;
+    olm = new OlmController({ kc, informers, log: spec.log, onOperator: (running) => k?.setRunning(running) });
+    await olm.start();
     spec.log(`controllers running (${informers.watchCount} watches: one per resource type)`);
     state.phase = 'ready';
     writeState(state);
