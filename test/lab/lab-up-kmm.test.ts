@@ -123,8 +123,10 @@ describe.skipIf(!ok)(`the KMM method on kmodlab lab up, with kubectl${ok ? '' : 
     const ip = await json('get', 'installplan', sub.status.installPlanRef.name, '-n', 'openshift-kmm');
     expect(ip.spec).toMatchObject({ approval: 'Automatic', approved: true, clusterServiceVersionNames: [CSV] });
     expect(ip.status.phase).toBe('Complete');
-    // Now the kind is served.
+    // Now the kind is served, and the rendered Module passes the server's checks.
     expect((await kubectl('get', 'modules', '-A')).code).toBe(0);
+    const dry = await kubectl('apply', '--dry-run=server', '-f', path.join(out, '12-module.yaml'));
+    expect(dry.code, dry.stderr).toBe(0);
   }, 300_000);
 
   it('two OperatorGroups in the namespace: the CSV fails with TooManyOperatorGroups, and recovers when one is deleted', async () => {

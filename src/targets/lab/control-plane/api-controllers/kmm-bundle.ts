@@ -6,7 +6,7 @@
  * carry a structural but open schema (x-kubernetes-preserve-unknown-fields): the lab does
  * not ship KMM's schemas, so it validates no more than metadata for these kinds.
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1CustomResourceDefinition } from '@kubernetes/client-node';
 
 export const KMM_PACKAGE = 'kernel-module-management';
 export const KMM_CHANNELS = ['stable', 'release-2.7'];
@@ -36,7 +36,8 @@ export const KMM_OWNED: OwnedCrd[] = [
 
 export const crdName = (c: OwnedCrd) => `${c.plural}.${KMM_GROUP}`;
 
-export function kmmCrd(c: OwnedCrd): KubernetesObject & Record<string, unknown> {
+/** Typed (client-node's serializer maps `x_kubernetes_preserve_unknown_fields` to the wire name; a raw key would be dropped). */
+export function kmmCrd(c: OwnedCrd): V1CustomResourceDefinition {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -49,7 +50,7 @@ export function kmmCrd(c: OwnedCrd): KubernetesObject & Record<string, unknown> 
         name: v,
         served: true,
         storage: i === c.versions.length - 1,
-        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
         subresources: { status: {} },
       })),
     },

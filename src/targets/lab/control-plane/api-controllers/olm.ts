@@ -215,7 +215,7 @@ export class OlmController {
         return go('InstallReady', 'AllRequirementsMet', 'all requirements found, attempting install');
       case 'InstallReady':
         for (const c of KMM_OWNED) {
-          await this.ext.createCustomResourceDefinition({ body: kmmCrd(c) as never }).catch((e: { code?: number }) => {
+          await this.ext.createCustomResourceDefinition({ body: kmmCrd(c) }).catch((e: { code?: number }) => {
             if (e.code !== 409) throw e;
           });
         }
