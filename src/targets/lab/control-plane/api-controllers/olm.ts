@@ -115,7 +115,9 @@ export class OlmController {
 
   private async patch(plural: string, obj: Obj, status: Obj): Promise<void> {
     const g = plural === 'operatorgroups' ? V1 : V1A1;
-    await this.custom.patchNamespacedCustomObjectStatus({ ...g, plural, namespace: obj.metadata!.namespace!, name: obj.metadata!.name!, body: { status } }, this.merge);
+    await this.custom.patchNamespacedCustomObjectStatus({ ...g, plural, namespace: obj.metadata!.namespace!, name: obj.metadata!.name!, body: { status } }, this.merge).catch((e: { code?: number }) => {
+      if (e.code !== 404) throw e; // deleted meanwhile: nothing left to update
+    });
   }
 
   private async operatorGroup(og: Obj): Promise<void> {
