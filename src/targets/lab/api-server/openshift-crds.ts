@@ -29,6 +29,7 @@ export const OPENSHIFT_KINDS: KindDef[] = [
   { group: 'security.openshift.io', version: 'v1', kind: 'SecurityContextConstraints', plural: 'securitycontextconstraints', namespaced: false, shortNames: ['scc'] },
   { group: 'operators.coreos.com', version: 'v1alpha1', kind: 'Subscription', plural: 'subscriptions', namespaced: true, shortNames: ['sub', 'subs'], status: true },
   { group: 'operators.coreos.com', version: 'v1alpha1', kind: 'ClusterServiceVersion', plural: 'clusterserviceversions', namespaced: true, shortNames: ['csv', 'csvs'], status: true },
+  { group: 'operators.coreos.com', version: 'v1alpha1', kind: 'InstallPlan', plural: 'installplans', namespaced: true, shortNames: ['ip'], status: true },
   { group: 'operators.coreos.com', version: 'v1', kind: 'OperatorGroup', plural: 'operatorgroups', namespaced: true, shortNames: ['og'], status: true },
   { group: 'config.openshift.io', version: 'v1', kind: 'ClusterVersion', plural: 'clusterversions', namespaced: false, status: true },
   { group: 'route.openshift.io', version: 'v1', kind: 'Route', plural: 'routes', namespaced: true, status: true },

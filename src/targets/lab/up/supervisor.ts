@@ -24,6 +24,8 @@ import { BuildController, IMAGESTREAMS } from '../control-plane/api-controllers/
 import { DaemonSetController } from '../control-plane/api-controllers/daemonset.js';
 import { MachineConfigController } from '../control-plane/api-controllers/machineconfig.js';
 import { labBaseRelease } from '../control-plane/api-controllers/mco/base-release.js';
+import { KmmModuleController } from '../control-plane/api-controllers/kmm-module.js';
+import { OlmController } from '../control-plane/api-controllers/olm.js';
 import { SharedInformers } from '../control-plane/informers.js';
 import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.js';
 import { Kubelets } from '../kubelet/kubelets.js';
@@ -93,12 +95,16 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let daemonsets: DaemonSetController | undefined;
   let builds: BuildController | undefined;
   let mco: MachineConfigController | undefined;
+  let olm: OlmController | undefined;
+  let kmm: KmmModuleController | undefined;
   let registry: LabRegistry | undefined;
   let metrics: LabMetrics | undefined;
 
   const stop = async () => {
     await metrics?.stop();
     await mco?.stop();
+    await olm?.stop();
+    await kmm?.stop();
     await daemonsets?.stop();
     await builds?.stop();
     await kubelets?.stop();
@@ -190,6 +196,11 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, log: spec.log });
       await mco.start();
     }
+    // OLM, and the KMM operator it installs (its Module controller runs while the CSV is Succeeded).
+    if (registry) kmm = new KmmModuleController({ kc, informers, registry, log: spec.log });
+    const k = kmm;
+    olm = new OlmController({ kc, informers, log: spec.log, onOperator: (running) => k?.setRunning(running) });
+    await olm.start();
     spec.log(`controllers running (${informers.watchCount} watches: one per resource type)`);
     state.phase = 'ready';
     writeState(state);

@@ -1,0 +1,196 @@
+/**
+ * The KMM method end to end on `kmodlab lab up`, with kubectl as on a cluster (bin/kmodlab.js;
+ * needs `npm run build`): the rendered operator files install KMM through the lab's OLM
+ * (Subscription → InstallPlan → CSV Succeeded), the Module kind is served only after; two
+ * OperatorGroups fail the CSV with TooManyOperatorGroups; the rendered Module (its source
+ * image built and pushed first, the README's step 3) builds the kmod image for the node's
+ * kernel, a worker pod loads it and the node gets KMM's ready label; deleting the Module
+ * unloads it before the Module goes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTool } from '../../src/targets/lab/host/tools.js';
+import { Buildah } from '../../src/targets/lab/images/buildah.js';
+import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
+import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
+import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
+import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+
+const BIN = path.join(REPO, 'bin', 'kmodlab.js');
+const lab = labAvailability();
+const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool(t));
+const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
+const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : 'no kubectl'}]`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const lsmodDaemonSet = (image: string) =>
+  JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'lsmod', namespace: 'default' },
+    spec: {
+      selector: { matchLabels: { app: 'lsmod' } },
+      template: {
+        metadata: { labels: { app: 'lsmod' } },
+        spec: { containers: [{ name: 'lsmod', image, command: ['sh', '-c', 'cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'] }] },
+      },
+    },
+  });
+
+describe.skipIf(!ok)(`the KMM method on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
+  const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labkmm-'));
+  const out = path.join(dir, 'out', 'kmm');
+  let registry: LabRegistry;
+  let runtimeBase: string;
+  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
+  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
+  const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
+  const logTail = () => readFileSync(labLog, 'utf8').split('\n').slice(-25).join('\n');
+  const run = (file: string, args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(file, args, { env: { ...env(), KUBECONFIG: kubeconfig }, cwd: REPO, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
+      ),
+    );
+  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+  const kubectl = (...args: string[]) => run(kubectlBinary()!, args);
+  const json = async (...args: string[]) => JSON.parse((await kubectl(...args, '-o', 'json')).stdout);
+  /** Polls `probe` until it is true (or the time is up); returns the last value. */
+  const until = async (probe: () => Promise<boolean>, ms: number) => {
+    const end = Date.now() + ms;
+    let v = await probe();
+    while (!v && Date.now() < end) {
+      await sleep(1_000);
+      v = await probe();
+    }
+    return v;
+  };
+  const loaded = async (): Promise<string[]> => {
+    const f = path.join(dir, 'lsmod.json');
+    writeFileSync(f, lsmodDaemonSet(runtimeBase));
+    expect((await kubectl('apply', '-f', f)).code).toBe(0);
+    const w = await waitPodsReady(kubectl, 'app=lsmod');
+    expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
+    let logs = '';
+    for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await sleep(500)) logs = (await kubectl('logs', 'ds/lsmod')).stdout;
+    await kubectl('delete', 'ds', 'lsmod', '--wait=true');
+    return logs.split('\n').filter((l) => l && l !== 'end-of-list');
+  };
+  const READY = 'kmm.node.kubernetes.io/kmodlab-simple-kmod.simple-kmod.ready';
+  const CSV = 'kernel-module-management.v2.7.0';
+  // A repository of this run only: an image pushed by an earlier run would skip KMM's build.
+  const repo = () => `${registry.host}/${path.basename(dir).toLowerCase()}`;
+
+  beforeAll(async () => {
+    registry = await openRegistry();
+    const release = await setupLabImages([kernel!]);
+    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
+    mkdirSync(path.join(dir, 'home'), { recursive: true });
+    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    expect(up.code, up.stderr).toBe(0);
+    const info = await kmodlab('lab', 'release-info', kernel!.kver);
+    expect(info.code, info.stderr).toBe(0);
+    writeFileSync(path.join(dir, 'release.json'), info.stdout);
+    const r = await kmodlab('render', '--method', 'kmm', '--release-info', path.join(dir, 'release.json'), '--output-dir', path.join(dir, 'out'), '--registry', repo(), '--pool', 'master');
+    expect(r.code, r.stderr).toBe(0);
+  }, 900_000);
+  afterAll(async () => {
+    await kmodlab('lab', 'down');
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kubectl apply of the operator files: OLM installs KMM (CSV Succeeded) and only then serves the Module kind', async () => {
+    // Everything at once, as a user might: the Module cannot be mapped yet (no CRD before the CSV installs).
+    const all = await kubectl('apply', '-f', out);
+    expect(all.code).not.toBe(0);
+    expect(all.stderr).toMatch(/no matches for kind "Module"/);
+    expect((await kubectl('get', 'crd', 'modules.kmm.sigs.x-k8s.io')).code === 0 ? 'served' : 'not served').toBe('not served');
+
+    // The README's step 1.
+    expect(await until(async () => (await kubectl('get', 'csv', '-n', 'openshift-kmm', '-o', 'name')).stdout.includes(CSV), 60_000), logTail()).toBe(true);
+    const w = await kubectl('wait', '-n', 'openshift-kmm', `csv/${CSV}`, "--for=jsonpath={.status.phase}=Succeeded", '--timeout=120s');
+    expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
+    const est = await kubectl('wait', 'crd/modules.kmm.sigs.x-k8s.io', '--for=condition=Established', '--timeout=60s');
+    expect(est.code, est.stderr).toBe(0);
+
+    const csv = await json('get', 'csv', CSV, '-n', 'openshift-kmm');
+    expect(csv.status.conditions.map((c: { phase: string }) => c.phase)).toEqual(['Pending', 'InstallReady', 'Installing', 'Succeeded']);
+    const sub = await json('get', 'subscription', 'kernel-module-management', '-n', 'openshift-kmm');
+    expect(sub.status).toMatchObject({ state: 'AtLatestKnown', installedCSV: CSV, currentCSV: CSV });
+    const ip = await json('get', 'installplan', sub.status.installPlanRef.name, '-n', 'openshift-kmm');
+    expect(ip.spec).toMatchObject({ approval: 'Automatic', approved: true, clusterServiceVersionNames: [CSV] });
+    expect(ip.status.phase).toBe('Complete');
+    // Now the kind is served, and the rendered Module passes the server's checks.
+    expect((await kubectl('get', 'modules', '-A')).code).toBe(0);
+    const dry = await kubectl('apply', '--dry-run=server', '-f', path.join(out, '12-module.yaml'));
+    expect(dry.code, dry.stderr).toBe(0);
+  }, 300_000);
+
+  it('two OperatorGroups in the namespace: the CSV fails with TooManyOperatorGroups, and recovers when one is deleted', async () => {
+    const ns = 'kmm-two-groups';
+    const f = path.join(dir, 'two-ogs.json');
+    const og = (name: string) => ({ apiVersion: 'operators.coreos.com/v1', kind: 'OperatorGroup', metadata: { name, namespace: ns } });
+    const items = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+      og('first'),
+      og('second'),
+      { apiVersion: 'operators.coreos.com/v1alpha1', kind: 'Subscription', metadata: { name: 'kernel-module-management', namespace: ns }, spec: { channel: 'stable', name: 'kernel-module-management', source: 'redhat-operators', sourceNamespace: 'openshift-marketplace', installPlanApproval: 'Automatic' } },
+    ];
+    writeFileSync(f, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    expect((await kubectl('apply', '-f', f)).code).toBe(0);
+    expect(await until(async () => (await kubectl('get', 'csv', '-n', ns, '-o', 'name')).stdout.includes(CSV), 60_000), logTail()).toBe(true);
+    const w = await kubectl('wait', '-n', ns, `csv/${CSV}`, '--for=jsonpath={.status.reason}=TooManyOperatorGroups', '--timeout=60s');
+    expect(w.code, w.stderr).toBe(0);
+    expect((await json('get', 'csv', CSV, '-n', ns)).status.phase).toBe('Failed');
+    expect((await kubectl('delete', 'operatorgroup', 'second', '-n', ns)).code).toBe(0);
+    const s = await kubectl('wait', '-n', ns, `csv/${CSV}`, '--for=jsonpath={.status.phase}=Succeeded', '--timeout=60s');
+    expect(s.code, s.stderr).toBe(0);
+    await kubectl('delete', 'namespace', ns, '--wait=false');
+  }, 300_000);
+
+  it('the rendered Module: KMM builds the kmod image for the node kernel, a worker loads it, the node is labelled; delete unloads', async () => {
+    // The README's step 3: the source image the in-cluster build copies from.
+    const readme = readFileSync(path.join(out, 'README.md'), 'utf8');
+    const step = /podman build -f Containerfile\.source -t (\S+) (\S+)/.exec(readme);
+    expect(step, 'the README names its source-image build').not.toBeNull();
+    const buildah = new Buildah();
+    const log = path.join(dir, 'source-build.log');
+    await buildah.bud({ containerfile: path.join(out, 'Containerfile.source'), context: step![2]!, tag: 'localhost/kmodlab-test/simple-kmod-source', logFile: log, insecure: true });
+    await buildah.push('localhost/kmodlab-test/simple-kmod-source', step![1]!, { insecure: true, logFile: log });
+
+    const t0 = Date.now();
+    const a = await kubectl('apply', '-f', out);
+    expect(a.code, a.stderr).toBe(0);
+    const node = (await kubectl('get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}')).stdout;
+    const labelled = await until(async () => (await kubectl('get', 'nodes', '-l', READY, '-o', 'name')).stdout.includes(node), 600_000);
+    expect(labelled, logTail()).toBe(true);
+    process.stderr.write(`lab kmm: Module applied to node labelled ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+
+    const builds = (await json('get', 'builds', '-n', 'kmodlab-simple-kmod')).items;
+    expect(builds).toHaveLength(1);
+    expect(builds[0].status.phase).toBe('Complete');
+    const args = Object.fromEntries(builds[0].spec.strategy.dockerStrategy.buildArgs.map((x: { name: string; value: string }) => [x.name, x.value]));
+    expect(args).toMatchObject({ KERNEL_FULL_VERSION: kernel!.kver, MOD_NAME: 'simple-kmod', MOD_NAMESPACE: 'kmodlab-simple-kmod' });
+    expect(args.DTK_AUTO).toMatch(/driver-toolkit@sha256:/);
+    expect(builds[0].spec.output.to.name).toBe(`${repo()}/simple-kmod-kmm:1.0.0-${kernel!.kver}`);
+    const mod = await json('get', 'module', 'simple-kmod', '-n', 'kmodlab-simple-kmod');
+    expect(mod.status.moduleLoader).toEqual({ nodesMatchingSelectorNumber: 1, desiredNumber: 1, availableNumber: 1 });
+
+    const mods = await loaded();
+    expect(mods).toContain('simple_kmod');
+    expect(mods).toContain('simple_procfs_kmod');
+
+    // kubectl delete waits for the finalizer: KMM unloads first.
+    const d = await kubectl('delete', '-f', path.join(out, '12-module.yaml'), '--timeout=300s');
+    expect(d.code, `${d.stderr}\n${logTail()}`).toBe(0);
+    expect((await kubectl('get', 'nodes', '-l', READY, '-o', 'name')).stdout.trim()).toBe('');
+    const after = await loaded();
+    expect(after).not.toContain('simple_kmod');
+    expect(after).not.toContain('simple_procfs_kmod');
+  }, 900_000);
+});
