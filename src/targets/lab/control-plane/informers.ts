@@ -21,6 +21,8 @@ export const PATHS = {
   pods: '/api/v1/pods',
   nodes: '/api/v1/nodes',
   daemonsets: '/apis/apps/v1/daemonsets',
+  deployments: '/apis/apps/v1/deployments',
+  replicasets: '/apis/apps/v1/replicasets',
 } as const;
 
 export class SharedInformers {
@@ -76,6 +78,8 @@ export class SharedInformers {
     if (path === PATHS.pods) return () => this.core.listPodForAllNamespaces();
     if (path === PATHS.nodes) return () => this.core.listNode();
     if (path === PATHS.daemonsets) return () => this.apps.listDaemonSetForAllNamespaces();
+    if (path === PATHS.deployments) return () => this.apps.listDeploymentForAllNamespaces();
+    if (path === PATHS.replicasets) return () => this.apps.listReplicaSetForAllNamespaces();
     // Any other collection (OpenShift kinds are CRDs in the lab): /apis/<group>/<version>/<plural>.
     const m = /^\/apis\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     if (!m) throw new Error(`not a collection path: ${path}`);

@@ -7,7 +7,7 @@
  *   3. provision the QEMU nodes;
  *   4. start one node agent per node, which registers the Node through the API and
  *      posts its status; ready when every node has posted Ready=True;
- *   5. start the workload controllers (DaemonSet) and the kubelets' pod side, which run
+ *   5. start the workload controllers (DaemonSet, Deployment, ReplicaSet, the scheduler) and the kubelets' pod side, which run
  *      the Pods bound to each node. Controllers and kubelets share one informer per
  *      resource type (control-plane/informers.ts); images come from the lab registry,
  *      which this process keeps open while the lab runs.
@@ -21,6 +21,9 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { BuildController, IMAGESTREAMS } from '../control-plane/api-controllers/builds.js';
 import { DaemonSetController } from '../control-plane/api-controllers/daemonset.js';
+import { DeploymentController } from '../control-plane/api-controllers/deployment.js';
+import { ReplicaSetController } from '../control-plane/api-controllers/replicaset.js';
+import { Scheduler } from '../control-plane/api-controllers/scheduler.js';
 import { SharedInformers } from '../control-plane/informers.js';
 import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.js';
 import { Kubelets } from '../kubelet/kubelets.js';
@@ -85,10 +88,12 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let kubelets: Kubelets | undefined;
   let daemonsets: DaemonSetController | undefined;
   let builds: BuildController | undefined;
+  let workloads: { stop(): Promise<void> }[] = [];
   let registry: LabRegistry | undefined;
 
   const stop = async () => {
     await daemonsets?.stop();
+    for (const w of workloads) await w.stop();
     await builds?.stop();
     await kubelets?.stop();
     await informers?.stop();
@@ -152,6 +157,12 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     const b = builds;
     daemonsets = new DaemonSetController({ kc, informers, log: spec.log, resolveTag: b ? (ns, stream, tag) => b.resolveTag(ns, stream, tag) : undefined });
     await daemonsets.start();
+    // Deployments → ReplicaSets → Pods, bound by the scheduler (pods without a nodeName).
+    const scheduler = new Scheduler({ kc, informers, log: spec.log });
+    const replicasets = new ReplicaSetController({ kc, informers, log: spec.log });
+    const deployments = new DeploymentController({ kc, informers, log: spec.log });
+    workloads = [deployments, replicasets, scheduler];
+    for (const w of [scheduler, replicasets, deployments]) await w.start();
     // A tag moving (a build pushed) is a reason to look at the DaemonSets again.
     if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
     spec.log(`controllers running (${informers.watchCount} watches: one per resource type)`);
