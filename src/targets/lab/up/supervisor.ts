@@ -24,6 +24,8 @@ import { DaemonSetController } from '../control-plane/api-controllers/daemonset.
 import { DeploymentController } from '../control-plane/api-controllers/deployment.js';
 import { ReplicaSetController } from '../control-plane/api-controllers/replicaset.js';
 import { Scheduler } from '../control-plane/api-controllers/scheduler.js';
+import { ClusterVersionController } from '../control-plane/api-controllers/clusterversion.js';
+import { labReleaseOffers } from '../images/lab-release.js';
 import { SharedInformers } from '../control-plane/informers.js';
 import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.js';
 import { Kubelets } from '../kubelet/kubelets.js';
@@ -163,6 +165,16 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     const deployments = new DeploymentController({ kc, informers, log: spec.log });
     workloads = [deployments, replicasets, scheduler];
     for (const w of [scheduler, replicasets, deployments]) await w.start();
+    // ClusterVersion `version`: the lab's releases are its kernels' release images in the registry.
+    if (registry && spec.kernel) {
+      const offers = await labReleaseOffers(registry);
+      const current = offers.find((o) => o.kver === spec.kernel!.kver);
+      if (current) {
+        const cvo = new ClusterVersionController({ kc, informers, offers, current, log: spec.log });
+        await cvo.start();
+        workloads.push(cvo);
+      } else spec.log(`no ClusterVersion: the lab release of kernel ${spec.kernel.kver} is not in the registry (kmodlab lab setup --kernels ${spec.kernel.kver})`);
+    }
     // A tag moving (a build pushed) is a reason to look at the DaemonSets again.
     if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
     spec.log(`controllers running (${informers.watchCount} watches: one per resource type)`);
