@@ -4,7 +4,8 @@
  * ReplicaSet gets pods that the scheduler binds to the node and its kubelet runs in the
  * lab release's runtime-base image; a deleted pod is replaced; a cordoned node gets no
  * new pod and a pod that fits nowhere is Unschedulable; ClusterVersion `version` is
- * served with the lab's releases, and an unknown version is refused. Then the cluster
+ * served with the lab's releases, an unknown version is refused, and an update to another
+ * lab release moves the machine-config-osimageurl ConfigMap and openshift/driver-toolkit. Then the cluster
  * target's own canary (ClusterTarget.reset deploys one per node) is probed up.
  */
 import { execFile } from 'node:child_process';
@@ -143,7 +144,11 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
     expect(cv.status.desired).toEqual({ version: kernel!.kver, image: info['image'] });
     expect(cv.status.history[0]).toMatchObject({ state: 'Completed', version: kernel!.kver });
     for (const t of ['Available', 'Progressing', 'Failing', 'ReleaseAccepted']) expect(cv.status.conditions.map((c: { type: string }) => c.type)).toContain(t);
-    for (const u of cv.status.availableUpdates) expect(u.version).not.toBe(kernel!.kver);
+    for (const u of cv.status.availableUpdates) {
+      expect(u.version).not.toBe(kernel!.kver);
+      // A realtime kernel is the same release's kernelType switch, not an update.
+      expect(u.version).not.toMatch(/-rt-/);
+    }
     process.stderr.write(`lab: availableUpdates ${JSON.stringify(cv.status.availableUpdates.map((u: { version: string }) => u.version))}\n`);
     const cm = await getJson('configmap', '-n', 'openshift-machine-config-operator', 'machine-config-osimageurl');
     expect(cm.data).toEqual({ baseOSContainerImage: info['image'], releaseVersion: kernel!.kver });
@@ -155,7 +160,26 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
     const refused = await until(() => getJson('clusterversion', 'version'), (x) => (x.status.conditions as { type: string; status: string }[]).some((c) => c.type === 'Invalid' && c.status === 'True'), 30_000);
     expect(refused.status.conditions.find((c: { type: string }) => c.type === 'Invalid')).toMatchObject({ reason: 'InvalidClusterVersion' });
     expect(refused.status.desired.version).toBe(kernel!.kver);
-    expect((await kubectl('patch', 'clusterversion', 'version', '--type=merge', '-p', '{"spec":{"desiredUpdate":null}}')).code).toBe(0);
+
+    // To another lab release, as `oc adm upgrade --to` patches it (version and image).
+    const next = cv.status.availableUpdates[0] as { version: string; image: string } | undefined;
+    if (!next) {
+      process.stderr.write('lab: no other lab release in the registry: the upgrade path is not exercised here (kmodlab lab setup builds them)\n');
+      return;
+    }
+    expect((await kubectl('patch', 'clusterversion', 'version', '--type=merge', '-p', JSON.stringify({ spec: { desiredUpdate: { version: next.version, image: next.image, force: false } } }))).code).toBe(0);
+    const moved = await until(() => getJson('clusterversion', 'version'), (x) => x.status.history[0].version === next.version && x.status.history[0].state === 'Completed', 30_000);
+    expect(moved.status.desired).toEqual({ version: next.version, image: next.image });
+    expect(moved.status.availableUpdates.map((u: { version: string }) => u.version)).toContain(kernel!.kver);
+    const cm2 = await getJson('configmap', '-n', 'openshift-machine-config-operator', 'machine-config-osimageurl');
+    expect(cm2.data).toEqual({ baseOSContainerImage: next.image, releaseVersion: next.version });
+    const nextInfo = await labReleaseInfoFor(next.version, { registry: registry.host });
+    const nextDtk = (nextInfo['references'] as { spec: { tags: { name: string; from: { name: string } }[] } }).spec.tags.find((t) => t.name === 'driver-toolkit')!.from.name;
+    const is2 = await getJson('imagestream', '-n', 'openshift', 'driver-toolkit');
+    expect(is2.status.tags.find((t: { tag: string }) => t.tag === 'latest').items.map((i: { dockerImageReference: string }) => i.dockerImageReference)).toEqual([nextDtk, dtk]);
+    // Back to the release the nodes run (no MCO here rolls them; the pools are absent).
+    expect((await kubectl('patch', 'clusterversion', 'version', '--type=merge', '-p', JSON.stringify({ spec: { desiredUpdate: { version: kernel!.kver, image: info['image'], force: false } } }))).code).toBe(0);
+    await until(() => getJson('clusterversion', 'version'), (x) => x.status.history[0].version === kernel!.kver && x.status.history[0].state === 'Completed', 30_000);
   }, 120_000);
 
   it("the cluster target's canary (one Deployment per node, deployed by reset) is probed up", async () => {

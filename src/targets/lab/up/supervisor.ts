@@ -31,7 +31,7 @@ import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.j
 import { Kubelets } from '../kubelet/kubelets.js';
 import { SERVER_ENTRY, readyz } from '../api-server/background.js';
 import { findTool } from '../host/tools.js';
-import type { LabKernel } from '../kernels/catalog.js';
+import { listKernels, type LabKernel } from '../kernels/catalog.js';
 import { NodeAgent } from '../kubelet/node-agent.js';
 import { nodeApiFromKubeconfig } from '../kubelet/node-api.js';
 import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/controllers/node-lifecycle.js';
@@ -167,7 +167,10 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     for (const w of [scheduler, replicasets, deployments]) await w.start();
     // ClusterVersion `version`: the lab's releases are its kernels' release images in the registry.
     if (registry && spec.kernel) {
-      const offers = await labReleaseOffers(registry);
+      // A realtime kernel is not another release: OpenShift boots it from the same release
+      // (MachineConfig kernelType: realtime), so rt flavours are not offered as updates.
+      const kernels = listKernels().filter((k) => k.kver === spec.kernel!.kver || !k.flavour.startsWith('rt'));
+      const offers = await labReleaseOffers(registry, kernels);
       const current = offers.find((o) => o.kver === spec.kernel!.kver);
       if (current) {
         const cvo = new ClusterVersionController({ kc, informers, offers, current, log: spec.log });
