@@ -120,7 +120,7 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
     }[];
     expect(p!.spec.nodeName).toBeUndefined();
     expect(p!.status.phase).toBe('Pending');
-    expect(p!.status.conditions.find((c) => c.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 node(s) were unschedulable.' });
+    expect(p!.status.conditions.find((c) => c.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling..' });
     expect((await kubectl('uncordon', 'lab-node-0')).code).toBe(0);
     expect((await kubectl('rollout', 'status', 'deployment/late', '--timeout=240s')).code).toBe(0);
     expect((await getJson('pods', '-l', 'app=late')).items[0].spec.nodeName).toBe('lab-node-0');
@@ -130,7 +130,7 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
   it('a pod whose nodeSelector matches no node stays Pending, Unschedulable', async () => {
     expect((await apply('nowhere', deployment('nowhere', runtimeBase, { nodeSelector: { 'kmodlab.io/none': 'x' } }))).code).toBe(0);
     const [p] = await until(async () => (await getJson('pods', '-l', 'app=nowhere')).items, (ps: { status?: { conditions?: { type: string }[] } }[]) => ps.length === 1 && (ps[0]!.status?.conditions ?? []).some((c) => c.type === 'PodScheduled'), 60_000);
-    expect(p!.status!.conditions!.find((c: { type: string }) => c.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector." });
+    expect(p!.status!.conditions!.find((c: { type: string }) => c.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.." });
     const d = await getJson('deployment', 'nowhere');
     expect(d.status.conditions.find((c: { type: string }) => c.type === 'Available')).toMatchObject({ status: 'False', reason: 'MinimumReplicasUnavailable' });
     expect((await kubectl('delete', 'deployment', 'nowhere')).code).toBe(0);

@@ -144,7 +144,7 @@ describe.skipIf(!kubectlBinary())('Deployment → ReplicaSet → Pods and the sc
     expect(p!.status!.conditions!.find((c) => c.type === 'PodScheduled')).toMatchObject({
       status: 'False',
       reason: 'Unschedulable',
-      message: "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) were unschedulable.",
+      message: "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..",
     });
     // A new replica of web goes to the uncordoned node only.
     // (kubectl scale needs the deployments/scale subresource, which the lab API does not serve.)
@@ -187,7 +187,7 @@ describe('scheduler filters (units)', () => {
     expect(pickNode(pod(), [node('a', { unschedulable: true }), node('b')], () => 0)).toEqual({ node: 'b' });
     expect(pickNode(pod({ tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] }), [node('a', { unschedulable: true })], () => 0)).toEqual({ node: 'a' });
     expect(pickNode(pod(), [node('a', { taints: [{ key: 'gpu', value: 'x', effect: 'NoSchedule' }] }), node('b', { ready: false })], () => 0)).toEqual({
-      unschedulable: '0/2 nodes are available: 1 node(s) had untolerated taint {gpu: x}, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.',
+      unschedulable: '0/2 nodes are available: 1 node(s) had untolerated taint {gpu: x}, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..',
     });
     expect(pickNode(pod({ nodeSelector: { disk: 'ssd' } }), [node('a', { labels: { disk: 'ssd' } }), node('b')], () => 0)).toEqual({ node: 'a' });
     expect(pickNode(pod(), [node('a'), node('b')], (n) => (n === 'a' ? 3 : 1))).toEqual({ node: 'b' });

@@ -42,13 +42,19 @@ export function filterNode(pod: V1Pod, node: V1Node): string | undefined {
   return undefined;
 }
 
-/** The FitError message: "0/N nodes are available: <count> <reason>, …." with the reasons sorted. */
+/**
+ * The FitError message (framework/types.go FitError.Error): "0/N nodes are available:
+ * <count> <reason>, …." with the reasons sorted, then what the DefaultPreemption
+ * post-filter found — every reason here is UnschedulableAndUnresolvable, so preemption
+ * "is not helpful" on every node. The doubled final dot is kube-scheduler 1.27's (the
+ * version the lab API reports, as OpenShift 4.14).
+ */
 export function fitError(nodes: number, reasons: string[]): string {
   if (nodes === 0) return 'no nodes available to schedule pods';
   const counts = new Map<string, number>();
   for (const r of reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
   const parts = [...counts].map(([r, n]) => `${n} ${r}`).sort();
-  return `0/${nodes} nodes are available: ${parts.join(', ')}.`;
+  return `0/${nodes} nodes are available: ${parts.join(', ')}. preemption: 0/${nodes} nodes are available: ${nodes} Preemption is not helpful for scheduling..`;
 }
 
 /** The node for `pod` among `nodes` (fewest pods first, then name), or the reasons none fits. */
