@@ -146,6 +146,8 @@ describe.skipIf(!kubectlBinary())('Deployment → ReplicaSet → Pods and the sc
       reason: 'Unschedulable',
       message: "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..",
     });
+    const ev = JSON.parse((await kubectl('get', 'events', '--field-selector', `involvedObject.name=${p!.metadata!.name}`, '-o', 'json')).stdout).items;
+    expect(ev.find((e: { reason: string }) => e.reason === 'FailedScheduling')).toMatchObject({ type: 'Warning', source: { component: 'default-scheduler' } });
     // A new replica of web goes to the uncordoned node only.
     // (kubectl scale needs the deployments/scale subresource, which the lab API does not serve.)
     expect((await kubectl('patch', 'deployment', 'web', '--type=merge', '-p', '{"spec":{"replicas":3}}')).code).toBe(0);

@@ -19,7 +19,8 @@
  * ("0/N nodes are available: …", framework/types.go FitError.Error); it is retried when
  * nodes or pods change and at each resync, as the scheduling queue moves unschedulable
  * pods back on cluster events. No preemption, no resource fit (the lab's pods request
- * nearly nothing).
+ * nearly nothing). Each decision is also an Event on the pod (Scheduled, or a
+ * FailedScheduling Warning when the diagnosis changes), as `kubectl describe pod` shows.
  */
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { matchesNodeAffinity, matchesSelector, tolerates } from '../objects.js';
@@ -122,6 +123,29 @@ export class Scheduler {
     });
   }
 
+  /** The events kube-scheduler records on the pod (schedule_one.go: Scheduled, FailedScheduling), in core/v1 form. */
+  private async event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const ns = pod.metadata!.namespace!;
+    const now = new Date();
+    await this.core
+      .createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { generateName: `${pod.metadata!.name}.`, namespace: ns },
+          involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, namespace: ns, uid: pod.metadata!.uid },
+          type,
+          reason,
+          message,
+          source: { component: DEFAULT_SCHEDULER },
+          reportingComponent: DEFAULT_SCHEDULER,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      })
+      .catch(() => undefined);
+  }
+
   private async scheduleAll(): Promise<void> {
     const pods = this.o.informers.list<V1Pod>(PATHS.pods);
     const nodes = this.o.informers.list<V1Node>(PATHS.nodes);
@@ -144,6 +168,7 @@ export class Scheduler {
           this.assumed.set(pod.metadata!.uid!, { node: choice.node, at: now });
           count.set(choice.node, (count.get(choice.node) ?? 0) + 1);
           this.o.log?.(`scheduler: bound ${ns}/${name} to ${choice.node}`);
+          await this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${choice.node}`);
         } catch (e) {
           // 409: bound meanwhile (or being deleted); 404: gone. The next pass sees it.
           const code = (e as { code?: number }).code;
@@ -161,6 +186,7 @@ export class Scheduler {
         if (e.code !== 404) throw e;
       });
       this.o.log?.(`scheduler: ${ns}/${name} is unschedulable: ${choice.unschedulable}`);
+      await this.event(pod, 'Warning', 'FailedScheduling', choice.unschedulable);
     }
   }
 }
