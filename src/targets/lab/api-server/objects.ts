@@ -151,6 +151,16 @@ export class ObjectService {
       if (u.type === 'RollingUpdate') u.rollingUpdate = { maxUnavailable: 1, maxSurge: 0, ...(u.rollingUpdate ?? {}) };
       obj.spec.revisionHistoryLimit ??= 10;
     }
+    if (t.group === 'apps' && t.kind === 'Deployment' && obj.spec) {
+      // pkg/apis/apps/v1/defaults.go SetDefaults_Deployment
+      obj.spec.replicas ??= 1;
+      const s = (obj.spec.strategy ??= {});
+      s.type ??= 'RollingUpdate';
+      if (s.type === 'RollingUpdate') s.rollingUpdate = { maxUnavailable: '25%', maxSurge: '25%', ...(s.rollingUpdate ?? {}) };
+      obj.spec.revisionHistoryLimit ??= 10;
+      obj.spec.progressDeadlineSeconds ??= 600;
+    }
+    if (t.group === 'apps' && t.kind === 'ReplicaSet' && obj.spec) obj.spec.replicas ??= 1; // SetDefaults_ReplicaSet
     if (t === CRD_TYPE || t.kind === 'CustomResourceDefinition') this.checkCrd(obj);
   }
 

@@ -21,6 +21,8 @@ export interface ResourceType {
   status: boolean;
   /** Pods only: `pods/log`. */
   log?: boolean;
+  /** Pods only: `pods/binding` (what kube-scheduler posts to bind a pod to a node). */
+  binding?: boolean;
   /**
    * Top-level fields a built-in kind has (for fieldValidation). CRDs carry their
    * openAPIV3Schema instead. Neither → every field is accepted.
@@ -45,7 +47,7 @@ const specStatus = ['spec', 'status'];
 export const BUILTIN_TYPES: ResourceType[] = [
   builtin('', 'v1', 'Namespace', 'namespaces', false, { shortNames: ['ns'], status: true, topLevelFields: specStatus }),
   builtin('', 'v1', 'Node', 'nodes', false, { shortNames: ['no'], status: true, topLevelFields: specStatus }),
-  builtin('', 'v1', 'Pod', 'pods', true, { shortNames: ['po'], status: true, log: true, categories: ['all'], topLevelFields: specStatus }),
+  builtin('', 'v1', 'Pod', 'pods', true, { shortNames: ['po'], status: true, log: true, binding: true, categories: ['all'], topLevelFields: specStatus }),
   builtin('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'], topLevelFields: ['data', 'binaryData', 'immutable'] }),
   builtin('', 'v1', 'Secret', 'secrets', true, { topLevelFields: ['data', 'stringData', 'type', 'immutable'] }),
   builtin('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'], topLevelFields: ['secrets', 'imagePullSecrets', 'automountServiceAccountToken'] }),
@@ -53,6 +55,7 @@ export const BUILTIN_TYPES: ResourceType[] = [
   builtin('', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
   builtin('apps', 'v1', 'DaemonSet', 'daemonsets', true, { shortNames: ['ds'], status: true, categories: ['all'], topLevelFields: specStatus }),
   builtin('apps', 'v1', 'Deployment', 'deployments', true, { shortNames: ['deploy'], status: true, categories: ['all'], topLevelFields: specStatus }),
+  builtin('apps', 'v1', 'ReplicaSet', 'replicasets', true, { shortNames: ['rs'], status: true, categories: ['all'], topLevelFields: specStatus }),
   builtin('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true, { topLevelFields: ['rules'] }),
   builtin('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true, { topLevelFields: ['subjects', 'roleRef'] }),
   builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false, { topLevelFields: ['rules', 'aggregationRule'] }),

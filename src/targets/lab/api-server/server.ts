@@ -21,6 +21,7 @@ import { MemoryLogSource, type LogQuery, type LogSource } from './log-source.js'
 import { bearerMatches, kubeconfigText, newToken, type ServingPki } from './tls.js';
 import { openshiftCrds } from './openshift-crds.js';
 import { instantiate } from './builds.js';
+import { bindPod } from './binding.js';
 import { CRD_TYPE, NAMESPACE_TYPE } from './resources.js';
 import { toTable, wantsTable } from './tables.js';
 
@@ -201,6 +202,10 @@ export class LabApiServer {
     if (method === 'POST' && name && t.group === 'build.openshift.io' && t.resource === 'buildconfigs' && (subresource === 'instantiate' || subresource === 'instantiatebinary')) {
       const build = await instantiate(this.objects, this.registry, namespace!, name, subresource, req, q, async () => this.json(await readBody(req), req) as Obj);
       return send(res, 201, build);
+    }
+    if (method === 'POST' && name && subresource === 'binding' && t.binding) {
+      const agent = (req.headers['user-agent'] ?? 'unknown').split('/')[0]!;
+      return send(res, 201, bindPod(this.objects, t, namespace!, name, this.json(await readBody(req), req) as Obj, q.get('fieldManager') ?? agent));
     }
     if (subresource && !(subresource === 'status' && t.status) && !(subresource === 'log' && t.log)) {
       if (t.kind === 'Pod' && ['exec', 'attach', 'portforward'].includes(subresource)) throw methodNotAllowed(`pods/${subresource} is not served by the lab API`);

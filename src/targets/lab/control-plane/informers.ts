@@ -24,6 +24,8 @@ export const PATHS = {
   configmaps: '/api/v1/configmaps',
   machineconfigs: '/apis/machineconfiguration.openshift.io/v1/machineconfigs',
   machineconfigpools: '/apis/machineconfiguration.openshift.io/v1/machineconfigpools',
+  deployments: '/apis/apps/v1/deployments',
+  replicasets: '/apis/apps/v1/replicasets',
 } as const;
 
 export class SharedInformers {
@@ -80,6 +82,8 @@ export class SharedInformers {
     if (path === PATHS.nodes) return () => this.core.listNode();
     if (path === PATHS.daemonsets) return () => this.apps.listDaemonSetForAllNamespaces();
     if (path === PATHS.configmaps) return () => this.core.listConfigMapForAllNamespaces();
+    if (path === PATHS.deployments) return () => this.apps.listDeploymentForAllNamespaces();
+    if (path === PATHS.replicasets) return () => this.apps.listReplicaSetForAllNamespaces();
     // Any other collection (OpenShift kinds are CRDs in the lab): /apis/<group>/<version>/<plural>.
     const m = /^\/apis\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     if (!m) throw new Error(`not a collection path: ${path}`);

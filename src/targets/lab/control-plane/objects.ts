@@ -67,3 +67,13 @@ export function matchesNodeAffinity(labels: Record<string, string>, affinity: un
     }),
   );
 }
+
+/** Does one of the tolerations tolerate the taint? (k8s.io/api core/v1 toleration.go ToleratesTaint) */
+export function tolerates(tolerations: { key?: string; operator?: string; value?: string; effect?: string }[], taint: { key: string; value?: string; effect: string }): boolean {
+  return tolerations.some((t) => {
+    if (t.effect && t.effect !== taint.effect) return false;
+    if (!t.key) return t.operator === 'Exists';
+    if (t.key !== taint.key) return false;
+    return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
+  });
+}

@@ -6,7 +6,7 @@
 import { UserError } from '../../../errors.js';
 import { findKernel, howToAddKernel, listKernels, type LabKernel } from '../kernels/catalog.js';
 import { ensureImages, lookupImages, planLabReleases, releaseImagesOf, type ReleaseImage } from './release-images.js';
-import { labReleaseInfo } from './release-info.js';
+import { labReleaseInfo, labReleaseVersion } from './release-info.js';
 import { openRegistry, registryStorageBytes, type LabRegistry, type OpenRegistryOptions } from './registry.js';
 
 export interface LabImagesOptions extends OpenRegistryOptions {
@@ -73,4 +73,30 @@ export async function labReleaseInfoFor(kver: string, opts: OpenRegistryOptions 
     }
     return labReleaseInfo({ kver, os, driverToolkit, runtimeBase });
   });
+}
+
+/** A lab release a cluster could be moved to: what ClusterVersion lists and the upgrade moves. */
+export interface LabReleaseOffer {
+  version: string;
+  kver: string;
+  /** The release image (`oc adm release info`'s `image`): the node OS image, by digest. */
+  image: string;
+  /** Its driver-toolkit image, by digest. */
+  driverToolkit: string;
+}
+
+/**
+ * The lab releases the open registry holds in full (OS and driver-toolkit images built),
+ * one per installed lab kernel — what `kmodlab lab release-info <kver>` would print.
+ */
+export async function labReleaseOffers(registry: LabRegistry, kernels: readonly LabKernel[] = listKernels()): Promise<LabReleaseOffer[]> {
+  if (kernels.length === 0) return [];
+  const plans = await planLabReleases(kernels);
+  const images = await lookupImages(plans, registry);
+  const out: LabReleaseOffer[] = [];
+  for (const plan of plans) {
+    const { os, driverToolkit } = releaseImagesOf(plan, images);
+    if (os?.digestRef && driverToolkit?.digestRef) out.push({ version: labReleaseVersion(plan.kver), kver: plan.kver, image: os.digestRef, driverToolkit: driverToolkit.digestRef });
+  }
+  return out;
 }

@@ -22,6 +22,13 @@ import { ANNOTATION_OS_FAMILY } from '../../../release/release-info.js';
 import type { OsFamilyId } from '../../../release/release.js';
 import type { ReleaseImage } from './release-images.js';
 
+/**
+ * The version string of a lab release (ClusterVersion's desired/history/availableUpdates
+ * and the machine-config-osimageurl ConfigMap's releaseVersion): its kernel release, the
+ * one thing that tells lab releases apart — there is no OpenShift version to borrow.
+ */
+export const labReleaseVersion = (kver: string): string => kver;
+
 /** The OS family of every lab release's nodes. */
 export const LAB_OS_FAMILY: OsFamilyId = 'debian-lab';
 

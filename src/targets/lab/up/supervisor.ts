@@ -7,8 +7,9 @@
  *   3. provision the QEMU nodes;
  *   4. start one node agent per node, which registers the Node through the API and
  *      posts its status; ready when every node has posted Ready=True;
- *   5. start the workload controllers (DaemonSet, Build, the Machine Config Operator that
- *      reboots the nodes into new OS images) and the kubelets' pod side, which run
+ *   5. start the controllers (DaemonSet, Deployment, ReplicaSet, the scheduler, Build,
+ *      ClusterVersion, the Machine Config Operator that reboots the nodes into new OS
+ *      images, OLM and KMM) and the kubelets' pod side, which run
  *      the Pods bound to each node. Controllers and kubelets share one informer per
  *      resource type (control-plane/informers.ts); images come from the lab registry,
  *      which this process keeps open while the lab runs.
@@ -26,18 +27,22 @@ import { MachineConfigController } from '../control-plane/api-controllers/machin
 import { labBaseRelease } from '../control-plane/api-controllers/mco/base-release.js';
 import { KmmModuleController } from '../control-plane/api-controllers/kmm-module.js';
 import { OlmController } from '../control-plane/api-controllers/olm.js';
+import { DeploymentController } from '../control-plane/api-controllers/deployment.js';
+import { ReplicaSetController } from '../control-plane/api-controllers/replicaset.js';
+import { Scheduler } from '../control-plane/api-controllers/scheduler.js';
+import { ClusterVersionController } from '../control-plane/api-controllers/clusterversion.js';
+import { labReleaseOffers } from '../images/lab-release.js';
 import { SharedInformers } from '../control-plane/informers.js';
 import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.js';
 import { Kubelets } from '../kubelet/kubelets.js';
 import { SERVER_ENTRY, readyz } from '../api-server/background.js';
 import { findTool } from '../host/tools.js';
-import type { LabKernel } from '../kernels/catalog.js';
+import { listKernels, type LabKernel } from '../kernels/catalog.js';
 import { NodeAgent } from '../kubelet/node-agent.js';
 import { nodeApiFromKubeconfig } from '../kubelet/node-api.js';
 import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/controllers/node-lifecycle.js';
 import type { LabNode } from '../node/node.js';
 import { deleteNodes, nodeNames, provisionNodes, roleLabels } from '../node/provider.js';
-import { labReleaseRefs, setDriverToolkitTag } from '../control-plane/api-controllers/release-imagestreams.js';
 import { labFiles, writeState, type LabState } from './state.js';
 import { startLabMetrics, type LabMetrics } from '../metrics/lab-metrics.js';
 import { LabUsageSource, type LabNodeHandle } from '../metrics/lab-usage.js';
@@ -97,6 +102,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let mco: MachineConfigController | undefined;
   let olm: OlmController | undefined;
   let kmm: KmmModuleController | undefined;
+  let workloads: { stop(): Promise<void> }[] = [];
   let registry: LabRegistry | undefined;
   let metrics: LabMetrics | undefined;
 
@@ -106,6 +112,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     await olm?.stop();
     await kmm?.stop();
     await daemonsets?.stop();
+    for (const w of workloads) await w.stop();
     await builds?.stop();
     await kubelets?.stop();
     await informers?.stop();
@@ -180,15 +187,28 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       builds = new BuildController({ kc, informers, registry, log: spec.log });
       await builds.start();
     }
-    if (registry && spec.kernel) {
-      // The release's driver-toolkit in the API (openshift/driver-toolkit:latest), as the CVO installs it.
-      const refs = await labReleaseRefs(spec.kernel.kver, registry).catch(() => undefined);
-      if (refs) await setDriverToolkitTag(kc, refs.driverToolkit, refs.kver).catch((e: Error) => spec.log(`openshift/driver-toolkit not created: ${e.message}`));
-      else spec.log(`openshift/driver-toolkit not created: the lab release of ${spec.kernel.kver} is not in the registry (kmodlab lab setup)`);
-    }
     const b = builds;
     daemonsets = new DaemonSetController({ kc, informers, log: spec.log, resolveTag: b ? (ns, stream, tag) => b.resolveTag(ns, stream, tag) : undefined });
     await daemonsets.start();
+    // Deployments → ReplicaSets → Pods, bound by the scheduler (pods without a nodeName).
+    const scheduler = new Scheduler({ kc, informers, log: spec.log });
+    const replicasets = new ReplicaSetController({ kc, informers, log: spec.log });
+    const deployments = new DeploymentController({ kc, informers, log: spec.log });
+    workloads = [deployments, replicasets, scheduler];
+    for (const w of [scheduler, replicasets, deployments]) await w.start();
+    // ClusterVersion `version`: the lab's releases are its kernels' release images in the registry.
+    if (registry && spec.kernel) {
+      // A realtime kernel is not another release: OpenShift boots it from the same release
+      // (MachineConfig kernelType: realtime), so rt flavours are not offered as updates.
+      const kernels = listKernels().filter((k) => k.kver === spec.kernel!.kver || !k.flavour.startsWith('rt'));
+      const offers = await labReleaseOffers(registry, kernels);
+      const current = offers.find((o) => o.kver === spec.kernel!.kver);
+      if (current) {
+        const cvo = new ClusterVersionController({ kc, informers, offers, current, log: spec.log });
+        await cvo.start();
+        workloads.push(cvo);
+      } else spec.log(`no ClusterVersion: the lab release of kernel ${spec.kernel.kver} is not in the registry (kmodlab lab setup --kernels ${spec.kernel.kver})`);
+    }
     // A tag moving (a build pushed) is a reason to look at the DaemonSets again.
     if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
     if (spec.kernel) {

@@ -15,7 +15,7 @@
  */
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1DaemonSet, type V1Node, type V1Pod, type V1Toleration } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
-import { matchesNodeAffinity, matchesSelector } from '../objects.js';
+import { matchesNodeAffinity, matchesSelector, tolerates } from '../objects.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 
 /** Tolerations the DaemonSet controller adds to every daemon pod (daemonset_util.go). */
@@ -27,16 +27,6 @@ export const DAEMON_TOLERATIONS: V1Toleration[] = [
   { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
   { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
 ];
-
-function tolerates(tolerations: V1Toleration[], taint: { key: string; value?: string; effect: string }): boolean {
-  // k8s.io/api core/v1 toleration.go ToleratesTaint
-  return tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (!t.key) return t.operator === 'Exists';
-    if (t.key !== taint.key) return false;
-    return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
-  });
-}
 
 /** Should this node run the DaemonSet's pod? (daemon_controller.go NodeShouldRunDaemonPod) */
 export function shouldRun(ds: V1DaemonSet, node: V1Node): boolean {
