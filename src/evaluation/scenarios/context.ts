@@ -61,7 +61,9 @@ export async function waitForDriver(ctx: ScenarioContext, loaded: boolean, what:
   if (!r.ok) {
     ctx.record('fault', {
       fault: loaded ? 'driver-not-loaded' : 'driver-not-unloaded',
-      message: `${what}: the driver is ${loaded ? 'not loaded' : 'still loaded'} on ${r.pending.join(', ')} after ${Math.round(ctx.settleTimeoutMs / 1000)} s`,
+      message: `${what}: the driver is ${loaded ? 'not loaded' : 'still loaded'} on ${r.pending.join(', ')} ${
+        r.settled ? `and cannot change without another action (${r.settled.reason}), seen after ${Math.round(r.settled.afterMs / 1000)} s` : `after ${Math.round(ctx.settleTimeoutMs / 1000)} s`
+      }`,
     });
   }
   return r.ok;
