@@ -27,6 +27,11 @@ export interface WaitResult {
   ok: boolean;
   /** Nodes where it did not hold. */
   pending: string[];
+  /**
+   * Not ok, and ended before the timeout because the target knows nothing more can
+   * happen without an outside action (lab: control-plane/settled.ts): why, and after how long.
+   */
+  settled?: { reason: string; afterMs: number };
 }
 
 export interface Target {

@@ -31,6 +31,8 @@ const to = roles?.upgradeTo;
 const noUpgrade = to ? '' : ` (skipped: no newer kernel of the ${from?.series ?? '?'} series than ${from?.kver ?? '?'} installed; kmodlab lab setup installs a z-stream pair)`;
 /** Two scenarios with an upgrade each: reboots and builds under TCG on a loaded host. */
 const TIMEOUT_MS = 900_000;
+/** The wait for the driver after the upgrade. */
+const AFTER_TIMEOUT_MS = 60_000;
 const store = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-variants-store-'));
 
 interface Ev {
@@ -66,9 +68,11 @@ async function upgrade(method: 'dtk' | 'layering', variant: string) {
   const before = await target.waitForModules(['simple_kmod', 'simple_procfs_kmod'], { loaded: true, timeoutMs: 120_000 });
   mark('upgrade');
   await target.changeRelease(labRelease(to!), 'upgrade');
-  const after = await target.waitForModules(['simple_kmod', 'simple_procfs_kmod'], { loaded: true, timeoutMs: 60_000 });
+  const waited = Date.now();
+  const after = await target.waitForModules(['simple_kmod', 'simple_procfs_kmod'], { loaded: true, timeoutMs: AFTER_TIMEOUT_MS });
+  const waitedMs = Date.now() - waited;
   const at = (step: string) => events.findIndex((e) => e.kind === 'mark' && e.data.step === step);
-  return { events, before, after, applied: events.slice(at('apply'), at('upgrade')), upgraded: events.slice(at('upgrade')) };
+  return { events, before, after, waitedMs, applied: events.slice(at('apply'), at('upgrade')), upgraded: events.slice(at('upgrade')) };
 }
 
 const kernelsBooted = (evs: Ev[]) => evs.filter((e) => e.kind === 'node-up').map((e) => e.data.kver);
@@ -101,6 +105,10 @@ describe.skipIf(!availability.ok || !from)(`variants through an upgrade${skipRea
     expect(builtFor(pinned.upgraded)).not.toContain(to!.kver);
     expect(kernelsBooted(pinned.upgraded)).toEqual([to!.kver]);
     expect(pinned.after.ok).toBe(false);
+    // Nothing could bring it back (the pod left with its node's kernel, no build, no pod running):
+    // the wait ended on that, well before its timeout, and says so.
+    expect(pinned.after.settled?.reason).toMatch(/nothing left to do/);
+    expect(pinned.waitedMs).toBeLessThan(AFTER_TIMEOUT_MS / 2);
     expect(lastLoaded(pinned.upgraded)).toBe(false);
   });
 

@@ -40,11 +40,18 @@ export function driverModules(ctx: ScenarioContext): string[] {
   return ctx.driver.modules.map((m) => m.name.replace(/-/g, '_'));
 }
 
-/** Samples a few times over `steadyMs`, so resident components have a steady-state figure. */
-export async function sampleSteadyState(ctx: ScenarioContext): Promise<void> {
+/**
+ * Samples a few times over `steadyMs`, so resident components have a steady-state figure.
+ * The samples are due at fixed offsets from the start (steadyMs/3, 2·steadyMs/3, steadyMs):
+ * the time an observation takes is not added to the window (sleeping steadyMs/3 after
+ * each one made a 3 s window last 3.5–4 s on a loaded host).
+ */
+export async function sampleSteadyState(ctx: ScenarioContext, now: () => number = Date.now): Promise<void> {
   const rounds = 3;
-  for (let i = 0; i < rounds; i++) {
-    await new Promise((r) => setTimeout(r, ctx.steadyMs / rounds));
+  const start = now();
+  for (let i = 1; i <= rounds; i++) {
+    const wait = start + (ctx.steadyMs * i) / rounds - now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     await ctx.target.observe();
   }
 }
@@ -61,7 +68,9 @@ export async function waitForDriver(ctx: ScenarioContext, loaded: boolean, what:
   if (!r.ok) {
     ctx.record('fault', {
       fault: loaded ? 'driver-not-loaded' : 'driver-not-unloaded',
-      message: `${what}: the driver is ${loaded ? 'not loaded' : 'still loaded'} on ${r.pending.join(', ')} after ${Math.round(ctx.settleTimeoutMs / 1000)} s`,
+      message: `${what}: the driver is ${loaded ? 'not loaded' : 'still loaded'} on ${r.pending.join(', ')} ${
+        r.settled ? `and cannot change without another action (${r.settled.reason}), seen after ${Math.round(r.settled.afterMs / 1000)} s` : `after ${Math.round(ctx.settleTimeoutMs / 1000)} s`
+      }`,
     });
   }
   return r.ok;

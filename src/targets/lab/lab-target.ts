@@ -19,6 +19,7 @@ import { builderImage, withBuilderImage } from './control-plane/controllers/mach
 import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import { findKernel, type LabKernel } from './kernels/catalog.js';
 import { labRelease } from './release.js';
+import { ActivityCounter, nothingLeftToRun, SettleWatch } from './control-plane/settled.js';
 
 export const LAB_LABEL = 'lab (QEMU TCG)';
 
@@ -45,6 +46,8 @@ export class LabTarget implements Target {
   readonly openshiftVersion = '4.19.0';
   private cluster: LabCluster | undefined;
   private generation = 0;
+  /** What the control plane does, counted so a wait can tell when it has settled. */
+  private readonly activity = new ActivityCounter();
 
   constructor(private readonly opts: LabTargetOptions) {}
 
@@ -84,7 +87,7 @@ export class LabTarget implements Target {
       release: { kernel, realtime: this.opts.kernels.realtime },
       nodes: this.opts.nodes,
       driver: this.opts.driver,
-      emit: this.opts.emit,
+      emit: this.activity.wrap(this.opts.emit),
       memoryMB: this.opts.memoryMB,
       cmdline: this.opts.cmdline,
       // One store per run unless shared: every report then measures real builds.
@@ -155,7 +158,10 @@ export class LabTarget implements Target {
 
   async waitForModules(modules: string[], want: { loaded: boolean; timeoutMs: number }): Promise<WaitResult> {
     const c = this.live();
-    const deadline = Date.now() + want.timeoutMs;
+    const started = Date.now();
+    const deadline = started + want.timeoutMs;
+    const settle = new SettleWatch(this.activity);
+    let settled = false;
     for (;;) {
       // One probe per node per round: observe() reads /sys/module and records it.
       await c.observe();
@@ -163,9 +169,13 @@ export class LabTarget implements Target {
         .filter((node) => node.lab.state !== 'ready' || !modules.every((m) => c.moduleLoaded(node.name, m) === want.loaded))
         .map((node) => node.name);
       if (pending.length === 0) return { ok: true, pending };
+      // Checked after this round's observation: the module state is the one seen now.
+      const why = settled ? nothingLeftToRun(c.nodes, pending) : undefined;
+      if (why) return { ok: false, pending, settled: { reason: why, afterMs: Date.now() - started } };
       if (Date.now() >= deadline) return { ok: false, pending };
       await new Promise((r) => setTimeout(r, 1000));
       await c.reconcile(); // controllers retry (back-off restarts, KMM, builds)
+      settled = settle.pass();
     }
   }
 

@@ -1,0 +1,44 @@
+/**
+ * Steady-state sampling: three observations due at fixed offsets over `steadyMs`, so
+ * the window is steadyMs long however long an observation takes.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sampleSteadyState, type ScenarioContext } from '../../src/evaluation/scenarios/context.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('sampleSteadyState', () => {
+  it('observes at steadyMs/3, 2·steadyMs/3 and steadyMs from the start, not after each observation ends', async () => {
+    vi.useFakeTimers();
+    const t0 = Date.now();
+    const at: number[] = [];
+    const target = {
+      observe: async () => {
+        at.push(Date.now() - t0);
+        await new Promise((r) => setTimeout(r, 400)); // a slow observation on a loaded host
+      },
+    };
+    const done = sampleSteadyState({ target, steadyMs: 3000 } as unknown as ScenarioContext);
+    await vi.runAllTimersAsync();
+    await done;
+    expect(at).toEqual([1000, 2000, 3000]);
+  });
+
+  it('an observation longer than the interval delays only the next one, which then starts at once', async () => {
+    vi.useFakeTimers();
+    const t0 = Date.now();
+    const at: number[] = [];
+    const target = {
+      observe: async () => {
+        at.push(Date.now() - t0);
+        await new Promise((r) => setTimeout(r, at.length === 1 ? 1500 : 10));
+      },
+    };
+    const done = sampleSteadyState({ target, steadyMs: 3000 } as unknown as ScenarioContext);
+    await vi.runAllTimersAsync();
+    await done;
+    expect(at).toEqual([1000, 2500, 3000]);
+  });
+});
