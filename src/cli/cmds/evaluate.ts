@@ -82,7 +82,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
   program
     .command('evaluate')
     .description('Run each delivery method through each scenario on a target (default: the lab) and report measured figures.')
-    .option('--target <target>', 'lab (QEMU nodes on real kernels) | lab-api (the lab brought up with `kmodlab lab up` and evaluated through the cluster target; day2, uninstall and kernel-switch so far) | cluster', 'lab')
+    .option('--target <target>', 'lab (QEMU nodes on real kernels) | lab-api (the lab brought up with `kmodlab lab up` and evaluated through the cluster target; every scenario but day1 so far) | cluster', 'lab')
     .option('--driver <file>', 'driver spec (YAML)', REFERENCE_DRIVER_FILE)
     .option('--methods <list>', `comma-separated rows, one per method variant: ${METHOD_ROW_IDS.join(',')} (--method works too)`, METHOD_ROW_IDS.join(','))
     .addOption(hiddenAlias('--method <list>', 'alias of --methods'))
@@ -237,9 +237,10 @@ async function prepareLabApi(flags: EvaluateFlags, checked: LabFlagsChecked, dri
   const target = await LabApiTarget.create({ runDir, driver, nodes, memoryMB, kernels, emit });
   return {
     target,
-    render: { pool: target.pool() },
+    // Images the READMEs ask a person to build go to the lab registry (the target builds them there).
+    render: { pool: target.pool(), registry: target.imageRegistry() },
     day1Registry: `${LAB_REGISTRY}/kmodlab`,
-    about: `, ${nodes} node(s); kernels ${kernels.from.kver}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}`,
+    about: `, ${nodes} node(s); kernels ${kernels.from.kver}${kernels.upgradeTo ? ` → ${kernels.upgradeTo.kver}` : ''}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}`,
   };
 }
 

@@ -8,7 +8,12 @@
  *   upgrade; the lab simply starts fresh nodes);
  * - name the lab release (`kmodlab lab release-info`) the artifacts are rendered for;
  * - point probe pods and canaries at the lab release's runtime base image (the lab's
- *   nodes pull from the lab registry; ubi-minimal is not there).
+ *   nodes pull from the lab registry; ubi-minimal is not there);
+ * - perform the README's off-cluster steps (layering's build.sh, KMM's source image) with
+ *   buildah into the lab registry, where a person would run podman against theirs; the
+ *   cluster target still records them as manual steps (performed by kmodlab);
+ * - offer the upgrade the lab's ClusterVersion lists (the next kernel's lab release), as
+ *   `--upgrade-to <version> --yes-upgrade-my-cluster` does on a cluster.
  *
  * A lab someone else started (`kmodlab lab up` by hand) is used as it is and never
  * stopped or restarted; one this target started is stopped by close().
@@ -24,6 +29,9 @@ import { resolveRelease } from '../../release/resolve.js';
 import { ClusterTarget, type ScenarioSupport } from '../cluster/cluster-target.js';
 import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
 import { labReleaseInfoFor } from './images/lab-release.js';
+import { labOffClusterBuild } from './images/off-cluster-hook.js';
+import { openRegistry, type LabRegistry } from './images/registry.js';
+import { labReleaseVersion } from './images/release-info.js';
 import type { LabKernel } from './kernels/catalog.js';
 import { nodeNames } from './node/provider.js';
 import { runningPid, startLab, stopLab } from './up/background.js';
@@ -69,6 +77,7 @@ export class LabApiTarget implements Target {
   private constructor(
     private readonly opts: LabApiTargetOptions,
     private readonly labReleases: LabReleases,
+    private readonly registry: LabRegistry,
   ) {}
 
   /** Reads the lab releases of the chosen kernels (their images must be set up: `kmodlab lab setup`). */
@@ -76,11 +85,22 @@ export class LabApiTarget implements Target {
     const dir = path.join(opts.runDir, 'lab');
     mkdirSync(dir, { recursive: true });
     const { from, upgradeTo, realtime } = opts.kernels;
-    return new LabApiTarget(opts, {
-      from: await labReleaseOf(from, dir),
-      ...(upgradeTo ? { upgradeTo: await labReleaseOf(upgradeTo, dir) } : {}),
-      ...(realtime ? { realtime: await labReleaseOf(realtime, dir) } : {}),
-    });
+    const registry = await openRegistry();
+    try {
+      return new LabApiTarget(
+        opts,
+        {
+          from: await labReleaseOf(from, dir),
+          // The version the lab's ClusterVersion offers it as (availableUpdates).
+          ...(upgradeTo ? { upgradeTo: { ...(await labReleaseOf(upgradeTo, dir)), version: labReleaseVersion(upgradeTo.kver) } } : {}),
+          ...(realtime ? { realtime: await labReleaseOf(realtime, dir) } : {}),
+        },
+        registry,
+      );
+    } catch (e) {
+      await registry.stop();
+      throw e;
+    }
   }
 
   nodes(): string[] {
@@ -96,10 +116,15 @@ export class LabApiTarget implements Target {
     return (this.opts.nodes ?? 1) === 1 ? 'master' : 'worker';
   }
 
+  /** Repository prefix for the images the README asks a person to build and push (the lab registry). */
+  imageRegistry(): string {
+    return this.registry.prefix;
+  }
+
   scenarioSupport(): Partial<Record<ScenarioId, ScenarioSupport>> {
     return {
       day1: { supported: false, reason: 'Day 1 through the lab API is not built yet: the lab cannot yet boot its nodes with installer manifests' },
-      upgrade: { supported: false, reason: 'upgrades through the lab API (ClusterVersion) are not wired yet' },
+      ...(this.labReleases.upgradeTo ? {} : { upgrade: { supported: false, reason: 'no newer kernel of the same series in the lab' } }),
       ...(this.labReleases.realtime ? {} : { 'kernel-switch': { supported: false, reason: 'no realtime kernel in the lab' } }),
     };
   }
@@ -150,10 +175,13 @@ export class LabApiTarget implements Target {
     if (!this.cluster) {
       const image = this.labReleases.from.runtimeBaseImage;
       const poll = this.opts.pollMs ?? 2_000;
+      const src = this.opts.driver.sourceDir;
       this.cluster = await ClusterTarget.connect({
         kubeconfig: this.kubeconfig(),
         emit: this.opts.emit,
         driverSourceDir: this.opts.driver.sourceDir,
+        ...(src ? { offClusterBuild: (set: ArtifactSet, emit: TargetEmit) => labOffClusterBuild(set, emit, { registry: this.registry, sourceDir: src }) } : {}),
+        ...(this.labReleases.upgradeTo?.version ? { upgradeTo: this.labReleases.upgradeTo.version, confirmUpgrade: true } : {}),
         ...(image ? { probeImage: image, canaryImage: image } : {}),
         probeIntervalMs: poll,
         pollMs: poll,
@@ -175,7 +203,12 @@ export class LabApiTarget implements Target {
 
   async changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
     const cluster = this.live();
-    if (why === 'upgrade') throw new UserError(`upgrade on ${this.label}: ${this.scenarioSupport().upgrade!.reason}`);
+    if (why === 'upgrade') {
+      const upgrade = cluster.releases().upgradeTo;
+      if (!upgrade || to.kernelVersion !== this.labReleases.upgradeTo?.kernelVersion) throw new UserError(`upgrade on ${this.label}: ${this.scenarioSupport().upgrade?.reason ?? `no lab release of ${to.kernelVersion ?? '?'}`}`);
+      await cluster.changeRelease(upgrade, why);
+      return;
+    }
     // The cluster target switches kernels with a `kernelType: realtime` MachineConfig; its
     // realtime release is a marker for that, the lab's is the realtime kernel itself.
     const realtime = to.kernelVersion !== undefined && to.kernelVersion === this.labReleases.realtime?.kernelVersion;
@@ -194,5 +227,6 @@ export class LabApiTarget implements Target {
 
   async close(): Promise<void> {
     await this.down();
+    await this.registry.stop();
   }
 }
