@@ -21,6 +21,7 @@ import { renderMethods } from '../../src/methods/render.js';
 import { resolveRelease } from '../../src/release/resolve.js';
 import { placeholdersIn } from '../../src/targets/cluster/placeholder-guard.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
+import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import { labReleaseInfoFor, listLabImages } from '../../src/targets/lab/images/lab-release.js';
 import { OffClusterBuildError, planOffClusterBuilds, runOffClusterBuild, runOffClusterBuilds } from '../../src/targets/lab/images/off-cluster-build.js';
 import { labOffClusterBuild } from '../../src/targets/lab/images/off-cluster-hook.js';
@@ -104,6 +105,8 @@ describe.skipIf(why !== '')(`off-cluster builds of the rendered files in the lab
     expect(img.usage.wallMs).toBeGreaterThan(0);
     expect(img.usage.userCpuMs + img.usage.systemCpuMs).toBeGreaterThan(0);
     expect(img.usage.peakRssBytes).toBeGreaterThan(0);
+    // The registry holds it; the lab's buildah store keeps no copy.
+    expect(await new Buildah().imageId(img.image)).toBeUndefined();
     const files = topLayerFiles(img.digestRef, join(dir, 'layered-image'), registry.insecure);
     expect(files).toContain(`usr/lib/modules/${kernel.kver}/extra/simple-kmod.ko`);
     expect(files).toContain(`usr/lib/modules/${kernel.kver}/extra/simple-procfs-kmod.ko`);

@@ -232,8 +232,6 @@ export async function runOffClusterBuild(p: OffClusterBuildPlan, o: OffClusterBu
     const kver = /^kmodlab: base OS kernel (\S+)$/m.exec(log)?.[1] ?? record?.kver;
     const built = record ? { usage: record.usage, bytesPushed: record.bytesPushed, builtAt: record.builtAt } : { usage, bytesPushed, builtAt: new Date().toISOString() };
     if (!record) writeFileAtomic(recordFile(key), `${JSON.stringify({ digest, image: p.image, kver, usage, bytesPushed, builtAt: built.builtAt } satisfies CacheRecord, null, 2)}\n`);
-    // The registry has it now: the local copy is not needed (builds are not layer-cached).
-    if (!record) await buildah.run(['rmi', p.image], { allowFailure: true });
     let pinned: OffClusterImage['pinned'];
     if (p.step === 'layered-os-image') {
       const mc = readdirSync(p.dir).find((f) => /^\d+-machineconfig-.*\.yaml$/.test(f));
@@ -263,6 +261,9 @@ export async function runOffClusterBuild(p: OffClusterBuildPlan, o: OffClusterBu
     };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    // The registry holds the result: no local copy is kept (builds are not layer-cached), also
+    // when the push or a check failed, so a later build of the same tag leaves no unnamed image.
+    if (!record) await buildah.run(['rmi', p.image], { allowFailure: true });
   }
 }
 
