@@ -110,9 +110,12 @@ export function planOffClusterBuilds(dir: string, registry: LabRegistry, opts: {
   if (existsSync(buildSh) && existsSync(join(dir, 'Containerfile'))) {
     const text = readFileSync(buildSh, 'utf8');
     const rendered = shellDefault(text, 'IMAGE');
-    const context = /^context="\$\{1:-([^}]*)\}"/m.exec(text)?.[1];
-    if (!rendered || !context) throw new UserError(`${buildSh}: not a build.sh kmodlab rendered (no IMAGE="\${IMAGE:-…}" or context="\${1:-…}" line)`, 're-render the method with kmodlab render');
-    const sourceDir = resolve(opts.sourceDir ?? context);
+    // context="${1:-<dir>}" when render knew the driver's directory, context="${1:?usage…}" when not (an argument is required).
+    const m = /^context="\$\{1:([-?])([^}]*)\}"/m.exec(text);
+    if (!rendered || !m) throw new UserError(`${buildSh}: not a build.sh kmodlab rendered (no IMAGE="\${IMAGE:-…}" or context="\${1:-…}" line)`, 're-render the method with kmodlab render');
+    const context = opts.sourceDir ?? (m[1] === '-' ? m[2] : undefined);
+    if (!context) throw new UserError(`${buildSh}: needs the driver source directory (build.sh takes it as its argument)`, 'pass --source <driver dir>');
+    const sourceDir = resolve(context);
     const image = env.IMAGE || labDestination(rendered, registry);
     plans.push({
       step: 'layered-os-image',
