@@ -34,7 +34,13 @@ export interface ContainerSpec {
 /** Where each pod's files live in the guest: `<PODS_DIR>/<pod uid>/` (pid, logs, root). */
 export const PODS_DIR = '/run/kmodlab-pods';
 export const podDir = (uid: string) => `${PODS_DIR}/${uid}`;
-const rootOf = (uid: string) => `${podDir(uid)}/root`;
+/**
+ * The container's root filesystem lives on the node's 9p share (host disk), not in the
+ * guest's RAM: a node's root is a tmpfs of half its memory, and three copies of even the
+ * small runtime-base image (a canary, a probe pod, a driver pod) filled a 256 MiB node
+ * ("No space left on device"), as a container's writable layer never fills a node's RAM.
+ */
+const rootOf = (uid: string) => `${SHARE_MOUNT}/pods/${uid}/root`;
 
 const UNMOUNT = (uid: string) => `for m in $(grep ' ${rootOf(uid)}' /proc/mounts | cut -d' ' -f2 | sort -r); do umount -l "$m" 2>/dev/null; done`;
 
@@ -141,6 +147,6 @@ members() { for s in /proc/[0-9]*/stat; do set -- $(cat $s 2>/dev/null); [ "$6" 
 for x in $(members); do kill -TERM $x 2>/dev/null; done
 ( i=0; while [ -n "$(members)" ] && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done
   for x in $(members); do kill -KILL $x 2>/dev/null; done
-  ${remove ? `${UNMOUNT(uid)}; rm -rf ${d}` : `rm -f ${d}/pid`} ) </dev/null >/dev/null 2>&1 &`,
+  ${remove ? `${UNMOUNT(uid)}; rm -rf ${d} ${SHARE_MOUNT}/pods/${uid}` : `rm -f ${d}/pid`} ) </dev/null >/dev/null 2>&1 &`,
   );
 }
