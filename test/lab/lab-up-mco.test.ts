@@ -133,6 +133,11 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
   it('kernelType realtime: the pool rolls, the node reboots into the realtime kernel; deleting the MachineConfig goes back', async () => {
     const before = await node();
     const start = (await pool()).spec.configuration!.name!;
+    // A pod no DaemonSet owns is drained off the node before the reboot.
+    const podFile = path.join(dir, 'bare-pod.json');
+    writeFileSync(podFile, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare', namespace: 'default' }, spec: { nodeName: before.metadata.name, containers: [{ name: 'c', image: runtimeBase, command: ['sleep', 'infinity'] }] } }));
+    const pa = await kubectl('apply', '-f', podFile);
+    expect(pa.code, pa.stderr).toBe(0);
     await apply('99-master-kernel-rt', { kernelType: 'realtime' });
     const t0 = Date.now();
     const rtConfig = await rolledOut(start);
@@ -142,6 +147,9 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     expect(rt.status.nodeInfo.bootID).not.toBe(before.status.nodeInfo.bootID);
     expect(rt.spec?.unschedulable ?? false).toBe(false);
     expect(rt.metadata.annotations?.['machineconfiguration.openshift.io/state']).toBe('Done');
+    const gone = await kubectl('get', 'pod', 'bare', '-n', 'default');
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toMatch(/NotFound/);
 
     const d = await kubectl('delete', 'mc', '99-master-kernel-rt');
     expect(d.code, d.stderr).toBe(0);

@@ -88,6 +88,8 @@ export class NodeDaemon {
       this.d.log?.(`machine-config: ${this.name}: rebooting into ${os.digestRef} (${os.why}, kernel ${os.kver})`);
       const boot = await this.node.reboot({ kernel: image.kernel, initramfs: image.initramfs, disk: image.disk });
       if (boot.kver !== os.kver) throw new Error(`booted kernel ${boot.kver}, expected ${os.kver} from ${os.digestRef}`);
+      // The daemon runs after the kubelet on the booted node: the Node shows the new boot first.
+      await this.nodeReports(boot.bootId);
       // completeUpdate: the new config is current; uncordon.
       await this.annotate({ [ANN.current]: desired, [ANN.state]: 'Done', [ANN.reason]: '' });
       await this.uncordon(desired);
@@ -97,6 +99,16 @@ export class NodeDaemon {
       this.d.log?.(`machine-config: ${this.name}: Degraded: ${error}`);
       await this.setState('Degraded', error).catch(() => undefined);
       return { error };
+    }
+  }
+
+  /** Waits until the Node's status carries the boot (the node agent posts it at its next heartbeat). */
+  private async nodeReports(bootId: string, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const seen = () => this.d.informers.list<V1Node>(PATHS.nodes).find((n) => n.metadata?.name === this.name)?.status?.nodeInfo?.bootID === bootId;
+    while (!seen()) {
+      if (Date.now() > deadline) throw new Error(`node ${this.name} did not report boot ${bootId} within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 250));
     }
   }
 
