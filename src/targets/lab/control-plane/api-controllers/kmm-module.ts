@@ -115,6 +115,7 @@ export class KmmModuleController {
   private readonly loaded = new Map<string, Loaded>();
   private readonly images = new Set<string>();
   private readonly dtk = new Map<string, string>();
+  private readonly said = new Set<string>();
   private running: Promise<void> = Promise.resolve();
   private queued = false;
   private active = false;
@@ -238,7 +239,9 @@ export class KmmModuleController {
     }
     if (builds.some((b) => b.status?.phase === 'Failed')) return false; // stays failed, as KMM's build status does
     if (!mapping.build) {
-      this.o.log?.(`kmm: module ${ns}/${m.metadata!.name}: ${image} is not in the registry and the kernel mapping has no build`);
+      const line = `kmm: module ${ns}/${m.metadata!.name}: ${image} is not in the registry and the kernel mapping has no build`;
+      if (!this.said.has(line)) this.o.log?.(line); // once, not at every resync
+      this.said.add(line);
       return false;
     }
     await this.createBuild(m, mapping, image, kver);
