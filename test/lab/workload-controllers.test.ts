@@ -162,6 +162,17 @@ describe.skipIf(!kubectlBinary())('Deployment → ReplicaSet → Pods and the sc
     expect((await kubectl('rollout', 'status', 'deployment/pinned', '--timeout=30s')).code).toBe(0);
   }, 120_000);
 
+  it('kubectl drain (protobuf DeleteOptions): the pods leave the node, their ReplicaSet recreates them on the other one', async () => {
+    const on = async (n: string) => (await pods('app=web')).filter((p) => p.spec?.nodeName === n);
+    expect((await on('node-a')).length).toBeGreaterThan(0);
+    const d = await kubectl('drain', 'node-a', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=60s');
+    expect(d.code, d.stderr).toBe(0);
+    const web = await until(() => pods('app=web'), (ps) => ps.length === 3 && ps.every((p) => p.spec?.nodeName === 'node-b' && p.status?.phase === 'Running'));
+    expect(web.map((p) => p.spec!.nodeName)).toEqual(['node-b', 'node-b', 'node-b']);
+    expect((await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).code).toBe(0);
+    expect((await kubectl('uncordon', 'node-a')).code).toBe(0);
+  }, 120_000);
+
   it('deleting the Deployment removes its ReplicaSets and pods (ownerReferences)', async () => {
     expect((await kubectl('delete', 'deployment', 'web', 'pinned')).code).toBe(0);
     const left = await until(() => pods('app in (web,pinned)'), (ps) => ps.length === 0);

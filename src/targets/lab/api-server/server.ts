@@ -22,6 +22,7 @@ import { bearerMatches, kubeconfigText, newToken, type ServingPki } from './tls.
 import { openshiftCrds } from './openshift-crds.js';
 import { instantiate } from './builds.js';
 import { bindPod } from './binding.js';
+import { decodeDeleteOptions } from './protobuf-delete-options.js';
 import { CRD_TYPE, NAMESPACE_TYPE } from './resources.js';
 import { toTable, wantsTable } from './tables.js';
 
@@ -56,7 +57,7 @@ function send(res: ServerResponse, code: number, body: unknown, warnings: string
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -64,7 +65,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
     chunks.push(c as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString('utf8');
 }
 
 export class LabApiServer {
@@ -252,8 +257,11 @@ export class LabApiServer {
       }
       case 'DELETE': {
         if (!name) throw methodNotAllowed(`deleting a collection of ${t.resource} is not served by the lab API`);
-        const text = await readBody(req);
-        const body = (text.trim() ? this.json(text, req) : {}) as Obj;
+        const bytes = await readBodyBytes(req);
+        const text = bytes.toString('utf8');
+        // kubectl's typed clients (kubectl drain) send DeleteOptions as protobuf.
+        const proto = (req.headers['content-type'] ?? '').includes('protobuf') ? decodeDeleteOptions(bytes) : undefined;
+        const body = (proto ?? (text.trim() ? this.json(text, req) : {})) as Obj;
         const dopts: DeleteOptions = {
           propagationPolicy: (q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined)) as DeleteOptions['propagationPolicy'],
           preconditions: body.preconditions,
