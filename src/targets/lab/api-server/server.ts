@@ -23,6 +23,7 @@ import { openshiftCrds } from './openshift-crds.js';
 import { instantiate } from './builds.js';
 import { bindPod } from './binding.js';
 import { decodeDeleteOptions } from './protobuf-delete-options.js';
+import { scaleOf, writeScale } from './scale.js';
 import { CRD_TYPE, NAMESPACE_TYPE } from './resources.js';
 import { toTable, wantsTable } from './tables.js';
 
@@ -211,6 +212,18 @@ export class LabApiServer {
     if (method === 'POST' && name && subresource === 'binding' && t.binding) {
       const agent = (req.headers['user-agent'] ?? 'unknown').split('/')[0]!;
       return send(res, 201, bindPod(this.objects, t, namespace!, name, this.json(await readBody(req), req) as Obj, q.get('fieldManager') ?? agent));
+    }
+    if (name && subresource === 'scale' && t.scale) {
+      const sopts: WriteOptions = { dryRun: q.getAll('dryRun').length > 0, fieldManager: q.get('fieldManager') ?? undefined, fieldValidation: 'Ignore' };
+      const who = (req.headers['user-agent'] ?? 'unknown').split('/')[0]!;
+      if (method === 'GET') return send(res, 200, scaleOf(this.objects.get(t, namespace, name)));
+      if (method === 'PUT') return send(res, 200, writeScale(this.objects, t, namespace!, name, await readBody(req), undefined, sopts, who));
+      if (method === 'PATCH') {
+        const type = PATCH_CONTENT_TYPES[(req.headers['content-type'] ?? '').split(';')[0]!.trim()];
+        if (!type) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}`);
+        return send(res, 200, writeScale(this.objects, t, namespace!, name, await readBody(req), type, sopts, who));
+      }
+      throw methodNotAllowed(`${method} is not supported on ${t.resource}/scale`);
     }
     if (subresource && !(subresource === 'status' && t.status) && !(subresource === 'log' && t.log)) {
       if (t.kind === 'Pod' && ['exec', 'attach', 'portforward'].includes(subresource)) throw methodNotAllowed(`pods/${subresource} is not served by the lab API`);
