@@ -9,7 +9,7 @@
  * target's own canary (ClusterTarget.reset deploys one per node) is probed up.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,11 +96,17 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
     expect(r.code, r.stderr).toBe(0);
     process.stderr.write(`lab: deployment applied → rolled out ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     expect((await kubectl('wait', '--for=condition=Available', 'deployment/web', '--timeout=30s')).code).toBe(0);
+    // One watch per resource type the lab process follows, whatever the number of nodes.
+    const types = ['pods', 'nodes', 'daemonsets', 'deployments', 'replicasets', 'builds', 'buildconfigs', 'imagestreams', 'clusterversions', 'machineconfigpools'];
+    const watches = /controllers running \((\d+) watches/.exec(readFileSync(path.join(dir, 'cache', 'lab-api', 'api.log'), 'utf8'))?.[1];
+    expect(Number(watches)).toBe(types.length);
     const [pod] = (await getJson('pods', '-l', 'app=web')).items;
     expect(pod.spec.nodeName).toBe('lab-node-0');
     expect(pod.metadata.ownerReferences[0]).toMatchObject({ kind: 'ReplicaSet', controller: true });
     expect(pod.status.phase).toBe('Running');
     expect(pod.status.containerStatuses[0]).toMatchObject({ ready: true, imageID: runtimeBase });
+    const ev = (await getJson('events', '--field-selector', `involvedObject.name=${pod.metadata.name}`)).items;
+    expect(ev.find((e: { reason: string }) => e.reason === 'Scheduled')?.message).toBe(`Successfully assigned default/${pod.metadata.name} to lab-node-0`);
 
     expect((await kubectl('delete', 'pod', pod.metadata.name, '--wait=false')).code).toBe(0);
     const items = await until(

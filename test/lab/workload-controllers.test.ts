@@ -149,8 +149,9 @@ describe.skipIf(!kubectlBinary())('Deployment → ReplicaSet → Pods and the sc
     const ev = JSON.parse((await kubectl('get', 'events', '--field-selector', `involvedObject.name=${p!.metadata!.name}`, '-o', 'json')).stdout).items;
     expect(ev.find((e: { reason: string }) => e.reason === 'FailedScheduling')).toMatchObject({ type: 'Warning', source: { component: 'default-scheduler' } });
     // A new replica of web goes to the uncordoned node only.
-    // (kubectl scale needs the deployments/scale subresource, which the lab API does not serve.)
-    expect((await kubectl('patch', 'deployment', 'web', '--type=merge', '-p', '{"spec":{"replicas":3}}')).code).toBe(0);
+    const sc = await kubectl('scale', 'deployment/web', '--replicas=3');
+    expect(sc.code, sc.stderr).toBe(0);
+    expect(JSON.parse((await kubectl('get', '--raw', '/apis/apps/v1/namespaces/default/deployments/web/scale')).stdout)).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 3 }, status: { selector: 'app=web' } });
     expect((await kubectl('rollout', 'status', 'deployment/web', '--timeout=60s')).code).toBe(0);
     const web = await pods('app=web');
     const newest = [...web].sort((a, b) => String(b.metadata!.creationTimestamp).localeCompare(String(a.metadata!.creationTimestamp)))[0]!;
@@ -160,6 +161,17 @@ describe.skipIf(!kubectlBinary())('Deployment → ReplicaSet → Pods and the sc
     const [bound] = await until(() => pods('app=pinned'), (ps) => ps[0]?.spec?.nodeName === 'node-a');
     expect(bound!.spec!.nodeName).toBe('node-a');
     expect((await kubectl('rollout', 'status', 'deployment/pinned', '--timeout=30s')).code).toBe(0);
+  }, 120_000);
+
+  it('kubectl drain (protobuf DeleteOptions): the pods leave the node, their ReplicaSet recreates them on the other one', async () => {
+    const on = async (n: string) => (await pods('app=web')).filter((p) => p.spec?.nodeName === n);
+    expect((await on('node-a')).length).toBeGreaterThan(0);
+    const d = await kubectl('drain', 'node-a', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=60s');
+    expect(d.code, d.stderr).toBe(0);
+    const web = await until(() => pods('app=web'), (ps) => ps.length === 3 && ps.every((p) => p.spec?.nodeName === 'node-b' && p.status?.phase === 'Running'));
+    expect(web.map((p) => p.spec!.nodeName)).toEqual(['node-b', 'node-b', 'node-b']);
+    expect((await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).code).toBe(0);
+    expect((await kubectl('uncordon', 'node-a')).code).toBe(0);
   }, 120_000);
 
   it('deleting the Deployment removes its ReplicaSets and pods (ownerReferences)', async () => {

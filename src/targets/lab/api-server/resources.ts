@@ -23,6 +23,8 @@ export interface ResourceType {
   log?: boolean;
   /** Pods only: `pods/binding` (what kube-scheduler posts to bind a pod to a node). */
   binding?: boolean;
+  /** Deployments and ReplicaSets: `<resource>/scale` (autoscaling/v1 Scale). */
+  scale?: boolean;
   /**
    * Top-level fields a built-in kind has (for fieldValidation). CRDs carry their
    * openAPIV3Schema instead. Neither → every field is accepted.
@@ -54,8 +56,8 @@ export const BUILTIN_TYPES: ResourceType[] = [
   builtin('', 'v1', 'Service', 'services', true, { shortNames: ['svc'], status: true, categories: ['all'], topLevelFields: specStatus }),
   builtin('', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
   builtin('apps', 'v1', 'DaemonSet', 'daemonsets', true, { shortNames: ['ds'], status: true, categories: ['all'], topLevelFields: specStatus }),
-  builtin('apps', 'v1', 'Deployment', 'deployments', true, { shortNames: ['deploy'], status: true, categories: ['all'], topLevelFields: specStatus }),
-  builtin('apps', 'v1', 'ReplicaSet', 'replicasets', true, { shortNames: ['rs'], status: true, categories: ['all'], topLevelFields: specStatus }),
+  builtin('apps', 'v1', 'Deployment', 'deployments', true, { shortNames: ['deploy'], status: true, scale: true, categories: ['all'], topLevelFields: specStatus }),
+  builtin('apps', 'v1', 'ReplicaSet', 'replicasets', true, { shortNames: ['rs'], status: true, scale: true, categories: ['all'], topLevelFields: specStatus }),
   builtin('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true, { topLevelFields: ['rules'] }),
   builtin('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true, { topLevelFields: ['subjects', 'roleRef'] }),
   builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false, { topLevelFields: ['rules', 'aggregationRule'] }),

@@ -22,6 +22,8 @@ import { bearerMatches, kubeconfigText, newToken, type ServingPki } from './tls.
 import { openshiftCrds } from './openshift-crds.js';
 import { instantiate } from './builds.js';
 import { bindPod } from './binding.js';
+import { decodeDeleteOptions } from './protobuf-delete-options.js';
+import { scaleOf, writeScale } from './scale.js';
 import { CRD_TYPE, NAMESPACE_TYPE } from './resources.js';
 import { toTable, wantsTable } from './tables.js';
 
@@ -56,7 +58,7 @@ function send(res: ServerResponse, code: number, body: unknown, warnings: string
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -64,7 +66,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
     chunks.push(c as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString('utf8');
 }
 
 export class LabApiServer {
@@ -207,6 +213,18 @@ export class LabApiServer {
       const agent = (req.headers['user-agent'] ?? 'unknown').split('/')[0]!;
       return send(res, 201, bindPod(this.objects, t, namespace!, name, this.json(await readBody(req), req) as Obj, q.get('fieldManager') ?? agent));
     }
+    if (name && subresource === 'scale' && t.scale) {
+      const sopts: WriteOptions = { dryRun: q.getAll('dryRun').length > 0, fieldManager: q.get('fieldManager') ?? undefined, fieldValidation: 'Ignore' };
+      const who = (req.headers['user-agent'] ?? 'unknown').split('/')[0]!;
+      if (method === 'GET') return send(res, 200, scaleOf(this.objects.get(t, namespace, name)));
+      if (method === 'PUT') return send(res, 200, writeScale(this.objects, t, namespace!, name, await readBody(req), undefined, sopts, who));
+      if (method === 'PATCH') {
+        const type = PATCH_CONTENT_TYPES[(req.headers['content-type'] ?? '').split(';')[0]!.trim()];
+        if (!type) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}`);
+        return send(res, 200, writeScale(this.objects, t, namespace!, name, await readBody(req), type, sopts, who));
+      }
+      throw methodNotAllowed(`${method} is not supported on ${t.resource}/scale`);
+    }
     if (subresource && !(subresource === 'status' && t.status) && !(subresource === 'log' && t.log)) {
       if (t.kind === 'Pod' && ['exec', 'attach', 'portforward'].includes(subresource)) throw methodNotAllowed(`pods/${subresource} is not served by the lab API`);
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -252,8 +270,11 @@ export class LabApiServer {
       }
       case 'DELETE': {
         if (!name) throw methodNotAllowed(`deleting a collection of ${t.resource} is not served by the lab API`);
-        const text = await readBody(req);
-        const body = (text.trim() ? this.json(text, req) : {}) as Obj;
+        const bytes = await readBodyBytes(req);
+        const text = bytes.toString('utf8');
+        // kubectl's typed clients (kubectl drain) send DeleteOptions as protobuf.
+        const proto = (req.headers['content-type'] ?? '').includes('protobuf') ? decodeDeleteOptions(bytes) : undefined;
+        const body = (proto ?? (text.trim() ? this.json(text, req) : {})) as Obj;
         const dopts: DeleteOptions = {
           propagationPolicy: (q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined)) as DeleteOptions['propagationPolicy'],
           preconditions: body.preconditions,
