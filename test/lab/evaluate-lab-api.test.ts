@@ -8,9 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
+import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import { labAvailability, REPO, skipReason } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
@@ -23,9 +24,18 @@ type Events = { kind: string; method?: string; scenario?: string; node?: string;
 
 describe.skipIf(!ok)(`kmodlab evaluate --target lab-api${ok ? '' : why}`, () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-labapi-'));
-  const env = { ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state') };
-  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: REPO, env, timeout: 1_400_000 });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Its own lab state and cache (a lab someone runs by hand is left alone); the release
+  // images come from the lab registry, named explicitly.
+  let registry: LabRegistry;
+  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), KMODLAB_REGISTRY: registry.host });
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: REPO, env: env(), timeout: 1_400_000 });
+  beforeAll(async () => {
+    registry = await openRegistry();
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('refuses cluster flags (exit 2)', () => {
     const r = run('evaluate', '--target', 'lab-api', '--kubeconfig', '/nonexistent', '--out', path.join(dir, 'refused'));
