@@ -78,6 +78,21 @@ export class NodeImageStore {
     return join(this.shareDir, 'oci');
   }
 
+  /**
+   * A container's writable root: a copy of the image's unpacked root filesystem on the
+   * node's share, made on the host (a copy through 9p inside a TCG guest took a minute),
+   * fresh for every container start, as a runtime gives each container its own layer.
+   * Returns its path relative to the share.
+   */
+  async preparePodRoot(sharePath: string, uid: string): Promise<string> {
+    const rel = join('pods', uid, 'root');
+    const dir = join(this.shareDir, rel);
+    await run('rm', ['-rf', dir]);
+    await run('mkdir', ['-p', join(this.shareDir, 'pods', uid)]);
+    await run('cp', ['-a', '--reflink=auto', join(this.shareDir, sharePath), dir]);
+    return rel;
+  }
+
   /** Pull `ref` (resolving a tag to its digest first); one pull per digest at a time. */
   async pull(ref: string): Promise<PulledImage> {
     const { repository, digest: named } = parseImageRef(ref);

@@ -270,7 +270,8 @@ export class PodManager {
     }
     const n = run.instance + 1;
     try {
-      await startContainer(this.o.node, { uid: run.uid, sharePath: run.image.sharePath, argv: this.argv(run), env: this.env(run), mounts }, n);
+      const preparedRoot = await this.o.images.preparePodRoot(run.image.sharePath, run.uid);
+      await startContainer(this.o.node, { uid: run.uid, sharePath: run.image.sharePath, preparedRoot, argv: this.argv(run), env: this.env(run), mounts }, n);
     } catch (e) {
       this.backoff(run, 'CreateContainerError', (e as Error).message);
       return;

@@ -25,6 +25,8 @@ export interface ContainerSpec {
   uid: string;
   /** Image root filesystem, relative to the node's share. */
   sharePath: string;
+  /** The container's own root already made from the image on the share (NodeImageStore.preparePodRoot), relative to the share. */
+  preparedRoot?: string;
   /** Exec form: entrypoint + args, resolved from the manifest and the image config. */
   argv: string[];
   env: Record<string, string>;
@@ -39,6 +41,7 @@ export const podDir = (uid: string) => `${PODS_DIR}/${uid}`;
  * guest's RAM: a node's root is a tmpfs of half its memory, and three copies of even the
  * small runtime-base image (a canary, a probe pod, a driver pod) filled a 256 MiB node
  * ("No space left on device"), as a container's writable layer never fills a node's RAM.
+ * The kubelet makes it on the host (image-pull.ts preparePodRoot).
  */
 const rootOf = (uid: string) => `${SHARE_MOUNT}/pods/${uid}/root`;
 
@@ -71,8 +74,8 @@ export async function startContainer(node: NodeShell, c: ContainerSpec, n: numbe
     .join(' ');
   const create = `set -e
 ${UNMOUNT(c.uid)}
-rm -rf ${root}; mkdir -p ${root}
-cp -a ${SHARE_MOUNT}/${c.sharePath}/. ${root}/
+${c.preparedRoot ? `[ -d ${root} ] || { echo "container root ${root} is missing" >&2; exit 1; }` : `rm -rf ${root}; mkdir -p ${root}
+cp -a ${SHARE_MOUNT}/${c.sharePath}/. ${root}/`}
 mkdir -p ${root}/proc ${root}/sys ${root}/dev ${root}/tmp ${root}/run
 mount -t proc proc ${root}/proc
 mount --bind /sys ${root}/sys
