@@ -27,7 +27,7 @@ async function runPod(restartPolicy: string | undefined, exitCode: number) {
   fakeRuntime.exitCode = exitCode;
   fakeRuntime.starts = 0;
   const posted: { phase: string; containerStatuses: { state: Record<string, { exitCode?: number }>; restartCount: number }[] }[] = [];
-  const images = { pull: async () => ({ imageID: 'lab/runtime-base@sha256:00', sharePath: '/x', config: {}, pulledBytes: 0 }) };
+  const images = { pull: async () => ({ imageID: 'lab/runtime-base@sha256:00', sharePath: '/x', config: {}, pulledBytes: 0 }), preparePodRoot: async () => 'pods/x/root' };
   const m = new PodManager({ node: { name: 'lab-node-0' } as never, api: { patchPodStatus: async (_ns, _n, s) => void posted.push(s as never) }, images: images as never, logs: new MemoryLogSource() });
   const pod: V1Pod = { metadata: { name: 'p', namespace: 'kmodlab', uid: 'u1' }, spec: { nodeName: 'lab-node-0', ...(restartPolicy ? { restartPolicy } : {}), containers: [{ name: 'probe', image: 'lab/runtime-base' }] } };
   m.upsert(pod);
