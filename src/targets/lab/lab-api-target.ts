@@ -164,7 +164,8 @@ export class LabApiTarget implements Target {
     if (opts.day1) throw new UserError(`day1 on ${this.label}: ${this.scenarioSupport().day1!.reason}`);
     const want = opts.release.kernelVersion;
     if (!want) throw new Error('lab release without a kernel version');
-    const running = this.runningKernel();
+    // What the nodes run now, as the API reports it (an upgrade or a kernel switch moved them).
+    const running = this.cluster ? this.cluster.releases().from.kernelVersion : this.runningKernel();
     if (running !== want) {
       if (running !== undefined && !this.startedLab) {
         throw new UserError(`a lab is already up on ${running}, but the scenario starts on ${want}`, 'run `kmodlab lab down` first, or pass --kernel ' + running);
