@@ -190,7 +190,10 @@ export class MachineOSConfigController {
       );
       this.o.log?.(`machineosbuild ${name}: Succeeded in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${digested}`);
     } catch (e) {
-      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
+      // The Containerfile's own diagnostics (lines it prints before failing) say more than buildah's last words.
+      const lines = readFileSync(logFile, 'utf8').trim().split('\n');
+      const own = lines.filter((l) => /^kmodlab: /.test(l.trim()));
+      const tail = (own.length ? own : lines).slice(-5).join('\n');
       await this.setBuildStatus(name, { buildStart, buildEnd: rfc3339(), conditions: conditions('Failed', `${(e as Error).message.split('\n')[0]}\n${tail}`) }).catch(() => undefined);
       this.o.log?.(`machineosbuild ${name}: Failed: ${(e as Error).message.split('\n')[0]}; log ${logFile}`);
     } finally {
