@@ -97,7 +97,7 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
     process.stderr.write(`lab: deployment applied → rolled out ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     expect((await kubectl('wait', '--for=condition=Available', 'deployment/web', '--timeout=30s')).code).toBe(0);
     // One watch per resource type the lab process follows, whatever the number of nodes.
-    const types = ['pods', 'nodes', 'daemonsets', 'deployments', 'replicasets', 'configmaps', 'machineconfigs', 'machineconfigpools', 'builds', 'buildconfigs', 'imagestreams', 'clusterversions', 'subscriptions', 'installplans', 'clusterserviceversions', 'operatorgroups'];
+    const types = ['pods', 'nodes', 'daemonsets', 'deployments', 'replicasets', 'configmaps', 'machineconfigs', 'machineconfigpools', 'builds', 'buildconfigs', 'imagestreams', 'clusterversions', 'subscriptions', 'installplans', 'clusterserviceversions', 'operatorgroups', 'machineosconfigs', 'machineosbuilds'];
     const watches = /controllers running \((\d+) watches/.exec(readFileSync(path.join(dir, 'cache', 'lab-api', 'api.log'), 'utf8'))?.[1];
     expect(Number(watches)).toBe(types.length);
     const [pod] = (await getJson('pods', '-l', 'app=web')).items;

@@ -70,6 +70,13 @@ async function labReleaseOf(kernel: LabKernel, dir: string): Promise<Release> {
 export class LabApiTarget implements Target {
   readonly kind = 'lab' as const;
   readonly label = LAB_API_LABEL;
+  /**
+   * The OpenShift version the lab's API answers for where a rendering depends on it: its
+   * MachineOSConfig controller follows the MCO of OpenShift 4.19 (GA
+   * machineconfiguration.openshift.io/v1, single-node supported;
+   * control-plane/api-controllers/machineosconfig.ts).
+   */
+  readonly openshiftVersion = '4.19.0';
   private cluster: ClusterTarget | undefined;
   /** True when this target started the running lab (and may stop or restart it). */
   private startedLab = false;

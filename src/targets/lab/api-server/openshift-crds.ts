@@ -23,6 +23,7 @@ export const OPENSHIFT_KINDS: KindDef[] = [
   { group: 'machineconfiguration.openshift.io', version: 'v1', kind: 'MachineConfig', plural: 'machineconfigs', namespaced: false, shortNames: ['mc'] },
   { group: 'machineconfiguration.openshift.io', version: 'v1', kind: 'MachineConfigPool', plural: 'machineconfigpools', namespaced: false, shortNames: ['mcp'], status: true },
   { group: 'machineconfiguration.openshift.io', version: 'v1', kind: 'MachineOSConfig', plural: 'machineosconfigs', namespaced: false, status: true },
+  { group: 'machineconfiguration.openshift.io', version: 'v1', kind: 'MachineOSBuild', plural: 'machineosbuilds', namespaced: false, shortNames: ['mosb'], status: true },
   { group: 'build.openshift.io', version: 'v1', kind: 'BuildConfig', plural: 'buildconfigs', namespaced: true, shortNames: ['bc'], status: true },
   { group: 'build.openshift.io', version: 'v1', kind: 'Build', plural: 'builds', namespaced: true, status: true },
   { group: 'image.openshift.io', version: 'v1', kind: 'ImageStream', plural: 'imagestreams', namespaced: true, shortNames: ['is'], status: true },

@@ -107,6 +107,8 @@ export class Buildah {
       'bud',
       '--isolation', 'chroot',
       '--layers=false',
+      // A failed build must not leave its stages' containers mounted in the store.
+      '--force-rm',
       '-f', o.containerfile,
       '-t', o.tag,
       ...(o.reproducible ? ['--timestamp', '0'] : []),

@@ -24,6 +24,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { BuildController, IMAGESTREAMS } from '../control-plane/api-controllers/builds.js';
 import { DaemonSetController } from '../control-plane/api-controllers/daemonset.js';
 import { MachineConfigController } from '../control-plane/api-controllers/machineconfig.js';
+import { MachineOSConfigController } from '../control-plane/api-controllers/machineosconfig.js';
 import { labBaseRelease } from '../control-plane/api-controllers/mco/base-release.js';
 import { KmmModuleController } from '../control-plane/api-controllers/kmm-module.js';
 import { OlmController } from '../control-plane/api-controllers/olm.js';
@@ -100,6 +101,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let daemonsets: DaemonSetController | undefined;
   let builds: BuildController | undefined;
   let mco: MachineConfigController | undefined;
+  let mosc: MachineOSConfigController | undefined;
   let olm: OlmController | undefined;
   let kmm: KmmModuleController | undefined;
   let workloads: { stop(): Promise<void> }[] = [];
@@ -108,6 +110,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
 
   const stop = async () => {
     await metrics?.stop();
+    await mosc?.stop();
     await mco?.stop();
     await olm?.stop();
     await kmm?.stop();
@@ -215,6 +218,11 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       const release = await labBaseRelease(spec.kernel, registry, spec.log);
       mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, log: spec.log });
       await mco.start();
+    }
+    // On-cluster layering: MachineOSConfig → MachineOSBuild (built with buildah, pushed to the registry).
+    if (registry) {
+      mosc = new MachineOSConfigController({ kc, informers, registry, builds, log: spec.log });
+      await mosc.start();
     }
     // OLM, and the KMM operator it installs (its Module controller runs while the CSV is Succeeded).
     if (registry) kmm = new KmmModuleController({ kc, informers, registry, log: spec.log });

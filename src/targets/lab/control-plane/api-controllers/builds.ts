@@ -139,7 +139,7 @@ export class BuildController {
   }
 
   /** Pullthrough: internal-registry references of the build, pulled from what their ImageStream tags name. */
-  private async pullThrough(buildah: Buildah, texts: string[], logFile: string): Promise<void> {
+  async pullThrough(buildah: Buildah, texts: string[], logFile: string): Promise<void> {
     const refs = new Set<string>();
     for (const t of texts) for (const m of t.matchAll(INTERNAL_REF)) refs.add(m[0]);
     for (const ref of refs) {

@@ -19,6 +19,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type Kube
 import type { LabRegistry } from '../../images/registry.js';
 import type { LabNode } from '../../node/node.js';
 import { PATHS, type SharedInformers } from '../informers.js';
+import { labImageRef, layeredImageOf, MACHINEOSCONFIGS } from './machineosconfig.js';
 import { annotation, NodeDaemon } from './mco/daemon.js';
 import { osFor } from './mco/os-target.js';
 import { ANN, candidates, nodesOfPool, poolOfNode, poolStatus } from './mco/pool-status.js';
@@ -70,7 +71,7 @@ export class MachineConfigController {
   async start(): Promise<void> {
     await this.bootstrap();
     const kick = () => this.kick();
-    await Promise.all([PATHS.machineconfigs, PATHS.machineconfigpools, PATHS.nodes, PATHS.configmaps, PATHS.pods].map((p) => this.o.informers.subscribe(p, kick)));
+    await Promise.all([PATHS.machineconfigs, PATHS.machineconfigpools, PATHS.nodes, PATHS.configmaps, PATHS.pods, MACHINEOSCONFIGS].map((p) => this.o.informers.subscribe(p, kick)));
     const tick = () => {
       if (this.stopped) return;
       this.kick();
@@ -156,7 +157,13 @@ export class MachineConfigController {
     const mcs = this.o.informers.list<MachineConfig>(PATHS.machineconfigs);
     const nodes = this.o.informers.list<V1Node>(PATHS.nodes);
     for (const pool of pools) {
-      await this.reconcilePool(pool, pools, mcs, nodes, base).catch((e: Error) => this.o.log?.(`machine-config: pool ${pool.metadata.name}: ${e.message.split('\n')[0]}`));
+      // On-cluster layering (release-4.19 pkg/controller/node: a pool with a MachineOSConfig
+      // runs its built image): the lab renders it as the pool's base OS image, so a
+      // MachineConfig's osImageURL still wins and the daemons roll it out as any OS update.
+      // Upstream sets the nodes' desiredImage annotation instead of re-rendering.
+      const layered = layeredImageOf(this.o.informers, pool.metadata.name);
+      const poolBase = layered ? { ...base, osImage: this.o.registry ? labImageRef(layered, this.o.registry.prefix) : layered } : base;
+      await this.reconcilePool(pool, pools, mcs, nodes, poolBase).catch((e: Error) => this.o.log?.(`machine-config: pool ${pool.metadata.name}: ${e.message.split('\n')[0]}`));
     }
     for (const node of nodes) this.runDaemon(node, pools, mcs, base);
   }

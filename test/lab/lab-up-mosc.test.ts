@@ -1,0 +1,171 @@
+/**
+ * On-cluster image layering on `kmodlab lab up`, driven with the real kubectl 1.32
+ * (bin/kmodlab.js; needs `npm run build`): the rendered on-cluster variant (a
+ * MachineOSConfig for pool master) is applied as its README says; the lab's MCO makes a
+ * MachineOSBuild, builds the Containerfile on the pool's base OS image with buildah and
+ * pushes it (Succeeded, digestedImagePushSpec); the pool rolls to the built image, the node
+ * boots it and the driver's modules are loaded at boot. A new base OS image (an upgrade)
+ * makes a new MachineOSBuild; the rendered Containerfile's driver-toolkit is pinned to the
+ * old release, so that build fails its kmodlab check and the pool stays on its image.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTool } from '../../src/targets/lab/host/tools.js';
+import { Buildah } from '../../src/targets/lab/images/buildah.js';
+import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
+import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
+import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
+import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+
+const BIN = path.join(REPO, 'bin', 'kmodlab.js');
+const lab = labAvailability();
+const missing = ['buildah', 'skopeo', 'docker-registry', 'mkfs.erofs'].filter((t) => !findTool(t));
+const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
+/** Another non-realtime kernel of the lab: the base OS image of "the next release". */
+const other = kernel ? lab.kernels.find((k) => k.kver !== kernel.kver && !/-rt-/.test(k.kver)) : undefined;
+const ok = lab.ok && missing.length === 0 && !!kubectlBinary() && !!other;
+const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : !kubectlBinary() ? 'no kubectl' : 'needs a second lab kernel'}]`;
+
+interface Mosb {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: { renderedImagePushSpec: string; machineOSConfig: { name: string } };
+  status?: { digestedImagePushSpec?: string; conditions?: { type: string; status: string; message?: string }[] };
+}
+
+describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labmosc-'));
+  let registry: LabRegistry;
+  let otherOs: string;
+  let runtimeBase: string;
+  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
+  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
+  const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
+  const run = (file: string, args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(file, args, { env: { ...env(), KUBECONFIG: kubeconfig }, cwd: REPO, timeout: 1_200_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
+      ),
+    );
+  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+  const kubectl = (...args: string[]) => run(kubectlBinary()!, args);
+  const json = async <T>(...args: string[]): Promise<T> => {
+    const r = await kubectl('get', ...args, '-o', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as T;
+  };
+  const logTail = () =>
+    readFileSync(labLog, 'utf8')
+      .split('\n')
+      .filter((l) => /machine-?os|machine-config/.test(l))
+      .slice(-15)
+      .join('\n');
+  const builds = async () => (await json<{ items: Mosb[] }>('machineosbuilds')).items;
+  /** Waits for a MachineOSBuild other than `known` to appear. */
+  const newBuild = async (known: string[]): Promise<Mosb> => {
+    for (let i = 0; i < 120; i++, await new Promise((r) => setTimeout(r, 500))) {
+      const b = (await builds()).find((x) => !known.includes(x.metadata.name));
+      if (b) return b;
+    }
+    throw new Error(`no new MachineOSBuild\n${logTail()}`);
+  };
+
+  beforeAll(async () => {
+    registry = await openRegistry();
+    const release = await setupLabImages([kernel!, other!]);
+    otherOs = release.images.find((i) => i.role === 'node-os' && i.kver === other!.kver)!.digestRef!;
+    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
+    mkdirSync(path.join(dir, 'home'), { recursive: true });
+    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    expect(up.code, up.stderr).toBe(0);
+  }, 1_200_000);
+  afterAll(async () => {
+    await kmodlab('lab', 'down');
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the rendered MachineOSConfig: MachineOSBuild Succeeded, the pool rolls to its image, the node boots it and loads the module', async () => {
+    const info = await kmodlab('lab', 'release-info', kernel!.kver);
+    expect(info.code, info.stderr).toBe(0);
+    writeFileSync(path.join(dir, 'release.json'), info.stdout);
+    const out = path.join(dir, 'out');
+    const r = await kmodlab('render', '--method', 'layering', '--variant', 'on-cluster', '--ocp-version', '4.19.0', '--pool', 'master', '--registry', registry.prefix, '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
+    expect(r.code, r.stderr).toBe(0);
+    // The README's step 4: the driver source travels as an image (podman build + push; buildah here).
+    const readme = readFileSync(path.join(out, 'layering', 'README.md'), 'utf8');
+    const [, sourceImage, sourceDir] = /podman build -f Containerfile\.source -t (\S+) (\S+)/.exec(readme) ?? [];
+    expect(sourceImage && sourceDir, 'the README says how to build the source image').toBeTruthy();
+    const buildah = new Buildah();
+    const logFile = path.join(dir, 'source-build.log');
+    await buildah.bud({ containerfile: path.join(out, 'layering', 'Containerfile.source'), context: sourceDir!, tag: sourceImage!, logFile, insecure: true });
+    await buildah.push(sourceImage!, sourceImage!, { insecure: true, logFile });
+
+    const before = (await json<{ items: { status: { nodeInfo: { bootID: string } } }[] }>('nodes')).items[0]!;
+    const startConfig = (await json<{ spec: { configuration: { name: string } } }>('mcp', 'master')).spec.configuration.name;
+    const t0 = Date.now();
+    const a = await kubectl('apply', '-f', path.join(out, 'layering', '00-machineosconfig-master.yaml'));
+    expect(a.code, a.stderr).toBe(0);
+    const mosb = await newBuild([]);
+    expect(mosb.metadata.labels).toMatchObject({ 'machineconfiguration.openshift.io/machine-os-config': 'master', 'machineconfiguration.openshift.io/target-machine-config-pool': 'master' });
+    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=1200s');
+    expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
+    process.stderr.write(`lab MOSC: apply → MachineOSBuild Succeeded ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const built = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
+    expect(built.status?.digestedImagePushSpec).toMatch(new RegExp(`^${registry.prefix.replace(/[.]/g, '\\.')}/simple-kmod-rhcos@sha256:[0-9a-f]{64}$`));
+    const mosc = await json<{ status: { currentImagePullSpec?: string; machineOSBuild?: { name: string } } }>('machineosconfig', 'master');
+    expect(mosc.status.currentImagePullSpec).toBe(built.status!.digestedImagePushSpec);
+    expect(mosc.status.machineOSBuild?.name).toBe(mosb.metadata.name);
+
+    // The MCO rolls the pool to the built image.
+    let target = startConfig;
+    for (let i = 0; i < 120 && target === startConfig; i++, await new Promise((res) => setTimeout(res, 500))) target = (await json<{ spec: { configuration: { name: string } } }>('mcp', 'master')).spec.configuration.name;
+    expect(target, 'the pool was not rendered on the built image').not.toBe(startConfig);
+    const rendered = await json<{ spec: { osImageURL: string } }>('mc', target);
+    expect(rendered.spec.osImageURL).toBe(built.status!.digestedImagePushSpec);
+    const u = await kubectl('wait', 'mcp/master', `--for=jsonpath={.status.configuration.name}=${target}`, '--timeout=900s');
+    expect(u.code, `${u.stderr}\n${logTail()}`).toBe(0);
+    expect((await kubectl('wait', 'mcp/master', '--for=condition=Updated', '--timeout=60s')).code).toBe(0);
+    process.stderr.write(`lab MOSC: apply → pool Updated ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const after = (await json<{ items: { status: { nodeInfo: { bootID: string; kernelVersion: string } } }[] }>('nodes')).items[0]!;
+    expect(after.status.nodeInfo.bootID).not.toBe(before.status.nodeInfo.bootID);
+    expect(after.status.nodeInfo.kernelVersion).toBe(kernel!.kver);
+
+    // What the node's kernel has loaded, seen from a pod (/proc/modules is the node's).
+    const ds = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'lsmod', namespace: 'default' },
+      spec: {
+        selector: { matchLabels: { app: 'lsmod' } },
+        template: { metadata: { labels: { app: 'lsmod' } }, spec: { containers: [{ name: 'lsmod', image: runtimeBase, command: ['sh', '-c', 'cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'] }] } },
+      },
+    };
+    writeFileSync(path.join(dir, 'lsmod.json'), JSON.stringify(ds));
+    expect((await kubectl('apply', '-f', path.join(dir, 'lsmod.json'))).code).toBe(0);
+    const p = await waitPodsReady(kubectl, 'app=lsmod');
+    expect(p.code, p.stderr).toBe(0);
+    let logs = '';
+    for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await new Promise((res) => setTimeout(res, 500))) logs = (await kubectl('logs', 'ds/lsmod')).stdout;
+    expect(logs.split('\n')).toContain('simple_kmod');
+    expect(logs.split('\n')).toContain('simple_procfs_kmod');
+    await kubectl('delete', 'ds', 'lsmod');
+  }, 2_400_000);
+
+  it('a new base OS image (an upgrade) makes a new MachineOSBuild; its pinned driver-toolkit fails the check and the pool stays on its image', async () => {
+    const known = (await builds()).map((b) => b.metadata.name);
+    const current = (await json<{ status: { currentImagePullSpec: string } }>('machineosconfig', 'master')).status.currentImagePullSpec;
+    const p = await kubectl('patch', 'configmap', 'machine-config-osimageurl', '-n', 'openshift-machine-config-operator', '--type', 'merge', '-p', JSON.stringify({ data: { baseOSContainerImage: otherOs, releaseVersion: `lab-${other!.kver}` } }));
+    expect(p.code, p.stderr).toBe(0);
+    const mosb = await newBuild(known);
+    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Failed', '--timeout=1200s');
+    expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
+    const failed = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
+    expect(failed.status?.conditions?.find((c) => c.type === 'Failed')?.message).toContain('kmodlab: this driver-toolkit image has no build tree for');
+    expect((await json<{ status: { currentImagePullSpec: string } }>('machineosconfig', 'master')).status.currentImagePullSpec).toBe(current);
+    const rendered = await json<{ spec: { osImageURL: string } }>('mc', (await json<{ spec: { configuration: { name: string } } }>('mcp', 'master')).spec.configuration.name);
+    expect(rendered.spec.osImageURL).toBe(current);
+  }, 1_800_000);
+});
