@@ -62,8 +62,10 @@ export async function labOffClusterBuild(set: ArtifactSet, emit: TargetEmit, o: 
     const plans = planOffClusterBuilds(dir, o.registry, { sourceDir: o.sourceDir, env: o.env });
     // Only steps the set's README really asks of a person (an in-cluster build needs no build.sh run).
     // Matched by what the step is, not by its text (the source directory may be spelled differently).
-    const steps = manualStepsOf(set, 'day2', o.sourceDir).map((s) => s.command);
-    const stepOf = (p: (typeof plans)[number]) => steps.find((c) => (p.step === 'layered-os-image' ? c === './build.sh' : c.startsWith('podman build -f Containerfile.source ')));
+    // A Day-1 set's steps are those of its installer manifests (they come before the install).
+    const steps = manualStepsOf(set, set.day1 ? 'day1' : 'day2', o.sourceDir).map((s) => s.command);
+    const prefix: Record<(typeof plans)[number]['step'], string> = { 'layered-os-image': './build.sh', 'driver-image': 'podman build -f Containerfile ', 'source-image': 'podman build -f Containerfile.source ' };
+    const stepOf = (p: (typeof plans)[number]) => steps.find((c) => (p.step === 'layered-os-image' ? c === prefix[p.step] : c.startsWith(prefix[p.step])));
     const wanted = plans.filter((p) => stepOf(p) !== undefined);
     const images: OffClusterImage[] = [];
     for (const p of wanted) {
