@@ -47,10 +47,10 @@ describe('kmodlab lab up --manifests', () => {
     expect(r.stderr).toContain(`${path.join(bad, '99_x.yaml')}, document 2: expected a Kubernetes object`);
   });
 
-  it.skipIf(!kubectlBinary())('the objects exist once the lab is up, created by the install step', async () => {
+  it.skipIf(!kubectlBinary())('the objects exist once the lab is up, created by the install step (a namespaced object listed before its Namespace too)', async () => {
     const manifests = path.join(dir, 'openshift');
     mkdirSync(manifests);
-    writeFileSync(path.join(manifests, '99_a-namespace.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: day1-test\n');
+    writeFileSync(path.join(manifests, '99_z-namespace.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: day1-test\n');
     writeFileSync(path.join(manifests, '99_b-configmap.yml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-install\n  namespace: day1-test\ndata:\n  k: v\n');
     writeFileSync(path.join(manifests, 'README.md'), 'not a manifest\n');
     const r = await kmodlab('lab', 'up', '--nodes', '0', '--manifests', manifests);

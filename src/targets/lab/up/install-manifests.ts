@@ -59,21 +59,30 @@ export function readInstallManifests(dir: string): InstallManifest[] {
   return out;
 }
 
-/** Creates the objects through the API in order (what cluster-bootstrap does); an object that exists already is left as it is. */
+/**
+ * Creates the objects through the API in order, as cluster-bootstrap does: an object the
+ * API refuses for now (a namespaced object listed before its Namespace, a kind whose CRD
+ * comes later) is tried again in the next round, until a round creates nothing more.
+ * An object that exists already is left as it is.
+ */
 export async function createInstallManifests(kc: KubeConfig, manifests: InstallManifest[], log: (line: string) => void): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
-  for (const { file, object } of manifests) {
-    const ref = `${object.kind}/${object.metadata.name}${object.metadata.namespace ? ` -n ${object.metadata.namespace}` : ''}`;
-    try {
-      await api.create(object);
-      log(`install manifest ${path.basename(file)}: created ${ref}`);
-    } catch (e) {
-      const code = (e as { code?: number }).code;
-      if (code === 409) {
-        log(`install manifest ${path.basename(file)}: ${ref} exists already`);
-        continue;
+  let pending = manifests;
+  for (;;) {
+    const failed: { m: InstallManifest; error: string }[] = [];
+    for (const m of pending) {
+      const { file, object } = m;
+      const ref = `${object.kind}/${object.metadata.name}${object.metadata.namespace ? ` -n ${object.metadata.namespace}` : ''}`;
+      try {
+        await api.create(object);
+        log(`install manifest ${path.basename(file)}: created ${ref}`);
+      } catch (e) {
+        if ((e as { code?: number }).code === 409) log(`install manifest ${path.basename(file)}: ${ref} exists already`);
+        else failed.push({ m, error: `install manifest ${file}: creating ${ref} failed: ${(e as Error).message.split('\n')[0]}` });
       }
-      throw new Error(`install manifest ${file}: creating ${ref} failed: ${(e as Error).message.split('\n')[0]}`);
     }
+    if (failed.length === 0) return;
+    if (failed.length === pending.length) throw new Error(failed.map((f) => f.error).join('; '));
+    pending = failed.map((f) => f.m);
   }
 }
