@@ -272,7 +272,8 @@ export async function runOffClusterBuild(p: OffClusterBuildPlan, o: OffClusterBu
     if (!record) writeFileAtomic(recordFile(key), `${JSON.stringify({ digest, image: p.image, kver, usage, bytesPushed, builtAt: built.builtAt } satisfies CacheRecord, null, 2)}\n`);
     let pinned: OffClusterImage['pinned'];
     if (p.step === 'layered-os-image') {
-      const mc = readdirSync(p.dir).find((f) => /^\d+-machineconfig-.*\.yaml$/.test(f));
+      // The file build.sh itself pins (its `sed -i … "$here/<file>"`): a Day-1 set's is under openshift/.
+      const mc = /^sed -i -E .*"\$here\/([^"]+)"$/m.exec(readFileSync(join(p.dir, 'build.sh'), 'utf8'))?.[1] ?? readdirSync(p.dir).find((f) => /^\d+-machineconfig-.*\.yaml$/.test(f));
       const url = mc ? /^\s*osImageURL:\s*(\S+)\s*$/m.exec(readFileSync(join(p.dir, mc), 'utf8'))?.[1] : undefined;
       if (!mc || url !== digestRef) throw new Error(`${p.step}: build.sh did not pin ${digestRef} in ${mc ?? 'a MachineConfig file'} (found ${url ?? 'nothing'})`);
       pinned = { file: mc, osImageURL: url };
