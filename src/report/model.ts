@@ -59,6 +59,10 @@ export const ScenarioResultSchema = z.strictObject({
       cpuMs: z.number().optional(),
       peakRssBytes: z.number().optional(),
       outputBytes: z.number().optional(),
+      /** Image builds (the off-cluster steps the lab performs): size as stored, layers, new blobs pushed. */
+      imageBytes: z.number().optional(),
+      layers: z.int().optional(),
+      bytesPushed: z.number().optional(),
       error: z.string().optional(),
       /** Lab builds: each module's dependencies (`modinfo -F depends`) and their class. */
       dependencies: z.array(ModuleDependencySchema).optional(),

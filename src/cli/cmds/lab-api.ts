@@ -15,6 +15,7 @@ import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { nodeApiFromKubeconfig } from '../../targets/lab/kubelet/node-api.js';
 import { ROLE_LABEL } from '../../targets/lab/node/provider.js';
 import { runningPid, startLab, stopLab } from '../../targets/lab/up/background.js';
+import { readInstallManifests } from '../../targets/lab/up/install-manifests.js';
 import { alive, labFiles, readState } from '../../targets/lab/up/state.js';
 import type { CliIO } from '../output.js';
 
@@ -53,16 +54,24 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
     .option('--memory <MiB>', 'guest RAM per node', '256')
     .option('--kubeconfig-out <file>', 'where to write the kubeconfig (default ~/.kmodlab/lab/kubeconfig)')
     .option('--port <n>', 'TCP port on 127.0.0.1 (default: a free one)')
-    .action(async (flags: { nodes: string; kernel?: string; memory: string; kubeconfigOut?: string; port?: string }) => {
+    .option('--manifests <dir>', "installer manifests (the YAML files of an install's openshift/ dir): created through the API before the nodes join, as the installer's bootstrap does")
+    .action(async (flags: { nodes: string; kernel?: string; memory: string; kubeconfigOut?: string; port?: string; manifests?: string }) => {
       const nodes = intFlag('--nodes', flags.nodes, 0, 8);
       const memory = intFlag('--memory', flags.memory, 128, 4096);
       const out = path.resolve(flags.kubeconfigOut ?? defaultKubeconfig());
       // Checked here so a bad --kernel is a user error (exit 2), not a failed background start.
       const kernel = nodes > 0 ? chooseLabKernels(listKernels(), { from: flags.kernel }).from : undefined;
+      // Read here too so a bad directory or file is a user error (exit 2), not a failed background start.
+      const manifests = flags.manifests ? path.resolve(flags.manifests) : undefined;
+      const objects = manifests ? readInstallManifests(manifests) : [];
       const running = runningPid();
       if (running !== undefined) throw new UserError(`the lab is already up (pid ${running})`, 'run `kmodlab lab status`, or `kmodlab lab down` first');
       const args = ['--port', String(port(flags.port)), '--nodes', String(nodes), '--memory', String(memory)];
       if (kernel) args.push('--kernel', kernel.kver);
+      if (manifests) {
+        args.push('--manifests', manifests);
+        io.stderr(`installer manifests: ${objects.length} object(s) from ${manifests}, created before the nodes join\n`);
+      }
       if (nodes > 0) io.stderr(`starting the lab API and ${nodes} node(s) booting ${kernel!.kver}…\n`);
       // Boot under TCG on a loaded host is slow: allow 4 min per round of parallel boots.
       const state = await startLab(out, args, 60_000 + (nodes > 0 ? 240_000 : 0));

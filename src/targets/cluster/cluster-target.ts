@@ -263,7 +263,8 @@ export class ClusterTarget implements Target {
 
   private noteTargets(set: ArtifactSet): void {
     const pools = [...(this.watches.get('mcp')?.cache.values() ?? [])] as PoolObj[];
-    this.targets = targetedNodes(allObjects(set, 'day2'), this.nodeObjects(), pools);
+    // A Day-1 set's installer manifests are on the cluster too (created at install).
+    this.targets = targetedNodes(set.day1 ? [...allObjects(set, 'day1'), ...allObjects(set, 'day2')] : allObjects(set, 'day2'), this.nodeObjects(), pools);
     if (this.targets) this.noteOnce(`the method targets ${this.targets.length ? this.targets.join(', ') : 'no node'} (of ${this.nodes().join(', ')}): only ${this.targets.length === 1 ? 'it is' : 'those are'} probed`);
   }
 

@@ -12,6 +12,9 @@
  * - perform the README's off-cluster steps (layering's build.sh, KMM's source image) with
  *   buildah into the lab registry, where a person would run podman against theirs; the
  *   cluster target still records them as manual steps (performed by kmodlab);
+ * - install: Day 1 brings up a fresh lab with the set's installer manifests
+ *   (`kmodlab lab up --manifests <dir>`), created through the API before the nodes join,
+ *   after the README's off-cluster builds (the images the manifests pull must exist first);
  * - offer the upgrade the lab's ClusterVersion lists (the next kernel's lab release), as
  *   `--upgrade-to <version> --yes-upgrade-my-cluster` does on a cluster.
  *
@@ -20,13 +23,15 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ArtifactSet } from '../../artifacts/artifact-set.js';
+import { allObjects, artifactText, type ArtifactSet } from '../../artifacts/artifact-set.js';
+import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import type { LoadedDriver } from '../../driver/load.js';
 import { UserError } from '../../errors.js';
 import type { ScenarioId } from '../../evaluation/events.js';
 import type { Release } from '../../release/release.js';
 import { resolveRelease } from '../../release/resolve.js';
 import { ClusterTarget, type ScenarioSupport } from '../cluster/cluster-target.js';
+import { refusePlaceholders } from '../cluster/placeholder-guard.js';
 import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
 import { labReleaseInfoFor } from './images/lab-release.js';
 import { labOffClusterBuild } from './images/off-cluster-hook.js';
@@ -130,7 +135,7 @@ export class LabApiTarget implements Target {
 
   scenarioSupport(): Partial<Record<ScenarioId, ScenarioSupport>> {
     return {
-      day1: { supported: false, reason: 'Day 1 through the lab API is not built yet: the lab cannot yet boot its nodes with installer manifests' },
+      day1: { supported: true },
       ...(this.labReleases.upgradeTo ? {} : { upgrade: { supported: false, reason: 'no newer kernel of the same series in the lab' } }),
       ...(this.labReleases.realtime ? {} : { 'kernel-switch': { supported: false, reason: 'no realtime kernel in the lab' } }),
     };
@@ -142,6 +147,11 @@ export class LabApiTarget implements Target {
   }
 
   private kubeconfig(): string {
+    // A lab someone started by hand: the kubeconfig it wrote.
+    if (!this.startedLab && runningPid() !== undefined) {
+      const theirs = readState()?.kubeconfig;
+      if (theirs) return theirs;
+    }
     return this.opts.kubeconfig ?? path.join(this.opts.runDir, 'lab', 'kubeconfig');
   }
 
@@ -152,10 +162,10 @@ export class LabApiTarget implements Target {
     return kernels.length === 1 ? kernels[0] : undefined;
   }
 
-  private async up(kernel: string): Promise<void> {
+  private async up(kernel: string, manifests?: string): Promise<void> {
     const nodes = this.opts.nodes ?? 1;
-    const args = ['--port', '0', '--nodes', String(nodes), '--memory', String(this.opts.memoryMB ?? 256), '--kernel', kernel];
-    this.opts.emit('progress', { step: `lab up: the API and ${nodes} node(s) booting ${kernel}` });
+    const args = ['--port', '0', '--nodes', String(nodes), '--memory', String(this.opts.memoryMB ?? 256), '--kernel', kernel, ...(manifests ? ['--manifests', manifests] : [])];
+    this.opts.emit('progress', { step: `lab up: the API and ${nodes} node(s) booting ${kernel}${manifests ? `, installer manifests from ${manifests}` : ''}` });
     await startLab(this.kubeconfig(), args, this.opts.upTimeoutMs ?? 60_000 + 240_000);
     this.startedLab = true;
   }
@@ -163,16 +173,18 @@ export class LabApiTarget implements Target {
   private async down(): Promise<void> {
     await this.cluster?.close();
     this.cluster = undefined;
+    this.dirtyInstall = false;
     if (this.startedLab) await stopLab();
     this.startedLab = false;
   }
 
   async reset(opts: { release: Release; day1?: ArtifactSet }): Promise<void> {
-    if (opts.day1) throw new UserError(`day1 on ${this.label}: ${this.scenarioSupport().day1!.reason}`);
     const want = opts.release.kernelVersion;
     if (!want) throw new Error('lab release without a kernel version');
-    // What the nodes run now, as the API reports it (an upgrade or a kernel switch moved them).
-    const running = this.cluster ? this.cluster.releases().from.kernelVersion : this.runningKernel();
+    if (opts.day1) return this.install(want, opts.release, opts.day1);
+    // What the nodes run now, as the API reports it (an upgrade or a kernel switch moved
+    // them); a lab installed with Day-1 manifests is never reused (they are not kmodlab's to remove).
+    const running = this.dirtyInstall ? undefined : this.cluster ? this.cluster.releases().from.kernelVersion : this.runningKernel();
     if (running !== want) {
       if (running !== undefined && !this.startedLab) {
         throw new UserError(`a lab is already up on ${running}, but the scenario starts on ${want}`, 'run `kmodlab lab down` first, or pass --kernel ' + running);
@@ -180,6 +192,45 @@ export class LabApiTarget implements Target {
       await this.down();
       await this.up(want);
     }
+    await this.connect();
+    await this.cluster!.reset({ release: opts.release });
+  }
+
+  private installs = 0;
+
+  /**
+   * Day 1: a fresh lab whose API holds the set's installer manifests before the nodes join
+   * (`lab up --manifests`, install-manifests.ts), as openshift-install does with the files a
+   * person copies into `<install-dir>/openshift/`. The README's off-cluster builds come
+   * first (the images the manifests pull must be in the registry at install time) and are
+   * recorded as the manual steps they are, as the cluster target records Day-2 ones.
+   */
+  private async install(kernel: string, release: Release, rendered: ArtifactSet): Promise<void> {
+    if (runningPid() !== undefined && !this.startedLab) {
+      throw new UserError('day1 installs a fresh lab, but a lab someone started is already up', 'run `kmodlab lab down` first');
+    }
+    const src = this.opts.driver.sourceDir;
+    const built = src ? await labOffClusterBuild(rendered, this.opts.emit, { registry: this.registry, sourceDir: src }) : undefined;
+    const set = built?.set ?? rendered;
+    refusePlaceholders(set);
+    for (const s of manualStepsOf(set, 'day1', src)) this.opts.emit('manual-step', { ...s, performedBy: built?.performed.includes(s.command) ? 'kmodlab' : 'user' });
+    // The installer's openshift/ directory: the Day-1 files, flat, by their own names.
+    const dir = path.join(this.opts.runDir, 'lab', `install-${String(++this.installs).padStart(2, '0')}`, 'openshift');
+    mkdirSync(dir, { recursive: true });
+    for (const f of set.files.filter((x) => x.phase === 'day1' && x.objects?.length)) writeFileSync(path.join(dir, path.basename(f.path)), artifactText(f));
+    this.opts.emit('apply', { objects: allObjects(set, 'day1').map((o) => `${o.kind}/${o.metadata.name}`), phase: 'day1' });
+    await this.down();
+    await this.up(kernel, dir);
+    this.dirtyInstall = true;
+    await this.connect();
+    await this.cluster!.reset({ release });
+    await this.cluster!.follow(set);
+  }
+  /** The running lab was installed with Day-1 manifests: the next scenario gets a fresh one. */
+  private dirtyInstall = false;
+
+  /** Points the cluster target at the running lab (once per lab up). */
+  private async connect(): Promise<void> {
     if (!this.cluster) {
       const image = this.labReleases.from.runtimeBaseImage;
       const poll = this.opts.pollMs ?? 2_000;
@@ -198,7 +249,6 @@ export class LabApiTarget implements Target {
         ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: 6_000 } : {}),
       });
     }
-    await this.cluster.reset({ release: opts.release });
   }
 
   apply(set: ArtifactSet): Promise<void> {

@@ -4,6 +4,10 @@
  *   - layering (off-cluster): `./build.sh [driver source dir]` itself — podman build of the
  *     rendered Containerfile with the release's RHCOS_IMAGE/DTK_IMAGE, podman push
  *     --digestfile, and the script's own pin of `osImageURL` in the MachineConfig file;
+ *   - a driver container image (dtk Day 1: no in-cluster build at install time): the README's
+ *     `podman build --build-arg DTK=… --build-arg KVER=… -t <image> -f Containerfile <driver
+ *     source dir>` and `podman push <image>` (with --digestfile); the pull secret's
+ *     --authfile is dropped (the lab registry needs none);
  *   - a source image (KMM's in-cluster build, on-cluster layering: builds with no build context
  *     that copy the driver source from an image): the README's `podman build -f
  *     Containerfile.source -t <image> <driver source dir>` and `podman push <image>` (with
@@ -34,7 +38,10 @@ import { storedBlobs, type LabRegistry } from './registry.js';
 /** Bump when how a build runs changes in a way its inputs do not show. */
 const FORMAT = 'kmodlab-off-cluster-build-v1';
 
-export type OffClusterStep = 'layered-os-image' | 'source-image';
+export type OffClusterStep = 'layered-os-image' | 'driver-image' | 'source-image';
+
+/** Where each step's script writes the pushed digest (podman push --digestfile). */
+const DIGEST_FILE: Record<OffClusterStep, string> = { 'layered-os-image': 'image-digest.txt', 'driver-image': 'driver-image-digest.txt', 'source-image': 'source-image-digest.txt' };
 
 export interface OffClusterBuildPlan {
   step: OffClusterStep;
@@ -128,6 +135,8 @@ export function planOffClusterBuilds(dir: string, registry: LabRegistry, opts: {
       manualStep: './build.sh',
     });
   }
+  const driverImage = driverImagePlan(dir, registry, opts.sourceDir);
+  if (driverImage) plans.push(driverImage);
   const source = join(dir, 'Containerfile.source');
   if (existsSync(source)) {
     // The README's own command line names the image and the source directory.
@@ -155,6 +164,32 @@ export function planOffClusterBuilds(dir: string, registry: LabRegistry, opts: {
     }
   }
   return plans;
+}
+
+/**
+ * The README's off-cluster build of the driver container image itself (dtk Day 1), when it
+ * has one: `podman build [--authfile f] --build-arg K=V… -t <image> -f Containerfile <context>`.
+ * A build that needs signing secrets (--secret) is left to the person: kmodlab holds no keys.
+ */
+function driverImagePlan(dir: string, registry: LabRegistry, sourceDir: string | undefined): OffClusterBuildPlan | undefined {
+  if (!existsSync(join(dir, 'Containerfile')) || existsSync(join(dir, 'build.sh')) || !existsSync(join(dir, 'README.md'))) return undefined;
+  const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+  const m = /^podman build ((?:[^\n]*\\\n)*?)\s*-t (\S+) -f Containerfile (\S+)\npodman push \S+$/m.exec(readme);
+  if (!m || /--secret\b/.test(m[1]!)) return undefined;
+  const args = [...m[1]!.matchAll(/--build-arg (\w+)=(\S+)/g)].map((a) => `--build-arg ${a[1]}=${shQuote(a[2]!)}`);
+  const context = resolve(sourceDir ?? m[3]!);
+  const image = labDestination(m[2]!, registry);
+  return {
+    step: 'driver-image',
+    dir,
+    containerfile: 'Containerfile',
+    renderedImage: m[2]!,
+    image,
+    sourceDir: context,
+    script: `podman build ${args.join(' ')} -t ${shQuote(image)} -f Containerfile ${shQuote(context)}\npodman push --digestfile ${DIGEST_FILE['driver-image']} ${shQuote(image)}`,
+    // manual-steps.ts's wording of the step.
+    manualStep: `podman build -f Containerfile ${context} && podman push <image>`,
+  };
 }
 
 interface CacheRecord {
@@ -219,7 +254,7 @@ export async function runOffClusterBuild(p: OffClusterBuildPlan, o: OffClusterBu
       signal: o.signal,
     });
     if (usage.exitCode !== 0) throw new OffClusterBuildError(p, logFile, usage);
-    const digestFile = join(p.dir, p.step === 'layered-os-image' ? 'image-digest.txt' : 'source-image-digest.txt');
+    const digestFile = join(p.dir, DIGEST_FILE[p.step]);
     const digest = readFileSync(digestFile, 'utf8').trim();
     const repo = p.image.replace(/:[^:/]+$/, '');
     const digestRef = `${repo}@${digest}`;
@@ -237,7 +272,8 @@ export async function runOffClusterBuild(p: OffClusterBuildPlan, o: OffClusterBu
     if (!record) writeFileAtomic(recordFile(key), `${JSON.stringify({ digest, image: p.image, kver, usage, bytesPushed, builtAt: built.builtAt } satisfies CacheRecord, null, 2)}\n`);
     let pinned: OffClusterImage['pinned'];
     if (p.step === 'layered-os-image') {
-      const mc = readdirSync(p.dir).find((f) => /^\d+-machineconfig-.*\.yaml$/.test(f));
+      // The file build.sh itself pins (its `sed -i … "$here/<file>"`): a Day-1 set's is under openshift/.
+      const mc = /^sed -i -E .*"\$here\/([^"]+)"$/m.exec(readFileSync(join(p.dir, 'build.sh'), 'utf8'))?.[1] ?? readdirSync(p.dir).find((f) => /^\d+-machineconfig-.*\.yaml$/.test(f));
       const url = mc ? /^\s*osImageURL:\s*(\S+)\s*$/m.exec(readFileSync(join(p.dir, mc), 'utf8'))?.[1] : undefined;
       if (!mc || url !== digestRef) throw new Error(`${p.step}: build.sh did not pin ${digestRef} in ${mc ?? 'a MachineConfig file'} (found ${url ?? 'nothing'})`);
       pinned = { file: mc, osImageURL: url };

@@ -53,6 +53,18 @@ export interface LabOffClusterBuildOptions {
   log?: (line: string) => void;
 }
 
+/** `o` with every field whose whole value is a moved image's rendered name set to its pushed digest ref. */
+function repointImages(o: K8sObject, moved: OffClusterImage[]): K8sObject {
+  const to = new Map(moved.map((i) => [i.renderedImage, i.digestRef]));
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return to.get(v) ?? v;
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(o) as K8sObject;
+}
+
 /** Builds `set`'s off-cluster images; returns the set with build.sh's pin applied. */
 export async function labOffClusterBuild(set: ArtifactSet, emit: TargetEmit, o: LabOffClusterBuildOptions): Promise<OffClusterBuildDone> {
   const root = mkdtempSync(join(tmpdir(), 'kmodlab-offcluster-'));
@@ -62,8 +74,10 @@ export async function labOffClusterBuild(set: ArtifactSet, emit: TargetEmit, o: 
     const plans = planOffClusterBuilds(dir, o.registry, { sourceDir: o.sourceDir, env: o.env });
     // Only steps the set's README really asks of a person (an in-cluster build needs no build.sh run).
     // Matched by what the step is, not by its text (the source directory may be spelled differently).
-    const steps = manualStepsOf(set, 'day2', o.sourceDir).map((s) => s.command);
-    const stepOf = (p: (typeof plans)[number]) => steps.find((c) => (p.step === 'layered-os-image' ? c === './build.sh' : c.startsWith('podman build -f Containerfile.source ')));
+    // A Day-1 set's steps are those of its installer manifests (they come before the install).
+    const steps = manualStepsOf(set, set.day1 ? 'day1' : 'day2', o.sourceDir).map((s) => s.command);
+    const prefix: Record<(typeof plans)[number]['step'], string> = { 'layered-os-image': './build.sh', 'driver-image': 'podman build -f Containerfile ', 'source-image': 'podman build -f Containerfile.source ' };
+    const stepOf = (p: (typeof plans)[number]) => steps.find((c) => (p.step === 'layered-os-image' ? c === prefix[p.step] : c.startsWith(prefix[p.step])));
     const wanted = plans.filter((p) => stepOf(p) !== undefined);
     const images: OffClusterImage[] = [];
     for (const p of wanted) {
@@ -82,7 +96,11 @@ export async function labOffClusterBuild(set: ArtifactSet, emit: TargetEmit, o: 
     }
     for (const i of images) emit('build', offClusterBuildEvent(i));
     const pinnedFiles = new Set(images.flatMap((i) => (i.pinned ? [i.pinned.file] : [])));
-    const files = set.files.map((f) => (pinnedFiles.has(f.path) && f.objects ? { ...f, objects: parseYamlStream(readFileSync(join(dir, f.path), 'utf8')) as K8sObject[] } : f));
+    const read = set.files.map((f) => (pinnedFiles.has(f.path) && f.objects ? { ...f, objects: parseYamlStream(readFileSync(join(dir, f.path), 'utf8')) as K8sObject[] } : f));
+    // A driver image pushed where the manifests do not name it (the lab registry, not the
+    // rendered one): the manifests pull it by the digest pushed, as a person pinning it would.
+    const moved = images.filter((i) => i.step === 'driver-image' && i.renderedImage !== i.digestRef);
+    const files = moved.length === 0 ? read : read.map((f) => (f.objects ? { ...f, objects: f.objects.map((o) => repointImages(o, moved)) } : f));
     return { set: { ...set, files }, performed: wanted.map((p) => stepOf(p)!), images };
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -1,11 +1,12 @@
 /**
  * The background lab's own process (`kmodlab lab up` starts it detached):
  *   node dist/targets/lab/up/main.js --kubeconfig-out <file> [--port <n>] [--nodes <n>]
- *        [--kernel <kver>] [--memory <MiB>]
+ *        [--kernel <kver>] [--memory <MiB>] [--manifests <dir>]
  * Runs until SIGTERM/SIGINT, then stops the nodes and the API server (supervisor.ts).
  * Flags were checked by the CLI; this entry only refuses what it cannot parse.
  */
 import { findKernel } from '../kernels/catalog.js';
+import { readInstallManifests } from './install-manifests.js';
 import { runLab } from './supervisor.js';
 
 function flag(name: string): string | undefined {
@@ -19,6 +20,7 @@ const port = Number(flag('--port') ?? '0');
 const nodes = Number(flag('--nodes') ?? '0');
 const memoryMB = Number(flag('--memory') ?? '256');
 const kver = flag('--kernel');
+const manifestsDir = flag('--manifests');
 if (!out || !Number.isInteger(port) || !Number.isInteger(nodes) || nodes < 0 || !Number.isInteger(memoryMB) || (nodes > 0 && !kver)) {
   process.stderr.write('usage: main.js --kubeconfig-out <file> [--port <n>] [--nodes <n> --kernel <kver>] [--memory <MiB>]\n');
   process.exit(2);
@@ -26,7 +28,7 @@ if (!out || !Number.isInteger(port) || !Number.isInteger(nodes) || nodes < 0 || 
 
 let stopping = false;
 try {
-  const lab = await runLab({ kubeconfigOut: out, port, nodes, kernel: kver ? findKernel(kver) : undefined, memoryMB, bootTimeoutMs: 240_000, log });
+  const lab = await runLab({ kubeconfigOut: out, port, nodes, kernel: kver ? findKernel(kver) : undefined, memoryMB, bootTimeoutMs: 240_000, log, ...(manifestsDir ? { manifests: readInstallManifests(manifestsDir) } : {}) });
   log(`lab ready: API and ${nodes} node(s)`);
   const stop = async (sig: string) => {
     if (stopping) return;

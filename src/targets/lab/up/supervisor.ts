@@ -2,7 +2,8 @@
  * The background lab: one process that owns the API server and the QEMU nodes, created as
  * an ordered list of actions like kind's cluster creation (kubernetes-sigs/kind
  * pkg/cluster/internal/create/create.go):
- *   1. start the API server (its own lean process, main.js) and wait for /readyz;
+ *   1. start the API server (its own lean process, main.js) and wait for /readyz; create
+ *      the installer manifests given with --manifests (install-manifests.ts);
  *   2. start the node lifecycle controller (talks to the API only);
  *   3. provision the QEMU nodes;
  *   4. start one node agent per node, which registers the Node through the API and
@@ -45,6 +46,7 @@ import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/contr
 import type { LabNode } from '../node/node.js';
 import { deleteNodes, nodeNames, provisionNodes, roleLabels } from '../node/provider.js';
 import { labFiles, writeState, type LabState } from './state.js';
+import { createInstallManifests, type InstallManifest } from './install-manifests.js';
 import { startLabMetrics, type LabMetrics } from '../metrics/lab-metrics.js';
 import { LabUsageSource, type LabNodeHandle } from '../metrics/lab-usage.js';
 import { PODS_DIR } from '../kubelet/pod-sandbox.js';
@@ -56,6 +58,8 @@ export interface LabSpec {
   kernel?: LabKernel;
   memoryMB: number;
   bootTimeoutMs: number;
+  /** Installer manifests (`--manifests`): created through the API before the nodes are provisioned. */
+  manifests?: InstallManifest[];
   log: (line: string) => void;
 }
 
@@ -141,6 +145,9 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     controller.start();
     const kc = new KubeConfig();
     kc.loadFromFile(spec.kubeconfigOut);
+    // Installer manifests exist before any machine does (install-manifests.ts): the pools
+    // render with their MachineConfigs and the controllers act on them as the nodes join.
+    if (spec.manifests?.length) await createInstallManifests(kc, spec.manifests, spec.log);
     informers = new SharedInformers(kc, spec.log);
     kubelets = new Kubelets(informers, kc.getCurrentUser()?.token ?? '', insecureRegistry, spec.log);
     const kubeletPort = await kubelets.listen();

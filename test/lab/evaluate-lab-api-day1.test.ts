@@ -1,0 +1,63 @@
+/**
+ * `kmodlab evaluate --target lab-api --scenarios day1`: the install through the lab API —
+ * the README's off-cluster build of the driver image (into the lab registry), then a fresh
+ * `kmodlab lab up --manifests <the Day-1 openshift/ files>` whose API holds the objects
+ * before the node joins; the DaemonSet's pod loads the driver as the node comes up.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../src/report/model.js';
+import { findTool } from '../../src/targets/lab/host/tools.js';
+import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
+import { labAvailability, REPO, skipReason } from './helpers.js';
+
+const BIN = path.join(REPO, 'bin', 'kmodlab.js');
+const lab = labAvailability();
+const missing = ['buildah', 'skopeo', 'docker-registry', 'prometheus'].filter((t) => !findTool(t));
+const ok = lab.ok && missing.length === 0;
+const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: not installed: ${missing.join(', ')}]`;
+
+type Events = { kind: string; method?: string; scenario?: string; node?: string; data: Record<string, unknown> }[];
+
+describe.skipIf(!ok)(`kmodlab evaluate --target lab-api --scenarios day1${ok ? '' : why}`, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-labapi-day1-'));
+  // Its own lab state and cache (a lab someone runs by hand is left alone); the release
+  // images come from the lab registry, named explicitly.
+  let registry: LabRegistry;
+  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), KMODLAB_REGISTRY: registry.host });
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: REPO, env: env(), timeout: 1_400_000 });
+  beforeAll(async () => {
+    registry = await openRegistry();
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('dtk day1: the driver image built off-cluster, the manifests created before the node joined, the driver loaded', { timeout: 1_500_000 }, () => {
+    const out = path.join(dir, 'run');
+    const r = run('evaluate', '--target', 'lab-api', '--methods', 'dtk', '--scenarios', 'day1', '--no-baseline', '--out', out);
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
+    const result = report.results.find((x) => x.method === 'dtk' && x.scenario === 'day1');
+    expect((result?.metrics as Record<string, { value?: unknown }>)['success']?.value, 'dtk day1').toBe(true);
+    const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;
+    const day1 = events.filter((e) => e.scenario === 'day1');
+    // The README's podman build of the driver image, performed by kmodlab and counted.
+    const step = day1.find((e) => e.kind === 'manual-step' && String(e.data['command']).startsWith('podman build -f Containerfile '));
+    expect(step?.data['performedBy']).toBe('kmodlab');
+    expect(day1.some((e) => e.kind === 'build' && e.data['ok'] === true && e.data['by'] === 'off-cluster driver-image')).toBe(true);
+    // The installer manifests, then the driver loaded on the node, seen by a probe pod.
+    expect(day1.find((e) => e.kind === 'apply')?.data['phase']).toBe('day1');
+    expect(day1.filter((e) => e.kind === 'module-state' && e.data['loaded'] === true).map((e) => e.node)).toContain('lab-node-0');
+    // The lab log shows the objects created before the node was provisioned.
+    const log = readFileSync(path.join(dir, 'cache', 'lab-api', 'api.log'), 'utf8');
+    const created = log.indexOf('install manifest 99_kmodlab-simple-kmod-daemonset.yaml: created DaemonSet/');
+    expect(created, 'the DaemonSet was created from the installer manifests').toBeGreaterThan(-1);
+    expect(created).toBeLessThan(log.indexOf('node lab-node-0: registered'));
+    expect(run('lab', 'status').stdout).toMatch(/^lab: down/m);
+  });
+});
