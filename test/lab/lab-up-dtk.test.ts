@@ -129,8 +129,9 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
     const pulls = [...readFileSync(labLog, 'utf8').matchAll(/node (\S+): pulled (\S+) \((\d+) bytes\)/g)].map((m) => `${m[2]}: ${m[3]} bytes`);
     process.stderr.write(`lab API RSS ${(rss / 1024).toFixed(1)} MiB with ${watches} controller watches; pulls on lab-node-0: ${pulls.join('; ')}\n`);
     // One per resource type the controllers follow, not per node: PATHS, builds, buildconfigs,
-    // imagestreams, clusterversions, and OLM's subscriptions, installplans, clusterserviceversions, operatorgroups.
-    expect(Number(watches)).toBeLessThanOrEqual(Object.keys(PATHS).length + 4 + 4);
+    // imagestreams, clusterversions, OLM's subscriptions, installplans, clusterserviceversions,
+    // operatorgroups, and machineosconfigs, machineosbuilds.
+    expect(Number(watches)).toBeLessThanOrEqual(Object.keys(PATHS).length + 4 + 4 + 2);
 
     expect((await kubectl('delete', 'ds', ds, '-n', ns!)).code).toBe(0);
     for (let i = 0; i < 120 && !/preStop modprobe -v -r/.test(readFileSync(labLog, 'utf8')); i++) await new Promise((r) => setTimeout(r, 250));
