@@ -94,7 +94,10 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
           const release = renderedRelease(given, row.needsOpenShiftVersion ? target.openshiftVersion : undefined);
           let set;
           try {
-            set = renderMethods(opts.driver, release, row.method, { ...opts.render, variant: row.variant, day1, registry: day1 ? opts.day1Registry : opts.render.registry })[0]!;
+            // The target's registry (the lab's) is for the rows whose README pushes images off-cluster;
+            // dtk tracking builds and pushes inside the cluster and refuses a --registry.
+            const registry = day1 ? opts.day1Registry : row.method === 'dtk' && row.variant === 'tracking' ? undefined : opts.render.registry;
+            set = renderMethods(opts.driver, release, row.method, { ...opts.render, variant: row.variant, day1, registry })[0]!;
           } catch (e) {
             // The renderer refuses what the variant cannot do here, saying why (no install-time
             // form, no MachineOSConfig on this OpenShift version): the scenario is not run, not failed.

@@ -40,7 +40,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab-api${ok ? '' : why}`, () => 
   it('refuses cluster flags (exit 2)', () => {
     const r = run('evaluate', '--target', 'lab-api', '--kubeconfig', '/nonexistent', '--out', path.join(dir, 'refused'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--kubeconfig applies to another --target, not --target lab-api/);
+    expect(r.stderr).toMatch(/--kubeconfig applies to --target cluster, not --target lab-api/);
   });
 
   it('DTK pinned and tracking, day2 and uninstall, through the lab API: loaded, unloaded, memory from Prometheus, the lab stopped afterwards', { timeout: 1_500_000 }, () => {

@@ -131,7 +131,10 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   }
   const misplaced = (flags.target === 'cluster' ? LAB_ONLY : flags.target === 'lab-api' ? [...CLUSTER_ONLY, 'buildCache' as const] : CLUSTER_ONLY).filter((k) => flags[k] !== undefined);
   if (misplaced.length) {
-    throw new UserError(`${misplaced.map(flagName).join(', ')} ${misplaced.length > 1 ? 'apply' : 'applies'} to another --target, not --target ${flags.target}`);
+    // Where the first misplaced flag does apply (all of them share it: they are of one kind).
+    const first = misplaced[0]!;
+    const where = (CLUSTER_ONLY as readonly string[]).includes(first) ? 'cluster' : first === 'buildCache' ? 'lab' : 'lab or lab-api';
+    throw new UserError(`${misplaced.map(flagName).join(', ')} ${misplaced.length > 1 ? 'apply' : 'applies'} to --target ${where}, not --target ${flags.target}`);
   }
   if (flags.dryRun !== undefined && flags.dryRun !== 'server') throw new UserError(`--dry-run ${flags.dryRun}: only --dry-run=server is supported (the API server validates and applies nothing)`);
   if (flags.dryRun && flags.observeOnly) throw new UserError('--dry-run=server and --observe-only conflict: dry-run sends writes (not persisted), observe-only sends none; pick one');

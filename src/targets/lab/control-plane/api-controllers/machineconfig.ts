@@ -222,7 +222,10 @@ export class MachineConfigController {
     if (this.finished.get(name) === desired && (desired !== current ? state === 'Working' || state === 'Done' : state !== 'Done')) return;
     let work: Promise<void> | undefined;
     if (desired === current) {
-      if (state !== 'Done' || node.spec?.unschedulable) work = daemon.settle(current).then(() => void this.finished.set(name, desired));
+      // Only a cordon the MCO made (desiredDrain drain-<config>) is undone: a node cordoned by
+      // someone else stays cordoned (drain_controller.go acts on desiredDrain, not on spec.unschedulable).
+      const mcoCordoned = !!node.spec?.unschedulable && annotation(node, ANN.desiredDrain).startsWith('drain-');
+      if (state !== 'Done' || mcoCordoned) work = daemon.settle(current).then(() => void this.finished.set(name, desired));
     } else if (!(state === 'Degraded' && annotation(node, ANN.reason).startsWith(`failed to update OS to ${desired}:`))) {
       // A Degraded daemon retries only when its target changes (the user fixed the config).
       const mc = mcs.find((m) => m.metadata.name === desired);
