@@ -26,6 +26,7 @@
  */
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Deployment, type V1DeploymentCondition, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
+import { ReconcileLoop } from './reconcile-loop.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 import { controlledBy } from './replicaset.js';
 
@@ -92,44 +93,30 @@ export class DeploymentController {
   private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   /** deployment uid → name of a ReplicaSet created and not yet in the informer. */
   private readonly created = new Map<string, { rs: V1ReplicaSet; at: number }>();
-  private running: Promise<void> = Promise.resolve();
-  private queued = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ReconcileLoop;
 
   constructor(private readonly o: DeploymentControllerOptions) {
+    this.loop = new ReconcileLoop({ informers: o.informers, paths: [PATHS.deployments, PATHS.replicasets, PATHS.pods], pass: () => this.pass() });
     this.apps = o.kc.makeApiClient(AppsV1Api);
   }
 
   async start(): Promise<void> {
-    const kick = () => this.kick();
-    await Promise.all([PATHS.deployments, PATHS.replicasets, PATHS.pods].map((p) => this.o.informers.subscribe(p, kick)));
-    const tick = () => {
-      if (this.stopped) return;
-      this.kick();
-      this.timer = setTimeout(tick, 5_000);
-    };
-    this.timer = setTimeout(tick, 5_000);
-    this.kick();
+    await this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   kick(): void {
-    if (this.queued || this.stopped) return;
-    this.queued = true;
-    this.running = this.running.then(async () => {
-      await new Promise((r) => setTimeout(r, 30));
-      this.queued = false;
-      for (const d of this.o.informers.list<V1Deployment>(PATHS.deployments)) {
-        if (d.metadata?.deletionTimestamp || this.stopped) continue;
-        await this.reconcile(d).catch((e: Error) => this.o.log?.(`deployment ${d.metadata?.namespace}/${d.metadata?.name}: ${e.message.split('\n')[0]}`));
-      }
-    });
+    this.loop.kick();
+  }
+
+  private async pass(): Promise<void> {
+    for (const d of this.o.informers.list<V1Deployment>(PATHS.deployments)) {
+      if (d.metadata?.deletionTimestamp || this.loop.stopped) continue;
+      await this.reconcile(d).catch((e: Error) => this.o.log?.(`deployment ${d.metadata?.namespace}/${d.metadata?.name}: ${e.message.split('\n')[0]}`));
+    }
   }
 
   private async scale(rs: V1ReplicaSet, replicas: number, d: V1Deployment, surge: number): Promise<void> {

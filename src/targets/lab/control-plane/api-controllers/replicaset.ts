@@ -13,6 +13,7 @@
  * observedGeneration.
  */
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
+import { ReconcileLoop } from './reconcile-loop.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 import { selectorMatches } from './selectors.js';
 
@@ -53,45 +54,31 @@ export class ReplicaSetController {
   /** rs uid → names created / deleted and not yet seen so in the informer, with when. */
   private readonly creating = new Map<string, Map<string, number>>();
   private readonly deleting = new Map<string, Map<string, number>>();
-  private running: Promise<void> = Promise.resolve();
-  private queued = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ReconcileLoop;
 
   constructor(private readonly o: ReplicaSetControllerOptions) {
+    this.loop = new ReconcileLoop({ informers: o.informers, paths: [PATHS.replicasets, PATHS.pods], pass: () => this.pass() });
     this.core = o.kc.makeApiClient(CoreV1Api);
     this.apps = o.kc.makeApiClient(AppsV1Api);
   }
 
   async start(): Promise<void> {
-    const kick = () => this.kick();
-    await Promise.all([PATHS.replicasets, PATHS.pods].map((p) => this.o.informers.subscribe(p, kick)));
-    const tick = () => {
-      if (this.stopped) return;
-      this.kick();
-      this.timer = setTimeout(tick, 5_000);
-    };
-    this.timer = setTimeout(tick, 5_000);
-    this.kick();
+    await this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   kick(): void {
-    if (this.queued || this.stopped) return;
-    this.queued = true;
-    this.running = this.running.then(async () => {
-      await new Promise((r) => setTimeout(r, 30));
-      this.queued = false;
-      for (const rs of this.o.informers.list<V1ReplicaSet>(PATHS.replicasets)) {
-        if (rs.metadata?.deletionTimestamp || this.stopped) continue;
-        await this.reconcile(rs).catch((e: Error) => this.o.log?.(`replicaset ${rs.metadata?.namespace}/${rs.metadata?.name}: ${e.message.split('\n')[0]}`));
-      }
-    });
+    this.loop.kick();
+  }
+
+  private async pass(): Promise<void> {
+    for (const rs of this.o.informers.list<V1ReplicaSet>(PATHS.replicasets)) {
+      if (rs.metadata?.deletionTimestamp || this.loop.stopped) continue;
+      await this.reconcile(rs).catch((e: Error) => this.o.log?.(`replicaset ${rs.metadata?.namespace}/${rs.metadata?.name}: ${e.message.split('\n')[0]}`));
+    }
   }
 
   private pending(map: Map<string, Map<string, number>>, uid: string, seen: (name: string) => boolean): Map<string, number> {
@@ -113,7 +100,7 @@ export class ReplicaSetController {
     const want = rs.spec?.replicas ?? 1;
     const diff = active.length + creating.size - want;
     if (diff < 0) {
-      for (let i = 0; i < -diff && !this.stopped; i++) {
+      for (let i = 0; i < -diff && !this.loop.stopped; i++) {
         const t = rs.spec!.template!;
         const pod: V1Pod = {
           apiVersion: 'v1',

@@ -24,6 +24,7 @@
  */
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { matchesNodeAffinity, matchesSelector, tolerates } from '../objects.js';
+import { ReconcileLoop } from './reconcile-loop.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
@@ -86,41 +87,27 @@ export class Scheduler {
   private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   /** pod uid → node it was bound to, until the informer shows the binding (upstream: the assumed-pod cache). */
   private readonly assumed = new Map<string, { node: string; at: number }>();
-  private running: Promise<void> = Promise.resolve();
-  private queued = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ReconcileLoop;
 
   constructor(private readonly o: SchedulerOptions) {
+    this.loop = new ReconcileLoop({ informers: o.informers, paths: [PATHS.pods, PATHS.nodes], pass: () => this.pass() });
     this.core = o.kc.makeApiClient(CoreV1Api);
   }
 
   async start(): Promise<void> {
-    const kick = () => this.kick();
-    await Promise.all([PATHS.pods, PATHS.nodes].map((p) => this.o.informers.subscribe(p, kick)));
-    const tick = () => {
-      if (this.stopped) return;
-      this.kick();
-      this.timer = setTimeout(tick, 5_000);
-    };
-    this.timer = setTimeout(tick, 5_000);
-    this.kick();
+    await this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   kick(): void {
-    if (this.queued || this.stopped) return;
-    this.queued = true;
-    this.running = this.running.then(async () => {
-      await new Promise((r) => setTimeout(r, 30));
-      this.queued = false;
-      await this.scheduleAll().catch((e: Error) => this.o.log?.(`scheduler: ${e.message.split('\n')[0]}`));
-    });
+    this.loop.kick();
+  }
+
+  private async pass(): Promise<void> {
+    await this.scheduleAll().catch((e: Error) => this.o.log?.(`scheduler: ${e.message.split('\n')[0]}`));
   }
 
   /** The events kube-scheduler records on the pod (schedule_one.go: Scheduled, FailedScheduling), in core/v1 form. */
@@ -158,7 +145,7 @@ export class Scheduler {
       // The active queue's default order: priority, then the time the pod entered it.
       .sort((a, b) => (b.spec?.priority ?? 0) - (a.spec?.priority ?? 0) || String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp)));
     for (const pod of pending) {
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       const choice = pickNode(pod, nodes, (n) => count.get(n) ?? 0);
       const ns = pod.metadata!.namespace!;
       const name = pod.metadata!.name!;
