@@ -6,9 +6,7 @@
  * pods of the lab's KMM controller, module presence read by privileged probe pods;
  * remove unloads the modules.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,11 +19,10 @@ import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
 import { sourceImageOf } from '../../src/targets/cluster/kmm-source-image.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
-import { labReleaseInfoFor, setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labReleaseInfoFor } from '../../src/targets/lab/images/lab-release.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool(t));
 const ok = lab.ok && missing.length === 0;
@@ -33,39 +30,26 @@ const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: not installed: ${missing.joi
 
 describe.skipIf(!ok)(`the cluster target on kmodlab lab up, KMM day 2${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-ctkmm-'));
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  let registry: LabRegistry;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kmodlab = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, [BIN, ...args], { env: env(), cwd: REPO, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
+  const h = new LabUpHarness('ctkmm');
+  const { dir, kubeconfig } = h;
   let target: ClusterTarget | undefined;
   const events: { kind: EventKind; data: Record<string, unknown>; node?: string }[] = [];
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    await setupLabImages([kernel!]);
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
-    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { up } = await h.start({ kernel: kernel! });
     expect(up.code, up.stderr).toBe(0);
   }, 900_000);
   afterAll(async () => {
     await target?.close();
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await h.stop();
   }, 300_000);
 
   it('apply waits for the CSV before the Module; the build and worker load the modules, seen by probe pods; remove unloads them', async () => {
     const infoFile = path.join(dir, 'release.json');
-    writeFileSync(infoFile, JSON.stringify(await labReleaseInfoFor(kernel!.kver, { registry: registry.host })));
+    writeFileSync(infoFile, JSON.stringify(await labReleaseInfoFor(kernel!.kver, { registry: h.registry.host })));
     const release = await resolveRelease({ releaseInfoFile: infoFile });
     // A repository of this run only: an image pushed by an earlier run would skip KMM's build.
-    const repo = `${registry.host}/${path.basename(dir).toLowerCase()}`;
+    const repo = `${h.registry.host}/${path.basename(dir).toLowerCase()}`;
     const driver = await loadDriver('drivers/simple-kmod/driver.yaml');
     const modules = driver.spec.modules.map((m) => m.name.replace(/-/g, '_'));
 

@@ -6,20 +6,15 @@
  * on the other side: the node reboots into the realtime kernel and back, and the node
  * observer sees each reboot (a new bootID, the kernel it runs).
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventKind } from '../../src/evaluation/events.js';
 import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
-import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry', 'mkfs.erofs'].filter((t) => !findTool(t));
 const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
@@ -28,31 +23,18 @@ const ok = lab.ok && missing.length === 0 && !!realtime;
 const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : 'no realtime lab kernel'}]`;
 
 describe.skipIf(!ok)(`the cluster target's kernel switch on kmodlab lab up${ok ? '' : why}`, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-ctmco-'));
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  let registry: LabRegistry;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kmodlab = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, [BIN, ...args], { env: env(), cwd: REPO, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
+  const h = new LabUpHarness('ctmco');
+  const { dir, kubeconfig } = h;
   let target: ClusterTarget | undefined;
   const events: { kind: EventKind; data: Record<string, unknown>; node?: string }[] = [];
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    await setupLabImages([kernel!, realtime!]);
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
-    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { up } = await h.start({ kernel: kernel!, images: [kernel!, realtime!] });
     expect(up.code, up.stderr).toBe(0);
   }, 900_000);
   afterAll(async () => {
     await target?.close();
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await h.stop();
   }, 300_000);
 
   it('picks the master pool, switches to the realtime kernel and back; the node observer sees both reboots', async () => {

@@ -6,9 +6,7 @@
  * The probe pods and canaries run the lab release's runtime-base image (the lab's nodes
  * pull from the lab registry; ubi-minimal is not there).
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../src/methods/all.js';
@@ -19,11 +17,10 @@ import { renderMethods } from '../../src/methods/render.js';
 import { resolveRelease } from '../../src/release/resolve.js';
 import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
-import { labReleaseInfoFor, setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labReleaseInfoFor } from '../../src/targets/lab/images/lab-release.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool(t));
 const ok = lab.ok && missing.length === 0;
@@ -31,36 +28,23 @@ const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: not installed: ${missing.joi
 
 describe.skipIf(!ok)(`the cluster target on kmodlab lab up, DTK day 2${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-ctlab-'));
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  let registry: LabRegistry;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kmodlab = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, [BIN, ...args], { env: env(), cwd: REPO, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
+  const h = new LabUpHarness('ctlab');
+  const { dir, kubeconfig } = h;
   let target: ClusterTarget | undefined;
   const events: { kind: EventKind; data: Record<string, unknown>; node?: string }[] = [];
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    await setupLabImages([kernel!]);
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
-    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { up } = await h.start({ kernel: kernel! });
     expect(up.code, up.stderr).toBe(0);
   }, 900_000);
   afterAll(async () => {
     await target?.close();
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await h.stop();
   }, 300_000);
 
   it('connect, reset, apply (the Binary build fed by kmodlab), the modules seen on the node by probe pods; remove unloads them', async () => {
     const infoFile = path.join(dir, 'release.json');
-    writeFileSync(infoFile, JSON.stringify(await labReleaseInfoFor(kernel!.kver, { registry: registry.host })));
+    writeFileSync(infoFile, JSON.stringify(await labReleaseInfoFor(kernel!.kver, { registry: h.registry.host })));
     const release = await resolveRelease({ releaseInfoFile: infoFile });
     expect(release.runtimeBaseImage, 'the lab release names its runtime-base image').toBeDefined();
     const driver = await loadDriver('drivers/simple-kmod/driver.yaml');

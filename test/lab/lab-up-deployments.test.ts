@@ -8,21 +8,18 @@
  * lab release moves the machine-config-osimageurl ConfigMap and openshift/driver-toolkit. Then the cluster
  * target's own canary (ClusterTarget.reset deploys one per node) is probed up.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventKind } from '../../src/evaluation/events.js';
 import { resolveRelease } from '../../src/release/resolve.js';
 import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
-import { labReleaseInfoFor, setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
+import { labReleaseInfoFor } from '../../src/targets/lab/images/lab-release.js';
 import { kubectlBinary } from './api-server-helpers.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool(t));
 const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
@@ -43,20 +40,10 @@ function deployment(name: string, image: string, podSpec: Record<string, unknown
 
 describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab up${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labdeploy-'));
-  let registry: LabRegistry;
+  const h = new LabUpHarness('labdeploy');
+  const { dir, kubeconfig, kubectl } = h;
   let runtimeBase: string;
   let target: ClusterTarget | undefined;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  const run = (file: string, args: string[], extraEnv: Record<string, string> = {}) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(file, args, { env: { ...env(), ...extraEnv }, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
-  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
-  const kubectl = (...args: string[]) => run(kubectlBinary()!, args, { KUBECONFIG: kubeconfig });
   const apply = (name: string, text: string) => {
     const f = path.join(dir, `${name}.json`);
     writeFileSync(f, text);
@@ -74,18 +61,13 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
   };
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    const release = await setupLabImages([kernel!]);
-    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
-    const r = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { release, up: r } = await h.start({ kernel: kernel! });
+    runtimeBase = runtimeBaseOf(release);
     expect(r.code, r.stderr).toBe(0);
   }, 900_000);
   afterAll(async () => {
     await target?.close();
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await h.stop();
   }, 300_000);
 
   it('a Deployment rolls out on the node (kubectl rollout status, wait Available); a deleted pod is replaced', async () => {
@@ -146,7 +128,7 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
     const cv = await until(() => getJson('clusterversion', 'version'), (x) => !!x.status?.history?.length, 30_000);
     const y = await kubectl('get', 'clusterversion', 'version', '-o', 'yaml');
     expect(y.code, y.stderr).toBe(0);
-    const info = await labReleaseInfoFor(kernel!.kver, { registry: registry.host });
+    const info = await labReleaseInfoFor(kernel!.kver, { registry: h.registry.host });
     expect(cv.status.desired).toEqual({ version: kernel!.kver, image: info['image'] });
     expect(cv.status.history[0]).toMatchObject({ state: 'Completed', version: kernel!.kver });
     for (const t of ['Available', 'Progressing', 'Failing', 'ReleaseAccepted']) expect(cv.status.conditions.map((c: { type: string }) => c.type)).toContain(t);
@@ -179,7 +161,7 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
     expect(moved.status.availableUpdates.map((u: { version: string }) => u.version)).toContain(kernel!.kver);
     const cm2 = await getJson('configmap', '-n', 'openshift-machine-config-operator', 'machine-config-osimageurl');
     expect(cm2.data).toEqual({ baseOSContainerImage: next.image, releaseVersion: next.version });
-    const nextInfo = await labReleaseInfoFor(next.version, { registry: registry.host });
+    const nextInfo = await labReleaseInfoFor(next.version, { registry: h.registry.host });
     const nextDtk = (nextInfo['references'] as { spec: { tags: { name: string; from: { name: string } }[] } }).spec.tags.find((t) => t.name === 'driver-toolkit')!.from.name;
     const is2 = await getJson('imagestream', '-n', 'openshift', 'driver-toolkit');
     expect(is2.status.tags.find((t: { tag: string }) => t.tag === 'latest').items.map((i: { dockerImageReference: string }) => i.dockerImageReference)).toEqual([nextDtk, dtk]);
@@ -190,7 +172,7 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
 
   it("the cluster target's canary (one Deployment per node, deployed by reset) is probed up", async () => {
     const infoFile = path.join(dir, 'release.json');
-    writeFileSync(infoFile, JSON.stringify(await labReleaseInfoFor(kernel!.kver, { registry: registry.host })));
+    writeFileSync(infoFile, JSON.stringify(await labReleaseInfoFor(kernel!.kver, { registry: h.registry.host })));
     const release = await resolveRelease({ releaseInfoFile: infoFile });
     const events: { kind: EventKind; data: Record<string, unknown>; node?: string }[] = [];
     target = await ClusterTarget.connect({

@@ -7,20 +7,16 @@
  * through a pod's log), unloaded by its preStop on delete. A failing Dockerfile step fails
  * the Build with its log.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATHS } from '../../src/targets/lab/control-plane/informers.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
-import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import type { LabState } from '../../src/targets/lab/up/state.js';
 import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool(t));
 const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
@@ -42,20 +38,9 @@ const lsmodDaemonSet = (image: string) =>
 
 describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labdtk-'));
-  let registry: LabRegistry;
+  const h = new LabUpHarness('labdtk');
+  const { dir, labLog, kmodlab, kubectl } = h;
   let runtimeBase: string;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
-  const run = (file: string, args: string[], opts: { cwd?: string } = {}) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(file, args, { env: { ...env(), KUBECONFIG: kubeconfig }, cwd: opts.cwd ?? REPO, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
-  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
-  const kubectl = (...args: string[]) => run(kubectlBinary()!, args);
   const loaded = async (): Promise<string[]> => {
     const f = path.join(dir, 'lsmod.json');
     writeFileSync(f, lsmodDaemonSet(runtimeBase));
@@ -70,18 +55,11 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
   };
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    const release = await setupLabImages([kernel!]);
-    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
-    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { release, up } = await h.start({ kernel: kernel! });
+    runtimeBase = runtimeBaseOf(release);
     expect(up.code, up.stderr).toBe(0);
   }, 900_000);
-  afterAll(async () => {
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => h.stop());
 
   it('render for the lab release, kubectl apply, the README build step: the driver is loaded on the node; delete unloads it', async () => {
     const info = await kmodlab('lab', 'release-info', kernel!.kver);

@@ -7,19 +7,15 @@
  * kernel, a worker pod loads it and the node gets KMM's ready label; deleting the Module
  * unloads it before the Module goes.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
-import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool(t));
 const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
@@ -42,22 +38,11 @@ const lsmodDaemonSet = (image: string) =>
 
 describe.skipIf(!ok)(`the KMM method on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labkmm-'));
+  const h = new LabUpHarness('labkmm');
+  const { dir, labLog, kmodlab, kubectl } = h;
   const out = path.join(dir, 'out', 'kmm');
-  let registry: LabRegistry;
   let runtimeBase: string;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
   const logTail = () => readFileSync(labLog, 'utf8').split('\n').slice(-25).join('\n');
-  const run = (file: string, args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(file, args, { env: { ...env(), KUBECONFIG: kubeconfig }, cwd: REPO, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
-  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
-  const kubectl = (...args: string[]) => run(kubectlBinary()!, args);
   const json = async (...args: string[]) => JSON.parse((await kubectl(...args, '-o', 'json')).stdout);
   /** Polls `probe` until it is true (or the time is up); returns the last value. */
   const until = async (probe: () => Promise<boolean>, ms: number) => {
@@ -83,14 +68,11 @@ describe.skipIf(!ok)(`the KMM method on kmodlab lab up, with kubectl${ok ? '' : 
   const READY = 'kmm.node.kubernetes.io/kmodlab-simple-kmod.simple-kmod.ready';
   const CSV = 'kernel-module-management.v2.7.0';
   // A repository of this run only: an image pushed by an earlier run would skip KMM's build.
-  const repo = () => `${registry.host}/${path.basename(dir).toLowerCase()}`;
+  const repo = () => `${h.registry.host}/${path.basename(dir).toLowerCase()}`;
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    const release = await setupLabImages([kernel!]);
-    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
-    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { release, up } = await h.start({ kernel: kernel! });
+    runtimeBase = runtimeBaseOf(release);
     expect(up.code, up.stderr).toBe(0);
     const info = await kmodlab('lab', 'release-info', kernel!.kver);
     expect(info.code, info.stderr).toBe(0);
@@ -98,11 +80,7 @@ describe.skipIf(!ok)(`the KMM method on kmodlab lab up, with kubectl${ok ? '' : 
     const r = await kmodlab('render', '--method', 'kmm', '--release-info', path.join(dir, 'release.json'), '--output-dir', path.join(dir, 'out'), '--registry', repo(), '--pool', 'master');
     expect(r.code, r.stderr).toBe(0);
   }, 900_000);
-  afterAll(async () => {
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => h.stop());
 
   it('kubectl apply of the operator files: OLM installs KMM (CSV Succeeded) and only then serves the Module kind', async () => {
     // Everything at once, as a user might: the Module cannot be mapped yet (no CRD before the CSV installs).

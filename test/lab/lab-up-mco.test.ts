@@ -8,20 +8,16 @@
  * rendered layering Containerfile, built and pushed as its build.sh does, is booted by the
  * node and the module baked into it is loaded at boot (modules-load.d).
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
-import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry', 'mkfs.erofs'].filter((t) => !findTool(t));
 const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
@@ -48,21 +44,10 @@ const mc = (name: string, spec: Record<string, unknown>) =>
   JSON.stringify({ apiVersion: 'machineconfiguration.openshift.io/v1', kind: 'MachineConfig', metadata: { name, labels: { 'machineconfiguration.openshift.io/role': 'master' } }, spec });
 
 describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labmco-'));
-  let registry: LabRegistry;
+  const h = new LabUpHarness('labmco', { timeoutMs: 1_200_000 });
+  const { dir, labLog, kmodlab, kubectl } = h;
   let otherOs: string;
   let runtimeBase: string;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
-  const run = (file: string, args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(file, args, { env: { ...env(), KUBECONFIG: kubeconfig }, cwd: REPO, timeout: 1_200_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
-  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
-  const kubectl = (...args: string[]) => run(kubectlBinary()!, args);
   const json = async <T>(...args: string[]): Promise<T> => {
     const r = await kubectl('get', ...args, '-o', 'json');
     expect(r.code, r.stderr).toBe(0);
@@ -90,19 +75,12 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
   };
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    const release = await setupLabImages([kernel!, roles!.realtime!, other!]);
-    otherOs = release.images.find((i) => i.role === 'node-os' && i.kver === other!.kver)!.digestRef!;
-    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
-    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { release, up } = await h.start({ kernel: kernel!, images: [kernel!, roles!.realtime!, other!] });
+    otherOs = release!.images.find((i) => i.role === 'node-os' && i.kver === other!.kver)!.digestRef!;
+    runtimeBase = runtimeBaseOf(release);
     expect(up.code, up.stderr).toBe(0);
   }, 1_200_000);
-  afterAll(async () => {
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => h.stop());
 
   it('single-node: the node is in the master pool, worker has 0 machines; both are Updated on their rendered config', async () => {
     // As on an installed cluster, lab up returns with every pool rendered and updated.
@@ -162,7 +140,7 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
 
   it('an osImageURL that does not exist: node Degraded with the pull error, cordoned, not rebooted; pool Degraded', async () => {
     const before = await node();
-    const missingRef = `${registry.prefix}/node-os@sha256:${'0'.repeat(64)}`;
+    const missingRef = `${h.registry.prefix}/node-os@sha256:${'0'.repeat(64)}`;
     await apply('99-master-layered-missing', { osImageURL: missingRef });
     const w = await kubectl('wait', 'mcp/master', '--for=condition=Degraded', '--timeout=300s');
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
@@ -208,7 +186,7 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     expect(info.code, info.stderr).toBe(0);
     writeFileSync(path.join(dir, 'release.json'), info.stdout);
     const out = path.join(dir, 'out');
-    const r = await kmodlab('render', '--method', 'layering', '--pool', 'master', '--registry', registry.prefix, '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
+    const r = await kmodlab('render', '--method', 'layering', '--pool', 'master', '--registry', h.registry.prefix, '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
     expect(r.code, r.stderr).toBe(0);
     const buildSh = readFileSync(path.join(out, 'layering', 'build.sh'), 'utf8');
     const arg = (name: string) => new RegExp(`^${name}="\\$\\{${name}:-([^}]+)\\}"`, 'm').exec(buildSh)?.[1];

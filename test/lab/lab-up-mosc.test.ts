@@ -8,19 +8,15 @@
  * makes a new MachineOSBuild; the rendered Containerfile's driver-toolkit is pinned to the
  * old release, so that build fails its kmodlab check and the pool stays on its image.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
-import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry', 'mkfs.erofs'].filter((t) => !findTool(t));
 const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
@@ -36,21 +32,10 @@ interface Mosb {
 }
 
 describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labmosc-'));
-  let registry: LabRegistry;
+  const h = new LabUpHarness('labmosc', { timeoutMs: 1_200_000 });
+  const { dir, labLog, kmodlab, kubectl } = h;
   let otherOs: string;
   let runtimeBase: string;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
-  const run = (file: string, args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(file, args, { env: { ...env(), KUBECONFIG: kubeconfig }, cwd: REPO, timeout: 1_200_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
-  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
-  const kubectl = (...args: string[]) => run(kubectlBinary()!, args);
   const json = async <T>(...args: string[]): Promise<T> => {
     const r = await kubectl('get', ...args, '-o', 'json');
     expect(r.code, r.stderr).toBe(0);
@@ -73,26 +58,19 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
   };
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    const release = await setupLabImages([kernel!, other!]);
-    otherOs = release.images.find((i) => i.role === 'node-os' && i.kver === other!.kver)!.digestRef!;
-    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
-    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { release, up } = await h.start({ kernel: kernel!, images: [kernel!, other!] });
+    otherOs = release!.images.find((i) => i.role === 'node-os' && i.kver === other!.kver)!.digestRef!;
+    runtimeBase = runtimeBaseOf(release);
     expect(up.code, up.stderr).toBe(0);
   }, 1_200_000);
-  afterAll(async () => {
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => h.stop());
 
   it('the rendered MachineOSConfig: MachineOSBuild Succeeded, the pool rolls to its image, the node boots it and loads the module', async () => {
     const info = await kmodlab('lab', 'release-info', kernel!.kver);
     expect(info.code, info.stderr).toBe(0);
     writeFileSync(path.join(dir, 'release.json'), info.stdout);
     const out = path.join(dir, 'out');
-    const r = await kmodlab('render', '--method', 'layering', '--variant', 'on-cluster', '--ocp-version', '4.19.0', '--pool', 'master', '--registry', registry.prefix, '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
+    const r = await kmodlab('render', '--method', 'layering', '--variant', 'on-cluster', '--ocp-version', '4.19.0', '--pool', 'master', '--registry', h.registry.prefix, '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
     expect(r.code, r.stderr).toBe(0);
     // The README's step 4: the driver source travels as an image (podman build + push; buildah here).
     const readme = readFileSync(path.join(out, 'layering', 'README.md'), 'utf8');
@@ -114,7 +92,7 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
     process.stderr.write(`lab MOSC: apply → MachineOSBuild Succeeded ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const built = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
-    expect(built.status?.digestedImagePushSpec).toMatch(new RegExp(`^${registry.prefix.replace(/[.]/g, '\\.')}/simple-kmod-rhcos@sha256:[0-9a-f]{64}$`));
+    expect(built.status?.digestedImagePushSpec).toMatch(new RegExp(`^${h.registry.prefix.replace(/[.]/g, '\\.')}/simple-kmod-rhcos@sha256:[0-9a-f]{64}$`));
     const mosc = await json<{ status: { currentImagePullSpec?: string; machineOSBuild?: { name: string } } }>('machineosconfig', 'master');
     expect(mosc.status.currentImagePullSpec).toBe(built.status!.digestedImagePushSpec);
     expect(mosc.status.machineOSBuild?.name).toBe(mosb.metadata.name);

@@ -4,17 +4,15 @@
  * kubectl 1.32; killing its QEMU turns Ready away from True within the documented time;
  * `lab down` — and a SIGKILL of the lab process — leave no QEMU and no API server behind.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_NODE_TIMING } from '../../src/targets/lab/control-plane/controllers/node-lifecycle.js';
 import type { LabState } from '../../src/targets/lab/up/state.js';
 import { kubectlBinary } from './api-server-helpers.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 
 function alive(pid: number | undefined): boolean {
@@ -35,31 +33,18 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number): Promis
 
 describe.skipIf(!lab.ok || !kubectlBinary())(`kmodlab lab up --nodes 1${skipReason(lab)}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labnodes-'));
-  const env = { ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home') };
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
+  const h = new LabUpHarness('labnodes', { registry: false });
+  const { dir, kmodlab, kubectl } = h;
   const stateFile = path.join(dir, 'cache', 'lab-api', 'lab.json');
-  const run = (file: string, args: string[], extraEnv: Record<string, string> = {}) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(file, args, { env: { ...env, ...extraEnv }, timeout: 300_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
-  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
-  const kubectl = (...args: string[]) => run(kubectlBinary()!, args, { KUBECONFIG: kubeconfig });
   const state = () => JSON.parse(readFileSync(stateFile, 'utf8')) as LabState;
   let first: LabState;
 
   beforeAll(async () => {
-    mkdirSync(env.HOME, { recursive: true });
-    const r = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { up: r } = await h.start({ kernel: kernel!, images: [] });
     expect(r.code, r.stderr).toBe(0);
     first = state();
   }, 320_000);
-  afterAll(async () => {
-    await kmodlab('lab', 'down');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => h.stop());
 
   it('kubectl sees one Ready node running the booted kernel, with its boot id and SNO roles', async () => {
     const g = await kubectl('get', 'nodes', '-o', 'json');

@@ -6,18 +6,14 @@
  * reports Ready, serves `kubectl logs`, and runs the preStop hook on delete; a missing
  * image is ErrImagePull/ImagePullBackOff, as on a cluster.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
-import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
-import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool(t));
 const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
@@ -59,20 +55,9 @@ function daemonSet(name: string, image: string, command: string, extra: { nodeSe
 
 describe.skipIf(!ok)(`DaemonSets on kmodlab lab up${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labwork-'));
-  let registry: LabRegistry;
+  const h = new LabUpHarness('labwork');
+  const { dir, labLog, kubectl } = h;
   let runtimeBase: string;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
-  const run = (file: string, args: string[], extraEnv: Record<string, string> = {}) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(file, args, { env: { ...env(), ...extraEnv }, timeout: 300_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
-  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
-  const kubectl = (...args: string[]) => run(kubectlBinary()!, args, { KUBECONFIG: kubeconfig });
   const apply = (name: string, text: string) => {
     const f = path.join(dir, `${name}.json`);
     writeFileSync(f, text);
@@ -81,18 +66,11 @@ describe.skipIf(!ok)(`DaemonSets on kmodlab lab up${ok ? '' : why}`, () => {
   const pulls = () => [...readFileSync(labLog, 'utf8').matchAll(/node (\S+): pulled (\S+) \((\d+) bytes\)/g)].map((m) => ({ node: m[1]!, image: m[2]!, bytes: Number(m[3]) }));
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    const release = await setupLabImages([kernel!]);
-    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
-    const r = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
+    const { release, up: r } = await h.start({ kernel: kernel! });
+    runtimeBase = runtimeBaseOf(release);
     expect(r.code, r.stderr).toBe(0);
   }, 900_000);
-  afterAll(async () => {
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => h.stop());
 
   it('runs one pod per matching node in its image, with hostPath mounts; Ready, logs, DaemonSet status', async () => {
     const a = await apply('modules', daemonSet('modules', runtimeBase, 'echo "modprobe: $(command -v modprobe)"; modprobe --show-depends 9pnet_virtio; cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'));
@@ -149,7 +127,7 @@ describe.skipIf(!ok)(`DaemonSets on kmodlab lab up${ok ? '' : why}`, () => {
   }, 60_000);
 
   it('an image the registry does not hold: ErrImagePull, then ImagePullBackOff', async () => {
-    const ref = `${registry.prefix}/does-not-exist:v1`;
+    const ref = `${h.registry.prefix}/does-not-exist:v1`;
     expect((await apply('nopull', daemonSet('nopull', ref, 'sleep infinity'))).code).toBe(0);
     const reasons = new Set<string>();
     for (let i = 0; i < 40 && !reasons.has('ImagePullBackOff'); i++, await new Promise((r) => setTimeout(r, 250))) {

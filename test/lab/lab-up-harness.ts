@@ -1,0 +1,119 @@
+/**
+ * One `kmodlab lab up` per test file, driven the way a user drives it: bin/kmodlab.js and
+ * kubectl as child processes, with the lab's state, cache and HOME in a temp dir of the
+ * file's own (a lab someone runs by hand is left alone) and, when asked, a lab registry
+ * opened for the file and named to kmodlab (KMODLAB_REGISTRY).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setupLabImages, type SetupImagesResult } from '../../src/targets/lab/images/lab-release.js';
+import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
+import type { LabKernel } from '../../src/targets/lab/kernels/catalog.js';
+import { kubectlBinary } from './api-server-helpers.js';
+import { REPO } from './helpers.js';
+
+export const BIN = path.join(REPO, 'bin', 'kmodlab.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface LabUpHarnessOptions {
+  /** Open a lab registry for this file and name it to kmodlab (default true). */
+  registry?: boolean;
+  /** Longest run of one command (default 15 min: a `lab up` that builds images, a rollout). */
+  timeoutMs?: number;
+}
+
+export interface StartOptions {
+  /** The kernel the nodes boot. */
+  kernel: LabKernel;
+  /** Kernels whose lab release images must exist first (default: `kernel`; [] sets up nothing). */
+  images?: LabKernel[];
+  /** `lab up` flags (default: one node on `kernel`). */
+  upArgs?: string[];
+}
+
+export class LabUpHarness {
+  readonly dir: string;
+  readonly kubeconfig: string;
+  /** The `lab up` process's log (its controllers write here). */
+  readonly labLog: string;
+  private opened: LabRegistry | undefined;
+
+  constructor(
+    prefix: string,
+    private readonly opts: LabUpHarnessOptions = {},
+  ) {
+    this.dir = mkdtempSync(path.join(tmpdir(), `kmodlab-${prefix}-`));
+    this.kubeconfig = path.join(this.dir, 'state', 'kubeconfig');
+    this.labLog = path.join(this.dir, 'cache', 'lab-api', 'api.log');
+  }
+
+  get registry(): LabRegistry {
+    if (!this.opened) throw new Error('the lab registry is opened by start()');
+    return this.opened;
+  }
+
+  /** kmodlab's environment: this file's lab state, cache, HOME and registry, and its kubeconfig. */
+  env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      KMODLAB_LAB_DIR: path.join(this.dir, 'state'),
+      KMODLAB_CACHE: path.join(this.dir, 'cache'),
+      HOME: path.join(this.dir, 'home'),
+      KUBECONFIG: this.kubeconfig,
+      ...(this.opened ? { KMODLAB_REGISTRY: this.opened.host } : {}),
+    };
+  }
+
+  /** Runs `file` to completion; a command killed by the timeout has code 124. */
+  readonly run = (file: string, args: string[], opts: { cwd?: string } = {}): Promise<RunResult> =>
+    new Promise((resolve) =>
+      execFile(file, args, { env: this.env(), cwd: opts.cwd ?? REPO, timeout: this.opts.timeoutMs ?? 900_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
+      ),
+    );
+
+  /** bin/kmodlab.js (destructurable, like run and kubectl). */
+  readonly kmodlab = (...args: string[]): Promise<RunResult> => this.run(process.execPath, [BIN, ...args]);
+
+  readonly kubectl = (...args: string[]): Promise<RunResult> => this.run(kubectlBinary()!, args);
+
+  /** The last `lines` lines of the lab's log (those matching `only`, when given). */
+  readonly logTail = (lines = 25, only?: RegExp): string => {
+    let all: string[];
+    try {
+      all = readFileSync(this.labLog, 'utf8').split('\n');
+    } catch {
+      return '(no lab log)';
+    }
+    return (only ? all.filter((l) => only.test(l)) : all).slice(-lines).join('\n');
+  };
+
+  /** Opens the registry (if asked), sets up the lab release images, and brings the lab up. */
+  async start(opts: StartOptions): Promise<{ release: SetupImagesResult | undefined; up: RunResult }> {
+    if (this.opts.registry ?? true) this.opened = await openRegistry();
+    const images = opts.images ?? [opts.kernel];
+    const release = images.length ? await setupLabImages(images) : undefined;
+    mkdirSync(path.join(this.dir, 'home'), { recursive: true });
+    const up = await this.kmodlab('lab', 'up', ...(opts.upArgs ?? ['--nodes', '1', '--kernel', opts.kernel.kver]));
+    return { release, up };
+  }
+
+  /** `lab down`, the registry stopped, the temp dir removed. */
+  async stop(): Promise<void> {
+    await this.kmodlab('lab', 'down');
+    await this.opened?.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The digest reference of the lab release's runtime base (ubi-minimal's counterpart). */
+export function runtimeBaseOf(release: SetupImagesResult | undefined): string {
+  return release!.images.find((i) => i.role === 'runtime-base')!.digestRef!;
+}
