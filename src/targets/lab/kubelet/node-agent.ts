@@ -15,6 +15,7 @@
  */
 import { nodeObject, type NodeFacts } from '../api-server/node-object.js';
 import type { NodeApi } from './node-api.js';
+import { rfc3339 } from '../control-plane/kube-time.js';
 
 /** What the agent needs from a node: its name and a shell in it. LabNode satisfies it. */
 export interface NodeShell {
@@ -53,10 +54,6 @@ export function parseProbe(stdout: string): GuestFacts {
   const [kernelVersion = '', bootID = '', osImage = ''] = stdout.split('\n').map((l) => l.trim());
   if (!kernelVersion || !/^[0-9a-f-]{36}$/.test(bootID)) throw new Error(`unexpected node probe output: ${JSON.stringify(stdout.slice(0, 200))}`);
   return { kernelVersion, bootID, osImage: osImage || 'kmodlab lab node (busybox initramfs)' };
-}
-
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 export class NodeAgent {

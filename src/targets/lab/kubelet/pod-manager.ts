@@ -25,6 +25,7 @@ import type { MemoryLogSource } from '../api-server/log-source.js';
 import { ImagePullError, type NodeImageStore, type PulledImage } from './image-pull.js';
 import type { NodeShell } from './node-agent.js';
 import { execInContainer, probeContainer, startContainer, stopContainer, type HostPathMount } from './pod-sandbox.js';
+import { rfc3339 } from '../control-plane/kube-time.js';
 
 export interface PodStatusApi {
   patchPodStatus(namespace: string, name: string, status: object): Promise<void>;
@@ -66,10 +67,6 @@ interface PodRun {
   lastPosted?: string;
   podStart?: string;
   condTimes?: Record<string, string>;
-}
-
-function rfc3339(d = new Date()): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 export interface PodManagerOptions {

@@ -38,6 +38,7 @@ import { requireTool } from '../../host/tools.js';
 import { Buildah } from '../../images/buildah.js';
 import type { LabRegistry } from '../../images/registry.js';
 import type { SharedInformers } from '../informers.js';
+import { rfc3339 } from '../kube-time.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = KubernetesObject & Record<string, any>;
@@ -51,10 +52,6 @@ const IMG = { group: 'image.openshift.io', version: 'v1' };
 
 /** The integrated registry's service address, as builds in an OpenShift cluster name it. */
 const INTERNAL_REF = /image-registry\.openshift-image-registry\.svc:5000\/([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9._-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?/g;
-
-function rfc3339(d = new Date()): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
-}
 
 export interface BuildControllerOptions {
   kc: KubeConfig;

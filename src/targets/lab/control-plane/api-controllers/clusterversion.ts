@@ -34,6 +34,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type Kube
 import { randomUUID } from 'node:crypto';
 import type { LabReleaseOffer } from '../../images/lab-release.js';
 import type { SharedInformers } from '../informers.js';
+import { rfc3339 } from '../kube-time.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = KubernetesObject & Record<string, any>;
@@ -48,7 +49,6 @@ const CV = { group: 'config.openshift.io', version: 'v1', plural: 'clusterversio
 const IMG = { group: 'image.openshift.io', version: 'v1', plural: 'imagestreams' };
 const MC = { group: 'machineconfiguration.openshift.io', version: 'v1', plural: 'machineconfigs' };
 
-const rfc3339 = (d = new Date()) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 const digestOf = (ref: string | undefined) => /@(sha256:[a-f0-9]{64})$/.exec(ref ?? '')?.[1];
 /** cvo.go equalDigest: two pull specs of one image compare by digest. */
 const sameImage = (a: string | undefined, b: string | undefined) => !!a && !!b && (a === b || (!!digestOf(a) && digestOf(a) === digestOf(b)));

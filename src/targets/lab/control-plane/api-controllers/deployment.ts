@@ -29,6 +29,7 @@ import { createHash } from 'node:crypto';
 import { ReconcileLoop } from './reconcile-loop.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 import { controlledBy } from './replicaset.js';
+import { rfc3339 } from '../kube-time.js';
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 export const REVISION = 'deployment.kubernetes.io/revision';
@@ -79,7 +80,6 @@ export function templateHash(template: unknown, collisionCount = 0): string {
   return [...String(n)].map((ch) => alphabet[ch.charCodeAt(0) % alphabet.length]).join('');
 }
 
-const rfc3339 = (d = new Date()) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 const revisionOf = (rs: V1ReplicaSet) => Number(rs.metadata?.annotations?.[REVISION] ?? 0);
 
 export interface DeploymentControllerOptions {

@@ -32,6 +32,7 @@ import { Buildah } from '../../images/buildah.js';
 import type { LabRegistry } from '../../images/registry.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 import type { BuildController } from './builds.js';
+import { rfc3339 } from '../kube-time.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = KubernetesObject & Record<string, any>;
@@ -45,10 +46,6 @@ const LABEL_POOL = `${GROUP}/target-machine-config-pool`;
 const INTERNAL_REGISTRY = 'image-registry.openshift-image-registry.svc:5000/';
 const MCO_NAMESPACE = 'openshift-machine-config-operator';
 const OSIMAGEURL_CONFIGMAP = 'machine-config-osimageurl';
-
-function rfc3339(d = new Date()): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
-}
 
 /** A push/pull spec as the lab registry serves it: the integrated registry's name → `<prefix>/<ns>/<name>`. */
 export function labImageRef(ref: string, registryPrefix: string): string {

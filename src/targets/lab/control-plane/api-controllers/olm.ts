@@ -29,6 +29,7 @@
 import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { SharedInformers } from '../informers.js';
 import { KMM_CHANNELS, KMM_CSV_NAME, KMM_OWNED, KMM_PACKAGE, crdName, kmmCrd, kmmCsv } from './kmm-bundle.js';
+import { rfc3339 } from '../kube-time.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = KubernetesObject & Record<string, any>;
@@ -41,7 +42,6 @@ export const OPERATORGROUPS = '/apis/operators.coreos.com/v1/operatorgroups';
 const V1A1 = { group: 'operators.coreos.com', version: 'v1alpha1' };
 const V1 = { group: 'operators.coreos.com', version: 'v1' };
 
-const rfc3339 = (d = new Date()) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 const live = (o: Obj) => !o.metadata?.deletionTimestamp;
 const inNs = (ns: string) => (o: Obj) => o.metadata?.namespace === ns;
 

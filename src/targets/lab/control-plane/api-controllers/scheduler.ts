@@ -26,6 +26,7 @@ import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Nod
 import { matchesNodeAffinity, matchesSelector, tolerates } from '../objects.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import { PATHS, type SharedInformers } from '../informers.js';
+import { rfc3339 } from '../kube-time.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
@@ -73,7 +74,6 @@ export function pickNode(pod: V1Pod, nodes: V1Node[], podsOn: (node: string) => 
   return { node: feasible[0]! };
 }
 
-const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 const terminal = (p: V1Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 
 export interface SchedulerOptions {
