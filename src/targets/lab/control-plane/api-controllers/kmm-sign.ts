@@ -10,8 +10,9 @@
  *     containerImage and the sign step overwrites it with the signed one; without a
  *     build, sign.unsignedImage (internal/buildsign/resource/common.go makeSignTemplate).
  *     KMM up to 2.6 built to an intermediate image instead, named by AppendToTag(image,
- *     "<namespace>_<module>_kmm_unsigned") (`:` before it when the image has no tag,
- *     else `_`; internal/module/helper.go IntermediateImageName of v2.0.0 … v2.6.0),
+ *     "<namespace>_<module>_kmm_unsigned") (joined with `_` when the reference has any
+ *     `:` — a tag or a registry port —, else with `:`; internal/module/helper.go
+ *     IntermediateImageName of v2.0.0 … v2.6.0),
  *     which commit 9d626f4 "Remove intermediate image when we have both build and sign"
  *     (upstream; 16971c49 in rh-ecosystem-edge/kernel-module-management, on main before
  *     release-2.7 was cut) removed. Either way the worker only ever gets containerImage,
