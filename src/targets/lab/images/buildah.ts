@@ -77,6 +77,11 @@ export interface BudOptions {
   insecure?: boolean;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Read-only bind mounts for every RUN (`host-dir:container-dir`), never committed to a
+   * layer: how OpenShift build volumes (e.g. a signing key's Secret) reach the build.
+   */
+  volumes?: string[];
 }
 
 export interface BuiltImage {
@@ -114,6 +119,7 @@ export class Buildah {
       ...(o.reproducible ? ['--timestamp', '0'] : []),
       ...(o.insecure ? ['--tls-verify=false'] : []),
       ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+      ...(o.volumes ?? []).flatMap((v) => ['--volume', `${v}:ro`]),
       o.context,
     ];
     const script = [this.bin, ...this.argv(...args)].map(shQuote).join(' ');

@@ -20,6 +20,11 @@
  *     status.imageChangeTriggers[].lastTriggeredImageID (openshift-controller-manager
  *     pkg/image/trigger/buildconfigs); configs with a Binary source are never triggered
  *     (only `instantiatebinary` can start them);
+ *   - `dockerStrategy.volumes` of source Secret (openshift/api build/v1 BuildVolume): each
+ *     Secret's data keys as files, mounted read-only at the mount's destinationPath for
+ *     every RUN and not in the output image ("transient mount"), as buildah's --volume
+ *     does; the files sit in a private directory outside the build context for the
+ *     build's lifetime only. A Secret that is not there fails the build;
  *   - references to the internal registry (image-registry.openshift-image-registry.svc:5000/
  *     <ns>/<stream>:<tag>, in FROM, COPY --from or ARG defaults) are served from the
  *     ImageStream tag, as the integrated registry's pullthrough does: the tag's image is
@@ -27,8 +32,8 @@
  * The whole log of each build is kept in the lab's build-log directory (not served as
  * `oc logs build/…`: the lab has no build pods).
  */
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { binaryArchivePath } from '../../api-server/builds.js';
@@ -63,6 +68,7 @@ export interface BuildControllerOptions {
 
 export class BuildController {
   private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
   private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   private readonly seen = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
@@ -70,6 +76,7 @@ export class BuildController {
 
   constructor(private readonly o: BuildControllerOptions) {
     this.custom = o.kc.makeApiClient(CustomObjectsApi);
+    this.core = o.kc.makeApiClient(CoreV1Api);
   }
 
   async start(): Promise<void> {
@@ -207,6 +214,7 @@ export class BuildController {
     await this.patchStatus('builds', ns, name, { phase: 'Running', startTimestamp: rfc3339(started), config: b.status?.config });
     this.o.log?.(`build ${ns}/${name}: Running`);
     const ctx = mkdtempSync(path.join(tmpdir(), 'kmodlab-build-'));
+    let secrets: string | undefined;
     try {
       const contextDir = await this.source(b, ctx, logFile);
       const dockerfile = path.join(contextDir, b.spec?.strategy?.dockerStrategy?.dockerfilePath ?? 'Dockerfile');
@@ -216,6 +224,9 @@ export class BuildController {
       const to = b.spec?.output?.to as Obj | undefined;
       const dest = this.destination(ns, to);
       const buildah = this.o.buildah ?? new Buildah();
+      const vols = (b.spec?.strategy?.dockerStrategy?.volumes ?? []) as Obj[];
+      if (vols.length) secrets = mkdtempSync(path.join(tmpdir(), 'kmodlab-build-volumes-'));
+      const volumes = secrets ? await this.secretVolumes(ns, vols, secrets) : [];
       const local = `localhost/kmodlab-build/${ns}/${name}`;
       try {
         await this.pullThrough(buildah, [readFileSync(dockerfile, 'utf8'), ...Object.values(buildArgs).map(String)], logFile);
@@ -223,7 +234,7 @@ export class BuildController {
         throw new BuildFailure('PullBuilderImageFailed', 'Failed to pull builder image.', e);
       }
       try {
-        await buildah.bud({ containerfile: dockerfile, context: contextDir, tag: local, buildArgs, logFile, insecure: this.o.registry.insecure, timeoutMs: 1_800_000 });
+        await buildah.bud({ containerfile: dockerfile, context: contextDir, tag: local, buildArgs, volumes, logFile, insecure: this.o.registry.insecure, timeoutMs: 1_800_000 });
       } catch (e) {
         throw new BuildFailure('DockerBuildFailed', 'Docker build strategy has failed.', e);
       }
@@ -265,8 +276,30 @@ export class BuildController {
       this.o.log?.(`build ${ns}/${name}: Failed (${f.reason}): ${f.message}; log ${logFile}`);
     } finally {
       rmSync(ctx, { recursive: true, force: true });
+      if (secrets) rmSync(secrets, { recursive: true, force: true });
       rmSync(binaryArchivePath(ns, name), { force: true });
     }
+  }
+
+  /** Build volumes → `host-dir:destinationPath` mounts; each Secret's data written (0600) under `dir` (0700). */
+  private async secretVolumes(ns: string, volumes: Obj[], dir: string): Promise<string[]> {
+    chmodSync(dir, 0o700);
+    const mounts: string[] = [];
+    for (const v of volumes) {
+      if (v.source?.type !== 'Secret' || !v.source.secret?.secretName) throw new BuildFailure('CannotCreateBuildPod', `build volume ${v.name}: only Secret volumes are served by the lab (got ${v.source?.type ?? 'no source'})`);
+      const name = String(v.source.secret.secretName);
+      const secret = await this.core.readNamespacedSecret({ namespace: ns, name }).catch(() => undefined);
+      if (!secret) {
+        if (v.source.secret.optional === true) continue;
+        throw new BuildFailure('CannotCreateBuildPod', `build volume ${v.name}: secret "${name}" not found`);
+      }
+      const vdir = path.join(dir, dnsSafe(String(v.name)));
+      mkdirSync(vdir, { mode: 0o700 });
+      for (const [k, b64] of Object.entries(secret.data ?? {})) writeFileSync(path.join(vdir, path.basename(k)), Buffer.from(b64, 'base64'), { mode: 0o600 });
+      for (const [k, text] of Object.entries(secret.stringData ?? {})) writeFileSync(path.join(vdir, path.basename(k)), text, { mode: 0o600 });
+      for (const m of (v.mounts ?? []) as Obj[]) mounts.push(`${vdir}:${m.destinationPath}`);
+    }
+    return mounts;
   }
 
   /** Lays the build's source out in `ctx`; returns the context directory (contextDir applied). */
@@ -319,6 +352,8 @@ export class BuildController {
     await this.patchStatus('imagestreams', ns, stream, { dockerImageRepository: repo, tags });
   }
 }
+
+const dnsSafe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 class BuildFailure extends Error {
   constructor(

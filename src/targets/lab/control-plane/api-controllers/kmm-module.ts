@@ -27,7 +27,8 @@
  * Unlike upstream, the worker runs in the kmod image itself (whose modprobe the lab's
  * runtime base provides) rather than in KMM's worker image with the kmod image's dirName
  * copied in; the loaded state is kept by this controller, not in NodeModulesConfig objects.
- * Module signing (`sign`) is not done by this controller.
+ * Module signing (`sign`, container-wide or per mapping): kmm-sign.ts; the node's image is
+ * then loaded only once its sign Build completed.
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
@@ -40,6 +41,7 @@ import { PATHS, type SharedInformers } from '../informers.js';
 import { matchesSelector } from '../objects.js';
 import { BUILDS } from './builds.js';
 import { KMM_GROUP } from './kmm-bundle.js';
+import { secretsProblem, signBuildVolumes, signDockerfile, signFor, type SignSpec } from './kmm-sign.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = KubernetesObject & Record<string, any>;
@@ -50,6 +52,8 @@ export const MODULE_FINALIZER = 'kmm.node.kubernetes.io/module-finalizer';
 const MODULE_LABEL = 'kmm.node.kubernetes.io/module.name';
 const KERNEL_LABEL = 'kmm.node.kubernetes.io/target-kernel';
 const ACTION_LABEL = 'kmm.node.kubernetes.io/worker-action';
+/** Build or sign (internal/constants ResourceType; values api/v1beta1 BuildOrSignAction). */
+const RESOURCE_TYPE_LABEL = 'kmm.node.kubernetes.io/resource-type';
 
 export const readyLabel = (ns: string, name: string) => `kmm.node.kubernetes.io/${ns}.${name}.ready`;
 
@@ -58,6 +62,7 @@ interface KernelMapping {
   regexp?: string;
   containerImage?: string;
   build?: { dockerfileConfigMap?: { name: string }; buildArgs?: { name: string; value: string }[] };
+  sign?: SignSpec;
 }
 interface Modprobe {
   moduleName?: string;
@@ -184,7 +189,7 @@ export class KmmModuleController {
   private async reconcile(m: Obj): Promise<void> {
     const ns = m.metadata!.namespace!;
     const name = m.metadata!.name!;
-    const container = (m.spec?.moduleLoader?.container ?? {}) as { kernelMappings?: KernelMapping[]; containerImage?: string; modprobe?: Modprobe };
+    const container = (m.spec?.moduleLoader?.container ?? {}) as { kernelMappings?: KernelMapping[]; containerImage?: string; modprobe?: Modprobe; sign?: SignSpec };
     const modprobe = container.modprobe ?? {};
     const nodes = this.o.informers.list<V1Node>(PATHS.nodes);
     if (m.metadata!.deletionTimestamp) return this.finalize(m, nodes);
@@ -217,7 +222,8 @@ export class KmmModuleController {
         if (node.metadata?.labels?.[label] === undefined) await this.setNodeLabel(nodeName, label, true);
         continue;
       }
-      if (!(await this.imageReady(m, mapping, image, kver))) continue;
+      const sign = signFor(container.sign, mapping.sign, kver);
+      if (!(await (sign ? this.signedImageReady(m, mapping, sign, image, kver, modprobe.dirName ?? '/opt') : this.imageReady(m, mapping, image, kver)))) continue;
       await this.load(m, node, image, modprobe, key, label);
       if (this.loaded.get(key)?.image === image) available += 1;
     }
@@ -231,7 +237,7 @@ export class KmmModuleController {
     const ns = m.metadata!.namespace!;
     const builds = this.o.informers
       .list<Obj>(BUILDS)
-      .filter((b) => b.metadata?.namespace === ns && b.metadata?.labels?.[MODULE_LABEL] === m.metadata!.name && b.spec?.output?.to?.name === image);
+      .filter((b) => b.metadata?.namespace === ns && b.metadata?.labels?.[MODULE_LABEL] === m.metadata!.name && b.spec?.output?.to?.name === image && b.metadata?.labels?.[RESOURCE_TYPE_LABEL] !== 'SignImage');
     if (builds.some((b) => b.status?.phase === 'New' || b.status?.phase === 'Running' || b.status?.phase === undefined)) return false;
     if (await inspectManifest(image, this.o.registry.insecure)) {
       this.images.add(image);
@@ -281,7 +287,7 @@ export class KmmModuleController {
       metadata: {
         generateName: `${name}-build-`,
         namespace: ns,
-        labels: { [MODULE_LABEL]: name, [KERNEL_LABEL]: kver.slice(0, 63), 'kmm.node.kubernetes.io/image-hash': hash },
+        labels: { [MODULE_LABEL]: name, [KERNEL_LABEL]: kver.slice(0, 63), 'kmm.node.kubernetes.io/image-hash': hash, [RESOURCE_TYPE_LABEL]: 'BuildImage' },
         ownerReferences: [{ apiVersion: `${KMM_GROUP}/v1beta1`, kind: 'Module', name, uid: m.metadata!.uid!, controller: true }],
       },
       spec: {
@@ -292,6 +298,117 @@ export class KmmModuleController {
     };
     const b = (await this.custom.createNamespacedCustomObject({ group: 'build.openshift.io', version: 'v1', plural: 'builds', namespace: ns, body })) as Obj;
     this.o.log?.(`kmm: module ${ns}/${name}: ${image} is missing: build ${b.metadata!.name} for kernel ${kver}`);
+  }
+
+  /**
+   * A mapping with `sign` (kmm-sign.ts): build first when the mapping has a build, then the
+   * sign Build that overwrites `image` with the signed one; true once that completed. The
+   * state is read from the module's Builds in the API, as KMM 2.7 reads it from its
+   * ModuleImagesConfig/ModuleBuildSignConfig status.
+   */
+  private async signedImageReady(m: Obj, mapping: KernelMapping, sign: SignSpec, image: string, kver: string, dirName: string): Promise<boolean> {
+    if (this.images.has(image)) return true;
+    const ns = m.metadata!.namespace!;
+    const name = m.metadata!.name!;
+    const mine = this.o.informers.list<Obj>(BUILDS).filter((b) => b.metadata?.namespace === ns && b.metadata?.labels?.[MODULE_LABEL] === name && b.spec?.output?.to?.name === image);
+    const signs = mine.filter((b) => b.metadata?.labels?.[RESOURCE_TYPE_LABEL] === 'SignImage');
+    const builds = mine.filter((b) => b.metadata?.labels?.[RESOURCE_TYPE_LABEL] !== 'SignImage');
+    const pending = (bs: Obj[]) => bs.some((b) => b.status?.phase === 'New' || b.status?.phase === 'Running' || b.status?.phase === undefined);
+    if (pending(signs)) return false;
+    if (signs.some((b) => b.status?.phase === 'Complete')) {
+      this.images.add(image);
+      this.o.log?.(`kmm: module ${ns}/${name}: ${image} signed`);
+      return true;
+    }
+    if (signs.some((b) => b.status?.phase === 'Failed')) return false; // stays failed, as KMM's sign status does
+    let unsigned: string;
+    if (mapping.build) {
+      if (pending(builds)) return false;
+      const built = builds.find((b) => b.status?.phase === 'Complete');
+      if (!built) {
+        if (builds.some((b) => b.status?.phase === 'Failed')) return false;
+        // Nothing built or signed for it yet: an image already in the registry is used as it is (KMM's pull check → Exists).
+        if (await inspectManifest(image, this.o.registry.insecure)) {
+          this.images.add(image);
+          return true;
+        }
+        await this.createBuild(m, mapping, image, kver);
+        return false;
+      }
+      // The image this Build pushed (unsigned), by digest: the tag is what the sign Build overwrites.
+      const digest = built.status?.output?.to?.imageDigest as string | undefined;
+      unsigned = digest ? `${image.replace(/:[^:/]+$/, '')}@${digest}` : image;
+    } else {
+      if (await inspectManifest(image, this.o.registry.insecure)) {
+        this.images.add(image);
+        return true;
+      }
+      if (!sign.unsignedImage) {
+        await this.warnOnce(m, 'SignFailed', `sync for image ${image}, action SignImage failed: no image to sign given`);
+        return false;
+      }
+      unsigned = sign.unsignedImage;
+    }
+    await this.createSignBuild(m, sign, unsigned, image, kver, dirName);
+    return false;
+  }
+
+  private async createSignBuild(m: Obj, sign: SignSpec, unsigned: string, image: string, kver: string, dirName: string): Promise<void> {
+    const ns = m.metadata!.namespace!;
+    const name = m.metadata!.name!;
+    const read = (ref: { name: string } | undefined) =>
+      ref?.name ? this.core.readNamespacedSecret({ namespace: ns, name: ref.name }).catch((e: { code?: number }) => (e?.code === 404 ? undefined : Promise.reject(e))) : Promise.resolve(undefined);
+    // Read only to check them (KMM hashes them into the sign pod); the Build mounts them itself.
+    const problem = secretsProblem(ns, sign, await read(sign.keySecret), await read(sign.certSecret));
+    if (problem) {
+      await this.warnOnce(m, 'SignFailed', `sync for image ${image}, action SignImage failed: ${problem}`);
+      return;
+    }
+    const dockerfile = signDockerfile({ unsignedImage: unsigned, signImage: await this.driverToolkit(kver), kver, dirName, filesToSign: sign.filesToSign ?? [] });
+    const body = {
+      apiVersion: 'build.openshift.io/v1',
+      kind: 'Build',
+      metadata: {
+        generateName: `${name}-sign-`,
+        namespace: ns,
+        labels: { [MODULE_LABEL]: name, [KERNEL_LABEL]: kver.slice(0, 63), [RESOURCE_TYPE_LABEL]: 'SignImage' },
+        ownerReferences: [{ apiVersion: `${KMM_GROUP}/v1beta1`, kind: 'Module', name, uid: m.metadata!.uid!, controller: true }],
+      },
+      spec: {
+        source: { type: 'Dockerfile', dockerfile },
+        strategy: { type: 'Docker', dockerStrategy: { volumes: signBuildVolumes(sign) } },
+        output: { to: { kind: 'DockerImage', name: image } },
+      },
+    };
+    const b = (await this.custom.createNamespacedCustomObject({ group: 'build.openshift.io', version: 'v1', plural: 'builds', namespace: ns, body })) as Obj;
+    this.o.log?.(`kmm: module ${ns}/${name}: signing ${unsigned} → ${image}: build ${b.metadata!.name} for kernel ${kver}`);
+  }
+
+  /** A Warning event on the Module and a log line, once per message (not at every resync). */
+  private async warnOnce(m: Obj, reason: string, message: string): Promise<void> {
+    const ns = m.metadata!.namespace!;
+    const line = `kmm: module ${ns}/${m.metadata!.name}: ${message}`;
+    if (this.said.has(line)) return;
+    this.said.add(line);
+    this.o.log?.(line);
+    const now = new Date();
+    await this.core
+      .createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { generateName: `${m.metadata!.name}.`, namespace: ns },
+          involvedObject: { apiVersion: `${KMM_GROUP}/v1beta1`, kind: 'Module', name: m.metadata!.name, namespace: ns, uid: m.metadata!.uid },
+          type: 'Warning',
+          reason,
+          message,
+          source: { component: 'kmm' },
+          reportingComponent: 'kmm',
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      })
+      .catch(() => undefined);
   }
 
   private workerPod(m: Obj, node: string, image: string, action: 'Load' | 'Unload', script: string): V1Pod {
