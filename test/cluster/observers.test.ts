@@ -26,6 +26,30 @@ describe('pods', () => {
   it('deleted = pod-stop', () => {
     expect(podEvents('DELETED', pod('Running', 0), pod('Running', 0))[0]![0]).toBe('pod-stop');
   });
+  it('a failed image pull is one image-pull fault with the waiting message, for the whole ErrImagePull ⇄ ImagePullBackOff spell; its end is progress', () => {
+    const image = '127.0.0.1:5000/kmodlab/runtime-base@sha256:' + 'a'.repeat(64);
+    const waiting = (reason: string, message: string) =>
+      o({
+        metadata: { name: 'lsmod-x7k2p', namespace: 'default', ownerReferences: [{ kind: 'DaemonSet', name: 'lsmod' }] },
+        spec: { nodeName: 'lab-node-0' },
+        status: { phase: 'Pending', containerStatuses: [{ name: 'lsmod', image, restartCount: 0, state: { waiting: { reason, message } } }] },
+      });
+    const creating = waiting('ContainerCreating', '');
+    const err = `failed to pull image "${image}": pinging container registry 127.0.0.1:5000: connect: connection refused`;
+    const errPull = waiting('ErrImagePull', err);
+    const backOff = waiting('ImagePullBackOff', `Back-off pulling image "${image}": ErrImagePull: ${err}`);
+    expect(podEvents('MODIFIED', errPull, creating)).toEqual([
+      ['fault', { fault: 'image-pull', pod: 'default/lsmod-x7k2p', component: 'lsmod', container: 'lsmod', image, reason: 'ErrImagePull', message: `default/lsmod-x7k2p: ErrImagePull: ${err}` }, 'lab-node-0'],
+    ]);
+    // First sight already failing (the watch started late): recorded too.
+    expect(podEvents('ADDED', backOff, undefined).map((e) => [e[0], e[1]['fault']])).toEqual([['fault', 'image-pull']]);
+    // Retries of the same spell are not new faults.
+    expect(podEvents('MODIFIED', backOff, errPull)).toEqual([]);
+    expect(podEvents('MODIFIED', errPull, backOff)).toEqual([]);
+    const running = o({ ...(errPull as object), status: { phase: 'Running', containerStatuses: [{ name: 'lsmod', image, restartCount: 0, state: { running: {} } }] } });
+    expect(podEvents('MODIFIED', running, backOff).map((e) => e[0])).toEqual(['progress', 'pod-start']);
+    expect(podEvents('MODIFIED', running, backOff)[0]![1]['step']).toMatch(/no longer failing to pull \(was ImagePullBackOff\)/);
+  });
   it('component: label, else owner (ReplicaSet hash stripped), else name', () => {
     expect(componentOf(o({ metadata: { name: 'p', labels: { 'app.kubernetes.io/component': 'kmm-worker' } } }))).toBe('kmm-worker');
     expect(componentOf(o({ metadata: { name: 'p', ownerReferences: [{ kind: 'ReplicaSet', name: 'kmm-operator-controller-6d4f9b7c8d' }] } }))).toBe('kmm-operator-controller');
@@ -39,6 +63,28 @@ describe('MachineConfigPools', () => {
     expect(poolEvents('MODIFIED', pool(1), pool(0))).toEqual([['progress', expect.objectContaining({ step: 'MachineConfigPool worker: 1/3 updated, 0 degraded', updatedMachineCount: 1 })]]);
     expect(poolEvents('MODIFIED', pool(1, 1), pool(1)).map((e) => e[0])).toEqual(['progress', 'fault']);
     expect(poolEvents('MODIFIED', pool(1), pool(1))).toEqual([]);
+  });
+  it("a degraded pool's fault quotes why (NodeDegraded's message, the node's reason); recovery is progress", () => {
+    const reason = 'failed to update OS to rendered-master-1f2e: failed to pull 127.0.0.1:5000/kmodlab/node-os:6.1: connection refused';
+    const degraded = o({
+      metadata: { name: 'master' },
+      status: {
+        machineCount: 1,
+        updatedMachineCount: 0,
+        readyMachineCount: 0,
+        degradedMachineCount: 1,
+        unavailableMachineCount: 1,
+        conditions: [{ type: 'NodeDegraded', status: 'True', reason: '1 nodes are reporting degraded status on sync', message: `Node lab-node-0 is reporting: ${JSON.stringify(reason)}` }],
+      },
+    });
+    const before = o({ metadata: { name: 'master' }, status: { machineCount: 1, updatedMachineCount: 0, readyMachineCount: 0, degradedMachineCount: 0, unavailableMachineCount: 1 } });
+    const fault = poolEvents('MODIFIED', degraded, before).find((e) => e[0] === 'fault')!;
+    expect(fault[1]).toEqual({ fault: 'machineconfigpool-degraded', pool: 'master', message: `MachineConfigPool master: 1 machine(s) degraded: Node lab-node-0 is reporting: ${JSON.stringify(reason)}` });
+    const fixed = o({ metadata: { name: 'master' }, status: { machineCount: 1, updatedMachineCount: 1, readyMachineCount: 1, degradedMachineCount: 0, unavailableMachineCount: 0 } });
+    expect(poolEvents('MODIFIED', fixed, degraded).map((e) => [e[0], e[1]['step']])).toEqual([
+      ['progress', 'MachineConfigPool master: 1/1 updated, 0 degraded'],
+      ['progress', 'MachineConfigPool master: no machine degraded any more'],
+    ]);
   });
 });
 

@@ -81,7 +81,7 @@ type Pod = WatchObject & {
   spec?: { nodeName?: string };
   status?: {
     phase?: string;
-    containerStatuses?: { name: string; restartCount?: number; lastState?: { terminated?: { reason?: string; exitCode?: number } }; state?: { waiting?: { reason?: string } } }[];
+    containerStatuses?: { name: string; image?: string; restartCount?: number; lastState?: { terminated?: { reason?: string; exitCode?: number } }; state?: { waiting?: { reason?: string; message?: string } } }[];
   };
 };
 
@@ -99,12 +99,39 @@ function restarts(p: Pod | undefined): number {
   return (p?.status?.containerStatuses ?? []).reduce((a, c) => a + (c.restartCount ?? 0), 0);
 }
 
-/** Pods: Running for the first time = `pod-start`; restartCount up = `pod-restart`; gone = `pod-stop`. */
+/**
+ * The kubelet's waiting reasons of a failed image pull (k8s.io/kubernetes pkg/kubelet/images
+ * types.go: ErrImagePull, then ImagePullBackOff while the back-off runs and the pull is retried;
+ * ErrImageNeverPull, InvalidImageName are not retried).
+ */
+const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName']);
+
+function pullFailure(p: Pod | undefined): { container: string; image?: string; reason: string; message?: string } | undefined {
+  for (const c of p?.status?.containerStatuses ?? []) {
+    const w = c.state?.waiting;
+    if (w?.reason && PULL_FAILURES.has(w.reason)) return { container: c.name, ...(c.image ? { image: c.image } : {}), reason: w.reason, ...(w.message ? { message: w.message } : {}) };
+  }
+  return undefined;
+}
+
+/**
+ * Pods: Running for the first time = `pod-start`; restartCount up = `pod-restart`; gone =
+ * `pod-stop`. An image pull that fails = one `fault` (`image-pull`) with the kubelet's
+ * waiting message as its evidence — once per failure spell: ErrImagePull ⇄ ImagePullBackOff
+ * while the kubelet retries is the same fault — and a `progress` note when it is over.
+ */
 export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): Emitted[] {
   const node = p.spec?.nodeName;
   const base = { pod: `${p.metadata.namespace}/${p.metadata.name}`, component: componentOf(p) };
   if (type === 'DELETED') return [['pod-stop', { ...base, reason: 'deleted' }, node]];
   const out: Emitted[] = [];
+  const pull = pullFailure(p);
+  const pulling = pullFailure(old);
+  if (pull && !pulling) {
+    out.push(['fault', { fault: 'image-pull', ...base, container: pull.container, ...(pull.image ? { image: pull.image } : {}), reason: pull.reason, message: `${base.pod}: ${pull.reason}: ${pull.message ?? `image ${pull.image ?? '?'} could not be pulled`}` }, node]);
+  } else if (!pull && pulling) {
+    out.push(['progress', { step: `${base.pod}: ${pulling.image ? `image ${pulling.image}` : 'the image'} no longer failing to pull (was ${pulling.reason})`, ...base }, node]);
+  }
   if (p.status?.phase === 'Running' && old?.status?.phase !== 'Running') out.push(['pod-start', base, node]);
   // One rule for every target (targets/pod-restarts.ts): here, the restart count rose.
   const c = (p.status?.containerStatuses ?? []).find((x) => (x.restartCount ?? 0) > 0);
@@ -118,8 +145,25 @@ export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): E
 
 type Pool = WatchObject & {
   spec?: { paused?: boolean };
-  status?: { machineCount?: number; updatedMachineCount?: number; readyMachineCount?: number; degradedMachineCount?: number; unavailableMachineCount?: number };
+  status?: {
+    machineCount?: number;
+    updatedMachineCount?: number;
+    readyMachineCount?: number;
+    degradedMachineCount?: number;
+    unavailableMachineCount?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
 };
+
+/**
+ * Why a pool is degraded, from its conditions (release-4.14 pkg/controller/node/status.go:
+ * NodeDegraded's message quotes each degraded node's machineconfiguration.openshift.io/reason,
+ * e.g. the OS image pull error; RenderDegraded names a render failure).
+ */
+function degradedWhy(p: Pool): string | undefined {
+  const why = (p.status?.conditions ?? []).filter((c) => (c.type === 'NodeDegraded' || c.type === 'RenderDegraded') && c.status === 'True' && c.message).map((c) => c.message!);
+  return why.length ? why.join('; ') : undefined;
+}
 
 /**
  * MachineConfigPools: counts changed → `progress`; more degraded machines → `fault`;
@@ -145,7 +189,10 @@ export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined)
     ['progress', { step: `MachineConfigPool ${p.metadata.name}: ${s.updatedMachineCount ?? 0}/${s.machineCount ?? 0} updated, ${s.degradedMachineCount ?? 0} degraded`, pool: p.metadata.name, ...counts }],
   ];
   if ((s.degradedMachineCount ?? 0) > (o.degradedMachineCount ?? 0)) {
-    out.push(['fault', { fault: 'machineconfigpool-degraded', message: `MachineConfigPool ${p.metadata.name}: ${s.degradedMachineCount} machine(s) degraded` }]);
+    const why = degradedWhy(p);
+    out.push(['fault', { fault: 'machineconfigpool-degraded', pool: p.metadata.name, message: `MachineConfigPool ${p.metadata.name}: ${s.degradedMachineCount} machine(s) degraded${why ? `: ${why}` : ''}` }]);
+  } else if (old && (s.degradedMachineCount ?? 0) === 0 && (o.degradedMachineCount ?? 0) > 0) {
+    out.push(['progress', { step: `MachineConfigPool ${p.metadata.name}: no machine degraded any more`, pool: p.metadata.name }]);
   }
   return [...paused, ...out];
 }

@@ -230,8 +230,10 @@ export class PodManager {
     } else if (Date.now() >= run.notBefore) {
       await this.startOnce(run);
     } else if (run.waiting?.reason === 'ErrImagePull') {
-      // Waiting out the back-off after a failed pull (kubelet images/image_manager.go).
-      run.waiting = { ...run.waiting, reason: 'ImagePullBackOff' };
+      // Waiting out the back-off after a failed pull; the message carries the failed pull's
+      // error (kubelet images/image_manager.go EnsureImageExists, v1.32: "Back-off pulling
+      // image %q" + ": " + prevPullErrMsg). The pull is tried again when the back-off ends.
+      run.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${this.container(run).image}": ErrImagePull: ${run.waiting.message ?? ''}` };
     }
     await this.postStatus(run);
   }
