@@ -1,6 +1,6 @@
 /** The pure mapping from watched objects to run events (captured-object fixtures, no server). */
 import { describe, expect, it } from 'vitest';
-import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
+import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
 
 const o = (x: object) => x as unknown as WatchObject & never;
@@ -120,5 +120,20 @@ describe('KMM Modules, events, canaries', () => {
     const d = (avail: number) => o({ metadata: { name: 'kmodlab-canary-w', annotations: { 'kmodlab.io/canary-node': 'ip-10-0-1-2.ec2.internal' } }, status: { availableReplicas: avail } });
     expect(canaryEvents('MODIFIED', d(0), d(1), 'kmodlab.io/canary-node')).toEqual([['canary', { up: false }, 'ip-10-0-1-2.ec2.internal']]);
     expect(canaryEvents('MODIFIED', d(1), d(1), 'kmodlab.io/canary-node')).toEqual([]);
+  });
+});
+
+describe('what holds a rollout up', () => {
+  it('pods failing to pull (with the waiting message) and degraded pools (with their reason); healthy objects say nothing', () => {
+    const pullFailing = o({ metadata: { name: 'p-1', namespace: 'ns' }, spec: { nodeName: 'n0' }, status: { containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "r/i:1": ErrImagePull: connection refused' } } }] } });
+    const runningPod = o({ metadata: { name: 'p-2', namespace: 'ns' }, status: { containerStatuses: [{ name: 'c', state: { running: {} } }] } });
+    const creating = o({ metadata: { name: 'p-3', namespace: 'ns' }, status: { containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ContainerCreating' } } }] } });
+    const degraded = o({ metadata: { name: 'master' }, status: { degradedMachineCount: 1, conditions: [{ type: 'NodeDegraded', status: 'True', message: 'Node n0 is reporting: "failed to update OS to rendered-master-1: failed to pull x"' }] } });
+    const fine = o({ metadata: { name: 'worker' }, status: { degradedMachineCount: 0, conditions: [{ type: 'NodeDegraded', status: 'False', message: '' }] } });
+    expect(blockers([pullFailing, runningPod, creating], [degraded, fine])).toEqual([
+      'pod ns/p-1 on n0: ImagePullBackOff: Back-off pulling image "r/i:1": ErrImagePull: connection refused',
+      'MachineConfigPool master degraded: Node n0 is reporting: "failed to update OS to rendered-master-1: failed to pull x"',
+    ]);
+    expect(blockers([runningPod], [fine])).toEqual([]);
   });
 });

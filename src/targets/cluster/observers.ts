@@ -106,7 +106,7 @@ function restarts(p: Pod | undefined): number {
  */
 const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName']);
 
-function pullFailure(p: Pod | undefined): { container: string; image?: string; reason: string; message?: string } | undefined {
+export function pullFailure(p: Pod | undefined): { container: string; image?: string; reason: string; message?: string } | undefined {
   for (const c of p?.status?.containerStatuses ?? []) {
     const w = c.state?.waiting;
     if (w?.reason && PULL_FAILURES.has(w.reason)) return { container: c.name, ...(c.image ? { image: c.image } : {}), reason: w.reason, ...(w.message ? { message: w.message } : {}) };
@@ -160,7 +160,7 @@ type Pool = WatchObject & {
  * NodeDegraded's message quotes each degraded node's machineconfiguration.openshift.io/reason,
  * e.g. the OS image pull error; RenderDegraded names a render failure).
  */
-function degradedWhy(p: Pool): string | undefined {
+export function degradedWhy(p: Pool): string | undefined {
   const why = (p.status?.conditions ?? []).filter((c) => (c.type === 'NodeDegraded' || c.type === 'RenderDegraded') && c.status === 'True' && c.message).map((c) => c.message!);
   return why.length ? why.join('; ') : undefined;
 }
@@ -195,6 +195,23 @@ export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined)
     out.push(['progress', { step: `MachineConfigPool ${p.metadata.name}: no machine degraded any more`, pool: p.metadata.name }]);
   }
   return [...paused, ...out];
+}
+
+/**
+ * What holds a rollout up now, from the watched objects: pods failing to pull their image
+ * (the kubelet's waiting message) and degraded pools (their NodeDegraded/RenderDegraded
+ * message) — said when a wait for the driver ends without it.
+ */
+export function blockers(pods: Iterable<WatchObject>, pools: Iterable<WatchObject>): string[] {
+  const out: string[] = [];
+  for (const p of pods as Iterable<Pod>) {
+    const f = pullFailure(p);
+    if (f) out.push(`pod ${p.metadata.namespace}/${p.metadata.name}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ''}: ${f.reason}${f.message ? `: ${f.message}` : ''}`);
+  }
+  for (const p of pools as Iterable<Pool>) {
+    if ((p.status?.degradedMachineCount ?? 0) > 0 || degradedWhy(p)) out.push(`MachineConfigPool ${p.metadata.name} degraded${degradedWhy(p) ? `: ${degradedWhy(p)}` : ''}`);
+  }
+  return out;
 }
 
 /** True when a pool has rolled out its current config to every machine. */
