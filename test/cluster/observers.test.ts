@@ -49,6 +49,12 @@ describe('pods', () => {
     const running = o({ ...(errPull as object), status: { phase: 'Running', containerStatuses: [{ name: 'lsmod', image, restartCount: 0, state: { running: {} } }] } });
     expect(podEvents('MODIFIED', running, backOff).map((e) => e[0])).toEqual(['progress', 'pod-start']);
     expect(podEvents('MODIFIED', running, backOff)[0]![1]['step']).toMatch(/no longer failing to pull \(was ImagePullBackOff\)/);
+
+    // An image the registry does not hold yet (a DTK DaemonSet before its build pushed it): a note, not a fault…
+    const notYet = waiting('ErrImagePull', `failed to pull image "${image}": manifest unknown: the registry does not hold it`);
+    expect(podEvents('MODIFIED', notYet, creating).map((e) => [e[0], e[1]['step']])).toEqual([['progress', `default/lsmod-x7k2p: ErrImagePull: failed to pull image "${image}": manifest unknown: the registry does not hold it (not in the registry yet)`]]);
+    // …but the registry going away in the middle of that spell is.
+    expect(podEvents('MODIFIED', errPull, notYet).map((e) => [e[0], e[1]['fault']])).toEqual([['fault', 'image-pull']]);
   });
   it('component: label, else owner (ReplicaSet hash stripped), else name', () => {
     expect(componentOf(o({ metadata: { name: 'p', labels: { 'app.kubernetes.io/component': 'kmm-worker' } } }))).toBe('kmm-worker');

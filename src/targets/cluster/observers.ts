@@ -115,10 +115,20 @@ export function pullFailure(p: Pod | undefined): { container: string; image?: st
 }
 
 /**
+ * A pull that failed because the registry does not hold the image (yet): a DTK DaemonSet's
+ * pods wait so until their build pushes it, as on any cluster. Registries say it as
+ * `manifest unknown` / `name unknown` (distribution API errors), CRI-O as `not found`.
+ */
+const NOT_THERE = /manifest unknown|name unknown|not found|notfound/i;
+const notThere = (f: ReturnType<typeof pullFailure>) => !!f && NOT_THERE.test(f.message ?? '');
+
+/**
  * Pods: Running for the first time = `pod-start`; restartCount up = `pod-restart`; gone =
  * `pod-stop`. An image pull that fails = one `fault` (`image-pull`) with the kubelet's
  * waiting message as its evidence — once per failure spell: ErrImagePull ⇄ ImagePullBackOff
- * while the kubelet retries is the same fault — and a `progress` note when it is over.
+ * while the kubelet retries is the same fault — and a `progress` note when it is over. An
+ * image the registry does not hold is only a `progress` note when first seen (it may be
+ * being built); if it never comes, the wait for the driver names it (`blockers`).
  */
 export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): Emitted[] {
   const node = p.spec?.nodeName;
@@ -127,8 +137,11 @@ export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): E
   const out: Emitted[] = [];
   const pull = pullFailure(p);
   const pulling = pullFailure(old);
-  if (pull && !pulling) {
-    out.push(['fault', { fault: 'image-pull', ...base, container: pull.container, ...(pull.image ? { image: pull.image } : {}), reason: pull.reason, message: `${base.pod}: ${pull.reason}: ${pull.message ?? `image ${pull.image ?? '?'} could not be pulled`}` }, node]);
+  const what = pull && `${base.pod}: ${pull.reason}: ${pull.message ?? `image ${pull.image ?? '?'} could not be pulled`}`;
+  if (pull && !notThere(pull) && !(pulling && !notThere(pulling))) {
+    out.push(['fault', { fault: 'image-pull', ...base, container: pull.container, ...(pull.image ? { image: pull.image } : {}), reason: pull.reason, message: what }, node]);
+  } else if (pull && !pulling) {
+    out.push(['progress', { step: `${what} (not in the registry yet)`, ...base, pullFailure: pull.reason }, node]);
   } else if (!pull && pulling) {
     out.push(['progress', { step: `${base.pod}: ${pulling.image ? `image ${pulling.image}` : 'the image'} no longer failing to pull (was ${pulling.reason})`, ...base }, node]);
   }

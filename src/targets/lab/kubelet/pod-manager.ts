@@ -22,7 +22,7 @@
 import type { LabPodRef } from '../metrics/lab-usage.js';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { MemoryLogSource } from '../api-server/log-source.js';
-import { ImagePullError, type NodeImageStore, type PulledImage } from './image-pull.js';
+import { ImagePullError, pullPolicyOf, type NodeImageStore, type PulledImage } from './image-pull.js';
 import type { NodeShell } from './node-agent.js';
 import { execInContainer, probeContainer, startContainer, stopContainer, type HostPathMount } from './pod-sandbox.js';
 
@@ -255,7 +255,7 @@ export class PodManager {
     if (!run.image || (c.imagePullPolicy === 'Always' && run.instance === 0)) {
       try {
         run.waiting = { reason: 'ContainerCreating' };
-        run.image = await this.o.images.pull(c.image!);
+        run.image = await this.o.images.pull(c.image!, pullPolicyOf(c.image!, c.imagePullPolicy));
         if (run.image.pulledBytes > 0) this.o.log?.(`node ${this.o.node.name}: pulled ${run.image.imageID} (${run.image.pulledBytes} bytes)`);
       } catch (e) {
         // ErrImagePull now; ImagePullBackOff while the back-off runs (see sync).
