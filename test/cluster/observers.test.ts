@@ -136,6 +136,8 @@ describe('what holds a rollout up', () => {
     const creating = o({ metadata: { name: 'p-3', namespace: 'ns' }, status: { containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ContainerCreating' } } }] } });
     const degraded = o({ metadata: { name: 'master' }, status: { degradedMachineCount: 1, conditions: [{ type: 'NodeDegraded', status: 'True', message: 'Node n0 is reporting: "failed to update OS to rendered-master-1: failed to pull x"' }] } });
     const fine = o({ metadata: { name: 'worker' }, status: { degradedMachineCount: 0, conditions: [{ type: 'NodeDegraded', status: 'False', message: '' }] } });
+    const crashing = o({ metadata: { name: 'p-4', namespace: 'ns' }, status: { containerStatuses: [{ name: 'c', state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s restarting failed container=c pod=p-4' } } }] } });
+    expect(blockers([crashing], [])).toEqual(['pod ns/p-4: CrashLoopBackOff: back-off 20s restarting failed container=c pod=p-4']);
     expect(blockers([pullFailing, runningPod, creating], [degraded, fine])).toEqual([
       'pod ns/p-1 on n0: ImagePullBackOff: Back-off pulling image "r/i:1": ErrImagePull: connection refused',
       'MachineConfigPool master degraded: Node n0 is reporting: "failed to update OS to rendered-master-1: failed to pull x"',

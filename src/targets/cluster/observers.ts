@@ -210,16 +210,27 @@ export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined)
   return [...paused, ...out];
 }
 
+/** Waiting reasons of a container that cannot start as it is (kubelet: crash loop, bad config). */
+const STUCK = new Set(['CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+function stuck(p: Pod): { reason: string; message?: string } | undefined {
+  for (const c of p.status?.containerStatuses ?? []) {
+    const w = c.state?.waiting;
+    if (w?.reason && STUCK.has(w.reason)) return { reason: w.reason, ...(w.message ? { message: w.message } : {}) };
+  }
+  return undefined;
+}
+
 /**
- * What holds a rollout up now, from the watched objects: pods failing to pull their image
+ * What holds a rollout up now, from the watched objects (also pods whose container crash-loops
+ * or cannot be created, with the kubelet's waiting message): pods failing to pull their image
  * (the kubelet's waiting message) and degraded pools (their NodeDegraded/RenderDegraded
  * message) — said when a wait for the driver ends without it.
  */
 export function blockers(pods: Iterable<WatchObject>, pools: Iterable<WatchObject>): string[] {
   const out: string[] = [];
   for (const p of pods as Iterable<Pod>) {
-    const f = pullFailure(p);
-    if (f) out.push(`pod ${p.metadata.namespace}/${p.metadata.name}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ''}: ${f.reason}${f.message ? `: ${f.message}` : ''}`);
+    const w = pullFailure(p) ?? stuck(p);
+    if (w) out.push(`pod ${p.metadata.namespace}/${p.metadata.name}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ''}: ${w.reason}${w.message ? `: ${w.message}` : ''}`);
   }
   for (const p of pools as Iterable<Pool>) {
     if ((p.status?.degradedMachineCount ?? 0) > 0 || degradedWhy(p)) out.push(`MachineConfigPool ${p.metadata.name} degraded${degradedWhy(p) ? `: ${degradedWhy(p)}` : ''}`);
