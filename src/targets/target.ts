@@ -32,6 +32,11 @@ export interface WaitResult {
    * happen without an outside action (lab: control-plane/settled.ts): why, and after how long.
    */
   settled?: { reason: string; afterMs: number };
+  /**
+   * Not ok: what the target saw holding the driver up when the wait ended (cluster: pods
+   * failing to pull their image, degraded MachineConfigPools), each with its evidence.
+   */
+  blockedBy?: string[];
 }
 
 export interface Target {

@@ -1,6 +1,6 @@
 /** The pure mapping from watched objects to run events (captured-object fixtures, no server). */
 import { describe, expect, it } from 'vitest';
-import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
+import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
 
 const o = (x: object) => x as unknown as WatchObject & never;
@@ -26,6 +26,36 @@ describe('pods', () => {
   it('deleted = pod-stop', () => {
     expect(podEvents('DELETED', pod('Running', 0), pod('Running', 0))[0]![0]).toBe('pod-stop');
   });
+  it('a failed image pull is one image-pull fault with the waiting message, for the whole ErrImagePull ⇄ ImagePullBackOff spell; its end is progress', () => {
+    const image = '127.0.0.1:5000/kmodlab/runtime-base@sha256:' + 'a'.repeat(64);
+    const waiting = (reason: string, message: string) =>
+      o({
+        metadata: { name: 'lsmod-x7k2p', namespace: 'default', ownerReferences: [{ kind: 'DaemonSet', name: 'lsmod' }] },
+        spec: { nodeName: 'lab-node-0' },
+        status: { phase: 'Pending', containerStatuses: [{ name: 'lsmod', image, restartCount: 0, state: { waiting: { reason, message } } }] },
+      });
+    const creating = waiting('ContainerCreating', '');
+    const err = `failed to pull image "${image}": pinging container registry 127.0.0.1:5000: connect: connection refused`;
+    const errPull = waiting('ErrImagePull', err);
+    const backOff = waiting('ImagePullBackOff', `Back-off pulling image "${image}": ErrImagePull: ${err}`);
+    expect(podEvents('MODIFIED', errPull, creating)).toEqual([
+      ['fault', { fault: 'image-pull', pod: 'default/lsmod-x7k2p', component: 'lsmod', container: 'lsmod', image, reason: 'ErrImagePull', message: `default/lsmod-x7k2p: ErrImagePull: ${err}` }, 'lab-node-0'],
+    ]);
+    // First sight already failing (the watch started late): recorded too.
+    expect(podEvents('ADDED', backOff, undefined).map((e) => [e[0], e[1]['fault']])).toEqual([['fault', 'image-pull']]);
+    // Retries of the same spell are not new faults.
+    expect(podEvents('MODIFIED', backOff, errPull)).toEqual([]);
+    expect(podEvents('MODIFIED', errPull, backOff)).toEqual([]);
+    const running = o({ ...(errPull as object), status: { phase: 'Running', containerStatuses: [{ name: 'lsmod', image, restartCount: 0, state: { running: {} } }] } });
+    expect(podEvents('MODIFIED', running, backOff).map((e) => e[0])).toEqual(['progress', 'pod-start']);
+    expect(podEvents('MODIFIED', running, backOff)[0]![1]['step']).toMatch(/no longer failing to pull \(was ImagePullBackOff\)/);
+
+    // An image the registry does not hold yet (a DTK DaemonSet before its build pushed it): a note, not a fault…
+    const notYet = waiting('ErrImagePull', `failed to pull image "${image}": manifest unknown: the registry does not hold it`);
+    expect(podEvents('MODIFIED', notYet, creating).map((e) => [e[0], e[1]['step']])).toEqual([['progress', `default/lsmod-x7k2p: ErrImagePull: failed to pull image "${image}": manifest unknown: the registry does not hold it (not in the registry yet)`]]);
+    // …but the registry going away in the middle of that spell is.
+    expect(podEvents('MODIFIED', errPull, notYet).map((e) => [e[0], e[1]['fault']])).toEqual([['fault', 'image-pull']]);
+  });
   it('component: label, else owner (ReplicaSet hash stripped), else name', () => {
     expect(componentOf(o({ metadata: { name: 'p', labels: { 'app.kubernetes.io/component': 'kmm-worker' } } }))).toBe('kmm-worker');
     expect(componentOf(o({ metadata: { name: 'p', ownerReferences: [{ kind: 'ReplicaSet', name: 'kmm-operator-controller-6d4f9b7c8d' }] } }))).toBe('kmm-operator-controller');
@@ -39,6 +69,28 @@ describe('MachineConfigPools', () => {
     expect(poolEvents('MODIFIED', pool(1), pool(0))).toEqual([['progress', expect.objectContaining({ step: 'MachineConfigPool worker: 1/3 updated, 0 degraded', updatedMachineCount: 1 })]]);
     expect(poolEvents('MODIFIED', pool(1, 1), pool(1)).map((e) => e[0])).toEqual(['progress', 'fault']);
     expect(poolEvents('MODIFIED', pool(1), pool(1))).toEqual([]);
+  });
+  it("a degraded pool's fault quotes why (NodeDegraded's message, the node's reason); recovery is progress", () => {
+    const reason = 'failed to update OS to rendered-master-1f2e: failed to pull 127.0.0.1:5000/kmodlab/node-os:6.1: connection refused';
+    const degraded = o({
+      metadata: { name: 'master' },
+      status: {
+        machineCount: 1,
+        updatedMachineCount: 0,
+        readyMachineCount: 0,
+        degradedMachineCount: 1,
+        unavailableMachineCount: 1,
+        conditions: [{ type: 'NodeDegraded', status: 'True', reason: '1 nodes are reporting degraded status on sync', message: `Node lab-node-0 is reporting: ${JSON.stringify(reason)}` }],
+      },
+    });
+    const before = o({ metadata: { name: 'master' }, status: { machineCount: 1, updatedMachineCount: 0, readyMachineCount: 0, degradedMachineCount: 0, unavailableMachineCount: 1 } });
+    const fault = poolEvents('MODIFIED', degraded, before).find((e) => e[0] === 'fault')!;
+    expect(fault[1]).toEqual({ fault: 'machineconfigpool-degraded', pool: 'master', message: `MachineConfigPool master: 1 machine(s) degraded: Node lab-node-0 is reporting: ${JSON.stringify(reason)}` });
+    const fixed = o({ metadata: { name: 'master' }, status: { machineCount: 1, updatedMachineCount: 1, readyMachineCount: 1, degradedMachineCount: 0, unavailableMachineCount: 0 } });
+    expect(poolEvents('MODIFIED', fixed, degraded).map((e) => [e[0], e[1]['step']])).toEqual([
+      ['progress', 'MachineConfigPool master: 1/1 updated, 0 degraded'],
+      ['progress', 'MachineConfigPool master: no machine degraded any more'],
+    ]);
   });
 });
 
@@ -74,5 +126,22 @@ describe('KMM Modules, events, canaries', () => {
     const d = (avail: number) => o({ metadata: { name: 'kmodlab-canary-w', annotations: { 'kmodlab.io/canary-node': 'ip-10-0-1-2.ec2.internal' } }, status: { availableReplicas: avail } });
     expect(canaryEvents('MODIFIED', d(0), d(1), 'kmodlab.io/canary-node')).toEqual([['canary', { up: false }, 'ip-10-0-1-2.ec2.internal']]);
     expect(canaryEvents('MODIFIED', d(1), d(1), 'kmodlab.io/canary-node')).toEqual([]);
+  });
+});
+
+describe('what holds a rollout up', () => {
+  it('pods failing to pull (with the waiting message) and degraded pools (with their reason); healthy objects say nothing', () => {
+    const pullFailing = o({ metadata: { name: 'p-1', namespace: 'ns' }, spec: { nodeName: 'n0' }, status: { containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "r/i:1": ErrImagePull: connection refused' } } }] } });
+    const runningPod = o({ metadata: { name: 'p-2', namespace: 'ns' }, status: { containerStatuses: [{ name: 'c', state: { running: {} } }] } });
+    const creating = o({ metadata: { name: 'p-3', namespace: 'ns' }, status: { containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ContainerCreating' } } }] } });
+    const degraded = o({ metadata: { name: 'master' }, status: { degradedMachineCount: 1, conditions: [{ type: 'NodeDegraded', status: 'True', message: 'Node n0 is reporting: "failed to update OS to rendered-master-1: failed to pull x"' }] } });
+    const fine = o({ metadata: { name: 'worker' }, status: { degradedMachineCount: 0, conditions: [{ type: 'NodeDegraded', status: 'False', message: '' }] } });
+    const crashing = o({ metadata: { name: 'p-4', namespace: 'ns' }, status: { containerStatuses: [{ name: 'c', state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s restarting failed container=c pod=p-4' } } }] } });
+    expect(blockers([crashing], [])).toEqual(['pod ns/p-4: CrashLoopBackOff: back-off 20s restarting failed container=c pod=p-4']);
+    expect(blockers([pullFailing, runningPod, creating], [degraded, fine])).toEqual([
+      'pod ns/p-1 on n0: ImagePullBackOff: Back-off pulling image "r/i:1": ErrImagePull: connection refused',
+      'MachineConfigPool master degraded: Node n0 is reporting: "failed to update OS to rendered-master-1: failed to pull x"',
+    ]);
+    expect(blockers([runningPod], [fine])).toEqual([]);
   });
 });

@@ -70,7 +70,7 @@ export async function waitForDriver(ctx: ScenarioContext, loaded: boolean, what:
       fault: loaded ? 'driver-not-loaded' : 'driver-not-unloaded',
       message: `${what}: the driver is ${loaded ? 'not loaded' : 'still loaded'} on ${r.pending.join(', ')} ${
         r.settled ? `and cannot change without another action (${r.settled.reason}), seen after ${Math.round(r.settled.afterMs / 1000)} s` : `after ${Math.round(ctx.settleTimeoutMs / 1000)} s`
-      }`,
+      }${r.blockedBy?.length ? `; held up by: ${r.blockedBy.join('; ')}` : ''}`,
     });
   }
   return r.ok;

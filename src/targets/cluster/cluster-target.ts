@@ -27,7 +27,7 @@ import { ResumableWatch, type WatchEventType, type WatchObject } from './watch.j
 import { ReadyzMonitor } from './readyz.js';
 import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
-import { buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
+import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
 import { removePrometheusAccess } from './prometheus-token.js';
 import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
@@ -580,9 +580,18 @@ export class ClusterTarget implements Target {
     for (;;) {
       const pending = await this.probeAll(modules, want.loaded);
       if (pending.length === 0) return { ok: true, pending: [] };
-      if (Date.now() >= deadline) return { ok: false, pending };
+      if (Date.now() >= deadline) {
+        const blockedBy = this.blockers();
+        return { ok: false, pending, ...(blockedBy.length ? { blockedBy } : {}) };
+      }
       await sleep(Math.min(this.o.probeIntervalMs ?? 10_000, Math.max(0, deadline - Date.now())));
     }
+  }
+
+  /** What the watches show holding a rollout up: pods of the followed namespaces failing to pull, degraded pools. */
+  private blockers(): string[] {
+    const pods = [...this.followed].flatMap((ns) => [...(this.watches.get(`pods/${ns}`)?.cache.values() ?? [])]);
+    return blockers(pods, this.watches.get('mcp')?.cache.values() ?? []);
   }
 
   /** Probes the targeted nodes (Ready ones; the others are pending); returns nodes not in the wanted state. */

@@ -81,7 +81,7 @@ type Pod = WatchObject & {
   spec?: { nodeName?: string };
   status?: {
     phase?: string;
-    containerStatuses?: { name: string; restartCount?: number; lastState?: { terminated?: { reason?: string; exitCode?: number } }; state?: { waiting?: { reason?: string } } }[];
+    containerStatuses?: { name: string; image?: string; restartCount?: number; lastState?: { terminated?: { reason?: string; exitCode?: number } }; state?: { waiting?: { reason?: string; message?: string } } }[];
   };
 };
 
@@ -99,12 +99,52 @@ function restarts(p: Pod | undefined): number {
   return (p?.status?.containerStatuses ?? []).reduce((a, c) => a + (c.restartCount ?? 0), 0);
 }
 
-/** Pods: Running for the first time = `pod-start`; restartCount up = `pod-restart`; gone = `pod-stop`. */
+/**
+ * The kubelet's waiting reasons of a failed image pull (k8s.io/kubernetes pkg/kubelet/images
+ * types.go: ErrImagePull, then ImagePullBackOff while the back-off runs and the pull is retried;
+ * ErrImageNeverPull, InvalidImageName are not retried).
+ */
+const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName']);
+
+export function pullFailure(p: Pod | undefined): { container: string; image?: string; reason: string; message?: string } | undefined {
+  for (const c of p?.status?.containerStatuses ?? []) {
+    const w = c.state?.waiting;
+    if (w?.reason && PULL_FAILURES.has(w.reason)) return { container: c.name, ...(c.image ? { image: c.image } : {}), reason: w.reason, ...(w.message ? { message: w.message } : {}) };
+  }
+  return undefined;
+}
+
+/**
+ * A pull that failed because the registry does not hold the image (yet): a DTK DaemonSet's
+ * pods wait so until their build pushes it, as on any cluster. Registries say it as
+ * `manifest unknown` / `name unknown` (distribution API errors), CRI-O as `not found`.
+ */
+const NOT_THERE = /manifest unknown|name unknown|not found|notfound/i;
+const notThere = (f: ReturnType<typeof pullFailure>) => !!f && NOT_THERE.test(f.message ?? '');
+
+/**
+ * Pods: Running for the first time = `pod-start`; restartCount up = `pod-restart`; gone =
+ * `pod-stop`. An image pull that fails = one `fault` (`image-pull`) with the kubelet's
+ * waiting message as its evidence — once per failure spell: ErrImagePull ⇄ ImagePullBackOff
+ * while the kubelet retries is the same fault — and a `progress` note when it is over. An
+ * image the registry does not hold is only a `progress` note when first seen (it may be
+ * being built); if it never comes, the wait for the driver names it (`blockers`).
+ */
 export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): Emitted[] {
   const node = p.spec?.nodeName;
   const base = { pod: `${p.metadata.namespace}/${p.metadata.name}`, component: componentOf(p) };
   if (type === 'DELETED') return [['pod-stop', { ...base, reason: 'deleted' }, node]];
   const out: Emitted[] = [];
+  const pull = pullFailure(p);
+  const pulling = pullFailure(old);
+  const what = pull && `${base.pod}: ${pull.reason}: ${pull.message ?? `image ${pull.image ?? '?'} could not be pulled`}`;
+  if (pull && !notThere(pull) && !(pulling && !notThere(pulling))) {
+    out.push(['fault', { fault: 'image-pull', ...base, container: pull.container, ...(pull.image ? { image: pull.image } : {}), reason: pull.reason, message: what }, node]);
+  } else if (pull && !pulling) {
+    out.push(['progress', { step: `${what} (not in the registry yet)`, ...base, pullFailure: pull.reason }, node]);
+  } else if (!pull && pulling) {
+    out.push(['progress', { step: `${base.pod}: ${pulling.image ? `image ${pulling.image}` : 'the image'} no longer failing to pull (was ${pulling.reason})`, ...base }, node]);
+  }
   if (p.status?.phase === 'Running' && old?.status?.phase !== 'Running') out.push(['pod-start', base, node]);
   // One rule for every target (targets/pod-restarts.ts): here, the restart count rose.
   const c = (p.status?.containerStatuses ?? []).find((x) => (x.restartCount ?? 0) > 0);
@@ -118,8 +158,25 @@ export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): E
 
 type Pool = WatchObject & {
   spec?: { paused?: boolean };
-  status?: { machineCount?: number; updatedMachineCount?: number; readyMachineCount?: number; degradedMachineCount?: number; unavailableMachineCount?: number };
+  status?: {
+    machineCount?: number;
+    updatedMachineCount?: number;
+    readyMachineCount?: number;
+    degradedMachineCount?: number;
+    unavailableMachineCount?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
 };
+
+/**
+ * Why a pool is degraded, from its conditions (release-4.14 pkg/controller/node/status.go:
+ * NodeDegraded's message quotes each degraded node's machineconfiguration.openshift.io/reason,
+ * e.g. the OS image pull error; RenderDegraded names a render failure).
+ */
+export function degradedWhy(p: Pool): string | undefined {
+  const why = (p.status?.conditions ?? []).filter((c) => (c.type === 'NodeDegraded' || c.type === 'RenderDegraded') && c.status === 'True' && c.message).map((c) => c.message!);
+  return why.length ? why.join('; ') : undefined;
+}
 
 /**
  * MachineConfigPools: counts changed → `progress`; more degraded machines → `fault`;
@@ -145,9 +202,40 @@ export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined)
     ['progress', { step: `MachineConfigPool ${p.metadata.name}: ${s.updatedMachineCount ?? 0}/${s.machineCount ?? 0} updated, ${s.degradedMachineCount ?? 0} degraded`, pool: p.metadata.name, ...counts }],
   ];
   if ((s.degradedMachineCount ?? 0) > (o.degradedMachineCount ?? 0)) {
-    out.push(['fault', { fault: 'machineconfigpool-degraded', message: `MachineConfigPool ${p.metadata.name}: ${s.degradedMachineCount} machine(s) degraded` }]);
+    const why = degradedWhy(p);
+    out.push(['fault', { fault: 'machineconfigpool-degraded', pool: p.metadata.name, message: `MachineConfigPool ${p.metadata.name}: ${s.degradedMachineCount} machine(s) degraded${why ? `: ${why}` : ''}` }]);
+  } else if (old && (s.degradedMachineCount ?? 0) === 0 && (o.degradedMachineCount ?? 0) > 0) {
+    out.push(['progress', { step: `MachineConfigPool ${p.metadata.name}: no machine degraded any more`, pool: p.metadata.name }]);
   }
   return [...paused, ...out];
+}
+
+/** Waiting reasons of a container that cannot start as it is (kubelet: crash loop, bad config). */
+const STUCK = new Set(['CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+function stuck(p: Pod): { reason: string; message?: string } | undefined {
+  for (const c of p.status?.containerStatuses ?? []) {
+    const w = c.state?.waiting;
+    if (w?.reason && STUCK.has(w.reason)) return { reason: w.reason, ...(w.message ? { message: w.message } : {}) };
+  }
+  return undefined;
+}
+
+/**
+ * What holds a rollout up now, from the watched objects (also pods whose container crash-loops
+ * or cannot be created, with the kubelet's waiting message): pods failing to pull their image
+ * (the kubelet's waiting message) and degraded pools (their NodeDegraded/RenderDegraded
+ * message) — said when a wait for the driver ends without it.
+ */
+export function blockers(pods: Iterable<WatchObject>, pools: Iterable<WatchObject>): string[] {
+  const out: string[] = [];
+  for (const p of pods as Iterable<Pod>) {
+    const w = pullFailure(p) ?? stuck(p);
+    if (w) out.push(`pod ${p.metadata.namespace}/${p.metadata.name}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ''}: ${w.reason}${w.message ? `: ${w.message}` : ''}`);
+  }
+  for (const p of pools as Iterable<Pool>) {
+    if ((p.status?.degradedMachineCount ?? 0) > 0 || degradedWhy(p)) out.push(`MachineConfigPool ${p.metadata.name} degraded${degradedWhy(p) ? `: ${degradedWhy(p)}` : ''}`);
+  }
+  return out;
 }
 
 /** True when a pool has rolled out its current config to every machine. */

@@ -39,11 +39,24 @@ export class ImagePullError extends Error {
   override readonly name = 'ImagePullError';
   constructor(
     /** `ErrImagePull` as the kubelet reports a failed pull. */
-    readonly reason: 'ErrImagePull' | 'InvalidImageName',
+    readonly reason: 'ErrImagePull' | 'InvalidImageName' | 'ErrImageNeverPull',
     message: string,
   ) {
     super(message);
   }
+}
+
+export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+
+/**
+ * A container's pull policy as the API server defaults it when the spec has none
+ * (k8s.io/kubernetes pkg/apis/core/v1/defaults.go SetDefaults_Container): `Always` for the
+ * tag `latest` or no tag (and no digest), else `IfNotPresent`.
+ */
+export function pullPolicyOf(image: string, policy?: string): PullPolicy {
+  if (policy === 'Always' || policy === 'IfNotPresent' || policy === 'Never') return policy;
+  const { digest, tag } = parseImageRef(image);
+  return !digest && (tag === undefined || tag === 'latest') ? 'Always' : 'IfNotPresent';
 }
 
 /** `repo[:tag]` or `repo@sha256:…` → repository and whether it names a digest. */
@@ -67,6 +80,8 @@ export class NodeImageStore {
   /** Digest → pulled image (this node's cache). */
   private readonly images = new Map<string, PulledImage>();
   private readonly inflight = new Map<string, Promise<PulledImage>>();
+  /** Reference → digest of what it resolved to when this node pulled it (the runtime's image names). */
+  private readonly names = new Map<string, string>();
 
   constructor(
     /** The node's 9p share on the host. */
@@ -93,13 +108,22 @@ export class NodeImageStore {
     return rel;
   }
 
-  /** Pull `ref` (resolving a tag to its digest first); one pull per digest at a time. */
-  async pull(ref: string): Promise<PulledImage> {
+  /**
+   * Pull `ref` (resolving a tag to its digest first); one pull per digest at a time. As the
+   * kubelet's image manager (pkg/kubelet/images/image_manager.go shouldPullImage): an image
+   * the node holds under this reference is used without asking the registry unless the
+   * policy is Always (so a registry outage does not stop pods whose image is there); Never
+   * never pulls (ErrImageNeverPull).
+   */
+  async pull(ref: string, policy: PullPolicy = pullPolicyOf(ref)): Promise<PulledImage> {
     const { repository, digest: named } = parseImageRef(ref);
     if (!/^[a-z0-9]/.test(repository) || /\s/.test(ref)) throw new ImagePullError('InvalidImageName', `couldn't parse image name "${ref}"`);
-    // A digest this node already holds is not asked of the registry again (kubelet's IfNotPresent for digests).
-    const held = named && this.images.get(named);
-    if (held) return { ...held, ref, pulledBytes: 0 };
+    const heldDigest = named ?? this.names.get(ref);
+    const held = heldDigest && this.images.get(heldDigest);
+    if (held && policy !== 'Always') return { ...held, ref, pulledBytes: 0 };
+    if (!held && policy === 'Never') throw new ImagePullError('ErrImageNeverPull', `Container image "${ref}" is not present with pull policy of Never`);
+    // A digest this node already holds is not fetched again, whatever the policy.
+    if (held && named) return { ...held, ref, pulledBytes: 0 };
     const insecure = this.insecure(ref);
     const info = await inspectManifest(ref, insecure).catch((e: Error) => {
       throw new ImagePullError('ErrImagePull', `failed to pull image "${ref}": ${e.message}`);
@@ -107,13 +131,17 @@ export class NodeImageStore {
     if (!info) throw new ImagePullError('ErrImagePull', `failed to pull image "${ref}": manifest unknown: the registry does not hold it`);
     if (named && named !== info.digest) throw new ImagePullError('ErrImagePull', `failed to pull image "${ref}": the registry answered digest ${info.digest}`);
     const cached = this.images.get(info.digest);
-    if (cached) return { ...cached, ref, pulledBytes: 0 };
+    if (cached) {
+      this.names.set(ref, info.digest);
+      return { ...cached, ref, pulledBytes: 0 };
+    }
     let p = this.inflight.get(info.digest);
     if (!p) {
       p = this.fetch(`${repository}@${info.digest}`, info.digest, insecure).finally(() => this.inflight.delete(info.digest));
       this.inflight.set(info.digest, p);
     }
     const img = await p;
+    this.names.set(ref, info.digest);
     return { ...img, ref };
   }
 

@@ -22,7 +22,7 @@
 import type { LabPodRef } from '../metrics/lab-usage.js';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { MemoryLogSource } from '../api-server/log-source.js';
-import { ImagePullError, type NodeImageStore, type PulledImage } from './image-pull.js';
+import { ImagePullError, pullPolicyOf, type NodeImageStore, type PulledImage } from './image-pull.js';
 import type { NodeShell } from './node-agent.js';
 import { execInContainer, probeContainer, startContainer, stopContainer, type HostPathMount } from './pod-sandbox.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
@@ -227,8 +227,10 @@ export class PodManager {
     } else if (Date.now() >= run.notBefore) {
       await this.startOnce(run);
     } else if (run.waiting?.reason === 'ErrImagePull') {
-      // Waiting out the back-off after a failed pull (kubelet images/image_manager.go).
-      run.waiting = { ...run.waiting, reason: 'ImagePullBackOff' };
+      // Waiting out the back-off after a failed pull; the message carries the failed pull's
+      // error (kubelet images/image_manager.go EnsureImageExists, v1.32: "Back-off pulling
+      // image %q" + ": " + prevPullErrMsg). The pull is tried again when the back-off ends.
+      run.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${this.container(run).image}": ErrImagePull: ${run.waiting.message ?? ''}` };
     }
     await this.postStatus(run);
   }
@@ -250,7 +252,7 @@ export class PodManager {
     if (!run.image || (c.imagePullPolicy === 'Always' && run.instance === 0)) {
       try {
         run.waiting = { reason: 'ContainerCreating' };
-        run.image = await this.o.images.pull(c.image!);
+        run.image = await this.o.images.pull(c.image!, pullPolicyOf(c.image!, c.imagePullPolicy));
         if (run.image.pulledBytes > 0) this.o.log?.(`node ${this.o.node.name}: pulled ${run.image.imageID} (${run.image.pulledBytes} bytes)`);
       } catch (e) {
         // ErrImagePull now; ImagePullBackOff while the back-off runs (see sync).

@@ -32,6 +32,9 @@ export const LAB_MCO_VERSION = 'kmodlab-lab-mco';
 
 const GROUP = 'machineconfiguration.openshift.io';
 
+/** Back-off between attempts of a failed node update [upstream: 5 s, at most 60 s]. */
+export const MCO_RETRY = { firstMs: 5_000, maxMs: 30_000 } as const;
+
 export interface MachineConfigControllerOptions {
   kc: KubeConfig;
   informers: SharedInformers;
@@ -57,6 +60,14 @@ export class MachineConfigController {
    * still show the node's annotations from before, and an update must not run twice.
    */
   private readonly finished = new Map<string, string>();
+  /**
+   * Node → when its failed update is tried again. The real daemon re-queues a failed sync
+   * with a rate limiter and tries again until it succeeds (release-4.14 pkg/daemon/daemon.go
+   * handleErr → queue.AddRateLimited; updateDelay 5 s growing to maxUpdateBackoff 60 s), so
+   * a pull that failed because the registry was away succeeds once it is back. Lab: 5 s
+   * doubling up to 30 s (MCO_RETRY).
+   */
+  private readonly retries = new Map<string, { desired: string; notBefore: number; delayMs: number }>();
   private running: Promise<void> = Promise.resolve();
   private queued = false;
   private stopped = false;
@@ -226,14 +237,25 @@ export class MachineConfigController {
       // someone else stays cordoned (drain_controller.go acts on desiredDrain, not on spec.unschedulable).
       const mcoCordoned = !!node.spec?.unschedulable && annotation(node, ANN.desiredDrain).startsWith('drain-');
       if (state !== 'Done' || mcoCordoned) work = daemon.settle(current).then(() => void this.finished.set(name, desired));
-    } else if (!(state === 'Degraded' && annotation(node, ANN.reason).startsWith(`failed to update OS to ${desired}:`))) {
-      // A Degraded daemon retries only when its target changes (the user fixed the config).
+    } else {
+      // Degraded on this very target: tried again after the back-off (a new target at once).
+      const failedHere = state === 'Degraded' && annotation(node, ANN.reason).startsWith(`failed to update OS to ${desired}:`);
+      const retry = this.retries.get(name);
+      if (failedHere && retry?.desired === desired && Date.now() < retry.notBefore) return;
       const mc = mcs.find((m) => m.metadata.name === desired);
       if (!mc) return; // not rendered yet (the informer has not seen it)
-      this.o.log?.(`machine-config: ${name}: updating ${current} → ${desired}`);
-      work = daemon.update(desired, () => osFor(mc.spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure })).then((r) => {
+      this.o.log?.(`machine-config: ${name}: ${failedHere ? 'retrying' : 'updating'} ${current} → ${desired}`);
+      work = daemon.update(desired, () => osFor(mc.spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure }), { retry: failedHere }).then((r) => {
         this.finished.set(name, desired);
-        if ('bootId' in r) this.o.log?.(`machine-config: ${name}: updated to ${desired} (kernel ${r.kver}, boot ${r.bootId})`);
+        if ('bootId' in r) {
+          this.retries.delete(name);
+          this.o.log?.(`machine-config: ${name}: updated to ${desired} (kernel ${r.kver}, boot ${r.bootId})`);
+        } else {
+          const before = this.retries.get(name);
+          const delayMs = before?.desired === desired ? Math.min(before.delayMs * 2, MCO_RETRY.maxMs) : MCO_RETRY.firstMs;
+          this.retries.set(name, { desired, notBefore: Date.now() + delayMs, delayMs });
+          this.o.log?.(`machine-config: ${name}: next attempt in ${delayMs / 1000} s`);
+        }
       });
     }
     if (!work) return;

@@ -11,6 +11,7 @@
  *     desiredConfig, state Done, uncordon (desiredDrain `uncordon-<config>`).
  *   - a failure (update.go: "failed to update OS to …"): state Degraded with the error as
  *     `reason`; nothing is rebooted and the node stays cordoned (the drain happened first).
+ *     The controller tries the update again after a back-off (machineconfig.ts MCO_RETRY).
  * The lab has no pods/eviction subresource: the drain deletes pods, as
  * `oc adm drain --disable-eviction` does. The daemon runs in the lab process, not on the node.
  */
@@ -79,8 +80,10 @@ export class NodeDaemon {
    * Update to `desired`: `resolve` says which OS image it boots (throws the pull error).
    * Returns the boot that followed, or the error the node is Degraded with.
    */
-  async update(desired: string, resolve: () => Promise<ResolvedOs>): Promise<{ bootId: string; kver: string } | { error: string }> {
-    await this.setState('Working');
+  async update(desired: string, resolve: () => Promise<ResolvedOs>, o: { retry?: boolean } = {}): Promise<{ bootId: string; kver: string } | { error: string }> {
+    // A retry of a failed update keeps the node Degraded with its last error until an attempt
+    // succeeds: the pool reports the failure steadily instead of flapping at every attempt.
+    if (!o.retry) await this.setState('Working');
     try {
       await this.drain(desired);
       const os = await resolve();
