@@ -111,29 +111,6 @@ describe.skipIf(!ok)(`lab release images${ok ? '' : ` [SKIPPED: ${why}]`}`, () =
     expect(text).toContain(`${kernel.kver} SMP`);
   }, 600_000);
 
-  it("the driver-toolkit carries the kernel's in-tree modules: depmod in it indexes a driver's in-tree dependency (needs-crc7 → crc7)", async () => {
-    const ctx = tempDir('dtk-in-tree');
-    cpSync(join(REPO, 'test', 'fixtures', 'drivers', 'needs-crc7'), ctx, { recursive: true });
-    const dtk: ReleaseImage = byRole(first, 'driver-toolkit');
-    writeFileSync(
-      join(ctx, 'Containerfile'),
-      [
-        `FROM ${dtk.digestRef}`,
-        'COPY . /src',
-        // What the rendered DTK BuildConfig does in its builder stage: the module beside the toolkit's tree, indexed there.
-        `RUN KVER=$(sed -n 's/.*"KERNEL_VERSION": "\\(.*\\)".*/\\1/p' /etc/driver-toolkit-release.json) && make -C /src KVER=$KVER \\`,
-        ' && mkdir -p /lib/modules/$KVER/extra && cp /src/needs-crc7.ko /lib/modules/$KVER/extra/ && depmod $KVER \\',
-        ' && echo "in-tree: $(ls /lib/modules/$KVER/kernel | wc -l) dirs" && modprobe -S $KVER --show-depends needs_crc7',
-        '',
-      ].join('\n'),
-    );
-    const log = join(ctx, 'build.log');
-    await new Buildah().bud({ containerfile: join(ctx, 'Containerfile'), context: ctx, tag: 'localhost/kmodlab-test/dtk-in-tree:latest', logFile: log, insecure: true });
-    const text = readFileSync(log, 'utf8');
-    expect(text).toMatch(new RegExp(`insmod /lib/modules/${kernel.kver.replace(/[.]/g, '\\.')}/kernel/lib/crc7\\.ko`));
-    expect(text).toMatch(/insmod \/lib\/modules\/\S+\/extra\/needs-crc7\.ko/);
-  }, 600_000);
-
   it('a parent missing from the local store (wiped, or another store) is pulled back from the registry by digest', async () => {
     const base = byRole(first, 'runtime-base');
     const root = tempDir('buildah-store');
