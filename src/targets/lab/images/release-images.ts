@@ -5,9 +5,8 @@
  *   runtime-base            FROM scratch: dash, coreutils, kmod, … from the host's dpkg
  *                           (the lab's counterpart of ubi-minimal)
  *   └ toolchain             + gcc, make, binutils, libc6-dev and their closure
- *     └ driver-toolkit      + the kernel and its module tree (the node-os layer), the
- *                             kernel's build tree (linux-headers-<kver> and its closure),
- *                             /etc/driver-toolkit-release.json, labels
+ *     └ driver-toolkit      + the kernel's build tree (linux-headers-<kver> and its
+ *                             closure), /etc/driver-toolkit-release.json, labels
  *   node-os-userland        FROM scratch: busybox, kmod, /init, the agent (what the
  *                           node's initramfs holds)
  *   └ node-os               + /usr/lib/modules/<kver>/vmlinuz and the full module tree
@@ -142,20 +141,6 @@ async function hardlinkTree(src: string, dest: string): Promise<void> {
   }
 }
 
-/** A kernel's /usr/lib/modules/<kver>: its module tree and, beside it as on ostree-based systems, the kernel image. */
-async function stageKernelTree(kernel: LabKernel, dest: string): Promise<void> {
-  await hardlinkTree(kernel.modulesDir, dest);
-  const vmlinuz = join(dest, 'vmlinuz');
-  rmSync(vmlinuz, { force: true });
-  try {
-    linkSync(kernel.vmlinuz, vmlinuz);
-  } catch {
-    cpSync(kernel.vmlinuz, vmlinuz);
-  }
-  // build/source point at the host's headers: a node has no build tree (the driver-toolkit gets its own).
-  for (const l of ['build', 'source']) rmSync(join(dest, l), { force: true });
-}
-
 /** merged-/usr top-level symlinks and the directories every image has. */
 function stageSkeleton(root: string): void {
   for (const [link, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']] as const) {
@@ -237,8 +222,9 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
 
   return kernels.map((kernel) => {
     const headersPkg = headersPackageOf(kernel, installed);
-    // Some headers packages (6.12 backports) depend on their kernel image package: the
-    // package is left out, its content comes from the kernel tree below (as for every lab kernel).
+    // Some headers packages (6.12 backports) depend on their kernel image package. The real
+    // driver-toolkit carries kernel-core and kernel-modules too; the lab leaves the kernel
+    // and its modules to the OS image, so every lab DTK holds the same kind of content.
     const notKernelImage = (name: string) => /^linux-image-/.test(name);
     const dtkPkgs = headersPkg ? packageClosure([headersPkg], installed, notKernelImage).filter((p) => !toolPkgs.some((t) => t.name === p.name)) : [];
     // The real file also names the realtime kernel; this image holds one kernel's build
@@ -255,11 +241,6 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
         [
           `# kmodlab lab release: driver-toolkit for kernel ${kernel.kver}`,
           `FROM ${parent}`,
-          // The real driver-toolkit installs kernel-core, kernel-modules and kernel-modules-extra
-          // (openshift/driver-toolkit Dockerfile): the kernel and its whole in-tree module tree, so
-          // a driver container's depmod in the toolkit resolves in-tree dependencies (a driver
-          // needing crc7). The same line and staged content as node-os's: the same layer blob.
-          `COPY kernel/ /usr/lib/modules/${kernel.kver}/`,
           'ADD kernel.tar /',
           'COPY dpkg/ /var/lib/dpkg/',
           // openshift/driver-toolkit writes this file in its last layer; consumers read KERNEL_VERSION from it.
@@ -270,7 +251,6 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
           '',
         ].join('\n'),
       stage: async (ctx) => {
-        await stageKernelTree(kernel, join(ctx, 'kernel'));
         if (headersPkg) {
           await tarHostFiles(await packageFiles(dtkPkgs), join(ctx, 'kernel.tar'));
         } else {
@@ -285,7 +265,7 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
         writeFileSync(join(ctx, 'driver-toolkit-release.json'), releaseJson);
       },
     };
-    finish(dtk, [kernel.kver, releaseJson, headersPkg ? packageManifest(dtkPkgs) : treeFingerprint(kernel.buildDir), fingerprint(kernel.vmlinuz), treeFingerprint(kernel.modulesDir)]);
+    finish(dtk, [kernel.kver, releaseJson, headersPkg ? packageManifest(dtkPkgs) : treeFingerprint(kernel.buildDir)]);
 
     const os: ImagePlan = {
       role: 'node-os',
@@ -303,7 +283,19 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
           LABEL('ostree.linux', kernel.kver),
           '',
         ].join('\n'),
-      stage: (ctx) => stageKernelTree(kernel, join(ctx, 'kernel')),
+      stage: async (ctx) => {
+        await hardlinkTree(kernel.modulesDir, join(ctx, 'kernel'));
+        // The kernel image beside its modules, where ostree-based systems keep it.
+        const vmlinuz = join(ctx, 'kernel', 'vmlinuz');
+        rmSync(vmlinuz, { force: true });
+        try {
+          linkSync(kernel.vmlinuz, vmlinuz);
+        } catch {
+          cpSync(kernel.vmlinuz, vmlinuz);
+        }
+        // build/source point at the host's headers; a node has no build tree.
+        for (const l of ['build', 'source']) rmSync(join(ctx, 'kernel', l), { force: true });
+      },
     };
     finish(os, [kernel.kver, fingerprint(kernel.vmlinuz), treeFingerprint(kernel.modulesDir)]);
 
