@@ -123,7 +123,10 @@ export interface ContainerProbe {
 /** Shell lines printing instance `n`'s state line, then its log from byte `offset` on. */
 function stateScript(uid: string, n: number, offset: number): string {
   const d = podDir(uid);
-  return `if [ -f ${d}/create-failed.${n} ]; then echo create-failed; tail -n 3 ${d}/create-failed.${n}
+  // No pod directory: the node rebooted (it is on the guest's tmpfs) and took the container
+  // with it; the kubelet then starts it again as its restart policy says, counting a restart.
+  return `if [ ! -d ${d} ]; then echo "exited 137"
+elif [ -f ${d}/create-failed.${n} ]; then echo create-failed; tail -n 3 ${d}/create-failed.${n}
 elif ! p=$(cat ${d}/pid 2>/dev/null); then echo creating
 else if [ -d /proc/$p ] && ! grep -q '^State:.*Z' /proc/$p/status; then echo running; else echo "exited $(cat ${d}/exit.${n} 2>/dev/null || echo 137)"; fi; tail -c +${offset + 1} ${d}/log.${n} 2>/dev/null
 fi`;
