@@ -2,7 +2,8 @@
  * `npm run bench`: the lab's speed and memory goals, measured on this machine (not
  * checked by timed unit tests). Compare figures as ratios within one run.
  *   node dist/bench/main.js [--quick] [--runs N]
- * --quick skips the full evaluations (minutes each); --lab-api-only measures only the lab API server.
+ * --quick skips the full evaluations (minutes each); --lab-api-only measures only the lab API server;
+ * --eval-paths-only measures only one evaluation set through the lab API and on the old lab path (eval-paths.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -26,6 +27,7 @@ import { figure, figureOfReadings, formatFigure, notAFigure, writeBenchJson, typ
 import { benchCheck } from './check.js';
 import { benchLabImages } from './lab-images.js';
 import { labApiRss } from './lab-api.js';
+import { benchEvalPaths } from './eval-paths.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -48,6 +50,12 @@ async function main(): Promise<void> {
     figures.push(f);
     process.stdout.write(`${formatFigure(f)}\n`);
   };
+  if (args.includes('--eval-paths-only')) {
+    const complete = await benchEvalPaths(report, await loadDriver(REFERENCE_DRIVER_FILE), chooseLabKernels(listKernels()));
+    writeBenchJson(path.resolve('bench.json'), figures);
+    if (!complete) process.exitCode = 1;
+    return;
+  }
   await labApiRss(report);
   if (args.includes('--lab-api-only')) return writeBenchJson(path.resolve('bench.json'), figures);
   const kernels = chooseLabKernels(listKernels());
@@ -127,6 +135,8 @@ async function main(): Promise<void> {
   await benchLabImages(report);
 
   if (!quick) {
+    // One evaluation set on both paths, in this run (issue 9: through the API ≤ 1.1 × the old path).
+    if (!(await benchEvalPaths(report, driver, kernels))) benchFailed = true;
     // The default evaluation end to end, then again with a warm build cache.
     const walls: number[] = [];
     const okWalls = new Map<string, number>();

@@ -139,6 +139,26 @@ describe('module probe pod', () => {
   });
 });
 
+describe('module probe pod deleted before it finished', () => {
+  it('fails at once (a node drain evicts it) instead of waiting out the timeout', async () => {
+    const fake = new FakeKubeApiServer();
+    fake.tokens.add(FIXTURE_TOKEN);
+    const client = new KubeClient({ credentials: new Credentials({ kubeconfig: kubeconfigFor('ocp-token.kubeconfig', await fake.start()) }) });
+    // The drain: the pod is deleted while it is still Pending.
+    fake.reactors.push((type, o, s) => {
+      if (type !== 'ADDED' || o.kind !== 'Pod') return;
+      setTimeout(() => s.removeObject('v1', 'Pod', o.metadata['name'] as string, o.metadata['namespace'] as string), 20);
+    });
+    try {
+      const t0 = Date.now();
+      await expect(probeModules({ client, namespace: 'kmodlab', node: 'worker-0', modules: ['simple-kmod'], pollMs: 20, timeoutMs: 10_000 })).rejects.toThrow(/was deleted before it finished/);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
 describe('Prometheus', () => {
   it('step: ≥ 15 s and never more than 11,000 points', () => {
     expect(chooseStep(0, 10 * 60_000)).toBe(15);

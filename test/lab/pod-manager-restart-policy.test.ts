@@ -11,11 +11,12 @@ import { describe, expect, it, vi } from 'vitest';
 
 const fakeRuntime = vi.hoisted(() => ({ exitCode: 0, starts: 0 }));
 vi.mock('../../src/targets/lab/kubelet/pod-sandbox.js', () => ({
+  // Each instance is still being created when the start answers, and has run and exited by the first relist.
   startContainer: async () => {
     fakeRuntime.starts += 1;
+    return { state: 'creating', log: '' };
   },
-  // Each instance has run and exited by the first relist.
-  probeContainer: async () => ({ state: 'exited', exitCode: fakeRuntime.exitCode, log: 'kmodlab-probe simple_kmod 0\n' }),
+  probeContainers: async (_node: unknown, refs: { uid: string }[]) => new Map(refs.map((r) => [r.uid, { state: 'exited', exitCode: fakeRuntime.exitCode, log: 'kmodlab-probe simple_kmod 0\n' }])),
   execInContainer: async () => ({ code: 0, output: '' }),
   stopContainer: async () => undefined,
 }));

@@ -147,9 +147,14 @@ export async function probeModules(o: ProbeOptions): Promise<ModuleProbe[]> {
     const deadline = Date.now() + (o.timeoutMs ?? 120_000);
     let phase = '';
     for (;;) {
-      const cur = (await o.client.get('probe-pods', PODS, name, o.namespace)) as { status?: { phase?: string } } | undefined;
+      const cur = (await o.client.get('probe-pods', PODS, name, o.namespace)) as { metadata?: { deletionTimestamp?: string }; status?: { phase?: string } } | undefined;
       phase = cur?.status?.phase ?? '';
       if (phase === 'Succeeded' || phase === 'Failed') break;
+      // Gone or going before it finished: a node drain deletes unmanaged pods too (the MCO
+      // drains with Force, as `oc adm drain --force` does), and a pod that was deleted
+      // never reports. Waiting out the timeout for it stalled every probe round across a
+      // MachineConfig rollout by 120 s; the caller probes again with a new pod.
+      if (!cur || cur.metadata?.deletionTimestamp) throw new Error(`probe pod ${name} on ${o.node} was deleted before it finished (phase ${phase || 'unknown'}; a node drain evicts pods)`);
       if (Date.now() >= deadline) throw new Error(`probe pod ${name} on ${o.node} did not finish within ${o.timeoutMs ?? 120_000} ms (phase ${phase || 'unknown'})`);
       await sleep(o.pollMs ?? 1000);
     }

@@ -24,7 +24,7 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { MemoryLogSource } from '../api-server/log-source.js';
 import { ImagePullError, pullPolicyOf, type NodeImageStore, type PulledImage } from './image-pull.js';
 import type { NodeShell } from './node-agent.js';
-import { execInContainer, probeContainer, startContainer, stopContainer, type HostPathMount } from './pod-sandbox.js';
+import { execInContainer, probeContainers, startContainer, stopContainer, type ContainerProbe, type HostPathMount } from './pod-sandbox.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
 
 export interface PodStatusApi {
@@ -121,9 +121,18 @@ export class PodManager {
     this.syncing = this.syncing.then(async () => {
       this.pending = false;
       if (this.stopped) return;
-      for (const run of [...this.pods.values()]) {
+      const runs = [...this.pods.values()];
+      // One relist of every live container (PLEG relist), then each pod's sync.
+      const live = runs.filter((r) => !r.deleted && (r.running || r.creating));
+      let states = new Map<string, ContainerProbe>();
+      try {
+        states = await probeContainers(this.o.node, live.map((r) => ({ uid: r.uid, n: r.instance, offset: r.logOffset })));
+      } catch (e) {
+        this.o.log?.(`node ${this.o.node.name}: relist: ${(e as Error).message.split('\n')[0]}`);
+      }
+      for (const run of runs) {
         try {
-          await this.sync(run);
+          await this.sync(run, states.get(run.uid));
         } catch (e) {
           this.o.log?.(`node ${this.o.node.name}: pod ${run.key}: ${(e as Error).message.split('\n')[0]}`);
         }
@@ -182,7 +191,8 @@ export class PodManager {
     return [...entry, ...args];
   }
 
-  private async sync(run: PodRun): Promise<void> {
+  /** `state`: the container as this pass's relist saw it (none: not relisted, e.g. the relist failed). */
+  private async sync(run: PodRun, state?: ContainerProbe): Promise<void> {
     const name = this.container(run).name;
     const ns = run.pod.metadata!.namespace!;
     const podName = run.pod.metadata!.name!;
@@ -195,7 +205,8 @@ export class PodManager {
           this.o.log?.(`node ${this.o.node.name}: pod ${run.key}: preStop ${preStop.join(' ')} exited ${r.code}${r.output ? `: ${r.output.split('\n').slice(-3).join(' | ')}` : ''}`);
         }
       }
-      await stopContainer(this.o.node, run.uid, run.pod.spec!.terminationGracePeriodSeconds ?? 30, true);
+      // A container that is neither running nor being created has no process to signal.
+      await stopContainer(this.o.node, run.uid, run.pod.spec!.terminationGracePeriodSeconds ?? 30, true, !run.running && !run.creating);
       this.o.logs.end(ns, podName, name);
       this.o.logs.forget(ns, podName);
       this.pods.delete(run.uid);
@@ -204,24 +215,7 @@ export class PodManager {
     }
     run.podStart ??= rfc3339();
     if (run.running || run.creating) {
-      const p = await probeContainer(this.o.node, run.uid, run.instance, run.logOffset);
-      if (p.state === 'create-failed') {
-        run.creating = false;
-        this.backoff(run, 'CreateContainerError', p.message ?? 'the container could not be created');
-      } else if (p.state !== 'creating') {
-        if (run.creating) await this.started(run);
-        this.feedLog(run, p.log);
-        if (p.state === 'exited' && run.running) {
-          run.running = false;
-          run.lastTerminated = { exitCode: p.exitCode ?? 137, reason: p.exitCode === 0 ? 'Completed' : 'Error', finishedAt: rfc3339() };
-          this.o.logs.end(ns, podName, name);
-          if (restarts(run.pod, run.lastTerminated.exitCode)) this.backoff(run, 'CrashLoopBackOff', `back-off restarting failed container ${name} in pod ${podName}`);
-          else {
-            run.finished = true;
-            run.waiting = undefined;
-          }
-        }
-      }
+      if (state) await this.observed(run, state);
     } else if (run.finished) {
       // Terminal (restartPolicy Never/OnFailure): nothing to start until the pod is deleted.
     } else if (Date.now() >= run.notBefore) {
@@ -233,6 +227,30 @@ export class PodManager {
       run.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${this.container(run).image}": ErrImagePull: ${run.waiting.message ?? ''}` };
     }
     await this.postStatus(run);
+  }
+
+  /** What the runtime says of the current instance: created, running, exited (restart or not). */
+  private async observed(run: PodRun, p: ContainerProbe): Promise<void> {
+    const name = this.container(run).name;
+    const ns = run.pod.metadata!.namespace!;
+    const podName = run.pod.metadata!.name!;
+    if (p.state === 'create-failed') {
+      run.creating = false;
+      this.backoff(run, 'CreateContainerError', p.message ?? 'the container could not be created');
+    } else if (p.state !== 'creating') {
+      if (run.creating) await this.started(run);
+      this.feedLog(run, p.log);
+      if (p.state === 'exited' && run.running) {
+        run.running = false;
+        run.lastTerminated = { exitCode: p.exitCode ?? 137, reason: p.exitCode === 0 ? 'Completed' : 'Error', finishedAt: rfc3339() };
+        this.o.logs.end(ns, podName, name);
+        if (restarts(run.pod, run.lastTerminated.exitCode)) this.backoff(run, 'CrashLoopBackOff', `back-off restarting failed container ${name} in pod ${podName}`);
+        else {
+          run.finished = true;
+          run.waiting = undefined;
+        }
+      }
+    }
   }
 
   private backoff(run: PodRun, reason: string, message: string): void {
@@ -268,16 +286,20 @@ export class PodManager {
       return;
     }
     const n = run.instance + 1;
+    let state: ContainerProbe;
     try {
       const preparedRoot = await this.o.images.preparePodRoot(run.image.sharePath, run.uid);
-      await startContainer(this.o.node, { uid: run.uid, sharePath: run.image.sharePath, preparedRoot, argv: this.argv(run), env: this.env(run), mounts }, n);
+      state = await startContainer(this.o.node, { uid: run.uid, sharePath: run.image.sharePath, preparedRoot, argv: this.argv(run), env: this.env(run), mounts }, n);
     } catch (e) {
       this.backoff(run, 'CreateContainerError', (e as Error).message);
       return;
     }
     run.instance = n;
+    run.logOffset = 0;
     run.creating = true;
     run.waiting = { reason: 'ContainerCreating' };
+    // The start answered with the instance's state: no relist needed to see it run (or end).
+    await this.observed(run, state);
   }
 
   /** The main process of a new instance runs: count the restart, run postStart. */

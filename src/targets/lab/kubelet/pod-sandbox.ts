@@ -8,6 +8,7 @@
  * grace period, as the kubelet's killContainer does). Each start writes its own log and
  * exit file, so the previous instance's log stays readable (`kubectl logs --previous`).
  */
+import { randomBytes } from 'node:crypto';
 import { SHARE_MOUNT } from '../os-image/init.js';
 import { chrootExec, q } from '../control-plane/pod-runtime.js';
 import type { NodeShell } from './node-agent.js';
@@ -48,11 +49,12 @@ const rootOf = (uid: string) => `${SHARE_MOUNT}/pods/${uid}/root`;
 const UNMOUNT = (uid: string) => `for m in $(grep ' ${rootOf(uid)}' /proc/mounts | cut -d' ' -f2 | sort -r); do umount -l "$m" 2>/dev/null; done`;
 
 /**
- * Starts creating instance `n` of the container in the background (copying the image root
- * takes seconds under TCG; the node's agent channel must stay free for heartbeats), then
- * its main process. probeContainer says when it runs, or why it could not be created.
+ * Starts creating instance `n` of the container in the background (the node's agent
+ * channel must stay free for heartbeats), then its main process; answers with its state
+ * after a short wait (usually `running`, or already `exited` for a one-shot pod).
+ * probeContainers says how it goes on, or why it could not be created.
  */
-export async function startContainer(node: NodeShell, c: ContainerSpec, n: number): Promise<void> {
+export async function startContainer(node: NodeShell, c: ContainerSpec, n: number): Promise<ContainerProbe> {
   const d = podDir(c.uid);
   const root = rootOf(c.uid);
   const mounts = c.mounts
@@ -94,10 +96,19 @@ KMODLAB_EOF
 cat > ${d}/create.${n}.sh <<'KMODLAB_EOF'
 ${create}
 KMODLAB_EOF
-( sh ${d}/create.${n}.sh >${d}/create.${n}.log 2>&1 || cp ${d}/create.${n}.log ${d}/create-failed.${n} ) </dev/null >/dev/null 2>&1 &`;
+( sh ${d}/create.${n}.sh >${d}/create.${n}.log 2>&1 || cp ${d}/create.${n}.log ${d}/create-failed.${n} ) </dev/null >/dev/null 2>&1 &
+# The root is made on the host, so creating is a few mounts: wait briefly for it and answer
+# with the container's state in the same round trip (every request to a TCG guest costs
+# a second or more under load; a relist later would cost another).
+i=0; while [ $i -lt ${START_WAIT_TENTHS} ] && [ ! -f ${d}/pid ] && [ ! -f ${d}/create-failed.${n} ]; do sleep 0.1; i=$((i+1)); done
+${stateScript(c.uid, n, 0)}`;
   const r = await node.exec(script, { timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error((r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; '));
+  return parseState(r.stdout);
 }
+
+/** How long startContainer waits in the guest for the new instance to run (tenths of a second). */
+const START_WAIT_TENTHS = 20;
 
 export interface ContainerProbe {
   state: 'creating' | 'create-failed' | 'running' | 'exited';
@@ -109,21 +120,54 @@ export interface ContainerProbe {
   log: string;
 }
 
-/** Is instance `n` being created, running, or ended (how), and what did it print since `offset`. */
-export async function probeContainer(node: NodeShell, uid: string, n: number, offset: number): Promise<ContainerProbe> {
+/** Shell lines printing instance `n`'s state line, then its log from byte `offset` on. */
+function stateScript(uid: string, n: number, offset: number): string {
   const d = podDir(uid);
-  const r = await node.exec(
-    `if [ -f ${d}/create-failed.${n} ]; then echo create-failed; tail -n 3 ${d}/create-failed.${n}; exit 0; fi
-if ! p=$(cat ${d}/pid 2>/dev/null); then echo creating; exit 0; fi
-if [ -d /proc/$p ] && ! grep -q '^State:.*Z' /proc/$p/status; then echo running; else echo "exited $(cat ${d}/exit.${n} 2>/dev/null || echo 137)"; fi; tail -c +${offset + 1} ${d}/log.${n} 2>/dev/null`,
-  );
-  const nl = r.stdout.indexOf('\n');
-  const head = nl >= 0 ? r.stdout.slice(0, nl) : r.stdout;
-  const rest = nl >= 0 ? r.stdout.slice(nl + 1) : '';
+  // No pod directory: the node rebooted (it is on the guest's tmpfs) and took the container
+  // with it; the kubelet then starts it again as its restart policy says, counting a restart.
+  return `if [ ! -d ${d} ]; then echo "exited 137"
+elif [ -f ${d}/create-failed.${n} ]; then echo create-failed; tail -n 3 ${d}/create-failed.${n}
+elif ! p=$(cat ${d}/pid 2>/dev/null); then echo creating
+else if [ -d /proc/$p ] && ! grep -q '^State:.*Z' /proc/$p/status; then echo running; else echo "exited $(cat ${d}/exit.${n} 2>/dev/null || echo 137)"; fi; tail -c +${offset + 1} ${d}/log.${n} 2>/dev/null
+fi`;
+}
+
+function parseState(out: string): ContainerProbe {
+  const nl = out.indexOf('\n');
+  const head = nl >= 0 ? out.slice(0, nl) : out;
+  const rest = nl >= 0 ? out.slice(nl + 1) : '';
   if (head === 'create-failed') return { state: 'create-failed', message: rest.trim().split('\n').join('; '), log: '' };
   if (head === 'creating') return { state: 'creating', log: '' };
   if (head === 'running') return { state: 'running', log: rest };
   return { state: 'exited', exitCode: Number(head.split(' ')[1] ?? '137'), log: rest };
+}
+
+export interface ContainerRef {
+  uid: string;
+  /** Instance number. */
+  n: number;
+  /** Log bytes already read. */
+  offset: number;
+}
+
+/**
+ * The state of every given container, in ONE request to the node — as the kubelet's PLEG
+ * relist asks the runtime for all containers at once (pleg/generic.go relist → GetPods),
+ * not once per pod: the guest answers one request at a time, so a request per pod made a
+ * relist pass last seconds with a canary, a driver pod and a probe pod on the node.
+ */
+export async function probeContainers(node: NodeShell, refs: ContainerRef[]): Promise<Map<string, ContainerProbe>> {
+  const out = new Map<string, ContainerProbe>();
+  if (refs.length === 0) return out;
+  // Each section opens with a marker line no container log can predict.
+  const marker = `@@KMODLAB-RELIST-${randomBytes(6).toString('hex')}`;
+  const r = await node.exec(refs.map((c) => `printf '\\n${marker} %s\\n' ${c.uid}\n${stateScript(c.uid, c.n, c.offset)}`).join('\n'));
+  for (const section of r.stdout.split(`\n${marker} `).slice(1)) {
+    const nl = section.indexOf('\n');
+    const uid = nl >= 0 ? section.slice(0, nl) : section;
+    out.set(uid, parseState(nl >= 0 ? section.slice(nl + 1) : ''));
+  }
+  return out;
 }
 
 /** Runs a hook (exec form) in the container's root, as the runtime's exec does. */
@@ -139,17 +183,25 @@ export async function execInContainer(node: NodeShell, uid: string, argv: string
  * Stops the container: SIGTERM to every process of its session, SIGKILL to what is left
  * after `graceSeconds`; with `remove`, its mounts and directory go too. The waiting happens
  * in the node, in the background: the agent channel (and the node's heartbeat) is not held.
+ * A container whose main process has exited and that the kubelet will not restart
+ * (`exited`) has nothing to signal: only its mounts and files are removed.
  */
-export async function stopContainer(node: NodeShell, uid: string, graceSeconds: number, remove: boolean): Promise<void> {
+export async function stopContainer(node: NodeShell, uid: string, graceSeconds: number, remove: boolean, exited = false): Promise<void> {
   const d = podDir(uid);
   const tenths = Math.max(1, Math.round(graceSeconds * 10));
+  const cleanup = remove ? `${UNMOUNT(uid)}; rm -rf ${d} ${SHARE_MOUNT}/pods/${uid}` : `rm -f ${d}/pid`;
+  if (exited) {
+    await node.exec(`( ${cleanup} ) </dev/null >/dev/null 2>&1 &`);
+    return;
+  }
   await node.exec(
     `p=$(cat ${d}/pid 2>/dev/null) || p=none
-# the processes of the container's session (field 6 of /proc/<pid>/stat), zombies aside
-members() { for s in /proc/[0-9]*/stat; do set -- $(cat $s 2>/dev/null); [ "$6" = "$p" ] && [ "$3" != Z ] && echo $1; done; }
+# the processes of the container's session (field 6 of /proc/<pid>/stat), zombies aside; one
+# awk over every stat file, not a process per pid (each fork costs under TCG)
+members() { awk -v p="$p" '$6 == p && $3 != "Z" { print $1 }' /proc/[0-9]*/stat 2>/dev/null; }
 for x in $(members); do kill -TERM $x 2>/dev/null; done
 ( i=0; while [ -n "$(members)" ] && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done
   for x in $(members); do kill -KILL $x 2>/dev/null; done
-  ${remove ? `${UNMOUNT(uid)}; rm -rf ${d} ${SHARE_MOUNT}/pods/${uid}` : `rm -f ${d}/pid`} ) </dev/null >/dev/null 2>&1 &`,
+  ${cleanup} ) </dev/null >/dev/null 2>&1 &`,
   );
 }

@@ -92,6 +92,15 @@ async function startApi(spec: LabSpec): Promise<ChildProcess> {
   throw new Error('the lab API was not ready within 30 s');
 }
 
+/**
+ * The releases the lab's ClusterVersion offers: its kernels' release images. A realtime
+ * kernel is not another release: OpenShift boots it from the same release (MachineConfig
+ * kernelType: realtime), so rt flavours are not offered as updates.
+ */
+function releaseKernels(kernel: LabKernel): LabKernel[] {
+  return listKernels().filter((k) => k.kver === kernel.kver || !k.flavour.startsWith('rt'));
+}
+
 export async function runLab(spec: LabSpec): Promise<RunningLab> {
   const files = labFiles();
   const state: LabState = { phase: 'starting', supervisorPid: process.pid, kubeconfig: spec.kubeconfigOut, nodes: [] };
@@ -135,7 +144,25 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     }
   };
 
+  // The machines boot while the API server starts (a TCG boot and a node process start
+  // are both seconds of this host's time); they join — register as Nodes — only after
+  // the API is up and the installer manifests are in it, as below.
+  const shareDir = (name: string) => path.join(files.runDir, `${name}.share`);
+  let booting: Promise<LabNode[]> | undefined;
+  let offersAhead: ReturnType<typeof labReleaseOffers> | undefined;
+  let baseAhead: ReturnType<typeof labBaseRelease> | undefined;
   try {
+    if (spec.nodes > 0) {
+      mkdirSync(files.runDir, { recursive: true });
+      // A new node starts with an empty image store, as a freshly provisioned machine does.
+      for (const n of nodeNames(spec.nodes)) {
+        rmSync(shareDir(n), { recursive: true, force: true });
+        mkdirSync(shareDir(n), { recursive: true });
+      }
+      booting = provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir });
+      // Adopted below; a failure before that is collected in the catch (its nodes stopped there).
+      booting.then((n) => (nodes = n)).catch(() => undefined);
+    }
     api = await startApi(spec);
     state.apiPid = api.pid;
     writeState(state);
@@ -159,14 +186,16 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
         return undefined;
       });
       if (registry) spec.log(`image registry ${registry.prefix}`);
-      mkdirSync(files.runDir, { recursive: true });
-      // A new node starts with an empty image store, as a freshly provisioned machine does.
-      const shareDir = (name: string) => path.join(files.runDir, `${name}.share`);
-      for (const n of nodeNames(spec.nodes)) {
-        rmSync(shareDir(n), { recursive: true, force: true });
-        mkdirSync(shareDir(n), { recursive: true });
+      // What the ClusterVersion and machine-config controllers start from is looked up in
+      // the registry while the machines boot (seconds of registry requests under load).
+      if (registry && spec.kernel) {
+        offersAhead = labReleaseOffers(registry, releaseKernels(spec.kernel));
+        baseAhead = labBaseRelease(spec.kernel, registry, spec.log);
+        // Awaited where they are used; a failure surfaces there.
+        offersAhead.catch(() => undefined);
+        baseAhead.catch(() => undefined);
       }
-      nodes = await provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir });
+      nodes = await booting!;
       state.nodes = nodes.map((n) => ({ name: n.name, kernel: n.kernel.kver, qemuPid: n.pid, consoleLog: n.consoleLog }));
       writeState(state);
       const labels = roleLabels(spec.nodes);
@@ -208,10 +237,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     for (const w of [scheduler, replicasets, deployments]) await w.start();
     // ClusterVersion `version`: the lab's releases are its kernels' release images in the registry.
     if (registry && spec.kernel) {
-      // A realtime kernel is not another release: OpenShift boots it from the same release
-      // (MachineConfig kernelType: realtime), so rt flavours are not offered as updates.
-      const kernels = listKernels().filter((k) => k.kver === spec.kernel!.kver || !k.flavour.startsWith('rt'));
-      const offers = await labReleaseOffers(registry, kernels);
+      const offers = await (offersAhead ?? labReleaseOffers(registry, releaseKernels(spec.kernel)));
       const current = offers.find((o) => o.kver === spec.kernel!.kver);
       if (current) {
         const cvo = new ClusterVersionController({ kc, informers, offers, current, log: spec.log });
@@ -222,7 +248,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     // A tag moving (a build pushed) is a reason to look at the DaemonSets again.
     if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
     if (spec.kernel) {
-      const release = await labBaseRelease(spec.kernel, registry, spec.log);
+      const release = await (baseAhead ?? labBaseRelease(spec.kernel, registry, spec.log));
       mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, log: spec.log });
       await mco.start();
     }
@@ -244,6 +270,8 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     state.phase = 'failed';
     state.error = (e as Error).message;
     writeState(state);
+    // Machines still booting are waited for, so that stop() deletes them too.
+    if (booting) nodes = await booting.catch(() => []);
     await stop();
     throw e;
   }
