@@ -181,6 +181,17 @@ export class MachineConfigController {
         this.o.log?.(`machine-config: pool ${name}: rendered ${r.config.metadata.name} from ${r.sources.map((s) => s.name).join(', ')}`);
       }
       const cur = pool.spec?.configuration;
+      const existing = mcs.find((m) => m.metadata.name === r.config.metadata.name);
+      // A release change that leaves the merged spec as it was (a MachineConfig's osImageURL
+      // overrides the new base image) renders the same name: upstream applies the generated
+      // config over the one the pool targets (render_controller.go syncGeneratedMachineConfig,
+      // `pool.Spec.Configuration.Name == generated.Name` → ApplyMachineConfig), so its
+      // annotations name the new release and the CVO sees the pool at it.
+      const stale = Object.entries(r.config.metadata.annotations ?? {}).filter(([k, v]) => existing?.metadata.annotations?.[k] !== v);
+      if (existing && cur?.name === r.config.metadata.name && stale.length > 0) {
+        await this.custom.patchClusterCustomObject({ group: GROUP, version: 'v1', plural: 'machineconfigs', name: r.config.metadata.name, body: { metadata: { annotations: Object.fromEntries(stale) } } }, this.merge);
+        this.o.log?.(`machine-config: pool ${name}: ${r.config.metadata.name} re-applied (${stale.map(([k, v]) => `${k.replace(/^.*\//, '')}=${v}`).join(', ')})`);
+      }
       if (cur?.name !== r.config.metadata.name || JSON.stringify(cur?.source ?? []) !== JSON.stringify(r.sources)) {
         await this.custom.patchClusterCustomObject({ group: GROUP, version: 'v1', plural: 'machineconfigpools', name, body: { spec: { configuration: { name: r.config.metadata.name, source: r.sources } } } }, this.merge);
         return; // the pool's update comes back through the informer

@@ -1,0 +1,83 @@
+/**
+ * The lab's render controller on the lab API (in this process, no QEMU): a release change
+ * that leaves a pool's merged spec as it was — a MachineConfig's osImageURL overrides the
+ * new base OS image (off-cluster layering) — renders the same `rendered-<pool>-<hash>`
+ * name, and upstream then applies the generated config over the existing one
+ * (machine-config-operator pkg/controller/render/render_controller.go
+ * syncGeneratedMachineConfig: `pool.Spec.Configuration.Name == generated.Name` →
+ * ApplyMachineConfig), so its release-image-version annotation names the new release and
+ * the cluster-version operator sees the pool at that release. Without it an upgrade of a
+ * layered pool never completes.
+ */
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MachineConfigController } from '../../src/targets/lab/control-plane/api-controllers/machineconfig.js';
+import { RELEASE_IMAGE_VERSION } from '../../src/targets/lab/control-plane/api-controllers/mco/render.js';
+import { SharedInformers } from '../../src/targets/lab/control-plane/informers.js';
+import { startTestApi, type TestApi } from './api-server-helpers.js';
+
+const MC = { group: 'machineconfiguration.openshift.io', version: 'v1' };
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+describe('lab MCO render controller: a release change with an unchanged merged spec', () => {
+  let api: TestApi;
+  let informers: SharedInformers;
+  let mco: MachineConfigController;
+  let custom: CustomObjectsApi;
+  let core: CoreV1Api;
+
+  const renderedOf = async (pool: string) => {
+    const p = (await custom.getClusterCustomObject({ ...MC, plural: 'machineconfigpools', name: pool })) as { spec?: { configuration?: { name?: string } } };
+    return p.spec?.configuration?.name;
+  };
+  const until = async <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> => {
+    const end = Date.now() + ms;
+    let v = await f();
+    while (!ok(v) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      v = await f();
+    }
+    return v;
+  };
+  const releaseOf = async (name: string) => ((await custom.getClusterCustomObject({ ...MC, plural: 'machineconfigs', name })) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.[RELEASE_IMAGE_VERSION];
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    const kc = new KubeConfig();
+    kc.loadFromFile(api.kubeconfig);
+    custom = kc.makeApiClient(CustomObjectsApi);
+    core = kc.makeApiClient(CoreV1Api);
+    informers = new SharedInformers(kc);
+    mco = new MachineConfigController({ kc, informers, nodes: [], insecure: () => true, release: { baseOSContainerImage: `127.0.0.1:5000/kmodlab/node-os@${digest('a')}`, releaseVersion: '6.1.0-56-amd64' } });
+    await mco.start();
+  }, 90_000);
+  afterAll(async () => {
+    await mco?.stop();
+    await informers?.stop();
+    await api?.stop();
+  });
+
+  it('the existing rendered config gets the new release-image-version; a pool without the override gets a new rendered config', async () => {
+    // Off-cluster layering: the master pool boots a custom image whatever the release says.
+    const layered = { apiVersion: 'machineconfiguration.openshift.io/v1', kind: 'MachineConfig', metadata: { name: '99-master-layered', labels: { 'machineconfiguration.openshift.io/role': 'master' } }, spec: { osImageURL: `127.0.0.1:5000/kmodlab/simple-kmod-rhcos@${digest('c')}` } };
+    const before = await renderedOf('master');
+    await custom.createClusterCustomObject({ ...MC, plural: 'machineconfigs', body: layered });
+    const masterRendered = await until(() => renderedOf('master'), (n) => !!n && n !== before);
+    expect(masterRendered).not.toBe(before);
+    expect(await releaseOf(masterRendered!)).toBe('6.1.0-56-amd64');
+    const workerBefore = await renderedOf('worker');
+
+    // The cluster-version operator applies the new release's ConfigMap (an upgrade).
+    await core.patchNamespacedConfigMap(
+      { namespace: 'openshift-machine-config-operator', name: 'machine-config-osimageurl', body: { data: { baseOSContainerImage: `127.0.0.1:5000/kmodlab/node-os@${digest('b')}`, releaseVersion: '6.1.0-57-amd64' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    // worker: a new merged spec (the new base image) → a new rendered config of the release.
+    const workerAfter = await until(() => renderedOf('worker'), (n) => n !== workerBefore);
+    expect(workerAfter).not.toBe(workerBefore);
+    expect(await releaseOf(workerAfter!)).toBe('6.1.0-57-amd64');
+    // master: the same name (the override wins), now annotated with the new release.
+    expect(await until(() => releaseOf(masterRendered!), (v) => v === '6.1.0-57-amd64')).toBe('6.1.0-57-amd64');
+    expect(await renderedOf('master')).toBe(masterRendered);
+  }, 60_000);
+});
