@@ -72,6 +72,18 @@ async function labReleaseOf(kernel: LabKernel, dir: string): Promise<Release> {
   return resolveRelease({ releaseInfoFile: file });
 }
 
+/**
+ * Whether a running lab stands where a scenario starts: its nodes on `kernel` and, when the
+ * API says, its ClusterVersion at that kernel's lab release. Both are needed: an upgrade of
+ * a pool whose MachineConfig pins its own OS image (off-cluster layering) completes with the
+ * ClusterVersion at the new release while the nodes keep the pinned kernel, and a scenario
+ * started there could not upgrade again (the release it would go to is the current one).
+ */
+export function labStandsAt(running: { kernel?: string; version?: string } | undefined, kernel: string): boolean {
+  if (running?.kernel !== kernel) return false;
+  return running.version === undefined || running.version === labReleaseVersion(kernel);
+}
+
 export class LabApiTarget implements Target {
   readonly kind = 'lab' as const;
   readonly label = LAB_API_LABEL;
@@ -184,10 +196,11 @@ export class LabApiTarget implements Target {
     if (opts.day1) return this.install(want, opts.release, opts.day1);
     // What the nodes run now, as the API reports it (an upgrade or a kernel switch moved
     // them); a lab installed with Day-1 manifests is never reused (they are not kmodlab's to remove).
-    const running = this.dirtyInstall ? undefined : this.cluster ? this.cluster.releases().from.kernelVersion : this.runningKernel();
-    if (running !== want) {
-      if (running !== undefined && !this.startedLab) {
-        throw new UserError(`a lab is already up on ${running}, but the scenario starts on ${want}`, 'run `kmodlab lab down` first, or pass --kernel ' + running);
+    const current = this.cluster?.releases().from;
+    const running = this.dirtyInstall ? undefined : current ? { kernel: current.kernelVersion, version: current.version } : { kernel: this.runningKernel() };
+    if (!labStandsAt(running, want)) {
+      if (running?.kernel !== undefined && !this.startedLab) {
+        throw new UserError(`a lab is already up on ${running.kernel}${running.version && running.version !== running.kernel ? ` (release ${running.version})` : ''}, but the scenario starts on ${want}`, 'run `kmodlab lab down` first, or pass --kernel ' + running.kernel);
       }
       await this.down();
       await this.up(want);
