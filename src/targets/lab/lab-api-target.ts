@@ -39,7 +39,7 @@ import { openRegistry, type LabRegistry } from './images/registry.js';
 import { labReleaseVersion } from './images/release-info.js';
 import type { LabKernel } from './kernels/catalog.js';
 import { nodeNames } from './node/provider.js';
-import { runningPid, startLab, stopLab } from './up/background.js';
+import { runningPid, startLab, stopLab, stopOnExit } from './up/background.js';
 import { readState } from './up/state.js';
 
 export const LAB_API_LABEL = 'lab (QEMU TCG, through its API)';
@@ -178,15 +178,20 @@ export class LabApiTarget implements Target {
     const nodes = this.opts.nodes ?? 1;
     const args = ['--port', '0', '--nodes', String(nodes), '--memory', String(this.opts.memoryMB ?? 256), '--kernel', kernel, ...(manifests ? ['--manifests', manifests] : [])];
     this.opts.emit('progress', { step: `lab up: the API and ${nodes} node(s) booting ${kernel}${manifests ? `, installer manifests from ${manifests}` : ''}` });
-    await startLab(this.kubeconfig(), args, this.opts.upTimeoutMs ?? 60_000 + 240_000);
+    const state = await startLab(this.kubeconfig(), args, this.opts.upTimeoutMs ?? 60_000 + 240_000);
     this.startedLab = true;
+    // An interrupted run (Ctrl-C) does not reach close(): the lab it started goes with it.
+    this.cancelStopOnExit = stopOnExit(state.supervisorPid);
   }
+  private cancelStopOnExit: (() => void) | undefined;
 
   private async down(): Promise<void> {
     await this.cluster?.close();
     this.cluster = undefined;
     this.dirtyInstall = false;
     if (this.startedLab) await stopLab();
+    this.cancelStopOnExit?.();
+    this.cancelStopOnExit = undefined;
     this.startedLab = false;
   }
 
