@@ -27,7 +27,7 @@ import { allObjects, artifactText, type ArtifactSet } from '../../artifacts/arti
 import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import type { LoadedDriver } from '../../driver/load.js';
 import { UserError } from '../../errors.js';
-import type { ScenarioId } from '../../evaluation/events.js';
+import type { RowId, ScenarioId } from '../../evaluation/events.js';
 import type { Release } from '../../release/release.js';
 import { resolveRelease } from '../../release/resolve.js';
 import { ClusterTarget, type ScenarioSupport } from '../cluster/cluster-target.js';
@@ -82,6 +82,18 @@ async function labReleaseOf(kernel: LabKernel, dir: string): Promise<Release> {
 export function labStandsAt(running: { kernel?: string; version?: string } | undefined, kernel: string): boolean {
   if (running?.kernel !== kernel) return false;
   return running.version === undefined || running.version === labReleaseVersion(kernel);
+}
+
+/**
+ * Whether the next scenario may run on the running lab: it stands where the scenario starts
+ * (labStandsAt) and holds no other row's artifacts — the cluster target keeps a row's
+ * objects applied from one of its scenarios to the next (they re-apply the same set), so a
+ * scenario of another row would otherwise be measured with them (e.g. the off-cluster
+ * layered image still booted under on-cluster layering).
+ */
+export function labReusable(running: { kernel?: string; version?: string } | undefined, kernel: string, rows: { previous?: RowId; next?: RowId; applied: boolean }): boolean {
+  if (!labStandsAt(running, kernel)) return false;
+  return !(rows.applied && rows.previous !== undefined && rows.next !== undefined && rows.previous !== rows.next);
 }
 
 export class LabApiTarget implements Target {
@@ -195,15 +207,19 @@ export class LabApiTarget implements Target {
     this.startedLab = false;
   }
 
-  async reset(opts: { release: Release; day1?: ArtifactSet }): Promise<void> {
+  async reset(opts: { release: Release; day1?: ArtifactSet; row?: RowId }): Promise<void> {
     const want = opts.release.kernelVersion;
     if (!want) throw new Error('lab release without a kernel version');
+    const previous = this.row;
+    this.row = opts.row ?? this.row;
     if (opts.day1) return this.install(want, opts.release, opts.day1);
     // What the nodes run now, as the API reports it (an upgrade or a kernel switch moved
     // them); a lab installed with Day-1 manifests is never reused (they are not kmodlab's to remove).
     const current = this.cluster?.releases().from;
     const running = this.dirtyInstall ? undefined : current ? { kernel: current.kernelVersion, version: current.version } : { kernel: this.runningKernel() };
-    if (!labStandsAt(running, want)) {
+    const rows = { previous, next: opts.row, applied: this.cluster?.holdsApplied() ?? false };
+    // A lab someone started is never restarted for another row: it is used as it is.
+    if (!labReusable(running, want, rows) && (this.startedLab || !labStandsAt(running, want))) {
       if (running?.kernel !== undefined && !this.startedLab) {
         throw new UserError(`a lab is already up on ${running.kernel}${running.version && running.version !== running.kernel ? ` (release ${running.version})` : ''}, but the scenario starts on ${want}`, 'run `kmodlab lab down` first, or pass --kernel ' + running.kernel);
       }
@@ -215,6 +231,8 @@ export class LabApiTarget implements Target {
   }
 
   private installs = 0;
+  /** The row of the last scenario reset for. */
+  private row: RowId | undefined;
 
   /**
    * Day 1: a fresh lab whose API holds the set's installer manifests before the nodes join
