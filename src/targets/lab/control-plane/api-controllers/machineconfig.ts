@@ -206,6 +206,16 @@ export class MachineConfigController {
     const target = pool.spec?.configuration?.name;
     if (target) {
       for (const n of nodes.filter((x) => !annotation(x, ANN.current))) {
+        const spec = mcs.find((m) => m.metadata.name === target)?.spec ?? {};
+        // machine-config-daemon-firstboot.service (pkg/daemon/daemon.go
+        // RunFirstbootCompleteMachineconfig): a node provisioned with a config whose OS is not
+        // the boot image (an osImageURL among the installer's manifests, a realtime kernel)
+        // rebases to it and reboots before it is Done. The lab's node joined booted from the
+        // base image, so its daemon runs that OS update now.
+        if ((spec.osImageURL && spec.osImageURL !== base.osImage) || spec.kernelType === 'realtime') {
+          this.firstboot(n, target, spec, base);
+          return;
+        }
         await this.core.patchNode({ name: n.metadata!.name!, body: { metadata: { annotations: { [ANN.current]: target, [ANN.desired]: target, [ANN.state]: 'Done', [ANN.reason]: '' } } } }, this.merge);
         return;
       }
@@ -218,6 +228,27 @@ export class MachineConfigController {
     const status = poolStatus(pool, nodes, this.renderErrors.get(name), new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
     const same = JSON.stringify({ ...pool.status, conditions: undefined }) === JSON.stringify({ ...status, conditions: undefined }) && JSON.stringify((pool.status?.conditions ?? []).map(({ lastTransitionTime: _t, ...c }) => c)) === JSON.stringify(status.conditions!.map(({ lastTransitionTime: _t, ...c }) => c));
     if (!same) await this.custom.patchClusterCustomObjectStatus({ group: GROUP, version: 'v1', plural: 'machineconfigpools', name, body: { status } }, this.merge);
+  }
+
+  /** First boot onto `target`: desired set, the OS update run, current only when it booted (daemon.update). */
+  private firstboot(node: V1Node, target: string, spec: MachineConfig['spec'], base: { osImage: string }): void {
+    const name = node.metadata!.name!;
+    const daemon = this.daemons.get(name);
+    if (!daemon || this.inFlight.has(name) || this.finished.get(name) === target) return;
+    this.o.log?.(`machine-config: ${name}: first boot onto ${target} (its OS image is not the one the node booted)`);
+    const work = this.core
+      .patchNode({ name, body: { metadata: { annotations: { [ANN.desired]: target } } } }, this.merge)
+      .then(() => daemon.update(target, () => osFor(spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure })))
+      .then((r) => {
+        this.finished.set(name, target);
+        if ('bootId' in r) this.o.log?.(`machine-config: ${name}: first boot done on ${target} (kernel ${r.kver}, boot ${r.bootId})`);
+      })
+      .catch((e: Error) => this.o.log?.(`machine-config: ${name}: first boot: ${e.message.split('\n')[0]}`))
+      .finally(() => {
+        this.inFlight.delete(name);
+        this.kick();
+      });
+    this.inFlight.set(name, work);
   }
 
   /** The daemon of a node: start an update when desired differs from current. */
