@@ -58,7 +58,7 @@ describe('lab MCO render controller: a release change with an unchanged merged s
     await api?.stop();
   });
 
-  it('the existing rendered config gets the new release-image-version; a pool with a MachineOSConfig waits for its rebuilt image', async () => {
+  it('the existing rendered config gets the new release-image-version; a pool without the override gets a new rendered config', async () => {
     // Off-cluster layering: the master pool boots a custom image whatever the release says.
     const layered = { apiVersion: 'machineconfiguration.openshift.io/v1', kind: 'MachineConfig', metadata: { name: '99-master-layered', labels: { 'machineconfiguration.openshift.io/role': 'master' } }, spec: { osImageURL: `127.0.0.1:5000/kmodlab/simple-kmod-rhcos@${digest('c')}` } };
     const before = await renderedOf('master');
@@ -66,26 +66,20 @@ describe('lab MCO render controller: a release change with an unchanged merged s
     const masterRendered = await until(() => renderedOf('master'), (n) => !!n && n !== before);
     expect(masterRendered).not.toBe(before);
     expect(await releaseOf(masterRendered!)).toBe('6.1.0-56-amd64');
-    // On-cluster layering on worker: a MachineOSConfig whose built image the pool runs.
-    await custom.createClusterCustomObject({ ...MC, plural: 'machineosconfigs', body: { apiVersion: 'machineconfiguration.openshift.io/v1', kind: 'MachineOSConfig', metadata: { name: 'worker' }, spec: { machineConfigPool: { name: 'worker' } } } });
-    await custom.patchClusterCustomObjectStatus({ ...MC, plural: 'machineosconfigs', name: 'worker', body: { status: { currentImagePullSpec: `127.0.0.1:5000/kmodlab/os-worker@${digest('d')}` } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-    const workerInitial = await renderedOf('worker');
-    const workerBefore = await until(() => renderedOf('worker'), (n) => n !== workerInitial);
-    expect(workerBefore).not.toBe(workerInitial);
+    const workerBefore = await renderedOf('worker');
 
     // The cluster-version operator applies the new release's ConfigMap (an upgrade).
     await core.patchNamespacedConfigMap(
       { namespace: 'openshift-machine-config-operator', name: 'machine-config-osimageurl', body: { data: { baseOSContainerImage: `127.0.0.1:5000/kmodlab/node-os@${digest('b')}`, releaseVersion: '6.1.0-57-amd64' } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+    // worker: a new merged spec (the new base image) → a new rendered config of the release.
+    const workerAfter = await until(() => renderedOf('worker'), (n) => n !== workerBefore);
+    expect(workerAfter).not.toBe(workerBefore);
+    expect(await releaseOf(workerAfter!)).toBe('6.1.0-57-amd64');
     // master: the same name (the override wins), now annotated with the new release.
     expect(await until(() => releaseOf(masterRendered!), (v) => v === '6.1.0-57-amd64')).toBe('6.1.0-57-amd64');
     expect(await renderedOf('master')).toBe(masterRendered);
-    // worker (a MachineOSConfig): not at the new release before its image is rebuilt on the new
-    // base — upstream rolls the pool only when that MachineOSBuild succeeded.
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect(await renderedOf('worker')).toBe(workerBefore);
-    expect(await releaseOf(workerBefore!)).toBe('6.1.0-56-amd64');
   }, 60_000);
 });
 

@@ -163,12 +163,12 @@ export class MachineConfigController {
       // Upstream sets the nodes' desiredImage annotation instead of re-rendering.
       const layered = layeredImageOf(this.o.informers, pool.metadata.name);
       const poolBase = layered ? { ...base, osImage: this.o.registry ? labImageRef(layered, this.o.registry.prefix) : layered } : base;
-      await this.reconcilePool(pool, pools, mcs, nodes, poolBase, layered !== undefined).catch((e: Error) => this.o.log?.(`machine-config: pool ${pool.metadata.name}: ${e.message.split('\n')[0]}`));
+      await this.reconcilePool(pool, pools, mcs, nodes, poolBase).catch((e: Error) => this.o.log?.(`machine-config: pool ${pool.metadata.name}: ${e.message.split('\n')[0]}`));
     }
     for (const node of nodes) this.runDaemon(node, pools, mcs, base);
   }
 
-  private async reconcilePool(pool: MachineConfigPool, pools: MachineConfigPool[], mcs: MachineConfig[], allNodes: V1Node[], base: { osImage: string; releaseVersion: string }, layered = false): Promise<void> {
+  private async reconcilePool(pool: MachineConfigPool, pools: MachineConfigPool[], mcs: MachineConfig[], allNodes: V1Node[], base: { osImage: string; releaseVersion: string }): Promise<void> {
     const name = pool.metadata.name;
     // Render (render_controller.go syncGeneratedMachineConfig).
     try {
@@ -186,13 +186,9 @@ export class MachineConfigController {
       // overrides the new base image) renders the same name: upstream applies the generated
       // config over the one the pool targets (render_controller.go syncGeneratedMachineConfig,
       // `pool.Spec.Configuration.Name == generated.Name` → ApplyMachineConfig), so its
-      // annotations name the new release and the CVO sees the pool at it. Not for a pool with
-      // a MachineOSConfig: upstream renders it with the new base image at once (a new name)
-      // and rolls it only when the MachineOSBuild for it succeeded; the lab's render of it
-      // carries the built image instead, so it changes (and the CVO completes) when the
-      // rebuild on the new base image is done, as upstream.
+      // annotations name the new release and the CVO sees the pool at it.
       const stale = Object.entries(r.config.metadata.annotations ?? {}).filter(([k, v]) => existing?.metadata.annotations?.[k] !== v);
-      if (!layered && existing && cur?.name === r.config.metadata.name && stale.length > 0) {
+      if (existing && cur?.name === r.config.metadata.name && stale.length > 0) {
         await this.custom.patchClusterCustomObject({ group: GROUP, version: 'v1', plural: 'machineconfigs', name: r.config.metadata.name, body: { metadata: { annotations: Object.fromEntries(stale) } } }, this.merge);
         this.o.log?.(`machine-config: pool ${name}: ${r.config.metadata.name} re-applied (${stale.map(([k, v]) => `${k.replace(/^.*\//, '')}=${v}`).join(', ')})`);
       }
