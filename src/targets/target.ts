@@ -7,7 +7,7 @@
  * hook it was created with (events.jsonl), never returned as a figure.
  */
 import type { ArtifactSet } from '../artifacts/artifact-set.js';
-import type { EventKind, ScenarioId } from '../evaluation/events.js';
+import type { EventKind, RowId, ScenarioId } from '../evaluation/events.js';
 import type { Release } from '../release/release.js';
 
 /** How a target reports what it does and sees; the evaluation adds method/scenario. */
@@ -56,7 +56,11 @@ export interface Target {
    * Start from a clean state on `release` (lab: fresh nodes; cluster: verifies nothing
    * of the driver is left). Day-1 artifacts, if given, are present from the first boot.
    */
-  reset(opts: { release: Release; day1?: ArtifactSet }): Promise<void>;
+  /**
+   * `row`: the row the scenario evaluates; a target that keeps a row's artifacts applied
+   * between its scenarios must not start another row's scenario with them still there.
+   */
+  reset(opts: { release: Release; day1?: ArtifactSet; row?: RowId }): Promise<void>;
   /** `oc apply` the Day-2 objects (and run the README's build steps the target can run). */
   apply(set: ArtifactSet): Promise<void>;
   /** `oc delete` the objects, waiting for finalization. */

@@ -68,4 +68,26 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab-api${ok ? '' : why}`, () => 
     expect(status.stdout).toMatch(/^lab: down/m);
     expect(existsSync(path.join(out, 'report.md'))).toBe(true);
   });
+
+  it('the variant rows through the lab API: dtk tracking (in-cluster build from openshift/driver-toolkit:latest) and on-cluster layering (MachineOSConfig → MachineOSBuild) load on Day 2', { timeout: 1_500_000 }, () => {
+    const out = path.join(dir, 'variants');
+    const r = run('evaluate', '--target', 'lab-api', '--methods', 'dtk-tracking,layering-on-cluster', '--scenarios', 'day2', '--no-baseline', '--out', out);
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
+    const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;
+    for (const method of ['dtk-tracking', 'layering-on-cluster']) {
+      const end = events.find((e) => e.kind === 'scenario-end' && e.method === method && e.scenario === 'day2');
+      expect(end?.data, `${method} day2`).toMatchObject({ ok: true });
+      expect(end?.data['skipped'], `${method} day2 was run`).toBeUndefined();
+      const success = (report.results.find((x) => x.method === method && x.scenario === 'day2')?.metrics as Record<string, { value?: unknown }>)['success'];
+      expect(success?.value, `${method} day2 success`).toBe(true);
+      // Loaded on the lab's node, as its probe pod read it.
+      const loaded = events.filter((e) => e.kind === 'module-state' && e.method === method && e.scenario === 'day2' && e.data['loaded'] === true);
+      expect(loaded.map((e) => e.node), `${method} loaded`).toContain('lab-node-0');
+      // The row was rendered as its own variant, not the method's default.
+      expect(events.find((e) => e.kind === 'render' && e.method === method)?.data['variant']).toBe(method === 'dtk-tracking' ? 'tracking' : 'on-cluster');
+    }
+    // The tracking build ran in the lab (a Build object, not a build on the host), fed by kmodlab.
+    expect(events.some((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true)).toBe(true);
+  });
 });

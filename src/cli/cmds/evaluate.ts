@@ -242,7 +242,9 @@ async function prepareLabApi(flags: EvaluateFlags, checked: LabFlagsChecked, dri
     target,
     // Images the READMEs ask a person to build go to the lab registry (the target builds them there).
     render: { pool: target.pool(), registry: target.imageRegistry() },
-    day1Registry: `${LAB_REGISTRY}/kmodlab`,
+    // Day-1 manifests pull at install time from the registry the lab's nodes and its KMM
+    // operator reach (the old lab's fixed stand-in name resolves nowhere here).
+    day1Registry: target.imageRegistry(),
     about: `, ${nodes} node(s); kernels ${kernels.from.kver}${kernels.upgradeTo ? ` → ${kernels.upgradeTo.kver}` : ''}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}`,
   };
 }

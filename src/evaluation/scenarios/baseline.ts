@@ -20,7 +20,7 @@ function markTrigger(ctx: ScenarioContext, step: string, extra: Record<string, u
 const day1: ScenarioFn = async (ctx) => {
   const { from } = ctx.target.releases();
   ctx.progress('baseline: installing with no driver artifacts');
-  await ctx.target.reset({ release: from });
+  await ctx.target.reset({ release: from, row: ctx.method });
   // Where a method's Day-1 apply is recorded: once the installed nodes are up.
   markTrigger(ctx, 'day1 start (baseline: nothing in the install manifests)');
   await ctx.target.observe();
@@ -31,7 +31,7 @@ const day1: ScenarioFn = async (ctx) => {
 function idle(what: string): ScenarioFn {
   return async (ctx) => {
     const { from } = ctx.target.releases();
-    await ctx.target.reset({ release: from });
+    await ctx.target.reset({ release: from, row: ctx.method });
     await ctx.target.observe();
     ctx.progress(`baseline: nothing to ${what}; sampling the running cluster`);
     markTrigger(ctx, `${ctx.scenario} start (baseline: nothing to ${what})`);
@@ -44,7 +44,7 @@ function idle(what: string): ScenarioFn {
 function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
   return async (ctx) => {
     const { from, to } = releaseChangeTargets(ctx, why);
-    await ctx.target.reset({ release: from });
+    await ctx.target.reset({ release: from, row: ctx.method });
     await ctx.target.observe();
     ctx.progress(`baseline ${why}: ${from.kernelVersion} → ${to.kernelVersion}`);
     // The same step name as a method's scenario: the trigger is found the same way.

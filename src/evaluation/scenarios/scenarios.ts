@@ -11,7 +11,7 @@ const day1: ScenarioFn = async (ctx) => {
   const { from } = ctx.target.releases();
   const set = ctx.render(from, { day1: true });
   ctx.progress('installing: nodes boot with the Day-1 manifests');
-  await ctx.target.reset({ release: from, day1: set });
+  await ctx.target.reset({ release: from, day1: set, row: ctx.method });
   // What the method keeps for after the install (e.g. the KMM Module) is applied then.
   if (set.files.some((f) => f.phase === 'day2' && f.objects?.length)) {
     ctx.progress('post-install: applying the Day-2 part of the Day-1 artifacts');
@@ -23,7 +23,7 @@ const day1: ScenarioFn = async (ctx) => {
 /** Artifacts applied to a running cluster. */
 const day2: ScenarioFn = async (ctx) => {
   const { from } = ctx.target.releases();
-  await ctx.target.reset({ release: from });
+  await ctx.target.reset({ release: from, row: ctx.method });
   await ctx.target.observe();
   ctx.progress('applying the Day-2 artifacts');
   await applyOrFollow(ctx, ctx.render(from, { day1: false }));
@@ -33,7 +33,7 @@ const day2: ScenarioFn = async (ctx) => {
 function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
   return async (ctx) => {
     const { from, to } = releaseChangeTargets(ctx, why);
-    await ctx.target.reset({ release: from });
+    await ctx.target.reset({ release: from, row: ctx.method });
     await applyOrFollow(ctx, ctx.render(from, { day1: false }));
     if (!(await waitForDriver(ctx, true, 'before the release change'))) throw new Error('the driver did not load before the release change');
     ctx.progress(`${why}: ${from.kernelVersion} → ${to.kernelVersion}`);
@@ -54,7 +54,7 @@ function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
 const uninstall: ScenarioFn = async (ctx) => {
   const { from } = ctx.target.releases();
   const set = ctx.render(from, { day1: false });
-  await ctx.target.reset({ release: from });
+  await ctx.target.reset({ release: from, row: ctx.method });
   await applyOrFollow(ctx, set);
   if (!(await waitForDriver(ctx, true, 'before removal'))) throw new Error('the driver did not load before removal');
   ctx.progress('removing the artifacts');

@@ -308,6 +308,11 @@ export class ClusterTarget implements Target {
     return n?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   }
 
+  /** Whether objects kmodlab applied are still on the cluster (close() would remove them). */
+  holdsApplied(): boolean {
+    return this.ledger.remaining().length > 0;
+  }
+
   releases(): TargetReleases {
     const kernels = [...new Set(this.nodeObjects().map((n) => n.status?.nodeInfo?.kernelVersion ?? ''))];
     const kernel = kernels.length === 1 && isPlausibleKernelVersion(kernels[0]!) ? kernels[0] : undefined;

@@ -27,7 +27,7 @@ import { allObjects, artifactText, type ArtifactSet } from '../../artifacts/arti
 import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import type { LoadedDriver } from '../../driver/load.js';
 import { UserError } from '../../errors.js';
-import type { ScenarioId } from '../../evaluation/events.js';
+import type { RowId, ScenarioId } from '../../evaluation/events.js';
 import type { Release } from '../../release/release.js';
 import { resolveRelease } from '../../release/resolve.js';
 import { ClusterTarget, type ScenarioSupport } from '../cluster/cluster-target.js';
@@ -39,7 +39,7 @@ import { openRegistry, type LabRegistry } from './images/registry.js';
 import { labReleaseVersion } from './images/release-info.js';
 import type { LabKernel } from './kernels/catalog.js';
 import { nodeNames } from './node/provider.js';
-import { runningPid, startLab, stopLab } from './up/background.js';
+import { runningPid, startLab, stopLab, stopOnExit } from './up/background.js';
 import { readState } from './up/state.js';
 
 export const LAB_API_LABEL = 'lab (QEMU TCG, through its API)';
@@ -70,6 +70,30 @@ async function labReleaseOf(kernel: LabKernel, dir: string): Promise<Release> {
   const file = path.join(dir, `release-info-${kernel.kver}.json`);
   writeFileSync(file, `${JSON.stringify(await labReleaseInfoFor(kernel.kver), null, 2)}\n`);
   return resolveRelease({ releaseInfoFile: file });
+}
+
+/**
+ * Whether a running lab stands where a scenario starts: its nodes on `kernel` and, when the
+ * API says, its ClusterVersion at that kernel's lab release. Both are needed: an upgrade of
+ * a pool whose MachineConfig pins its own OS image (off-cluster layering) completes with the
+ * ClusterVersion at the new release while the nodes keep the pinned kernel, and a scenario
+ * started there could not upgrade again (the release it would go to is the current one).
+ */
+export function labStandsAt(running: { kernel?: string; version?: string } | undefined, kernel: string): boolean {
+  if (running?.kernel !== kernel) return false;
+  return running.version === undefined || running.version === labReleaseVersion(kernel);
+}
+
+/**
+ * Whether the next scenario may run on the running lab: it stands where the scenario starts
+ * (labStandsAt) and holds no other row's artifacts — the cluster target keeps a row's
+ * objects applied from one of its scenarios to the next (they re-apply the same set), so a
+ * scenario of another row would otherwise be measured with them (e.g. the off-cluster
+ * layered image still booted under on-cluster layering).
+ */
+export function labReusable(running: { kernel?: string; version?: string } | undefined, kernel: string, rows: { previous?: RowId; next?: RowId; applied: boolean }): boolean {
+  if (!labStandsAt(running, kernel)) return false;
+  return !(rows.applied && rows.previous !== undefined && rows.next !== undefined && rows.previous !== rows.next);
 }
 
 export class LabApiTarget implements Target {
@@ -166,28 +190,38 @@ export class LabApiTarget implements Target {
     const nodes = this.opts.nodes ?? 1;
     const args = ['--port', '0', '--nodes', String(nodes), '--memory', String(this.opts.memoryMB ?? 256), '--kernel', kernel, ...(manifests ? ['--manifests', manifests] : [])];
     this.opts.emit('progress', { step: `lab up: the API and ${nodes} node(s) booting ${kernel}${manifests ? `, installer manifests from ${manifests}` : ''}` });
-    await startLab(this.kubeconfig(), args, this.opts.upTimeoutMs ?? 60_000 + 240_000);
+    const state = await startLab(this.kubeconfig(), args, this.opts.upTimeoutMs ?? 60_000 + 240_000);
     this.startedLab = true;
+    // An interrupted run (Ctrl-C) does not reach close(): the lab it started goes with it.
+    this.cancelStopOnExit = stopOnExit(state.supervisorPid);
   }
+  private cancelStopOnExit: (() => void) | undefined;
 
   private async down(): Promise<void> {
     await this.cluster?.close();
     this.cluster = undefined;
     this.dirtyInstall = false;
     if (this.startedLab) await stopLab();
+    this.cancelStopOnExit?.();
+    this.cancelStopOnExit = undefined;
     this.startedLab = false;
   }
 
-  async reset(opts: { release: Release; day1?: ArtifactSet }): Promise<void> {
+  async reset(opts: { release: Release; day1?: ArtifactSet; row?: RowId }): Promise<void> {
     const want = opts.release.kernelVersion;
     if (!want) throw new Error('lab release without a kernel version');
+    const previous = this.row;
+    this.row = opts.row ?? this.row;
     if (opts.day1) return this.install(want, opts.release, opts.day1);
     // What the nodes run now, as the API reports it (an upgrade or a kernel switch moved
     // them); a lab installed with Day-1 manifests is never reused (they are not kmodlab's to remove).
-    const running = this.dirtyInstall ? undefined : this.cluster ? this.cluster.releases().from.kernelVersion : this.runningKernel();
-    if (running !== want) {
-      if (running !== undefined && !this.startedLab) {
-        throw new UserError(`a lab is already up on ${running}, but the scenario starts on ${want}`, 'run `kmodlab lab down` first, or pass --kernel ' + running);
+    const current = this.cluster?.releases().from;
+    const running = this.dirtyInstall ? undefined : current ? { kernel: current.kernelVersion, version: current.version } : { kernel: this.runningKernel() };
+    const rows = { previous, next: opts.row, applied: this.cluster?.holdsApplied() ?? false };
+    // A lab someone started is never restarted for another row: it is used as it is.
+    if (!labReusable(running, want, rows) && (this.startedLab || !labStandsAt(running, want))) {
+      if (running?.kernel !== undefined && !this.startedLab) {
+        throw new UserError(`a lab is already up on ${running.kernel}${running.version && running.version !== running.kernel ? ` (release ${running.version})` : ''}, but the scenario starts on ${want}`, 'run `kmodlab lab down` first, or pass --kernel ' + running.kernel);
       }
       await this.down();
       await this.up(want);
@@ -197,6 +231,8 @@ export class LabApiTarget implements Target {
   }
 
   private installs = 0;
+  /** The row of the last scenario reset for. */
+  private row: RowId | undefined;
 
   /**
    * Day 1: a fresh lab whose API holds the set's installer manifests before the nodes join

@@ -43,6 +43,24 @@ export async function startLab(kubeconfigOut: string, args: string[], timeoutMs:
 }
 
 /**
+ * A lab started for someone else's run (`evaluate --target lab-api`) is detached, so it
+ * outlives its starter unless told: on this process's exit (Ctrl-C, kill, an uncaught
+ * error; the interrupt handler ends with process.exit) it gets SIGTERM and stops its nodes.
+ * Returns the function that cancels this (the lab was stopped, or is handed over).
+ */
+export function stopOnExit(pid: number, kill: (pid: number, signal: NodeJS.Signals) => void = (p, s) => process.kill(p, s)): () => void {
+  const handler = () => {
+    try {
+      if (alive(pid)) kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', handler);
+  return () => process.off('exit', handler);
+}
+
+/**
  * SIGTERM to the lab process (it stops its nodes and the API), SIGKILL after 30 s (QEMU and
  * the API then die through their parent-death signal). Waits until none of them is left.
  */

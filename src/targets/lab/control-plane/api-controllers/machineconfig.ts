@@ -192,6 +192,17 @@ export class MachineConfigController {
         this.o.log?.(`machine-config: pool ${name}: rendered ${r.config.metadata.name} from ${r.sources.map((s) => s.name).join(', ')}`);
       }
       const cur = pool.spec?.configuration;
+      const existing = mcs.find((m) => m.metadata.name === r.config.metadata.name);
+      // A release change that leaves the merged spec as it was (a MachineConfig's osImageURL
+      // overrides the new base image) renders the same name: upstream applies the generated
+      // config over the one the pool targets (render_controller.go syncGeneratedMachineConfig,
+      // `pool.Spec.Configuration.Name == generated.Name` → ApplyMachineConfig), so its
+      // annotations name the new release and the CVO sees the pool at it.
+      const stale = Object.entries(r.config.metadata.annotations ?? {}).filter(([k, v]) => existing?.metadata.annotations?.[k] !== v);
+      if (existing && cur?.name === r.config.metadata.name && stale.length > 0) {
+        await this.custom.patchClusterCustomObject({ group: GROUP, version: 'v1', plural: 'machineconfigs', name: r.config.metadata.name, body: { metadata: { annotations: Object.fromEntries(stale) } } }, this.merge);
+        this.o.log?.(`machine-config: pool ${name}: ${r.config.metadata.name} re-applied (${stale.map(([k, v]) => `${k.replace(/^.*\//, '')}=${v}`).join(', ')})`);
+      }
       if (cur?.name !== r.config.metadata.name || JSON.stringify(cur?.source ?? []) !== JSON.stringify(r.sources)) {
         await this.custom.patchClusterCustomObject({ group: GROUP, version: 'v1', plural: 'machineconfigpools', name, body: { spec: { configuration: { name: r.config.metadata.name, source: r.sources } } } }, this.merge);
         return; // the pool's update comes back through the informer
@@ -206,6 +217,16 @@ export class MachineConfigController {
     const target = pool.spec?.configuration?.name;
     if (target) {
       for (const n of nodes.filter((x) => !annotation(x, ANN.current))) {
+        const spec = mcs.find((m) => m.metadata.name === target)?.spec ?? {};
+        // machine-config-daemon-firstboot.service (pkg/daemon/daemon.go
+        // RunFirstbootCompleteMachineconfig): a node provisioned with a config whose OS is not
+        // the boot image (an osImageURL among the installer's manifests, a realtime kernel)
+        // rebases to it and reboots before it is Done. The lab's node joined booted from the
+        // base image, so its daemon runs that OS update now.
+        if ((spec.osImageURL && spec.osImageURL !== base.osImage) || spec.kernelType === 'realtime') {
+          this.firstboot(n, target, spec, base);
+          return;
+        }
         await this.core.patchNode({ name: n.metadata!.name!, body: { metadata: { annotations: { [ANN.current]: target, [ANN.desired]: target, [ANN.state]: 'Done', [ANN.reason]: '' } } } }, this.merge);
         return;
       }
@@ -218,6 +239,27 @@ export class MachineConfigController {
     const status = poolStatus(pool, nodes, this.renderErrors.get(name), new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
     const same = JSON.stringify({ ...pool.status, conditions: undefined }) === JSON.stringify({ ...status, conditions: undefined }) && JSON.stringify((pool.status?.conditions ?? []).map(({ lastTransitionTime: _t, ...c }) => c)) === JSON.stringify(status.conditions!.map(({ lastTransitionTime: _t, ...c }) => c));
     if (!same) await this.custom.patchClusterCustomObjectStatus({ group: GROUP, version: 'v1', plural: 'machineconfigpools', name, body: { status } }, this.merge);
+  }
+
+  /** First boot onto `target`: desired set, the OS update run, current only when it booted (daemon.update). */
+  private firstboot(node: V1Node, target: string, spec: MachineConfig['spec'], base: { osImage: string }): void {
+    const name = node.metadata!.name!;
+    const daemon = this.daemons.get(name);
+    if (!daemon || this.inFlight.has(name) || this.finished.get(name) === target) return;
+    this.o.log?.(`machine-config: ${name}: first boot onto ${target} (its OS image is not the one the node booted)`);
+    const work = this.core
+      .patchNode({ name, body: { metadata: { annotations: { [ANN.desired]: target } } } }, this.merge)
+      .then(() => daemon.update(target, () => osFor(spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure })))
+      .then((r) => {
+        this.finished.set(name, target);
+        if ('bootId' in r) this.o.log?.(`machine-config: ${name}: first boot done on ${target} (kernel ${r.kver}, boot ${r.bootId})`);
+      })
+      .catch((e: Error) => this.o.log?.(`machine-config: ${name}: first boot: ${e.message.split('\n')[0]}`))
+      .finally(() => {
+        this.inFlight.delete(name);
+        this.kick();
+      });
+    this.inFlight.set(name, work);
   }
 
   /** The daemon of a node: start an update when desired differs from current. */
