@@ -14,6 +14,7 @@ import { run } from '../../src/targets/lab/host/run.js';
 import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import { ImagePullError, NodeImageStore, pullPolicyOf } from '../../src/targets/lab/kubelet/image-pull.js';
+import { podEvents } from '../../src/targets/cluster/observers.js';
 import { labAvailability, primaryKernel, skipReason } from './helpers.js';
 
 describe('pull policy defaults (the API server\'s SetDefaults_Container)', () => {
@@ -27,6 +28,25 @@ describe('pull policy defaults (the API server\'s SetDefaults_Container)', () =>
     ['r.example/a/b:latest', 'IfNotPresent', 'IfNotPresent'],
   ])('%s (%s) → %s', (image, policy, want) => {
     expect(pullPolicyOf(image, policy)).toBe(want);
+  });
+});
+
+describe('a reference into the integrated registry whose ImageStream tag does not exist', () => {
+  it('fails as OpenShift\'s registry answers it (manifest unknown), which the cluster target takes for "not built yet"', async () => {
+    const store = new NodeImageStore(mkdtempSync(path.join(tmpdir(), 'kmodlab-intreg-')), () => true);
+    const ref = 'image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod-dtk/simple-kmod-driver-container:6.1.0-56-amd64';
+    const err = await store.pull(ref).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ImagePullError);
+    expect((err as ImagePullError).reason).toBe('ErrImagePull');
+    expect((err as ImagePullError).message).toMatch(/manifest unknown/);
+    const pod = {
+      metadata: { name: 'p', namespace: 'n' },
+      spec: { containers: [{ name: 'c', image: ref }] },
+      status: { containerStatuses: [{ name: 'c', image: ref, state: { waiting: { reason: 'ErrImagePull', message: (err as Error).message } } }] },
+    };
+    const emitted = podEvents('ADDED', pod as never, undefined);
+    expect(emitted.filter(([kind]) => kind === 'fault')).toEqual([]);
+    expect(emitted.some(([kind]) => kind === 'progress')).toBe(true);
   });
 });
 

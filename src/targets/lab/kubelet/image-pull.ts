@@ -35,6 +35,9 @@ export interface PulledImage {
   pulledBytes: number;
 }
 
+/** OpenShift's integrated registry, as pods and builds name it. */
+const INTEGRATED_REGISTRY = /^image-registry\.openshift-image-registry\.svc(:5000)?\//;
+
 export class ImagePullError extends Error {
   override readonly name = 'ImagePullError';
   constructor(
@@ -150,6 +153,13 @@ export class NodeImageStore {
     const heldDigest = named ?? this.names.get(ref);
     const held = heldDigest && this.images.get(heldDigest);
     if (held && policy !== 'Always') return { ...held, ref, pulledBytes: 0 };
+    if (!held && INTEGRATED_REGISTRY.test(ref)) {
+      // The lab's integrated registry is its ImageStreams: the controllers hand pods the
+      // digest of a tag that exists, so a reference into it that reaches the node names a tag
+      // the stream does not have (yet: a DTK DaemonSet before its build) — what OpenShift's
+      // registry answers for it (image-registry's pullthrough: manifest unknown).
+      throw new ImagePullError('ErrImagePull', `failed to pull image "${ref}": reading manifest ${parseImageRef(ref).tag ?? 'latest'} in ${repository}: manifest unknown: manifest unknown`);
+    }
     if (!held && policy === 'Never') throw new ImagePullError('ErrImageNeverPull', `Container image "${ref}" is not present with pull policy of Never`);
     // A digest this node already holds is not fetched again, whatever the policy.
     if (held && named) return { ...held, ref, pulledBytes: 0 };
