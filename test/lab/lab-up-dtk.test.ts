@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATHS } from '../../src/targets/lab/control-plane/informers.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import type { LabState } from '../../src/targets/lab/up/state.js';
-import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
+import { kubectlBinary } from './api-server-helpers.js';
 import { labAvailability, primaryKernel, skipReason } from './helpers.js';
 import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
@@ -22,37 +22,12 @@ const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool
 const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
 const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : 'no kubectl'}]`;
 
-const lsmodDaemonSet = (image: string) =>
-  JSON.stringify({
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: 'lsmod', namespace: 'default' },
-    spec: {
-      selector: { matchLabels: { app: 'lsmod' } },
-      template: {
-        metadata: { labels: { app: 'lsmod' } },
-        spec: { containers: [{ name: 'lsmod', image, command: ['sh', '-c', 'cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'] }] },
-      },
-    },
-  });
-
 describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
   const h = new LabUpHarness('labdtk');
   const { dir, labLog, kmodlab, kubectl } = h;
   let runtimeBase: string;
-  const loaded = async (): Promise<string[]> => {
-    const f = path.join(dir, 'lsmod.json');
-    writeFileSync(f, lsmodDaemonSet(runtimeBase));
-    const a = await kubectl('apply', '-f', f);
-    expect(a.code, a.stderr).toBe(0);
-    const w = await waitPodsReady(kubectl, 'app=lsmod');
-    expect(w.code, `${w.stderr}\n${readFileSync(labLog, 'utf8').split('\n').slice(-15).join('\n')}`).toBe(0);
-    let logs = '';
-    for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await new Promise((r) => setTimeout(r, 500))) logs = (await kubectl('logs', 'ds/lsmod')).stdout;
-    await kubectl('delete', 'ds', 'lsmod', '--wait=true');
-    return logs.split('\n').filter((l) => l && l !== 'end-of-list');
-  };
+  const loaded = () => h.loadedModules(runtimeBase);
 
   beforeAll(async () => {
     const { release, up } = await h.start({ kernel: kernel! });

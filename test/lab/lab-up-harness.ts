@@ -5,13 +5,14 @@
  * opened for the file and named to kmodlab (KMODLAB_REGISTRY).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { setupLabImages, type SetupImagesResult } from '../../src/targets/lab/images/lab-release.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import type { LabKernel } from '../../src/targets/lab/kernels/catalog.js';
-import { kubectlBinary } from './api-server-helpers.js';
+import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
 import { REPO } from './helpers.js';
 
 export const BIN = path.join(REPO, 'bin', 'kmodlab.js');
@@ -36,6 +37,22 @@ export interface StartOptions {
   images?: LabKernel[];
   /** `lab up` flags (default: one node on `kernel`). */
   upArgs?: string[];
+}
+
+/** A DaemonSet whose pod prints the node's /proc/modules, then `end-of-list`. */
+function lsmodDaemonSet(image: string): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'lsmod', namespace: 'default' },
+    spec: {
+      selector: { matchLabels: { app: 'lsmod' } },
+      template: {
+        metadata: { labels: { app: 'lsmod' } },
+        spec: { containers: [{ name: 'lsmod', image, command: ['sh', '-c', 'cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'] }] },
+      },
+    },
+  });
 }
 
 export class LabUpHarness {
@@ -93,6 +110,23 @@ export class LabUpHarness {
       return '(no lab log)';
     }
     return (only ? all.filter((l) => only.test(l)) : all).slice(-lines).join('\n');
+  };
+
+  /**
+   * The modules the node has loaded, as a pod sees them: a DaemonSet in `image` lists
+   * /proc/modules into its log (kubectl logs), then is deleted.
+   */
+  readonly loadedModules = async (image: string): Promise<string[]> => {
+    const f = path.join(this.dir, 'lsmod.json');
+    writeFileSync(f, lsmodDaemonSet(image));
+    const a = await this.kubectl('apply', '-f', f);
+    expect(a.code, a.stderr).toBe(0);
+    const w = await waitPodsReady(this.kubectl, 'app=lsmod');
+    expect(w.code, `${w.stderr}\n${this.logTail()}`).toBe(0);
+    let logs = '';
+    for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await new Promise((r) => setTimeout(r, 500))) logs = (await this.kubectl('logs', 'ds/lsmod')).stdout;
+    await this.kubectl('delete', 'ds', 'lsmod', '--wait=true');
+    return logs.split('\n').filter((l) => l && l !== 'end-of-list');
   };
 
   /** Opens the registry (if asked), sets up the lab release images, and brings the lab up. */

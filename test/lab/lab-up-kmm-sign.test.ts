@@ -9,19 +9,16 @@
  * CN as signer, while the image the build pushed first (the unsigned one) does not. The
  * private key is in no layer of the image, no log and no event.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
-import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
-import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
-import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
+import { kubectlBinary } from './api-server-helpers.js';
 import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
+import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
-const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry', 'openssl', 'modinfo'].filter((t) => !findTool(t));
 const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
@@ -32,20 +29,6 @@ const NS = 'kmodlab-simple-kmod';
 const KEY_SECRET = 'simple-kmod-signing-key';
 const CERT_SECRET = 'simple-kmod-signing-cert';
 const CN = 'simple-kmod module signing key';
-
-const lsmodDaemonSet = (image: string) =>
-  JSON.stringify({
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: 'lsmod', namespace: 'default' },
-    spec: {
-      selector: { matchLabels: { app: 'lsmod' } },
-      template: {
-        metadata: { labels: { app: 'lsmod' } },
-        spec: { containers: [{ name: 'lsmod', image, command: ['sh', '-c', 'cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'] }] },
-      },
-    },
-  });
 
 /** Every file under `dir` whose name ends with `suffix`. */
 function filesUnder(dir: string, suffix: string): string[] {
@@ -61,22 +44,10 @@ function filesUnder(dir: string, suffix: string): string[] {
 
 describe.skipIf(!ok)(`KMM sign on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels.filter((k) => !k.flavour.startsWith('rt'))) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-labkmmsign-'));
+  const h = new LabUpHarness('labkmmsign');
+  const { dir, kmodlab, kubectl, run, logTail } = h;
   const out = path.join(dir, 'out', 'kmm');
-  let registry: LabRegistry;
   let runtimeBase: string;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), HOME: path.join(dir, 'home'), KMODLAB_REGISTRY: registry.host });
-  const kubeconfig = path.join(dir, 'state', 'kubeconfig');
-  const labLog = path.join(dir, 'cache', 'lab-api', 'api.log');
-  const logTail = () => readFileSync(labLog, 'utf8').split('\n').slice(-25).join('\n');
-  const run = (file: string, args: string[], cwd = REPO) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(file, args, { env: { ...env(), KUBECONFIG: kubeconfig }, cwd, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0, stdout, stderr }),
-      ),
-    );
-  const kmodlab = (...args: string[]) => run(process.execPath, [BIN, ...args]);
-  const kubectl = (...args: string[]) => run(kubectlBinary()!, args);
   const json = async (...args: string[]) => JSON.parse((await kubectl(...args, '-o', 'json')).stdout);
   const until = async (probe: () => Promise<boolean>, ms: number) => {
     const end = Date.now() + ms;
@@ -87,17 +58,7 @@ describe.skipIf(!ok)(`KMM sign on kmodlab lab up, with kubectl${ok ? '' : why}`,
     }
     return v;
   };
-  const loaded = async (): Promise<string[]> => {
-    const f = path.join(dir, 'lsmod.json');
-    writeFileSync(f, lsmodDaemonSet(runtimeBase));
-    expect((await kubectl('apply', '-f', f)).code).toBe(0);
-    const w = await waitPodsReady(kubectl, 'app=lsmod');
-    expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
-    let logs = '';
-    for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await sleep(500)) logs = (await kubectl('logs', 'ds/lsmod')).stdout;
-    await kubectl('delete', 'ds', 'lsmod', '--wait=true');
-    return logs.split('\n').filter((l) => l && l !== 'end-of-list');
-  };
+  const loaded = () => h.loadedModules(runtimeBase);
   /** The image's layers unpacked into a fresh directory (skopeo, as the kubelet pulls). */
   const unpack = (ref: string, name: string): string => {
     const at = path.join(dir, name);
@@ -110,31 +71,24 @@ describe.skipIf(!ok)(`KMM sign on kmodlab lab up, with kubectl${ok ? '' : why}`,
   };
   const READY = `kmm.node.kubernetes.io/${NS}.simple-kmod.ready`;
   const CSV = 'kernel-module-management.v2.7.0';
-  const repo = () => `${registry.host}/${path.basename(dir).toLowerCase()}`;
+  const repo = () => `${h.registry.host}/${path.basename(dir).toLowerCase()}`;
 
   beforeAll(async () => {
-    registry = await openRegistry();
-    const release = await setupLabImages([kernel!]);
-    runtimeBase = release.images.find((i) => i.role === 'runtime-base')!.digestRef!;
-    mkdirSync(path.join(dir, 'home'), { recursive: true });
+    const { release, up } = await h.start({ kernel: kernel! });
+    runtimeBase = runtimeBaseOf(release);
+    expect(up.code, up.stderr).toBe(0);
     // The reference driver with a signing section, as a user's driver.yaml asks for it.
     const driverDir = path.join(dir, 'driver');
     cpSync(path.join(REPO, 'drivers', 'simple-kmod'), driverDir, { recursive: true });
     const driverFile = path.join(driverDir, 'driver.yaml');
     writeFileSync(driverFile, `${readFileSync(driverFile, 'utf8')}signing:\n  keySecret: ${KEY_SECRET}\n  certSecret: ${CERT_SECRET}\n`);
-    const up = await kmodlab('lab', 'up', '--nodes', '1', '--kernel', kernel!.kver);
-    expect(up.code, up.stderr).toBe(0);
     const info = await kmodlab('lab', 'release-info', kernel!.kver);
     expect(info.code, info.stderr).toBe(0);
     writeFileSync(path.join(dir, 'release.json'), info.stdout);
     const r = await kmodlab('render', '--method', 'kmm', '--driver', driverFile, '--release-info', path.join(dir, 'release.json'), '--output-dir', path.join(dir, 'out'), '--registry', repo(), '--pool', 'master');
     expect(r.code, r.stderr).toBe(0);
   }, 900_000);
-  afterAll(async () => {
-    await kmodlab('lab', 'down');
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => h.stop());
 
   it('key Secret missing: the kmod image is built but not signed, nothing loads, and the Module says which Secret is missing; with it, the signed image loads', async () => {
     const readme = readFileSync(path.join(out, 'README.md'), 'utf8');
@@ -156,7 +110,7 @@ describe.skipIf(!ok)(`KMM sign on kmodlab lab up, with kubectl${ok ? '' : why}`,
     // The README's key pair, made exactly as it says (in the rendered directory, where x509.conf is).
     const openssl = /```sh\n(openssl req [^`]*?)\n```/.exec(readme);
     expect(openssl, 'the README gives the openssl command').not.toBeNull();
-    const mk = await run('/bin/sh', ['-c', openssl![1]!], out);
+    const mk = await run('/bin/sh', ['-c', openssl![1]!], { cwd: out });
     expect(mk.code, mk.stderr).toBe(0);
     const keyPem = readFileSync(path.join(out, 'signing_key.priv'), 'utf8');
     const keyBody = keyPem.split('\n').filter((l) => l && !l.startsWith('-----')).slice(1, 3).join('');
@@ -167,7 +121,7 @@ describe.skipIf(!ok)(`KMM sign on kmodlab lab up, with kubectl${ok ? '' : why}`,
       // The README's own arguments, with kubectl. The lab API reads JSON bodies only and
       // `kubectl create secret` sends protobuf, so the object is made client-side and applied.
       const kubectlBin = kubectlBinary()!;
-      return run('/bin/sh', ['-c', `${line!.replace(/^oc /, `'${kubectlBin}' `)} --dry-run=client -o yaml | '${kubectlBin}' apply -f -`], out);
+      return run('/bin/sh', ['-c', `${line!.replace(/^oc /, `'${kubectlBin}' `)} --dry-run=client -o yaml | '${kubectlBin}' apply -f -`], { cwd: out });
     };
 
     // Only the certificate's Secret at first (in the driver's namespace, which the README's files create).

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
-import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
+import { kubectlBinary } from './api-server-helpers.js';
 import { labAvailability, primaryKernel, skipReason } from './helpers.js';
 import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
@@ -21,20 +21,6 @@ const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool
 const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
 const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : 'no kubectl'}]`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const lsmodDaemonSet = (image: string) =>
-  JSON.stringify({
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: 'lsmod', namespace: 'default' },
-    spec: {
-      selector: { matchLabels: { app: 'lsmod' } },
-      template: {
-        metadata: { labels: { app: 'lsmod' } },
-        spec: { containers: [{ name: 'lsmod', image, command: ['sh', '-c', 'cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'] }] },
-      },
-    },
-  });
 
 describe.skipIf(!ok)(`the KMM method on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
@@ -54,17 +40,7 @@ describe.skipIf(!ok)(`the KMM method on kmodlab lab up, with kubectl${ok ? '' : 
     }
     return v;
   };
-  const loaded = async (): Promise<string[]> => {
-    const f = path.join(dir, 'lsmod.json');
-    writeFileSync(f, lsmodDaemonSet(runtimeBase));
-    expect((await kubectl('apply', '-f', f)).code).toBe(0);
-    const w = await waitPodsReady(kubectl, 'app=lsmod');
-    expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
-    let logs = '';
-    for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await sleep(500)) logs = (await kubectl('logs', 'ds/lsmod')).stdout;
-    await kubectl('delete', 'ds', 'lsmod', '--wait=true');
-    return logs.split('\n').filter((l) => l && l !== 'end-of-list');
-  };
+  const loaded = () => h.loadedModules(runtimeBase);
   const READY = 'kmm.node.kubernetes.io/kmodlab-simple-kmod.simple-kmod.ready';
   const CSV = 'kernel-module-management.v2.7.0';
   // A repository of this run only: an image pushed by an earlier run would skip KMM's build.
