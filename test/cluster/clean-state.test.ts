@@ -10,12 +10,26 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReleaseSchema } from '../../src/release/release.js';
 import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
+import { isRealtimeKernel } from '../../src/targets/cluster/clean-state.js';
 import { realtimeMachineConfig } from '../../src/targets/cluster/release-change.js';
 import { startFakeCluster, KVER, NODE_NAMES, type FakeCluster } from './fake-cluster.js';
 import { FIXTURE_TOKEN, kubeconfigFor, tempDir } from './helpers.js';
 
 const MODULES = ['simple-kmod'];
 type Ev = { kind: string; data: Record<string, unknown>; node?: string };
+
+describe('realtime kernels by their release string', () => {
+  it.each([
+    ['5.14.0-284.52.1.rt14.337.el9_2.x86_64', true],
+    ['6.1.0-56-rt-amd64', true],
+    ['5.14.0-284.52.1.el9_2.x86_64', false],
+    ['6.1.0-56-amd64', false],
+    ['6.1.0-56-cloud-amd64', false],
+    ['6.12.117+deb12-amd64', false],
+  ])('%s → %s', (kver, rt) => {
+    expect(isRealtimeKernel(kver)).toBe(rt);
+  });
+});
 
 describe('clean state before each scenario', () => {
   let cluster: FakeCluster;

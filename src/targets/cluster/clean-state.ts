@@ -34,9 +34,13 @@ export interface CleanStateInput {
   rolloutTimeoutMs?: number;
 }
 
-/** RHCOS realtime kernels carry `.rt` in their release (e.g. 5.14.0-284.52.1.rt14.337.el9_2.x86_64). */
+/**
+ * A realtime (PREEMPT_RT) kernel by its release string: RHCOS's carry `.rt` in the release
+ * (5.14.0-284.52.1.rt14.337.el9_2.x86_64); Debian's linux-image-rt packages put the `rt`
+ * flavour before the architecture (6.1.0-56-rt-amd64: the lab's realtime kernels).
+ */
 export function isRealtimeKernel(kver: string): boolean {
-  return /\.rt\d/.test(kver) || /\+rt\b/.test(kver);
+  return /\.rt\d/.test(kver) || /\+rt\b/.test(kver) || /-rt-[a-z0-9_]+$/.test(kver);
 }
 
 export async function ensureCleanState(i: CleanStateInput): Promise<void> {
