@@ -35,6 +35,7 @@ import { randomUUID } from 'node:crypto';
 import type { LabReleaseOffer } from '../../images/lab-release.js';
 import type { SharedInformers } from '../informers.js';
 import { rfc3339 } from '../kube-time.js';
+import { ReconcileLoop } from './reconcile-loop.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = KubernetesObject & Record<string, any>;
@@ -102,43 +103,25 @@ export class ClusterVersionController {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
   private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-  private running: Promise<void> = Promise.resolve();
-  private queued = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ReconcileLoop;
 
   constructor(private readonly o: ClusterVersionControllerOptions) {
     this.core = o.kc.makeApiClient(CoreV1Api);
     this.custom = o.kc.makeApiClient(CustomObjectsApi);
+    this.loop = new ReconcileLoop({ informers: o.informers, paths: [CLUSTERVERSIONS, MACHINECONFIGPOOLS], debounceMs: 30, pass: () => this.reconcile().catch((e: Error) => this.o.log?.(`clusterversion: ${e.message.split('\n')[0]}`)) });
   }
 
   async start(): Promise<void> {
     await this.bootstrap();
-    const kick = () => this.kick();
-    await Promise.all([CLUSTERVERSIONS, MACHINECONFIGPOOLS].map((p) => this.o.informers.subscribe(p, kick)));
-    const tick = () => {
-      if (this.stopped) return;
-      this.kick();
-      this.timer = setTimeout(tick, 5_000);
-    };
-    this.timer = setTimeout(tick, 5_000);
-    this.kick();
+    await this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   kick(): void {
-    if (this.queued || this.stopped) return;
-    this.queued = true;
-    this.running = this.running.then(async () => {
-      await new Promise((r) => setTimeout(r, 30));
-      this.queued = false;
-      await this.reconcile().catch((e: Error) => this.o.log?.(`clusterversion: ${e.message.split('\n')[0]}`));
-    });
+    this.loop.kick();
   }
 
   private async ensureNamespace(name: string): Promise<void> {

@@ -17,6 +17,7 @@ import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig,
 import { createHash } from 'node:crypto';
 import { matchesNodeAffinity, matchesSelector, tolerates } from '../objects.js';
 import { PATHS, type SharedInformers } from '../informers.js';
+import { ReconcileLoop } from './reconcile-loop.js';
 
 /** Tolerations the DaemonSet controller adds to every daemon pod (daemonset_util.go). */
 export const DAEMON_TOLERATIONS: V1Toleration[] = [
@@ -55,47 +56,33 @@ export class DaemonSetController {
   private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   /** `dsUid/node` → when a pod create was sent and not yet seen (upstream: expectations). */
   private readonly expecting = new Map<string, number>();
-  private running: Promise<void> = Promise.resolve();
-  private queued = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ReconcileLoop;
 
   constructor(private readonly o: DaemonSetControllerOptions) {
     this.core = o.kc.makeApiClient(CoreV1Api);
     this.apps = o.kc.makeApiClient(AppsV1Api);
+    this.loop = new ReconcileLoop({ informers: o.informers, paths: [PATHS.daemonsets, PATHS.pods, PATHS.nodes], debounceMs: 50, pass: () => this.pass() });
   }
 
   async start(): Promise<void> {
-    const kick = () => this.kick();
-    await Promise.all([PATHS.daemonsets, PATHS.pods, PATHS.nodes].map((p) => this.o.informers.subscribe(p, kick)));
-    // Periodic resync, as informers' resyncPeriod does (catches image tags that moved).
-    const tick = () => {
-      if (this.stopped) return;
-      this.kick();
-      this.timer = setTimeout(tick, 5_000);
-    };
-    this.timer = setTimeout(tick, 5_000);
-    this.kick();
+    await this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** Something changed: reconcile every DaemonSet once more (coalesced). */
   kick(): void {
-    if (this.queued || this.stopped) return;
-    this.queued = true;
-    this.running = this.running.then(async () => {
-      await new Promise((r) => setTimeout(r, 50)); // coalesce bursts of events
-      this.queued = false;
-      for (const ds of this.o.informers.list<V1DaemonSet>(PATHS.daemonsets)) {
-        if (ds.metadata?.deletionTimestamp) continue;
-        await this.reconcile(ds).catch((e: Error) => this.o.log?.(`daemonset ${ds.metadata?.namespace}/${ds.metadata?.name}: ${e.message.split('\n')[0]}`));
-      }
-    });
+    this.loop.kick();
+  }
+
+  /** Every DaemonSet reconciled once; the periodic resync catches image tags that moved. */
+  private async pass(): Promise<void> {
+    for (const ds of this.o.informers.list<V1DaemonSet>(PATHS.daemonsets)) {
+      if (ds.metadata?.deletionTimestamp) continue;
+      await this.reconcile(ds).catch((e: Error) => this.o.log?.(`daemonset ${ds.metadata?.namespace}/${ds.metadata?.name}: ${e.message.split('\n')[0]}`));
+    }
   }
 
   /** The pod template as this controller creates it; undefined while an image does not resolve. */

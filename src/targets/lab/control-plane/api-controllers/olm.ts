@@ -30,6 +30,7 @@ import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, 
 import type { SharedInformers } from '../informers.js';
 import { KMM_CHANNELS, KMM_CSV_NAME, KMM_OWNED, KMM_PACKAGE, crdName, kmmCrd, kmmCsv } from './kmm-bundle.js';
 import { rfc3339 } from '../kube-time.js';
+import { ReconcileLoop } from './reconcile-loop.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = KubernetesObject & Record<string, any>;
@@ -57,43 +58,25 @@ export class OlmController {
   private readonly custom: CustomObjectsApi;
   private readonly ext: ApiextensionsV1Api;
   private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-  private running: Promise<void> = Promise.resolve();
-  private queued = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ReconcileLoop;
   private operatorRunning = false;
 
   constructor(private readonly o: OlmControllerOptions) {
     this.custom = o.kc.makeApiClient(CustomObjectsApi);
     this.ext = o.kc.makeApiClient(ApiextensionsV1Api);
+    this.loop = new ReconcileLoop({ informers: o.informers, paths: [SUBSCRIPTIONS, INSTALLPLANS, CSVS, OPERATORGROUPS], debounceMs: 50, pass: () => this.reconcile().catch((e: Error) => this.o.log?.(`olm: ${e.message.split('\n')[0]}`)) });
   }
 
   async start(): Promise<void> {
-    const kick = () => this.kick();
-    await Promise.all([SUBSCRIPTIONS, INSTALLPLANS, CSVS, OPERATORGROUPS].map((p) => this.o.informers.subscribe(p, kick)));
-    const tick = () => {
-      if (this.stopped) return;
-      this.kick();
-      this.timer = setTimeout(tick, 5_000);
-    };
-    this.timer = setTimeout(tick, 5_000);
-    this.kick();
+    await this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   kick(): void {
-    if (this.queued || this.stopped) return;
-    this.queued = true;
-    this.running = this.running.then(async () => {
-      await new Promise((r) => setTimeout(r, 50));
-      this.queued = false;
-      await this.reconcile().catch((e: Error) => this.o.log?.(`olm: ${e.message.split('\n')[0]}`));
-    });
+    this.loop.kick();
   }
 
   private list(path: string): Obj[] {
