@@ -16,6 +16,7 @@ import { KubeClient } from '../../src/targets/cluster/client.js';
 import { Credentials } from '../../src/targets/cluster/kubeconfig.js';
 import { upgradeCluster } from '../../src/targets/cluster/release-change.js';
 import { kubectlBinary, startTestApi, type TestApi } from './api-server-helpers.js';
+import { pollUntil } from './helpers.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const release = (kver: string, c: string, d: string): LabReleaseOffer => ({ version: kver, kver, image: `127.0.0.1:5000/kmodlab/node-os@${digest(c)}`, driverToolkit: `127.0.0.1:5000/kmodlab/driver-toolkit@${digest(d)}` });
@@ -29,15 +30,7 @@ describe.skipIf(!kubectlBinary())('ClusterVersion on the lab API', () => {
   let cvo: ClusterVersionController;
   const kubectl = (...args: string[]) => api.kubectl(args, { timeoutMs: 60_000 });
   const getJson = async (...args: string[]) => JSON.parse((await kubectl('get', ...args, '-o', 'json')).stdout);
-  const until = async <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> => {
-    const end = Date.now() + ms;
-    let v = await f();
-    while (!ok(v) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 200));
-      v = await f();
-    }
-    return v;
-  };
+  const until = <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000) => pollUntil(f, ok, ms);
   const cond = (cv: { status: { conditions: { type: string }[] } }, type: string) => cv.status.conditions.find((c) => c.type === type) as { status: string; reason?: string; message?: string } | undefined;
 
   beforeAll(async () => {

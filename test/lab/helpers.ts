@@ -60,3 +60,14 @@ export async function buildReferenceDriver(kernel: LabKernel): Promise<Record<st
 export function skipReason(a: LabAvailability): string {
   return a.ok ? '' : ` [SKIPPED: ${a.reason}]`;
 }
+
+/** Calls `f` until `ok` holds of its value or `ms` have passed (every `everyMs`); returns the last value. */
+export async function pollUntil<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms: number, everyMs = 200): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await f();
+  while (!ok(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    v = await f();
+  }
+  return v;
+}

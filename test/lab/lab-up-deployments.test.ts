@@ -17,7 +17,7 @@ import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { labReleaseInfoFor } from '../../src/targets/lab/images/lab-release.js';
 import { kubectlBinary } from './api-server-helpers.js';
-import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { labAvailability, pollUntil, primaryKernel, skipReason } from './helpers.js';
 import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
 const lab = labAvailability();
@@ -50,15 +50,7 @@ describe.skipIf(!ok)(`Deployments, scheduler and ClusterVersion on kmodlab lab u
     return kubectl('apply', '-f', f);
   };
   const getJson = async (...args: string[]) => JSON.parse((await kubectl('get', ...args, '-o', 'json')).stdout);
-  const until = async <T>(f: () => Promise<T>, good: (v: T) => boolean, ms = 120_000): Promise<T> => {
-    const end = Date.now() + ms;
-    let v = await f();
-    while (!good(v) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 1_000));
-      v = await f();
-    }
-    return v;
-  };
+  const until = <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 120_000) => pollUntil(f, ok, ms, 1_000);
 
   beforeAll(async () => {
     const { release, up: r } = await h.start({ kernel: kernel! });

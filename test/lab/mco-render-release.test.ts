@@ -16,6 +16,7 @@ import type { LabNode } from '../../src/targets/lab/node/node.js';
 import { RELEASE_IMAGE_VERSION } from '../../src/targets/lab/control-plane/api-controllers/mco/render.js';
 import { SharedInformers } from '../../src/targets/lab/control-plane/informers.js';
 import { startTestApi, type TestApi } from './api-server-helpers.js';
+import { pollUntil } from './helpers.js';
 
 const MC = { group: 'machineconfiguration.openshift.io', version: 'v1' };
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -31,15 +32,7 @@ describe('lab MCO render controller: a release change with an unchanged merged s
     const p = (await custom.getClusterCustomObject({ ...MC, plural: 'machineconfigpools', name: pool })) as { spec?: { configuration?: { name?: string } } };
     return p.spec?.configuration?.name;
   };
-  const until = async <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> => {
-    const end = Date.now() + ms;
-    let v = await f();
-    while (!ok(v) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 200));
-      v = await f();
-    }
-    return v;
-  };
+  const until = <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000) => pollUntil(f, ok, ms);
   const releaseOf = async (name: string) => ((await custom.getClusterCustomObject({ ...MC, plural: 'machineconfigs', name })) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.[RELEASE_IMAGE_VERSION];
 
   beforeAll(async () => {
@@ -131,13 +124,5 @@ describe('lab MCO: first boot of a node whose rendered config boots another OS i
     expect(a['machineconfiguration.openshift.io/currentConfig']).not.toBe(rendered);
   }, 90_000);
 
-  const until = async <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> => {
-    const end = Date.now() + ms;
-    let v = await f();
-    while (!ok(v) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 250));
-      v = await f();
-    }
-    return v;
-  };
+  const until = <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms: number) => pollUntil(f, ok, ms, 250);
 });

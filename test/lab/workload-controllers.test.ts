@@ -12,6 +12,7 @@ import { ReplicaSetController } from '../../src/targets/lab/control-plane/api-co
 import { fitError, pickNode, Scheduler } from '../../src/targets/lab/control-plane/api-controllers/scheduler.js';
 import { PATHS, SharedInformers } from '../../src/targets/lab/control-plane/informers.js';
 import { kubectlBinary, startTestApi, type TestApi } from './api-server-helpers.js';
+import { pollUntil } from './helpers.js';
 
 const NODES = ['node-a', 'node-b'];
 
@@ -36,15 +37,7 @@ describe.skipIf(!kubectlBinary())('Deployment → ReplicaSet → Pods and the sc
   const stops: (() => Promise<void>)[] = [];
   const kubectl = (...args: string[]) => api.kubectl(args, { timeoutMs: 120_000 });
   const pods = async (selector: string): Promise<V1Pod[]> => JSON.parse((await kubectl('get', 'pods', '-l', selector, '-o', 'json')).stdout).items;
-  const until = async <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> => {
-    const end = Date.now() + ms;
-    let v = await f();
-    while (!ok(v) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 200));
-      v = await f();
-    }
-    return v;
-  };
+  const until = <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000) => pollUntil(f, ok, ms);
 
   beforeAll(async () => {
     api = await startTestApi();
