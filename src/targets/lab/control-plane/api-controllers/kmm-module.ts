@@ -52,6 +52,9 @@ export const MODULE_FINALIZER = 'kmm.node.kubernetes.io/module-finalizer';
 const MODULE_LABEL = 'kmm.node.kubernetes.io/module.name';
 const KERNEL_LABEL = 'kmm.node.kubernetes.io/target-kernel';
 const ACTION_LABEL = 'kmm.node.kubernetes.io/worker-action';
+/** A Build not finished yet (no phase yet counts as New). */
+const pending = (builds: Obj[]) => builds.some((b) => b.status?.phase === 'New' || b.status?.phase === 'Running' || b.status?.phase === undefined);
+
 /** Build or sign (internal/constants ResourceType; values api/v1beta1 BuildOrSignAction). */
 const RESOURCE_TYPE_LABEL = 'kmm.node.kubernetes.io/resource-type';
 
@@ -238,11 +241,8 @@ export class KmmModuleController {
     const builds = this.o.informers
       .list<Obj>(BUILDS)
       .filter((b) => b.metadata?.namespace === ns && b.metadata?.labels?.[MODULE_LABEL] === m.metadata!.name && b.spec?.output?.to?.name === image && b.metadata?.labels?.[RESOURCE_TYPE_LABEL] !== 'SignImage');
-    if (builds.some((b) => b.status?.phase === 'New' || b.status?.phase === 'Running' || b.status?.phase === undefined)) return false;
-    if (await inspectManifest(image, this.o.registry.insecure)) {
-      this.images.add(image);
-      return true;
-    }
+    if (pending(builds)) return false;
+    if (await this.inRegistry(image)) return true;
     if (builds.some((b) => b.status?.phase === 'Failed')) return false; // stays failed, as KMM's build status does
     if (!mapping.build) {
       const line = `kmm: module ${ns}/${m.metadata!.name}: ${image} is not in the registry and the kernel mapping has no build`;
@@ -313,7 +313,6 @@ export class KmmModuleController {
     const mine = this.o.informers.list<Obj>(BUILDS).filter((b) => b.metadata?.namespace === ns && b.metadata?.labels?.[MODULE_LABEL] === name && b.spec?.output?.to?.name === image);
     const signs = mine.filter((b) => b.metadata?.labels?.[RESOURCE_TYPE_LABEL] === 'SignImage');
     const builds = mine.filter((b) => b.metadata?.labels?.[RESOURCE_TYPE_LABEL] !== 'SignImage');
-    const pending = (bs: Obj[]) => bs.some((b) => b.status?.phase === 'New' || b.status?.phase === 'Running' || b.status?.phase === undefined);
     if (pending(signs)) return false;
     if (signs.some((b) => b.status?.phase === 'Complete')) {
       this.images.add(image);
@@ -328,10 +327,7 @@ export class KmmModuleController {
       if (!built) {
         if (builds.some((b) => b.status?.phase === 'Failed')) return false;
         // Nothing built or signed for it yet: an image already in the registry is used as it is (KMM's pull check → Exists).
-        if (await inspectManifest(image, this.o.registry.insecure)) {
-          this.images.add(image);
-          return true;
-        }
+        if (await this.inRegistry(image)) return true;
         await this.createBuild(m, mapping, image, kver);
         return false;
       }
@@ -339,10 +335,7 @@ export class KmmModuleController {
       const digest = built.status?.output?.to?.imageDigest as string | undefined;
       unsigned = digest ? `${image.replace(/:[^:/]+$/, '')}@${digest}` : image;
     } else {
-      if (await inspectManifest(image, this.o.registry.insecure)) {
-        this.images.add(image);
-        return true;
-      }
+      if (await this.inRegistry(image)) return true;
       if (!sign.unsignedImage) {
         await this.warnOnce(m, 'SignFailed', `sync for image ${image}, action SignImage failed: no image to sign given`);
         return false;
@@ -351,6 +344,13 @@ export class KmmModuleController {
     }
     await this.createSignBuild(m, sign, unsigned, image, kver, dirName);
     return false;
+  }
+
+  /** KMM's pull check: an image the registry already holds is used as it is (Exists). */
+  private async inRegistry(image: string): Promise<boolean> {
+    if (!(await inspectManifest(image, this.o.registry.insecure))) return false;
+    this.images.add(image);
+    return true;
   }
 
   private async createSignBuild(m: Obj, sign: SignSpec, unsigned: string, image: string, kver: string, dirName: string): Promise<void> {
