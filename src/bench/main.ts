@@ -3,7 +3,7 @@
  * checked by timed unit tests). Compare figures as ratios within one run.
  *   node dist/bench/main.js [--quick] [--runs N]
  * --quick skips the full evaluations (minutes each); --lab-api-only measures only the lab API server;
- * --eval-paths-only measures only one evaluation set through the lab API and on the old lab path (eval-paths.ts).
+ * --eval-set-only measures only the small evaluation set on the lab (eval-lab.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -11,23 +11,17 @@ import path from 'node:path';
 import { loadDriver } from '../driver/load.js';
 import { REFERENCE_DRIVER_FILE } from '../driver/reference.js';
 import '../methods/all.js';
-import { Recorder } from '../evaluation/recorder.js';
-import { runEvaluation, targetEmitter, type RecordingScope } from '../evaluation/run-evaluation.js';
-import { SCENARIO_IDS } from '../evaluation/events.js';
-import { METHOD_ROW_IDS } from '../methods/rows.js';
 import { buildDriver } from '../targets/lab/driver-builds/driver-build.js';
 import { LabCluster } from '../targets/lab/control-plane/lab-cluster.js';
 import { listKernels } from '../targets/lab/kernels/catalog.js';
 import { chooseLabKernels } from '../targets/lab/kernels/lab-releases.js';
-import { LabTarget } from '../targets/lab/lab-target.js';
 import { LabNode } from '../targets/lab/node/node.js';
 import { buildInitramfs } from '../targets/lab/os-image/initramfs.js';
-import { LAB_REGISTRY } from '../targets/lab/release.js';
-import { figure, figureOfReadings, formatFigure, notAFigure, writeBenchJson, type Figure } from './figures.js';
+import { figure, figureOfReadings, formatFigure, writeBenchJson, type Figure } from './figures.js';
 import { benchCheck } from './check.js';
 import { benchLabImages } from './lab-images.js';
 import { labApiRss } from './lab-api.js';
-import { benchEvalPaths } from './eval-paths.js';
+import { benchEvaluation, DEFAULT_SET, SMALL_SET, SMALL_SET_NAME } from './eval-lab.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -50,10 +44,10 @@ async function main(): Promise<void> {
     figures.push(f);
     process.stdout.write(`${formatFigure(f)}\n`);
   };
-  if (args.includes('--eval-paths-only')) {
-    const complete = await benchEvalPaths(report, await loadDriver(REFERENCE_DRIVER_FILE), chooseLabKernels(listKernels()));
+  if (args.includes('--eval-set-only')) {
+    const seconds = await benchEvaluation(report, SMALL_SET_NAME, SMALL_SET, await loadDriver(REFERENCE_DRIVER_FILE), chooseLabKernels(listKernels()));
     writeBenchJson(path.resolve('bench.json'), figures);
-    if (!complete) process.exitCode = 1;
+    if (seconds === undefined) process.exitCode = 1;
     return;
   }
   await labApiRss(report);
@@ -135,40 +129,15 @@ async function main(): Promise<void> {
   await benchLabImages(report);
 
   if (!quick) {
-    // One evaluation set on both paths, in this run (issue 9: through the API ≤ 1.1 × the old path).
-    if (!(await benchEvalPaths(report, driver, kernels))) benchFailed = true;
-    // The default evaluation end to end, then again with a warm build cache.
-    const walls: number[] = [];
-    const okWalls = new Map<string, number>();
-    const store = tmp('eval-store');
-    for (const label of ['cold', 'warm']) {
-      const runDir = tmp(`eval-${label}`);
-      const recorder = new Recorder(runDir);
-      const scope: RecordingScope = {};
-      const target = new LabTarget({ runDir, driver, kernels, buildStore: store, emit: targetEmitter(recorder, scope, 'lab') });
-      const t0 = performance.now();
-      const { failed } = await runEvaluation(
-        { runId: `bench-${label}`, target, recorder, driver: driver.spec, methods: [...METHOD_ROW_IDS], scenarios: [...SCENARIO_IDS], render: { pool: 'master' }, day1Registry: `${LAB_REGISTRY}/kmodlab`, settleTimeoutMs: 30_000 },
-        scope,
-      );
-      recorder.close();
-      walls.push((performance.now() - t0) / 1000);
-      const name = `full default evaluation, ${label} build cache`;
-      // 5 rows + the baseline × 5 scenarios, 1 node: ≤ 6 min cold; a warm re-run (build cache and images) ≥ 2× faster.
-      const goal = label === 'cold' ? '≤ 360 s' : undefined;
-      if (failed) {
-        // A run that did not do all the work is not a time for doing it.
-        report(notAFigure(name, 's', `${failed} scenario(s) failed after ${walls.at(-1)!.toFixed(1)} s (${path.join(runDir, 'events.jsonl')})`, goal));
-        benchFailed = true;
-      } else {
-        report(figure(name, 's', [walls.at(-1)!], goal));
-        okWalls.set(label, walls.at(-1)!);
-      }
-    }
-    const cold = okWalls.get('cold');
-    const warm = okWalls.get('warm');
+    // A small set (minutes), then the default evaluation end to end, twice: the second run
+    // finds the lab release images and the registry's layers of the first (warm).
+    if ((await benchEvaluation(report, SMALL_SET_NAME, SMALL_SET, driver, kernels)) === undefined) benchFailed = true;
+    // 5 rows + the baseline × 5 scenarios, 1 node: ≤ 6 min cold; a warm re-run ≥ 2× faster.
+    const cold = await benchEvaluation(report, 'full default evaluation, cold', DEFAULT_SET, driver, kernels, '≤ 360 s');
+    const warm = await benchEvaluation(report, 'full default evaluation, warm', DEFAULT_SET, driver, kernels);
+    if (cold === undefined || warm === undefined) benchFailed = true;
     // A ratio within one run: only when both evaluations did all their work.
-    if (cold !== undefined && warm !== undefined) report(figure('full default evaluation, warm ÷ cold wall time', '×', [warm / cold], '≤ 0.5'));
+    else report(figure('full default evaluation, warm ÷ cold wall time', '×', [warm / cold], '≤ 0.5'));
   }
   writeBenchJson(path.resolve('bench.json'), figures);
   process.stderr.write('bench: figures written to bench.json\n');

@@ -2,15 +2,13 @@
  * Manual steps are counted alike on every target: what a rendered README tells a person
  * to do besides `oc apply` is a `manual-step` event whether the lab does it for them or
  * the user must (cluster). One scenario (dtk day 2, the reference driver from a path:
- * a binary BuildConfig fed by `oc start-build --from-dir`) on both targets.
+ * a binary BuildConfig fed by `oc start-build --from-dir`). Here on a cluster (the fake
+ * API server); the lab runs the same cluster target and its dtk day2 run is checked for
+ * the same step in test/lab/evaluate-lab-api.test.ts.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../src/methods/all.js';
 import { manualStepsOf } from '../../src/artifacts/manual-steps.js';
-import { main } from '../../src/cli/main.js';
 import { loadDriver } from '../../src/driver/load.js';
 import { readRun } from '../../src/evaluation/read-run.js';
 import { Recorder } from '../../src/evaluation/recorder.js';
@@ -20,7 +18,6 @@ import { resolveRelease } from '../../src/release/resolve.js';
 import { buildReport } from '../../src/report/build.js';
 import type { Report } from '../../src/report/model.js';
 import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
-import { labAvailability, skipReason } from '../lab/helpers.js';
 import { startFakeCluster, type FakeCluster } from './fake-cluster.js';
 import { FakePrometheus } from './fake-prometheus.js';
 import { FIXTURE_TOKEN, kubeconfigFor, tempDir } from './helpers.js';
@@ -87,16 +84,4 @@ describe('the same count on the lab and on a cluster (dtk day 2)', () => {
     expect(steps(r).count).toMatchObject({ value: 1 });
     expect(steps(r).list).toEqual([expect.stringMatching(/^start the binary build /)]);
   }, 60_000);
-
-  const lab = labAvailability();
-  it.skipIf(!lab.ok)(`lab: the lab starts the build itself and records the same step${skipReason(lab)}`, async () => {
-    const out = path.join(mkdtempSync(path.join(tmpdir(), 'kmodlab-manual-steps-lab-')), 'run');
-    let stderr = '';
-    const code = await main(['node', 'kmodlab', 'evaluate', '--methods', 'dtk', '--scenarios', 'day2', '--steady', '1', '--out', out], { stdout: () => undefined, stderr: (t) => void (stderr += t) });
-    expect(code, stderr.slice(-2000)).toBe(0);
-    const labReport = buildReport(readRun(out));
-    const clusterReport = await onCluster();
-    expect(steps(labReport).count).toEqual(expect.objectContaining({ value: (steps(clusterReport).count as { value: number }).value }));
-    expect(steps(labReport).list).toEqual(steps(clusterReport).list);
-  }, 600_000);
 });

@@ -1,5 +1,5 @@
 /**
- * `kmodlab evaluate --target lab-api --scenarios day1`: the install through the lab API —
+ * `kmodlab evaluate --scenarios day1`: the install through the lab API —
  * the README's off-cluster build of the driver image (into the lab registry), then a fresh
  * `kmodlab lab up --manifests <the Day-1 openshift/ files>` whose API holds the objects
  * before the node joins; the DaemonSet's pod loads the driver as the node comes up.
@@ -22,7 +22,7 @@ const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: not installed: ${missing.joi
 
 type Events = { kind: string; method?: string; scenario?: string; node?: string; data: Record<string, unknown> }[];
 
-describe.skipIf(!ok)(`kmodlab evaluate --target lab-api --scenarios day1${ok ? '' : why}`, () => {
+describe.skipIf(!ok)(`kmodlab evaluate --scenarios day1${ok ? '' : why}`, () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-labapi-day1-'));
   // Its own lab state and cache (a lab someone runs by hand is left alone); the release
   // images come from the lab registry, named explicitly.
@@ -39,7 +39,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab-api --scenarios day1${ok ? '
 
   it('dtk day1: the driver image built off-cluster, the manifests created before the node joined, the driver loaded', { timeout: 1_500_000 }, () => {
     const out = path.join(dir, 'run');
-    const r = run('evaluate', '--target', 'lab-api', '--methods', 'dtk', '--scenarios', 'day1', '--no-baseline', '--out', out);
+    const r = run('evaluate', '--methods', 'dtk', '--scenarios', 'day1', '--no-baseline', '--out', out);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
     const result = report.results.find((x) => x.method === 'dtk' && x.scenario === 'day1');

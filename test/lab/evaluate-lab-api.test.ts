@@ -1,5 +1,5 @@
 /**
- * `kmodlab evaluate --target lab-api`: the lab brought up with `kmodlab lab up` and
+ * `kmodlab evaluate` on the lab (its default target): the lab brought up with `kmodlab lab up` and
  * evaluated through the cluster target — server-side apply, the Binary build fed through
  * `instantiatebinary`, module presence read by probe pods, memory from the lab's
  * Prometheus — the path a user's OpenShift cluster takes, end to end from the CLI.
@@ -22,7 +22,7 @@ const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: not installed: ${missing.joi
 
 type Events = { kind: string; method?: string; scenario?: string; node?: string; data: Record<string, unknown> }[];
 
-describe.skipIf(!ok)(`kmodlab evaluate --target lab-api${ok ? '' : why}`, () => {
+describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-labapi-'));
   // Its own lab state and cache (a lab someone runs by hand is left alone); the release
   // images come from the lab registry, named explicitly.
@@ -37,32 +37,63 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab-api${ok ? '' : why}`, () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses cluster flags (exit 2)', () => {
-    const r = run('evaluate', '--target', 'lab-api', '--kubeconfig', '/nonexistent', '--out', path.join(dir, 'refused'));
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--kubeconfig applies to --target cluster, not --target lab-api/);
+  it('refuses cluster flags (exit 2), also under the lab\'s former name lab-api', () => {
+    for (const target of ['lab', 'lab-api']) {
+      const r = run('evaluate', '--target', target, '--kubeconfig', '/nonexistent', '--out', path.join(dir, 'refused'));
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--kubeconfig applies to --target cluster, not --target lab/);
+    }
   });
 
-  it('DTK day2 and uninstall through the lab API: loaded, unloaded, memory from Prometheus, the lab stopped afterwards', { timeout: 1_500_000 }, () => {
+  it('DTK and the baseline, day2 and uninstall: loaded, unloaded, attributable figures, the README step counted, memory from Prometheus, the lab stopped afterwards', { timeout: 1_500_000 }, () => {
     const out = path.join(dir, 'run');
-    const r = run('evaluate', '--target', 'lab-api', '--methods', 'dtk', '--scenarios', 'day2,uninstall', '--no-baseline', '--out', out);
+    const r = run('evaluate', '--methods', 'dtk', '--scenarios', 'day2,uninstall', '--steady', '1', '--out', out);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    expect(r.stderr).toMatch(/\[\d\d:\d\d 1\/4\] baseline\/day2: start/);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
-    expect(report.run.targetLabel).toBe('lab (QEMU TCG, through its API)');
-    const metric = (method: string, scenario: string, name: string) => (report.results.find((x) => x.method === method && x.scenario === scenario)?.metrics as Record<string, { value?: unknown; notMeasured?: string }>)[name];
-    for (const method of ['dtk']) {
-      expect(metric(method, 'day2', 'success')?.value, `${method} day2`).toBe(true);
-      expect(metric(method, 'uninstall', 'success')?.value, `${method} uninstall`).toBe(true);
-    }
+    expect(report.run.targetLabel).toBe('lab (QEMU TCG)');
+    const result = (method: string, scenario: string) => report.results.find((x) => x.method === method && x.scenario === scenario)!;
+    const metric = (method: string, scenario: string, name: string) => (result(method, scenario).metrics as Record<string, { value?: unknown; notMeasured?: string }>)[name];
+    expect(metric('dtk', 'day2', 'success')?.value, 'dtk day2').toBe(true);
+    expect(metric('dtk', 'uninstall', 'success')?.value, 'dtk uninstall').toBe(true);
     const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;
     // Module presence came from probe pods on the lab's node, through the API.
     const loaded = events.filter((e) => e.kind === 'module-state' && e.scenario === 'day2' && e.data['loaded'] === true);
     expect(loaded.map((e) => e.node)).toContain('lab-node-0');
-    // The Binary build was fed by kmodlab, and counted as the README's manual step.
-    expect(events.some((e) => e.kind === 'manual-step' && e.data['performedBy'] === 'kmodlab')).toBe(true);
+    // The Binary build was fed by kmodlab, and counted as the README's manual step: the same
+    // one step test/cluster/manual-steps.test.ts counts for the user on a cluster.
+    expect(events.filter((e) => e.kind === 'manual-step' && e.method === 'dtk' && e.scenario === 'day2').map((e) => e.data['performedBy'])).toEqual(['kmodlab']);
+    expect(metric('dtk', 'day2', 'manualSteps')).toMatchObject({ value: 1 });
+    expect(result('dtk', 'day2').manualSteps.map((s) => s.description)).toEqual([expect.stringMatching(/^start the binary build /)]);
     // Memory of the driver's pods came from the lab Prometheus (a real query, not the agent).
     expect(events.filter((e) => e.kind === 'fault' && e.data['fault'] === 'prometheus-unavailable')).toEqual([]);
     expect(events.some((e) => e.kind === 'sample-memory' && e.scenario === 'day2')).toBe(true);
+
+    // The baseline: the same scenarios with no driver method, in the same run.
+    const base = result('baseline', 'day2');
+    const dtk = result('dtk', 'day2');
+    expect(base.status).toBe('completed');
+    // Nothing applied in the baseline: no apply, no build, no pod of a method.
+    expect(events.filter((e) => e.method === 'baseline' && ['apply', 'build', 'pod-start'].includes(e.kind))).toEqual([]);
+    // The canary was observed in both segments.
+    for (const m of ['baseline', 'dtk']) expect(events.filter((e) => e.kind === 'canary' && e.method === m).length, m).toBeGreaterThan(0);
+    // Attributable = DTK − baseline, exactly, for every impact figure both measured.
+    for (const [id, a] of Object.entries(dtk.attributable ?? {})) {
+      const m = dtk.metrics[id];
+      const b = base.metrics[id];
+      if (a && 'value' in a && m && 'value' in m && b && 'value' in b) expect(a.value, id).toBe(Number(m.value) - Number(b.value));
+    }
+    expect(dtk.attributable?.['reboots']).toEqual(expect.objectContaining({ value: 0 }));
+    // The summary pairs them ("no reboot / 0") and says what attributable means once.
+    const row = report.summary.rows.find((x) => x.method === 'dtk')!;
+    const cell = row.cells[report.summary.columnIds.indexOf('day2')]!;
+    expect(cell.text).toMatch(/no reboot \/ 0/);
+    expect(cell.notes.map((n) => report.summary.footnotes[n - 1])).toContainEqual(expect.stringMatching(/attributable .* the baseline/));
+    // Markdown: the per-scenario table has the baseline column and the attributable rows.
+    const md = readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/\| Metric \| dtk \| baseline \|/);
+    expect(md).toMatch(/\| Reboots, attributable \(− baseline\) \| 0 \| — \|/);
+
     // The lab this run started is down again.
     const status = run('lab', 'status');
     expect(status.stdout).toMatch(/^lab: down/m);
@@ -71,7 +102,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab-api${ok ? '' : why}`, () => 
 
   it('the variant rows through the lab API: dtk tracking (in-cluster build from openshift/driver-toolkit:latest) and on-cluster layering (MachineOSConfig → MachineOSBuild) load on Day 2', { timeout: 1_500_000 }, () => {
     const out = path.join(dir, 'variants');
-    const r = run('evaluate', '--target', 'lab-api', '--methods', 'dtk-tracking,layering-on-cluster', '--scenarios', 'day2', '--no-baseline', '--out', out);
+    const r = run('evaluate', '--target', 'lab', '--methods', 'dtk-tracking,layering-on-cluster', '--scenarios', 'day2', '--no-baseline', '--out', out);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
     const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;

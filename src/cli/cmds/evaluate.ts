@@ -17,13 +17,11 @@ import { EVENTS_FILE, Recorder } from '../../evaluation/recorder.js';
 import { runEvaluation, targetEmitter, type RecordingScope } from '../../evaluation/run-evaluation.js';
 import { chooseLabKernels, type LabReleaseKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { listKernels } from '../../targets/lab/kernels/catalog.js';
-import { LabTarget } from '../../targets/lab/lab-target.js';
-import { LabApiTarget } from '../../targets/lab/lab-api-target.js';
+import { LAB_SETTLE_TIMEOUT_S, LabApiTarget } from '../../targets/lab/lab-api-target.js';
 import { ClusterTarget } from '../../targets/cluster/cluster-target.js';
 import { renderMethods } from '../../methods/render.js';
 import { poolFlag } from '../../methods/custom-pool.js';
 import { writeArtifactSet } from '../../artifacts/artifact-set.js';
-import { LAB_REGISTRY } from '../../targets/lab/release.js';
 import type { CliIO } from '../output.js';
 import { writeRunReports } from './report.js';
 import { reportOnInterrupt } from '../interrupt.js';
@@ -45,7 +43,6 @@ interface EvaluateFlags {
   rtKernel?: string;
   memory: string;
   settleTimeout?: string;
-  buildCache?: string;
   kubeconfig?: string;
   context?: string;
   namespace?: string;
@@ -82,7 +79,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
   program
     .command('evaluate')
     .description('Run each delivery method through each scenario on a target (default: the lab) and report measured figures.')
-    .option('--target <target>', 'lab (QEMU nodes on real kernels) | lab-api (the lab brought up with `kmodlab lab up` and evaluated through the cluster target; every scenario but day1 so far) | cluster', 'lab')
+    .option('--target <target>', 'lab (`kmodlab lab up`: QEMU nodes on real kernels behind a Kubernetes API, evaluated by the same code as a cluster) | cluster', 'lab')
     .option('--driver <file>', 'driver spec (YAML)', REFERENCE_DRIVER_FILE)
     .option('--methods <list>', `comma-separated rows, one per method variant: ${METHOD_ROW_IDS.join(',')} (--method works too)`, METHOD_ROW_IDS.join(','))
     .addOption(hiddenAlias('--method <list>', 'alias of --methods'))
@@ -96,8 +93,7 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
     .option('--upgrade-kernel <kver>', 'lab: kernel of the release to upgrade to')
     .option('--rt-kernel <kver>', 'lab: realtime kernel for the kernel switch')
     .option('--memory <MiB>', 'lab: memory per node', '256')
-    .option('--build-cache <dir>', 'lab: reuse driver builds stored here (default: a fresh store in the run directory, so build cost is measured)')
-    .option('--settle-timeout <seconds>', 'how long to wait for the driver after each action (default: lab 30, cluster 900)')
+    .option('--settle-timeout <seconds>', `how long to wait for the driver after each action (default: lab ${LAB_SETTLE_TIMEOUT_S}, cluster 900)`)
     .option('--steady <seconds>', 'steady-state sampling once the driver is in place (default: lab 3, cluster 300)')
     .option('--kubeconfig <file>', 'cluster: kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
     .option('--context <name>', 'cluster: kubeconfig context')
@@ -119,21 +115,23 @@ export function registerEvaluateCommand(program: Command, io: CliIO): void {
 }
 
 const CLUSTER_ONLY = ['kubeconfig', 'context', 'namespace', 'prometheusUrl', 'observeOnly', 'dryRun', 'upgradeTo', 'yesUpgradeMyCluster', 'day1InstallDir', 'pool', 'registry', 'layeredImage'] as const;
-const LAB_ONLY = ['kernel', 'upgradeKernel', 'rtKernel', 'buildCache'] as const;
+const LAB_ONLY = ['kernel', 'upgradeKernel', 'rtKernel'] as const;
 
 function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<number> {
-  if (flags.target !== 'lab' && flags.target !== 'lab-api' && flags.target !== 'cluster') {
-    throw new UserError(`--target ${flags.target}: expected lab, lab-api or cluster`);
+  // `lab-api` named the lab brought up with `kmodlab lab up` while the lab also had an
+  // orchestration of its own; it is the only lab now, and the old name still works.
+  if (flags.target === 'lab-api') flags.target = 'lab';
+  if (flags.target !== 'lab' && flags.target !== 'cluster') {
+    throw new UserError(`--target ${flags.target}: expected lab or cluster`);
   }
-  const misplaced = (flags.target === 'cluster' ? LAB_ONLY : flags.target === 'lab-api' ? [...CLUSTER_ONLY, 'buildCache' as const] : CLUSTER_ONLY).filter((k) => flags[k] !== undefined);
+  const misplaced = (flags.target === 'cluster' ? LAB_ONLY : CLUSTER_ONLY).filter((k) => flags[k] !== undefined);
   if (misplaced.length) {
     // Where the first misplaced flag does apply (all of them share it: they are of one kind).
-    const first = misplaced[0]!;
-    const where = (CLUSTER_ONLY as readonly string[]).includes(first) ? 'cluster' : first === 'buildCache' ? 'lab' : 'lab or lab-api';
+    const where = (CLUSTER_ONLY as readonly string[]).includes(misplaced[0]!) ? 'cluster' : 'lab';
     throw new UserError(`${misplaced.map(flagName).join(', ')} ${misplaced.length > 1 ? 'apply' : 'applies'} to --target ${where}, not --target ${flags.target}`);
   }
   if (flags.dryRun !== undefined && flags.dryRun !== 'server') throw new UserError(`--dry-run ${flags.dryRun}: only --dry-run=server is supported (the API server validates and applies nothing)`);
@@ -144,8 +142,7 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   const constraints = flags.constraints === undefined ? [] : parseList<ConstraintId>(flags.constraints, CONSTRAINT_IDS, '--constraints');
   const lab = flags.target !== 'cluster';
   // Durations differ by orders of magnitude: a lab node reboots in seconds, a cluster node in minutes.
-  // Through the lab's API, builds and probe pods add their own seconds to every wait.
-  const settle = positiveInt(flags.settleTimeout ?? (flags.target === 'lab-api' ? '300' : lab ? '30' : '900'), '--settle-timeout', 24 * 3600);
+  const settle = positiveInt(flags.settleTimeout ?? String(lab ? LAB_SETTLE_TIMEOUT_S : 900), '--settle-timeout', 24 * 3600);
   const steady = positiveInt(flags.steady ?? (lab ? '3' : '300'), '--steady', 24 * 3600);
   const driver = await loadDriver(flags.driver);
   // Everything the user gave is checked before the run directory is created.
@@ -158,10 +155,8 @@ export async function runEvaluate(flags: EvaluateFlags, io: CliIO): Promise<numb
   const scope: RecordingScope = {};
   const progress = (line: string) => io.stderr(`${line}\n`);
   const emitProgress = (l: string) => progress(`        ${l}`);
-  const prepared = flags.target === 'lab-api'
-    ? await prepareLabApi(flags, labSetup!, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
-    : labSetup
-    ? prepareLab(flags, labSetup, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
+  const prepared = labSetup
+    ? await prepareLab(labSetup, driver, runDir, targetEmitter(recorder, scope, 'lab', emitProgress))
     : await prepareCluster(flags, driver, targetEmitter(recorder, scope, 'cluster', emitProgress), methods, io);
   io.stderr(`kmodlab evaluate: ${[...(flags.baseline !== false ? ['baseline'] : []), ...methods].join(', ')} × ${scenarios.join(', ')} on ${prepared.target.label}${prepared.about}\nrecording to ${recorder.file}\n`);
   const stopHandlers = reportOnInterrupt({ runDir, recorder, io });
@@ -223,28 +218,16 @@ function checkLabFlags(flags: EvaluateFlags, scenarios: ScenarioId[]): LabFlagsC
   return { nodes, memoryMB, kernels };
 }
 
-function prepareLab(flags: EvaluateFlags, checked: LabFlagsChecked, driver: LoadedDriver, runDir: string, emit: TargetEmit): PreparedTarget {
-  const { nodes, memoryMB, kernels } = checked;
-  const target = new LabTarget({ runDir, driver, nodes, memoryMB, kernels, buildStore: flags.buildCache ? path.resolve(flags.buildCache) : undefined, emit });
-  return {
-    target,
-    render: { pool: target.pool() },
-    day1Registry: `${LAB_REGISTRY}/kmodlab`,
-    about: `, ${nodes} node(s); kernels ${kernels.from.kver}${kernels.upgradeTo ? ` → ${kernels.upgradeTo.kver}` : ''}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}`,
-  };
-}
-
-/** The lab brought up (`kmodlab lab up`) and evaluated through the cluster target (lab-api-target.ts). */
-async function prepareLabApi(flags: EvaluateFlags, checked: LabFlagsChecked, driver: LoadedDriver, runDir: string, emit: TargetEmit): Promise<PreparedTarget> {
+/**
+ * The lab: `kmodlab lab up` (or the lab already up) with the cluster target pointed at it
+ * (lab-api-target.ts) — the code a user's cluster gets, plus what only the lab can do.
+ */
+async function prepareLab(checked: LabFlagsChecked, driver: LoadedDriver, runDir: string, emit: TargetEmit): Promise<PreparedTarget> {
   const { nodes, memoryMB, kernels } = checked;
   const target = await LabApiTarget.create({ runDir, driver, nodes, memoryMB, kernels, emit });
   return {
     target,
-    // Images the READMEs ask a person to build go to the lab registry (the target builds them there).
-    render: { pool: target.pool(), registry: target.imageRegistry() },
-    // Day-1 manifests pull at install time from the registry the lab's nodes and its KMM
-    // operator reach (the old lab's fixed stand-in name resolves nowhere here).
-    day1Registry: target.imageRegistry(),
+    ...target.evaluationOptions(),
     about: `, ${nodes} node(s); kernels ${kernels.from.kver}${kernels.upgradeTo ? ` → ${kernels.upgradeTo.kver}` : ''}${kernels.realtime ? `, realtime ${kernels.realtime.kver}` : ''}`,
   };
 }

@@ -26,6 +26,7 @@ import path from 'node:path';
 import { allObjects, artifactText, type ArtifactSet } from '../../artifacts/artifact-set.js';
 import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import type { LoadedDriver } from '../../driver/load.js';
+import type { RenderOptionsInput } from '../../methods/method.js';
 import { UserError } from '../../errors.js';
 import type { RowId, ScenarioId } from '../../evaluation/events.js';
 import type { Release } from '../../release/release.js';
@@ -42,7 +43,14 @@ import { nodeNames } from './node/provider.js';
 import { runningPid, startLab, stopLab, stopOnExit } from './up/background.js';
 import { readState } from './up/state.js';
 
-export const LAB_API_LABEL = 'lab (QEMU TCG, through its API)';
+export const LAB_API_LABEL = 'lab (QEMU TCG)';
+
+/**
+ * How long `evaluate` waits for the driver after each action on the lab by default (s):
+ * in-cluster builds, image pulls and probe pods on TCG nodes add their own seconds to
+ * every wait (a real cluster's default is 900 s).
+ */
+export const LAB_SETTLE_TIMEOUT_S = 300;
 
 export interface LabApiTargetOptions {
   runDir: string;
@@ -155,6 +163,16 @@ export class LabApiTarget implements Target {
   /** Repository prefix for the images the README asks a person to build and push (the lab registry). */
   imageRegistry(): string {
     return this.registry.prefix;
+  }
+
+  /**
+   * What `evaluate` renders with for the lab: the pool the nodes are in, and the lab
+   * registry both for the images a README asks a person to build (the target builds them
+   * there) and for Day-1 manifests, which pull at install time from the registry the
+   * lab's nodes and its KMM operator reach.
+   */
+  evaluationOptions(): { render: RenderOptionsInput; day1Registry: string } {
+    return { render: { pool: this.pool(), registry: this.imageRegistry() }, day1Registry: this.imageRegistry() };
   }
 
   scenarioSupport(): Partial<Record<ScenarioId, ScenarioSupport>> {
