@@ -91,10 +91,15 @@ describe.skipIf(!ok)(`kmodlab evaluate (lab)${ok ? '' : why}`, () => {
     // Kill it once the baseline's day2 is over and dtk's day2 has applied its objects.
     await new Promise<void>((resolve, reject) => {
       const started = Date.now();
+      child.once('exit', (c) => {
+        clearInterval(tick);
+        reject(new Error(`the run ended (exit ${c}) before dtk day2 applied anything: ${existsSync(events) ? readFileSync(events, 'utf8').slice(-2000) : 'no events'}`));
+      });
       const tick = setInterval(() => {
         const text = existsSync(events) ? readFileSync(events, 'utf8') : '';
         if (/"kind":"apply","method":"dtk","scenario":"day2"/.test(text)) {
           clearInterval(tick);
+          child.removeAllListeners('exit');
           child.kill('SIGTERM');
           resolve();
         } else if (Date.now() - started > 840_000) {

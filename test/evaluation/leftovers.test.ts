@@ -24,6 +24,12 @@ describe('leftovers after removal', () => {
     const m = deriveScenario(runOf(uninstallRun([apply(200), del(1000)])), 'dtk', 'uninstall').metrics['leftovers'];
     expect(m).toEqual({ notMeasured: 'the target did not list what was left after the removal' });
   });
+  it('a cleanup delete before the scenario (what an earlier one left applied) is not the removal: a fresh node after it is no reboot', () => {
+    const cleanup: Ev = { at: 150, kind: 'delete', data: { objects: ['Module/x'], cleanup: true } };
+    const r = deriveScenario(runOf(uninstallRun([cleanup, up(160, 'b1'), apply(200), mod(300, true), del(1000), mod(1500, false), left(2000, [])])), 'dtk', 'uninstall');
+    expect(r.metrics['reboots']).toMatchObject({ value: 0 });
+    expect(r.metrics['leftovers']).toMatchObject({ value: 0 });
+  });
   it('applies to the uninstall scenario only', () => {
     const r = deriveScenario(runOf([runStart(), up(1, 'b0'), ...scenario('dtk', 'day2', 100, 9000, [apply(200)])]), 'dtk', 'day2');
     expect(r.metrics['leftovers']).toBeUndefined();

@@ -99,7 +99,9 @@ export function eventsOf(seg: Segment, kind: string, node?: string): RecordedEve
  */
 export function findTrigger(seg: Segment, nodes: readonly string[], modules: readonly string[]): RecordedEvent | undefined {
   if (seg.method === BASELINE) return eventsOf(seg, 'progress').find((e) => e.data['trigger'] === true);
-  if (seg.scenario === 'uninstall') return eventsOf(seg, 'delete')[0];
+  // A `cleanup` delete removes what an earlier scenario left applied before this one
+  // starts (the cluster target's reset); the method's removal is the first other delete.
+  if (seg.scenario === 'uninstall') return eventsOf(seg, 'delete').find((e) => e.data['cleanup'] !== true);
   const applies = eventsOf(seg, 'apply');
   if (seg.scenario === 'day1' || seg.scenario === 'day2') return applies[0];
   const marked = applies.find((e) => e.data['trigger'] === true);
