@@ -80,8 +80,8 @@ export interface Target {
   readonly observesModules?: boolean;
   /** Observe-only: nothing is applied; scenarios `follow` what someone else applies. */
   readonly observeOnly?: boolean;
-  /** What is left on the nodes of the driver and its delivery (after a removal). */
-  leftovers?(): Promise<string[]>;
+  /** What is left on the nodes of the driver and its delivery (after a removal); undefined: it cannot tell. */
+  leftovers?(): Promise<string[] | undefined>;
   /** Watch the objects of a set that someone else applies or removes. */
   follow?(set: ArtifactSet): Promise<void>;
 }

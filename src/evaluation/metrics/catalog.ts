@@ -43,7 +43,7 @@ export const SCENARIO_METRICS: readonly MetricInfo[] = [
   { id: 'moduleTaint', title: 'Kernel taint', unit: 'string', how: '/sys/module/<m>/taint (O: out-of-tree, E: unsigned)' },
   { id: 'moduleSigned', title: 'Module signed', unit: 'bool', how: 'every module carries a signature' },
   { id: 'manualSteps', title: 'Manual steps', unit: 'count', how: 'steps a person would have to do, recorded by the scenario' },
-  { id: 'leftovers', title: 'Left on the nodes after removal', unit: 'count', scenarios: ['uninstall'], how: 'what the target found on the nodes once the removal settled: method pods, a custom OS image, driver node labels, driver module files' },
+  { id: 'leftovers', title: 'Left on the nodes after removal', unit: 'count', scenarios: ['uninstall'], how: 'what the target found on the nodes once the removal settled: pods left in the method\'s namespaces, a custom OS image still booted, KMM node labels (src/targets/cluster/leftovers.ts)' },
   { id: 'nodesLeftOnOldRelease', title: 'Nodes left on the old release', unit: 'count', scenarios: CHANGE, how: 'nodes whose last boot is not on the new kernel' },
 ];
 

@@ -147,6 +147,14 @@ export const API_CALLS = {
     observe: false,
     rules: [{ group: 'apps', resources: ['deployments'], verbs: ['get', 'create', 'patch', 'delete'] }],
   },
+  'read-leftovers': {
+    why: "what a removal left on the nodes: the rendered MachineConfig a node is on and the release's base OS image",
+    observe: true,
+    rules: [
+      { group: 'machineconfiguration.openshift.io', resources: ['machineconfigs'], verbs: ['get'] },
+      { group: '', resources: ['configmaps'], verbs: ['get'], resourceNames: ['machine-config-osimageurl'] },
+    ],
+  },
   'watch-canary': {
     why: 'canary Deployment availability',
     observe: true,

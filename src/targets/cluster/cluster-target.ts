@@ -45,8 +45,11 @@ import { targetedNodes } from './target-nodes.js';
 import { OlmSteps } from './olm-steps.js';
 import { isBinaryBuildConfig, runBinaryBuild } from './binary-build.js';
 import { sourceImageOf, sourceImageState } from './kmm-source-image.js';
+import { listLeftovers, MCO_CURRENT_CONFIG } from './leftovers.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
+const MACHINECONFIGS: ResourceRef = { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigs', kind: 'MachineConfig', namespaced: false };
+const CONFIGMAPS: ResourceRef = { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
 const EVENTS: ResourceRef = { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true };
 
@@ -429,11 +432,7 @@ export class ClusterTarget implements Target {
   /** Watches the namespaces of a set (pods, builds, events): apply() calls it; --observe-only callers do. */
   async follow(set: ArtifactSet): Promise<void> {
     this.noteTargets(set);
-    const namespaces = new Set<string>();
-    for (const o of allObjects(set)) {
-      if (o.kind === 'Namespace') namespaces.add(o.metadata.name);
-      else if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
-    }
+    const namespaces = namespacesOf(set);
     const builds = await this.serves('build.openshift.io/v1', 'Build');
     for (const ns of namespaces) {
       if (this.followed.has(ns)) continue;
@@ -545,10 +544,35 @@ export class ClusterTarget implements Target {
     const objects = [...allObjects(set, 'day2')].reverse();
     const { removed, kept, left } = await trackedRemove(this.client, this.ledger, 'apply-artifacts', objects, { waitMs: 10 * 60_000, pollMs: this.o.pollMs });
     this.o.emit('delete', { objects: removed, ...(kept.length ? { kept } : {}), ...(this.client.dryRun ? { dryRun: 'server' } : {}) });
+    // Where the set's pods would be left: its namespaces, but not one that existed before
+    // kmodlab (kept: e.g. an installed KMM's openshift-kmm, whose operator pods are not the method's).
+    this.removedNamespaces = namespacesOf(set).filter((ns) => ns !== this.ns && !kept.includes(`Namespace/${ns}`));
     if (kept.length) this.o.emit('progress', { step: `not deleted, kmodlab did not create them: ${kept.join(', ')}` });
     if (!this.client.dryRun) this.applied = false;
     this.startWindow();
     if (left.length > 0) this.o.emit('fault', { fault: 'leftover', message: `still present 10 min after deletion: ${left.join(', ')}` });
+  }
+
+  /** Namespaces of the set last removed: where its pods would be left. */
+  private removedNamespaces: string[] = [];
+
+  /**
+   * What the last removal left on the targeted nodes (leftovers.ts): pods in the set's
+   * namespaces, a custom OS image still booted, KMM node labels. Undefined when nothing
+   * was removed (dry-run, observe-only: the objects are still there by design).
+   */
+  async leftovers(): Promise<string[] | undefined> {
+    if (!this.writesAllowed) return undefined;
+    const pods: K8sObject[] = [];
+    for (const ns of this.removedNamespaces) pods.push(...(await this.client.list('watch-pods', PODS, { namespace: ns })).items);
+    const nodes = this.nodeObjects().filter((n) => this.probedNodes().includes(n.metadata.name)) as (NodeObj & { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } })[];
+    const renderedOsImage = new Map<string, string | undefined>();
+    for (const name of new Set(nodes.map((n) => n.metadata.annotations?.[MCO_CURRENT_CONFIG]).filter((x): x is string => Boolean(x)))) {
+      const mc = (await this.client.get('read-leftovers', MACHINECONFIGS, name).catch(() => undefined)) as { spec?: { osImageURL?: string } } | undefined;
+      renderedOsImage.set(name, mc?.spec?.osImageURL || undefined);
+    }
+    const base = (await this.client.get('read-leftovers', CONFIGMAPS, 'machine-config-osimageurl', 'openshift-machine-config-operator').catch(() => undefined)) as { data?: { baseOSContainerImage?: string } } | undefined;
+    return listLeftovers({ nodes: nodes.map((n) => ({ name: n.metadata.name, labels: n.metadata.labels, annotations: n.metadata.annotations })), pods, renderedOsImage, baseOSImage: base?.data?.baseOSContainerImage });
   }
 
   async changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
@@ -729,3 +753,13 @@ export class ClusterTarget implements Target {
 }
 
 export { KubeApiError };
+
+/** The namespaces a set's objects live in (its Namespaces and their contents). */
+function namespacesOf(set: ArtifactSet): string[] {
+  const namespaces = new Set<string>();
+  for (const o of allObjects(set)) {
+    if (o.kind === 'Namespace') namespaces.add(o.metadata.name);
+    else if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
+  }
+  return [...namespaces];
+}

@@ -337,6 +337,10 @@ export class LabApiTarget implements Target {
     return this.live().observe();
   }
 
+  leftovers(): Promise<string[] | undefined> {
+    return this.live().leftovers();
+  }
+
   async close(): Promise<void> {
     await this.down();
     await this.registry.stop();
