@@ -90,6 +90,32 @@ describe.skipIf(!haveRegistry)(`kmodlab's own registry${haveRegistry ? '' : ' [S
     }
   });
 
+  it('a second user of the registry takes it over when its owner stops, on the same port, until it stops too', async () => {
+    const dir = tempDir('registry-shared');
+    const owner = await openRegistry({ dir });
+    const user = await openRegistry({ dir });
+    try {
+      expect(user.host).toBe(owner.host);
+      expect(user.pid).toBeUndefined(); // shared: not this handle's process
+      await owner.stop();
+      expect(await waitGone(owner.pid!, 5000)).toBe(true);
+      let answers = false;
+      for (let i = 0; i < 100 && !answers; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        answers = await registryAnswers(user.host, 500);
+      }
+      expect(answers).toBe(true);
+      const taken = Number(readFileSync(join(dir, 'registry.pid'), 'utf8').trim());
+      expect(taken).not.toBe(owner.pid);
+      await user.stop();
+      expect(await waitGone(taken, 5000)).toBe(true);
+      expect(await registryAnswers(user.host)).toBe(false);
+    } finally {
+      await owner.stop();
+      await user.stop();
+    }
+  });
+
   /** The registry module and what it imports, transpiled once (Node 20 cannot run .ts). */
   let transpiled: string | undefined;
   function transpileTree(): string {

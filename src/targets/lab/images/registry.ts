@@ -155,8 +155,11 @@ async function startManagedRegistry(opts: OpenRegistryOptions): Promise<LabRegis
     stop: async () => undefined, // its owner stops it
   });
 
-  // Another kmodlab process already serves this storage: use it, leave it to its owner.
-  if (port !== undefined && liveOwner(join(dir, 'registry.pid'), configFile) !== undefined && (await registryAnswers(`127.0.0.1:${port}`))) return shared(port);
+  // Another kmodlab process already serves this storage: use it, leave it to its owner,
+  // and take it over if the owner goes first.
+  if (port !== undefined && liveOwner(join(dir, 'registry.pid'), configFile) !== undefined && (await registryAnswers(`127.0.0.1:${port}`))) {
+    return takeOverWhenOrphaned(shared(port), { ...opts, dir, port }, configFile);
+  }
 
   if (port === undefined || !(await portIsFree(port))) {
     if (wanted !== undefined) {
@@ -179,6 +182,41 @@ async function startManagedRegistry(opts: OpenRegistryOptions): Promise<LabRegis
     readyTimeoutMs: opts.readyTimeoutMs ?? 15_000,
   });
   return { ...shared(port), stop: proc.stop, pid: proc.pid };
+}
+
+/**
+ * A registry another kmodlab process started dies with that process (its parent-death
+ * signal), while this one may still be using it: `lab up` pulling for its nodes after the
+ * `lab build` that started the registry has ended. While this process holds the handle,
+ * a registry whose owner is gone is started again here, on the same port and storage, so
+ * image references stay valid; the first process to notice takes it over, the others
+ * see the new owner. stop() ends the watch and stops a registry taken over.
+ */
+function takeOverWhenOrphaned(registry: LabRegistry, opts: OpenRegistryOptions & { dir: string; port: number }, configFile: string): LabRegistry {
+  let mine: LabRegistry | undefined;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy || mine || liveOwner(join(opts.dir, 'registry.pid'), configFile) !== undefined) return;
+    busy = true;
+    startManagedRegistry(opts)
+      .then((r) => {
+        mine = r;
+      })
+      // Another user took it over first (the port is taken): it serves again.
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, 1000);
+  timer.unref();
+  return {
+    ...registry,
+    stop: async () => {
+      clearInterval(timer);
+      while (busy) await new Promise((r) => setTimeout(r, 50));
+      await mine?.stop();
+    },
+  };
 }
 
 /** Bytes stored by a managed registry (all blobs), for "registry storage used". */
