@@ -4,17 +4,19 @@
  * (`render --release-info <(kmodlab lab release-info <kver>)`), `kubectl apply -f out/dtk/`,
  * the README's build step (`oc start-build … --from-dir` → `kmodlab lab start-build`), and
  * the driver is loaded on the lab node by the DaemonSet's postStart (seen in /proc/modules
- * through a pod's log), unloaded by its preStop on delete. A failing Dockerfile step fails
- * the Build with its log.
+ * through a pod's log), without a reboot, and unloaded by its preStop on delete. A typo in
+ * the postStart modprobe leaves the pod in CrashLoopBackOff, as the kubelet does. A failing
+ * Dockerfile step fails the Build with its log.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { PATHS } from '../../src/targets/lab/control-plane/informers.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import type { LabState } from '../../src/targets/lab/up/state.js';
 import { kubectlBinary } from './api-server-helpers.js';
-import { labAvailability, primaryKernel, skipReason } from './helpers.js';
+import { labAvailability, pollUntil, primaryKernel, skipReason } from './helpers.js';
 import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
 const lab = labAvailability();
@@ -41,6 +43,8 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
     expect(info.code, info.stderr).toBe(0);
     writeFileSync(path.join(dir, 'release.json'), info.stdout);
     const out = path.join(dir, 'out');
+    const bootID = async () => (await kubectl('get', 'nodes', '-o', 'jsonpath={.items[0].status.nodeInfo.bootID}')).stdout;
+    const boot = await bootID();
     const r = await kmodlab('render', '--method', 'dtk', '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
     expect(r.code, r.stderr).toBe(0);
     const a = await kubectl('apply', '-f', path.join(out, 'dtk'));
@@ -74,6 +78,9 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
     const mods = await loaded();
     expect(mods).toContain('simple_kmod');
     expect(mods).toContain('simple_procfs_kmod');
+    expect(await bootID()).toBe(boot); // loaded by the pod's postStart: no reboot
+    // The image's own modprobe reads its modprobe.d: the driver's parameter is set.
+    expect(await h.nodeOutput(runtimeBase, 'cat /sys/module/simple_kmod/parameters/greeting')).toEqual(['kmodlab']);
 
     // The state while controllers and kubelets run: the API server's own memory, the watches.
     const state = JSON.parse(readFileSync(path.join(dir, 'cache', 'lab-api', 'lab.json'), 'utf8')) as LabState;
@@ -94,6 +101,32 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
     expect(after).not.toContain('simple_kmod');
     expect(after).not.toContain('simple_procfs_kmod');
   }, 900_000);
+
+  it('wrong manifest: a typo in the postStart modprobe leaves the pod in CrashLoopBackOff, as the kubelet does; nothing is loaded', async () => {
+    // The rendered DaemonSet (its image built by the first case), with `modprobe` misspelt.
+    const file = readdirSync(path.join(dir, 'out', 'dtk')).find((f) => /daemonset\.ya?ml$/.test(f));
+    expect(file, 'the rendered DaemonSet file').toBeDefined();
+    const ds = parseAllDocuments(readFileSync(path.join(dir, 'out', 'dtk', file!), 'utf8')).map((d) => d.toJS()).find((o) => o?.kind === 'DaemonSet');
+    const cmd = ds.spec.template.spec.containers[0].lifecycle.postStart.exec.command as string[];
+    expect(cmd[0]).toBe('modprobe');
+    cmd[0] = 'modprobee';
+    const ns = ds.metadata.namespace as string;
+    writeFileSync(path.join(dir, 'typo.json'), JSON.stringify(ds));
+    const a = await kubectl('apply', '-f', path.join(dir, 'typo.json'));
+    expect(a.code, a.stderr).toBe(0);
+    type Status = { restartCount: number; ready: boolean; state?: { waiting?: { reason?: string; message?: string } } };
+    const status = async () => (JSON.parse((await kubectl('get', 'pods', '-n', ns, '-o', 'json')).stdout).items as { status: { containerStatuses?: Status[] } }[]).map((p) => p.status.containerStatuses?.[0]).find(Boolean);
+    // Killed after the failed hook and restarted with back-off: restartCount grows.
+    const cs = await pollUntil(status, (s) => !!s && s.restartCount > 0 && s.state?.waiting?.reason === 'CrashLoopBackOff', 240_000, 1_000);
+    expect(cs?.state?.waiting?.reason, `${JSON.stringify(cs)}\n${h.logTail()}`).toBe('CrashLoopBackOff');
+    expect(cs!.restartCount).toBeGreaterThan(0);
+    expect(cs!.ready).toBe(false);
+    // The kubelet's FailedPostStartHook, in the lab's log: exit 127, the runtime's "not found".
+    expect(h.logTail(1, /postStart modprobee /)).toMatch(/postStart modprobee .* exited 127/);
+    const mods = await loaded();
+    expect(mods).not.toContain('simple_kmod');
+    expect((await kubectl('delete', 'ds', ds.metadata.name, '-n', ns)).code).toBe(0);
+  }, 600_000);
 
   it('a failing Dockerfile step fails the Build, with the end of its log', async () => {
     const src = path.join(dir, 'src-fails');

@@ -39,8 +39,8 @@ export interface StartOptions {
   upArgs?: string[];
 }
 
-/** A DaemonSet whose pod prints the node's /proc/modules, then `end-of-list`. */
-function lsmodDaemonSet(image: string): string {
+/** A DaemonSet whose pod runs `script` (its output read from the node), then prints `end-of-list`. */
+function lsmodDaemonSet(image: string, script: string): string {
   return JSON.stringify({
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
@@ -49,7 +49,7 @@ function lsmodDaemonSet(image: string): string {
       selector: { matchLabels: { app: 'lsmod' } },
       template: {
         metadata: { labels: { app: 'lsmod' } },
-        spec: { containers: [{ name: 'lsmod', image, command: ['sh', '-c', 'cut -d" " -f1 /proc/modules; echo end-of-list; exec sleep infinity'] }] },
+        spec: { containers: [{ name: 'lsmod', image, command: ['sh', '-c', `${script}; echo end-of-list; exec sleep infinity`] }] },
       },
     },
   });
@@ -116,9 +116,12 @@ export class LabUpHarness {
    * The modules the node has loaded, as a pod sees them: a DaemonSet in `image` lists
    * /proc/modules into its log (kubectl logs), then is deleted.
    */
-  readonly loadedModules = async (image: string): Promise<string[]> => {
+  readonly loadedModules = (image: string): Promise<string[]> => this.nodeOutput(image, 'cut -d" " -f1 /proc/modules');
+
+  /** The output lines of `script` run on the node by a pod of a DaemonSet in `image` (the node's /proc and /sys). */
+  readonly nodeOutput = async (image: string, script: string): Promise<string[]> => {
     const f = path.join(this.dir, 'lsmod.json');
-    writeFileSync(f, lsmodDaemonSet(image));
+    writeFileSync(f, lsmodDaemonSet(image, script));
     const a = await this.kubectl('apply', '-f', f);
     expect(a.code, a.stderr).toBe(0);
     const w = await waitPodsReady(this.kubectl, 'app=lsmod');

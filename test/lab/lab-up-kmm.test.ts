@@ -5,11 +5,14 @@
  * OperatorGroups fail the CSV with TooManyOperatorGroups; the rendered Module (its source
  * image built and pushed first, the README's step 3) builds the kmod image for the node's
  * kernel, a worker pod loads it and the node gets KMM's ready label; deleting the Module
- * unloads it before the Module goes.
+ * unloads it before the Module goes. A Module whose kernelMapping matches no node's kernel
+ * gets no build, no worker and no label (deploy_kmod.md: a node is eligible only when it
+ * runs a kernel one of the mappings matches).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import { kubectlBinary } from './api-server-helpers.js';
@@ -147,4 +150,30 @@ describe.skipIf(!ok)(`the KMM method on kmodlab lab up, with kubectl${ok ? '' : 
     expect(after).not.toContain('simple_kmod');
     expect(after).not.toContain('simple_procfs_kmod');
   }, 900_000);
+
+  it('wrong manifest: a kernelMapping regexp that matches no node kernel schedules no build and no worker; nothing loads', async () => {
+    const ns = 'kmodlab-simple-kmod';
+    const buildsBefore = (await json('get', 'builds', '-n', ns)).items.length;
+    // The rendered Module with every mapping for a RHEL 9 kernel; the lab node runs Debian's.
+    const m = parseDocument(readFileSync(path.join(out, '12-module.yaml'), 'utf8')).toJS();
+    for (const k of m.spec.moduleLoader.container.kernelMappings) {
+      delete k.literal;
+      k.regexp = '^5\\.14\\.0-.*\\.el9.*$';
+    }
+    writeFileSync(path.join(dir, 'module-el9.json'), JSON.stringify(m));
+    const a = await kubectl('apply', '-f', path.join(dir, 'module-el9.json'));
+    expect(a.code, a.stderr).toBe(0);
+    // KMM reconciled it (its finalizer and status are written) without a node to load on.
+    const reconciled = await until(async () => (await json('get', 'module', m.metadata.name, '-n', ns)).status?.moduleLoader !== undefined, 60_000);
+    expect(reconciled, logTail()).toBe(true);
+    const mod = await json('get', 'module', m.metadata.name, '-n', ns);
+    expect(mod.status.moduleLoader).toMatchObject({ nodesMatchingSelectorNumber: 1, availableNumber: 0 });
+    await sleep(5_000); // a wrong controller would have started something by now
+    expect((await json('get', 'builds', '-n', ns)).items).toHaveLength(buildsBefore);
+    expect((await json('get', 'pods', '-n', ns, '-l', 'kmm.node.kubernetes.io/module.name')).items).toEqual([]);
+    expect((await kubectl('get', 'nodes', '-l', READY, '-o', 'name')).stdout.trim()).toBe('');
+    expect(await loaded()).not.toContain('simple_kmod');
+    const d = await kubectl('delete', 'module', m.metadata.name, '-n', ns, '--timeout=120s');
+    expect(d.code, d.stderr).toBe(0);
+  }, 300_000);
 });

@@ -6,7 +6,9 @@
  * osImageURL that does not exist degrades the node and the pool without a reboot; an
  * osImageURL naming the lab release's node-os image of another kernel boots that kernel; the
  * rendered layering Containerfile, built and pushed as its build.sh does, is booted by the
- * node and the module baked into it is loaded at boot (modules-load.d).
+ * node and the module baked into it is loaded at boot (modules-load.d); a new base image
+ * (an upgrade) leaves a pinned osImageURL alone, and without the layered MachineConfig the
+ * pool rolls to the new base, the driver gone.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -80,7 +82,8 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     runtimeBase = runtimeBaseOf(release);
     expect(up.code, up.stderr).toBe(0);
   }, 1_200_000);
-  afterAll(() => h.stop());
+  // Three kernels' images in this file's cache: lab down and removing it take a while on a loaded host.
+  afterAll(() => h.stop(), 600_000);
 
   it('single-node: the node is in the master pool, worker has 0 machines; both are Updated on their rendered config', async () => {
     // As on an installed cluster, lab up returns with every pool rendered and updated.
@@ -203,11 +206,15 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     const mcFile = path.join(out, 'layering', '00-machineconfig-master.yaml');
     writeFileSync(mcFile, readFileSync(mcFile, 'utf8').replace(/^(\s*osImageURL:).*$/m, `$1 ${repo}@${digest}`));
     const start = (await pool()).spec.configuration!.name!;
+    const boot = (await node()).status.nodeInfo.bootID;
     const a = await kubectl('apply', '-f', mcFile);
     expect(a.code, a.stderr).toBe(0);
     await rolledOut(start);
     const n = await node();
     expect(n.status.nodeInfo.kernelVersion).toBe(kernel!.kver);
+    expect(n.status.nodeInfo.bootID).not.toBe(boot); // rolled out with a reboot
+    // Loaded at boot by the image's modules-load.d entry, as the guest's console shows.
+    expect(readFileSync(path.join(dir, 'cache', 'lab-api', 'nodes', `${n.metadata.name}.console.log`), 'utf8')).toContain('modules-load.d: loaded simple_kmod');
 
     // What the node's kernel has loaded, seen from a pod (/proc/modules is the node's).
     const ds = {
@@ -249,5 +256,7 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     expect(n.status.nodeInfo.kernelVersion).toBe(other!.kver);
     expect(n.status.nodeInfo.bootID).not.toBe(before.status.nodeInfo.bootID);
     expect(cm.data.baseOSContainerImage).not.toBe(otherOs);
+    // Off the layered image, the driver is gone with it.
+    expect(await h.loadedModules(runtimeBase)).not.toContain('simple_kmod');
   }, 1_800_000);
 });

@@ -6,7 +6,9 @@
  * pushes it (Succeeded, digestedImagePushSpec); the pool rolls to the built image, the node
  * boots it and the driver's modules are loaded at boot. A new base OS image (an upgrade)
  * makes a new MachineOSBuild; the rendered Containerfile's driver-toolkit is pinned to the
- * old release, so that build fails its kmodlab check and the pool stays on its image.
+ * old release, so that build fails its kmodlab check and the pool stays on its image. The
+ * README's upgrade step (re-render for the target release, `oc apply`) makes a MachineOSBuild
+ * that succeeds: rolled out again, the node boots the new kernel with the module loaded.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -145,5 +147,33 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     expect((await json<{ status: { currentImagePullSpec: string } }>('machineosconfig', 'master')).status.currentImagePullSpec).toBe(current);
     const rendered = await json<{ spec: { osImageURL: string } }>('mc', (await json<{ spec: { configuration: { name: string } } }>('mcp', 'master')).spec.configuration.name);
     expect(rendered.spec.osImageURL).toBe(current);
+  }, 1_800_000);
+
+  it("the README's upgrade step (re-render for the target release, apply): a new MachineOSBuild succeeds, rolls out, the node boots the new kernel and loads the module", async () => {
+    const known = (await builds()).map((b) => b.metadata.name);
+    const current = (await json<{ status: { currentImagePullSpec: string } }>('machineosconfig', 'master')).status.currentImagePullSpec;
+    const startConfig = (await json<{ spec: { configuration: { name: string } } }>('mcp', 'master')).spec.configuration.name;
+    const info = await kmodlab('lab', 'release-info', other!.kver);
+    expect(info.code, info.stderr).toBe(0);
+    writeFileSync(path.join(dir, 'release-next.json'), info.stdout);
+    const out = path.join(dir, 'out-next');
+    const r = await kmodlab('render', '--method', 'layering', '--variant', 'on-cluster', '--ocp-version', '4.19.0', '--pool', 'master', '--registry', h.registry.prefix, '--release-info', path.join(dir, 'release-next.json'), '--output-dir', out);
+    expect(r.code, r.stderr).toBe(0);
+    const a = await kubectl('apply', '-f', path.join(out, 'layering', '00-machineosconfig-master.yaml'));
+    expect(a.code, a.stderr).toBe(0);
+    const mosb = await newBuild(known);
+    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=1200s');
+    expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
+    const built = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
+    expect(built.status?.digestedImagePushSpec).not.toBe(current);
+    let target = startConfig;
+    for (let i = 0; i < 120 && target === startConfig; i++, await new Promise((res) => setTimeout(res, 500))) target = (await json<{ spec: { configuration: { name: string } } }>('mcp', 'master')).spec.configuration.name;
+    expect(target, 'the pool was not rendered on the new image').not.toBe(startConfig);
+    expect((await json<{ spec: { osImageURL: string } }>('mc', target)).spec.osImageURL).toBe(built.status!.digestedImagePushSpec);
+    const u = await kubectl('wait', 'mcp/master', `--for=jsonpath={.status.configuration.name}=${target}`, '--timeout=900s');
+    expect(u.code, `${u.stderr}\n${logTail()}`).toBe(0);
+    const n = (await json<{ items: { status: { nodeInfo: { kernelVersion: string } } }[] }>('nodes')).items[0]!;
+    expect(n.status.nodeInfo.kernelVersion).toBe(other!.kver);
+    expect(await h.loadedModules(runtimeBase)).toContain('simple_kmod');
   }, 1_800_000);
 });
