@@ -12,7 +12,7 @@
  * units on its nodes yet.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,7 +72,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --scenarios day1${ok ? '' : why}`, () => 
 
   it("layering day1: build.sh's image built before the install; the node joins on the stock image and rebases into the layered one once; loaded at boot", { timeout: 1_500_000 }, () => {
     const out = path.join(dir, 'layering-run');
-    const r = runIn('layering', 'evaluate', '--target', 'lab-api', '--methods', 'layering', '--scenarios', 'day1', '--no-baseline', '--out', out);
+    const r = runIn('layering', 'evaluate', '--methods', 'layering', '--scenarios', 'day1', '--no-baseline', '--out', out);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
     const result = report.results.find((x) => x.method === 'layering' && x.scenario === 'day1');

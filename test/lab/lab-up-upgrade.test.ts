@@ -11,8 +11,9 @@
  *   and the driver is lost;
  * - dtk tracking: the driver-toolkit tag moves → the BuildConfig's ImageChange trigger
  *   rebuilds → the DaemonSet's image trigger replaces the pod → loaded on the new kernel;
- * - kmm: after the reboot KMM builds the kmod image for the new kernel and loads it.
- * One lab for the three: each case upgrades to the lab release the node does not run
+ * KMM, which builds the kmod image for the new kernel and loads it by itself after the
+ * reboot, is run through the same upgrade by `kmodlab evaluate` in test/e2e/evaluate.test.ts.
+ * One lab for both: each case upgrades to the lab release the node does not run
  * (a z-stream pair of one series; the second "upgrade" goes back to the first kernel, which
  * the lab's ClusterVersion offers like any other release — the methods cannot tell).
  * Layering keeps its pinned osImageURL across a base-image change: lab-up-mco.test.ts.
@@ -21,7 +22,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
-import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import type { LabKernel } from '../../src/targets/lab/kernels/catalog.js';
 import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
 import { kubectlBinary } from './api-server-helpers.js';
@@ -190,40 +190,5 @@ describe.skipIf(!ok)(`cluster upgrades on kmodlab lab up, with kubectl${ok ? '' 
     expect((await node()).status.nodeInfo.kernelVersion).toBe(next.kver);
     expect(await loaded()).toContain('simple_kmod');
     expect((await kubectl('delete', 'ds,bc,is,builds', '--all', '-n', ns)).code).toBe(0);
-  }, 2_400_000);
-
-  it('kmm: after an upgrade KMM builds the kmod image for the new kernel and loads it, by itself', async () => {
-    const start = (await node()).status.nodeInfo.kernelVersion;
-    const [now, next] = start === from!.kver ? [from!, to!] : [to!, from!];
-    const out = await render(now, 'kmm');
-    const READY = 'kmm.node.kubernetes.io/kmodlab-simple-kmod.simple-kmod.ready';
-    // The operator first (the Module kind is served once its CSV installed), then the README's source image.
-    await kubectl('apply', '-f', out);
-    const csv = await pollUntil(() => kubectl('get', 'csv', '-n', 'openshift-kmm', '-o', 'name'), (r) => r.stdout.trim() !== '', 120_000, 1_000);
-    const w = await kubectl('wait', '-n', 'openshift-kmm', csv.stdout.trim().split('\n')[0]!, '--for=jsonpath={.status.phase}=Succeeded', '--timeout=180s');
-    expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
-    expect((await kubectl('wait', 'crd/modules.kmm.sigs.x-k8s.io', '--for=condition=Established', '--timeout=60s')).code).toBe(0);
-    const step = /podman build -f Containerfile\.source -t (\S+) (\S+)/.exec(readFileSync(path.join(out, 'README.md'), 'utf8'));
-    expect(step, 'the README names its source-image build').not.toBeNull();
-    const buildah = new Buildah();
-    const log = path.join(dir, 'kmm-source-build.log');
-    await buildah.bud({ containerfile: path.join(out, 'Containerfile.source'), context: step![2]!, tag: 'localhost/kmodlab-test/simple-kmod-source', logFile: log, insecure: true });
-    await buildah.push('localhost/kmodlab-test/simple-kmod-source', step![1]!, { insecure: true, logFile: log });
-    const a = await kubectl('apply', '-f', out);
-    expect(a.code, a.stderr).toBe(0);
-    const nodeName = (await node()).metadata.name;
-    const labelled = async () => (await kubectl('get', 'nodes', '-l', READY, '-o', 'name')).stdout.includes(nodeName);
-    expect(await pollUntil(labelled, (v) => v, 900_000, 2_000), logTail()).toBe(true);
-    expect(await loaded()).toContain('simple_kmod');
-
-    await upgrade(next);
-    // The reboot took the modules and the label; KMM builds for the new kernel and loads again.
-    expect(await pollUntil(labelled, (v) => v, 900_000, 2_000), logTail()).toBe(true);
-    const kernels = (await builds('kmodlab-simple-kmod'))
-      .filter((b) => b.status.phase === 'Complete')
-      .map((b) => b.spec.strategy.dockerStrategy?.buildArgs?.find((x) => x.name === 'KERNEL_FULL_VERSION')?.value);
-    expect(kernels).toEqual(expect.arrayContaining([now.kver, next.kver]));
-    expect((await node()).status.nodeInfo.kernelVersion).toBe(next.kver);
-    expect(await loaded()).toContain('simple_kmod');
   }, 2_400_000);
 });
