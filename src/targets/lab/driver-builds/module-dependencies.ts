@@ -69,6 +69,8 @@ export function builtModuleDependencies(modules: readonly { name: string; path: 
  * whole tree) — classified against that tree.
  */
 export function outOfTreeModuleDependencies(files: readonly string[], tree: ModuleTree): ModuleDependency[] {
-  const own = files.filter((f) => !tree.files.has(moduleNameOf(f))).map((path) => ({ name: moduleNameOf(path), path }));
-  return builtModuleDependencies(own, own.map((m) => m.name), tree);
+  // One module per name: an image may hold a module twice (where it was built and where it is installed).
+  const own = new Map<string, string>();
+  for (const f of files) if (!tree.files.has(moduleNameOf(f)) && !own.has(moduleNameOf(f))) own.set(moduleNameOf(f), f);
+  return builtModuleDependencies([...own].map(([name, path]) => ({ name, path })), [...own.keys()], tree);
 }
