@@ -66,6 +66,8 @@ describe.skipIf(!ok)(`lab metrics on kmodlab lab up${ok ? '' : why}`, () => {
     const host = await client.queryRange('kmodlab_lab_node_host_rss_bytes', Date.now() - 30_000, Date.now(), 1);
     expect(host.map((s) => s.metric['node'])).toEqual([pod.spec.nodeName]);
 
+    expect(state.prometheusPid).toBeGreaterThan(0);
+    expect(() => process.kill(state.prometheusPid!, 0)).not.toThrow();
     const down = await kmodlab('lab', 'down');
     expect(down.code, down.stderr).toBe(0);
     expect(() => process.kill(state.prometheusPid!, 0)).toThrow();
