@@ -3,7 +3,8 @@
  * checked by timed unit tests). Compare figures as ratios within one run.
  *   node dist/bench/main.js [--quick] [--runs N]
  * --quick skips the full evaluations (minutes each); --lab-api-only measures only the lab API server;
- * --eval-set-only measures only the small evaluation set on the lab (eval-lab.ts).
+ * --eval-set-only measures only the small evaluation set on the lab (eval-lab.ts);
+ * --lab-idle-only measures only kmodlab's own CPU while a 3-node `lab up` idles (lab-idle.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -12,7 +13,6 @@ import { loadDriver } from '../driver/load.js';
 import { REFERENCE_DRIVER_FILE } from '../driver/reference.js';
 import '../methods/all.js';
 import { buildDriver } from '../targets/lab/driver-builds/driver-build.js';
-import { LabCluster } from '../targets/lab/control-plane/lab-cluster.js';
 import { listKernels } from '../targets/lab/kernels/catalog.js';
 import { chooseLabKernels } from '../targets/lab/kernels/lab-releases.js';
 import { LabNode } from '../targets/lab/node/node.js';
@@ -22,6 +22,7 @@ import { benchCheck } from './check.js';
 import { benchLabImages } from './lab-images.js';
 import { labApiRss } from './lab-api.js';
 import { benchEvaluation, DEFAULT_SET, SMALL_SET, SMALL_SET_NAME } from './eval-lab.js';
+import { labIdleCpu } from './lab-idle.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -49,6 +50,10 @@ async function main(): Promise<void> {
     writeBenchJson(path.resolve('bench.json'), figures);
     if (seconds === undefined) process.exitCode = 1;
     return;
+  }
+  if (args.includes('--lab-idle-only')) {
+    if (!(await labIdleCpu(report, chooseLabKernels(listKernels()).from))) process.exitCode = 1;
+    return writeBenchJson(path.resolve('bench.json'), figures);
   }
   await labApiRss(report);
   if (args.includes('--lab-api-only')) return writeBenchJson(path.resolve('bench.json'), figures);
@@ -108,23 +113,8 @@ async function main(): Promise<void> {
   // `kmodlab check` of the reference driver on 4 kernels, cold and warm build cache.
   await benchCheck(report, quick ? 1 : 2);
 
-  // kmodlab's own CPU share while three nodes idle under the monitor (sampling every 2 s).
-  {
-    const dir = tmp('idle');
-    const cluster = await LabCluster.create({ runDir: dir, release: { kernel }, nodes: 3, driver });
-    cluster.startMonitor(2000);
-    const shares: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      await new Promise((r) => setTimeout(r, 10_000));
-      const c = process.cpuUsage(c0);
-      shares.push(((c.user + c.system) / 1000 / (performance.now() - t0)) * 100);
-    }
-    await cluster.shutdown();
-    rmSync(dir, { recursive: true, force: true });
-    report(figure("kmodlab's own CPU while 3 nodes idle (10 s windows)", '% of one core', shares));
-  }
+  // kmodlab's own CPU share while three nodes idle (`lab up --nodes 3`; lab-idle.ts).
+  if (!(await labIdleCpu(report, kernel))) benchFailed = true;
 
   await benchLabImages(report);
 

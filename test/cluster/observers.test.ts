@@ -1,5 +1,6 @@
 /** The pure mapping from watched objects to run events (captured-object fixtures, no server). */
 import { describe, expect, it } from 'vitest';
+import { MODULE_DEPENDENCIES } from '../../src/targets/lab/driver-builds/module-dependencies.js';
 import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
 
@@ -108,6 +109,19 @@ describe('Builds', () => {
     ]);
     expect(buildEvents('MODIFIED', build('Complete'), build('Complete'))).toEqual([]);
     expect(buildEvents('MODIFIED', build('Failed'), build('Running'))[0]![1]).toMatchObject({ ok: false, error: 'Failed' });
+  });
+
+  it("carries the lab's record of the built modules' dependencies; a malformed one is no record", () => {
+    const deps = [{ module: 'needs_crc7', name: 'crc7', kind: 'in-tree', file: 'kernel/lib/crc7.ko' }];
+    const annotated = (text: string) =>
+      o({
+        metadata: { name: 'simple-kmod-driver-build-1', namespace: 'kmodlab-simple-kmod', annotations: { [MODULE_DEPENDENCIES]: text } },
+        status: { phase: 'Complete' },
+      });
+    expect(buildEvents('MODIFIED', annotated(JSON.stringify(deps)), build('Running'))[0]![1]).toMatchObject({ ok: true, dependencies: deps });
+    expect(buildEvents('MODIFIED', annotated(JSON.stringify([])), build('Running'))[0]![1]).toMatchObject({ dependencies: [] });
+    expect(buildEvents('MODIFIED', annotated('{not json'), build('Running'))[0]![1]).not.toHaveProperty('dependencies');
+    expect(buildEvents('MODIFIED', annotated('[{"name":"crc7"}]'), build('Running'))[0]![1]).not.toHaveProperty('dependencies');
   });
 });
 

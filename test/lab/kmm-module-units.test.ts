@@ -20,6 +20,8 @@ describe('KMM Module controller (pure parts)', () => {
   it('fills in the kernel variables of containerImage', () => {
     expect(substituteKernel('r/m:1.0-${KERNEL_FULL_VERSION}', '6.1.0-56-amd64')).toBe('r/m:1.0-6.1.0-56-amd64');
     expect(substituteKernel('r/m:${KERNEL_VERSION}', '6.1.0-56-amd64')).toBe('r/m:6.1.0-56-amd64');
+    // An image tag cannot hold '+' (Debian's 6.12 kernels): KMM fills in the normalized version.
+    expect(substituteKernel('r/m:1.0-${KERNEL_FULL_VERSION}', '6.12.117+deb12-amd64')).toBe('r/m:1.0-6.12.117_deb12-amd64');
   });
 
   it('loads dependencies first (modulesLoadingOrder lists the module first), with parameters on moduleName only; unloads in the listed order', () => {

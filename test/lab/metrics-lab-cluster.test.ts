@@ -1,63 +1,76 @@
 /**
- * The lab cluster's monitoring: the DTK method's own manifests run a DaemonSet pod on a
- * QEMU node; the cluster's metrics endpoint and Prometheus (startMetrics) publish it, the
+ * The lab's monitoring on `kmodlab lab up`: the DTK method's own manifests (rendered for the
+ * lab release, applied with kubectl, built by the README's start-build step) run a
+ * DaemonSet pod on a QEMU node; the lab's metrics endpoint and Prometheus publish it, the
  * cluster target's pod-memory query finds it in its namespace on its node, and
- * shutdown() leaves no Prometheus behind.
+ * `kmodlab lab down` leaves no Prometheus behind. Needs `npm run build`.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { allObjects } from '../../src/artifacts/artifact-set.js';
-import { loadDriver } from '../../src/driver/load.js';
-import { REFERENCE_DRIVER_FILE } from '../../src/driver/reference.js';
-import '../../src/methods/all.js';
-import { renderMethods } from '../../src/methods/render.js';
-import { LabCluster } from '../../src/targets/lab/control-plane/lab-cluster.js';
-import { listKernels } from '../../src/targets/lab/kernels/catalog.js';
-import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
-import { labRelease } from '../../src/targets/lab/release.js';
-import { findTool } from '../../src/targets/lab/host/tools.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Credentials } from '../../src/targets/cluster/kubeconfig.js';
 import { PrometheusClient, QUERIES, type Series } from '../../src/targets/cluster/prometheus.js';
+import { findTool } from '../../src/targets/lab/host/tools.js';
+import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
+import type { LabState } from '../../src/targets/lab/up/state.js';
 import { kubeconfigFor } from '../cluster/helpers.js';
-import { labAvailability, skipReason } from './helpers.js';
+import { kubectlBinary } from './api-server-helpers.js';
+import { labAvailability, pollUntil, skipReason } from './helpers.js';
+import { LabUpHarness } from './lab-up-harness.js';
 
-const availability = labAvailability();
-const from = listKernels().some((k) => !k.flavour.includes('rt')) ? chooseLabKernels(listKernels()).from : undefined;
-const haveProm = !!findTool('prometheus');
+const lab = labAvailability();
+const from = lab.kernels.some((k) => !k.flavour.includes('rt')) ? chooseLabKernels(lab.kernels).from : undefined;
+const missing = ['buildah', 'skopeo', 'docker-registry', 'prometheus'].filter((t) => !findTool(t));
+const ok = lab.ok && !!from && missing.length === 0 && !!kubectlBinary();
+const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : !from ? 'no non-rt kernel' : 'no kubectl'}]`;
 
-describe.skipIf(!availability.ok || !from || !haveProm)(`lab cluster metrics${skipReason(availability)}${haveProm ? '' : ' [SKIPPED: prometheus not installed]'}`, () => {
-  let cluster: LabCluster | undefined;
-  afterAll(async () => cluster?.shutdown());
+describe.skipIf(!ok)(`lab metrics on kmodlab lab up${ok ? '' : why}`, () => {
+  const h = new LabUpHarness('metrics');
+  const { dir, kmodlab, kubectl } = h;
+  afterAll(() => h.stop());
 
-  it("a DTK DaemonSet pod's working set reaches the cluster target's query; shutdown stops Prometheus", async () => {
-    const driver = await loadDriver(REFERENCE_DRIVER_FILE);
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-metrics-cp-'));
-    cluster = await LabCluster.create({ runDir: tmp, release: { kernel: from! }, driver, buildStore: path.join(tmp, 'builds') });
-    const [set] = renderMethods(driver.spec, labRelease(from!), 'dtk', { pool: 'master' });
-    const objects = allObjects(set!, 'day2');
-    const ns = objects.find((o) => o.kind === 'DaemonSet')!.metadata.namespace!;
-    await cluster.apply(objects);
-    const pod = [...cluster.nodes[0]!.pods.values()].find((p) => p.phase === 'Running')!;
+  beforeAll(async () => {
+    const { up } = await h.start({ kernel: from! });
+    expect(up.code, up.stderr).toBe(0);
+  }, 900_000);
+
+  it("a DTK DaemonSet pod's working set reaches the cluster target's query; lab down stops Prometheus", async () => {
+    const info = await kmodlab('lab', 'release-info', from!.kver);
+    expect(info.code, info.stderr).toBe(0);
+    writeFileSync(path.join(dir, 'release.json'), info.stdout);
+    const out = path.join(dir, 'out');
+    const r = await kmodlab('render', '--method', 'dtk', '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
+    expect(r.code, r.stderr).toBe(0);
+    const a = await kubectl('apply', '-f', path.join(out, 'dtk'));
+    expect(a.code, a.stderr).toBe(0);
+    const [, bc, ns, fromDir] = /oc start-build (\S+) -n (\S+) --from-dir=(\S+)/.exec(readFileSync(path.join(out, 'dtk', 'README.md'), 'utf8'))!;
+    const b = await kmodlab('lab', 'start-build', bc!, '--namespace', ns!, '--from-dir', fromDir!, '--wait');
+    expect(b.code, b.stderr).toBe(0);
+    const ds = JSON.parse((await kubectl('get', 'ds', '-n', ns!, '-o', 'json')).stdout).items[0].metadata.name as string;
+    const rollout = await kubectl('rollout', 'status', `ds/${ds}`, '-n', ns!, '--timeout=300s');
+    expect(rollout.code, `${rollout.stderr}\n${h.logTail()}`).toBe(0);
+    const pod = JSON.parse((await kubectl('get', 'pods', '-n', ns!, '-o', 'json')).stdout).items.find((p: { status: { phase: string } }) => p.status.phase === 'Running');
     expect(pod).toBeDefined();
 
-    const m = await cluster.startMetrics({ dir: path.join(tmp, 'prometheus') });
-    const client = new PrometheusClient({ url: m.prometheusUrl, credentials: new Credentials({ kubeconfig: kubeconfigFor('ocp-token.kubeconfig', 'https://127.0.0.1:1', tmp) }) });
-    let series: Series[] = [];
-    const deadline = Date.now() + 120_000;
-    while (Date.now() < deadline && !series[0]?.points.length) {
-      const now = Date.now();
-      series = await client.queryRange(QUERIES.podMemory(ns), now - 30_000, now, 1);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    expect(series.map((s) => s.metric)).toEqual([{ namespace: ns, pod: pod.name, node: cluster.nodes[0]!.name }]);
+    const state = JSON.parse(readFileSync(path.join(dir, 'cache', 'lab-api', 'lab.json'), 'utf8')) as LabState;
+    expect(state.prometheusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const client = new PrometheusClient({ url: state.prometheusUrl!, credentials: new Credentials({ kubeconfig: kubeconfigFor('ocp-token.kubeconfig', 'https://127.0.0.1:1', dir) }) });
+    const series = await pollUntil(
+      async (): Promise<Series[]> => client.queryRange(QUERIES.podMemory(ns!), Date.now() - 30_000, Date.now(), 1).catch(() => []),
+      (s) => (s[0]?.points.length ?? 0) > 0,
+      120_000,
+      1_000,
+    );
+    expect(series.map((s) => s.metric)).toEqual([{ namespace: ns, pod: pod.metadata.name, node: pod.spec.nodeName }]);
     expect(series[0]!.points.at(-1)![1]).toBeGreaterThan(0);
     const host = await client.queryRange('kmodlab_lab_node_host_rss_bytes', Date.now() - 30_000, Date.now(), 1);
-    expect(host[0]?.metric['node']).toBe(cluster.nodes[0]!.name);
+    expect(host.map((s) => s.metric['node'])).toEqual([pod.spec.nodeName]);
 
-    await cluster.shutdown();
-    cluster = undefined;
-    expect(() => process.kill(m.prometheusPid, 0)).toThrow();
+    expect(state.prometheusPid).toBeGreaterThan(0);
+    expect(() => process.kill(state.prometheusPid!, 0)).not.toThrow();
+    const down = await kmodlab('lab', 'down');
+    expect(down.code, down.stderr).toBe(0);
+    expect(() => process.kill(state.prometheusPid!, 0)).toThrow();
+    await expect(fetch(`${state.prometheusUrl}/-/ready`)).rejects.toThrow();
   }, 900_000);
 });

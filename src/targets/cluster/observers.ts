@@ -7,6 +7,8 @@ import { observePod } from '../pod-restarts.js';
 import type { EventKind } from '../../evaluation/events.js';
 import { LABEL_COMPONENT, LABEL_NAME } from '../../labels.js';
 import type { WatchEventType, WatchObject } from './watch.js';
+import { z } from 'zod';
+import { MODULE_DEPENDENCIES, ModuleDependencySchema, type ModuleDependency } from '../lab/driver-builds/module-dependencies.js';
 
 export type Emitted = [EventKind, Record<string, unknown>, string?];
 
@@ -249,7 +251,19 @@ type Build = WatchObject & {
   status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; message?: string; reason?: string };
 };
 
-/** OpenShift Builds: reaching Complete/Failed/Error = one `build` event. */
+/** The lab's record of the built modules' dependencies (absent on a cluster's Builds, or unreadable: none). */
+function buildDependencies(b: Build): { dependencies: ModuleDependency[] } | Record<string, never> {
+  const text = b.metadata.annotations?.[MODULE_DEPENDENCIES];
+  if (text === undefined) return {};
+  try {
+    const deps = z.array(ModuleDependencySchema).safeParse(JSON.parse(text));
+    return deps.success ? { dependencies: deps.data } : {};
+  } catch {
+    return {};
+  }
+}
+
+/** OpenShift Builds: reaching Complete/Failed/Error = one `build` event (with the lab's dependency record, when there is one). */
 export function buildEvents(type: WatchEventType, b: Build, old: Build | undefined): Emitted[] {
   const done = ['Complete', 'Failed', 'Error', 'Cancelled'];
   const phase = b.status?.phase ?? '';
@@ -268,6 +282,7 @@ export function buildEvents(type: WatchEventType, b: Build, old: Build | undefin
         build: `${b.metadata.namespace}/${b.metadata.name}`,
         ...(Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {}),
         ...(phase !== 'Complete' ? { error: `${phase}${b.status?.reason ? `: ${b.status.reason}` : ''}` } : {}),
+        ...buildDependencies(b),
       },
     ],
   ];

@@ -72,7 +72,8 @@ export async function stopLab(): Promise<number | undefined> {
     rmSync(pidFile, { force: true });
     return undefined;
   }
-  const pids = [pid, s?.apiPid, ...(s?.nodes ?? []).map((n) => n.qemuPid)].filter((p): p is number => !!p);
+  // Everything the lab runs, Prometheus included: `lab down` returns when all of it is gone.
+  const pids = [pid, s?.apiPid, s?.prometheusPid, ...(s?.nodes ?? []).map((n) => n.qemuPid)].filter((p): p is number => !!p);
   process.kill(pid, 'SIGTERM');
   const until = async (ms: number) => {
     for (const end = Date.now() + ms; Date.now() < end; ) {

@@ -23,6 +23,8 @@ export interface LabState {
   nodes: LabNodeState[];
   /** The lab Prometheus scraping the lab's cAdvisor-style /metrics (what the cluster target queries). */
   prometheusUrl?: string;
+  /** Its process (`lab down` stops it with the lab). */
+  prometheusPid?: number;
 }
 
 export function labFiles(): { pidFile: string; logFile: string; stateFile: string; runDir: string } {

@@ -219,6 +219,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       });
       if (metrics) {
         state.prometheusUrl = metrics.prometheusUrl;
+        state.prometheusPid = metrics.prometheusPid;
         spec.log(`metrics ${metrics.metricsUrl}, Prometheus ${metrics.prometheusUrl}`);
       }
     }

@@ -30,7 +30,10 @@
  *     ImageStream tag, as the integrated registry's pullthrough does: the tag's image is
  *     pulled by digest and named that way in the build's storage.
  * The whole log of each build is kept in the lab's build-log directory (not served as
- * `oc logs build/…`: the lab has no build pods).
+ * `oc logs build/…`: the lab has no build pods). What only the build host can tell — the
+ * kernel modules the built image's driver needs (images/image-module-dependencies.ts) — is
+ * written on the Build as the MODULE_DEPENDENCIES annotation before it turns Complete, so
+ * the cluster target's `build` event carries it; a cluster's builds carry none.
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +44,8 @@ import { labStateDir } from '../../api-server/tls.js';
 import { run } from '../../host/run.js';
 import { requireTool } from '../../host/tools.js';
 import { Buildah } from '../../images/buildah.js';
+import { MODULE_DEPENDENCIES } from '../../driver-builds/module-dependencies.js';
+import { imageModuleDependencies } from '../../images/image-module-dependencies.js';
 import type { LabRegistry } from '../../images/registry.js';
 import type { SharedInformers } from '../informers.js';
 import { rfc3339 } from '../kube-time.js';
@@ -248,6 +253,12 @@ export class BuildController {
         const repo = dest.ref.replace(/:[^:/]+$/, '');
         if (dest.stream) await this.tagPushed(dest.stream.namespace, dest.stream.name, dest.stream.tag, `${repo}@${digest}`, digest, repo);
       }
+      // Read before the image goes from local storage; a look that fails loses only the figure.
+      const deps = await imageModuleDependencies(buildah, local).catch((e: Error) => {
+        writeFileSync(logFile, `module dependencies not read: ${e.message.split('\n')[0]}\n`, { flag: 'a' });
+        return undefined;
+      });
+      if (deps) await this.custom.patchNamespacedCustomObject({ ...G, namespace: ns, plural: 'builds', name, body: { metadata: { annotations: { [MODULE_DEPENDENCIES]: JSON.stringify(deps) } } } }, this.merge);
       await buildah.run(['rmi', local], { allowFailure: true });
       const wallMs = performance.now() - t0;
       await this.patchStatus('builds', ns, name, {

@@ -41,7 +41,7 @@ import { PATHS, type SharedInformers } from '../informers.js';
 import { matchesSelector } from '../objects.js';
 import { BUILDS } from './builds.js';
 import { KMM_GROUP } from './kmm-bundle.js';
-import { secretsProblem, signBuildVolumes, signDockerfile, signFor, type SignSpec } from './kmm-sign.js';
+import { normalizeKernel, secretsProblem, signBuildVolumes, signDockerfile, signFor, type SignSpec } from './kmm-sign.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = KubernetesObject & Record<string, any>;
@@ -79,9 +79,13 @@ export function mappingFor(mappings: KernelMapping[], kver: string): KernelMappi
   return mappings.find((m) => (m.literal !== undefined ? m.literal === kver : m.regexp !== undefined && new RegExp(m.regexp).test(kver)));
 }
 
-/** containerImage with the kernel variables filled in, as KMM does. */
+/**
+ * containerImage with the kernel variables filled in, as KMM does: with the normalized
+ * version (an image tag cannot hold `+`); build args keep the kernel's own version.
+ */
 export function substituteKernel(template: string, kver: string): string {
-  return template.replaceAll('${KERNEL_FULL_VERSION}', kver).replaceAll('${KERNEL_VERSION}', kver);
+  const v = normalizeKernel(kver);
+  return template.replaceAll('${KERNEL_FULL_VERSION}', v).replaceAll('${KERNEL_VERSION}', v);
 }
 
 /**

@@ -56,9 +56,13 @@ export const SIGN_CERT_DATA_KEY = 'cert';
 /** Where the sign Build's volumes mount the two Secrets. */
 const SECRETS_DIR = '/run/secrets';
 
-/** The kernel version as KMM fills it into templates (internal/kernel/kernel.go NormalizeVersion). */
+/**
+ * The kernel version as KMM fills it into image names and labels (internal/kernel/kernel.go
+ * NormalizeVersion, kubernetes-sigs/kernel-module-management#824): every character an image
+ * tag or a label value cannot hold (`+` in Debian's 6.12.117+deb12-amd64) becomes `_`.
+ */
 export function normalizeKernel(kver: string): string {
-  return kver.replaceAll('+', '_');
+  return kver.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** The kernel variables KMM fills into sign fields (the normalized version). */
