@@ -17,11 +17,11 @@
  * Then the layering method: the rendered Containerfile built with the enrolled key as its
  * build secrets, as build.sh does, rolled out by the Machine Config Operator — the node
  * reboots into the layered image on the same firmware with the key still enrolled, and the
- * module baked in loads at boot, untainted. The kernel's messages are read as `oc debug
- * node` would, from a pod that sees the node's /dev/kmsg.
- *
- * KMM's sign step on the API path is covered by lab-up-kmm-sign.test.ts (the pushed image's
- * modules carry the signer; the private key is in no layer, log or event).
+ * module baked in loads at boot, untainted. Before it, KMM (operator from its Subscription,
+ * Module with a sign section, the enrolled key's Secrets) builds and signs the kmod image and
+ * its worker loads the module, untainted. The kernel's messages are read as `oc debug node`
+ * would, from a pod that sees the node's /dev/kmsg. What KMM's signed image holds (signer,
+ * no key in any layer) and its missing-Secret path are in lab-up-kmm-sign.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -118,10 +118,16 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
     return { cmdline: part('cmdline'), tainted: Number(part('tainted')), moduleTaint: part('module taint'), modules: part('modules').split('\n'), kmsg: part('kmsg') };
   };
 
+  /** Writes `text` into the node's kernel log (a pod's write to /dev/kmsg), to read what the kernel says after it. */
+  const kmsgMark = async (text: string) => {
+    expect(await h.onNode(runtimeBase, `echo "${text}" > /dev/kmsg && echo marked`, 'kmsg-mark')).toContain('marked');
+  };
+  const since = (kmsg: string, mark: string) => kmsg.slice(kmsg.lastIndexOf(mark));
+
   /** Render `method` for the lab release for the driver in `driverFile`; returns the method's output dir. */
   const render = async (method: string, driverFile: string, name: string) => {
     const out = path.join(dir, 'out', name);
-    const r = await kmodlab('render', '--method', method, '--driver', driverFile, '--release-info', path.join(dir, 'release.json'), '--output-dir', out, ...(method === 'layering' ? ['--pool', 'master', '--registry', h.registry.prefix] : []));
+    const r = await kmodlab('render', '--method', method, '--driver', driverFile, '--release-info', path.join(dir, 'release.json'), '--output-dir', out, ...(method === 'dtk' ? [] : ['--pool', 'master', '--registry', h.registry.prefix]));
     expect(r.code, r.stderr).toBe(0);
     return path.join(out, method);
   };
@@ -129,7 +135,7 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
   /** The README's `oc create secret` lines, with kubectl (the lab API takes JSON: made client-side, applied). */
   const createSecrets = async (out: string) => {
     const readme = readFileSync(path.join(out, 'README.md'), 'utf8');
-    const lines = readme.split('\n').filter((l) => l.startsWith('oc create secret generic '));
+    const lines = readme.split('\n').filter((l) => /^oc create secret generic \S+-signing-(key|cert) /.test(l));
     expect(lines, 'the README creates the key and certificate Secrets').toHaveLength(2);
     const k = kubectlBinary()!;
     for (const line of lines) {
@@ -167,6 +173,7 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
     const is = (await json('get', 'imagestream', '-n', ns!)).items[0];
     // The pushed image's modules, unpacked as the kubelet pulls it.
     const at = path.join(dir, 'images', name);
+    mkdirSync(path.dirname(at), { recursive: true });
     execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${is.status.dockerImageRepository}@${build.status.output.to.imageDigest}`, `dir:${at}.oci`], { stdio: 'pipe' });
     mkdirSync(at, { recursive: true });
     for (const l of JSON.parse(readFileSync(path.join(`${at}.oci`, 'manifest.json'), 'utf8')).layers as { digest: string }[]) {
@@ -178,11 +185,11 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
     return { out, ns: ns!, ds, signers: kos.map(signer) };
   };
 
-  /** Waits until the DaemonSet's pod reports its postStart failure; returns the message. */
+  /** Waits for the kubelet's FailedPostStartHook Warning event on the DaemonSet's pod (`kubectl describe pod`); returns its message. */
   const postStartFailure = async (ns: string): Promise<string> => {
     const message = async () => {
-      const pods = (await json('get', 'pods', '-n', ns)).items as { status: { containerStatuses?: { state?: { waiting?: { message?: string } } }[] } }[];
-      return pods.map((p) => p.status.containerStatuses?.[0]?.state?.waiting?.message ?? '').find((m) => /FailedPostStartHook/.test(m)) ?? '';
+      const events = (await json('get', 'events', '-n', ns)).items as { type: string; reason: string; message: string; involvedObject: { kind: string } }[];
+      return events.find((e) => e.type === 'Warning' && e.reason === 'FailedPostStartHook' && e.involvedObject.kind === 'Pod')?.message ?? '';
     };
     return pollUntil(message, (m) => m !== '', 600_000, 2_000);
   };
@@ -215,25 +222,32 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
 
   it('dtk, unsigned: the postStart modprobe is refused ("Key was rejected by service"), the kernel says "Loading of unsigned module is rejected"', async () => {
     const { ns, signers } = await dtk('simple-kmod-unsigned', undefined);
-    expect(signers).toEqual(['', '']);
-    expect(await postStartFailure(ns)).toMatch(REJECTED);
+    const failure = await postStartFailure(ns);
     const v = await nodeView();
+    // Deleted first: its pod would retry the load with back-off for the rest of the file.
+    expect((await kubectl('delete', 'namespace', ns, '--wait=false')).code).toBe(0);
+    expect(signers).toEqual(['', '']);
+    expect(failure).toMatch(/Exec lifecycle hook \(\[modprobe .*simple_kmod.*\]\) for Container .* failed/);
+    expect(failure).toMatch(REJECTED);
     expect(v.kmsg).toMatch(/Loading of unsigned module is rejected/);
     expect(v.modules).not.toContain('simple_kmod');
-    expect((await kubectl('delete', 'namespace', ns, '--wait=false')).code).toBe(0);
   }, 1_200_000);
 
   it('dtk, signed by a key that is not enrolled: the modules name that key as signer, the kernel refuses them ("module with unavailable key")', async () => {
     const { ns, signers } = await dtk('simple-kmod-other', 'new');
-    expect(signers).toEqual(['simple-kmod-other module signing key', 'simple-kmod-other module signing key']);
-    expect(await postStartFailure(ns)).toMatch(REJECTED);
+    const failure = await postStartFailure(ns);
     const v = await nodeView();
+    expect((await kubectl('delete', 'namespace', ns, '--wait=false')).code).toBe(0);
+    expect(signers).toEqual(['simple-kmod-other module signing key', 'simple-kmod-other module signing key']);
+    expect(failure).toMatch(REJECTED);
+    // Only this driver's modules are signed: the kernel's reason is the key, not a missing signature.
     expect(v.kmsg).toMatch(/Loading of module with unavailable key is rejected/);
     expect(v.modules).not.toContain('simple_kmod');
-    expect((await kubectl('delete', 'namespace', ns, '--wait=false')).code).toBe(0);
   }, 1_200_000);
 
   it('dtk, signed by the enrolled key: the module loads, no unsigned-module taint; deleting the DaemonSet unloads it', async () => {
+    const mark = 'kmodlab-test: dtk signed by the enrolled key';
+    await kmsgMark(mark);
     const { out, ns, ds, signers } = await dtk('simple-kmod', 'enrolled');
     expect(signers).toEqual(['simple-kmod module signing key', 'simple-kmod module signing key']);
     const rollout = await kubectl('rollout', 'status', `ds/${ds}`, '-n', ns, '--timeout=600s');
@@ -241,7 +255,8 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
     const v = await nodeView();
     expect(v.modules).toContain('simple_kmod');
     expect(v.modules).toContain('simple_procfs_kmod');
-    expect(v.kmsg).not.toMatch(/Loading of .* is rejected/);
+    expect(v.kmsg).toContain(mark);
+    expect(since(v.kmsg, mark)).not.toMatch(/Loading of .* is rejected/);
     expect(v.tainted & TAINT_UNSIGNED).toBe(0);
     expect(v.moduleTaint).not.toContain('E');
     // No key material in what the lab wrote (logs, state) or in the events.
@@ -253,6 +268,49 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
     const after = await pollUntil(() => h.loadedModules(runtimeBase), (m) => !m.includes('simple_kmod'), 120_000, 2_000);
     expect(after).not.toContain('simple_kmod');
   }, 1_200_000);
+
+  it('kmm, signed by the enrolled key: KMM builds and signs the kmod image, its worker loads the module, no unsigned-module taint', async () => {
+    const out = await render('kmm', driverCopy(dir, 'simple-kmod', true), 'kmm');
+    const readme = readFileSync(path.join(out, 'README.md'), 'utf8');
+    try {
+      // The operator (README step 1), then the Module kind.
+      expect((await kubectl('apply', '-f', path.join(out, '00-operator-namespace.yaml'), '-f', path.join(out, '01-operatorgroup.yaml'), '-f', path.join(out, '02-subscription.yaml'))).code).toBe(0);
+      const csv = await pollUntil(async () => (await kubectl('get', 'csv', '-n', 'openshift-kmm', '-o', 'name')).stdout.trim(), (n) => n !== '', 180_000, 2_000);
+      const w = await kubectl('wait', '-n', 'openshift-kmm', csv, '--for=jsonpath={.status.phase}=Succeeded', '--timeout=300s');
+      expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
+      expect((await kubectl('wait', 'crd/modules.kmm.sigs.x-k8s.io', '--for=condition=Established', '--timeout=60s')).code).toBe(0);
+      // The source image the in-cluster build copies from (README step 3), with buildah for podman.
+      const step = /podman build -f Containerfile\.source -t (\S+) (\S+)/.exec(readme);
+      expect(step, 'the README names its source-image build').not.toBeNull();
+      const buildah = new Buildah();
+      const log = path.join(dir, 'kmm-source-build.log');
+      await buildah.bud({ containerfile: path.join(out, 'Containerfile.source'), context: step![2]!, tag: 'localhost/kmodlab-test/simple-kmod-source-sb', logFile: log, insecure: true });
+      await buildah.push('localhost/kmodlab-test/simple-kmod-source-sb', step![1]!, { insecure: true, logFile: log });
+      // The enrolled key's Secrets in the Module's namespace, then the Module.
+      expect((await kubectl('apply', '-f', path.join(out, '10-namespace.yaml'))).code).toBe(0);
+      copyFileSync(enrolled.key, path.join(out, 'signing_key.priv'));
+      copyFileSync(enrolled.cert, path.join(out, 'signing_key.der'));
+      await createSecrets(out);
+      const mark = 'kmodlab-test: kmm signed by the enrolled key';
+      await kmsgMark(mark);
+      const a = await kubectl('apply', '-f', out);
+      expect(a.code, `${a.stderr}\n${logTail()}`).toBe(0);
+      const ready = 'kmm.node.kubernetes.io/kmodlab-simple-kmod.simple-kmod.ready';
+      const labelled = await pollUntil(async () => (await kubectl('get', 'nodes', '-l', ready, '-o', 'name')).stdout.trim(), (n) => n !== '', 900_000, 3_000);
+      expect(labelled, logTail()).toBe('node/lab-node-0');
+      const builds = (await json('get', 'builds', '-n', 'kmodlab-simple-kmod')).items as { metadata: { labels: Record<string, string> }; status: { phase: string } }[];
+      expect(builds.map((b) => [b.metadata.labels['kmm.node.kubernetes.io/resource-type'], b.status.phase]).sort()).toEqual([['BuildImage', 'Complete'], ['SignImage', 'Complete']]);
+      const v = await nodeView();
+      expect(v.modules).toContain('simple_kmod');
+      expect(v.modules).toContain('simple_procfs_kmod');
+      expect(since(v.kmsg, mark)).not.toMatch(/Loading of .* is rejected/);
+      expect(v.tainted & TAINT_UNSIGNED).toBe(0);
+      expect(v.moduleTaint).not.toContain('E');
+    } finally {
+      // The Module goes (its worker unloads the module), so that the layering case below sees only its own.
+      await kubectl('delete', 'module', 'simple-kmod', '-n', 'kmodlab-simple-kmod', '--wait=true', '--timeout=300s');
+    }
+  }, 1_800_000);
 
   it('layering, signed by the enrolled key: the node reboots into the layered image on the same firmware with the key still enrolled, and the module loads at boot', async () => {
     const out = await render('layering', driverCopy(dir, 'simple-kmod', true), 'layering');
