@@ -268,7 +268,8 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
     const keyBody = readFileSync(enrolled.key, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----')).slice(1, 3).join('');
     expect((await run('grep', ['-rlF', keyBody, path.join(dir, 'state'), path.join(dir, 'cache', 'lab-api')])).stdout.trim()).toBe('');
     expect((await kubectl('get', 'events', '-A', '-o', 'json')).stdout).not.toContain(keyBody);
-    const d = await kubectl('delete', '-f', out, '--wait=true');
+    // The Namespace is deleted first and takes the rest with it: the other files are then not found.
+    const d = await kubectl('delete', '-f', out, '--wait=true', '--ignore-not-found');
     expect(d.code, d.stderr).toBe(0);
     const after = await pollUntil(() => h.loadedModules(runtimeBase), (m) => !m.includes('simple_kmod'), 120_000, 2_000);
     expect(after).not.toContain('simple_kmod');
