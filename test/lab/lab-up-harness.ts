@@ -39,17 +39,17 @@ export interface StartOptions {
   upArgs?: string[];
 }
 
-/** A DaemonSet whose pod runs `script` (its output read from the node), then prints `end-of-list`. */
-function lsmodDaemonSet(image: string, script: string): string {
+/** A DaemonSet `name` whose pod runs `script` (sh) on each node, then prints `end-of-output` and sleeps. */
+function scriptDaemonSet(name: string, image: string, script: string): string {
   return JSON.stringify({
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
-    metadata: { name: 'lsmod', namespace: 'default' },
+    metadata: { name, namespace: 'default' },
     spec: {
-      selector: { matchLabels: { app: 'lsmod' } },
+      selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: { app: 'lsmod' } },
-        spec: { containers: [{ name: 'lsmod', image, command: ['sh', '-c', `${script}; echo end-of-list; exec sleep infinity`] }] },
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name, image, command: ['sh', '-c', `${script}\necho end-of-output; exec sleep infinity`] }] },
       },
     },
   });
@@ -113,24 +113,29 @@ export class LabUpHarness {
   };
 
   /**
-   * The modules the node has loaded, as a pod sees them: a DaemonSet in `image` lists
-   * /proc/modules into its log (kubectl logs), then is deleted.
+   * What `script` prints on the node, run by a pod (the lab's pods see the node's /proc, /sys
+   * and /dev, as a privileged debug pod does: `oc debug node/<n>`): a DaemonSet in `image`
+   * runs it, its log is read with kubectl logs, then it is deleted. One node (the first pod's log).
    */
-  readonly loadedModules = (image: string): Promise<string[]> => this.nodeOutput(image, 'cut -d" " -f1 /proc/modules');
-
-  /** The output lines of `script` run on the node by a pod of a DaemonSet in `image` (the node's /proc and /sys). */
-  readonly nodeOutput = async (image: string, script: string): Promise<string[]> => {
-    const f = path.join(this.dir, 'lsmod.json');
-    writeFileSync(f, lsmodDaemonSet(image, script));
+  readonly onNode = async (image: string, script: string, name = 'node-script'): Promise<string> => {
+    const f = path.join(this.dir, `${name}.json`);
+    writeFileSync(f, scriptDaemonSet(name, image, script));
     const a = await this.kubectl('apply', '-f', f);
     expect(a.code, a.stderr).toBe(0);
-    const w = await waitPodsReady(this.kubectl, 'app=lsmod');
+    const w = await waitPodsReady(this.kubectl, `app=${name}`);
     expect(w.code, `${w.stderr}\n${this.logTail()}`).toBe(0);
     let logs = '';
-    for (let i = 0; i < 30 && !logs.includes('end-of-list'); i++, await new Promise((r) => setTimeout(r, 500))) logs = (await this.kubectl('logs', 'ds/lsmod')).stdout;
-    await this.kubectl('delete', 'ds', 'lsmod', '--wait=true');
-    return logs.split('\n').filter((l) => l && l !== 'end-of-list');
+    for (let i = 0; i < 30 && !logs.includes('end-of-output'); i++, await new Promise((r) => setTimeout(r, 500))) logs = (await this.kubectl('logs', `ds/${name}`)).stdout;
+    await this.kubectl('delete', 'ds', name, '--wait=true');
+    return logs.slice(0, logs.lastIndexOf('end-of-output'));
   };
+
+  /** The output lines of `script` run on the node (onNode). */
+  readonly nodeOutput = async (image: string, script: string): Promise<string[]> => (await this.onNode(image, script)).split('\n').filter(Boolean);
+
+  /** The modules the node has loaded, as a pod sees them (/proc/modules). */
+  readonly loadedModules = async (image: string): Promise<string[]> =>
+    (await this.onNode(image, 'cut -d" " -f1 /proc/modules', 'lsmod')).split('\n').filter(Boolean);
 
   /** Opens the registry (if asked), sets up the lab release images, and brings the lab up. */
   async start(opts: StartOptions): Promise<{ release: SetupImagesResult | undefined; up: RunResult }> {

@@ -14,6 +14,7 @@ import { listKernels } from '../../targets/lab/kernels/catalog.js';
 import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { nodeApiFromKubeconfig } from '../../targets/lab/kubelet/node-api.js';
 import { ROLE_LABEL } from '../../targets/lab/node/provider.js';
+import { ovmfFiles, readCertificateDer } from '../../targets/lab/node/uefi.js';
 import { runningPid, startLab, stopLab } from '../../targets/lab/up/background.js';
 import { readInstallManifests } from '../../targets/lab/up/install-manifests.js';
 import { alive, labFiles, readState } from '../../targets/lab/up/state.js';
@@ -51,13 +52,23 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
     .description('Start the lab in the background (the API server and N QEMU nodes registered as Nodes) and return when the API is ready and every node is Ready.')
     .option('--nodes <n>', 'QEMU nodes: 1 = single-node OpenShift (master pool), more = workers; 0 = the API only', '1')
     .option('--kernel <kver>', 'the kernel the nodes boot (default: the lab release kernel, see `kmodlab lab kernels`)')
-    .option('--memory <MiB>', 'guest RAM per node', '256')
+    .option('--memory <MiB>', 'guest RAM per node (default 256; 512 with --secure-boot: OVMF keeps part of it)')
     .option('--kubeconfig-out <file>', 'where to write the kubeconfig (default ~/.kmodlab/lab/kubeconfig)')
     .option('--port <n>', 'TCP port on 127.0.0.1 (default: a free one)')
     .option('--manifests <dir>', "installer manifests (the YAML files of an install's openshift/ dir): created through the API before the nodes join, as the installer's bootstrap does")
-    .action(async (flags: { nodes: string; kernel?: string; memory: string; kubeconfigOut?: string; port?: string; manifests?: string }) => {
+    .option('--secure-boot', 'boot every node through UEFI firmware with Secure Boot on (OVMF, q35; Debian package ovmf), as a node whose firmware enforces it')
+    .option('--mok-cert <file>', 'with --secure-boot: a certificate (DER or PEM) to enroll as a Machine Owner Key on every node, what `mokutil --import` does once per machine; repeatable', collect, [])
+    .option('--kernel-arg <arg>', 'extra kernel command line argument for every node boot (e.g. module.sig_enforce=1); repeatable', collect, [])
+    .action(async (flags: { nodes: string; kernel?: string; memory?: string; kubeconfigOut?: string; port?: string; manifests?: string; secureBoot?: boolean; mokCert: string[]; kernelArg: string[] }) => {
       const nodes = intFlag('--nodes', flags.nodes, 0, 8);
-      const memory = intFlag('--memory', flags.memory, 128, 4096);
+      const memory = intFlag('--memory', flags.memory ?? (flags.secureBoot ? '512' : '256'), 128, 4096);
+      // Checked here so that bad input is a user error (exit 2), not a failed background start.
+      const mokCerts = mokCertFiles(flags.mokCert, flags.secureBoot === true);
+      if (flags.secureBoot) ovmfFiles();
+      const kernelArgs = flags.kernelArg.map((a) => {
+        if (!a.trim() || /\s/.test(a)) throw new UserError(`--kernel-arg: "${a}" is not one kernel command line argument (no spaces; repeat the flag for each)`);
+        return a;
+      });
       const out = path.resolve(flags.kubeconfigOut ?? defaultKubeconfig());
       // Checked here so a bad --kernel is a user error (exit 2), not a failed background start.
       const kernel = nodes > 0 ? chooseLabKernels(listKernels(), { from: flags.kernel }).from : undefined;
@@ -68,13 +79,17 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       if (running !== undefined) throw new UserError(`the lab is already up (pid ${running})`, 'run `kmodlab lab status`, or `kmodlab lab down` first');
       const args = ['--port', String(port(flags.port)), '--nodes', String(nodes), '--memory', String(memory)];
       if (kernel) args.push('--kernel', kernel.kver);
+      for (const a of kernelArgs) args.push('--kernel-arg', a);
+      if (flags.secureBoot) args.push('--secure-boot', ...mokCerts.flatMap((f) => ['--mok-cert', f]));
       if (manifests) {
         args.push('--manifests', manifests);
         io.stderr(`installer manifests: ${objects.length} object(s) from ${manifests}, created before the nodes join\n`);
       }
-      if (nodes > 0) io.stderr(`starting the lab API and ${nodes} node(s) booting ${kernel!.kver}…\n`);
-      // Boot under TCG on a loaded host is slow: allow 4 min per round of parallel boots.
-      const state = await startLab(out, args, 60_000 + (nodes > 0 ? 240_000 : 0));
+      if (nodes > 0) io.stderr(`starting the lab API and ${nodes} node(s) booting ${kernel!.kver}${flags.secureBoot ? ` through UEFI with Secure Boot${mokCerts.length ? `, ${mokCerts.length} MOK certificate(s) to enroll` : ''}` : ''}…\n`);
+      // Boot under TCG on a loaded host is slow: allow 4 min per round of parallel boots; a UEFI
+      // node boots slower still, and twice when it enrolls a MOK (node.ts enrollMok).
+      const bootMs = flags.secureBoot ? (mokCerts.length ? 2 : 1) * 270_000 : 240_000;
+      const state = await startLab(out, args, 60_000 + (nodes > 0 ? bootMs : 0));
       io.stderr(`lab up (pid ${state.supervisorPid}, API pid ${state.apiPid}); log: ${labFiles().logFile}\n`);
       for (const n of state.nodes) io.stderr(`  node ${n.name}: Ready, ${n.kernel}, QEMU pid ${n.qemuPid}\n`);
       io.stdout(`export KUBECONFIG=${out}\n`);
@@ -110,6 +125,25 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       const pid = await stopLab();
       io.stdout(pid === undefined ? 'lab: was not running\n' : `lab: stopped (pid ${pid})\n`);
     });
+}
+
+function collect(v: string, all: string[]): string[] {
+  return [...all, v];
+}
+
+/** `--mok-cert` files: each must be a readable X.509 certificate; absolute paths for the lab process. */
+function mokCertFiles(files: string[], secureBoot: boolean): string[] {
+  if (files.length && !secureBoot) throw new UserError('--mok-cert: Machine Owner Keys are enrolled only on UEFI nodes', 'add --secure-boot');
+  return files.map((f) => {
+    const abs = path.resolve(f);
+    try {
+      readCertificateDer(abs);
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ? `cannot read ${abs}: ${(e as Error).message}` : (e as Error).message;
+      throw new UserError(`--mok-cert ${f}: ${why}`, 'give a certificate file, DER (e.g. signing_key.der) or PEM');
+    }
+    return abs;
+  });
 }
 
 function intFlag(flag: string, v: string, min: number, max: number): number {

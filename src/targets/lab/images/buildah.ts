@@ -82,6 +82,12 @@ export interface BudOptions {
    * layer: how OpenShift build volumes (e.g. a signing key's Secret) reach the build.
    */
   volumes?: string[];
+  /**
+   * Build secrets by id → host file (`--secret id=<id>,src=<file>`): mounted at
+   * /run/secrets/<id> only for the RUN that asks (`RUN --mount=type=secret,id=<id>`),
+   * never in a layer — what `podman build --secret` gives a signing step.
+   */
+  secrets?: Record<string, string>;
 }
 
 export interface BuiltImage {
@@ -120,6 +126,7 @@ export class Buildah {
       ...(o.insecure ? ['--tls-verify=false'] : []),
       ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
       ...(o.volumes ?? []).flatMap((v) => ['--volume', `${v}:ro`]),
+      ...Object.entries(o.secrets ?? {}).flatMap(([id, src]) => ['--secret', `id=${id},src=${src}`]),
       o.context,
     ];
     const script = [this.bin, ...this.argv(...args)].map(shQuote).join(' ');

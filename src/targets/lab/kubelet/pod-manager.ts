@@ -29,6 +29,8 @@ import { rfc3339 } from '../control-plane/kube-time.js';
 
 export interface PodStatusApi {
   patchPodStatus(namespace: string, name: string, status: object): Promise<void>;
+  /** A core/v1 Event about the pod, as the kubelet's event recorder makes one (best effort). */
+  podEvent?(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
 
 /** Back-offs of the lab [upstream in brackets]. */
@@ -324,6 +326,12 @@ export class PodManager {
         run.running = false;
         run.lastTerminated = { exitCode: 137, reason: 'Error', finishedAt: rfc3339() };
         this.backoff(run, 'CrashLoopBackOff', `FailedPostStartHook: ${postStart.join(' ')} exited ${r.code}: ${r.output.split('\n').slice(-2).join(' | ')}`);
+        // The Warning event the kubelet records with the hook's whole output (pkg/kubelet/
+        // lifecycle/handlers.go runs the exec hook and returns "Exec lifecycle hook (<cmd>) for
+        // Container <c> in Pod <p> failed - error: …, message: <output>"; kuberuntime_container.go
+        // startContainer records it as FailedPostStartHook): what `kubectl describe pod` shows.
+        const podName = `${run.pod.metadata!.name}_${run.pod.metadata!.namespace}(${run.uid})`;
+        void this.o.api.podEvent?.(run.pod, 'Warning', 'FailedPostStartHook', `Exec lifecycle hook ([${postStart.join(' ')}]) for Container ${JSON.stringify(c.name)} in Pod ${JSON.stringify(podName)} failed - error: command '${postStart.join(' ')}' exited with ${r.code}: ${r.output}, message: ${JSON.stringify(r.output)}`);
         return;
       }
     }

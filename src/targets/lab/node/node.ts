@@ -25,7 +25,7 @@ import { hostTscKhz } from '../host/tsc.js';
 import { requireTool } from '../host/tools.js';
 import { AgentClient, AgentClosedError, AgentTimeoutError, type AgentResult } from './agent-client.js';
 import { qemuCommand } from './qemu.js';
-import { certSubjectKeyId, checkEnrollment, EFI_ATTR_NV_BS_RT, efivarfsContent, enrolledVarsCachePath, MOKLIST_RT_FILE, ovmfFiles, prepareNodeVars, x509SignatureLists, type UefiFirmware } from './uefi.js';
+import { certSubjectKeyId, checkEnrollment, readCertificateDer, EFI_ATTR_NV_BS_RT, efivarfsContent, enrolledVarsCachePath, MOKLIST_RT_FILE, ovmfFiles, prepareNodeVars, x509SignatureLists, type UefiFirmware } from './uefi.js';
 import { trackProcess, trackScratch, untrackProcess, untrackScratch } from './registry.js';
 
 export interface LabNodeOptions {
@@ -47,7 +47,7 @@ export interface LabNodeOptions {
   requestTimeoutMs?: number;
   /**
    * Boot through UEFI firmware (OVMF, Secure Boot on, `-M q35`) instead of the fast
-   * microvm path. `mokCerts`: DER certificates to enroll as Machine Owner Keys (uefi.ts).
+   * microvm path. `mokCerts`: certificate files (DER or PEM) to enroll as Machine Owner Keys (uefi.ts).
    */
   uefi?: { mokCerts?: readonly string[]; varsCacheDir?: string };
   /** Host port (127.0.0.1) forwarded to the guest's canary port on every boot (see canary-probe.ts). */
@@ -155,7 +155,7 @@ export class LabNode {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(opts.name)) throw new Error(`invalid node name ${JSON.stringify(opts.name)}`);
     const image = await resolveInitramfs(kernel, initramfs);
     const node = new LabNode(kernel, image, opts);
-    const certs = (opts.uefi?.mokCerts ?? []).map((f) => readFileSync(f));
+    const certs = (opts.uefi?.mokCerts ?? []).map((f) => readCertificateDer(f));
     let enrollTo: string | undefined;
     if (node.firmware) {
       const { varsTemplate } = ovmfFiles();

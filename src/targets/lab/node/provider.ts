@@ -36,6 +36,14 @@ export interface ProvisionOptions {
   log?: (line: string) => void;
   /** A host directory per node, shared into it at /mnt/share (9p): where the kubelet unpacks pulled images. */
   shareDir?: (node: string) => string;
+  /** Extra kernel command line of every boot (`lab up --kernel-arg`). */
+  cmdline?: string;
+  /**
+   * Boot through UEFI firmware with Secure Boot (`lab up --secure-boot`), with these
+   * certificates enrolled as Machine Owner Keys (node/uefi.ts). The node keeps its firmware
+   * and variable store, hence the keys, across every reboot (LabNode.reboot).
+   */
+  uefi?: { mokCerts: readonly string[] };
 }
 
 /** Boots `count` nodes in parallel from one initramfs; if one fails, the others are stopped. */
@@ -43,7 +51,7 @@ export async function provisionNodes(o: ProvisionOptions): Promise<LabNode[]> {
   const image = await buildInitramfs({ kernel: o.kernel });
   const started = nodeNames(o.count).map((name) => {
     o.log?.(`node ${name}: booting ${o.kernel.kver}`);
-    return LabNode.start(o.kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs, shareDir: o.shareDir?.(name) });
+    return LabNode.start(o.kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs, shareDir: o.shareDir?.(name), cmdline: o.cmdline, ...(o.uefi ? { uefi: { mokCerts: o.uefi.mokCerts } } : {}) });
   });
   const settled = await Promise.allSettled(started);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -51,6 +59,9 @@ export async function provisionNodes(o: ProvisionOptions): Promise<LabNode[]> {
   if (failed) {
     await deleteNodes(nodes);
     throw failed.reason;
+  }
+  for (const { name, mok } of nodes) {
+    if (o.uefi) o.log?.(`node ${name}: UEFI Secure Boot${mok ? `, ${o.uefi.mokCerts.length} MOK certificate(s) enrolled (${mok.cached ? 'cached variable store' : `in ${mok.enrollMs} ms`}; .machine keyring: ${mok.machineKeys} keys, .platform: ${mok.platformKeys})` : ', no MOK enrolled'}`);
   }
   return nodes;
 }

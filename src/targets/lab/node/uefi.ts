@@ -40,6 +40,7 @@
  * for each node: a node's firmware writes to its own copy. Only certificates (public)
  * go into a vars file, never a private key.
  */
+import { X509Certificate } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../../errors.js';
@@ -78,6 +79,20 @@ export function ovmfFiles(dir = OVMF_DIR): { code: string; varsTemplate: string 
     }
   }
   return { code, varsTemplate };
+}
+
+/**
+ * An X.509 certificate file, DER or PEM (what `mokutil --import` takes is DER; PEM is what
+ * most tools write), as the DER bytes a signature list holds. Throws a plain Error saying
+ * why the file is not one; callers name the flag or field it came from.
+ */
+export function readCertificateDer(file: string): Buffer {
+  const bytes = readFileSync(file);
+  try {
+    return Buffer.from(new X509Certificate(bytes).raw);
+  } catch {
+    throw new Error(`${file} is not an X.509 certificate (DER or PEM)`);
+  }
 }
 
 /** GUID text → the 16 bytes of an EFI_GUID (first three fields little-endian). */

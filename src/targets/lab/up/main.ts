@@ -1,7 +1,8 @@
 /**
  * The background lab's own process (`kmodlab lab up` starts it detached):
  *   node dist/targets/lab/up/main.js --kubeconfig-out <file> [--port <n>] [--nodes <n>]
- *        [--kernel <kver>] [--memory <MiB>] [--manifests <dir>]
+ *        [--kernel <kver>] [--memory <MiB>] [--manifests <dir>] [--kernel-arg <arg>]...
+ *        [--secure-boot [--mok-cert <file>]...]
  * Runs until SIGTERM/SIGINT, then stops the nodes and the API server (supervisor.ts).
  * Flags were checked by the CLI; this entry only refuses what it cannot parse.
  */
@@ -14,6 +15,11 @@ function flag(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** Every value of a repeatable flag, in order. */
+function flags(name: string): string[] {
+  return process.argv.flatMap((a, i) => (a === name && i + 1 < process.argv.length ? [process.argv[i + 1]!] : []));
+}
+
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 const out = flag('--kubeconfig-out');
 const port = Number(flag('--port') ?? '0');
@@ -21,6 +27,8 @@ const nodes = Number(flag('--nodes') ?? '0');
 const memoryMB = Number(flag('--memory') ?? '256');
 const kver = flag('--kernel');
 const manifestsDir = flag('--manifests');
+const kernelArgs = flags('--kernel-arg');
+const secureBoot = process.argv.includes('--secure-boot');
 if (!out || !Number.isInteger(port) || !Number.isInteger(nodes) || nodes < 0 || !Number.isInteger(memoryMB) || (nodes > 0 && !kver)) {
   process.stderr.write('usage: main.js --kubeconfig-out <file> [--port <n>] [--nodes <n> --kernel <kver>] [--memory <MiB>]\n');
   process.exit(2);
@@ -28,7 +36,19 @@ if (!out || !Number.isInteger(port) || !Number.isInteger(nodes) || nodes < 0 || 
 
 let stopping = false;
 try {
-  const lab = await runLab({ kubeconfigOut: out, port, nodes, kernel: kver ? findKernel(kver) : undefined, memoryMB, bootTimeoutMs: 240_000, log, ...(manifestsDir ? { manifests: readInstallManifests(manifestsDir) } : {}) });
+  const lab = await runLab({
+    kubeconfigOut: out,
+    port,
+    nodes,
+    kernel: kver ? findKernel(kver) : undefined,
+    memoryMB,
+    // A UEFI boot (OVMF with SMM under TCG) takes several times a microvm one (node.ts).
+    bootTimeoutMs: secureBoot ? 270_000 : 240_000,
+    log,
+    ...(manifestsDir ? { manifests: readInstallManifests(manifestsDir) } : {}),
+    ...(kernelArgs.length ? { cmdline: kernelArgs.join(' ') } : {}),
+    ...(secureBoot ? { uefi: { mokCerts: flags('--mok-cert') } } : {}),
+  });
   log(`lab ready: API and ${nodes} node(s)`);
   const stop = async (sig: string) => {
     if (stopping) return;

@@ -58,6 +58,10 @@ export interface LabSpec {
   kernel?: LabKernel;
   memoryMB: number;
   bootTimeoutMs: number;
+  /** Extra kernel command line of every node boot (`--kernel-arg`, joined). */
+  cmdline?: string;
+  /** `--secure-boot`: UEFI firmware with Secure Boot; `mokCerts` (`--mok-cert`) enrolled as Machine Owner Keys. */
+  uefi?: { mokCerts: readonly string[] };
   /** Installer manifests (`--manifests`): created through the API before the nodes are provisioned. */
   manifests?: InstallManifest[];
   log: (line: string) => void;
@@ -159,7 +163,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
         rmSync(shareDir(n), { recursive: true, force: true });
         mkdirSync(shareDir(n), { recursive: true });
       }
-      booting = provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir });
+      booting = provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir, cmdline: spec.cmdline, uefi: spec.uefi });
       // Adopted below; a failure before that is collected in the catch (its nodes stopped there).
       booting.then((n) => (nodes = n)).catch(() => undefined);
     }
