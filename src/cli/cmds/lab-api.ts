@@ -55,7 +55,8 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
     .option('--kubeconfig-out <file>', 'where to write the kubeconfig (default ~/.kmodlab/lab/kubeconfig)')
     .option('--port <n>', 'TCP port on 127.0.0.1 (default: a free one)')
     .option('--manifests <dir>', "installer manifests (the YAML files of an install's openshift/ dir): created through the API before the nodes join, as the installer's bootstrap does")
-    .action(async (flags: { nodes: string; kernel?: string; memory: string; kubeconfigOut?: string; port?: string; manifests?: string }) => {
+    .option('--kernel-arg <arg>', 'an extra argument on the nodes\' kernel command line, on every boot (repeatable), e.g. module.sig_enforce=1', (v: string, all: string[]) => [...all, v], [] as string[])
+    .action(async (flags: { nodes: string; kernel?: string; memory: string; kubeconfigOut?: string; port?: string; manifests?: string; kernelArg: string[] }) => {
       const nodes = intFlag('--nodes', flags.nodes, 0, 8);
       const memory = intFlag('--memory', flags.memory, 128, 4096);
       const out = path.resolve(flags.kubeconfigOut ?? defaultKubeconfig());
@@ -64,10 +65,12 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       // Read here too so a bad directory or file is a user error (exit 2), not a failed background start.
       const manifests = flags.manifests ? path.resolve(flags.manifests) : undefined;
       const objects = manifests ? readInstallManifests(manifests) : [];
+      const kernelArgs = flags.kernelArg.map(kernelArg);
       const running = runningPid();
       if (running !== undefined) throw new UserError(`the lab is already up (pid ${running})`, 'run `kmodlab lab status`, or `kmodlab lab down` first');
       const args = ['--port', String(port(flags.port)), '--nodes', String(nodes), '--memory', String(memory)];
       if (kernel) args.push('--kernel', kernel.kver);
+      for (const a of kernelArgs) args.push('--kernel-arg', a);
       if (manifests) {
         args.push('--manifests', manifests);
         io.stderr(`installer manifests: ${objects.length} object(s) from ${manifests}, created before the nodes join\n`);
@@ -110,6 +113,12 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       const pid = await stopLab();
       io.stdout(pid === undefined ? 'lab: was not running\n' : `lab: stopped (pid ${pid})\n`);
     });
+}
+
+/** One kernel command-line word: `name` or `name=value`, nothing the shell or QEMU's -append would split. */
+function kernelArg(v: string): string {
+  if (!/^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:/+-]*)?$/.test(v)) throw new UserError(`--kernel-arg: "${v}" is not one kernel command-line argument (name or name=value, no spaces or quotes)`);
+  return v;
 }
 
 function intFlag(flag: string, v: string, min: number, max: number): number {

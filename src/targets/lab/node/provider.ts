@@ -30,6 +30,8 @@ export interface ProvisionOptions {
   count: number;
   kernel: LabKernel;
   memoryMB: number;
+  /** Appended to every node's kernel command line, on every boot. */
+  cmdline?: string;
   /** Where each node's console log goes. */
   runDir: string;
   bootTimeoutMs: number;
@@ -43,7 +45,7 @@ export async function provisionNodes(o: ProvisionOptions): Promise<LabNode[]> {
   const image = await buildInitramfs({ kernel: o.kernel });
   const started = nodeNames(o.count).map((name) => {
     o.log?.(`node ${name}: booting ${o.kernel.kver}`);
-    return LabNode.start(o.kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs, shareDir: o.shareDir?.(name) });
+    return LabNode.start(o.kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, cmdline: o.cmdline, bootTimeoutMs: o.bootTimeoutMs, shareDir: o.shareDir?.(name) });
   });
   const settled = await Promise.allSettled(started);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

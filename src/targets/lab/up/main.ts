@@ -1,7 +1,7 @@
 /**
  * The background lab's own process (`kmodlab lab up` starts it detached):
  *   node dist/targets/lab/up/main.js --kubeconfig-out <file> [--port <n>] [--nodes <n>]
- *        [--kernel <kver>] [--memory <MiB>] [--manifests <dir>]
+ *        [--kernel <kver>] [--memory <MiB>] [--manifests <dir>] [--kernel-arg <arg>]…
  * Runs until SIGTERM/SIGINT, then stops the nodes and the API server (supervisor.ts).
  * Flags were checked by the CLI; this entry only refuses what it cannot parse.
  */
@@ -21,6 +21,7 @@ const nodes = Number(flag('--nodes') ?? '0');
 const memoryMB = Number(flag('--memory') ?? '256');
 const kver = flag('--kernel');
 const manifestsDir = flag('--manifests');
+const kernelArgs = process.argv.flatMap((a, i) => (a === '--kernel-arg' && process.argv[i + 1] ? [process.argv[i + 1]!] : []));
 if (!out || !Number.isInteger(port) || !Number.isInteger(nodes) || nodes < 0 || !Number.isInteger(memoryMB) || (nodes > 0 && !kver)) {
   process.stderr.write('usage: main.js --kubeconfig-out <file> [--port <n>] [--nodes <n> --kernel <kver>] [--memory <MiB>]\n');
   process.exit(2);
@@ -28,7 +29,7 @@ if (!out || !Number.isInteger(port) || !Number.isInteger(nodes) || nodes < 0 || 
 
 let stopping = false;
 try {
-  const lab = await runLab({ kubeconfigOut: out, port, nodes, kernel: kver ? findKernel(kver) : undefined, memoryMB, bootTimeoutMs: 240_000, log, ...(manifestsDir ? { manifests: readInstallManifests(manifestsDir) } : {}) });
+  const lab = await runLab({ kubeconfigOut: out, port, nodes, kernel: kver ? findKernel(kver) : undefined, memoryMB, kernelArgs, bootTimeoutMs: 240_000, log, ...(manifestsDir ? { manifests: readInstallManifests(manifestsDir) } : {}) });
   log(`lab ready: API and ${nodes} node(s)`);
   const stop = async (sig: string) => {
     if (stopping) return;

@@ -44,6 +44,7 @@ import { NodeAgent } from '../kubelet/node-agent.js';
 import { nodeApiFromKubeconfig } from '../kubelet/node-api.js';
 import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/controllers/node-lifecycle.js';
 import type { LabNode } from '../node/node.js';
+import { CrashRestarter } from '../node/crash-restart.js';
 import { deleteNodes, nodeNames, provisionNodes, roleLabels } from '../node/provider.js';
 import { labFiles, writeState, type LabState } from './state.js';
 import { createInstallManifests, type InstallManifest } from './install-manifests.js';
@@ -57,6 +58,8 @@ export interface LabSpec {
   nodes: number;
   kernel?: LabKernel;
   memoryMB: number;
+  /** Extra words on every node's kernel command line (`lab up --kernel-arg`), on every boot. */
+  kernelArgs?: string[];
   bootTimeoutMs: number;
   /** Installer manifests (`--manifests`): created through the API before the nodes are provisioned. */
   manifests?: InstallManifest[];
@@ -120,8 +123,10 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let workloads: { stop(): Promise<void> }[] = [];
   let registry: LabRegistry | undefined;
   let metrics: LabMetrics | undefined;
+  let restarter: CrashRestarter | undefined;
 
   const stop = async () => {
+    await restarter?.stop();
     await metrics?.stop();
     await mosc?.stop();
     await mco?.stop();
@@ -159,7 +164,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
         rmSync(shareDir(n), { recursive: true, force: true });
         mkdirSync(shareDir(n), { recursive: true });
       }
-      booting = provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir });
+      booting = provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, cmdline: spec.kernelArgs?.join(' ') || undefined, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir });
       // Adopted below; a failure before that is collected in the catch (its nodes stopped there).
       booting.then((n) => (nodes = n)).catch(() => undefined);
     }
@@ -200,7 +205,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       writeState(state);
       const labels = roleLabels(spec.nodes);
       for (const node of nodes) {
-        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, probeTimeoutMs: LAB_NODE_TIMING.gracePeriodMs - LAB_NODE_TIMING.heartbeatMs, log: spec.log, kubeletPort });
+        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, probeTimeoutMs: LAB_NODE_TIMING.gracePeriodMs - LAB_NODE_TIMING.heartbeatMs, log: spec.log, kubeletPort, intendedKernel: () => node.kernel.kver });
         await agent.register();
         agent.start();
         agents.push(agent);
@@ -209,6 +214,8 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       }
     }
     if (nodes.length > 0) {
+      restarter = new CrashRestarter({ nodes: () => nodes, log: spec.log });
+      restarter.start();
       // cAdvisor-style /metrics of the nodes and their pods, scraped by Debian's prometheus:
       // the cluster target reads memory and CPU from it with the PromQL it runs on OpenShift.
       const k = kubelets;
