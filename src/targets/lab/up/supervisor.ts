@@ -214,7 +214,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       }
     }
     if (nodes.length > 0) {
-      restarter = new CrashRestarter({ nodes: () => nodes, log: spec.log });
+      restarter = new CrashRestarter({ nodes: () => nodes, ready: async (name) => (await client.getNode(name))?.status?.conditions?.find((c) => c.type === 'Ready')?.status, log: spec.log });
       restarter.start();
       // cAdvisor-style /metrics of the nodes and their pods, scraped by Debian's prometheus:
       // the cluster target reads memory and CPU from it with the PromQL it runs on OpenShift.
