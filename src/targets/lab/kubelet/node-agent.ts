@@ -22,6 +22,7 @@
 import { nodeObject, type NodeFacts } from '../api-server/node-object.js';
 import type { NodeApi } from './node-api.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
+import { KERNEL_MISMATCH_REASON } from '../../cluster/observers.js';
 
 /** What the agent needs from a node: its name and a shell in it. LabNode satisfies it. */
 export interface NodeShell {
@@ -49,8 +50,8 @@ export interface NodeAgentOptions {
   intendedKernel?: () => string | undefined;
 }
 
-/** The Event reason of a node whose guest runs another kernel than the lab meant to boot. */
-export const KERNEL_MISMATCH = 'KernelMismatch';
+/** The Event reason of a node whose guest runs another kernel than the lab meant to boot (read by the cluster target). */
+export const KERNEL_MISMATCH = KERNEL_MISMATCH_REASON;
 
 /** One guest probe: kernel release, boot id, OS name (os-release PRETTY_NAME when the image has one). */
 const PROBE = 'uname -r; cat /proc/sys/kernel/random/boot_id; (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || true';
