@@ -74,6 +74,13 @@ async function failingPods(h: LabUpHarness, ns: string, nodes: number): Promise<
   return all.filter(failed);
 }
 
+/** The messages of the FailedPostStartHook Events in `ns`, as the DTK README has the user read them. */
+async function hookEvents(h: LabUpHarness, ns: string): Promise<string> {
+  const g = await h.kubectl('get', 'events', '-n', ns, '-o', 'json');
+  expect(g.code, g.stderr).toBe(0);
+  return (JSON.parse(g.stdout) as { items: { reason: string; message: string }[] }).items.filter((e) => e.reason === 'FailedPostStartHook').map((e) => e.message).join('\n');
+}
+
 const consoleLog = (h: LabUpHarness, node: string) => readFileSync(path.join(h.dir, 'cache', 'lab-api', 'nodes', `${node}.console.log`), 'utf8');
 
 describe.skipIf(!ok)(`lab faults: a kernel enforcing module signatures${ok ? '' : why}`, () => {
@@ -84,7 +91,7 @@ describe.skipIf(!ok)(`lab faults: a kernel enforcing module signatures${ok ? '' 
     expect(up.code, up.stderr).toBe(0);
     runtimeBase = runtimeBaseOf(release);
   }, 900_000);
-  afterAll(() => h.stop());
+  afterAll(() => h.stop(), 600_000);
 
   it('lab up --kernel-arg: a word that is not one kernel argument is a user error', async () => {
     const r = await h.kmodlab('lab', 'up', '--kernel-arg', 'a b');
@@ -98,7 +105,10 @@ describe.skipIf(!ok)(`lab faults: a kernel enforcing module signatures${ok ? '' 
     const c = pod!.status.containerStatuses![0]!;
     // The kubelet's record of the failed hook carries modprobe's message: the kernel's refusal.
     expect(c.state!.waiting!.reason).toBe('CrashLoopBackOff');
-    expect(c.state!.waiting!.message).toMatch(/FailedPostStartHook: .*Key was rejected by service/);
+    expect(c.state!.waiting!.message).toMatch(/^FailedPostStartHook: modprobe .* exited 1/);
+    // The hook's output — modprobe's, with the kernel's refusal — is in the kubelet's
+    // FailedPostStartHook Event, where the DTK README tells the user to look.
+    expect(await hookEvents(h, ns)).toMatch(/Key was rejected by service/);
     expect(c.restartCount).toBeGreaterThan(0);
     expect(c.ready).toBe(false);
     // The module is not loaded, as a pod on the node sees /proc/modules.
@@ -180,12 +190,13 @@ describe.skipIf(!ok)(`lab faults on two nodes: a missing in-tree dependency, a n
     expect(up.code, up.stderr).toBe(0);
     runtimeBase = runtimeBaseOf(release);
   }, 1_200_000);
-  afterAll(() => h.stop());
+  afterAll(() => h.stop(), 600_000);
 
   it("a module needing an in-tree module its image lacks fails with the kernel's unknown-symbol message", async () => {
     const ns = await applyDtk(h, NEEDS_CRC7, 'crc7');
     const pods = await failingPods(h, ns, 2);
-    for (const p of pods) expect(p.status.containerStatuses![0]!.state!.waiting!.message).toMatch(/FailedPostStartHook: .*(Unknown symbol in module|unknown symbol)/i);
+    for (const p of pods) expect(p.status.containerStatuses![0]!.state!.waiting!.message).toMatch(/^FailedPostStartHook: modprobe .* exited 1/);
+    expect(await hookEvents(h, ns)).toMatch(/Unknown symbol in module|unknown symbol/i);
     for (const n of ['lab-node-0', 'lab-node-1']) expect(consoleLog(h, n)).toMatch(/needs_crc7: Unknown symbol crc7_be/);
     // Out of the way of the rollouts below (its pods are DaemonSet pods: not drained).
     expect((await kubectl('delete', 'namespace', ns, '--wait=false')).code).toBe(0);

@@ -21,6 +21,9 @@ export function podStatusApi(kc: KubeConfig): PodStatusApi {
       // Merge patch: the lists (conditions, containerStatuses) are replaced whole.
       await core.patchNamespacedPodStatus({ namespace, name, body: { status } }, merge);
     },
+    async createEvent(namespace, event) {
+      await core.createNamespacedEvent({ namespace, body: event as never });
+    },
   };
 }
 

@@ -29,6 +29,8 @@ import { rfc3339 } from '../control-plane/kube-time.js';
 
 export interface PodStatusApi {
   patchPodStatus(namespace: string, name: string, status: object): Promise<void>;
+  /** Record a core/v1 Event in `namespace`. */
+  createEvent?(namespace: string, event: object): Promise<void>;
 }
 
 /** Back-offs of the lab [upstream in brackets]. */
@@ -324,10 +326,38 @@ export class PodManager {
         run.running = false;
         run.lastTerminated = { exitCode: 137, reason: 'Error', finishedAt: rfc3339() };
         this.backoff(run, 'CrashLoopBackOff', `FailedPostStartHook: ${postStart.join(' ')} exited ${r.code}: ${r.output.split('\n').slice(-2).join(' | ')}`);
+        // The hook's output is not in the container's log: the kubelet records it in a Warning
+        // FailedPostStartHook Event on the pod (kuberuntime_container.go startContainer →
+        // recordContainerEvent; the message is the handler runner's "Exec lifecycle hook (…)
+        // for Container … failed - error: …, message: <output>").
+        await this.hookEvent(run, c.name, postStart, r.code, r.output);
         return;
       }
     }
     run.backoffMs = LAB_POD_TIMING.backoffMs;
+  }
+
+  private async hookEvent(run: PodRun, container: string, command: string[], code: number, output: string): Promise<void> {
+    const ns = run.pod.metadata!.namespace!;
+    const name = run.pod.metadata!.name!;
+    const now = rfc3339();
+    // The end of the output, bounded: an Event is a note, not a log.
+    const out = output.length > 900 ? output.slice(-900) : output;
+    await this.o.api
+      .createEvent?.(ns, {
+        metadata: { generateName: `${name}.`, namespace: ns },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace: ns, uid: run.uid, fieldPath: `spec.containers{${container}}` },
+        type: 'Warning',
+        reason: 'FailedPostStartHook',
+        message: `Exec lifecycle hook ([${command.join(' ')}]) for Container "${container}" in Pod "${name}_${ns}(${run.uid})" failed - error: command '${command.join(' ')}' exited with ${code}: , message: ${JSON.stringify(out)}`,
+        source: { component: 'kubelet', host: this.o.node.name },
+        reportingComponent: 'kubelet',
+        reportingInstance: this.o.node.name,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      })
+      .catch((e: Error) => this.o.log?.(`node ${this.o.node.name}: pod ${run.key}: event FailedPostStartHook not recorded: ${e.message.split('\n')[0]}`));
   }
 
   private async postStatus(run: PodRun): Promise<void> {
