@@ -15,7 +15,7 @@
  * `KernelMismatch` Event on the Node naming both kernels; a boot of the intended kernel
  * records none.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,17 +128,18 @@ describe.skipIf(!ok)(`the canary on kmodlab lab up${ok ? '' : why}`, () => {
 describe.skipIf(!lab.ok || !from || !other)(`the booted-kernel check of a lab node${skipReason(lab)}`, () => {
   let api: TestApi;
   let node: LabNode | undefined;
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-mismatch-'));
   beforeAll(async () => {
     api = await startTestApi();
   });
   afterAll(async () => {
     await node?.stop();
     await api?.stop();
+    rmSync(runDir, { recursive: true, force: true });
   });
 
   it('a node asked to boot one kernel that boots another records a kernel-mismatch fault', async () => {
     const client = nodeApiFromKubeconfig(api.kubeconfig);
-    const runDir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-mismatch-'));
     const initramfs = await buildInitramfs({ kernel: from! });
     node = await LabNode.start(from!, initramfs, { name: 'mismatch-node', runDir });
     const n = node;
