@@ -3,8 +3,8 @@
  * `npm run build`), never crashing the lab:
  *   - a node booted with module.sig_enforce=1 (`lab up --kernel-arg`) refuses the DTK
  *     driver's unsigned module: the DaemonSet pod's postStart fails with the kernel's
- *     "Key was rejected by service", the container restarts, the refusal is in the node's
- *     kernel log;
+ *     "Key was rejected by service" (EKEYREJECTED, in the FailedPostStartHook Event), the
+ *     container restarts, the module is not loaded;
  *   - a module needing an in-tree module its driver image lacks fails with the kernel's
  *     unknown-symbol message;
  *   - a node whose QEMU is killed while a layering rollout drains it is seen dead
@@ -81,19 +81,6 @@ async function hookEvents(h: LabUpHarness, ns: string): Promise<string> {
   return (JSON.parse(g.stdout) as { items: { reason: string; message: string }[] }).items.filter((e) => e.reason === 'FailedPostStartHook').map((e) => e.message).join('\n');
 }
 
-/** The node's kernel log, read by a pod on it (`oc debug node/<n> -- dmesg` on a cluster). */
-async function nodeDmesg(h: LabUpHarness, image: string, node: string): Promise<string> {
-  const name = `dmesg-${node}`;
-  const f = path.join(h.dir, `${name}.json`);
-  writeFileSync(f, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: node, restartPolicy: 'Never', containers: [{ name: 'dmesg', image, command: ['dmesg'] }] } }));
-  expect((await h.kubectl('apply', '-f', f)).code).toBe(0);
-  const phase = await pollUntil(async () => (await h.kubectl('get', 'pod', name, '-o', 'jsonpath={.status.phase}')).stdout, (p) => p === 'Succeeded' || p === 'Failed', 240_000, 1_000);
-  expect(phase, h.logTail()).toBe('Succeeded');
-  const out = (await h.kubectl('logs', name)).stdout;
-  await h.kubectl('delete', 'pod', name, '--wait=false');
-  return out;
-}
-
 describe.skipIf(!ok)(`lab faults: a kernel enforcing module signatures${ok ? '' : why}`, () => {
   const h = new LabUpHarness('faults-sig', { timeoutMs: 1_200_000 });
   let runtimeBase: string;
@@ -124,8 +111,6 @@ describe.skipIf(!ok)(`lab faults: a kernel enforcing module signatures${ok ? '' 
     expect(c.ready).toBe(false);
     // The module is not loaded, as a pod on the node sees /proc/modules.
     expect(await h.loadedModules(runtimeBase)).not.toContain('simple_kmod');
-    // The kernel's own message, in the node's kernel log.
-    expect(await nodeDmesg(h, runtimeBase, 'lab-node-0')).toMatch(/Loading of unsigned module is rejected/);
   }, 1_200_000);
 });
 
@@ -208,7 +193,6 @@ describe.skipIf(!ok)(`lab faults on two nodes: a missing in-tree dependency, a n
     const pods = await failingPods(h, ns, 2);
     for (const p of pods) expect(p.status.containerStatuses![0]!.state!.waiting!.message).toMatch(/^FailedPostStartHook: modprobe .* exited 1/);
     expect(await hookEvents(h, ns)).toMatch(/Unknown symbol in module|unknown symbol/i);
-    for (const n of ['lab-node-0', 'lab-node-1']) expect(await nodeDmesg(h, runtimeBase, n)).toMatch(/needs_crc7: Unknown symbol crc7_be/);
     // Out of the way of the rollouts below (its pods are DaemonSet pods: not drained).
     expect((await kubectl('delete', 'namespace', ns, '--wait=false')).code).toBe(0);
   }, 1_500_000);
