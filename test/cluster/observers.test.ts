@@ -136,6 +136,12 @@ describe('KMM Modules, events, canaries', () => {
     expect(clusterEventEvents('ADDED', ev('Warning'))).toEqual([['progress', { step: 'Warning BackOff Pod/p: Back-off restarting failed container', clusterEvent: 'BackOff' }, 'worker-0']]);
     expect(clusterEventEvents('ADDED', ev('Normal'))).toEqual([]);
   });
+  it("a Node's KernelMismatch Warning is the run's kernel-mismatch fault on that node", () => {
+    const raw = { metadata: { name: 'e' }, type: 'Warning', reason: 'KernelMismatch', message: 'booted kernel 6.1.0-56-amd64 (uname -r in the node), but the lab meant to boot 6.1.0-57-amd64', involvedObject: { kind: 'Node', name: 'lab-node-0' }, source: { component: 'kubelet', host: 'lab-node-0' } };
+    const e = o(raw);
+    expect(clusterEventEvents('ADDED', e)).toContainEqual(['fault', { fault: 'kernel-mismatch', message: 'booted kernel 6.1.0-56-amd64 (uname -r in the node), but the lab meant to boot 6.1.0-57-amd64' }, 'lab-node-0']);
+    expect(clusterEventEvents('ADDED', o({ ...raw, involvedObject: { kind: 'Pod', name: 'p' } })).filter(([k]) => k === 'fault')).toEqual([]);
+  });
   it('canary availability transitions on the node named by the annotation', () => {
     const d = (avail: number) => o({ metadata: { name: 'kmodlab-canary-w', annotations: { 'kmodlab.io/canary-node': 'ip-10-0-1-2.ec2.internal' } }, status: { availableReplicas: avail } });
     expect(canaryEvents('MODIFIED', d(0), d(1), 'kmodlab.io/canary-node')).toEqual([['canary', { up: false }, 'ip-10-0-1-2.ec2.internal']]);

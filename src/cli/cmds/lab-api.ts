@@ -65,16 +65,13 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       // Checked here so that bad input is a user error (exit 2), not a failed background start.
       const mokCerts = mokCertFiles(flags.mokCert, flags.secureBoot === true);
       if (flags.secureBoot) ovmfFiles();
-      const kernelArgs = flags.kernelArg.map((a) => {
-        if (!a.trim() || /\s/.test(a)) throw new UserError(`--kernel-arg: "${a}" is not one kernel command line argument (no spaces; repeat the flag for each)`);
-        return a;
-      });
       const out = path.resolve(flags.kubeconfigOut ?? defaultKubeconfig());
       // Checked here so a bad --kernel is a user error (exit 2), not a failed background start.
       const kernel = nodes > 0 ? chooseLabKernels(listKernels(), { from: flags.kernel }).from : undefined;
       // Read here too so a bad directory or file is a user error (exit 2), not a failed background start.
       const manifests = flags.manifests ? path.resolve(flags.manifests) : undefined;
       const objects = manifests ? readInstallManifests(manifests) : [];
+      const kernelArgs = flags.kernelArg.map(kernelArg);
       const running = runningPid();
       if (running !== undefined) throw new UserError(`the lab is already up (pid ${running})`, 'run `kmodlab lab status`, or `kmodlab lab down` first');
       const args = ['--port', String(port(flags.port)), '--nodes', String(nodes), '--memory', String(memory)];
@@ -125,6 +122,12 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       const pid = await stopLab();
       io.stdout(pid === undefined ? 'lab: was not running\n' : `lab: stopped (pid ${pid})\n`);
     });
+}
+
+/** One kernel command-line word: `name` or `name=value`, nothing the shell or QEMU's -append would split. */
+function kernelArg(v: string): string {
+  if (!/^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:/+-]*)?$/.test(v)) throw new UserError(`--kernel-arg: "${v}" is not one kernel command-line argument (name or name=value, no spaces or quotes; repeat the flag for each)`);
+  return v;
 }
 
 function collect(v: string, all: string[]): string[] {

@@ -305,8 +305,15 @@ type KEvent = WatchObject & { type?: string; reason?: string; message?: string; 
 export function clusterEventEvents(type: WatchEventType, e: KEvent): Emitted[] {
   if (type !== 'ADDED' || e.type !== 'Warning') return [];
   const what = `${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}`;
-  return [['progress', { step: `Warning ${e.reason ?? ''} ${what}: ${(e.message ?? '').slice(0, 300)}`, clusterEvent: e.reason ?? '' }, e.source?.host]];
+  const out: Emitted[] = [['progress', { step: `Warning ${e.reason ?? ''} ${what}: ${(e.message ?? '').slice(0, 300)}`, clusterEvent: e.reason ?? '' }, e.source?.host]];
+  // A node that booted another kernel than the one it was meant to (the lab's node agent checks
+  // this at every boot): the run's kernel-mismatch fault, on that node.
+  if (e.reason === KERNEL_MISMATCH_REASON && e.involvedObject?.kind === 'Node') out.push(['fault', { fault: 'kernel-mismatch', message: e.message ?? '' }, e.involvedObject.name]);
+  return out;
 }
+
+/** The reason of the Warning Event on a Node whose guest runs another kernel than was meant to boot. */
+export const KERNEL_MISMATCH_REASON = 'KernelMismatch';
 
 type Deployment = WatchObject & { status?: { availableReplicas?: number } };
 

@@ -21,27 +21,8 @@ export function podStatusApi(kc: KubeConfig): PodStatusApi {
       // Merge patch: the lists (conditions, containerStatuses) are replaced whole.
       await core.patchNamespacedPodStatus({ namespace, name, body: { status } }, merge);
     },
-    async podEvent(pod, type, reason, message) {
-      const ns = pod.metadata!.namespace!;
-      const now = new Date();
-      await core
-        .createNamespacedEvent({
-          namespace: ns,
-          body: {
-            metadata: { generateName: `${pod.metadata!.name}.`, namespace: ns },
-            involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, namespace: ns, uid: pod.metadata!.uid },
-            type,
-            reason,
-            message,
-            source: { component: 'kubelet', host: pod.spec?.nodeName },
-            reportingComponent: 'kubelet',
-            reportingInstance: pod.spec?.nodeName,
-            firstTimestamp: now,
-            lastTimestamp: now,
-            count: 1,
-          },
-        })
-        .catch(() => undefined);
+    async createEvent(namespace, event) {
+      await core.createNamespacedEvent({ namespace, body: event as never });
     },
   };
 }

@@ -10,12 +10,19 @@
  * heartbeat is posted only when the guest answered. Marking the node Unknown after missed
  * heartbeats is the node lifecycle controller's job (control-plane/controllers/node-lifecycle.ts).
  *
+ * At every new boot id it records what the kubelet records (pkg/kubelet/nodestatus/setters.go
+ * MachineInfo: a Warning `Rebooted` Event "Node <n> has been rebooted, boot id: <id>" when
+ * the Node already had another boot id), and compares the guest's `uname -r` with the
+ * kernel the lab meant to boot: a mismatch (a stale boot entry, a wrong image) is a Warning
+ * `KernelMismatch` Event on the Node — a lab check, the kubelet has none.
+ *
  * Unlike kubelet ≥1.17 the heartbeat is the Node status itself (lastHeartbeatTime), not a
  * Lease in kube-node-lease: the lab serves no coordination.k8s.io yet.
  */
 import { nodeObject, type NodeFacts } from '../api-server/node-object.js';
 import type { NodeApi } from './node-api.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
+import { KERNEL_MISMATCH_REASON } from '../../cluster/observers.js';
 
 /** What the agent needs from a node: its name and a shell in it. LabNode satisfies it. */
 export interface NodeShell {
@@ -39,7 +46,12 @@ export interface NodeAgentOptions {
   now?: () => Date;
   /** Where this node's kubelet serves container logs (status.daemonEndpoints.kubeletEndpoint.Port). */
   kubeletPort?: number;
+  /** The kernel release the lab meant this boot to run (LabNode.kernel.kver). */
+  intendedKernel?: () => string | undefined;
 }
+
+/** The Event reason of a node whose guest runs another kernel than the lab meant to boot (read by the cluster target). */
+export const KERNEL_MISMATCH = KERNEL_MISMATCH_REASON;
 
 /** One guest probe: kernel release, boot id, OS name (os-release PRETTY_NAME when the image has one). */
 const PROBE = 'uname -r; cat /proc/sys/kernel/random/boot_id; (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || true';
@@ -63,6 +75,8 @@ export class NodeAgent {
   private failing: string | undefined;
   /** Facts of the latest successful probe. */
   facts: GuestFacts | undefined;
+  /** The boot id whose boot was checked (Rebooted and KernelMismatch are recorded once per boot). */
+  private checkedBoot: string | undefined;
 
   constructor(private readonly opts: NodeAgentOptions) {}
 
@@ -106,9 +120,43 @@ export class NodeAgent {
     await this.postStatus(facts);
   }
 
+  /** Once per boot: the kubelet's Rebooted event, and the lab's booted-kernel check. */
+  private async checkBoot(facts: GuestFacts, previousBootID: string | undefined): Promise<void> {
+    if (this.checkedBoot === facts.bootID) return;
+    this.checkedBoot = facts.bootID;
+    if (previousBootID && previousBootID !== facts.bootID) await this.event('Warning', 'Rebooted', `Node ${this.name} has been rebooted, boot id: ${facts.bootID}`);
+    const intended = this.opts.intendedKernel?.();
+    if (intended && intended !== facts.kernelVersion) {
+      const message = `booted kernel ${facts.kernelVersion} (uname -r in the node), but the lab meant to boot ${intended}`;
+      this.opts.log?.(`node ${this.name}: ${KERNEL_MISMATCH}: ${message}`);
+      await this.event('Warning', KERNEL_MISMATCH, message);
+    }
+  }
+
+  /** A node Event as the kubelet records it (involvedObject the Node, uid = its name; namespace default). */
+  private async event(type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const now = rfc3339(this.now());
+    await this.opts.api
+      .createEvent?.('default', {
+        metadata: { generateName: `${this.name}.`, namespace: 'default' },
+        involvedObject: { kind: 'Node', name: this.name, uid: this.name },
+        type,
+        reason,
+        message,
+        source: { component: 'kubelet', host: this.name },
+        reportingComponent: 'kubelet',
+        reportingInstance: this.name,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      })
+      .catch((e: Error) => this.opts.log?.(`node ${this.name}: event ${reason} not recorded: ${e.message.split('\n')[0]}`));
+  }
+
   private async postStatus(facts: GuestFacts): Promise<void> {
     const now = rfc3339(this.now());
     const current = await this.opts.api.getNode(this.name);
+    await this.checkBoot(facts, current?.status?.nodeInfo?.bootID);
     // lastTransitionTime moves only when the status changes (kubelet: setNodeReadyCondition).
     // (client-node hands dates back as Date objects.)
     const since = (type: string, status: string) => {

@@ -14,6 +14,8 @@ export interface NodeApi {
   listNodes(): Promise<V1Node[]>;
   patchNode(name: string, patch: object): Promise<void>;
   patchNodeStatus(name: string, patch: object): Promise<void>;
+  /** Record a core/v1 Event (the kubelet's node events go to namespace `default`). */
+  createEvent?(namespace: string, event: object): Promise<void>;
 }
 
 export function nodeApiFromKubeconfig(kubeconfigFile: string): NodeApi {
@@ -47,6 +49,9 @@ export function nodeApiFromKubeconfig(kubeconfigFile: string): NodeApi {
     },
     async patchNodeStatus(name, patch) {
       await core.patchNodeStatus({ name, body: patch }, smp);
+    },
+    async createEvent(namespace, event) {
+      await core.createNamespacedEvent({ namespace, body: event as never });
     },
   };
 }

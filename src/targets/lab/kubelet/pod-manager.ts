@@ -29,8 +29,8 @@ import { rfc3339 } from '../control-plane/kube-time.js';
 
 export interface PodStatusApi {
   patchPodStatus(namespace: string, name: string, status: object): Promise<void>;
-  /** A core/v1 Event about the pod, as the kubelet's event recorder makes one (best effort). */
-  podEvent?(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  /** Record a core/v1 Event in `namespace`. */
+  createEvent?(namespace: string, event: object): Promise<void>;
 }
 
 /** Back-offs of the lab [upstream in brackets]. */
@@ -326,16 +326,38 @@ export class PodManager {
         run.running = false;
         run.lastTerminated = { exitCode: 137, reason: 'Error', finishedAt: rfc3339() };
         this.backoff(run, 'CrashLoopBackOff', `FailedPostStartHook: ${postStart.join(' ')} exited ${r.code}: ${r.output.split('\n').slice(-2).join(' | ')}`);
-        // The Warning event the kubelet records with the hook's whole output (pkg/kubelet/
-        // lifecycle/handlers.go runs the exec hook and returns "Exec lifecycle hook (<cmd>) for
-        // Container <c> in Pod <p> failed - error: …, message: <output>"; kuberuntime_container.go
-        // startContainer records it as FailedPostStartHook): what `kubectl describe pod` shows.
-        const podName = `${run.pod.metadata!.name}_${run.pod.metadata!.namespace}(${run.uid})`;
-        void this.o.api.podEvent?.(run.pod, 'Warning', 'FailedPostStartHook', `Exec lifecycle hook ([${postStart.join(' ')}]) for Container ${JSON.stringify(c.name)} in Pod ${JSON.stringify(podName)} failed - error: command '${postStart.join(' ')}' exited with ${r.code}: ${r.output}, message: ${JSON.stringify(r.output)}`);
+        // The hook's output is not in the container's log: the kubelet records it in a Warning
+        // FailedPostStartHook Event on the pod (kuberuntime_container.go startContainer →
+        // recordContainerEvent; the message is the handler runner's "Exec lifecycle hook (…)
+        // for Container … failed - error: …, message: <output>").
+        await this.hookEvent(run, c.name, postStart, r.code, r.output);
         return;
       }
     }
     run.backoffMs = LAB_POD_TIMING.backoffMs;
+  }
+
+  private async hookEvent(run: PodRun, container: string, command: string[], code: number, output: string): Promise<void> {
+    const ns = run.pod.metadata!.namespace!;
+    const name = run.pod.metadata!.name!;
+    const now = rfc3339();
+    // The end of the output, bounded: an Event is a note, not a log.
+    const out = output.length > 900 ? output.slice(-900) : output;
+    await this.o.api
+      .createEvent?.(ns, {
+        metadata: { generateName: `${name}.`, namespace: ns },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace: ns, uid: run.uid, fieldPath: `spec.containers{${container}}` },
+        type: 'Warning',
+        reason: 'FailedPostStartHook',
+        message: `Exec lifecycle hook ([${command.join(' ')}]) for Container "${container}" in Pod "${name}_${ns}(${run.uid})" failed - error: command '${command.join(' ')}' exited with ${code}: , message: ${JSON.stringify(out)}`,
+        source: { component: 'kubelet', host: this.o.node.name },
+        reportingComponent: 'kubelet',
+        reportingInstance: this.o.node.name,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      })
+      .catch((e: Error) => this.o.log?.(`node ${this.o.node.name}: pod ${run.key}: event FailedPostStartHook not recorded: ${e.message.split('\n')[0]}`));
   }
 
   private async postStatus(run: PodRun): Promise<void> {

@@ -427,9 +427,19 @@ export class LabNode {
    * does not answer is reset from the host. `disk`: the OS disk the next boots see
    * (an OS image's root, boot-os-image.ts); null: none. Returns the new boot record.
    */
-  async reboot(opts: { kernel?: LabKernel; initramfs?: Initramfs | string; disk?: string | null; exitTimeoutMs?: number } = {}): Promise<BootRecord> {
+  reboot(opts: { kernel?: LabKernel; initramfs?: Initramfs | string; disk?: string | null; exitTimeoutMs?: number } = {}): Promise<BootRecord> {
+    // One reboot at a time: a second caller (a rollout rebooting a node that the crash
+    // policy is restarting, crash-restart.ts) waits for the first boot, then reboots it again.
+    const next = this.rebooting.then(() => this.rebootNow(opts));
+    this.rebooting = next.catch(() => undefined);
+    return next;
+  }
+
+  private rebooting: Promise<unknown> = Promise.resolve();
+
+  private async rebootNow(opts: { kernel?: LabKernel; initramfs?: Initramfs | string; disk?: string | null; exitTimeoutMs?: number }): Promise<BootRecord> {
     const launch = this.launch;
-    if (launch && !launch.child.killed && launch.child.exitCode === null) {
+    if (launch && !launch.child.killed && launch.child.exitCode === null && launch.child.signalCode === null) {
       launch.expectExit = true;
       this._state = 'rebooting';
       if (launch.agent && !launch.agent.isClosed) {

@@ -30,14 +30,14 @@ export interface ProvisionOptions {
   count: number;
   kernel: LabKernel;
   memoryMB: number;
+  /** Appended to every node's kernel command line, on every boot. */
+  cmdline?: string;
   /** Where each node's console log goes. */
   runDir: string;
   bootTimeoutMs: number;
   log?: (line: string) => void;
   /** A host directory per node, shared into it at /mnt/share (9p): where the kubelet unpacks pulled images. */
   shareDir?: (node: string) => string;
-  /** Extra kernel command line of every boot (`lab up --kernel-arg`). */
-  cmdline?: string;
   /**
    * Boot through UEFI firmware with Secure Boot (`lab up --secure-boot`), with these
    * certificates enrolled as Machine Owner Keys (node/uefi.ts). The node keeps its firmware

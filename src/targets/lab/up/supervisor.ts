@@ -44,6 +44,7 @@ import { NodeAgent } from '../kubelet/node-agent.js';
 import { nodeApiFromKubeconfig } from '../kubelet/node-api.js';
 import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/controllers/node-lifecycle.js';
 import type { LabNode } from '../node/node.js';
+import { CrashRestarter } from '../node/crash-restart.js';
 import { deleteNodes, nodeNames, provisionNodes, roleLabels } from '../node/provider.js';
 import { labFiles, writeState, type LabState } from './state.js';
 import { createInstallManifests, type InstallManifest } from './install-manifests.js';
@@ -124,8 +125,10 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   let workloads: { stop(): Promise<void> }[] = [];
   let registry: LabRegistry | undefined;
   let metrics: LabMetrics | undefined;
+  let restarter: CrashRestarter | undefined;
 
   const stop = async () => {
+    await restarter?.stop();
     await metrics?.stop();
     await mosc?.stop();
     await mco?.stop();
@@ -204,7 +207,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       writeState(state);
       const labels = roleLabels(spec.nodes);
       for (const node of nodes) {
-        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, probeTimeoutMs: LAB_NODE_TIMING.gracePeriodMs - LAB_NODE_TIMING.heartbeatMs, log: spec.log, kubeletPort });
+        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, probeTimeoutMs: LAB_NODE_TIMING.gracePeriodMs - LAB_NODE_TIMING.heartbeatMs, log: spec.log, kubeletPort, intendedKernel: () => node.kernel.kver });
         await agent.register();
         agent.start();
         agents.push(agent);
@@ -213,6 +216,8 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       }
     }
     if (nodes.length > 0) {
+      restarter = new CrashRestarter({ nodes: () => nodes, ready: async (name) => (await client.getNode(name))?.status?.conditions?.find((c) => c.type === 'Ready')?.status, log: spec.log });
+      restarter.start();
       // cAdvisor-style /metrics of the nodes and their pods, scraped by Debian's prometheus:
       // the cluster target reads memory and CPU from it with the PromQL it runs on OpenShift.
       const k = kubelets;

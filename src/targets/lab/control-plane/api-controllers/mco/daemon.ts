@@ -88,6 +88,7 @@ export class NodeDaemon {
       await this.drain(desired);
       const os = await resolve();
       const image = await bootable(os, this.d.insecure);
+      await this.alive();
       this.d.log?.(`machine-config: ${this.name}: rebooting into ${os.digestRef} (${os.why}, kernel ${os.kver})`);
       const boot = await this.node.reboot({ kernel: image.kernel, initramfs: image.initramfs, disk: image.disk });
       if (boot.kver !== os.kver) throw new Error(`booted kernel ${boot.kver}, expected ${os.kver} from ${os.digestRef}`);
@@ -103,6 +104,24 @@ export class NodeDaemon {
       await this.setState('Degraded', error).catch(() => undefined);
       return { error };
     }
+  }
+
+  /**
+   * The real daemon runs on its node: a machine that died in the middle of an update takes
+   * its daemon with it, and the update resumes when the machine is back (remediated,
+   * node/crash-restart.ts) and the daemon starts again (daemon.go checkStateOnFirstRun:
+   * still not on desiredConfig → update). The lab's daemon runs on the host, so it waits
+   * for the machine instead of rebooting a dead one itself.
+   */
+  private async alive(timeoutMs = 600_000): Promise<void> {
+    if (this.node.state !== 'crashed') return;
+    this.d.log?.(`machine-config: ${this.name}: the node died during the update; waiting for it to come back`);
+    const deadline = Date.now() + timeoutMs;
+    while ((this.node.state as string) !== 'ready') {
+      if (Date.now() > deadline) throw new Error(`node ${this.name} did not come back within ${timeoutMs / 1000} s after it died`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    this.d.log?.(`machine-config: ${this.name}: the node is back; resuming the update`);
   }
 
   /** Waits until the Node's status carries the boot (the node agent posts it at its next heartbeat). */
