@@ -29,7 +29,7 @@ export interface WaitResult {
   pending: string[];
   /**
    * Not ok, and ended before the timeout because the target knows nothing more can
-   * happen without an outside action (lab: control-plane/settled.ts): why, and after how long.
+   * happen without an outside action: why, and after how long.
    */
   settled?: { reason: string; afterMs: number };
   /**

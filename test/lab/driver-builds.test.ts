@@ -11,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { loadDriver } from '../../src/driver/load.js';
 import { REFERENCE_DRIVER_DIR } from '../../src/driver/reference.js';
 import { buildDriver, DriverBuildError } from '../../src/targets/lab/driver-builds/driver-build.js';
-import { layDriverImage } from '../../src/targets/lab/driver-builds/driver-image.js';
 
 const kernels = existsSync('/lib/modules')
   ? readdirSync('/lib/modules')
@@ -90,18 +89,5 @@ describe('lab driver build', () => {
     expect(e.wallMs).toBeGreaterThan(0);
     // Nothing half-built is stored under a key.
     expect(readdirSync(store).filter((f) => /^[0-9a-f]{64}$/.test(f))).toEqual([]);
-  });
-
-  it.each(['dtk', 'kmm'] as const)('lays out the %s driver image as its Containerfile does', async (layout) => {
-    const driver = await referenceCopy();
-    const { record } = await buildDriver(driver, kernels[0]!, { storeDir: tmp('store') });
-    const dest = tmp(`image-${layout}`);
-    const image = await layDriverImage(record, driver.spec, layout, dest);
-    const base = layout === 'kmm' ? path.join(dest, 'opt') : dest;
-    const extra = path.join(base, 'lib', 'modules', record.kver, 'extra');
-    expect(readdirSync(extra).sort()).toEqual(['simple-kmod.ko', 'simple-procfs-kmod.ko']);
-    expect(readFileSync(path.join(base, 'lib', 'modules', record.kver, 'modules.dep'), 'utf8')).toContain('extra/simple-kmod.ko:');
-    expect(readFileSync(path.join(dest, 'etc', 'modprobe.d', 'simple-kmod.conf'), 'utf8')).toBe('options simple_kmod greeting=kmodlab\n');
-    expect(image.modprobeDir).toBe(layout === 'kmm' ? '/opt' : '/');
   });
 });

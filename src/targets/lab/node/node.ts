@@ -50,7 +50,7 @@ export interface LabNodeOptions {
    * microvm path. `mokCerts`: certificate files (DER or PEM) to enroll as Machine Owner Keys (uefi.ts).
    */
   uefi?: { mokCerts?: readonly string[]; varsCacheDir?: string };
-  /** Host port (127.0.0.1) forwarded to the guest's canary port on every boot (see canary-probe.ts). */
+  /** Host port (127.0.0.1) forwarded to the guest's port CANARY_GUEST_PORT on every boot (QEMU user networking). */
   canaryPort?: number;
 }
 

@@ -18,7 +18,7 @@ export const NODE_BASE_MODULES = [
   '9pnet',
   '9pnet_virtio',
   '9p',
-  // The canary workload's network (QEMU user networking, see node/canary-probe.ts).
+  // The guest's network (QEMU user networking with a host port forward: LabNodeOptions.canaryPort).
   'virtio_net',
 ] as const;
 
