@@ -249,7 +249,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
     if (spec.kernel) {
       const release = await (baseAhead ?? labBaseRelease(spec.kernel, registry, spec.log));
-      mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, log: spec.log });
+      mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, nodeStateDir: path.join(files.runDir, 'node-local'), log: spec.log });
       await mco.start();
     }
     // On-cluster layering: MachineOSConfig → MachineOSBuild (built with buildah, pushed to the registry).
