@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import type { Report } from '../../src/report/model.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
@@ -49,6 +50,12 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab-api --methods kmm --scenario
     const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;
     const day1 = events.filter((e) => e.scenario === 'day1');
     expect(day1.filter((e) => e.kind === 'module-state' && e.data['loaded'] === true).map((e) => e.node)).toContain('lab-node-0');
+    // The README's off-cluster build of the kmod image, performed by kmodlab before the install.
+    expect(day1.some((e) => e.kind === 'build' && e.data['ok'] === true && e.data['by'] === 'off-cluster driver-image')).toBe(true);
+    const steps = day1.filter((e) => e.kind === 'manual-step');
+    expect(steps.some((e) => String(e.data['command']).startsWith('podman build -f Containerfile ') && e.data['performedBy'] === 'kmodlab'), JSON.stringify(steps.map((e) => e.data))).toBe(true);
+    // No reboot beyond the pull unit's one (what the cluster target saw of it, if it was connected then).
+    expect(day1.filter((e) => e.kind === 'node-down' && e.node === 'lab-node-0').length).toBeLessThanOrEqual(1);
 
     // The pull unit: the image of the node's kernel, pulled once (by digest), then one reboot.
     const pulled = log.split('\n').filter((l) => /lab-node-0: \S+-pull\.service: pulled \S+:\S+ \(sha256:[0-9a-f]{64}\)/.test(l));
@@ -67,7 +74,11 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab-api --methods kmm --scenario
     const second = boots[1]!;
     const loaded = second.search(/-load\.service: loaded from \S+:\S+ \(sha256:/);
     expect(loaded, second.slice(-3000)).toBeGreaterThan(-1);
-    expect(second).toMatch(/insmod \/var\/lib\/kmodlab\/[^/]+\/[^/]+\/lib\/modules\/[^ ]+\.ko/);
+    // Every module of the driver, in its load order, from the node-local copy of the image's /opt.
+    const driver = parse(readFileSync(path.join(REPO, 'drivers', 'simple-kmod', 'driver.yaml'), 'utf8')) as { modules: { name: string }[] };
+    const insmods = [...second.matchAll(/^insmod (\/var\/lib\/kmodlab\/\S+\/lib\/modules\/\S+\/([^/\s]+)\.ko)/gm)].map((m) => m[2]);
+    expect(insmods).toEqual(driver.modules.map((m) => m.name));
+    expect(second.indexOf('insmod ')).toBeLessThan(loaded);
     expect(second).toMatch(/kmodlab-init: boot hook \/etc\/kmodlab\/boot\.d\/50-\S+-load\.service\.sh done/);
   });
 });
