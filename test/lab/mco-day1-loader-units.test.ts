@@ -50,6 +50,18 @@ describe('Day-1 loader of a kmm --day1 MachineConfig', () => {
     expect(hook).toContain(`${loader!.loadUnit}: loaded from img`);
   });
 
+  it('unloads the in-tree modules the script names before loading, as its load() does', () => {
+    const withInTree = ArtifactSetSchema.parse(kmmMethod.render({ ...driver, inTreeModulesToRemove: ['simple-kmod-old'] }, testRelease('4.14.12'), RenderOptionsSchema.parse({ day1: true, registry: 'quay.io/acme', pool: 'master' })));
+    const [loader] = loadersOf((allObjects(withInTree).find((o: K8sObject) => o.kind === 'MachineConfig') as unknown as MachineConfig).spec);
+    expect(loader!.unload).toEqual([{ loadedAs: 'simple_kmod_old', module: 'simple-kmod-old' }]);
+    const hook = loadHook(loader!, 'img', '6.1.0-25-amd64');
+    const unload = hook.indexOf("if grep -q '^simple_kmod_old ' /proc/modules; then");
+    expect(unload).toBeGreaterThan(-1);
+    expect(hook).toContain('/sbin/modprobe -v -r simple-kmod-old; fi');
+    expect(unload).toBeLessThan(hook.indexOf('/sbin/modprobe -v -d '));
+    expect(loadersOf(mc.spec)[0]!.unload).toEqual([]);
+  });
+
   it('finds nothing in a config without the loader script and units', () => {
     expect(loadersOf(templateConfig('worker', 'v').spec)).toEqual([]);
     const units = { ...mc.spec!, config: { ...mc.spec!.config!, systemd: { units: [] } } };

@@ -9,8 +9,9 @@
  *     on the node, pull it, keep it in the node's local storage and reboot — once; when it
  *     is there, do nothing;
  *   - the load unit, before network-pre.target, at every boot: if the image is on the
- *     node, run the script's own `modprobe -d /opt …` lines from it; otherwise nothing
- *     (there is no network yet).
+ *     node, unload the in-tree modules the script names, then run the script's own
+ *     `modprobe -d /opt …` lines from it; otherwise nothing (there is no network yet).
+ *     Firmware the script copies out of the image is not realized (no lab driver has any).
  * Lab nodes have no systemd, podman or persistent disk (their root is an initramfs), so the
  * units' effects are realized with the script's own values: the pull goes through the
  * kubelet's image store (skopeo, by digest, from the lab registry) and the image's `/opt`
@@ -36,6 +37,8 @@ export interface Day1Loader {
   imageStore: string;
   /** The `modprobe …` lines load() runs inside the image, in order (`-d /opt` as written). */
   modprobeLines: string[];
+  /** In-tree modules load() unloads first when loaded: `/proc/modules` name and the name given to `modprobe -r`. */
+  unload: { loadedAs: string; module: string }[];
 }
 
 interface IgnitionFile {
@@ -79,7 +82,9 @@ export function loadersOf(spec: MachineConfigSpec | undefined): Day1Loader[] {
       .split('\n')
       .map((l) => / "\$\{IMAGE\}" (modprobe .*)$/.exec(l.trim())?.[1])
       .filter((l): l is string => l !== undefined);
-    out.push({ loadUnit, pullUnit, imageRepo, imageStore, modprobeLines });
+    // `if grep -q '^<name> ' /proc/modules; then … modprobe -v -r <module>; fi`, run on the node itself.
+    const unload = [...load.matchAll(/^\s*if grep -q '\^(\S+) ' \/proc\/modules; then\n(?:\s*log [^\n]*\n)?\s*modprobe -v -r (\S+)\n\s*fi$/gm)].map((m) => ({ loadedAs: m[1]!, module: m[2]! }));
+    out.push({ loadUnit, pullUnit, imageRepo, imageStore, modprobeLines, unload });
   }
   return out;
 }
@@ -107,6 +112,7 @@ export function loadHook(loader: Day1Loader, image: string, kver: string): strin
     `# ${loader.loadUnit}: the load step, before the network (node-local copy of ${image})`,
     'set -e',
     `echo "${loader.loadUnit}: loading from ${image} (${root}) before the network"`,
+    ...loader.unload.map((u) => `if grep -q '^${u.loadedAs} ' /proc/modules; then echo "${loader.loadUnit}: unloading in-tree module ${u.module}"; /sbin/modprobe -v -r ${u.module}; fi`),
     ...lines,
     `echo "${loader.loadUnit}: loaded from ${image}"`,
     '',
