@@ -7,9 +7,8 @@
  * → loaded"); the node joins on the stock image, the MCO's first-boot update rebases it into
  * the layered image once (one reboot), nothing is rebuilt after the boot, and the module is
  * loaded at boot.
- * Not here: KMM's Day-1 form (a loader MachineConfig whose systemd units pull the kmod image
- * and load it at boot) — the lab's machine-config daemon does not realize ignition files or
- * units on its nodes yet.
+ * KMM's Day-1 form (a loader MachineConfig whose units pull the kmod image and load it at
+ * boot) is evaluate-lab-api-kmm-day1.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

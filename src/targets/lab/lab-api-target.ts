@@ -175,12 +175,9 @@ export class LabApiTarget implements Target {
     return { render: { pool: this.pool(), registry: this.imageRegistry() }, day1Registry: this.imageRegistry() };
   }
 
-  scenarioSupport(row?: string): Partial<Record<ScenarioId, ScenarioSupport>> {
+  scenarioSupport(): Partial<Record<ScenarioId, ScenarioSupport>> {
     return {
-      // KMM's Day-1 form is a MachineConfig of files and systemd units (pull the kmod
-      // image, reboot, load before the network); the lab's machine-config daemon does not
-      // write MachineConfig files or units to its nodes yet, so the driver would never load.
-      day1: row === 'kmm' ? { supported: false, reason: "KMM's Day-1 loader MachineConfig (files and systemd units) is not realized by the lab's machine-config daemon yet" } : { supported: true },
+      day1: { supported: true },
       ...(this.labReleases.upgradeTo ? {} : { upgrade: { supported: false, reason: 'no newer kernel of the same series in the lab' } }),
       ...(this.labReleases.realtime ? {} : { 'kernel-switch': { supported: false, reason: 'no realtime kernel in the lab' } }),
     };

@@ -158,6 +158,9 @@ export function planOffClusterBuilds(dir: string, registry: LabRegistry, opts: {
       });
     }
   }
+  // After the source image: KMM's Containerfile copies the driver source from it.
+  const kmodImage = kmmDay1ImagePlan(dir, registry);
+  if (kmodImage) plans.push(kmodImage);
   for (const p of plans) {
     if (!existsSync(p.sourceDir) || !statSync(p.sourceDir).isDirectory()) {
       throw new UserError(`driver source directory ${p.sourceDir} (named by ${p.step === 'layered-os-image' ? join(dir, 'build.sh') : join(dir, 'README.md')}) does not exist`, 'pass --source <driver dir>');
@@ -189,6 +192,36 @@ function driverImagePlan(dir: string, registry: LabRegistry, sourceDir: string |
     script: `podman build ${args.join(' ')} -t ${shQuote(image)} -f Containerfile ${shQuote(context)}\npodman push --digestfile ${DIGEST_FILE['driver-image']} ${shQuote(image)}`,
     // manual-steps.ts's wording of the step.
     manualStep: `podman build -f Containerfile ${context} && podman push <image>`,
+  };
+}
+
+/**
+ * The README's off-cluster build of a KMM Day-1 kmod image (the image the loader
+ * MachineConfig pulls, `<repo>:<kernel>`): `podman build -f Containerfile --authfile …
+ * -v "$PWD/host-modules:/lib/modules/<kver>:ro" --build-arg DTK_AUTO=… --build-arg
+ * KERNEL_FULL_VERSION=… -t <image> .` then `podman push <image>`. The README mounts the
+ * DTK image's own module tree over /lib/modules/<kver> (KMM mounts the node's); in the
+ * builder stage, which is that DTK image, the tree is already there, so the lab builds
+ * without the mount. A signed image (built `-unsigned`, then signed with the person's
+ * keys) is left to the person: kmodlab holds no keys.
+ */
+function kmmDay1ImagePlan(dir: string, registry: LabRegistry): OffClusterBuildPlan | undefined {
+  if (!existsSync(join(dir, 'Containerfile')) || existsSync(join(dir, 'build.sh')) || !existsSync(join(dir, 'README.md'))) return undefined;
+  const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+  const m = /^podman build -f Containerfile (?:--authfile \S+ )?(?:-v \S+ )?\\\n((?:[ \t]+--build-arg \S+ \\\n)+)[ \t]+-t (\S+) \.\npodman push (\S+)$/m.exec(readme);
+  if (!m || m[2] !== m[3]) return undefined;
+  const args = [...m[1]!.matchAll(/--build-arg (\w+)=(\S+)/g)].map((a) => `--build-arg ${a[1]}=${shQuote(a[2]!)}`);
+  const image = labDestination(m[2]!, registry);
+  return {
+    step: 'driver-image',
+    dir,
+    containerfile: 'Containerfile',
+    renderedImage: m[2]!,
+    image,
+    sourceDir: dir,
+    script: `podman build ${args.join(' ')} -t ${shQuote(image)} -f Containerfile ${shQuote(dir)}\npodman push --digestfile ${DIGEST_FILE['driver-image']} ${shQuote(image)}`,
+    // manual-steps.ts's wording of the step.
+    manualStep: `podman build -f Containerfile ${dir} && podman push <image>`,
   };
 }
 

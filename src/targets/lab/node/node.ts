@@ -180,6 +180,10 @@ export class LabNode {
   get kernel(): LabKernel {
     return this._kernel;
   }
+  /** The initramfs the node boots (its next reboot too, unless told otherwise). */
+  get initramfs(): string {
+    return this._initramfs;
+  }
   get pid(): number | undefined {
     return this.launch?.child.pid;
   }

@@ -155,6 +155,8 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
   // are both seconds of this host's time); they join — register as Nodes — only after
   // the API is up and the installer manifests are in it, as below.
   const shareDir = (name: string) => path.join(files.runDir, `${name}.share`);
+  /** The nodes' local storage that the machine-config daemon's units write (mco/day1-loader.ts). */
+  const nodeLocalDir = path.join(files.runDir, 'node-local');
   let booting: Promise<LabNode[]> | undefined;
   let offersAhead: ReturnType<typeof labReleaseOffers> | undefined;
   let baseAhead: ReturnType<typeof labBaseRelease> | undefined;
@@ -166,6 +168,8 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
         rmSync(shareDir(n), { recursive: true, force: true });
         mkdirSync(shareDir(n), { recursive: true });
       }
+      // Nor does it hold anything a Day-1 loader saved on a node of an earlier lab.
+      rmSync(nodeLocalDir, { recursive: true, force: true });
       booting = provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir, cmdline: spec.cmdline, uefi: spec.uefi });
       // Adopted below; a failure before that is collected in the catch (its nodes stopped there).
       booting.then((n) => (nodes = n)).catch(() => undefined);
@@ -259,7 +263,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
     if (spec.kernel) {
       const release = await (baseAhead ?? labBaseRelease(spec.kernel, registry, spec.log));
-      mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, log: spec.log });
+      mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, nodeStateDir: nodeLocalDir, log: spec.log });
       await mco.start();
     }
     // On-cluster layering: MachineOSConfig → MachineOSBuild (built with buildah, pushed to the registry).

@@ -11,16 +11,20 @@
  *     none while spec.paused; the pool's status and conditions;
  *   - machine-config-daemon (mco/daemon.ts, mco/os-target.ts): per node, drain, reboot
  *     the QEMU node into the new OS, uncordon; Degraded with the pull error when the image
- *     does not resolve.
+ *     does not resolve;
+ *   - the systemd units of a config that the lab realizes on its nodes: KMM's Day-1 loader
+ *     (mco/day1-loader.ts: pull after the network and reboot once, load at every boot).
  * The daemons' updates run concurrently with the reconcile loop (a reboot takes minutes);
  * every read comes from the shared informers.
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1ConfigMap, type V1Node } from '@kubernetes/client-node';
+import { PULL_ATTEMPTS, PULL_RETRY_SECONDS } from '../../../../methods/kmm/day1.js';
 import type { LabRegistry } from '../../images/registry.js';
 import type { LabNode } from '../../node/node.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 import { labImageRef, layeredImageOf, MACHINEOSCONFIGS } from './machineosconfig.js';
 import { annotation, NodeDaemon } from './mco/daemon.js';
+import { Day1LoaderStore, loadersOf } from './mco/day1-loader.js';
 import { osFor } from './mco/os-target.js';
 import { ANN, candidates, nodesOfPool, poolOfNode, poolStatus } from './mco/pool-status.js';
 import { defaultPool, RenderError, renderPool, templateConfig, type MachineConfig, type MachineConfigPool } from './mco/render.js';
@@ -35,6 +39,9 @@ const GROUP = 'machineconfiguration.openshift.io';
 /** Back-off between attempts of a failed node update [upstream: 5 s, at most 60 s]. */
 export const MCO_RETRY = { firstMs: 5_000, maxMs: 30_000 } as const;
 
+/** A Day-1 pull unit's retries (the kmm method's script: PULL_ATTEMPTS tries, PULL_RETRY_SECONDS apart). */
+export const DAY1_PULL = { attempts: PULL_ATTEMPTS, retryMs: PULL_RETRY_SECONDS * 1000 } as const;
+
 export interface MachineConfigControllerOptions {
   kc: KubeConfig;
   informers: SharedInformers;
@@ -44,6 +51,8 @@ export interface MachineConfigControllerOptions {
   insecure: (ref: string) => boolean;
   /** The release at lab up: what the ConfigMap gets when it does not exist yet. */
   release: { baseOSContainerImage: string; releaseVersion: string };
+  /** Where the nodes' local storage (Day-1 loaders' pulled images) is kept on the host; none: Day-1 loaders are not run. */
+  nodeStateDir?: string;
   log?: (line: string) => void;
 }
 
@@ -72,11 +81,22 @@ export class MachineConfigController {
   private queued = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private readonly day1?: Day1LoaderStore;
+  /** Node → the boot its Day-1 pull units ran at (once per boot), with the attempts of a failing pull. */
+  private readonly pullRuns = new Map<string, { bootId: string; attempts: number; notBefore: number; done: boolean }>();
 
   constructor(private readonly o: MachineConfigControllerOptions) {
     this.core = o.kc.makeApiClient(CoreV1Api);
     this.custom = o.kc.makeApiClient(CustomObjectsApi);
-    for (const n of o.nodes) this.daemons.set(n.name, new NodeDaemon({ kc: o.kc, informers: o.informers, insecure: o.insecure, log: o.log }, n));
+    if (o.nodeStateDir) this.day1 = new Day1LoaderStore(o.nodeStateDir, o.insecure);
+    const day1 = this.day1;
+    const localLayer = day1
+      ? (node: string, config: string, kver: string, initramfs: string) => {
+          const spec = o.informers.list<MachineConfig>(PATHS.machineconfigs).find((m) => m.metadata.name === config)?.spec;
+          return day1.bootImage(node, loadersOf(spec), kver, initramfs);
+        }
+      : undefined;
+    for (const n of o.nodes) this.daemons.set(n.name, new NodeDaemon({ kc: o.kc, informers: o.informers, insecure: o.insecure, log: o.log, localLayer }, n));
   }
 
   async start(): Promise<void> {
@@ -177,6 +197,7 @@ export class MachineConfigController {
       await this.reconcilePool(pool, pools, mcs, nodes, poolBase).catch((e: Error) => this.o.log?.(`machine-config: pool ${pool.metadata.name}: ${e.message.split('\n')[0]}`));
     }
     for (const node of nodes) this.runDaemon(node, pools, mcs, base);
+    for (const node of nodes) this.runDay1Pull(node, mcs);
   }
 
   private async reconcilePool(pool: MachineConfigPool, pools: MachineConfigPool[], mcs: MachineConfig[], allNodes: V1Node[], base: { osImage: string; releaseVersion: string }): Promise<void> {
@@ -260,6 +281,56 @@ export class MachineConfigController {
         this.kick();
       });
     this.inFlight.set(name, work);
+  }
+
+  /**
+   * The Day-1 pull units of the node's current config, once per boot, after the network
+   * (the Node reports the boot: its agent is up): a pulled image → reboot into the boot
+   * image with the node-local layer, whose hook loads the driver before the network.
+   * A failed pull is tried again as the script does (PULL_ATTEMPTS × PULL_RETRY_SECONDS of
+   * src/methods/kmm/day1.ts), then given up for this boot.
+   */
+  private runDay1Pull(node: V1Node, mcs: MachineConfig[]): void {
+    const name = node.metadata!.name!;
+    const daemon = this.daemons.get(name);
+    if (!this.day1 || !daemon || this.inFlight.has(name) || daemon.node.state !== 'ready') return;
+    const current = annotation(node, ANN.current);
+    if (!current || annotation(node, ANN.desired) !== current || annotation(node, ANN.state) !== 'Done') return;
+    const loaders = loadersOf(mcs.find((m) => m.metadata.name === current)?.spec);
+    const bootId = daemon.node.currentBootId;
+    const kver = node.status?.nodeInfo?.kernelVersion;
+    if (loaders.length === 0 || !bootId || !kver || node.status?.nodeInfo?.bootID !== bootId) return;
+    let run = this.pullRuns.get(name);
+    if (run?.bootId !== bootId) this.pullRuns.set(name, (run = { bootId, attempts: 0, notBefore: 0, done: false }));
+    if (run.done || Date.now() < run.notBefore) return;
+    const r = run;
+    const day1 = this.day1;
+    const work = (async () => {
+      r.attempts++;
+      const outcomes = await day1.pull(name, loaders, kver);
+      const failed = outcomes.filter((x) => 'error' in x);
+      for (const x of outcomes) {
+        if ('error' in x) this.o.log?.(`machine-config: ${name}: ${x.loader.pullUnit}: pulling ${x.image} failed (attempt ${r.attempts}/${DAY1_PULL.attempts}): ${x.error}`);
+        else if (x.pulled) this.o.log?.(`machine-config: ${name}: ${x.loader.pullUnit}: pulled ${x.image} (${x.digest}) into ${x.loader.imageStore}`);
+      }
+      if (failed.length > 0 && r.attempts < DAY1_PULL.attempts) r.notBefore = Date.now() + DAY1_PULL.retryMs;
+      else r.done = true;
+      if (!outcomes.some((x) => x.pulled)) return;
+      // The script's `systemctl reboot`, so that the load unit finds the image before the network.
+      const initramfs = await day1.bootImage(name, loaders, kver, daemon.node.initramfs);
+      this.o.log?.(`machine-config: ${name}: ${outcomes.filter((x) => x.pulled).map((x) => x.loader.pullUnit).join(', ')}: rebooting so that the load unit loads the driver before the network`);
+      const boot = await daemon.selfReboot(initramfs);
+      this.o.log?.(`machine-config: ${name}: rebooted after the Day-1 pull (kernel ${boot.kver}, boot ${boot.bootId})`);
+    })();
+    this.inFlight.set(
+      name,
+      work
+        .catch((e: Error) => this.o.log?.(`machine-config: ${name}: Day-1 pull: ${e.message.split('\n')[0]}`))
+        .finally(() => {
+          this.inFlight.delete(name);
+          this.kick();
+        }),
+    );
   }
 
   /** The daemon of a node: start an update when desired differs from current. */

@@ -29,6 +29,12 @@ export interface DaemonDeps {
   log?: (line: string) => void;
   /** How long a drain waits for the pods to be gone. */
   drainTimeoutMs?: number;
+  /**
+   * The boot image the node boots for `config` on `kver`: `initramfs` with the node's own
+   * files on it (what lives on its disk across reboots, e.g. a Day-1 loader's pulled
+   * image, day1-loader.ts); `initramfs` when there are none.
+   */
+  localLayer?: (node: string, config: string, kver: string, initramfs: string) => Promise<string>;
 }
 
 const ownedByDaemonSet = (p: V1Pod) => (p.metadata?.ownerReferences ?? []).some((r) => r.kind === 'DaemonSet' && r.controller);
@@ -90,7 +96,8 @@ export class NodeDaemon {
       const image = await bootable(os, this.d.insecure);
       await this.alive();
       this.d.log?.(`machine-config: ${this.name}: rebooting into ${os.digestRef} (${os.why}, kernel ${os.kver})`);
-      const boot = await this.node.reboot({ kernel: image.kernel, initramfs: image.initramfs, disk: image.disk });
+      const initramfs = (await this.d.localLayer?.(this.name, desired, os.kver, image.initramfs)) ?? image.initramfs;
+      const boot = await this.node.reboot({ kernel: image.kernel, initramfs, disk: image.disk });
       if (boot.kver !== os.kver) throw new Error(`booted kernel ${boot.kver}, expected ${os.kver} from ${os.digestRef}`);
       // The daemon runs after the kubelet on the booted node: the Node shows the new boot first.
       await this.nodeReports(boot.bootId);
@@ -122,6 +129,17 @@ export class NodeDaemon {
       await new Promise((r) => setTimeout(r, 500));
     }
     this.d.log?.(`machine-config: ${this.name}: the node is back; resuming the update`);
+  }
+
+  /**
+   * A reboot the node asks for itself (a unit's `systemctl reboot`, as KMM's Day-1 pull
+   * step does): no drain, no config change; same kernel and disk, `initramfs` if given.
+   * Returns once the Node shows the new boot.
+   */
+  async selfReboot(initramfs?: string): Promise<{ bootId: string; kver: string }> {
+    const boot = await this.node.reboot(initramfs ? { initramfs } : {});
+    await this.nodeReports(boot.bootId);
+    return { bootId: boot.bootId, kver: boot.kver };
   }
 
   /** Waits until the Node's status carries the boot (the node agent posts it at its next heartbeat). */
