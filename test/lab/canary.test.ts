@@ -112,8 +112,6 @@ describe.skipIf(!ok)(`the canary on kmodlab lab up${ok ? '' : why}`, () => {
     // The kubelet saw the process die (SIGKILL: exit 137) and started it again.
     expect(recovered!.restartCount).toBe(1);
     expect(recovered!.lastTerminated?.exitCode).toBe(137);
-    // Probes came at the fixed interval (not faster), however long the API took.
-    for (let i = 1; i < samples.length; i++) expect(samples[i]!.t - samples[i - 1]!.t).toBeGreaterThanOrEqual(INTERVAL_MS - 50);
     // The cluster target's canary watch reads the same Deployment: down, then up again.
     const seen = after.flatMap((s, i) => canaryEvents('MODIFIED', s.deployment as never, (i ? after[i - 1] : first)!.deployment as never, CANARY_NODE_LABEL));
     expect(seen.map(([kind, data, n]) => [kind, data.up, n])).toEqual(expect.arrayContaining([['canary', false, node], ['canary', true, node]]));

@@ -50,7 +50,8 @@ interface Pod {
 interface Build {
   metadata: { name: string; creationTimestamp?: string; labels?: Record<string, string> };
   spec: { strategy: { dockerStrategy?: { buildArgs?: { name: string; value: string }[] } } };
-  status: { phase?: string; output?: { to?: { imageDigest?: string } } };
+  /** Absent on a Build just created. */
+  status?: { phase?: string; output?: { to?: { imageDigest?: string } } };
 }
 
 describe.skipIf(!ok)(`cluster upgrades on kmodlab lab up, with kubectl${ok ? '' : why}`, () => {
@@ -171,13 +172,14 @@ describe.skipIf(!ok)(`cluster upgrades on kmodlab lab up, with kubectl${ok ? '' 
     // A Build started by the moved tag, completed, whose image the DaemonSet's pod now runs.
     const rebuilt = await pollUntil(
       () => builds(ns),
-      (bs) => bs.some((b) => !before.includes(b.metadata.name) && b.status.phase === 'Complete'),
+      (bs) => bs.some((b) => !before.includes(b.metadata.name) && b.status?.phase === 'Complete'),
       900_000,
       3_000,
     );
-    const build = rebuilt.find((b) => !before.includes(b.metadata.name) && b.status.phase === 'Complete');
-    expect(build, `${JSON.stringify(rebuilt.map((b) => [b.metadata.name, b.status.phase]))}\n${logTail()}`).toBeDefined();
-    const digest = build!.status.output!.to!.imageDigest!;
+    // A Build just created has no status yet (a second trigger may start one).
+    const build = rebuilt.find((b) => !before.includes(b.metadata.name) && b.status?.phase === 'Complete');
+    expect(build, `${JSON.stringify(rebuilt.map((b) => [b.metadata.name, b.status?.phase]))}\n${logTail()}`).toBeDefined();
+    const digest = build!.status!.output!.to!.imageDigest!;
     const running = await pollUntil(
       () => pods(ns),
       (ps) => ps.some((p) => p.status.containerStatuses?.[0]?.ready && p.status.containerStatuses[0].imageID?.endsWith(`@${digest}`)),
