@@ -169,30 +169,39 @@ export function planOffClusterBuilds(dir: string, registry: LabRegistry, opts: {
   return plans;
 }
 
-/**
- * The README's off-cluster build of the driver container image itself (dtk Day 1), when it
- * has one: `podman build [--authfile f] --build-arg K=V… -t <image> -f Containerfile <context>`.
- * A build that needs signing secrets (--secret) is left to the person: kmodlab holds no keys.
- */
-function driverImagePlan(dir: string, registry: LabRegistry, sourceDir: string | undefined): OffClusterBuildPlan | undefined {
+/** The README of a directory built with its own Containerfile (not layering's build.sh), if it has both. */
+function containerfileReadme(dir: string): string | undefined {
   if (!existsSync(join(dir, 'Containerfile')) || existsSync(join(dir, 'build.sh')) || !existsSync(join(dir, 'README.md'))) return undefined;
-  const readme = readFileSync(join(dir, 'README.md'), 'utf8');
-  const m = /^podman build ((?:[^\n]*\\\n)*?)\s*-t (\S+) -f Containerfile (\S+)\npodman push \S+$/m.exec(readme);
-  if (!m || /--secret\b/.test(m[1]!)) return undefined;
-  const args = [...m[1]!.matchAll(/--build-arg (\w+)=(\S+)/g)].map((a) => `--build-arg ${a[1]}=${shQuote(a[2]!)}`);
-  const context = resolve(sourceDir ?? m[3]!);
-  const image = labDestination(m[2]!, registry);
+  return readFileSync(join(dir, 'README.md'), 'utf8');
+}
+
+/** The plan of one `podman build -f Containerfile` + push the README names: its build args, into the lab registry. */
+function containerfilePlan(dir: string, registry: LabRegistry, renderedImage: string, buildArgs: string, context: string): OffClusterBuildPlan {
+  const args = [...buildArgs.matchAll(/--build-arg (\w+)=(\S+)/g)].map((a) => `--build-arg ${a[1]}=${shQuote(a[2]!)}`);
+  const image = labDestination(renderedImage, registry);
   return {
     step: 'driver-image',
     dir,
     containerfile: 'Containerfile',
-    renderedImage: m[2]!,
+    renderedImage,
     image,
     sourceDir: context,
     script: `podman build ${args.join(' ')} -t ${shQuote(image)} -f Containerfile ${shQuote(context)}\npodman push --digestfile ${DIGEST_FILE['driver-image']} ${shQuote(image)}`,
     // manual-steps.ts's wording of the step.
     manualStep: `podman build -f Containerfile ${context} && podman push <image>`,
   };
+}
+
+/**
+ * The README's off-cluster build of the driver container image itself (dtk Day 1), when it
+ * has one: `podman build [--authfile f] --build-arg K=V… -t <image> -f Containerfile <context>`.
+ * A build that needs signing secrets (--secret) is left to the person: kmodlab holds no keys.
+ */
+function driverImagePlan(dir: string, registry: LabRegistry, sourceDir: string | undefined): OffClusterBuildPlan | undefined {
+  const readme = containerfileReadme(dir);
+  const m = readme && /^podman build ((?:[^\n]*\\\n)*?)\s*-t (\S+) -f Containerfile (\S+)\npodman push \S+$/m.exec(readme);
+  if (!m || /--secret\b/.test(m[1]!)) return undefined;
+  return containerfilePlan(dir, registry, m[2]!, m[1]!, resolve(sourceDir ?? m[3]!));
 }
 
 /**
@@ -206,23 +215,10 @@ function driverImagePlan(dir: string, registry: LabRegistry, sourceDir: string |
  * keys) is left to the person: kmodlab holds no keys.
  */
 function kmmDay1ImagePlan(dir: string, registry: LabRegistry): OffClusterBuildPlan | undefined {
-  if (!existsSync(join(dir, 'Containerfile')) || existsSync(join(dir, 'build.sh')) || !existsSync(join(dir, 'README.md'))) return undefined;
-  const readme = readFileSync(join(dir, 'README.md'), 'utf8');
-  const m = /^podman build -f Containerfile (?:--authfile \S+ )?(?:-v \S+ )?\\\n((?:[ \t]+--build-arg \S+ \\\n)+)[ \t]+-t (\S+) \.\npodman push (\S+)$/m.exec(readme);
+  const readme = containerfileReadme(dir);
+  const m = readme && /^podman build -f Containerfile (?:--authfile \S+ )?(?:-v \S+ )?\\\n((?:[ \t]+--build-arg \S+ \\\n)+)[ \t]+-t (\S+) \.\npodman push (\S+)$/m.exec(readme);
   if (!m || m[2] !== m[3]) return undefined;
-  const args = [...m[1]!.matchAll(/--build-arg (\w+)=(\S+)/g)].map((a) => `--build-arg ${a[1]}=${shQuote(a[2]!)}`);
-  const image = labDestination(m[2]!, registry);
-  return {
-    step: 'driver-image',
-    dir,
-    containerfile: 'Containerfile',
-    renderedImage: m[2]!,
-    image,
-    sourceDir: dir,
-    script: `podman build ${args.join(' ')} -t ${shQuote(image)} -f Containerfile ${shQuote(dir)}\npodman push --digestfile ${DIGEST_FILE['driver-image']} ${shQuote(image)}`,
-    // manual-steps.ts's wording of the step.
-    manualStep: `podman build -f Containerfile ${dir} && podman push <image>`,
-  };
+  return containerfilePlan(dir, registry, m[2]!, m[1]!, dir);
 }
 
 interface CacheRecord {
