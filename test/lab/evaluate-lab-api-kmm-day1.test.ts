@@ -25,7 +25,7 @@ const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: not installed: ${missing.joi
 
 type Events = { kind: string; method?: string; scenario?: string; node?: string; data: Record<string, unknown> }[];
 
-describe.skipIf(!ok)(`kmodlab evaluate --target lab-api --methods kmm --scenarios day1${ok ? '' : why}`, () => {
+describe.skipIf(!ok)(`kmodlab evaluate --methods kmm --scenarios day1${ok ? '' : why}`, () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-labapi-kmm-day1-'));
   let registry: LabRegistry;
   const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), KMODLAB_REGISTRY: registry.host });
