@@ -75,8 +75,7 @@ export interface Target {
 
   // Optional capabilities (a real cluster can be read-only or dry-run):
   /** Scenarios the target cannot run, with why (default: it runs them all). */
-  /** Which scenarios the target can run, for a row when it depends on the row. */
-  scenarioSupport?(row?: string): Partial<Record<ScenarioId, { supported: boolean; reason?: string }>>;
+  scenarioSupport?(): Partial<Record<ScenarioId, { supported: boolean; reason?: string }>>;
   /** False when module presence on the nodes cannot be observed (dry-run, observe-only). */
   readonly observesModules?: boolean;
   /** Observe-only: nothing is applied; scenarios `follow` what someone else applies. */

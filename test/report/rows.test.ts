@@ -145,29 +145,6 @@ describe('rows: measured variant = features column', () => {
     expect(target.applied).toEqual([{ method: 'dtk', variant: 'tracking' }]);
   });
 
-  it('a scenario the target cannot run for one row is not run for that row only, with the target\'s why', async () => {
-    class NoKmmDay1 extends NoNodesFakeTarget {
-      scenarioSupport(row?: string) {
-        return { day1: row === 'kmm' ? { supported: false, reason: 'no loader here' } : { supported: true } };
-      }
-    }
-    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'kmodlab-rows-support-')), 'run');
-    const driver = await loadDriver(REFERENCE_DRIVER_FILE);
-    const recorder = new Recorder(dir);
-    const target = new NoKmmDay1();
-    const { failed } = await runEvaluation(
-      { runId: 'rows-support', target, recorder, driver: driver.spec, methods: ['dtk', 'kmm'], scenarios: ['day1'], baseline: false, render: { pool: 'master' }, day1Registry: 'quay.io/example', steadyMs: 0 },
-      {},
-    );
-    recorder.close();
-    expect(failed).toBe(0);
-    const report = buildReport(readRun(dir));
-    const r = (id: string) => report.results.find((x) => x.method === id && x.scenario === 'day1')!;
-    expect(r('kmm').status).toBe('not-run');
-    expect(r('kmm').reason).toMatch(/no loader here/);
-    expect(r('dtk').status).toBe('completed');
-  });
-
   it('a row whose scenarios rendered another variant shows that variant, not its name', () => {
     const run = runOf([
       runStart({ methods: ['dtk-tracking'] }),
