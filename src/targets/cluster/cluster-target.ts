@@ -46,6 +46,7 @@ import { OlmSteps } from './olm-steps.js';
 import { isBinaryBuildConfig, runBinaryBuild } from './binary-build.js';
 import { sourceImageOf, sourceImageState } from './kmm-source-image.js';
 import { listLeftovers, MCO_CURRENT_CONFIG } from './leftovers.js';
+import { SettleClock, settleDecision } from './settled.js';
 
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 const MACHINECONFIGS: ResourceRef = { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigs', kind: 'MachineConfig', namespaced: false };
@@ -77,6 +78,16 @@ export interface ClusterTargetOptions {
   readyzIntervalMs?: number;
   /** Between two module probes while waiting (default 10 s). */
   probeIntervalMs?: number;
+  /**
+   * How long the watched objects must show a state nothing changes without an outside
+   * action (settled.ts) before a wait for the driver ends early, as `settled` (default 60 s).
+   * Not shorter: a pod crash-loops for a while during a normal rollout (the new image on the
+   * old kernel until the reboot, the old image until the DaemonSet replaces it), and the
+   * controllers that end such a spell (image triggers, the DaemonSet controller, KMM) act
+   * within seconds of each other, not minutes; 60 s is also past the kubelet's first three
+   * back-offs (10+20+40 s), so a crash loop counts only once it has repeated.
+   */
+  settleGraceMs?: number;
   /** Between two polls of a rollout, upgrade or deletion (default 10 s). */
   pollMs?: number;
   /** The driver's source directory: fed to Binary BuildConfigs (`oc start-build --from-dir`); without it that step is the user's. */
@@ -444,8 +455,16 @@ export class ClusterTarget implements Target {
       if (builds) await this.startWatch(`builds/${ns}`, 'watch-builds', builds, { namespace: ns }, (t, o, old) => buildEvents(t, o as never, old as never));
     }
     if (allObjects(set).some((o) => o.kind === 'Module')) await this.watchKmmModules();
+    this.podDelivered = allObjects(set).some((o) => o.kind === 'DaemonSet' || o.kind === 'Module');
+    if (allObjects(set).some((o) => o.kind === 'MachineOSConfig')) {
+      const mosb = await this.serves('machineconfiguration.openshift.io/v1', 'MachineOSBuild');
+      if (mosb) await this.startWatch('mosb', 'watch-machineosbuilds', mosb, {}, () => []);
+    }
     if (this.o.observeOnly) this.startWindow();
   }
+
+  /** The followed set loads the driver with pods (DaemonSet, KMM Module), not with the OS image. */
+  private podDelivered = false;
 
   /**
    * KMM Modules are watched from when the kind is served: on a cluster where KMM is
@@ -607,13 +626,16 @@ export class ClusterTarget implements Target {
       this.o.emit('fault', { fault: 'no-target-node', message: `no node of ${this.label} matches the method's node selector (pool ${this.pool()}): the driver goes nowhere` });
       return { ok: false, pending: [] };
     }
-    const deadline = Date.now() + want.timeoutMs;
+    const start = Date.now();
+    const deadline = start + want.timeoutMs;
+    const clock = new SettleClock(this.o.settleGraceMs ?? 60_000);
     for (;;) {
       const pending = await this.probeAll(modules, want.loaded);
       if (pending.length === 0) return { ok: true, pending: [] };
-      if (Date.now() >= deadline) {
+      const settled = clock.update(this.settleDecision(pending, want.loaded), Date.now());
+      if (settled || Date.now() >= deadline) {
         const blockedBy = this.blockers();
-        return { ok: false, pending, ...(blockedBy.length ? { blockedBy } : {}) };
+        return { ok: false, pending, ...(settled ? { settled: { reason: settled, afterMs: Date.now() - start } } : {}), ...(blockedBy.length ? { blockedBy } : {}) };
       }
       await sleep(Math.min(this.o.probeIntervalMs ?? 10_000, Math.max(0, deadline - Date.now())));
     }
@@ -621,8 +643,26 @@ export class ClusterTarget implements Target {
 
   /** What the watches show holding a rollout up: pods of the followed namespaces failing to pull, degraded pools. */
   private blockers(): string[] {
-    const pods = [...this.followed].flatMap((ns) => [...(this.watches.get(`pods/${ns}`)?.cache.values() ?? [])]);
-    return blockers(pods, this.watches.get('mcp')?.cache.values() ?? []);
+    return blockers(this.followedObjects('pods'), this.watches.get('mcp')?.cache.values() ?? []);
+  }
+
+  /** The watched objects of one kind (`pods`, `builds`) in the followed namespaces. */
+  private followedObjects(kind: 'pods' | 'builds'): WatchObject[] {
+    return [...this.followed].flatMap((ns) => [...(this.watches.get(`${kind}/${ns}`)?.cache.values() ?? [])]);
+  }
+
+  /** Whether the watches show the pending nodes' state cannot change by itself (settled.ts). */
+  private settleDecision(pending: string[], wantLoaded: boolean) {
+    return settleDecision({
+      pending,
+      wantLoaded,
+      podDelivered: this.podDelivered,
+      nodes: this.nodeObjects(),
+      pools: this.watches.get('mcp')?.cache.values() ?? [],
+      pods: this.followedObjects('pods'),
+      builds: this.followedObjects('builds'),
+      machineOSBuilds: this.watches.get('mosb')?.cache.values(),
+    });
   }
 
   /** Probes the targeted nodes (Ready ones; the others are pending); returns nodes not in the wanted state. */

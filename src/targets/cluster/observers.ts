@@ -23,7 +23,7 @@ function ready(n: Node | undefined): boolean | undefined {
 }
 
 /** MCO marks a node it is updating (drain + reboot) with this annotation. */
-const MCO_STATE = 'machineconfiguration.openshift.io/state';
+export const MCO_STATE = 'machineconfiguration.openshift.io/state';
 
 /**
  * Nodes: Ready True→not True = `node-down`; Ready back to True = `node-up` (with the
