@@ -197,7 +197,8 @@ export function settleDecision(i: SettleInput): SettleDecision {
     if (i.podDelivered) {
       const stuck = here.map((p) => [p, podCannotStart(p)] as const).filter(([, why]) => why !== undefined);
       if (stuck.length > 0) {
-        reasons.push(`${name}: ${stuck.map(([p, why]) => `pod ${p.metadata.namespace}/${p.metadata.name} ${why}`).join('; ')}, with no build or rollout in progress`);
+        const failed = buildFailed ? ` (the newest Build, ${buildFailed.metadata.namespace}/${buildFailed.metadata.name}, ${buildFailed.status?.phase})` : '';
+        reasons.push(`${name}: ${stuck.map(([p, why]) => `pod ${p.metadata.namespace}/${p.metadata.name} ${why}`).join('; ')}, with no build or rollout in progress${failed}`);
         keys.push(`${name}:${boot}:${stuck.map(([p, why]) => `${p.metadata.uid ?? p.metadata.name}/${why!.replace(/, \d+ restarts$/, '')}`).join(',')}`);
         continue;
       }
