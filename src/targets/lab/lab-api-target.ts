@@ -39,6 +39,7 @@ import { labOffClusterBuild } from './images/off-cluster-hook.js';
 import { openRegistry, type LabRegistry } from './images/registry.js';
 import { labReleaseVersion } from './images/release-info.js';
 import type { LabKernel } from './kernels/catalog.js';
+import { LAB_POD_TIMING } from './kubelet/pod-manager.js';
 import { nodeNames } from './node/provider.js';
 import { runningPid, startLab, stopLab, stopOnExit } from './up/background.js';
 import { readState } from './up/state.js';
@@ -298,6 +299,10 @@ export class LabApiTarget implements Target {
         ...(image ? { probeImage: image, canaryImage: image } : {}),
         probeIntervalMs: poll,
         pollMs: poll,
+        // The grace before a wait ends as settled, at the lab kubelet's scale: its restart
+        // back-off is capped at 30 s (10× shorter than upstream's 5 min), so a crash-looping
+        // container is tried again within the window, and its controllers resync every 5 s.
+        settleGraceMs: LAB_POD_TIMING.backoffMaxMs,
         readyzIntervalMs: 1_000,
         // The lab's Prometheus scrapes every 2 s: a few scrapes make a window.
         ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: 6_000 } : {}),
