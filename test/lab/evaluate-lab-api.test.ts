@@ -121,4 +121,30 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     // The tracking build ran in the lab (a Build object, not a build on the host), fed by kmodlab.
     expect(events.some((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true)).toBe(true);
   });
+
+  it('an upgrade: dtk pinned is settled (its pod crash-loops on the new kernel, nothing rebuilds) well before the settle timeout and the report says so; dtk tracking rebuilds and is not cut short', { timeout: 1_500_000 }, () => {
+    const out = path.join(dir, 'upgrade');
+    const r = run('evaluate', '--methods', 'dtk,dtk-tracking', '--scenarios', 'upgrade', '--no-baseline', '--steady', '1', '--out', out);
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as (Events[number] & { t?: string; at?: number })[];
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
+    const success = (method: string) => (report.results.find((x) => x.method === method && x.scenario === 'upgrade')?.metrics as Record<string, { value?: unknown }>)['success']?.value;
+    // Pinned: not restored, and the wait ended as settled, not at the 300 s timeout.
+    expect(success('dtk')).toBe(false);
+    const fault = events.find((e) => e.kind === 'fault' && e.method === 'dtk' && e.data['fault'] === 'driver-not-loaded');
+    const message = String(fault?.data['message'] ?? '');
+    expect(message).toMatch(/after the upgrade: the driver is not loaded on lab-node-0 and cannot change without another action \(lab-node-0: pod \S+ CrashLoopBackOff, \d+ restarts, with no build or rollout in progress\), seen after \d+ s/);
+    const seenAfterS = Number(/seen after (\d+) s/.exec(message)?.[1]);
+    // The lab's grace window (30 s, its kubelet's back-off cap) after the crash loop is established, well short of the settle timeout.
+    expect(seenAfterS).toBeGreaterThanOrEqual(30);
+    expect(seenAfterS).toBeLessThan(240);
+    const md = readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/^- dtk: fault `driver-not-loaded`: .*cannot change without another action \(.*CrashLoopBackOff.*\), seen after \d+ s/m);
+    // Tracking: the ImageStream trigger rebuilds for the new kernel and the pod comes back; no settled end.
+    expect(success('dtk-tracking'), JSON.stringify(events.filter((e) => e.method === 'dtk-tracking' && (e.kind === 'fault' || e.kind === 'build')))).toBe(true);
+    expect(events.filter((e) => e.method === 'dtk-tracking' && e.kind === 'fault' && /cannot change without another action/.test(String(e.data['message'])))).toEqual([]);
+    const upgradeStart = events.findIndex((e) => e.method === 'dtk-tracking' && e.kind === 'progress' && e.data['step'] === 'upgrade start');
+    expect(upgradeStart).toBeGreaterThan(0);
+    expect(events.slice(upgradeStart).some((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true), 'a rebuild after the upgrade began').toBe(true);
+  });
 });
