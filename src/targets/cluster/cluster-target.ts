@@ -84,8 +84,8 @@ export interface ClusterTargetOptions {
    * Not shorter: a pod crash-loops for a while during a normal rollout (the new image on the
    * old kernel until the reboot, the old image until the DaemonSet replaces it), and the
    * controllers that end such a spell (image triggers, the DaemonSet controller, KMM) act
-   * within seconds of each other, not minutes; 60 s is also past the kubelet's first three
-   * back-offs (10+20+40 s), so a crash loop counts only once it has repeated.
+   * within seconds of each other, not minutes. The window starts only once a crash loop has
+   * repeated (settled.ts CRASH_LOOP_RESTARTS), i.e. after the kubelet's first back-offs.
    */
   settleGraceMs?: number;
   /** Between two polls of a rollout, upgrade or deletion (default 10 s). */
