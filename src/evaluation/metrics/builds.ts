@@ -1,7 +1,9 @@
 /**
  * Build cost: every driver build the method caused (in-cluster BuildConfig, KMM build,
- * layered-image build; in the lab, the real kbuild run). Cached builds did no work
- * (an image-registry hit) and are counted apart.
+ * layered-image build — off-cluster or a MachineOSBuild). Cached builds did no work
+ * (an image-registry hit) and are counted apart. CPU, peak RSS, image size and bytes
+ * pushed come from the build host (the lab's annotation on the build object, or its
+ * off-cluster steps); a cluster's builds record their wall time only.
  */
 import { z } from 'zod';
 import { ModuleDependencySchema, type ModuleDependency } from '../../targets/lab/driver-builds/module-dependencies.js';
@@ -67,7 +69,7 @@ export function buildCount(ctx: ScenarioContext, which: 'all' | 'cached' = 'all'
 }
 
 /** Sum (or max, for peak RSS) of one figure over the builds that did work. */
-export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'peakRssBytes' | 'outputBytes' | 'imageBytes' | 'bytesPushed'): Measured<number> {
+export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'peakRssBytes' | 'outputBytes' | 'bytesPushed'): Measured<number> {
   const reason = unavailable(ctx);
   if (reason) return notMeasured(reason);
   const all = buildItems(ctx);
@@ -87,4 +89,24 @@ export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'pea
   const value = key === 'peakRssBytes' ? Math.max(...values) : values.reduce((a, b) => a + b, 0);
   const failed = worked.filter((b) => !b.ok).length;
   return measured(value, worked.map((b) => b.line), partialNote(ctx) ?? (failed ? `includes ${failed} failed build(s), up to the failure` : undefined));
+}
+
+/**
+ * The image the method's builds made, as the registry stores it: the largest one built in
+ * the scenario (the shipped image — KMM's signed image is built FROM the unsigned one; a
+ * layered OS image FROM its base), its size and layer count. Cache hits count: their image
+ * was read from the registry in this run.
+ */
+export function builtImage(ctx: ScenarioContext, key: 'imageBytes' | 'layers'): Measured<number> {
+  const reason = unavailable(ctx);
+  if (reason) return notMeasured(reason);
+  const all = buildItems(ctx);
+  if (all.length === 0) return notMeasured(ctx.seg.status === 'interrupted' ? `${ctx.seg.reason} (before any build)` : 'no build in this scenario');
+  const images = all.filter((b) => b.ok && b.imageBytes !== undefined && b.layers !== undefined);
+  if (images.length === 0) {
+    const failed = all.find((b) => !b.ok);
+    return notMeasured(failed ? `the build at line ${failed.line} failed: no image${failed.error ? ` (${failed.error})` : ''}` : `no build recorded its image (build at line ${all[0]!.line}: the target reads no image figures for it, e.g. a cluster's builds)`);
+  }
+  const largest = images.reduce((a, b) => (b.imageBytes! > a.imageBytes! ? b : a));
+  return measured(largest[key]!, [largest.line], partialNote(ctx) ?? (images.length > 1 ? `the largest of ${images.length} images built` : undefined));
 }

@@ -27,7 +27,7 @@ import { ResumableWatch, type WatchEventType, type WatchObject } from './watch.j
 import { ReadyzMonitor } from './readyz.js';
 import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
-import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
+import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
 import { removePrometheusAccess } from './prometheus-token.js';
 import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
@@ -444,7 +444,15 @@ export class ClusterTarget implements Target {
       if (builds) await this.startWatch(`builds/${ns}`, 'watch-builds', builds, { namespace: ns }, (t, o, old) => buildEvents(t, o as never, old as never));
     }
     if (allObjects(set).some((o) => o.kind === 'Module')) await this.watchKmmModules();
+    if (allObjects(set).some((o) => o.kind === 'MachineOSConfig')) await this.watchMachineOSBuilds();
     if (this.o.observeOnly) this.startWindow();
+  }
+
+  /** On-cluster layering's image builds (cluster-scoped MachineOSBuilds), once a set holds a MachineOSConfig. */
+  private async watchMachineOSBuilds(): Promise<void> {
+    if (this.watches.has('machineosbuilds')) return;
+    const mosb = await this.serves('machineconfiguration.openshift.io/v1', 'MachineOSBuild');
+    if (mosb) await this.startWatch('machineosbuilds', 'watch-machineosbuilds', mosb, {}, (t, o, old) => machineOSBuildEvents(t, o as never, old as never));
   }
 
   /**
