@@ -28,7 +28,7 @@ describe('image figures of build events', () => {
   it('a build without image figures (a cluster\'s Build: wall time only) says so instead of a number', () => {
     const ctx = ctxOf([apply(1000), build(2000, { cached: false, wallMs: 3_000 })]);
     expect(builtImage(ctx, 'imageBytes')).toMatchObject({ notMeasured: expect.stringContaining('no build recorded its image') });
-    expect(buildFigure(ctx, 'bytesPushed')).toMatchObject({ notMeasured: expect.stringContaining('did not record bytesPushed') });
+    expect(buildFigure(ctx, 'bytesPushed')).toMatchObject({ notMeasured: expect.stringContaining('says no bytes pushed') });
     expect(buildFigure(ctx, 'cpuMs')).toMatchObject({ notMeasured: expect.stringContaining('userCpuMs/systemCpuMs') });
   });
 

@@ -84,6 +84,7 @@ export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'pea
         : `the build at line ${lacking.line} failed after ${Math.round(lacking.wallMs)} ms; a failed build records its wall time only`,
     );
   }
+  if (lacking && key === 'bytesPushed') return notMeasured(`the build at line ${lacking.line} says no bytes pushed (it pushed no image, or to a registry whose storage kmodlab cannot read)`);
   if (lacking) return notMeasured(`build at line ${lacking.line} did not record ${key === 'cpuMs' ? 'userCpuMs/systemCpuMs' : key}`);
   const values = worked.map((b) => b[key]!);
   const value = key === 'peakRssBytes' ? Math.max(...values) : values.reduce((a, b) => a + b, 0);
