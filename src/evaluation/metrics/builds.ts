@@ -106,7 +106,7 @@ export function builtImage(ctx: ScenarioContext, key: 'imageBytes' | 'layers'): 
   const images = all.filter((b) => b.ok && b.imageBytes !== undefined && b.layers !== undefined);
   if (images.length === 0) {
     const failed = all.find((b) => !b.ok);
-    return notMeasured(failed ? `the build at line ${failed.line} failed: no image${failed.error ? ` (${failed.error})` : ''}` : `no build recorded its image (build at line ${all[0]!.line}: the target reads no image figures for it, e.g. a cluster's builds)`);
+    return notMeasured(failed ? `the build at line ${failed.line} failed: no image${failed.error ? ` (${failed.error})` : ''}` : `no build recorded its image (the build at line ${all[0]!.line} carries no image size: a cluster's builds have none, nor has a build that made no image)`);
   }
   const largest = images.reduce((a, b) => (b.imageBytes! > a.imageBytes! ? b : a));
   return measured(largest[key]!, [largest.line], partialNote(ctx) ?? (images.length > 1 ? `the largest of ${images.length} images built` : undefined));
