@@ -69,9 +69,20 @@ describe('build-host figures annotation', () => {
     const b = (phase: string, annotations?: Record<string, string>) =>
       o({
         metadata: { name: 'simple-kmod-build-1', namespace: 'kmodlab-simple-kmod', ...(annotations ? { annotations } : {}) },
-        status: { phase, startTimestamp: '2026-12-01T09:00:00Z', completionTimestamp: '2026-12-01T09:00:30Z' },
+        status: {
+          phase,
+          startTimestamp: '2026-12-01T09:00:00Z',
+          completionTimestamp: '2026-12-01T09:00:30Z',
+          outputDockerImageReference: 'image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod/simple-kmod:5.14.0',
+          output: { to: { imageDigest: 'sha256:d1' } },
+        },
       });
-    expect(buildEvents('MODIFIED', b('Complete', { [BUILD_HOST_FIGURES]: JSON.stringify(figures) }), b('Running'))[0]![1]).toMatchObject({ ok: true, wallMs: 30_000, ...figures });
+    expect(buildEvents('MODIFIED', b('Complete', { [BUILD_HOST_FIGURES]: JSON.stringify(figures) }), b('Running'))[0]![1]).toMatchObject({
+      ok: true,
+      wallMs: 30_000,
+      image: 'image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod/simple-kmod@sha256:d1',
+      ...figures,
+    });
     const plain = buildEvents('MODIFIED', b('Complete'), b('Running'))[0]![1];
     expect(plain).toMatchObject({ wallMs: 30_000 });
     expect(plain).not.toHaveProperty('imageBytes');

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
+import { inspectManifest } from '../../src/targets/lab/images/registry-client.js';
+import { labImageRef } from '../../src/targets/lab/control-plane/api-controllers/machineosconfig.js';
 import { labAvailability, REPO, skipReason } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
@@ -100,7 +102,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     expect(existsSync(path.join(out, 'report.md'))).toBe(true);
   });
 
-  it('the variant rows through the lab API: dtk tracking (in-cluster build from openshift/driver-toolkit:latest) and on-cluster layering (MachineOSConfig → MachineOSBuild) load on Day 2', { timeout: 1_500_000 }, () => {
+  it('the variant rows through the lab API: dtk tracking (in-cluster build from openshift/driver-toolkit:latest) and on-cluster layering (MachineOSConfig → MachineOSBuild) load on Day 2; their builds and pulls carry measured image figures', { timeout: 1_500_000 }, async () => {
     const out = path.join(dir, 'variants');
     const r = run('evaluate', '--target', 'lab', '--methods', 'dtk-tracking,layering-on-cluster', '--scenarios', 'day2', '--no-baseline', '--out', out);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
@@ -120,5 +122,35 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     }
     // The tracking build ran in the lab (a Build object, not a build on the host), fed by kmodlab.
     expect(events.some((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true)).toBe(true);
+
+    // Image figures through the API: the Build's and the MachineOSBuild's build events carry the
+    // build host's figures (annotation), their image's size and layers as the registry holds them.
+    for (const method of ['dtk-tracking', 'layering-on-cluster']) {
+      const built = events.filter((e) => e.kind === 'build' && e.method === method && e.data['ok'] === true);
+      expect(built.length, `${method}: one build event per build`).toBeGreaterThan(0);
+      for (const b of built) {
+        const d = b.data as Record<string, number | string | undefined>;
+        for (const k of ['buildahWallMs', 'userCpuMs', 'peakRssBytes', 'imageBytes', 'layers']) expect(d[k], `${method} ${k}`).toBeGreaterThan(0);
+        // The registry here is named (KMODLAB_REGISTRY): kmodlab does not read its storage.
+        expect(d['bytesPushed'], `${method} bytesPushed`).toBeUndefined();
+        const manifest = await inspectManifest(labImageRef(String(d['image']), registry.prefix), registry.insecure);
+        expect(manifest, `${method}: ${d['image']} in the registry`).toBeDefined();
+        expect(d['imageBytes'], `${method} image size`).toBe(manifest!.sizeBytes);
+        expect(d['layers'], `${method} layers`).toBe(manifest!.layers.length);
+      }
+      const m = report.results.find((x) => x.method === method && x.scenario === 'day2')!.metrics as Record<string, { value?: unknown }>;
+      expect(m['buildImageBytes']?.value, `${method} image metric`).toBeGreaterThan(0);
+    }
+    // The OS image and the driver image differ: the methods ship different images.
+    const size = (method: string) => (report.results.find((x) => x.method === method && x.scenario === 'day2')!.metrics as Record<string, { value?: number }>)['buildImageBytes']?.value;
+    expect(size('layering-on-cluster')).toBeGreaterThan(size('dtk-tracking')!);
+    // The node pulled the driver image the build pushed (the kubelet's Pulled Event), its size as stored.
+    const dtkImage = String(events.find((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true)!.data['image']);
+    const pulls = events.filter((e) => e.kind === 'image-pull' && e.method === 'dtk-tracking');
+    const pulled = pulls.find((e) => e.data['image'] === dtkImage);
+    expect(pulled?.node, `a pull of ${dtkImage} among ${pulls.map((p) => p.data['image']).join(', ')}`).toBe('lab-node-0');
+    expect(pulled!.data['bytes']).toBe(events.find((e) => e.kind === 'build' && e.data['image'] === dtkImage)!.data['imageBytes']);
+    const dtkCell = report.summary.rows.find((x) => x.method === 'dtk-tracking')!.cells[report.summary.columnIds.indexOf('resources')]!;
+    expect(dtkCell.text).toMatch(/image [\d.]+ [kMG]B, \d+ layers?; pulled [\d.]+ [kMG]B\/node/);
   });
 });

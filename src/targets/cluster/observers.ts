@@ -250,8 +250,18 @@ export function poolUpdated(p: Pool & { metadata: { generation?: number }; statu
 
 type Build = WatchObject & {
   spec?: { strategy?: { dockerStrategy?: { buildArgs?: { name: string; value?: string }[] } } };
-  status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; message?: string; reason?: string };
+  status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; message?: string; reason?: string; outputDockerImageReference?: string; output?: { to?: { imageDigest?: string } } };
 };
+
+/** The image a completed Build pushed, by digest (openshift/api build/v1 BuildStatus: outputDockerImageReference, output.to.imageDigest). */
+function builtImageRef(b: Build): string | undefined {
+  const ref = b.status?.outputDockerImageReference;
+  const digest = b.status?.output?.to?.imageDigest;
+  if (!ref || !digest) return undefined;
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  return `${colon > slash ? ref.slice(0, colon) : ref}@${digest}`;
+}
 
 /** The lab's record of the built modules' dependencies (absent on a cluster's Builds, or unreadable: none). */
 function buildDependencies(b: Build): { dependencies: ModuleDependency[] } | Record<string, never> {
@@ -292,6 +302,7 @@ export function buildEvents(type: WatchEventType, b: Build, old: Build | undefin
         cached: false,
         build: `${b.metadata.namespace}/${b.metadata.name}`,
         ...(Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {}),
+        ...(phase === 'Complete' && builtImageRef(b) ? { image: builtImageRef(b) } : {}),
         ...(phase !== 'Complete' ? { error: `${phase}${b.status?.reason ? `: ${b.status.reason}` : ''}` } : {}),
         ...buildDependencies(b),
         ...hostFigures(b.metadata.annotations),
