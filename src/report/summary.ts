@@ -205,7 +205,8 @@ function resourcesCell(r: Reader): DraftCell {
     r.note(`${r.method}: driver build not measured: ${r.reason(s ?? BUILD_ORDER.find((sc) => r.result(sc)) ?? 'day2', 'buildWallMs')}`);
     parts.push('build: not measured');
   }
-  if (!failed) imageBits(r, s, parts);
+  // Also after a failed build: a later one (a retriggered Build) may have pushed the image the nodes run.
+  imageBits(r, s, parts);
   return r.cell(parts.join('; '));
 }
 
