@@ -32,6 +32,14 @@ describe('image figures of build events', () => {
     expect(buildFigure(ctx, 'cpuMs')).toMatchObject({ notMeasured: expect.stringContaining('userCpuMs/systemCpuMs') });
   });
 
+  it('a source image (pushed for an in-cluster build to copy from) is not the method\'s image', () => {
+    const ctx = ctxOf([apply(1000), build(2000, { cached: true, imageBytes: 2_518, layers: 1, by: 'off-cluster source-image' })]);
+    expect(builtImage(ctx, 'imageBytes')).toMatchObject({ notMeasured: expect.stringContaining('only a source image was built') });
+    const both = ctxOf([apply(1000), build(2000, { cached: true, imageBytes: 2_518, layers: 1, by: 'off-cluster source-image' }), build(3000, { cached: false, wallMs: 9, imageBytes: 11_602_714, layers: 2 })]);
+    expect(builtImage(both, 'imageBytes')).toMatchObject({ value: 11_602_714 });
+    expect(builtImage(both, 'imageBytes')).not.toHaveProperty('note');
+  });
+
   it('a failed build has no image', () => {
     const ctx = ctxOf([apply(1000), build(2000, { cached: false, ok: false, wallMs: 3_000, error: 'Failed: DockerBuildFailed' })]);
     expect(builtImage(ctx, 'layers')).toMatchObject({ notMeasured: expect.stringContaining('failed: no image (Failed: DockerBuildFailed)') });

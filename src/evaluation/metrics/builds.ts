@@ -29,7 +29,12 @@ export interface BuildItem {
   error?: string;
   /** Lab builds: each module's dependencies, classified (in-tree, built-in, driver, missing). */
   dependencies?: ModuleDependency[];
+  /** Who ran it, for builds the lab performed off-cluster (`off-cluster <step>`). */
+  by?: string;
 }
+
+/** The off-cluster step that packs the driver's source for an in-cluster build: an image no node runs. */
+const SOURCE_IMAGE_STEP = 'off-cluster source-image';
 
 export function buildItems(ctx: ScenarioContext): BuildItem[] {
   return eventsOf(ctx.seg, 'build').map((e) => {
@@ -51,6 +56,7 @@ export function buildItems(ctx: ScenarioContext): BuildItem[] {
       if (v !== undefined) item[k] = v;
     }
     if (typeof d['error'] === 'string') item.error = d['error'];
+    if (typeof d['by'] === 'string') item.by = d['by'];
     const deps = z.array(ModuleDependencySchema).safeParse(d['dependencies']);
     if (deps.success) item.dependencies = deps.data;
     return item;
@@ -95,17 +101,21 @@ export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'pea
 /**
  * The image the method's builds made, as the registry stores it: the largest one built in
  * the scenario (the shipped image — KMM's signed image is built FROM the unsigned one; a
- * layered OS image FROM its base), its size and layer count. Cache hits count: their image
- * was read from the registry in this run.
+ * layered OS image FROM its base), its size and layer count; not a source image (pushed for
+ * an in-cluster build to copy from, run by no node). Cache hits count: their image was read
+ * from the registry in this run.
  */
 export function builtImage(ctx: ScenarioContext, key: 'imageBytes' | 'layers'): Measured<number> {
   const reason = unavailable(ctx);
   if (reason) return notMeasured(reason);
   const all = buildItems(ctx);
   if (all.length === 0) return notMeasured(ctx.seg.status === 'interrupted' ? `${ctx.seg.reason} (before any build)` : 'no build in this scenario');
-  const images = all.filter((b) => b.ok && b.imageBytes !== undefined && b.layers !== undefined);
+  // The source image an in-cluster build copies the driver source from is pushed, never run: not the method's image.
+  const images = all.filter((b) => b.ok && b.imageBytes !== undefined && b.layers !== undefined && b.by !== SOURCE_IMAGE_STEP);
   if (images.length === 0) {
     const failed = all.find((b) => !b.ok);
+    const source = all.find((b) => b.by === SOURCE_IMAGE_STEP);
+    if (!failed && source) return notMeasured(`only a source image was built (line ${source.line}): the image the nodes run was not built in this scenario (e.g. already in the registry)`);
     return notMeasured(failed ? `the build at line ${failed.line} failed: no image${failed.error ? ` (${failed.error})` : ''}` : `no build recorded its image (the build at line ${all[0]!.line} carries no image size: a cluster's builds have none, nor has a build that made no image)`);
   }
   const largest = images.reduce((a, b) => (b.imageBytes! > a.imageBytes! ? b : a));
