@@ -95,6 +95,11 @@ export const EVENT_DATA = {
     layers: z.number().optional(),
     bytesPushed: z.number().optional(),
   }),
+  /**
+   * A node pulled an image (the kubelet's Pulled Event after an actual pull, not "already
+   * present"): `bytes` is the image size the runtime reported, `pod` the pod it was for.
+   */
+  'image-pull': z.looseObject({ image: z.string(), bytes: z.number().nonnegative(), pullMs: z.number().optional(), pod: z.string().optional() }),
   /** Memory of one resident component on a node (sum over its processes). */
   // rssBytes: a process's resident set (lab host figures); workingSetBytes: a container's
   // working set (cAdvisor, what kubectl top shows); usageBytes: memory usage including

@@ -66,6 +66,8 @@ export const ScenarioResultSchema = z.strictObject({
       error: z.string().optional(),
       /** Lab builds: each module's dependencies (`modinfo -F depends`) and their class. */
       dependencies: z.array(ModuleDependencySchema).optional(),
+      /** Builds the lab performed off-cluster: `off-cluster <step>`. */
+      by: z.string().optional(),
     }),
   ),
   components: z.array(

@@ -205,7 +205,48 @@ function resourcesCell(r: Reader): DraftCell {
     r.note(`${r.method}: driver build not measured: ${r.reason(s ?? BUILD_ORDER.find((sc) => r.result(sc)) ?? 'day2', 'buildWallMs')}`);
     parts.push('build: not measured');
   }
+  // Also after a failed build: a later one (a retriggered Build) may have pushed the image the nodes run.
+  imageBits(r, s, parts);
   return r.cell(parts.join('; '));
+}
+
+/**
+ * The image the method ships and what the nodes pull: "image 12 MB, 3 layers; pulled 12 MB/node"
+ * in the cell, bytes pushed and each node's pull in a footnote. Each from the first scenario that
+ * measured it (a cache hit's image was read from the registry too).
+ * A figure not measured is a footnote saying why, not a cell part: the cell stays short.
+ */
+function imageBits(r: Reader, worked: ScenarioId | undefined, parts: string[]): void {
+  const planned = BUILD_ORDER.filter((sc) => r.result(sc));
+  const has = (sc: ScenarioId, metric: string) => {
+    const m = r.result(sc)?.metrics[metric];
+    return m !== undefined && 'value' in m;
+  };
+  const s = planned.find((sc) => has(sc, 'buildImageBytes')) ?? worked ?? planned.find((sc) => (r.result(sc)?.builds ?? []).length > 0) ?? planned[0] ?? 'day2';
+  const bytes = r.num(s, 'buildImageBytes');
+  const layers = r.num(s, 'buildImageLayers');
+  if (bytes !== undefined && layers !== undefined) {
+    parts.push(`image ${formatBytes(bytes)}, ${plural(layers, 'layer')}`);
+    const pushed = r.num(s, 'buildBytesPushed');
+    const more = r.get(s, 'buildImageBytes');
+    const of = more && 'note' in more && more.note ? ` (${more.note})` : '';
+    r.note(`${r.method}: image (${s}): ${formatBytes(bytes)} as the registry stores it, ${plural(layers, 'layer')}${of}; ${pushed !== undefined ? `${formatBytes(pushed)} pushed` : `bytes pushed not measured: ${r.reason(s, 'buildBytesPushed')}`}`);
+  } else {
+    r.note(`${r.method}: image not measured: ${r.reason(s, 'buildImageBytes')}`);
+  }
+  const ps = planned.find((sc) => has(sc, 'imagePulledBytesPerNode'));
+  if (ps) {
+    const pulled = r.num(ps, 'imagePulledBytesPerNode')!;
+    const perNode = Object.entries(r.result(ps)?.nodes ?? {}).flatMap(([n, m]) => {
+      const v = m['imagePulledBytes'];
+      return v && 'value' in v && typeof v.value === 'number' ? [`${n} ${formatBytes(v.value)}`] : [];
+    });
+    const even = new Set(perNode.map((x) => x.slice(x.indexOf(' ')))).size <= 1;
+    parts.push(`pulled ${even ? '' : 'up to '}${formatBytes(pulled)}/node`);
+    r.note(`${r.method}: image bytes pulled per node (${ps}): ${perNode.join(', ') || formatBytes(pulled)}; the image size the kubelet reported for each pull, each image once per node`);
+  } else {
+    r.note(`${r.method}: image bytes pulled not measured: ${r.reason(s, 'imagePulledBytesPerNode')}`);
+  }
 }
 
 function day1Cell(r: Reader, n: number): DraftCell {

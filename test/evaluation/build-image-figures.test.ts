@@ -1,6 +1,6 @@
-/** Image figures of builds (the lab's off-cluster image builds): parsed from `build` events, summed over builds that did work. */
+/** Image figures of builds (the lab's image builds): parsed from `build` events; the image is the largest built, bytes pushed are summed over builds that did work. */
 import { describe, expect, it } from 'vitest';
-import { buildFigure, buildItems } from '../../src/evaluation/metrics/builds.js';
+import { buildFigure, buildItems, builtImage } from '../../src/evaluation/metrics/builds.js';
 import { scenarioContext } from '../../src/evaluation/metrics/context.js';
 import { apply, runOf, runStart, scenario, up, type Ev } from './helpers.js';
 
@@ -20,12 +20,28 @@ describe('image figures of build events', () => {
       [2_500, 1, 2_500],
       [125_000_000, 3, undefined],
     ]);
-    expect(buildFigure(ctx, 'imageBytes')).toMatchObject({ value: 125_002_500 });
+    expect(builtImage(ctx, 'imageBytes')).toMatchObject({ value: 125_000_000, note: 'the largest of 3 images built' });
+    expect(builtImage(ctx, 'layers')).toMatchObject({ value: 3 });
     expect(buildFigure(ctx, 'bytesPushed')).toMatchObject({ value: 1_002_500 });
   });
 
-  it('a build without image figures (a bare make) says so instead of a number', () => {
+  it('a build without image figures (a cluster\'s Build: wall time only) says so instead of a number', () => {
     const ctx = ctxOf([apply(1000), build(2000, { cached: false, wallMs: 3_000 })]);
-    expect(buildFigure(ctx, 'imageBytes')).toMatchObject({ notMeasured: expect.stringContaining('did not record imageBytes') });
+    expect(builtImage(ctx, 'imageBytes')).toMatchObject({ notMeasured: expect.stringContaining('no build recorded its image') });
+    expect(buildFigure(ctx, 'bytesPushed')).toMatchObject({ notMeasured: expect.stringContaining('says no bytes pushed') });
+    expect(buildFigure(ctx, 'cpuMs')).toMatchObject({ notMeasured: expect.stringContaining('userCpuMs/systemCpuMs') });
+  });
+
+  it('a source image (pushed for an in-cluster build to copy from) is not the method\'s image', () => {
+    const ctx = ctxOf([apply(1000), build(2000, { cached: true, imageBytes: 2_518, layers: 1, by: 'off-cluster source-image' })]);
+    expect(builtImage(ctx, 'imageBytes')).toMatchObject({ notMeasured: expect.stringContaining('only a source image was built') });
+    const both = ctxOf([apply(1000), build(2000, { cached: true, imageBytes: 2_518, layers: 1, by: 'off-cluster source-image' }), build(3000, { cached: false, wallMs: 9, imageBytes: 11_602_714, layers: 2 })]);
+    expect(builtImage(both, 'imageBytes')).toMatchObject({ value: 11_602_714 });
+    expect(builtImage(both, 'imageBytes')).not.toHaveProperty('note');
+  });
+
+  it('a failed build has no image', () => {
+    const ctx = ctxOf([apply(1000), build(2000, { cached: false, ok: false, wallMs: 3_000, error: 'Failed: DockerBuildFailed' })]);
+    expect(builtImage(ctx, 'layers')).toMatchObject({ notMeasured: expect.stringContaining('failed: no image (Failed: DockerBuildFailed)') });
   });
 });

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
+import { inspectManifest } from '../../src/targets/lab/images/registry-client.js';
+import { labImageRef } from '../../src/targets/lab/control-plane/api-controllers/machineosconfig.js';
 import { labAvailability, REPO, skipReason } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
@@ -100,7 +102,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     expect(existsSync(path.join(out, 'report.md'))).toBe(true);
   });
 
-  it('the variant rows through the lab API: dtk tracking (in-cluster build from openshift/driver-toolkit:latest) and on-cluster layering (MachineOSConfig → MachineOSBuild) load on Day 2', { timeout: 1_500_000 }, () => {
+  it('the variant rows through the lab API: dtk tracking (in-cluster build from openshift/driver-toolkit:latest) and on-cluster layering (MachineOSConfig → MachineOSBuild) load on Day 2; their builds and pulls carry measured image figures', { timeout: 1_500_000 }, async () => {
     const out = path.join(dir, 'variants');
     const r = run('evaluate', '--target', 'lab', '--methods', 'dtk-tracking,layering-on-cluster', '--scenarios', 'day2', '--no-baseline', '--out', out);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
@@ -120,6 +122,17 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     }
     // The tracking build ran in the lab (a Build object, not a build on the host), fed by kmodlab.
     expect(events.some((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true)).toBe(true);
+
+    // Image figures through the API: the Build's and the MachineOSBuild's build events carry the
+    // build host's figures (annotation), their image's size and layers as the registry holds them.
+    // The registry is opened again: the process that served it during the run may have gone
+    // (this process, blocked in the run, could not take it over); its storage is the same.
+    const live = await openRegistry();
+    try {
+      await checkImageFigures(live);
+    } finally {
+      await live.stop();
+    }
   });
 
   it('an upgrade: dtk pinned is settled (its pod crash-loops on the new kernel, nothing rebuilds) well before the settle timeout and the report says so; dtk tracking rebuilds and is not cut short', { timeout: 1_500_000 }, () => {
@@ -147,4 +160,39 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     expect(upgradeStart).toBeGreaterThan(0);
     expect(events.slice(upgradeStart).some((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true), 'a rebuild after the upgrade began').toBe(true);
   });
+
+  async function checkImageFigures(registry: LabRegistry) {
+    const out = path.join(dir, 'variants');
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
+    const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;
+    for (const method of ['dtk-tracking', 'layering-on-cluster']) {
+      // In-cluster builds (a Build, a MachineOSBuild) name their object; off-cluster steps (a source image) say `by`.
+      const built = events.filter((e) => e.kind === 'build' && e.method === method && e.data['ok'] === true && e.data['build'] !== undefined);
+      expect(built.length, `${method}: a build event per in-cluster build`).toBeGreaterThan(0);
+      for (const b of built) {
+        const d = b.data as Record<string, number | string | undefined>;
+        for (const k of ['buildahWallMs', 'userCpuMs', 'peakRssBytes', 'imageBytes', 'layers']) expect(d[k], `${method} ${k} in ${JSON.stringify(d)}`).toBeGreaterThan(0);
+        // The registry here is named (KMODLAB_REGISTRY): kmodlab does not read its storage.
+        expect(d['bytesPushed'], `${method} bytesPushed`).toBeUndefined();
+        const manifest = await inspectManifest(labImageRef(String(d['image']), registry.prefix), registry.insecure);
+        expect(manifest, `${method}: ${d['image']} in the registry`).toBeDefined();
+        expect(d['imageBytes'], `${method} image size`).toBe(manifest!.sizeBytes);
+        expect(d['layers'], `${method} layers`).toBe(manifest!.layers.length);
+      }
+      const m = report.results.find((x) => x.method === method && x.scenario === 'day2')!.metrics as Record<string, { value?: unknown }>;
+      expect(m['buildImageBytes']?.value, `${method} image metric`).toBeGreaterThan(0);
+    }
+    // The OS image and the driver image differ: the methods ship different images.
+    const size = (method: string) => (report.results.find((x) => x.method === method && x.scenario === 'day2')!.metrics as Record<string, { value?: number }>)['buildImageBytes']?.value;
+    expect(size('layering-on-cluster')).toBeGreaterThan(size('dtk-tracking')!);
+    // The node pulled the driver image the build pushed (the kubelet's Pulled Event), its size as stored.
+    // (dtk tracking builds two images: the source image and the driver container the DaemonSet runs.)
+    const builtImages = events.filter((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true && e.data['build'] !== undefined).map((e) => e.data);
+    const pulls = events.filter((e) => e.kind === 'image-pull' && e.method === 'dtk-tracking');
+    const pulled = pulls.find((e) => builtImages.some((b) => b['image'] === e.data['image']));
+    expect(pulled?.node, `a pull of one of ${builtImages.map((b) => b['image']).join(', ')} among ${pulls.map((p) => p.data['image']).join(', ')}`).toBe('lab-node-0');
+    expect(pulled!.data['bytes']).toBe(builtImages.find((b) => b['image'] === pulled!.data['image'])!['imageBytes']);
+    const dtkCell = report.summary.rows.find((x) => x.method === 'dtk-tracking')!.cells[report.summary.columnIds.indexOf('resources')]!;
+    expect(dtkCell.text).toMatch(/image [\d.]+ [kMG]B, \d+ layers?; pulled [\d.]+ [kMG]B\/node/);
+  }
 });

@@ -13,6 +13,7 @@ import { freePort } from '../../src/targets/lab/host/lab-service.js';
 import { run } from '../../src/targets/lab/host/run.js';
 import { setupLabImages } from '../../src/targets/lab/images/lab-release.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
+import { inspectManifest } from '../../src/targets/lab/images/registry-client.js';
 import { ImagePullError, NodeImageStore, pullPolicyOf } from '../../src/targets/lab/kubelet/image-pull.js';
 import { podEvents } from '../../src/targets/cluster/observers.js';
 import { labAvailability, primaryKernel, skipReason } from './helpers.js';
@@ -80,12 +81,16 @@ describe.skipIf(!ok)(`a node's image store while its registry is stopped${ok ? '
     const store = new NodeImageStore(path.join(dir, 'share'), () => true);
     const first = await store.pull(ref);
     expect(first.pulledBytes).toBeGreaterThan(0);
+    // A pull (the kubelet's Pulled Event "… Image size: N bytes."): the image's size as the registry stores it.
+    expect(first.pulled).toBe(true);
+    expect(first.sizeBytes).toBe((await inspectManifest(ref, true))!.sizeBytes);
     await registry!.stop();
     const host = registry!.host;
     registry = undefined;
 
     const again = await store.pull(ref);
-    expect(again).toMatchObject({ digest: first.digest, pulledBytes: 0 });
+    // Held: "already present on machine", no pull.
+    expect(again).toMatchObject({ digest: first.digest, pulledBytes: 0, pulled: false });
     const always = await store.pull(ref, 'Always').catch((e: unknown) => e);
     expect(always).toBeInstanceOf(ImagePullError);
     expect(always).toMatchObject({ reason: 'ErrImagePull' });

@@ -64,6 +64,9 @@ describe('summary of the complete run', () => {
     expect(notesOf(complete, 'kmm', 'resources')).toEqual([
       expect.stringMatching(/^kmm: resident components not measured: kmm-operator emulated by the target/),
       expect.stringMatching(/^kmm: driver build \(day2\): [\d.]+ s wall, [\d.]+ s CPU, [\d.]+ MB peak RSS, [\d.]+ kB output$/),
+      // The fixture's builds are bare makes and its pods record no pulls: said in footnotes, not in the cell.
+      expect.stringMatching(/^kmm: image not measured: no build recorded its image/),
+      expect.stringMatching(/^kmm: image bytes pulled not measured: no image pull recorded/),
     ]);
   });
 
@@ -125,6 +128,23 @@ describe('a failed build shows how long it ran before it failed', () => {
     expect(c.cells[1]!.notes.map((n) => r.report.summary.footnotes[n - 1])).toContainEqual(expect.stringMatching(/failed: build of simple-kmod for x failed \(exit 2\)$/));
     expect(r.texts.md).toMatch(/dtk: build for \S+: failed after 2\.3 s \(build of simple-kmod/);
     expect(r.texts.md).not.toMatch(/did not record/);
+  });
+});
+
+describe('image figures of a method show in its resources cell', () => {
+  it('"image 12.0 MB, 3 layers; pulled …/node", bytes pushed and each node\'s pull in footnotes', () => {
+    const r = variantOf('complete', (events) => {
+      const at = events.findIndex((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2');
+      const b = events[at]!;
+      b.data = { ...b.data, cached: false, wallMs: 20_000, imageBytes: 12_000_000, layers: 3, bytesPushed: 1_500_000 };
+      const pull = { ...b, kind: 'image-pull', node: 'node-0', data: { image: 'reg/dtk@sha256:1', bytes: 12_000_000 } };
+      return [...events.slice(0, at + 1), pull, ...events.slice(at + 1)];
+    });
+    const c = r.report.summary.rows.find((x) => x.method === 'dtk')!.cells[1]!;
+    expect(c.text).toMatch(/; build [\d.]+ s; image 12\.0 MB, 3 layers; pulled 12\.0 MB\/node$/);
+    const notes = c.notes.map((n) => r.report.summary.footnotes[n - 1]);
+    expect(notes).toContain('dtk: image (day2): 12.0 MB as the registry stores it, 3 layers; 1.50 MB pushed');
+    expect(notes).toContainEqual(expect.stringMatching(/^dtk: image bytes pulled per node \(day2\): node-0 12\.0 MB; /));
   });
 });
 

@@ -1,7 +1,9 @@
 /**
  * Build cost: every driver build the method caused (in-cluster BuildConfig, KMM build,
- * layered-image build; in the lab, the real kbuild run). Cached builds did no work
- * (an image-registry hit) and are counted apart.
+ * layered-image build — off-cluster or a MachineOSBuild). Cached builds did no work
+ * (an image-registry hit) and are counted apart. CPU, peak RSS, image size and bytes
+ * pushed come from the build host (the lab's annotation on the build object, or its
+ * off-cluster steps); a cluster's builds record their wall time only.
  */
 import { z } from 'zod';
 import { ModuleDependencySchema, type ModuleDependency } from '../../targets/lab/driver-builds/module-dependencies.js';
@@ -27,7 +29,12 @@ export interface BuildItem {
   error?: string;
   /** Lab builds: each module's dependencies, classified (in-tree, built-in, driver, missing). */
   dependencies?: ModuleDependency[];
+  /** Who ran it, for builds the lab performed off-cluster (`off-cluster <step>`). */
+  by?: string;
 }
+
+/** The off-cluster step that packs the driver's source for an in-cluster build: an image no node runs. */
+const SOURCE_IMAGE_STEP = 'off-cluster source-image';
 
 export function buildItems(ctx: ScenarioContext): BuildItem[] {
   return eventsOf(ctx.seg, 'build').map((e) => {
@@ -49,6 +56,7 @@ export function buildItems(ctx: ScenarioContext): BuildItem[] {
       if (v !== undefined) item[k] = v;
     }
     if (typeof d['error'] === 'string') item.error = d['error'];
+    if (typeof d['by'] === 'string') item.by = d['by'];
     const deps = z.array(ModuleDependencySchema).safeParse(d['dependencies']);
     if (deps.success) item.dependencies = deps.data;
     return item;
@@ -67,7 +75,7 @@ export function buildCount(ctx: ScenarioContext, which: 'all' | 'cached' = 'all'
 }
 
 /** Sum (or max, for peak RSS) of one figure over the builds that did work. */
-export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'peakRssBytes' | 'outputBytes' | 'imageBytes' | 'bytesPushed'): Measured<number> {
+export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'peakRssBytes' | 'outputBytes' | 'bytesPushed'): Measured<number> {
   const reason = unavailable(ctx);
   if (reason) return notMeasured(reason);
   const all = buildItems(ctx);
@@ -82,9 +90,34 @@ export function buildFigure(ctx: ScenarioContext, key: 'wallMs' | 'cpuMs' | 'pea
         : `the build at line ${lacking.line} failed after ${Math.round(lacking.wallMs)} ms; a failed build records its wall time only`,
     );
   }
+  if (lacking && key === 'bytesPushed') return notMeasured(`the build at line ${lacking.line} says no bytes pushed (it pushed no image, or to a registry whose storage kmodlab cannot read)`);
   if (lacking) return notMeasured(`build at line ${lacking.line} did not record ${key === 'cpuMs' ? 'userCpuMs/systemCpuMs' : key}`);
   const values = worked.map((b) => b[key]!);
   const value = key === 'peakRssBytes' ? Math.max(...values) : values.reduce((a, b) => a + b, 0);
   const failed = worked.filter((b) => !b.ok).length;
   return measured(value, worked.map((b) => b.line), partialNote(ctx) ?? (failed ? `includes ${failed} failed build(s), up to the failure` : undefined));
+}
+
+/**
+ * The image the method's builds made, as the registry stores it: the largest one built in
+ * the scenario (the shipped image — KMM's signed image is built FROM the unsigned one; a
+ * layered OS image FROM its base), its size and layer count; not a source image (pushed for
+ * an in-cluster build to copy from, run by no node). Cache hits count: their image was read
+ * from the registry in this run.
+ */
+export function builtImage(ctx: ScenarioContext, key: 'imageBytes' | 'layers'): Measured<number> {
+  const reason = unavailable(ctx);
+  if (reason) return notMeasured(reason);
+  const all = buildItems(ctx);
+  if (all.length === 0) return notMeasured(ctx.seg.status === 'interrupted' ? `${ctx.seg.reason} (before any build)` : 'no build in this scenario');
+  // The source image an in-cluster build copies the driver source from is pushed, never run: not the method's image.
+  const images = all.filter((b) => b.ok && b.imageBytes !== undefined && b.layers !== undefined && b.by !== SOURCE_IMAGE_STEP);
+  if (images.length === 0) {
+    const failed = all.find((b) => !b.ok);
+    const source = all.find((b) => b.by === SOURCE_IMAGE_STEP);
+    if (!failed && source) return notMeasured(`only a source image was built (line ${source.line}): the image the nodes run was not built in this scenario (e.g. already in the registry)`);
+    return notMeasured(failed ? `the build at line ${failed.line} failed: no image${failed.error ? ` (${failed.error})` : ''}` : `no build recorded its image (the build at line ${all[0]!.line} carries no image size: a cluster's builds have none, nor has a build that made no image)`);
+  }
+  const largest = images.reduce((a, b) => (b.imageBytes! > a.imageBytes! ? b : a));
+  return measured(largest[key]!, [largest.line], partialNote(ctx) ?? (images.length > 1 ? `the largest of ${images.length} images built` : undefined));
 }

@@ -37,6 +37,10 @@ export const SCENARIO_METRICS: readonly MetricInfo[] = [
   { id: 'buildCpuMs', title: 'Build CPU (user+sys)', unit: 'ms', how: 'sum of user+system CPU of the build process tree' },
   { id: 'buildPeakRssBytes', title: 'Build peak RSS', unit: 'bytes', how: 'largest resident set of one build process' },
   { id: 'buildOutputBytes', title: 'Build output', unit: 'bytes', how: 'bytes of build output (modules / image layer)' },
+  { id: 'buildImageBytes', title: 'Image size', unit: 'bytes', how: 'the largest image the scenario’s builds pushed, as the registry stores it (config + compressed layers; lab: read from the registry after the push)' },
+  { id: 'buildImageLayers', title: 'Image layers', unit: 'count', how: 'layer count of that image' },
+  { id: 'buildBytesPushed', title: 'Bytes pushed', unit: 'bytes', how: 'blobs the builds’ pushes added to the registry (lab: its storage before and after each push), summed over builds that did work' },
+  { id: 'imagePulledBytesPerNode', title: 'Image bytes pulled per node', unit: 'bytes', how: 'the image size in the kubelet’s Pulled Events after actual pulls (not “already present”), each image once per node, summed per node; the most any node pulled' },
   { id: 'memoryBytes', title: 'Resident memory (median)', unit: 'bytes', how: 'median RSS per resident component once the driver was in place on the node (steady state), summed per node and over nodes' },
   { id: 'cpuShare', title: 'Resident CPU (share of a core)', unit: 'share', how: 'Σ cpuMs / Σ windowMs per resident component in steady state, summed' },
   { id: 'moduleCoreSizeBytes', title: 'Module core size', unit: 'bytes', how: '/sys/module/<m>/coresize of each module, summed' },
@@ -57,6 +61,7 @@ export const NODE_METRICS: readonly MetricInfo[] = [
   { id: 'downtimeTotalMs', title: 'Downtime', unit: 'ms', how: '' },
   { id: 'downtimeLongestMs', title: 'Longest down', unit: 'ms', how: '' },
   { id: 'canaryDisruptionMs', title: 'Canary down', unit: 'ms', how: '' },
+  { id: 'imagePulledBytes', title: 'Image bytes pulled', unit: 'bytes', how: '' },
   { id: 'memoryBytes', title: 'Resident memory', unit: 'bytes', how: '' },
   { id: 'cpuShare', title: 'Resident CPU', unit: 'share', how: '' },
 ];

@@ -5,7 +5,8 @@
 import { BASELINE, type RowId, type ScenarioId } from '../events.js';
 import { attributableMetrics, IMPACT_METRICS } from './attributable.js';
 import type { RunRecord } from '../read-run.js';
-import { buildCount, buildFigure, buildItems, type BuildItem } from './builds.js';
+import { buildCount, buildFigure, buildItems, builtImage, type BuildItem } from './builds.js';
+import { imagePulledBytesPerNode, nodeImagePulledBytes } from './image-pulls.js';
 import { downtimeLongest, downtimeTotal, nodeDowntime, nodeReboots, reboots } from './boots.js';
 import { canaryDisruption, canaryFailedProbes, nodeCanaryDisruption } from './canary.js';
 import { appliesTo, NODE_METRICS, SCENARIO_METRICS } from './catalog.js';
@@ -72,6 +73,10 @@ const DERIVE: Record<string, Deriver> = {
   buildCpuMs: (c) => buildFigure(c, 'cpuMs'),
   buildPeakRssBytes: (c) => buildFigure(c, 'peakRssBytes'),
   buildOutputBytes: (c) => buildFigure(c, 'outputBytes'),
+  buildImageBytes: (c) => builtImage(c, 'imageBytes'),
+  buildImageLayers: (c) => builtImage(c, 'layers'),
+  buildBytesPushed: (c) => buildFigure(c, 'bytesPushed'),
+  imagePulledBytesPerNode,
   memoryBytes,
   cpuShare,
   moduleCoreSizeBytes: moduleCoreSize,
@@ -97,6 +102,7 @@ const NODE_DERIVE: Record<string, NodeDeriver> = {
   downtimeTotalMs: (c, n) => pick(nodeDowntime(c, n), (d) => d.totalMs),
   downtimeLongestMs: (c, n) => pick(nodeDowntime(c, n), (d) => d.longestMs),
   canaryDisruptionMs: nodeCanaryDisruption,
+  imagePulledBytes: nodeImagePulledBytes,
   memoryBytes: nodeMemory,
   cpuShare: nodeCpuShare,
 };

@@ -70,7 +70,7 @@ export const API_CALLS = {
     rules: [{ group: 'machineconfiguration.openshift.io', resources: ['machineconfigpools'], verbs: ['list', 'watch'] }],
   },
   'watch-machineosbuilds': {
-    why: 'image-mode builds (MachineOSBuild) in progress: a wait for the driver does not end while one builds',
+    why: "on-cluster layering's image builds (MachineOSBuild): their figures, and a wait for the driver does not end while one builds",
     observe: true,
     rules: [{ group: 'machineconfiguration.openshift.io', resources: ['machineosbuilds'], verbs: ['list', 'watch'] }],
   },

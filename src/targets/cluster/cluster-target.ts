@@ -27,7 +27,7 @@ import { ResumableWatch, type WatchEventType, type WatchObject } from './watch.j
 import { ReadyzMonitor } from './readyz.js';
 import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
-import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
+import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
 import { removePrometheusAccess } from './prometheus-token.js';
 import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
@@ -456,15 +456,19 @@ export class ClusterTarget implements Target {
     }
     if (allObjects(set).some((o) => o.kind === 'Module')) await this.watchKmmModules();
     this.podDelivered = allObjects(set).some((o) => o.kind === 'DaemonSet' || o.kind === 'Module');
-    if (allObjects(set).some((o) => o.kind === 'MachineOSConfig')) {
-      const mosb = await this.serves('machineconfiguration.openshift.io/v1', 'MachineOSBuild');
-      if (mosb) await this.startWatch('mosb', 'watch-machineosbuilds', mosb, {}, () => []);
-    }
+    if (allObjects(set).some((o) => o.kind === 'MachineOSConfig')) await this.watchMachineOSBuilds();
     if (this.o.observeOnly) this.startWindow();
   }
 
   /** The followed set loads the driver with pods (DaemonSet, KMM Module), not with the OS image. */
   private podDelivered = false;
+
+  /** On-cluster layering's image builds (cluster-scoped MachineOSBuilds), once a set holds a MachineOSConfig. */
+  private async watchMachineOSBuilds(): Promise<void> {
+    if (this.watches.has('machineosbuilds')) return;
+    const mosb = await this.serves('machineconfiguration.openshift.io/v1', 'MachineOSBuild');
+    if (mosb) await this.startWatch('machineosbuilds', 'watch-machineosbuilds', mosb, {}, (t, o, old) => machineOSBuildEvents(t, o as never, old as never));
+  }
 
   /**
    * KMM Modules are watched from when the kind is served: on a cluster where KMM is
@@ -661,7 +665,7 @@ export class ClusterTarget implements Target {
       pools: this.watches.get('mcp')?.cache.values() ?? [],
       pods: this.followedObjects('pods'),
       builds: this.followedObjects('builds'),
-      machineOSBuilds: this.watches.get('mosb')?.cache.values(),
+      machineOSBuilds: this.watches.get('machineosbuilds')?.cache.values(),
     });
   }
 

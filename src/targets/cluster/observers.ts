@@ -9,6 +9,8 @@ import { LABEL_COMPONENT, LABEL_NAME } from '../../labels.js';
 import type { WatchEventType, WatchObject } from './watch.js';
 import { z } from 'zod';
 import { MODULE_DEPENDENCIES, ModuleDependencySchema, type ModuleDependency } from '../lab/driver-builds/module-dependencies.js';
+import { readBuildHostFigures } from '../lab/images/build-host-figures.js';
+import { parsePulledMessage, PULLED_REASON } from '../image-pulled-event.js';
 
 export type Emitted = [EventKind, Record<string, unknown>, string?];
 
@@ -248,8 +250,18 @@ export function poolUpdated(p: Pool & { metadata: { generation?: number }; statu
 
 type Build = WatchObject & {
   spec?: { strategy?: { dockerStrategy?: { buildArgs?: { name: string; value?: string }[] } } };
-  status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; message?: string; reason?: string };
+  status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; message?: string; reason?: string; outputDockerImageReference?: string; output?: { to?: { imageDigest?: string } } };
 };
+
+/** The image a completed Build pushed, by digest (openshift/api build/v1 BuildStatus: outputDockerImageReference, output.to.imageDigest). */
+function builtImageRef(b: Build): string | undefined {
+  const ref = b.status?.outputDockerImageReference;
+  const digest = b.status?.output?.to?.imageDigest;
+  if (!ref || !digest) return undefined;
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  return `${colon > slash ? ref.slice(0, colon) : ref}@${digest}`;
+}
 
 /** The lab's record of the built modules' dependencies (absent on a cluster's Builds, or unreadable: none). */
 function buildDependencies(b: Build): { dependencies: ModuleDependency[] } | Record<string, never> {
@@ -263,7 +275,16 @@ function buildDependencies(b: Build): { dependencies: ModuleDependency[] } | Rec
   }
 }
 
-/** OpenShift Builds: reaching Complete/Failed/Error = one `build` event (with the lab's dependency record, when there is one). */
+/**
+ * The build host's figures the lab writes on a build object it ran, as `build` event fields
+ * (images/build-host-figures.ts); a cluster's builds have none, their figures are "not measured".
+ */
+function hostFigures(annotations: Record<string, string> | undefined): Record<string, number> {
+  const f = readBuildHostFigures(annotations);
+  return f ? { ...f } : {};
+}
+
+/** OpenShift Builds: reaching Complete/Failed/Error = one `build` event (with the lab's dependency record and build-host figures, when there are). */
 export function buildEvents(type: WatchEventType, b: Build, old: Build | undefined): Emitted[] {
   const done = ['Complete', 'Failed', 'Error', 'Cancelled'];
   const phase = b.status?.phase ?? '';
@@ -281,8 +302,49 @@ export function buildEvents(type: WatchEventType, b: Build, old: Build | undefin
         cached: false,
         build: `${b.metadata.namespace}/${b.metadata.name}`,
         ...(Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {}),
+        ...(phase === 'Complete' && builtImageRef(b) ? { image: builtImageRef(b) } : {}),
         ...(phase !== 'Complete' ? { error: `${phase}${b.status?.reason ? `: ${b.status.reason}` : ''}` } : {}),
         ...buildDependencies(b),
+        ...hostFigures(b.metadata.annotations),
+      },
+    ],
+  ];
+}
+
+type MachineOSBuild = WatchObject & {
+  spec?: { machineOSConfig?: { name?: string }; renderedImagePushSpec?: string };
+  status?: { buildStart?: string; buildEnd?: string; digestedImagePushSpec?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+};
+
+/** The terminal condition of a MachineOSBuild (openshift/api machineconfiguration/v1 types_machineosbuild.go: Succeeded, Failed, Interrupted), if it has one. */
+function mosbDone(b: MachineOSBuild | undefined): { type: string; message?: string } | undefined {
+  const c = (b?.status?.conditions ?? []).find((x) => ['Succeeded', 'Failed', 'Interrupted'].includes(x.type) && x.status === 'True');
+  return c ? { type: c.type, ...(c.message ? { message: c.message } : {}) } : undefined;
+}
+
+/**
+ * On-cluster layering's MachineOSBuilds: a Succeeded, Failed or Interrupted condition turning
+ * True = one `build` event, its wall time from status.buildStart → buildEnd (the builder
+ * backend's run). The kernel is not on the object (the image's base names it): left empty.
+ */
+export function machineOSBuildEvents(type: WatchEventType, b: MachineOSBuild, old: MachineOSBuild | undefined): Emitted[] {
+  const done = mosbDone(b);
+  if (type === 'DELETED' || !done || mosbDone(old)) return [];
+  const start = Date.parse(b.status?.buildStart ?? '');
+  const end = Date.parse(b.status?.buildEnd ?? '');
+  const ok = done.type === 'Succeeded';
+  return [
+    [
+      'build',
+      {
+        kver: '',
+        ok,
+        cached: false,
+        build: `MachineOSBuild ${b.metadata.name}`,
+        ...(Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {}),
+        ...(ok && b.status?.digestedImagePushSpec ? { image: b.status.digestedImagePushSpec } : {}),
+        ...(!ok ? { error: `${done.type}${done.message ? `: ${done.message.split('\n')[0]}` : ''}` } : {}),
+        ...hostFigures(b.metadata.annotations),
       },
     ],
   ];
@@ -299,11 +361,30 @@ export function kmmModuleEvents(type: WatchEventType, m: KmmModule, old: KmmModu
   return [['progress', { step: `KMM Module ${m.metadata.name}: ${s.availableNumber ?? 0}/${s.desiredNumber ?? 0} loader pods available`, kmmModule: m.metadata.name, ...s }]];
 }
 
-type KEvent = WatchObject & { type?: string; reason?: string; message?: string; involvedObject?: { kind?: string; name?: string }; source?: { host?: string } };
+type KEvent = WatchObject & {
+  type?: string;
+  reason?: string;
+  message?: string;
+  involvedObject?: { kind?: string; name?: string; namespace?: string };
+  source?: { host?: string };
+  reportingInstance?: string;
+};
 
-/** Core events: Warnings only, as progress notes on the timeline. */
+/**
+ * Core events: Warnings, as progress notes on the timeline; the kubelet's `Pulled` after an
+ * actual pull (image-pulled-event.ts), as an `image-pull` on its node with the image size the
+ * runtime reported — "already present" Events pulled nothing and are not counted.
+ */
 export function clusterEventEvents(type: WatchEventType, e: KEvent): Emitted[] {
-  if (type !== 'ADDED' || e.type !== 'Warning') return [];
+  if (type !== 'ADDED') return [];
+  if (e.type === 'Normal' && e.reason === PULLED_REASON) {
+    const pull = parsePulledMessage(e.message ?? '');
+    const node = e.source?.host ?? e.reportingInstance;
+    if (!pull || !node) return [];
+    const pod = e.involvedObject?.kind === 'Pod' ? { pod: `${e.involvedObject.namespace ?? e.metadata.namespace ?? ''}/${e.involvedObject.name ?? ''}` } : {};
+    return [['image-pull', { image: pull.image, bytes: pull.sizeBytes, pullMs: pull.pullMs, ...pod }, node]];
+  }
+  if (e.type !== 'Warning') return [];
   const what = `${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}`;
   const out: Emitted[] = [['progress', { step: `Warning ${e.reason ?? ''} ${what}: ${(e.message ?? '').slice(0, 300)}`, clusterEvent: e.reason ?? '' }, e.source?.host]];
   // A node that booted another kernel than the one it was meant to (the lab's node agent checks

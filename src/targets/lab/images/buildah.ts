@@ -144,7 +144,7 @@ export class Buildah {
   }
 
   /** Pushes a local image to `dest` (a registry reference); returns the manifest digest the registry stored. */
-  async push(name: string, dest: string, opts: { insecure: boolean; logFile: string; compression?: 'gzip' | 'zstd' }): Promise<{ digest: string; wallMs: number }> {
+  async push(name: string, dest: string, opts: { insecure: boolean; logFile: string; compression?: 'gzip' | 'zstd' }): Promise<{ digest: string; wallMs: number; usage: CommandUsage }> {
     const digestFile = join(this.store.runroot, `digest-${process.pid}-${Date.now()}`);
     const t0 = performance.now();
     const args = [
@@ -159,7 +159,7 @@ export class Buildah {
     const usage = await runMeasured(script, { cwd: this.store.runroot, env: process.env, logFile: opts.logFile });
     if (usage.exitCode !== 0) throw new ImageBuildError(`push ${dest}`, opts.logFile, usage.exitCode);
     const digest = readFileSync(digestFile, 'utf8').trim();
-    return { digest, wallMs: performance.now() - t0 };
+    return { digest, wallMs: performance.now() - t0, usage };
   }
 
   /** Pulls `ref` into local storage under the name `as` (a parent image a build needs). */

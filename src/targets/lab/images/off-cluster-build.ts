@@ -33,7 +33,7 @@ import { labCacheDir, sha256, writeFileAtomic } from '../host/cache.js';
 import { Buildah, shQuote } from './buildah.js';
 import { writePodmanShim } from './podman-shim.js';
 import { inspectManifest } from './registry-client.js';
-import { storedBlobs, type LabRegistry } from './registry.js';
+import { blobSnapshot, newBlobBytes, type LabRegistry } from './registry.js';
 
 /** Bump when how a build runs changes in a way its inputs do not show. */
 const FORMAT = 'kmodlab-off-cluster-build-v1';
@@ -273,7 +273,7 @@ export async function runOffClusterBuild(p: OffClusterBuildPlan, o: OffClusterBu
   const scratch = mkdtempSync(join(tmpdir(), 'kmodlab-podman-'));
   try {
     const shimDir = writePodmanShim(scratch, { buildah, insecure: o.registry.insecure, cachedDigest: record?.digest });
-    const before = o.registry.managed && !record ? new Set(storedBlobs(o.registry).map((b) => b.digest)) : undefined;
+    const before = record ? undefined : blobSnapshot(o.registry);
     o.log?.(`${p.step}: ${record ? 'inputs unchanged, ' : ''}${p.script.split('\n').join('; ')} (in ${p.dir})`);
     const usage = await runMeasured(`${p.script}\n`, {
       cwd: p.dir,
@@ -290,11 +290,7 @@ export async function runOffClusterBuild(p: OffClusterBuildPlan, o: OffClusterBu
     const manifest = await inspectManifest(digestRef, o.registry.insecure);
     if (!manifest) throw new Error(`${p.step}: pushed ${digestRef} but the registry does not have it`);
     const blobs = [manifest.configDigest, ...manifest.layers.map((l) => l.digest)];
-    const bytesPushed = before
-      ? storedBlobs(o.registry)
-          .filter((b) => !before.has(b.digest) && blobs.includes(b.digest))
-          .reduce((s, b) => s + b.size, 0)
-      : record?.bytesPushed;
+    const bytesPushed = before ? newBlobBytes(o.registry, before, blobs) : record?.bytesPushed;
     const log = readFileSync(logFile, 'utf8');
     const kver = /^kmodlab: base OS kernel (\S+)$/m.exec(log)?.[1] ?? record?.kver;
     const built = record ? { usage: record.usage, bytesPushed: record.bytesPushed, builtAt: record.builtAt } : { usage, bytesPushed, builtAt: new Date().toISOString() };

@@ -225,6 +225,18 @@ export function registryStorageBytes(registry: LabRegistry): number | undefined 
   return storedBlobs(registry).reduce((sum, b) => sum + b.size, 0);
 }
 
+/** The blob digests a managed registry holds now (undefined for a registry kmodlab does not run: its storage is not readable). */
+export function blobSnapshot(registry: LabRegistry): Set<string> | undefined {
+  return registry.managed ? new Set(storedBlobs(registry).map((b) => b.digest)) : undefined;
+}
+
+/** Bytes of `blobs` (an image's config + layers) the registry stored since `before` was taken: what a push added. */
+export function newBlobBytes(registry: LabRegistry, before: Set<string>, blobs: readonly string[]): number {
+  return storedBlobs(registry)
+    .filter((b) => !before.has(b.digest) && blobs.includes(b.digest))
+    .reduce((s, b) => s + b.size, 0);
+}
+
 /** Blobs in a managed registry's storage (digest → size): what a push added is the difference. */
 export function storedBlobs(registry: LabRegistry): Array<{ digest: string; size: number }> {
   const root = join(registry.storageDir ?? '', 'docker', 'registry', 'v2', 'blobs', 'sha256');

@@ -37,7 +37,7 @@ import {
   type InstalledPackage,
 } from './debian-packages.js';
 import { inspectManifest, type ManifestInfo } from './registry-client.js';
-import { storedBlobs, type LabRegistry } from './registry.js';
+import { blobSnapshot, newBlobBytes, type LabRegistry } from './registry.js';
 
 /** Bump when what goes into an image changes in a way the inputs below do not show. */
 const FORMAT = 'kmodlab-lab-release-v2';
@@ -428,7 +428,7 @@ export async function ensureImages(plans: readonly LabReleasePlan[], opts: Ensur
       const containerfile = join(ctx, 'Containerfile');
       writeFileSync(containerfile, p.containerfile(parentName));
       const built = await buildah.bud({ containerfile, context: ctx, tag: localName(p), logFile, reproducible: true });
-      const before = registry.managed ? new Set(storedBlobs(registry).map((b) => b.digest)) : undefined;
+      const before = blobSnapshot(registry);
       // zstd to kmodlab's own registry: pushing the 396 MB module-tree layer took 14.7 s
       // and stored 100 MB with zstd, 39.7 s and 119 MB with gzip (buildah push, this
       // machine, 2026-11-30, loaded). Every client the lab pulls with reads zstd layers;
@@ -437,11 +437,7 @@ export async function ensureImages(plans: readonly LabReleasePlan[], opts: Ensur
       const manifest = await inspectManifest(ref, registry.insecure);
       if (!manifest) throw new Error(`pushed ${ref} but the registry does not list it`);
       const blobs = [manifest.configDigest, ...manifest.layers.map((l) => l.digest)];
-      const bytesPushed = before
-        ? storedBlobs(registry)
-            .filter((b) => !before.has(b.digest) && blobs.includes(b.digest))
-            .reduce((s, b) => s + b.size, 0)
-        : undefined;
+      const bytesPushed = before ? newBlobBytes(registry, before, blobs) : undefined;
       const figures: ImageBuildFigures = { usage: built.usage, pushWallMs: pushed.wallMs, bytesPushed, logFile, builtAt: new Date().toISOString() };
       saveRecord(`${p.role}:${p.tag}`, figures);
       const img = { ...describe(p, registry, manifest, true), build: figures };

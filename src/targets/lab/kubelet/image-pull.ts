@@ -33,6 +33,13 @@ export interface PulledImage {
   config: ImageConfig;
   /** Bytes this pull added to the node's store (0 when every blob was there). */
   pulledBytes: number;
+  /** The image's size as the registry stores it (config + layer blobs): what the kubelet's Pulled Event reports. */
+  sizeBytes: number;
+  /**
+   * The registry was asked for the image (a pull, as the kubelet's image manager calls the
+   * runtime's PullImage), not the node's copy used as the pull policy allows ("already present").
+   */
+  pulled: boolean;
 }
 
 /** OpenShift's integrated registry, as pods and builds name it. */
@@ -152,7 +159,7 @@ export class NodeImageStore {
     if (!/^[a-z0-9]/.test(repository) || /\s/.test(ref)) throw new ImagePullError('InvalidImageName', `couldn't parse image name "${ref}"`);
     const heldDigest = named ?? this.names.get(ref);
     const held = heldDigest && this.images.get(heldDigest);
-    if (held && policy !== 'Always') return { ...held, ref, pulledBytes: 0 };
+    if (held && policy !== 'Always') return { ...held, ref, pulledBytes: 0, pulled: false };
     if (!held && INTEGRATED_REGISTRY.test(ref)) {
       // The lab's integrated registry is its ImageStreams: the controllers hand pods the
       // digest of a tag that exists, so a reference into it that reaches the node names a tag
@@ -162,7 +169,7 @@ export class NodeImageStore {
     }
     if (!held && policy === 'Never') throw new ImagePullError('ErrImageNeverPull', `Container image "${ref}" is not present with pull policy of Never`);
     // A digest this node already holds is not fetched again, whatever the policy.
-    if (held && named) return { ...held, ref, pulledBytes: 0 };
+    if (held && named) return { ...held, ref, pulledBytes: 0, pulled: true };
     const insecure = this.insecure(ref);
     const info = await inspectManifest(ref, insecure).catch((e: Error) => {
       throw new ImagePullError('ErrImagePull', `failed to pull image "${ref}": ${e.message}`);
@@ -172,11 +179,11 @@ export class NodeImageStore {
     const cached = this.images.get(info.digest);
     if (cached) {
       this.names.set(ref, info.digest);
-      return { ...cached, ref, pulledBytes: 0 };
+      return { ...cached, ref, pulledBytes: 0, pulled: true };
     }
     let p = this.inflight.get(info.digest);
     if (!p) {
-      p = this.fetch(`${repository}@${info.digest}`, info.digest, insecure).finally(() => this.inflight.delete(info.digest));
+      p = this.fetch(`${repository}@${info.digest}`, info.digest, info.sizeBytes, insecure).finally(() => this.inflight.delete(info.digest));
       this.inflight.set(info.digest, p);
     }
     const img = await p;
@@ -184,7 +191,7 @@ export class NodeImageStore {
     return { ...img, ref };
   }
 
-  private async fetch(byDigest: string, digest: string, insecure: boolean): Promise<PulledImage> {
+  private async fetch(byDigest: string, digest: string, sizeBytes: number, insecure: boolean): Promise<PulledImage> {
     const skopeo = requireTool('skopeo');
     const blobs = join(this.layout, 'blobs', 'sha256');
     const before = dirSize(blobs);
@@ -217,7 +224,7 @@ export class NodeImageStore {
       renameSync(tmp, rootfs);
       await run('touch', [join(this.shareDir, 'images', hex, 'ready')]);
     }
-    const img: PulledImage = { ref: byDigest, digest, imageID: byDigest, sharePath, config, pulledBytes };
+    const img: PulledImage = { ref: byDigest, digest, imageID: byDigest, sharePath, config, pulledBytes, sizeBytes, pulled: true };
     this.images.set(digest, img);
     return img;
   }

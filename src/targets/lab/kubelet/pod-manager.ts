@@ -3,7 +3,8 @@
  * (spec.nodeName) and reports them, as the kubelet's syncPod/PLEG loop does
  * (k8s.io/kubernetes pkg/kubelet/kubelet.go SyncPod, pleg/generic.go relist):
  *   - pull the image (kubelet/images/image_manager.go: a failed pull is the waiting reason
- *     ErrImagePull, then ImagePullBackOff until the back-off expires);
+ *     ErrImagePull, then ImagePullBackOff until the back-off expires; a pull, or the image
+ *     used as already present, is a `Pulled` Event worded as upstream's, image-pulled-event.ts);
  *   - start the container, run the postStart hook; a failing hook kills the container
  *     (FailedPostStartHook) and the restart policy restarts it with back-off
  *     (CrashLoopBackOff, 10 s doubling up to 5 min upstream; scaled down here);
@@ -26,6 +27,7 @@ import { ImagePullError, pullPolicyOf, type NodeImageStore, type PulledImage } f
 import type { NodeShell } from './node-agent.js';
 import { execInContainer, probeContainers, startContainer, stopContainer, type ContainerProbe, type HostPathMount } from './pod-sandbox.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
+import { alreadyPresentMessage, pulledMessage, PULLED_REASON } from '../../image-pulled-event.js';
 
 export interface PodStatusApi {
   patchPodStatus(namespace: string, name: string, status: object): Promise<void>;
@@ -272,8 +274,11 @@ export class PodManager {
     if (!run.image || (c.imagePullPolicy === 'Always' && run.instance === 0)) {
       try {
         run.waiting = { reason: 'ContainerCreating' };
+        const t0 = performance.now();
         run.image = await this.o.images.pull(c.image!, pullPolicyOf(c.image!, c.imagePullPolicy));
         if (run.image.pulledBytes > 0) this.o.log?.(`node ${this.o.node.name}: pulled ${run.image.imageID} (${run.image.pulledBytes} bytes)`);
+        const ms = performance.now() - t0;
+        await this.podEvent(run, c.name, 'Normal', PULLED_REASON, run.image.pulled ? pulledMessage(c.image!, ms, ms, run.image.sizeBytes) : alreadyPresentMessage(c.image!));
       } catch (e) {
         // ErrImagePull now; ImagePullBackOff while the back-off runs (see sync).
         this.backoff(run, e instanceof ImagePullError ? e.reason : 'ErrImagePull', (e as Error).message);
@@ -340,16 +345,29 @@ export class PodManager {
   private async hookEvent(run: PodRun, container: string, command: string[], code: number, output: string): Promise<void> {
     const ns = run.pod.metadata!.namespace!;
     const name = run.pod.metadata!.name!;
-    const now = rfc3339();
     // The end of the output, bounded: an Event is a note, not a log.
     const out = output.length > 900 ? output.slice(-900) : output;
+    await this.podEvent(
+      run,
+      container,
+      'Warning',
+      'FailedPostStartHook',
+      `Exec lifecycle hook ([${command.join(' ')}]) for Container "${container}" in Pod "${name}_${ns}(${run.uid})" failed - error: command '${command.join(' ')}' exited with ${code}: , message: ${JSON.stringify(out)}`,
+    );
+  }
+
+  /** A core/v1 Event on one container of the pod, recorded as the kubelet's event recorder does (source: kubelet on this node). */
+  private async podEvent(run: PodRun, container: string, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const ns = run.pod.metadata!.namespace!;
+    const name = run.pod.metadata!.name!;
+    const now = rfc3339();
     await this.o.api
       .createEvent?.(ns, {
         metadata: { generateName: `${name}.`, namespace: ns },
         involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace: ns, uid: run.uid, fieldPath: `spec.containers{${container}}` },
-        type: 'Warning',
-        reason: 'FailedPostStartHook',
-        message: `Exec lifecycle hook ([${command.join(' ')}]) for Container "${container}" in Pod "${name}_${ns}(${run.uid})" failed - error: command '${command.join(' ')}' exited with ${code}: , message: ${JSON.stringify(out)}`,
+        type,
+        reason,
+        message,
         source: { component: 'kubelet', host: this.o.node.name },
         reportingComponent: 'kubelet',
         reportingInstance: this.o.node.name,
@@ -357,7 +375,7 @@ export class PodManager {
         lastTimestamp: now,
         count: 1,
       })
-      .catch((e: Error) => this.o.log?.(`node ${this.o.node.name}: pod ${run.key}: event FailedPostStartHook not recorded: ${e.message.split('\n')[0]}`));
+      .catch((e: Error) => this.o.log?.(`node ${this.o.node.name}: pod ${run.key}: event ${reason} not recorded: ${e.message.split('\n')[0]}`));
   }
 
   private async postStatus(run: PodRun): Promise<void> {

@@ -32,8 +32,10 @@
  * The whole log of each build is kept in the lab's build-log directory (not served as
  * `oc logs build/…`: the lab has no build pods). What only the build host can tell — the
  * kernel modules the built image's driver needs (images/image-module-dependencies.ts) — is
- * written on the Build as the MODULE_DEPENDENCIES annotation before it turns Complete, so
- * the cluster target's `build` event carries it; a cluster's builds carry none.
+ * written on the Build as the MODULE_DEPENDENCIES annotation before it turns Complete, and
+ * so are the build host's figures of the build (images/build-host-figures.ts: buildah's
+ * wall, CPU and peak RSS, image size and layers, bytes pushed), so the cluster target's
+ * `build` event carries them; a cluster's builds carry neither.
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,7 +45,8 @@ import { binaryArchivePath } from '../../api-server/builds.js';
 import { labStateDir } from '../../api-server/tls.js';
 import { run } from '../../host/run.js';
 import { requireTool } from '../../host/tools.js';
-import { Buildah } from '../../images/buildah.js';
+import { Buildah, type BuiltImage } from '../../images/buildah.js';
+import { BUILD_HOST_FIGURES, pushMeasured, type BuildHostFigures } from '../../images/build-host-figures.js';
 import { MODULE_DEPENDENCIES } from '../../driver-builds/module-dependencies.js';
 import { imageModuleDependencies } from '../../images/image-module-dependencies.js';
 import type { LabRegistry } from '../../images/registry.js';
@@ -238,15 +241,17 @@ export class BuildController {
       } catch (e) {
         throw new BuildFailure('PullBuilderImageFailed', 'Failed to pull builder image.', e);
       }
+      let built: BuiltImage;
       try {
-        await buildah.bud({ containerfile: dockerfile, context: contextDir, tag: local, buildArgs, volumes, logFile, insecure: this.o.registry.insecure, timeoutMs: 1_800_000 });
+        built = await buildah.bud({ containerfile: dockerfile, context: contextDir, tag: local, buildArgs, volumes, logFile, insecure: this.o.registry.insecure, timeoutMs: 1_800_000 });
       } catch (e) {
         throw new BuildFailure('DockerBuildFailed', 'Docker build strategy has failed.', e);
       }
       let digest: string | undefined;
+      let figures: BuildHostFigures | undefined;
       if (dest) {
         try {
-          digest = (await buildah.push(local, dest.ref, { insecure: this.o.registry.insecure, logFile })).digest;
+          ({ digest, figures } = await pushMeasured(buildah, local, dest.ref, this.o.registry, built.usage, logFile));
         } catch (e) {
           throw new BuildFailure('PushImageToRegistryFailed', `Failed to push the image to the registry: ${dest.ref}`, e);
         }
@@ -258,7 +263,8 @@ export class BuildController {
         writeFileSync(logFile, `module dependencies not read: ${e.message.split('\n')[0]}\n`, { flag: 'a' });
         return undefined;
       });
-      if (deps) await this.custom.patchNamespacedCustomObject({ ...G, namespace: ns, plural: 'builds', name, body: { metadata: { annotations: { [MODULE_DEPENDENCIES]: JSON.stringify(deps) } } } }, this.merge);
+      const annotations = { ...(deps ? { [MODULE_DEPENDENCIES]: JSON.stringify(deps) } : {}), ...(figures ? { [BUILD_HOST_FIGURES]: JSON.stringify(figures) } : {}) };
+      if (Object.keys(annotations).length) await this.custom.patchNamespacedCustomObject({ ...G, namespace: ns, plural: 'builds', name, body: { metadata: { annotations } } }, this.merge);
       await buildah.run(['rmi', local], { allowFailure: true });
       const wallMs = performance.now() - t0;
       await this.patchStatus('builds', ns, name, {

@@ -21,6 +21,8 @@
  * in the push spec are the lab registry's `<prefix>/<ns>/<name>` (builds.ts's mapping); in
  * the Containerfile they are pulled through their ImageStream tags (builds.ts pullThrough).
  * The build's log is kept in the lab's build-log directory (upstream: the build Job's pod).
+ * The build host's figures (images/build-host-figures.ts) are written on the MachineOSBuild
+ * as the BUILD_HOST_FIGURES annotation before it turns Succeeded; upstream's carry none.
  */
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
@@ -29,6 +31,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { labStateDir } from '../../api-server/tls.js';
 import { Buildah } from '../../images/buildah.js';
+import { BUILD_HOST_FIGURES, pushMeasured } from '../../images/build-host-figures.js';
 import type { LabRegistry } from '../../images/registry.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 import type { BuildController } from './builds.js';
@@ -175,11 +178,13 @@ export class MachineOSConfigController {
       const containerfile = path.join(ctx, 'Containerfile');
       writeFileSync(containerfile, `FROM ${base} AS configs\n${content}\n`);
       await this.o.builds?.pullThrough(buildah, [content], logFile);
-      await buildah.bud({ containerfile, context: ctx, tag: local, insecure: this.o.registry.insecure, logFile, timeoutMs: 1_800_000 });
+      const built = await buildah.bud({ containerfile, context: ctx, tag: local, insecure: this.o.registry.insecure, logFile, timeoutMs: 1_800_000 });
       const dest = labImageRef(pushSpec, this.o.registry.prefix);
-      const { digest } = await buildah.push(local, dest, { insecure: this.o.registry.insecure, logFile });
+      const { digest, figures } = await pushMeasured(buildah, local, dest, this.o.registry, built.usage, logFile);
       await buildah.run(['rmi', local], { allowFailure: true });
       const digested = `${repositoryOf(pushSpec)}@${digest}`;
+      // Before the build turns Succeeded, so a watcher that sees it done sees its figures.
+      if (figures) await this.custom.patchClusterCustomObject({ ...G, plural: 'machineosbuilds', name, body: { metadata: { annotations: { [BUILD_HOST_FIGURES]: JSON.stringify(figures) } } } }, this.merge);
       await this.setBuildStatus(name, { buildStart, buildEnd: rfc3339(), digestedImagePushSpec: digested, conditions: conditions('Succeeded', 'Build Ready') });
       await this.custom.patchClusterCustomObjectStatus(
         { ...G, plural: 'machineosconfigs', name: config, body: { status: { observedGeneration: mosc.metadata?.generation ?? 1, currentImagePullSpec: digested, machineOSBuild: { group: GROUP, resource: 'machineosbuilds', name } } } },

@@ -1,0 +1,63 @@
+/**
+ * Bytes pulled per node: the kubelet's `Pulled` Events after an actual pull (`image-pull`
+ * events, each with the image size the runtime reported). An image is counted once per node
+ * and scenario: a second pull of the same image on that node (pull policy Always, a pod
+ * recreated) finds its layers there and transfers next to nothing, while the Event repeats
+ * the full size. Images that share layers are each counted whole — the Event does not say
+ * what was already on the node — so the figure is an upper bound of the bytes transferred.
+ */
+import { unavailable, type ScenarioContext } from './context.js';
+import { measured, notMeasured, type Measured } from './measured.js';
+import { eventsOf } from './segments.js';
+
+export interface ImagePull {
+  line: number;
+  node: string;
+  image: string;
+  bytes: number;
+}
+
+/** The scenario's image pulls, the first per (node, image). */
+export function imagePulls(ctx: ScenarioContext): ImagePull[] {
+  const seen = new Set<string>();
+  const out: ImagePull[] = [];
+  for (const e of eventsOf(ctx.seg, 'image-pull')) {
+    const image = String(e.data['image']);
+    const bytes = e.data['bytes'];
+    if (!e.node || typeof bytes !== 'number' || seen.has(`${e.node} ${image}`)) continue;
+    seen.add(`${e.node} ${image}`);
+    out.push({ line: e.line, node: e.node, image, bytes });
+  }
+  return out;
+}
+
+const NONE =
+  'no image pull recorded: no kubelet Pulled Event with an image size in the method’s namespaces (images already present pull nothing; an OS image is pulled by the machine-config daemon, which records no size)';
+
+/** Bytes the node pulled in this scenario. */
+export function nodeImagePulledBytes(ctx: ScenarioContext, node: string): Measured<number> {
+  const reason = unavailable(ctx);
+  if (reason) return notMeasured(reason);
+  const all = imagePulls(ctx);
+  if (all.length === 0) return notMeasured(NONE);
+  const mine = all.filter((p) => p.node === node);
+  return measured(
+    mine.reduce((s, p) => s + p.bytes, 0),
+    mine.map((p) => p.line),
+    mine.length === 0 ? 'no pull on this node' : undefined,
+  );
+}
+
+/** The most any one node pulled in this scenario (each node's figure is in the per-node table). */
+export function imagePulledBytesPerNode(ctx: ScenarioContext): Measured<number> {
+  const reason = unavailable(ctx);
+  if (reason) return notMeasured(reason);
+  const all = imagePulls(ctx);
+  if (all.length === 0) return notMeasured(NONE);
+  const per = new Map<string, number>(ctx.nodes.map((n) => [n, 0]));
+  for (const p of all) per.set(p.node, (per.get(p.node) ?? 0) + p.bytes);
+  const values = [...per.values()];
+  const max = Math.max(...values);
+  const even = values.every((v) => v === max);
+  return measured(max, all.map((p) => p.line), even ? undefined : `the most on one node; per node: ${[...per].map(([n, v]) => `${n} ${v}`).join(', ')}`);
+}
