@@ -70,6 +70,11 @@ export const API_CALLS = {
     rules: [{ group: 'machineconfiguration.openshift.io', resources: ['machineconfigpools'], verbs: ['list', 'watch'] }],
   },
   'watch-kmm-modules': { why: 'KMM Module status', observe: true, rules: [{ group: 'kmm.sigs.x-k8s.io', resources: ['modules'], verbs: ['list', 'watch'] }] },
+  'watch-machineosbuilds': {
+    why: "on-cluster layering's image builds (MachineOSBuild Succeeded/Failed, wall time)",
+    observe: true,
+    rules: [{ group: 'machineconfiguration.openshift.io', resources: ['machineosbuilds'], verbs: ['list', 'watch'] }],
+  },
   'read-clusterversion': {
     why: 'the running OpenShift version',
     observe: true,

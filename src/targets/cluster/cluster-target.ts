@@ -1,7 +1,7 @@
 /**
  * ClusterTarget: the Target interface on a real OpenShift/Kubernetes cluster.
  * It applies rendered objects with server-side apply, watches what happens (nodes,
- * pods, builds, pools, KMM Modules, events, a canary per node, /readyz), checks module
+ * pods, builds, pools, KMM Modules, MachineOSBuilds, events, a canary per node, /readyz), checks module
  * presence on the host with probe pods, and reads memory/CPU from Prometheus — all
  * reported through `emit`, never returned as figures.
  *
@@ -27,7 +27,7 @@ import { ResumableWatch, type WatchEventType, type WatchObject } from './watch.j
 import { ReadyzMonitor } from './readyz.js';
 import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
-import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
+import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
 import { removePrometheusAccess } from './prometheus-token.js';
 import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
@@ -47,6 +47,8 @@ import { isBinaryBuildConfig, runBinaryBuild } from './binary-build.js';
 import { sourceImageOf, sourceImageState } from './kmm-source-image.js';
 import { listLeftovers, MCO_CURRENT_CONFIG } from './leftovers.js';
 
+/** The label the MCO puts on a MachineOSBuild naming the pool it builds for. */
+const MOSB_POOL_LABEL = 'machineconfiguration.openshift.io/target-machine-config-pool';
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 const MACHINECONFIGS: ResourceRef = { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigs', kind: 'MachineConfig', namespaced: false };
 const CONFIGMAPS: ResourceRef = { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true };
@@ -259,6 +261,7 @@ export class ClusterTarget implements Target {
     const pools = mcp ? await this.startWatch('mcp', 'watch-machineconfigpools', mcp, {}, (t, o, old) => poolEvents(t, o as never, old as never)) : undefined;
     this.poolChoice = pools ? choosePool([...pools.cache.values()] as PoolObj[], this.nodeObjects(), this.o.pool) : { pool: this.o.pool ?? 'worker', reason: 'no MachineConfigPools (not OpenShift)' };
     await this.watchKmmModules();
+    await this.watchMachineOSBuilds();
     this.readyz.start();
   }
 
@@ -444,6 +447,7 @@ export class ClusterTarget implements Target {
       if (builds) await this.startWatch(`builds/${ns}`, 'watch-builds', builds, { namespace: ns }, (t, o, old) => buildEvents(t, o as never, old as never));
     }
     if (allObjects(set).some((o) => o.kind === 'Module')) await this.watchKmmModules();
+    if (allObjects(set).some((o) => o.kind === 'MachineOSConfig')) await this.watchMachineOSBuilds();
     if (this.o.observeOnly) this.startWindow();
   }
 
@@ -456,6 +460,42 @@ export class ClusterTarget implements Target {
     this.client.forgetDiscovery('kmm.sigs.x-k8s.io/v1beta1');
     const kmm = await this.serves('kmm.sigs.x-k8s.io/v1beta1', 'Module');
     if (kmm) await this.startWatch('kmm', 'watch-kmm-modules', kmm, {}, (t, o, old) => kmmModuleEvents(t, o as never, old as never));
+  }
+
+  /**
+   * MachineOSBuilds (on-cluster layering) are watched from when the kind is served, one
+   * watch for the whole cluster (they are cluster-scoped): GA machineconfiguration.openshift.io/v1
+   * from 4.18.21/4.19, the Tech Preview v1alpha1 on 4.16–4.17 (with TechPreviewNoUpgrade).
+   * Served or not is asked again when a MachineOSConfig is applied or followed (a feature
+   * gate may have been turned on since connect).
+   */
+  async watchMachineOSBuilds(): Promise<ResumableWatch | undefined> {
+    if (this.watches.has('mosb')) return this.watches.get('mosb');
+    for (const version of ['v1', 'v1alpha1']) {
+      this.client.forgetDiscovery(`machineconfiguration.openshift.io/${version}`);
+      const ref = await this.serves(`machineconfiguration.openshift.io/${version}`, 'MachineOSBuild');
+      if (ref) return this.startWatch('mosb', 'watch-machineosbuilds', ref, {}, (t, o, old) => machineOSBuildEvents(t, o as never, old as never));
+    }
+    return undefined;
+  }
+
+  /** The MachineOSBuilds the watch holds now (empty when the kind is not served), for callers that decide on terminal states. */
+  machineOSBuilds(): WatchObject[] {
+    return [...(this.watches.get('mosb')?.cache.values() ?? [])];
+  }
+
+  /**
+   * Failed (or interrupted) MachineOSBuilds of `pool` created at or after `sinceMs` that
+   * are the newest of their MachineOSConfig (observers.ts failedMachineOSBuilds): the pool's
+   * nodes get no new image until a new build succeeds. Evidence lines.
+   */
+  failedMachineOSBuildsOf(pool: string, sinceMs = 0): string[] {
+    const since = Math.floor(sinceMs / 1000) * 1000; // metav1.Time has whole seconds
+    const builds = this.machineOSBuilds().filter((b) => {
+      const created = Date.parse(String(b.metadata.creationTimestamp ?? ''));
+      return b.metadata.labels?.[MOSB_POOL_LABEL] === pool && (!Number.isFinite(created) || created >= since);
+    });
+    return failedMachineOSBuilds(builds).map((f) => f.evidence);
   }
 
   private refuseWrite(what: string): void {
@@ -579,7 +619,8 @@ export class ClusterTarget implements Target {
 
   async changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
     this.refuseWrite(why === 'upgrade' ? 'upgrade the cluster' : 'switch kernels');
-    const common = { client: this.client, emit: this.o.emit, label: this.label, pollMs: this.o.pollMs };
+    const since = Date.now();
+    const common = { client: this.client, emit: this.o.emit, label: this.label, pollMs: this.o.pollMs, blocked: () => this.failedMachineOSBuildsOf(this.pool(), since) };
     if (why === 'kernel-switch') {
       const pool = this.pool();
       const realtime = to.sources['kernel'] === this.rtMarker;
@@ -619,10 +660,10 @@ export class ClusterTarget implements Target {
     }
   }
 
-  /** What the watches show holding a rollout up: pods of the followed namespaces failing to pull, degraded pools. */
-  private blockers(): string[] {
+  /** What the watches show holding a rollout up: pods of the followed namespaces failing to pull, degraded pools, failed MachineOSBuilds. */
+  blockers(): string[] {
     const pods = [...this.followed].flatMap((ns) => [...(this.watches.get(`pods/${ns}`)?.cache.values() ?? [])]);
-    return blockers(pods, this.watches.get('mcp')?.cache.values() ?? []);
+    return blockers(pods, this.watches.get('mcp')?.cache.values() ?? [], this.machineOSBuilds());
   }
 
   /** Probes the targeted nodes (Ready ones; the others are pending); returns nodes not in the wanted state. */
