@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, machineOSBuildOutcome, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
+import { assertValidK8sObject } from '../support/upstream-schemas.js';
 
 const o = (x: object) => x as unknown as WatchObject & never;
 const pod = (phase: string, restarts: number, extra: object = {}) =>
@@ -179,6 +180,11 @@ describe('MachineOSBuilds (on-cluster layering)', () => {
   const failed = load('machineosbuild-failed.json');
   /** The same build while it ran: Building True, no buildEnd. */
   const running = (b: typeof failed) => ({ ...b, status: { ...b.status, buildEnd: undefined, conditions: b.status.conditions.map((c) => ({ ...c, status: c.type === 'Building' ? 'True' : 'False' })) } });
+
+  it('the fixtures satisfy the upstream MachineOSBuild schema (../shared/schemas)', () => {
+    assertValidK8sObject(succeeded);
+    assertValidK8sObject(failed);
+  });
 
   it('Building → Succeeded is one ok build event with the wall time buildStart → buildEnd and the pushed digest', () => {
     const ev = machineOSBuildEvents('MODIFIED', o(succeeded), o(running(succeeded)));

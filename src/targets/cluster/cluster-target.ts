@@ -626,7 +626,7 @@ export class ClusterTarget implements Target {
       const realtime = to.sources['kernel'] === this.rtMarker;
       // Recorded before the rollout wait: a rollout that times out still leaves the MachineConfig applied.
       if (realtime && !this.client.dryRun) this.ledger.record(realtimeMachineConfig(pool));
-      await switchKernel({ ...common, pool, realtime, timeoutMs: this.o.rolloutTimeoutMs });
+      await this.heldUpByBuild(why, 'the realtime kernel', since, () => switchKernel({ ...common, pool, realtime, timeoutMs: this.o.rolloutTimeoutMs }));
       if (!realtime && !this.client.dryRun) this.ledger.forget(realtimeMachineConfig(pool));
       return;
     }
@@ -634,8 +634,30 @@ export class ClusterTarget implements Target {
       throw new UserError('upgrade on a real cluster needs --upgrade-to <version> and the confirmation flag');
     }
     if (to.version !== this.o.upgradeTo) throw new UserError(`asked to upgrade to ${to.version ?? '?'} but --upgrade-to is ${this.o.upgradeTo}`);
-    await upgradeCluster({ ...common, version: this.o.upgradeTo, timeoutMs: this.o.upgradeTimeoutMs });
+    await this.heldUpByBuild(why, this.o.upgradeTo, since, () => upgradeCluster({ ...common, version: this.o.upgradeTo!, timeoutMs: this.o.upgradeTimeoutMs }));
     if (!this.client.dryRun) this.clusterVersion = this.o.upgradeTo;
+  }
+
+  /**
+   * Runs a release change's wait; when a failed MachineOSBuild of the pool ended it, the way
+   * on is a person's: a new MachineOSConfig spec that builds on the new release (for a
+   * rendered on-cluster layering set, its README's upgrade step: re-render for the target
+   * release, apply) — recorded as that manual step before the error goes up.
+   */
+  private async heldUpByBuild(why: 'upgrade' | 'kernel-switch', to: string, sinceMs: number, wait: () => Promise<void>): Promise<void> {
+    try {
+      await wait();
+    } catch (e) {
+      const failed = this.failedMachineOSBuildsOf(this.pool(), sinceMs);
+      if (failed.length) {
+        this.o.emit('manual-step', {
+          description: `${why}: MachineConfigPool ${this.pool()}'s image build on ${to} failed, so its nodes stay where they are: change the MachineOSConfig so it builds on ${to} (re-render the method's artifacts for it) and apply it`,
+          automatic: false,
+          performedBy: 'user',
+        });
+      }
+      throw e;
+    }
   }
 
   async waitForModules(modules: string[], want: { loaded: boolean; timeoutMs: number }): Promise<WaitResult> {
