@@ -73,9 +73,13 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
   /** The cluster target on the lab's API, read verbs only: what it records, and what it says holds a rollout up. */
   let observer: ClusterTarget;
   const recorded: { kind: string; data: Record<string, unknown> }[] = [];
-  /** The `build` event the target recorded for a MachineOSBuild (waits for the watch to deliver it). */
-  const buildEvent = async (name: string): Promise<Record<string, unknown>> => {
-    for (let i = 0; i < 60; i++, await new Promise((r) => setTimeout(r, 500))) {
+  /**
+   * The `build` event the target recorded for a MachineOSBuild: waits up to `timeoutMs` for
+   * the build to finish either way (a Failed build never becomes Succeeded: a wait for that
+   * condition alone would run into its timeout).
+   */
+  const buildEvent = async (name: string, timeoutMs = 30_000): Promise<Record<string, unknown>> => {
+    for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, 500))) {
       const e = recorded.find((x) => x.kind === 'build' && x.data['build'] === `MachineOSBuild/${name}`);
       if (e) return e.data;
     }
@@ -123,7 +127,8 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     expect(a.code, a.stderr).toBe(0);
     const mosb = await newBuild([]);
     expect(mosb.metadata.labels).toMatchObject({ 'machineconfiguration.openshift.io/machine-os-config': 'master', 'machineconfiguration.openshift.io/target-machine-config-pool': 'master' });
-    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=1200s');
+    expect(await buildEvent(mosb.metadata.name, 1_200_000), logTail()).toMatchObject({ ok: true });
+    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=60s');
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
     process.stderr.write(`lab MOSC: apply → MachineOSBuild Succeeded ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const built = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
@@ -182,7 +187,8 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     const p = await kubectl('patch', 'configmap', 'machine-config-osimageurl', '-n', 'openshift-machine-config-operator', '--type', 'merge', '-p', JSON.stringify({ data: { baseOSContainerImage: otherOs, releaseVersion: `lab-${other!.kver}` } }));
     expect(p.code, p.stderr).toBe(0);
     const mosb = await newBuild(known);
-    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Failed', '--timeout=1200s');
+    expect(await buildEvent(mosb.metadata.name, 1_200_000), logTail()).toMatchObject({ ok: false });
+    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Failed', '--timeout=60s');
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
     const failed = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
     const failedCondition = failed.status?.conditions?.find((c) => c.type === 'Failed');
@@ -222,7 +228,8 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     const a = await kubectl('apply', '-f', path.join(out, 'layering', '00-machineosconfig-master.yaml'));
     expect(a.code, a.stderr).toBe(0);
     const mosb = await newBuild(known);
-    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=1200s');
+    expect(await buildEvent(mosb.metadata.name, 1_200_000), logTail()).toMatchObject({ ok: true });
+    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=60s');
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
     const built = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
     expect(built.status?.digestedImagePushSpec).not.toBe(current);
