@@ -357,6 +357,34 @@ describe('ClusterTarget (against the fake cluster)', () => {
     const pool = readEvents(h).filter((e) => e.kind === 'progress' && e.data['pool'] === 'worker');
     expect(pool.map((e) => e.data['updatedMachineCount'])).toContain(0);
   }, 20_000);
+
+  it('a failed MachineOSBuild of the pool ends the rollout wait: a failed build event with its time to failure, a blocker, and the manual step', async () => {
+    t = await target(h, { rolloutTimeoutMs: 60_000 });
+    await t.reset({ release: t.releases().from });
+    // The fake MCO under on-cluster layering: the new rendered config gets a MachineOSBuild, which fails; no node is updated.
+    const name = 'worker-1a2b3c4d5e6f708192a3b4c5d6e7f809';
+    const conditions = (state: string) =>
+      Object.entries({ Prepared: 'Prepared', Building: 'Building', Failed: 'Failed', Interrupted: 'Interrupted', Succeeded: 'Ready' }).map(([type, reason]) => ({ type, reason, status: type === state ? 'True' : 'False', message: 'x', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }));
+    h.cluster.api.reactors.push((type, o, s) => {
+      if (o.kind !== 'MachineConfig' || type !== 'ADDED') return;
+      s.update('machineconfiguration.openshift.io/v1', 'MachineConfigPool', 'worker', undefined, (p) => (p.spec.configuration.name = 'rendered-worker-2'));
+      s.put({
+        apiVersion: 'machineconfiguration.openshift.io/v1',
+        kind: 'MachineOSBuild',
+        metadata: { name, labels: { 'machineconfiguration.openshift.io/machine-os-config': 'worker', 'machineconfiguration.openshift.io/target-machine-config-pool': 'worker' } },
+        spec: { machineConfig: { name: 'rendered-worker-2' }, machineOSConfig: { name: 'worker' }, renderedImagePushSpec: 'quay.io/acme/os:worker' },
+        status: { buildStart: '2025-06-03T11:02:04Z', conditions: conditions('Building') },
+      });
+      setTimeout(() => s.update('machineconfiguration.openshift.io/v1', 'MachineOSBuild', name, undefined, (b) => Object.assign(b['status'], { buildEnd: '2025-06-03T11:03:30Z', conditions: conditions('Failed') })), 100);
+    });
+    const t0 = Date.now();
+    await expect(t.changeRelease(t.releases().realtime!, 'kernel-switch')).rejects.toThrow(new RegExp(`rollout of MachineConfigPool worker cannot complete: MachineOSBuild ${name} \\(MachineOSConfig worker\\) Failed after 86 s`));
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const events = readEvents(h);
+    expect(events.find((e) => e.kind === 'build')?.data).toMatchObject({ ok: false, build: `MachineOSBuild/${name}`, wallMs: 86_000 });
+    expect(events.find((e) => e.kind === 'manual-step')?.data['description']).toMatch(/kernel-switch: MachineConfigPool worker's image build on the realtime kernel failed/);
+    expect(t.blockers()).toEqual([expect.stringMatching(new RegExp(`^MachineOSBuild ${name} `))]);
+  }, 30_000);
 });
 
 /**

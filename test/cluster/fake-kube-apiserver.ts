@@ -41,6 +41,7 @@ export const FAKE_RESOURCES: FakeResource[] = [
   { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigs', kind: 'MachineConfig', namespaced: false },
   { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigpools', kind: 'MachineConfigPool', namespaced: false },
   { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineosconfigs', kind: 'MachineOSConfig', namespaced: false },
+  { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineosbuilds', kind: 'MachineOSBuild', namespaced: false },
   { group: 'kmm.sigs.x-k8s.io', version: 'v1beta1', resource: 'modules', kind: 'Module', namespaced: true },
   { group: 'operators.coreos.com', version: 'v1', resource: 'operatorgroups', kind: 'OperatorGroup', namespaced: true },
   { group: 'operators.coreos.com', version: 'v1alpha1', resource: 'subscriptions', kind: 'Subscription', namespaced: true },

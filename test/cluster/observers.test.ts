@@ -1,8 +1,11 @@
 /** The pure mapping from watched objects to run events (captured-object fixtures, no server). */
 import { describe, expect, it } from 'vitest';
 import { MODULE_DEPENDENCIES } from '../../src/targets/lab/driver-builds/module-dependencies.js';
-import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, machineOSBuildOutcome, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
+import { assertValidK8sObject } from '../support/upstream-schemas.js';
 
 const o = (x: object) => x as unknown as WatchObject & never;
 const pod = (phase: string, restarts: number, extra: object = {}) =>
@@ -163,5 +166,81 @@ describe('what holds a rollout up', () => {
       'MachineConfigPool master degraded: Node n0 is reporting: "failed to update OS to rendered-master-1: failed to pull x"',
     ]);
     expect(blockers([runningPod], [fine])).toEqual([]);
+  });
+});
+
+/**
+ * MachineOSBuilds as machine-config-operator release-4.19 writes them (pkg/apihelpers
+ * machineosbuild.go: the five conditions with fixed reasons/messages, exactly one True;
+ * builder.job = the build Job; buildStart/buildEnd): testdata/machineosbuild-*.json.
+ */
+describe('MachineOSBuilds (on-cluster layering)', () => {
+  const load = (f: string) => JSON.parse(readFileSync(path.join(import.meta.dirname, 'testdata', f), 'utf8')) as WatchObject & { status: { conditions: { type: string; status: string }[] } };
+  const succeeded = load('machineosbuild-succeeded.json');
+  const failed = load('machineosbuild-failed.json');
+  /** The same build while it ran: Building True, no buildEnd. */
+  const running = (b: typeof failed) => ({ ...b, status: { ...b.status, buildEnd: undefined, conditions: b.status.conditions.map((c) => ({ ...c, status: c.type === 'Building' ? 'True' : 'False' })) } });
+
+  it('the fixtures satisfy the upstream MachineOSBuild schema (../shared/schemas)', () => {
+    assertValidK8sObject(succeeded);
+    assertValidK8sObject(failed);
+  });
+
+  it('Building → Succeeded is one ok build event with the wall time buildStart → buildEnd and the pushed digest', () => {
+    const ev = machineOSBuildEvents('MODIFIED', o(succeeded), o(running(succeeded)));
+    expect(ev).toEqual([
+      [
+        'build',
+        {
+          kver: '',
+          ok: true,
+          cached: false,
+          build: 'MachineOSBuild/master-8f2e0c4a1b9d7e6f5a4b3c2d1e0f9a8b',
+          machineOSConfig: 'master',
+          wallMs: 272_000,
+          builder: 'Job openshift-machine-config-operator/build-master-8f2e0c4a1b9d7e6f5a4b3c2d1e0f9a8b',
+          image: expect.stringMatching(/os-image@sha256:[0-9a-f]{64}$/),
+        },
+      ],
+    ]);
+  });
+
+  it('Building → Failed is one failed build event with its condition and time to failure; the next update of a finished build adds none', () => {
+    const [ev] = machineOSBuildEvents('MODIFIED', o(failed), o(running(failed)));
+    expect(ev![0]).toBe('build');
+    expect(ev![1]).toMatchObject({ ok: false, wallMs: 86_000, error: 'Failed: Build Failed', builder: 'Job openshift-machine-config-operator/build-master-1a2b3c4d5e6f708192a3b4c5d6e7f809' });
+    expect(machineOSBuildEvents('MODIFIED', o(failed), o(failed))).toEqual([]);
+    expect(machineOSBuildEvents('MODIFIED', o(running(failed)), undefined)).toEqual([]);
+    expect(machineOSBuildOutcome(o(running(failed)))).toBeUndefined();
+  });
+
+  it('first sight of an already failed build (a watch started late) still records it', () => {
+    expect(machineOSBuildEvents('ADDED', o(failed), undefined)[0]![1]).toMatchObject({ ok: false });
+  });
+
+  it('the v1alpha1 (4.16–4.17) field names: finalImagePushspec, builderReference.buildPod', () => {
+    const alpha = { ...succeeded, apiVersion: 'machineconfiguration.openshift.io/v1alpha1', status: { ...succeeded.status, builder: undefined, digestedImagePushSpec: undefined, finalImagePushspec: 'quay.io/x/os@sha256:' + 'a'.repeat(64), builderReference: { imageBuilderType: 'PodImageBuilder', buildPod: { name: 'build-x', namespace: 'openshift-machine-config-operator' } } } };
+    expect(machineOSBuildEvents('MODIFIED', o(alpha), o(running(alpha as never)))[0]![1]).toMatchObject({ ok: true, image: 'quay.io/x/os@sha256:' + 'a'.repeat(64), builder: 'Pod openshift-machine-config-operator/build-x' });
+  });
+
+  it('failedMachineOSBuilds: the newest build of a MachineOSConfig when it failed, with its evidence; a failed build superseded by a newer one is not', () => {
+    const f = failedMachineOSBuilds([o(succeeded), o(failed)]);
+    expect(f).toEqual([
+      {
+        name: 'master-1a2b3c4d5e6f708192a3b4c5d6e7f809',
+        machineOSConfig: 'master',
+        state: 'Failed',
+        evidence: 'MachineOSBuild master-1a2b3c4d5e6f708192a3b4c5d6e7f809 (MachineOSConfig master) Failed after 86 s: Build Failed; log: Job openshift-machine-config-operator/build-master-1a2b3c4d5e6f708192a3b4c5d6e7f809',
+      },
+    ]);
+    const newer = { ...succeeded, metadata: { ...succeeded.metadata, creationTimestamp: '2025-06-03T12:00:00Z' } };
+    expect(failedMachineOSBuilds([o(failed), o(newer)])).toEqual([]);
+    expect(failedMachineOSBuilds([o(succeeded)])).toEqual([]);
+    expect(failedMachineOSBuilds([o(running(failed))])).toEqual([]);
+  });
+
+  it('blockers lists a failed MachineOSBuild with its evidence', () => {
+    expect(blockers([], [], [o(succeeded), o(failed)])).toEqual([expect.stringMatching(/^MachineOSBuild master-1a2b3c4d5e6f708192a3b4c5d6e7f809 \(MachineOSConfig master\) Failed after 86 s: Build Failed; log: Job /)]);
+    expect(blockers([], [], [o(succeeded)])).toEqual([]);
   });
 });

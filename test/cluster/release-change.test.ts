@@ -85,6 +85,14 @@ describe('cluster release changes', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
+  it('a blocker (the pool\'s MachineOSBuild failed) ends the upgrade wait with its evidence instead of running into the timeout', async () => {
+    let calls = 0;
+    const blocked = () => (++calls >= 2 ? ['MachineOSBuild master-1a2b (MachineOSConfig master) Failed after 86 s: Build Failed'] : []);
+    const t0 = Date.now();
+    await expect(upgradeCluster({ ...common(), version: '4.14.13', timeoutMs: 20_000, blocked })).rejects.toThrow(/the upgrade to 4\.14\.13 cannot complete: MachineOSBuild master-1a2b .*Failed/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
   it('kernel switch on a paused pool is refused with a clear message (nothing applied)', async () => {
     fake.put({
       apiVersion: 'machineconfiguration.openshift.io/v1',

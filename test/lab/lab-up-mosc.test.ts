@@ -6,14 +6,23 @@
  * pushes it (Succeeded, digestedImagePushSpec); the pool rolls to the built image, the node
  * boots it and the driver's modules are loaded at boot. A new base OS image (an upgrade)
  * makes a new MachineOSBuild; the rendered Containerfile's driver-toolkit is pinned to the
- * old release, so that build fails its kmodlab check and the pool stays on its image. The
+ * old release, so that build fails its kmodlab check and the pool stays on its image — and at
+ * its release (a layered pool reaches a new release only with an image built on it). The
  * README's upgrade step (re-render for the target release, `oc apply`) makes a MachineOSBuild
  * that succeeds: rolled out again, the node boots the new kernel with the module loaded.
+ * The cluster target (observe-only, connected to the lab's API) sees every MachineOSBuild
+ * finish: a `build` event per build (ok or failed, buildStart → buildEnd), the failed one
+ * listed as a blocker until a newer build supersedes it; every MachineOSBuild the lab wrote
+ * satisfies the upstream schema (../shared/schemas, or KMODLAB_SHARED_SCHEMAS).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
+import { RELEASE_IMAGE_VERSION } from '../../src/targets/lab/control-plane/api-controllers/mco/render.js';
+import { CURRENT_BUILD_ANNOTATION } from '../../src/targets/lab/control-plane/api-controllers/machineosconfig.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
+import { assertValidK8sObject } from '../support/upstream-schemas.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
 import { labAvailability, primaryKernel, skipReason } from './helpers.js';
@@ -28,6 +37,8 @@ const ok = lab.ok && missing.length === 0 && !!kubectlBinary() && !!other;
 const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : !kubectlBinary() ? 'no kubectl' : 'needs a second lab kernel'}]`;
 
 interface Mosb {
+  apiVersion: string;
+  kind: string;
   metadata: { name: string; labels?: Record<string, string> };
   spec: { renderedImagePushSpec: string; machineOSConfig: { name: string } };
   status?: { digestedImagePushSpec?: string; conditions?: { type: string; status: string; message?: string }[] };
@@ -59,13 +70,39 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     throw new Error(`no new MachineOSBuild\n${logTail()}`);
   };
 
+  /** The cluster target on the lab's API, read verbs only: what it records, and what it says holds a rollout up. */
+  let observer: ClusterTarget;
+  const recorded: { kind: string; data: Record<string, unknown> }[] = [];
+  /**
+   * The `build` event the target recorded for a MachineOSBuild: waits up to `timeoutMs` for
+   * the build to finish either way (a Failed build never becomes Succeeded: a wait for that
+   * condition alone would run into its timeout).
+   */
+  const buildEvent = async (name: string, timeoutMs = 30_000): Promise<Record<string, unknown>> => {
+    for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, 500))) {
+      const e = recorded.find((x) => x.kind === 'build' && x.data['build'] === `MachineOSBuild/${name}`);
+      if (e) return e.data;
+    }
+    throw new Error(`no build event for MachineOSBuild ${name}; recorded: ${recorded.map((x) => x.kind).join(', ')}`);
+  };
+  /** The release the pool's current rendered config is for (the MCO's record, which the ClusterVersion waits on). */
+  const poolRelease = async () => {
+    const name = (await json<{ spec: { configuration: { name: string } } }>('mcp', 'master')).spec.configuration.name;
+    return (await json<{ metadata: { annotations?: Record<string, string> } }>('mc', name)).metadata.annotations?.[RELEASE_IMAGE_VERSION];
+  };
+
   beforeAll(async () => {
     const { release, up } = await h.start({ kernel: kernel!, images: [kernel!, other!] });
     otherOs = release!.images.find((i) => i.role === 'node-os' && i.kver === other!.kver)!.digestRef!;
     runtimeBase = runtimeBaseOf(release);
     expect(up.code, up.stderr).toBe(0);
+    observer = await ClusterTarget.connect({ kubeconfig: h.kubeconfig, observeOnly: true, emit: (kind, data) => void recorded.push({ kind, data: data as Record<string, unknown> }), pollMs: 500 });
+    await observer.reset({ release: observer.releases().from });
   }, 1_200_000);
-  afterAll(() => h.stop());
+  afterAll(async () => {
+    await observer?.close();
+    await h.stop();
+  });
 
   it('the rendered MachineOSConfig: MachineOSBuild Succeeded, the pool rolls to its image, the node boots it and loads the module', async () => {
     const info = await kmodlab('lab', 'release-info', kernel!.kver);
@@ -90,14 +127,21 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     expect(a.code, a.stderr).toBe(0);
     const mosb = await newBuild([]);
     expect(mosb.metadata.labels).toMatchObject({ 'machineconfiguration.openshift.io/machine-os-config': 'master', 'machineconfiguration.openshift.io/target-machine-config-pool': 'master' });
-    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=1200s');
+    expect(await buildEvent(mosb.metadata.name, 1_200_000), logTail()).toMatchObject({ ok: true });
+    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=60s');
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
     process.stderr.write(`lab MOSC: apply → MachineOSBuild Succeeded ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const built = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
     expect(built.status?.digestedImagePushSpec).toMatch(new RegExp(`^${h.registry.prefix.replace(/[.]/g, '\\.')}/simple-kmod-rhcos@sha256:[0-9a-f]{64}$`));
-    const mosc = await json<{ status: { currentImagePullSpec?: string; machineOSBuild?: { name: string } } }>('machineosconfig', 'master');
+    const mosc = await json<{ metadata: { annotations?: Record<string, string> }; status: { currentImagePullSpec?: string; machineOSBuild?: { name: string } } }>('machineosconfig', 'master');
     expect(mosc.status.currentImagePullSpec).toBe(built.status!.digestedImagePushSpec);
     expect(mosc.status.machineOSBuild?.name).toBe(mosb.metadata.name);
+    expect(mosc.metadata.annotations?.[CURRENT_BUILD_ANNOTATION]).toBe(mosb.metadata.name);
+    assertValidK8sObject(built);
+    const ok = await buildEvent(mosb.metadata.name);
+    expect(ok).toMatchObject({ ok: true, machineOSConfig: 'master', image: built.status!.digestedImagePushSpec, builder: `Job openshift-machine-config-operator/build-${mosb.metadata.name}` });
+    expect(ok['wallMs']).toBeGreaterThan(0);
+    expect(observer.blockers()).toEqual([]);
 
     // The MCO rolls the pool to the built image.
     let target = startConfig;
@@ -134,19 +178,41 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     await kubectl('delete', 'ds', 'lsmod');
   }, 2_400_000);
 
-  it('a new base OS image (an upgrade) makes a new MachineOSBuild; its pinned driver-toolkit fails the check and the pool stays on its image', async () => {
+  it('a new base OS image (an upgrade) makes a new MachineOSBuild; its pinned driver-toolkit fails the check, the pool stays on its image and release, and the cluster target records the failed build and lists it as a blocker', async () => {
     const known = (await builds()).map((b) => b.metadata.name);
     const current = (await json<{ status: { currentImagePullSpec: string } }>('machineosconfig', 'master')).status.currentImagePullSpec;
+    const releaseBefore = await poolRelease();
+    expect(releaseBefore).not.toBe(`lab-${other!.kver}`);
+    const changedMs = Date.now();
     const p = await kubectl('patch', 'configmap', 'machine-config-osimageurl', '-n', 'openshift-machine-config-operator', '--type', 'merge', '-p', JSON.stringify({ data: { baseOSContainerImage: otherOs, releaseVersion: `lab-${other!.kver}` } }));
     expect(p.code, p.stderr).toBe(0);
     const mosb = await newBuild(known);
-    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Failed', '--timeout=1200s');
+    expect(await buildEvent(mosb.metadata.name, 1_200_000), logTail()).toMatchObject({ ok: false });
+    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Failed', '--timeout=60s');
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
     const failed = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
-    expect(failed.status?.conditions?.find((c) => c.type === 'Failed')?.message).toContain('kmodlab: this driver-toolkit image has no build tree for');
+    const failedCondition = failed.status?.conditions?.find((c) => c.type === 'Failed');
+    expect(failedCondition).toMatchObject({ status: 'True', reason: 'Failed' });
+    expect(failedCondition?.message).toMatch(/^Build Failed\n/);
+    expect(failedCondition?.message).toContain('kmodlab: this driver-toolkit image has no build tree for');
+    expect(failed.status?.conditions?.filter((c) => c.status === 'True').map((c) => c.type)).toEqual(['Failed']);
+    assertValidK8sObject(failed);
     expect((await json<{ status: { currentImagePullSpec: string } }>('machineosconfig', 'master')).status.currentImagePullSpec).toBe(current);
     const rendered = await json<{ spec: { osImageURL: string } }>('mc', (await json<{ spec: { configuration: { name: string } } }>('mcp', 'master')).spec.configuration.name);
     expect(rendered.spec.osImageURL).toBe(current);
+    // The pool is not at the new release: its image was not built on it (the upgrade would wait here).
+    expect(await poolRelease()).toBe(releaseBefore);
+
+    // Through the API, the cluster target: one failed build event with its time to failure, and the build as a blocker with its evidence.
+    const ev = await buildEvent(mosb.metadata.name);
+    expect(ev).toMatchObject({ ok: false, machineOSConfig: 'master', builder: `Job openshift-machine-config-operator/build-${mosb.metadata.name}` });
+    expect(ev['error']).toMatch(/^Failed: Build Failed\n.*kmodlab: this driver-toolkit image has no build tree for/s);
+    expect(ev['wallMs']).toBeGreaterThan(0);
+    const blocking = observer.blockers();
+    expect(blocking).toHaveLength(1);
+    expect(blocking[0]).toMatch(new RegExp(`^MachineOSBuild ${mosb.metadata.name} \\(MachineOSConfig master\\) Failed after \\d+ s: Build Failed \\| .*kmodlab: this driver-toolkit image has no build tree for`));
+    expect(observer.failedMachineOSBuildsOf('master', changedMs)).toEqual(blocking);
+    expect(observer.failedMachineOSBuildsOf('worker', changedMs)).toEqual([]);
   }, 1_800_000);
 
   it("the README's upgrade step (re-render for the target release, apply): a new MachineOSBuild succeeds, rolls out, the node boots the new kernel and loads the module", async () => {
@@ -162,7 +228,8 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     const a = await kubectl('apply', '-f', path.join(out, 'layering', '00-machineosconfig-master.yaml'));
     expect(a.code, a.stderr).toBe(0);
     const mosb = await newBuild(known);
-    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=1200s');
+    expect(await buildEvent(mosb.metadata.name, 1_200_000), logTail()).toMatchObject({ ok: true });
+    const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=60s');
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);
     const built = (await builds()).find((b) => b.metadata.name === mosb.metadata.name)!;
     expect(built.status?.digestedImagePushSpec).not.toBe(current);
@@ -174,6 +241,10 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     expect(u.code, `${u.stderr}\n${logTail()}`).toBe(0);
     const n = (await json<{ items: { status: { nodeInfo: { kernelVersion: string } } }[] }>('nodes')).items[0]!;
     expect(n.status.nodeInfo.kernelVersion).toBe(other!.kver);
+    // Built on the new release: the pool is at it now, and the failed build, superseded, holds nothing up.
+    expect(await poolRelease()).toBe(`lab-${other!.kver}`);
+    expect(await buildEvent(mosb.metadata.name)).toMatchObject({ ok: true });
+    expect(observer.blockers()).toEqual([]);
     expect(await h.loadedModules(runtimeBase)).toContain('simple_kmod');
   }, 1_800_000);
 });

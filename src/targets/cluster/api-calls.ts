@@ -70,7 +70,7 @@ export const API_CALLS = {
     rules: [{ group: 'machineconfiguration.openshift.io', resources: ['machineconfigpools'], verbs: ['list', 'watch'] }],
   },
   'watch-machineosbuilds': {
-    why: "on-cluster layering's image builds (MachineOSBuild): their figures, and a wait for the driver does not end while one builds",
+    why: "on-cluster layering's image builds (MachineOSBuild Succeeded/Failed, wall time, figures): a failed one blocks the pool, a running one keeps a wait for the driver going",
     observe: true,
     rules: [{ group: 'machineconfiguration.openshift.io', resources: ['machineosbuilds'], verbs: ['list', 'watch'] }],
   },

@@ -1,7 +1,7 @@
 /**
  * ClusterTarget: the Target interface on a real OpenShift/Kubernetes cluster.
  * It applies rendered objects with server-side apply, watches what happens (nodes,
- * pods, builds, pools, KMM Modules, events, a canary per node, /readyz), checks module
+ * pods, builds, pools, KMM Modules, MachineOSBuilds, events, a canary per node, /readyz), checks module
  * presence on the host with probe pods, and reads memory/CPU from Prometheus — all
  * reported through `emit`, never returned as figures.
  *
@@ -27,7 +27,7 @@ import { ResumableWatch, type WatchEventType, type WatchObject } from './watch.j
 import { ReadyzMonitor } from './readyz.js';
 import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
-import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
+import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
 import { removePrometheusAccess } from './prometheus-token.js';
 import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
@@ -48,6 +48,8 @@ import { sourceImageOf, sourceImageState } from './kmm-source-image.js';
 import { listLeftovers, MCO_CURRENT_CONFIG } from './leftovers.js';
 import { SettleClock, settleDecision } from './settled.js';
 
+/** The label the MCO puts on a MachineOSBuild naming the pool it builds for. */
+const MOSB_POOL_LABEL = 'machineconfiguration.openshift.io/target-machine-config-pool';
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 const MACHINECONFIGS: ResourceRef = { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigs', kind: 'MachineConfig', namespaced: false };
 const CONFIGMAPS: ResourceRef = { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true };
@@ -270,6 +272,7 @@ export class ClusterTarget implements Target {
     const pools = mcp ? await this.startWatch('mcp', 'watch-machineconfigpools', mcp, {}, (t, o, old) => poolEvents(t, o as never, old as never)) : undefined;
     this.poolChoice = pools ? choosePool([...pools.cache.values()] as PoolObj[], this.nodeObjects(), this.o.pool) : { pool: this.o.pool ?? 'worker', reason: 'no MachineConfigPools (not OpenShift)' };
     await this.watchKmmModules();
+    await this.watchMachineOSBuilds();
     this.readyz.start();
   }
 
@@ -463,12 +466,6 @@ export class ClusterTarget implements Target {
   /** The followed set loads the driver with pods (DaemonSet, KMM Module), not with the OS image. */
   private podDelivered = false;
 
-  /** On-cluster layering's image builds (cluster-scoped MachineOSBuilds), once a set holds a MachineOSConfig. */
-  private async watchMachineOSBuilds(): Promise<void> {
-    if (this.watches.has('machineosbuilds')) return;
-    const mosb = await this.serves('machineconfiguration.openshift.io/v1', 'MachineOSBuild');
-    if (mosb) await this.startWatch('machineosbuilds', 'watch-machineosbuilds', mosb, {}, (t, o, old) => machineOSBuildEvents(t, o as never, old as never));
-  }
 
   /**
    * KMM Modules are watched from when the kind is served: on a cluster where KMM is
@@ -479,6 +476,42 @@ export class ClusterTarget implements Target {
     this.client.forgetDiscovery('kmm.sigs.x-k8s.io/v1beta1');
     const kmm = await this.serves('kmm.sigs.x-k8s.io/v1beta1', 'Module');
     if (kmm) await this.startWatch('kmm', 'watch-kmm-modules', kmm, {}, (t, o, old) => kmmModuleEvents(t, o as never, old as never));
+  }
+
+  /**
+   * MachineOSBuilds (on-cluster layering) are watched from when the kind is served, one
+   * watch for the whole cluster (they are cluster-scoped): GA machineconfiguration.openshift.io/v1
+   * from 4.18.21/4.19, the Tech Preview v1alpha1 on 4.16–4.17 (with TechPreviewNoUpgrade).
+   * Served or not is asked again when a MachineOSConfig is applied or followed (a feature
+   * gate may have been turned on since connect).
+   */
+  async watchMachineOSBuilds(): Promise<ResumableWatch | undefined> {
+    if (this.watches.has('mosb')) return this.watches.get('mosb');
+    for (const version of ['v1', 'v1alpha1']) {
+      this.client.forgetDiscovery(`machineconfiguration.openshift.io/${version}`);
+      const ref = await this.serves(`machineconfiguration.openshift.io/${version}`, 'MachineOSBuild');
+      if (ref) return this.startWatch('mosb', 'watch-machineosbuilds', ref, {}, (t, o, old) => machineOSBuildEvents(t, o as never, old as never));
+    }
+    return undefined;
+  }
+
+  /** The MachineOSBuilds the watch holds now (empty when the kind is not served), for callers that decide on terminal states. */
+  machineOSBuilds(): WatchObject[] {
+    return [...(this.watches.get('mosb')?.cache.values() ?? [])];
+  }
+
+  /**
+   * Failed (or interrupted) MachineOSBuilds of `pool` created at or after `sinceMs` that
+   * are the newest of their MachineOSConfig (observers.ts failedMachineOSBuilds): the pool's
+   * nodes get no new image until a new build succeeds. Evidence lines.
+   */
+  failedMachineOSBuildsOf(pool: string, sinceMs = 0): string[] {
+    const since = Math.floor(sinceMs / 1000) * 1000; // metav1.Time has whole seconds
+    const builds = this.machineOSBuilds().filter((b) => {
+      const created = Date.parse(String(b.metadata.creationTimestamp ?? ''));
+      return b.metadata.labels?.[MOSB_POOL_LABEL] === pool && (!Number.isFinite(created) || created >= since);
+    });
+    return failedMachineOSBuilds(builds).map((f) => f.evidence);
   }
 
   private refuseWrite(what: string): void {
@@ -602,13 +635,14 @@ export class ClusterTarget implements Target {
 
   async changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
     this.refuseWrite(why === 'upgrade' ? 'upgrade the cluster' : 'switch kernels');
-    const common = { client: this.client, emit: this.o.emit, label: this.label, pollMs: this.o.pollMs };
+    const since = Date.now();
+    const common = { client: this.client, emit: this.o.emit, label: this.label, pollMs: this.o.pollMs, blocked: () => this.failedMachineOSBuildsOf(this.pool(), since) };
     if (why === 'kernel-switch') {
       const pool = this.pool();
       const realtime = to.sources['kernel'] === this.rtMarker;
       // Recorded before the rollout wait: a rollout that times out still leaves the MachineConfig applied.
       if (realtime && !this.client.dryRun) this.ledger.record(realtimeMachineConfig(pool));
-      await switchKernel({ ...common, pool, realtime, timeoutMs: this.o.rolloutTimeoutMs });
+      await this.heldUpByBuild(why, 'the realtime kernel', since, () => switchKernel({ ...common, pool, realtime, timeoutMs: this.o.rolloutTimeoutMs }));
       if (!realtime && !this.client.dryRun) this.ledger.forget(realtimeMachineConfig(pool));
       return;
     }
@@ -616,8 +650,30 @@ export class ClusterTarget implements Target {
       throw new UserError('upgrade on a real cluster needs --upgrade-to <version> and the confirmation flag');
     }
     if (to.version !== this.o.upgradeTo) throw new UserError(`asked to upgrade to ${to.version ?? '?'} but --upgrade-to is ${this.o.upgradeTo}`);
-    await upgradeCluster({ ...common, version: this.o.upgradeTo, timeoutMs: this.o.upgradeTimeoutMs });
+    await this.heldUpByBuild(why, this.o.upgradeTo, since, () => upgradeCluster({ ...common, version: this.o.upgradeTo!, timeoutMs: this.o.upgradeTimeoutMs }));
     if (!this.client.dryRun) this.clusterVersion = this.o.upgradeTo;
+  }
+
+  /**
+   * Runs a release change's wait; when a failed MachineOSBuild of the pool ended it, the way
+   * on is a person's: a new MachineOSConfig spec that builds on the new release (for a
+   * rendered on-cluster layering set, its README's upgrade step: re-render for the target
+   * release, apply) — recorded as that manual step before the error goes up.
+   */
+  private async heldUpByBuild(why: 'upgrade' | 'kernel-switch', to: string, sinceMs: number, wait: () => Promise<void>): Promise<void> {
+    try {
+      await wait();
+    } catch (e) {
+      const failed = this.failedMachineOSBuildsOf(this.pool(), sinceMs);
+      if (failed.length) {
+        this.o.emit('manual-step', {
+          description: `${why}: MachineConfigPool ${this.pool()}'s image build on ${to} failed, so its nodes stay where they are: change the MachineOSConfig so it builds on ${to} (re-render the method's artifacts for it) and apply it`,
+          automatic: false,
+          performedBy: 'user',
+        });
+      }
+      throw e;
+    }
   }
 
   async waitForModules(modules: string[], want: { loaded: boolean; timeoutMs: number }): Promise<WaitResult> {
@@ -645,9 +701,9 @@ export class ClusterTarget implements Target {
     }
   }
 
-  /** What the watches show holding a rollout up: pods of the followed namespaces failing to pull, degraded pools. */
-  private blockers(): string[] {
-    return blockers(this.followedObjects('pods'), this.watches.get('mcp')?.cache.values() ?? []);
+  /** What the watches show holding a rollout up: pods of the followed namespaces failing to pull, degraded pools, failed MachineOSBuilds. */
+  blockers(): string[] {
+    return blockers(this.followedObjects('pods'), this.watches.get('mcp')?.cache.values() ?? [], this.machineOSBuilds());
   }
 
   /** The watched objects of one kind (`pods`, `builds`) in the followed namespaces. */
@@ -665,7 +721,7 @@ export class ClusterTarget implements Target {
       pools: this.watches.get('mcp')?.cache.values() ?? [],
       pods: this.followedObjects('pods'),
       builds: this.followedObjects('builds'),
-      machineOSBuilds: this.watches.get('machineosbuilds')?.cache.values(),
+      machineOSBuilds: this.machineOSBuilds(),
     });
   }
 

@@ -227,10 +227,11 @@ function stuck(p: Pod): { reason: string; message?: string } | undefined {
 /**
  * What holds a rollout up now, from the watched objects (also pods whose container crash-loops
  * or cannot be created, with the kubelet's waiting message): pods failing to pull their image
- * (the kubelet's waiting message) and degraded pools (their NodeDegraded/RenderDegraded
- * message) — said when a wait for the driver ends without it.
+ * (the kubelet's waiting message), degraded pools (their NodeDegraded/RenderDegraded
+ * message) and failed MachineOSBuilds (failedMachineOSBuilds) — said when a wait for the
+ * driver ends without it.
  */
-export function blockers(pods: Iterable<WatchObject>, pools: Iterable<WatchObject>): string[] {
+export function blockers(pods: Iterable<WatchObject>, pools: Iterable<WatchObject>, machineOSBuilds: Iterable<WatchObject> = []): string[] {
   const out: string[] = [];
   for (const p of pods as Iterable<Pod>) {
     const w = pullFailure(p) ?? stuck(p);
@@ -239,6 +240,7 @@ export function blockers(pods: Iterable<WatchObject>, pools: Iterable<WatchObjec
   for (const p of pools as Iterable<Pool>) {
     if ((p.status?.degradedMachineCount ?? 0) > 0 || degradedWhy(p)) out.push(`MachineConfigPool ${p.metadata.name} degraded${degradedWhy(p) ? `: ${degradedWhy(p)}` : ''}`);
   }
+  out.push(...failedMachineOSBuilds(machineOSBuilds).map((f) => f.evidence));
   return out;
 }
 
@@ -311,45 +313,6 @@ export function buildEvents(type: WatchEventType, b: Build, old: Build | undefin
   ];
 }
 
-type MachineOSBuild = WatchObject & {
-  spec?: { machineOSConfig?: { name?: string }; renderedImagePushSpec?: string };
-  status?: { buildStart?: string; buildEnd?: string; digestedImagePushSpec?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
-};
-
-/** The terminal condition of a MachineOSBuild (openshift/api machineconfiguration/v1 types_machineosbuild.go: Succeeded, Failed, Interrupted), if it has one. */
-function mosbDone(b: MachineOSBuild | undefined): { type: string; message?: string } | undefined {
-  const c = (b?.status?.conditions ?? []).find((x) => ['Succeeded', 'Failed', 'Interrupted'].includes(x.type) && x.status === 'True');
-  return c ? { type: c.type, ...(c.message ? { message: c.message } : {}) } : undefined;
-}
-
-/**
- * On-cluster layering's MachineOSBuilds: a Succeeded, Failed or Interrupted condition turning
- * True = one `build` event, its wall time from status.buildStart → buildEnd (the builder
- * backend's run). The kernel is not on the object (the image's base names it): left empty.
- */
-export function machineOSBuildEvents(type: WatchEventType, b: MachineOSBuild, old: MachineOSBuild | undefined): Emitted[] {
-  const done = mosbDone(b);
-  if (type === 'DELETED' || !done || mosbDone(old)) return [];
-  const start = Date.parse(b.status?.buildStart ?? '');
-  const end = Date.parse(b.status?.buildEnd ?? '');
-  const ok = done.type === 'Succeeded';
-  return [
-    [
-      'build',
-      {
-        kver: '',
-        ok,
-        cached: false,
-        build: `MachineOSBuild ${b.metadata.name}`,
-        ...(Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {}),
-        ...(ok && b.status?.digestedImagePushSpec ? { image: b.status.digestedImagePushSpec } : {}),
-        ...(!ok ? { error: `${done.type}${done.message ? `: ${done.message.split('\n')[0]}` : ''}` } : {}),
-        ...hostFigures(b.metadata.annotations),
-      },
-    ],
-  ];
-}
-
 type KmmModule = WatchObject & { status?: { moduleLoader?: { nodesMatchingSelectorNumber?: number; desiredNumber?: number; availableNumber?: number } } };
 
 /** KMM Modules: loader counts changed → `progress` (the module's presence is checked on the host). */
@@ -406,4 +369,132 @@ export function canaryEvents(type: WatchEventType, d: Deployment, old: Deploymen
   const wasUp = old ? (old.status?.availableReplicas ?? 0) > 0 : undefined;
   if (type === 'DELETED' || up === wasUp) return [];
   return [['canary', { up }, node]];
+}
+
+/**
+ * On-cluster layering's MachineOSBuild (machineconfiguration.openshift.io/v1 from 4.18/4.19;
+ * the Tech Preview v1alpha1 of 4.16–4.17 has the same condition types and buildStart/buildEnd,
+ * but `finalImagePushspec` and `builderReference.buildPod` where v1 has
+ * `digestedImagePushSpec` and `builder.job`). The MCO (release-4.19 pkg/apihelpers
+ * machineosbuild.go) always writes the five conditions Prepared, Building, Failed,
+ * Interrupted, Succeeded, exactly one of them True, with fixed reasons and messages
+ * ("Build Failed"): why a build failed is in its builder's log (the build Job's pod in
+ * openshift-machine-config-operator), which the evidence names. Once Failed, Interrupted or
+ * Succeeded is True the conditions are immutable (CRD validation): a failed build is never
+ * retried, a new one needs a new MachineOSConfig spec, rendered config or the rebuild
+ * annotation.
+ */
+type MachineOSBuild = WatchObject & {
+  metadata: WatchObject['metadata'] & { creationTimestamp?: string };
+  spec?: { machineOSConfig?: { name?: string } };
+  status?: {
+    buildStart?: string;
+    buildEnd?: string;
+    digestedImagePushSpec?: string;
+    finalImagePushspec?: string;
+    builder?: { imageBuilderType?: string; job?: { name?: string; namespace?: string } };
+    builderReference?: { imageBuilderType?: string; buildPod?: { name?: string; namespace?: string } };
+    conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
+  };
+};
+
+/** The label the MCO puts on a MachineOSBuild naming its MachineOSConfig. */
+const MOSB_CONFIG_LABEL = 'machineconfiguration.openshift.io/machine-os-config';
+
+/** The terminal state of a MachineOSBuild (its True terminal condition), or undefined while it runs. */
+export function machineOSBuildOutcome(b: MachineOSBuild | undefined): { state: 'Succeeded' | 'Failed' | 'Interrupted'; reason?: string; message?: string } | undefined {
+  for (const state of ['Failed', 'Interrupted', 'Succeeded'] as const) {
+    const c = b?.status?.conditions?.find((x) => x.type === state && x.status === 'True');
+    if (c) return { state, ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) };
+  }
+  return undefined;
+}
+
+function machineOSConfigOf(b: MachineOSBuild): string | undefined {
+  return b.spec?.machineOSConfig?.name ?? b.metadata.labels?.[MOSB_CONFIG_LABEL];
+}
+
+/** Where a build's log is: its builder (v1 `builder.job`, v1alpha1 `builderReference.buildPod`). */
+function builderOf(b: MachineOSBuild): string | undefined {
+  const job = b.status?.builder?.job;
+  if (job?.name) return `Job ${job.namespace ? `${job.namespace}/` : ''}${job.name}`;
+  const pod = b.status?.builderReference?.buildPod;
+  if (pod?.name) return `Pod ${pod.namespace ? `${pod.namespace}/` : ''}${pod.name}`;
+  return undefined;
+}
+
+function wallMsOf(b: MachineOSBuild): number | undefined {
+  const start = Date.parse(b.status?.buildStart ?? '');
+  const end = Date.parse(b.status?.buildEnd ?? '');
+  return Number.isFinite(start) && Number.isFinite(end) ? end - start : undefined;
+}
+
+/**
+ * MachineOSBuilds: reaching Succeeded, Failed or Interrupted = one `build` event (ok or not,
+ * with the condition's reason and message, wall time buildStart → buildEnd, the builder to
+ * read the log of). The kernel is not on the object: `kver` is empty, as for a Build whose
+ * arguments do not name it.
+ */
+export function machineOSBuildEvents(type: WatchEventType, b: MachineOSBuild, old: MachineOSBuild | undefined): Emitted[] {
+  if (type === 'DELETED') return [];
+  const done = machineOSBuildOutcome(b);
+  if (!done || machineOSBuildOutcome(old)) return [];
+  const wallMs = wallMsOf(b);
+  const builder = builderOf(b);
+  const config = machineOSConfigOf(b);
+  const image = b.status?.digestedImagePushSpec ?? b.status?.finalImagePushspec;
+  return [
+    [
+      'build',
+      {
+        kver: '',
+        ok: done.state === 'Succeeded',
+        cached: false,
+        build: `MachineOSBuild/${b.metadata.name}`,
+        ...(config ? { machineOSConfig: config } : {}),
+        ...(wallMs !== undefined ? { wallMs } : {}),
+        ...(done.state !== 'Succeeded' ? { error: `${done.state}${done.reason && done.reason !== done.state ? ` (${done.reason})` : ''}${done.message ? `: ${done.message}` : ''}` } : {}),
+        ...(builder ? { builder } : {}),
+        ...(image ? { image } : {}),
+        ...hostFigures(b.metadata.annotations),
+      },
+    ],
+  ];
+}
+
+export interface FailedMachineOSBuild {
+  name: string;
+  machineOSConfig?: string;
+  state: 'Failed' | 'Interrupted';
+  /** One line: which build, why, how long it ran, where its log is. */
+  evidence: string;
+}
+
+/**
+ * MachineOSBuilds that hold a pool up: the newest build of each MachineOSConfig (by
+ * creationTimestamp; the MCO builds one at a time per config and supersedes older ones),
+ * when it Failed or was Interrupted. Such a build never becomes Succeeded (its conditions are
+ * immutable), so the pool stays on the image it runs — a failed build superseded by a newer
+ * one (e.g. after the README's upgrade step) is not listed.
+ */
+export function failedMachineOSBuilds(objs: Iterable<WatchObject>): FailedMachineOSBuild[] {
+  const newest = new Map<string, MachineOSBuild>();
+  for (const b of objs as Iterable<MachineOSBuild>) {
+    const key = machineOSConfigOf(b) ?? b.metadata.name;
+    const seen = newest.get(key);
+    if (!seen || (seen.metadata.creationTimestamp ?? '') < (b.metadata.creationTimestamp ?? '')) newest.set(key, b);
+  }
+  const out: FailedMachineOSBuild[] = [];
+  for (const b of newest.values()) {
+    const done = machineOSBuildOutcome(b);
+    if (!done || done.state === 'Succeeded') continue;
+    const config = machineOSConfigOf(b);
+    const wallMs = wallMsOf(b);
+    const builder = builderOf(b);
+    const evidence = `MachineOSBuild ${b.metadata.name}${config ? ` (MachineOSConfig ${config})` : ''} ${done.state}${done.reason && done.reason !== done.state ? ` (${done.reason})` : ''}${
+      wallMs !== undefined ? ` after ${Math.round(wallMs / 1000)} s` : ''
+    }${done.message ? `: ${done.message.split('\n').slice(0, 6).join(' | ')}` : ''}${builder ? `; log: ${builder}` : ''}`;
+    out.push({ name: b.metadata.name, ...(config ? { machineOSConfig: config } : {}), state: done.state, evidence });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
 }

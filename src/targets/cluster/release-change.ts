@@ -15,6 +15,10 @@
  *     among availableUpdates is refused, as oc does. The CVO reports a payload it cannot
  *     use as ReleaseAccepted=False: that ends the wait. Done when the history's newest
  *     entry is that version, Completed.
+ * A pool under on-cluster layering rolls a new config only once its MachineOSBuild for it
+ * succeeded; a failed one is never retried (its conditions are immutable), so `blocked`
+ * (the cluster target: a failed MachineOSBuild of the pool created since the change began)
+ * ends either wait instead of letting it run into its timeout.
  * Both poll through API outages (a single-node cluster's API is down while it reboots).
  * With --dry-run=server the request is made with dryRun=All and nothing is waited for.
  */
@@ -31,6 +35,17 @@ interface Common {
   /** Target label, for messages. */
   label: string;
   pollMs?: number;
+  /**
+   * What makes the wait pointless (e.g. the pool's MachineOSBuild failed: the MCO rolls no
+   * node until a new build succeeds, and a failed one is never retried): non-empty ends the
+   * wait with an error quoting it.
+   */
+  blocked?: () => string[];
+}
+
+function endIfBlocked(c: Common, what: string): void {
+  const why = c.blocked?.() ?? [];
+  if (why.length) throw new Error(`${what} cannot complete: ${why.join('; ')}`);
 }
 
 type Pool = K8sObject & { spec?: { paused?: boolean; configuration?: { name?: string } }; status?: { configuration?: { name?: string } } };
@@ -79,6 +94,7 @@ export async function switchKernel(c: Common & { pool: string; realtime: boolean
     const spec = p?.spec?.configuration?.name;
     if (p && spec !== before.spec?.configuration?.name && p.status?.configuration?.name === spec && poolUpdated(p as never)) return;
     if (p?.spec?.paused === true) throw pausedError(c.pool, c.label);
+    endIfBlocked(c, `the rollout of MachineConfigPool ${c.pool}`);
     if (Date.now() >= deadline) throw new Error(`MachineConfigPool ${c.pool} did not finish updating within ${Math.round(timeoutMs / 60_000)} min`);
     await sleep(c.pollMs ?? 10_000);
   }
@@ -128,6 +144,7 @@ export async function upgradeCluster(c: Common & { version: string; timeoutMs?: 
     if (acc?.status === 'False' && JSON.stringify(acc) !== acceptedBefore) {
       throw new Error(`the cluster did not accept the release ${c.version}: ReleaseAccepted=False${acc.reason ? ` (${acc.reason})` : ''}: ${acc.message ?? ''}`);
     }
+    endIfBlocked(c, `the upgrade to ${c.version}`);
     if (Date.now() >= deadline) throw new Error(`the upgrade to ${c.version} did not complete within ${Math.round(timeoutMs / 60_000)} min`);
     await sleep(c.pollMs ?? 15_000);
   }

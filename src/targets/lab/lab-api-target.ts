@@ -219,7 +219,7 @@ export class LabApiTarget implements Target {
   private async down(): Promise<void> {
     await this.cluster?.close();
     this.cluster = undefined;
-    this.dirtyInstall = false;
+    this.notReusable = false;
     if (this.startedLab) await stopLab();
     this.cancelStopOnExit?.();
     this.cancelStopOnExit = undefined;
@@ -233,9 +233,11 @@ export class LabApiTarget implements Target {
     this.row = opts.row ?? this.row;
     if (opts.day1) return this.install(want, opts.release, opts.day1);
     // What the nodes run now, as the API reports it (an upgrade or a kernel switch moved
-    // them); a lab installed with Day-1 manifests is never reused (they are not kmodlab's to remove).
+    // them); a lab installed with Day-1 manifests is never reused (they are not kmodlab's to
+    // remove), nor one whose release change did not complete (e.g. an upgrade held up by a
+    // failed MachineOSBuild: its ClusterVersion is still working towards the new release).
     const current = this.cluster?.releases().from;
-    const running = this.dirtyInstall ? undefined : current ? { kernel: current.kernelVersion, version: current.version } : { kernel: this.runningKernel() };
+    const running = this.notReusable ? undefined : current ? { kernel: current.kernelVersion, version: current.version } : { kernel: this.runningKernel() };
     const rows = { previous, next: opts.row, applied: this.cluster?.holdsApplied() ?? false };
     // A lab someone started is never restarted for another row: it is used as it is.
     if (!labReusable(running, want, rows) && (this.startedLab || !labStandsAt(running, want))) {
@@ -276,13 +278,13 @@ export class LabApiTarget implements Target {
     this.opts.emit('apply', { objects: allObjects(set, 'day1').map((o) => `${o.kind}/${o.metadata.name}`), phase: 'day1' });
     await this.down();
     await this.up(kernel, dir);
-    this.dirtyInstall = true;
+    this.notReusable = true;
     await this.connect();
     await this.cluster!.reset({ release });
     await this.cluster!.follow(set);
   }
-  /** The running lab was installed with Day-1 manifests: the next scenario gets a fresh one. */
-  private dirtyInstall = false;
+  /** The running lab was installed with Day-1 manifests, or a release change on it did not complete: the next scenario gets a fresh one. */
+  private notReusable = false;
 
   /** Points the cluster target at the running lab (once per lab up). */
   private async connect(): Promise<void> {
@@ -319,7 +321,15 @@ export class LabApiTarget implements Target {
   }
 
   async changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
-    const cluster = this.live();
+    try {
+      await this.changeReleaseOf(this.live(), to, why);
+    } catch (e) {
+      this.notReusable = true;
+      throw e;
+    }
+  }
+
+  private async changeReleaseOf(cluster: ClusterTarget, to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void> {
     if (why === 'upgrade') {
       const upgrade = cluster.releases().upgradeTo;
       if (!upgrade || to.kernelVersion !== this.labReleases.upgradeTo?.kernelVersion) throw new UserError(`upgrade on ${this.label}: ${this.scenarioSupport().upgrade?.reason ?? `no lab release of ${to.kernelVersion ?? '?'}`}`);

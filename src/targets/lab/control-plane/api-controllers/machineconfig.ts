@@ -191,9 +191,13 @@ export class MachineConfigController {
       // On-cluster layering (release-4.19 pkg/controller/node: a pool with a MachineOSConfig
       // runs its built image): the lab renders it as the pool's base OS image, so a
       // MachineConfig's osImageURL still wins and the daemons roll it out as any OS update.
-      // Upstream sets the nodes' desiredImage annotation instead of re-rendering.
+      // Upstream sets the nodes' desiredImage annotation instead of re-rendering. The pool
+      // is rendered at the release its image was built on: after an upgrade it reaches the
+      // new release only with an image built on it (a failed rebuild holds it, and the
+      // ClusterVersion waits on it, as upstream's node controller holds a layered pool's
+      // nodes until the MachineOSBuild for the new rendered config succeeded).
       const layered = layeredImageOf(this.o.informers, pool.metadata.name);
-      const poolBase = layered ? { ...base, osImage: this.o.registry ? labImageRef(layered, this.o.registry.prefix) : layered } : base;
+      const poolBase = layered ? { osImage: this.o.registry ? labImageRef(layered.image, this.o.registry.prefix) : layered.image, releaseVersion: layered.releaseVersion ?? base.releaseVersion } : base;
       await this.reconcilePool(pool, pools, mcs, nodes, poolBase).catch((e: Error) => this.o.log?.(`machine-config: pool ${pool.metadata.name}: ${e.message.split('\n')[0]}`));
     }
     for (const node of nodes) this.runDaemon(node, pools, mcs, base);

@@ -10,13 +10,29 @@
  *   - buildrequest/assets/Containerfile: the user's Containerfile is appended to the MCO's
  *     `FROM <baseOSContainerImage> AS configs` stage (the lab's rendered configs carry no
  *     files to lay into the image, so `configs` is the base image itself);
+ *   - the MachineOSBuild is owned by its MachineOSConfig (controller reference) and the
+ *     MachineOSConfig's annotation machineconfiguration.openshift.io/current-machine-os-build
+ *     names it as soon as it starts (reconciler.go startBuild → updateMachineOSConfigStatus);
  *   - the build runs with buildah (as the upstream build Job's buildah container) and pushes to
- *     spec.renderedImagePushSpec; the MachineOSBuild's conditions go Prepared → Building →
- *     Succeeded (status.digestedImagePushSpec = the push spec's repository @ the pushed
- *     digest) or Failed; the MachineOSConfig's status gets currentImagePullSpec and
- *     machineOSBuild only on success, so a failed build leaves the pool on what it runs;
+ *     spec.renderedImagePushSpec; the MachineOSBuild's status has the five conditions with
+ *     pkg/apihelpers/machineosbuild.go's fixed reasons and messages, one True at a time:
+ *     Prepared → Building (buildStart) → Succeeded (reason Ready; buildEnd,
+ *     status.digestedImagePushSpec = the push spec's repository @ the pushed digest) or
+ *     Failed (buildEnd); buildEnd is after buildStart (CRD rule, whole seconds).
+ *     status.builder names the upstream build Job (`build-<mosb>` in
+ *     openshift-machine-config-operator), where a cluster keeps the build's log; the lab runs
+ *     no Job, so a Failed condition's message is upstream's "Build Failed" followed by the
+ *     tail of the build log (a lab addition: upstream's message is only "Build Failed");
+ *   - the MachineOSConfig's status gets currentImagePullSpec and machineOSBuild only on
+ *     success, so a failed build leaves the pool on what it runs. A failed build is never
+ *     retried (its conditions are immutable): a new one comes from a new Containerfile or base;
  *   - the MCO then rolls the pool to currentImagePullSpec (machineconfig.ts: the pool's OS
- *     image is the MachineOSConfig's current image).
+ *     image is the MachineOSConfig's current image). Upstream the pool's nodes take a new
+ *     release only once its image is built on it: until then a layered pool is not at the
+ *     new release and the upgrade does not complete (the CVO waits on machine-config). The
+ *     lab records the release each build was made on (annotations below) and renders the pool
+ *     at the release of the image it runs (layeredImageOf), so a failed rebuild on an upgrade
+ *     holds the ClusterVersion at Progressing, as on a cluster.
  * References to the integrated registry (image-registry.openshift-image-registry.svc:5000)
  * in the push spec are the lab registry's `<prefix>/<ns>/<name>` (builds.ts's mapping); in
  * the Containerfile they are pulled through their ImageStream tags (builds.ts pullThrough).
@@ -49,6 +65,13 @@ const LABEL_POOL = `${GROUP}/target-machine-config-pool`;
 const INTERNAL_REGISTRY = 'image-registry.openshift-image-registry.svc:5000/';
 const MCO_NAMESPACE = 'openshift-machine-config-operator';
 const OSIMAGEURL_CONFIGMAP = 'machine-config-osimageurl';
+/** Upstream (pkg/controller/build/constants): the MachineOSConfig's current build. */
+export const CURRENT_BUILD_ANNOTATION = `${GROUP}/current-machine-os-build`;
+/**
+ * The lab's record, on each MachineOSBuild, of the release it builds on (the ConfigMap's
+ * releaseVersion; upstream this is in the rendered MachineConfig the build is for).
+ */
+const LAB_BUILT_ON_RELEASE = 'kmodlab.io/lab-built-on-release';
 
 /** A push/pull spec as the lab registry serves it: the integrated registry's name → `<prefix>/<ns>/<name>`. */
 export function labImageRef(ref: string, registryPrefix: string): string {
@@ -64,22 +87,55 @@ function repositoryOf(ref: string): string {
   return colon > slash ? ref.slice(0, colon) : ref;
 }
 
-/** The image a pool's nodes run when a MachineOSConfig manages it: its last successful build (undefined until then). */
-export function layeredImageOf(informers: SharedInformers, pool: string): string | undefined {
+/**
+ * The image a pool's nodes run when a MachineOSConfig manages it — its last successful
+ * build (undefined until then) — and the release that image was built on (undefined for a
+ * build that did not record it).
+ */
+export function layeredImageOf(informers: SharedInformers, pool: string): { image: string; releaseVersion?: string } | undefined {
   const mosc = informers.list<Obj>(MACHINEOSCONFIGS).find((m) => m.spec?.machineConfigPool?.name === pool && !m.metadata?.deletionTimestamp);
-  return mosc?.status?.currentImagePullSpec || undefined;
+  const image = mosc?.status?.currentImagePullSpec as string | undefined;
+  if (!image) return undefined;
+  const build = informers.list<Obj>(MACHINEOSBUILDS).find((b) => b.metadata?.name === mosc?.status?.machineOSBuild?.name);
+  const releaseVersion = build?.metadata?.annotations?.[LAB_BUILT_ON_RELEASE] as string | undefined;
+  return { image, ...(releaseVersion !== undefined ? { releaseVersion } : {}) };
 }
 
-/** The five condition types upstream sets on every MachineOSBuild status (apis machineconfiguration/v1 types_machineosbuild.go). */
-function conditions(state: 'Prepared' | 'Building' | 'Succeeded' | 'Failed', message: string): Obj[] {
+type BuildState = 'Prepared' | 'Building' | 'Succeeded' | 'Failed';
+
+/**
+ * The five conditions upstream writes on every MachineOSBuild status, with their fixed
+ * reasons and messages (release-4.19 pkg/apihelpers/machineosbuild.go
+ * MachineOSBuild{Pending,Running,Succeeded,Failed}Conditions): `state`'s True, the rest False.
+ * Each keeps its lastTransitionTime while its status does not change (SetMachineOSBuildCondition).
+ */
+const CONDITION_TEXT: Record<string, { reason: string; message: string }> = {
+  Prepared: { reason: 'Prepared', message: 'Build Prepared and Pending' },
+  Building: { reason: 'Building', message: 'Image Build In Progress' },
+  Failed: { reason: 'Failed', message: 'Build Failed' },
+  Interrupted: { reason: 'Interrupted', message: 'Build Interrupted' },
+  Succeeded: { reason: 'Ready', message: 'Build Ready' },
+};
+function conditions(state: BuildState, previous: Obj[] = [], detail?: string): Obj[] {
   const now = rfc3339();
-  return ['Prepared', 'Building', 'Succeeded', 'Interrupted', 'Failed'].map((type) => ({
-    type,
-    status: type === state ? 'True' : 'False',
-    reason: type === state ? state : 'NotSet',
-    message: type === state ? message : '',
-    lastTransitionTime: now,
-  }));
+  return Object.entries(CONDITION_TEXT).map(([type, text]) => {
+    const status = type === state ? 'True' : 'False';
+    const before = previous.find((c) => c.type === type);
+    return {
+      type,
+      status,
+      reason: text.reason,
+      message: type === state && detail ? `${text.message}\n${detail}` : text.message,
+      lastTransitionTime: before && before.status === status ? before.lastTransitionTime : now,
+    };
+  });
+}
+
+/** Resolves when the wall clock is in a later whole second than `stamp` (metav1.Time precision; buildEnd must be after buildStart). */
+async function afterSecond(stamp: string): Promise<void> {
+  const next = Date.parse(stamp) + 1000;
+  const wait = next - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
 export interface MachineOSConfigControllerOptions {
@@ -123,14 +179,14 @@ export class MachineOSConfigController {
     await this.queue;
   }
 
-  private baseImage(): string | undefined {
+  private osImageUrl(): { base?: string; releaseVersion: string } {
     const cm = this.o.informers.list<V1ConfigMap>(PATHS.configmaps).find((c) => c.metadata?.namespace === MCO_NAMESPACE && c.metadata?.name === OSIMAGEURL_CONFIGMAP);
-    return cm?.data?.baseOSContainerImage;
+    return { base: cm?.data?.baseOSContainerImage, releaseVersion: cm?.data?.releaseVersion ?? '' };
   }
 
   private reconcile(): void {
     if (this.stopped) return;
-    const base = this.baseImage();
+    const { base, releaseVersion } = this.osImageUrl();
     if (!base) return;
     const builds = this.o.informers.list<Obj>(MACHINEOSBUILDS);
     for (const mosc of this.o.informers.list<Obj>(MACHINEOSCONFIGS)) {
@@ -143,15 +199,20 @@ export class MachineOSConfigController {
       const name = `${mosc.metadata!.name}-${hash.slice(0, 32)}`;
       if (this.started.has(name) || builds.some((b) => b.metadata?.name === name)) continue;
       this.started.add(name);
-      this.queue = this.queue.then(() => this.build(mosc, name, pool, pushSpec, base, content)).catch((e: Error) => this.o.log?.(`machineosbuild ${name}: ${e.message.split('\n')[0]}`));
+      this.queue = this.queue.then(() => this.build(mosc, name, pool, pushSpec, base, releaseVersion, content)).catch((e: Error) => this.o.log?.(`machineosbuild ${name}: ${e.message.split('\n')[0]}`));
     }
   }
 
-  private async setBuildStatus(name: string, status: Obj): Promise<void> {
-    await this.custom.patchClusterCustomObjectStatus({ ...G, plural: 'machineosbuilds', name, body: { status } }, this.merge);
+  /** The last conditions written per build (each keeps its lastTransitionTime while its status holds). */
+  private readonly lastConditions = new Map<string, Obj[]>();
+
+  private async setBuildStatus(name: string, state: BuildState, status: Obj, detail?: string): Promise<void> {
+    const c = conditions(state, this.lastConditions.get(name), detail);
+    this.lastConditions.set(name, c);
+    await this.custom.patchClusterCustomObjectStatus({ ...G, plural: 'machineosbuilds', name, body: { status: { ...status, conditions: c } } }, this.merge);
   }
 
-  private async build(mosc: Obj, name: string, pool: string, pushSpec: string, base: string, content: string): Promise<void> {
+  private async build(mosc: Obj, name: string, pool: string, pushSpec: string, base: string, releaseVersion: string, content: string): Promise<void> {
     const config = mosc.metadata!.name!;
     await this.custom.createClusterCustomObject({
       ...G,
@@ -159,12 +220,21 @@ export class MachineOSConfigController {
       body: {
         apiVersion: `${GROUP}/v1`,
         kind: 'MachineOSBuild',
-        metadata: { name, labels: { [LABEL_CONFIG]: config, [LABEL_POOL]: pool } },
+        metadata: {
+          name,
+          labels: { [LABEL_CONFIG]: config, [LABEL_POOL]: pool },
+          annotations: { [LAB_BUILT_ON_RELEASE]: releaseVersion },
+          ...(mosc.metadata?.uid ? { ownerReferences: [{ apiVersion: `${GROUP}/v1`, kind: 'MachineOSConfig', name: config, uid: mosc.metadata.uid, controller: true, blockOwnerDeletion: true }] } : {}),
+        },
         spec: { machineConfig: { name: `rendered-${pool}` }, machineOSConfig: { name: config }, renderedImagePushSpec: pushSpec },
       },
     });
+    const builder = { imageBuilderType: 'Job', job: { group: 'batch', resource: 'jobs', namespace: MCO_NAMESPACE, name: `build-${name}` } };
+    await this.setBuildStatus(name, 'Prepared', { builder });
+    // The MachineOSConfig's current build, from its start on (upstream: an annotation, set by a metadata update).
+    await this.custom.patchClusterCustomObject({ ...G, plural: 'machineosconfigs', name: config, body: { metadata: { annotations: { [CURRENT_BUILD_ANNOTATION]: name } } } }, this.merge).catch((e: Error) => this.o.log?.(`machineosbuild ${name}: could not annotate MachineOSConfig ${config}: ${e.message.split('\n')[0]}`));
     const buildStart = rfc3339();
-    await this.setBuildStatus(name, { buildStart, conditions: conditions('Building', 'Image build in progress') });
+    await this.setBuildStatus(name, 'Building', { buildStart, builder });
     this.o.log?.(`machineosbuild ${name}: Building pool ${pool}'s image on ${base}`);
     const logDir = path.join(labStateDir(), 'build-logs', MCO_NAMESPACE);
     mkdirSync(logDir, { recursive: true });
@@ -185,7 +255,8 @@ export class MachineOSConfigController {
       const digested = `${repositoryOf(pushSpec)}@${digest}`;
       // Before the build turns Succeeded, so a watcher that sees it done sees its figures.
       if (figures) await this.custom.patchClusterCustomObject({ ...G, plural: 'machineosbuilds', name, body: { metadata: { annotations: { [BUILD_HOST_FIGURES]: JSON.stringify(figures) } } } }, this.merge);
-      await this.setBuildStatus(name, { buildStart, buildEnd: rfc3339(), digestedImagePushSpec: digested, conditions: conditions('Succeeded', 'Build Ready') });
+      await afterSecond(buildStart);
+      await this.setBuildStatus(name, 'Succeeded', { buildStart, buildEnd: rfc3339(), builder, digestedImagePushSpec: digested });
       await this.custom.patchClusterCustomObjectStatus(
         { ...G, plural: 'machineosconfigs', name: config, body: { status: { observedGeneration: mosc.metadata?.generation ?? 1, currentImagePullSpec: digested, machineOSBuild: { group: GROUP, resource: 'machineosbuilds', name } } } },
         this.merge,
@@ -196,9 +267,11 @@ export class MachineOSConfigController {
       const lines = readFileSync(logFile, 'utf8').trim().split('\n');
       const own = lines.filter((l) => /^kmodlab: /.test(l.trim()));
       const tail = (own.length ? own : lines).slice(-5).join('\n');
-      await this.setBuildStatus(name, { buildStart, buildEnd: rfc3339(), conditions: conditions('Failed', `${(e as Error).message.split('\n')[0]}\n${tail}`) }).catch(() => undefined);
+      await afterSecond(buildStart);
+      await this.setBuildStatus(name, 'Failed', { buildStart, buildEnd: rfc3339(), builder }, `${(e as Error).message.split('\n')[0]}\n${tail}`).catch(() => undefined);
       this.o.log?.(`machineosbuild ${name}: Failed: ${(e as Error).message.split('\n')[0]}; log ${logFile}`);
     } finally {
+      this.lastConditions.delete(name);
       rmSync(ctx, { recursive: true, force: true });
     }
   }
