@@ -188,7 +188,8 @@ function resourcesCell(r: Reader): DraftCell {
   if (failed) {
     // A failed build still cost its time: show how long it ran before failing.
     parts.push(failed.wallMs !== undefined ? `build failed after ${formatMs(failed.wallMs)}` : 'build failed');
-    r.note(`${r.method}: driver build for ${failed.kver} (${s}) failed${failed.wallMs === undefined ? ' before it ran' : ''}: ${failed.error ?? 'no error recorded'}`);
+    // A MachineOSBuild names no kernel (its base image does): then the note names none.
+    r.note(`${r.method}: driver build${failed.kver ? ` for ${failed.kver}` : ''} (${s}) failed${failed.wallMs === undefined ? ' before it ran' : ''}: ${failed.error ?? 'no error recorded'}`);
   } else if (s && r.num(s, 'buildWallMs') !== undefined) {
     const wall = r.num(s, 'buildWallMs')!;
     const cpuMs = r.num(s, 'buildCpuMs');

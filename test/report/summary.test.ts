@@ -129,6 +129,16 @@ describe('a failed build shows how long it ran before it failed', () => {
     expect(r.texts.md).toMatch(/dtk: build for \S+: failed after 2\.3 s \(build of simple-kmod/);
     expect(r.texts.md).not.toMatch(/did not record/);
   });
+  it('a failed build that names no kernel (a MachineOSBuild) names none in its footnote', () => {
+    const r = variantOf('complete', (events) => {
+      const b = events.find((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2')!;
+      b.data = { kver: '', ok: false, cached: false, wallMs: 10_000, error: 'Failed: Build Failed' };
+      return events.filter((e) => !(e.kind === 'build' && e.method === 'dtk' && e.scenario !== 'day2'));
+    });
+    const footnotes = r.report.summary.footnotes.filter((f) => /driver build/.test(f));
+    expect(footnotes).toContainEqual('dtk: driver build (day2) failed: Failed: Build Failed');
+    expect(footnotes.filter((f) => /build for +\(/.test(f))).toEqual([]);
+  });
 });
 
 describe('image figures of a method show in its resources cell', () => {
