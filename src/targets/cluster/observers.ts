@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { MODULE_DEPENDENCIES, ModuleDependencySchema, type ModuleDependency } from '../lab/driver-builds/module-dependencies.js';
 import { readBuildHostFigures } from '../lab/images/build-host-figures.js';
 import { parsePulledMessage, PULLED_REASON } from '../image-pulled-event.js';
+import { readJsonAnnotation } from '../json-annotation.js';
 
 export type Emitted = [EventKind, Record<string, unknown>, string?];
 
@@ -267,14 +268,8 @@ function builtImageRef(b: Build): string | undefined {
 
 /** The lab's record of the built modules' dependencies (absent on a cluster's Builds, or unreadable: none). */
 function buildDependencies(b: Build): { dependencies: ModuleDependency[] } | Record<string, never> {
-  const text = b.metadata.annotations?.[MODULE_DEPENDENCIES];
-  if (text === undefined) return {};
-  try {
-    const deps = z.array(ModuleDependencySchema).safeParse(JSON.parse(text));
-    return deps.success ? { dependencies: deps.data } : {};
-  } catch {
-    return {};
-  }
+  const dependencies = readJsonAnnotation(b.metadata.annotations, MODULE_DEPENDENCIES, z.array(ModuleDependencySchema));
+  return dependencies ? { dependencies } : {};
 }
 
 /**

@@ -37,7 +37,7 @@
  * status is not watched, so that wait runs to its timeout.
  */
 import type { WatchObject } from './watch.js';
-import { degradedWhy, MCO_STATE, pullFailure } from './observers.js';
+import { degradedWhy, machineOSBuildOutcome, MCO_STATE, pullFailure } from './observers.js';
 import { nodesOfPool, type PoolObj } from './pool-choice.js';
 
 /**
@@ -160,12 +160,12 @@ export function settleDecision(i: SettleInput): SettleDecision {
   const mosbs = [...(i.machineOSBuilds ?? [])] as MachineOSBuild[];
   const running = builds.find((b) => IN_PROGRESS_BUILD.has(b.status?.phase ?? 'New'));
   if (running) return { terminal: false, why: `Build ${running.metadata.namespace}/${running.metadata.name} is ${running.status?.phase ?? 'New'}` };
-  const building = mosbs.find((m) => !['Succeeded', 'Failed', 'Interrupted'].some((t) => condition(m, t)));
+  const building = mosbs.find((m) => machineOSBuildOutcome(m as never) === undefined);
   if (building) return { terminal: false, why: `MachineOSBuild ${building.metadata.name} is building` };
   const lastBuild = newest(builds);
   const buildFailed = lastBuild && FAILED_BUILD.has(lastBuild.status?.phase ?? '') ? lastBuild : undefined;
   const lastMosb = newest(mosbs);
-  const mosbFailed = lastMosb && condition(lastMosb, 'Failed') ? lastMosb : undefined;
+  const mosbFailed = lastMosb && machineOSBuildOutcome(lastMosb as never)?.state === 'Failed' ? lastMosb : undefined;
 
   const reasons: string[] = [];
   const keys: string[] = [];

@@ -11,6 +11,7 @@
  * target reads with `readBuildHostFigures`.
  */
 import { z } from 'zod';
+import { readJsonAnnotation } from '../../json-annotation.js';
 import type { CommandUsage } from '../driver-builds/measured-command.js';
 import type { Buildah } from './buildah.js';
 import { inspectManifest, type ManifestInfo } from './registry-client.js';
@@ -50,14 +51,7 @@ export function buildHostFigures(usages: readonly CommandUsage[], manifest: Mani
 
 /** The annotation's figures, or undefined when absent or not of this shape (a cluster's objects: not measured). */
 export function readBuildHostFigures(annotations: Record<string, string> | undefined): BuildHostFigures | undefined {
-  const text = annotations?.[BUILD_HOST_FIGURES];
-  if (text === undefined) return undefined;
-  try {
-    const r = BuildHostFiguresSchema.safeParse(JSON.parse(text));
-    return r.success ? r.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return readJsonAnnotation(annotations, BUILD_HOST_FIGURES, BuildHostFiguresSchema);
 }
 
 /**
