@@ -69,8 +69,12 @@ export interface Target {
   changeRelease(to: Release, why: 'upgrade' | 'kernel-switch'): Promise<void>;
   /** Wait until every module is loaded (or unloaded) on every node. */
   waitForModules(modules: string[], want: { loaded: boolean; timeoutMs: number }): Promise<WaitResult>;
-  /** Take samples now (module state, resident memory/CPU, node memory, canary). */
-  observe(): Promise<void>;
+  /**
+   * Take samples now (module state, resident memory/CPU, node memory, canary).
+   * `modules: false` skips the module-state probe (a probe pod per node on a cluster,
+   * seconds each): for samples taken while module state is already known.
+   */
+  observe(opts?: { modules?: boolean }): Promise<void>;
   close(): Promise<void>;
 
   // Optional capabilities (a real cluster can be read-only or dry-run):

@@ -234,6 +234,13 @@ describe('ClusterTarget (against the fake cluster)', () => {
     // Applied for real, then deleted with foreground propagation.
     expect(h.cluster.api.log.some((r) => r.method === 'PATCH' && r.query['fieldManager'] === 'kmodlab' && r.query['dryRun'] === undefined)).toBe(true);
     expect(h.cluster.api.all('DaemonSet')).toEqual([]);
+    // observe({ modules: false }) samples without a probe pod per node; observe() probes.
+    const probes = () => readEvents(h).filter((e) => e.kind === 'module-state').length;
+    const before = probes();
+    await t.observe({ modules: false });
+    expect(probes()).toBe(before);
+    await t.observe();
+    expect(probes()).toBeGreaterThan(before);
     const derived = deriveRun(readRun(h.runDir));
     const day2 = derived.find((d) => d.scenario === 'day2')!;
     expect(day2.status).toBe('completed');

@@ -26,6 +26,20 @@ describe('sampleSteadyState', () => {
     expect(at).toEqual([1000, 2000, 3000]);
   });
 
+  it('probes module state in the last round only (the other rounds sample resources)', async () => {
+    vi.useFakeTimers();
+    const asked: (boolean | undefined)[] = [];
+    const target = {
+      observe: async (opts?: { modules?: boolean }) => {
+        asked.push(opts?.modules);
+      },
+    };
+    const done = sampleSteadyState({ target, steadyMs: 3000 } as unknown as ScenarioContext);
+    await vi.runAllTimersAsync();
+    await done;
+    expect(asked).toEqual([false, false, true]);
+  });
+
   it('an observation longer than the interval delays only the next one, which then starts at once', async () => {
     vi.useFakeTimers();
     const t0 = Date.now();

@@ -60,7 +60,8 @@ const uninstall: ScenarioFn = async (ctx) => {
   ctx.progress('removing the artifacts');
   await removeOrFollow(ctx, set);
   await waitForDriver(ctx, false, 'after removal');
-  await ctx.target.observe();
+  // The wait just probed every node for the module: sample resources only.
+  await ctx.target.observe({ modules: false });
   const left = await ctx.target.leftovers?.();
   if (left) ctx.record('progress', { step: 'leftovers after removal', leftovers: left });
 };

@@ -770,9 +770,9 @@ export class ClusterTarget implements Target {
     this.lastObserveMs = this.now();
   }
 
-  async observe(): Promise<void> {
+  async observe(opts: { modules?: boolean } = {}): Promise<void> {
     const now = this.now();
-    if (this.writesAllowed && this.modules.length > 0) await this.probeAll(this.modules);
+    if (opts.modules !== false && this.writesAllowed && this.modules.length > 0) await this.probeAll(this.modules);
     // Canary: one probe per node per observation, from the watched Deployment state.
     const canaries = this.watches.get('canary');
     if (canaries) {

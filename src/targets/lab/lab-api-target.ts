@@ -348,8 +348,8 @@ export class LabApiTarget implements Target {
     return this.live().waitForModules(modules, want);
   }
 
-  observe(): Promise<void> {
-    return this.live().observe();
+  observe(opts?: { modules?: boolean }): Promise<void> {
+    return this.live().observe(opts);
   }
 
   leftovers(): Promise<string[] | undefined> {
