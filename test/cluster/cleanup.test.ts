@@ -37,6 +37,17 @@ describe('a failed scenario leaves nothing kmodlab created (lab API server)', ()
     expect(h.live({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kmodlab' } })).toBeUndefined();
   }, 60_000);
 
+  it('close({ discarding: true }) — the cluster is thrown away next — stops watching and deletes nothing', async () => {
+    h = await labApiHarness();
+    const t = await h.connect();
+    await t.reset({ release: t.releases().from });
+    await t.apply(set);
+    const applied = allObjects(set, 'day2');
+    await t.close({ discarding: true });
+    expect(applied.filter((o) => h.live(o) === undefined).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    expect(h.live({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kmodlab' } })).toBeDefined();
+  }, 60_000);
+
   it('an object that existed before kmodlab applied it is left in place', async () => {
     h = await labApiHarness();
     const ns = allObjects(set, 'day2').find((o) => o.kind === 'Namespace')!;

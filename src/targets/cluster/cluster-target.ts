@@ -814,9 +814,15 @@ export class ClusterTarget implements Target {
     await sampleResources({ prom, emit: this.o.emit, namespaces: [...this.followed], nodes: this.nodes(), pods, fromMs, toMs });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops watching and removes what kmodlab applied or created. `discarding`: the caller
+   * throws the whole cluster away next (the lab target stopping a lab it started), so the
+   * deletes — foreground, waiting for finalizers, half a minute on the lab — are skipped.
+   */
+  async close(opts: { discarding?: boolean } = {}): Promise<void> {
     await this.readyz.stop();
     await Promise.all([...this.watches.values()].map((w) => w.stop()));
+    if (opts.discarding) return;
     await this.removeApplied();
     if (this.canaryCreated && this.writesAllowed) {
       for (const node of this.nodes()) {

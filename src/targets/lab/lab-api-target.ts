@@ -33,6 +33,7 @@ import type { Release } from '../../release/release.js';
 import { resolveRelease } from '../../release/resolve.js';
 import { ClusterTarget, type ScenarioSupport } from '../cluster/cluster-target.js';
 import { refusePlaceholders } from '../cluster/placeholder-guard.js';
+import { CRASH_LOOP_RESTARTS } from '../cluster/settled.js';
 import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
 import { labReleaseInfoFor } from './images/lab-release.js';
 import { labOffClusterBuild } from './images/off-cluster-hook.js';
@@ -217,7 +218,8 @@ export class LabApiTarget implements Target {
   private cancelStopOnExit: (() => void) | undefined;
 
   private async down(): Promise<void> {
-    await this.cluster?.close();
+    // A lab this target started is stopped next: nothing applied to it needs deleting.
+    await this.cluster?.close({ discarding: this.startedLab });
     this.cluster = undefined;
     this.notReusable = false;
     if (this.startedLab) await stopLab();
@@ -301,10 +303,11 @@ export class LabApiTarget implements Target {
         ...(image ? { probeImage: image, canaryImage: image } : {}),
         probeIntervalMs: poll,
         pollMs: poll,
-        // The grace before a wait ends as settled, at the lab kubelet's scale: its restart
-        // back-off is capped at 30 s (10× shorter than upstream's 5 min), so a crash-looping
-        // container is tried again within the window, and its controllers resync every 5 s.
-        settleGraceMs: LAB_POD_TIMING.backoffMaxMs,
+        // The grace before a wait ends as settled, at the lab kubelet's scale: a container
+        // seen crash-looping (CRASH_LOOP_RESTARTS restarts) is next tried after
+        // backoffMs·2^restarts (16 s; the back-off doubles from 2 s), so one more try falls
+        // inside the window; the lab's controllers resync every 5 s.
+        settleGraceMs: LAB_POD_TIMING.backoffMs * 2 ** CRASH_LOOP_RESTARTS,
         readyzIntervalMs: 1_000,
         // The lab's Prometheus scrapes every 2 s: a few scrapes make a window.
         ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: 6_000 } : {}),
