@@ -43,9 +43,9 @@ describe.skipIf(!ok)(`a driver with an in-tree dependency on kmodlab lab up${ok 
     expect(info.code, info.stderr).toBe(0);
     const rel = path.join(dir, 'release.json');
     writeFileSync(rel, info.stdout);
-    const r = await kmodlab('render', '--method', method, '--driver', NEEDS_CRC7, '--release-info', rel, '--output-dir', path.join(dir, 'out'), ...(method === 'kmm' ? ['--registry', repo(), '--pool', 'master'] : []));
+    const r = await kmodlab('render', '--method', method, '--driver', NEEDS_CRC7, '--release-info', rel, '--output-dir', path.join(dir, `out-${method}`), ...(method === 'kmm' ? ['--registry', repo(), '--pool', 'master'] : []));
     expect(r.code, r.stderr).toBe(0);
-    return path.join(dir, 'out', method);
+    return path.join(dir, `out-${method}`, method);
   }
 
   beforeAll(async () => {
