@@ -9,7 +9,9 @@
  *   - KMM: the in-cluster build has the kernel's module tree mounted (as KMM mounts the
  *     node's /usr/lib/modules into build pods), so `depmod -b /opt` records crc7 through the
  *     image's `host` link; the worker pod (the node's /lib/modules mounted) loads it with
- *     `modprobe -d /opt`.
+ *     `modprobe -d /opt`;
+ *   - layering: the OS image build's `depmod` sees the kernel's full tree, and the node
+ *     booted into the layered image loads the driver at boot (modules-load.d), crc7 with it.
  * Each time crc7 and the driver are seen loaded on the node (/proc/modules from a pod).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,12 +40,12 @@ describe.skipIf(!ok)(`a driver with an in-tree dependency on kmodlab lab up${ok 
   // A repository of this run only: an image pushed by an earlier run would skip KMM's build.
   const repo = () => `${h.registry.host}/${path.basename(dir).toLowerCase()}`;
 
-  async function render(method: 'dtk' | 'kmm'): Promise<string> {
+  async function render(method: 'dtk' | 'kmm' | 'layering'): Promise<string> {
     const info = await kmodlab('lab', 'release-info', kernel!.kver);
     expect(info.code, info.stderr).toBe(0);
     const rel = path.join(dir, 'release.json');
     writeFileSync(rel, info.stdout);
-    const r = await kmodlab('render', '--method', method, '--driver', NEEDS_CRC7, '--release-info', rel, '--output-dir', path.join(dir, `out-${method}`), ...(method === 'kmm' ? ['--registry', repo(), '--pool', 'master'] : []));
+    const r = await kmodlab('render', '--method', method, '--driver', NEEDS_CRC7, '--release-info', rel, '--output-dir', path.join(dir, `out-${method}`), ...(method === 'kmm' ? ['--registry', repo(), '--pool', 'master'] : method === 'layering' ? ['--registry', h.registry.prefix, '--pool', 'master'] : []));
     expect(r.code, r.stderr).toBe(0);
     return path.join(dir, `out-${method}`, method);
   }
@@ -122,4 +124,34 @@ describe.skipIf(!ok)(`a driver with an in-tree dependency on kmodlab lab up${ok 
     const after = await loaded();
     expect(after).not.toContain('needs_crc7');
   }, 1_500_000);
+
+  it('layering: depmod in the OS image build indexes crc7, and the booted layered image loads both at boot', async () => {
+    const out = await render('layering');
+    const buildSh = readFileSync(path.join(out, 'build.sh'), 'utf8');
+    const arg = (name: string) => new RegExp(`^${name}="\\$\\{${name}:-([^}]+)\\}"`, 'm').exec(buildSh)?.[1];
+    const [image, rhcos, dtk] = [arg('IMAGE'), arg('RHCOS_IMAGE'), arg('DTK_IMAGE')];
+    const context = /^context="\$\{1:-([^}]+)\}"/m.exec(buildSh)?.[1];
+    expect([image, rhcos, dtk, context].every(Boolean), 'build.sh names its image, base images and context').toBe(true);
+    // build.sh's podman build + push, with buildah (the lab's build tool), then the digest pinned into the MachineConfig.
+    const buildah = new Buildah();
+    const logFile = path.join(dir, 'layering-build.log');
+    await buildah.bud({ containerfile: path.join(out, 'Containerfile'), context: context!, tag: image!, buildArgs: { RHCOS_IMAGE: rhcos!, DTK_IMAGE: dtk! }, logFile, insecure: true });
+    const { digest } = await buildah.push(image!, image!, { insecure: true, logFile });
+    const mcFile = path.join(out, '00-machineconfig-master.yaml');
+    writeFileSync(mcFile, readFileSync(mcFile, 'utf8').replace(/^(\s*osImageURL:).*$/m, `$1 ${image!.replace(/:[^/:]+$/, '')}@${digest}`));
+    const pool = async () => (await json('get', 'mcp', 'master')) as { spec: { configuration?: { name?: string } } };
+    const start = (await pool()).spec.configuration!.name!;
+    const a = await kubectl('apply', '-f', mcFile);
+    expect(a.code, a.stderr).toBe(0);
+    const rendered = await pollUntil(pool, (p) => (p.spec.configuration?.name ?? start) !== start, 120_000, 1_000);
+    const target = rendered.spec.configuration!.name!;
+    expect(target).not.toBe(start);
+    const w = await kubectl('wait', 'mcp/master', `--for=jsonpath={.status.configuration.name}=${target}`, '--timeout=1200s');
+    expect(w.code, `${w.stderr}\n${h.logTail(20, /machine-config/)}`).toBe(0);
+    expect((await kubectl('wait', 'mcp/master', '--for=condition=Updated', '--timeout=120s')).code).toBe(0);
+    const mods = await loaded();
+    expect(mods).toContain('crc7');
+    expect(mods).toContain('needs_crc7');
+    expect(await h.nodeOutput(runtimeBase, 'ls /sys/module/crc7/holders')).toEqual(['needs_crc7']);
+  }, 1_800_000);
 });
