@@ -8,6 +8,7 @@
  */
 import { FakeKubeApiServer } from './fake-kube-apiserver.js';
 import { node } from './node-fixtures.js';
+import { targetedNodes } from '../../src/targets/cluster/target-nodes.js';
 
 export const NODE_NAMES = ['worker-0', 'worker-1'];
 export const KVER = '5.14.0-284.52.1.el9_2.x86_64';
@@ -22,6 +23,27 @@ export interface FakeCluster {
   buildOutcome: { phase: 'Complete' | 'Failed'; log: string; message?: string };
   /** Modules `modprobe -r` cannot remove ("in use"). */
   stuck: Set<string>;
+  /** How long a driver pod takes from created to Running (and the driver loaded). */
+  podStartMs: number;
+}
+
+type Taint = { key: string; value?: string; effect: string };
+type Toleration = { key?: string; operator?: string; value?: string; effect?: string };
+type PodSpec = { tolerations?: Toleration[] };
+
+/** A toleration covers a taint (k8s.io/api core/v1 toleration.go ToleratesTaint). */
+function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (!t.key) return t.operator === 'Exists';
+  if (t.key !== taint.key) return false;
+  return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
+}
+
+/** The node exists, matches the DaemonSet's selectors and its NoSchedule/NoExecute taints are tolerated. */
+function schedulable(node: { metadata: Record<string, any>; spec?: { taints?: Taint[] } } | undefined, ds: Parameters<typeof targetedNodes>[0][number], podSpec: PodSpec): boolean {
+  if (!node) return false;
+  if (!targetedNodes([ds], [node as never], [])?.includes(node.metadata['name'])) return false;
+  return (node.spec?.taints ?? []).filter((t) => t.effect !== 'PreferNoSchedule').every((taint) => (podSpec.tolerations ?? []).some((t) => tolerates(t, taint)));
 }
 
 export async function startFakeCluster(token: string, modules: string[]): Promise<FakeCluster> {
@@ -58,7 +80,7 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
     spec: { tags: [{ name: 'latest', from: { kind: 'DockerImage', name: FAKE_DTK_IMAGE } }] },
     status: { tags: [{ tag: 'latest', items: [{ dockerImageReference: FAKE_DTK_IMAGE, image: FAKE_DTK_IMAGE.split('@')[1] }] }] },
   });
-  const cluster: FakeCluster = { api, loaded, stuck, buildOutcome: { phase: 'Complete', log: 'STEP 1/9: FROM driver-toolkit\nSuccessfully pushed\n' } };
+  const cluster: FakeCluster = { api, loaded, stuck, buildOutcome: { phase: 'Complete', log: 'STEP 1/9: FROM driver-toolkit\nSuccessfully pushed\n' }, podStartMs: 30 };
   api.reactors.push((type, o, s) => {
     // The build controller and builder: a new Build runs, then ends as buildOutcome says, with its log.
     if (o.kind !== 'Build' || type !== 'ADDED') return;
@@ -76,7 +98,14 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
     const ns = o.metadata['namespace'] as string | undefined;
     const name = o.metadata['name'] as string;
     if (o.kind === 'DaemonSet' && type === 'ADDED') {
-      for (const n of NODE_NAMES) {
+      // As the DaemonSet controller: the nodes whose labels match the pod template and whose
+      // NoSchedule/NoExecute taints it tolerates; their count is the status it writes.
+      const podSpec = (o['spec']?.template?.spec ?? {}) as PodSpec;
+      const nodes = NODE_NAMES.filter((n) => schedulable(s.get('v1', 'Node', n), o as never, podSpec));
+      const status = (ready: number) => ({ observedGeneration: o.metadata['generation'] ?? 1, desiredNumberScheduled: nodes.length, currentNumberScheduled: nodes.length, numberReady: ready, numberMisscheduled: 0 });
+      setTimeout(() => s.get('apps/v1', 'DaemonSet', name, ns) && s.update('apps/v1', 'DaemonSet', name, ns, (d) => (d['status'] = status(0))), 5);
+      let ready = 0;
+      for (const n of nodes) {
         s.put({
           apiVersion: 'v1',
           kind: 'Pod',
@@ -87,7 +116,9 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
         setTimeout(() => {
           for (const m of modules) loaded.get(n)!.add(m);
           if (s.get('v1', 'Pod', `${name}-${n}`, ns)) s.update('v1', 'Pod', `${name}-${n}`, ns, (p) => (p.status = { phase: 'Running', containerStatuses: [{ name: 'c', restartCount: 0 }] }));
-        }, 30);
+          ready += 1;
+          if (s.get('apps/v1', 'DaemonSet', name, ns)) s.update('apps/v1', 'DaemonSet', name, ns, (d) => (d['status'] = status(ready)));
+        }, cluster.podStartMs);
       }
     }
     if (o.kind === 'DaemonSet' && type === 'DELETED') {

@@ -5,8 +5,6 @@
  *     driver's unsigned module: the DaemonSet pod's postStart fails with the kernel's
  *     "Key was rejected by service" (EKEYREJECTED, in the FailedPostStartHook Event), the
  *     container restarts, the module is not loaded;
- *   - a module needing an in-tree module its driver image lacks fails with the kernel's
- *     unknown-symbol message;
  *   - a node whose QEMU is killed while a layering rollout drains it is seen dead
  *     (Ready=Unknown), restarted (the lab's machine health check), and the rollout completes:
  *     both nodes on the layered image with its module loaded, never two down at once
@@ -20,7 +18,7 @@ import { findTool } from '../../src/targets/lab/host/tools.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import type { LabState } from '../../src/targets/lab/up/state.js';
 import { kubectlBinary } from './api-server-helpers.js';
-import { labAvailability, pollUntil, primaryKernel, REPO, skipReason } from './helpers.js';
+import { labAvailability, pollUntil, primaryKernel, skipReason } from './helpers.js';
 import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
 const lab = labAvailability();
@@ -28,7 +26,6 @@ const missing = ['buildah', 'skopeo', 'docker-registry', 'mkfs.erofs'].filter((t
 const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
 const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : 'no kubectl'}]`;
 const kernel = lab.ok ? primaryKernel(lab.kernels.filter((k) => !k.flavour.startsWith('rt'))) : undefined;
-const NEEDS_CRC7 = path.join(REPO, 'test', 'fixtures', 'drivers', 'needs-crc7', 'driver.yaml');
 
 interface Pod {
   metadata: { name: string };
@@ -114,7 +111,7 @@ describe.skipIf(!ok)(`lab faults: a kernel enforcing module signatures${ok ? '' 
   }, 1_200_000);
 });
 
-describe.skipIf(!ok)(`lab faults on two nodes: a missing in-tree dependency, a node killed mid-rollout, maxUnavailable${ok ? '' : why}`, () => {
+describe.skipIf(!ok)(`lab faults on two nodes: a node killed mid-rollout, maxUnavailable${ok ? '' : why}`, () => {
   const h = new LabUpHarness('faults-2n', { timeoutMs: 1_500_000 });
   const { dir, kubectl } = h;
   let runtimeBase: string;
@@ -187,15 +184,6 @@ describe.skipIf(!ok)(`lab faults on two nodes: a missing in-tree dependency, a n
     runtimeBase = runtimeBaseOf(release);
   }, 1_200_000);
   afterAll(() => h.stop(), 600_000);
-
-  it("a module needing an in-tree module its image lacks fails with the kernel's unknown-symbol message", async () => {
-    const ns = await applyDtk(h, NEEDS_CRC7, 'crc7');
-    const pods = await failingPods(h, ns, 2);
-    for (const p of pods) expect(p.status.containerStatuses![0]!.state!.waiting!.message).toMatch(/^FailedPostStartHook: modprobe .* exited 1/);
-    expect(await hookEvents(h, ns)).toMatch(/Unknown symbol in module|unknown symbol/i);
-    // Out of the way of the rollouts below (its pods are DaemonSet pods: not drained).
-    expect((await kubectl('delete', 'namespace', ns, '--wait=false')).code).toBe(0);
-  }, 1_500_000);
 
   it('a node killed in the middle of a layering rollout is detected, restarted, and the rollout completes', async () => {
     // Render for the lab release, build and push as build.sh does, pin the digest (lab-up-mco.test.ts).

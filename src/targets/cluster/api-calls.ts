@@ -74,6 +74,11 @@ export const API_CALLS = {
     observe: true,
     rules: [{ group: 'machineconfiguration.openshift.io', resources: ['machineosbuilds'], verbs: ['list', 'watch'] }],
   },
+  'watch-daemonsets': {
+    why: "the method's DaemonSets' status (desiredNumberScheduled): one that schedules no pod anywhere ends the wait for the driver",
+    observe: true,
+    rules: [{ group: 'apps', resources: ['daemonsets'], verbs: ['list', 'watch'] }],
+  },
   'watch-kmm-modules': { why: 'KMM Module status', observe: true, rules: [{ group: 'kmm.sigs.x-k8s.io', resources: ['modules'], verbs: ['list', 'watch'] }] },
   'read-clusterversion': {
     why: 'the running OpenShift version',

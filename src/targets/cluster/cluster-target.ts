@@ -47,6 +47,7 @@ import { isBinaryBuildConfig, runBinaryBuild } from './binary-build.js';
 import { sourceImageOf, sourceImageState } from './kmm-source-image.js';
 import { listLeftovers, MCO_CURRENT_CONFIG } from './leftovers.js';
 import { SettleClock, settleDecision } from './settled.js';
+import { daemonSetEvents, noDaemonSetPod, type DaemonSetRef } from './daemonset-status.js';
 
 /** The label the MCO puts on a MachineOSBuild naming the pool it builds for. */
 const MOSB_POOL_LABEL = 'machineconfiguration.openshift.io/target-machine-config-pool';
@@ -55,6 +56,7 @@ const MACHINECONFIGS: ResourceRef = { group: 'machineconfiguration.openshift.io'
 const CONFIGMAPS: ResourceRef = { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true };
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
 const EVENTS: ResourceRef = { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true };
+const DAEMONSETS: ResourceRef = { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', namespaced: true };
 
 export interface ClusterTargetOptions {
   kubeconfig?: string;
@@ -459,12 +461,19 @@ export class ClusterTarget implements Target {
     }
     if (allObjects(set).some((o) => o.kind === 'Module')) await this.watchKmmModules();
     this.podDelivered = allObjects(set).some((o) => o.kind === 'DaemonSet' || o.kind === 'Module');
+    // DaemonSets are the only delivery when the set has no other (a KMM Module, an OS image).
+    const onlyDaemonSets = !allObjects(set).some((o) => ['Module', 'MachineConfig', 'MachineOSConfig'].includes(o.kind));
+    this.daemonSets = onlyDaemonSets ? allObjects(set).filter((o) => o.kind === 'DaemonSet' && o.metadata.namespace).map((o) => ({ namespace: o.metadata.namespace!, name: o.metadata.name })) : [];
+    // One watch per namespace that holds the set's DaemonSets, whatever the number of nodes.
+    for (const ns of new Set(this.daemonSets.map((d) => d.namespace))) await this.startWatch(`daemonsets/${ns}`, 'watch-daemonsets', DAEMONSETS, { namespace: ns }, (t, o, old) => daemonSetEvents(t, o, old));
     if (allObjects(set).some((o) => o.kind === 'MachineOSConfig')) await this.watchMachineOSBuilds();
     if (this.o.observeOnly) this.startWindow();
   }
 
   /** The followed set loads the driver with pods (DaemonSet, KMM Module), not with the OS image. */
   private podDelivered = false;
+  /** The followed set's DaemonSets, when they are its only way to deliver the driver (daemonset-status.ts). */
+  private daemonSets: DaemonSetRef[] = [];
 
 
   /**
@@ -692,6 +701,12 @@ export class ClusterTarget implements Target {
     for (;;) {
       const pending = await this.probeAll(modules, want.loaded);
       if (pending.length === 0) return { ok: true, pending: [] };
+      // Not after a grace window: the DaemonSet controller has decided for the current spec.
+      const noPod = want.loaded ? this.noDaemonSetPod() : undefined;
+      if (noPod) {
+        const blockedBy = this.blockers();
+        return { ok: false, pending, settled: { reason: noPod, afterMs: Date.now() - start }, ...(blockedBy.length ? { blockedBy } : {}) };
+      }
       const settled = clock.update(this.settleDecision(pending, want.loaded), Date.now());
       if (settled || Date.now() >= deadline) {
         const blockedBy = this.blockers();
@@ -709,6 +724,12 @@ export class ClusterTarget implements Target {
   /** The watched objects of one kind (`pods`, `builds`) in the followed namespaces. */
   private followedObjects(kind: 'pods' | 'builds'): WatchObject[] {
     return [...this.followed].flatMap((ns) => [...(this.watches.get(`${kind}/${ns}`)?.cache.values() ?? [])]);
+  }
+
+  /** Why none of the followed set's DaemonSets places a pod anywhere, or undefined (daemonset-status.ts). */
+  private noDaemonSetPod(): string | undefined {
+    const watched = [...new Set(this.daemonSets.map((d) => d.namespace))].flatMap((ns) => [...(this.watches.get(`daemonsets/${ns}`)?.cache.values() ?? [])]);
+    return noDaemonSetPod(this.daemonSets, watched);
   }
 
   /** Whether the watches show the pending nodes' state cannot change by itself (settled.ts). */

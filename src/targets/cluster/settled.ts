@@ -32,9 +32,11 @@
  * ReplicaSet or a Job, or carrying openshift.io/build.name) are not the method's driver
  * pods: a running KMM operator does not load the module by itself.
  *
- * Known gap: a DaemonSet that schedules no pod on a node (e.g. Node Feature Discovery's
- * kernel label keeps a pinned pod off it) looks like pods not yet created; the DaemonSet's
- * status is not watched, so that wait runs to its timeout.
+ * A set whose DaemonSets schedule no pod anywhere (status.desiredNumberScheduled 0 at the
+ * current generation) ends the wait at once, before this decision (daemonset-status.ts).
+ * Known gap: a DaemonSet that schedules pods elsewhere but none on a pending node (e.g.
+ * Node Feature Discovery's kernel label keeps a pinned pod off it) looks like pods not yet
+ * created there, so that wait runs to its timeout.
  */
 import type { WatchObject } from './watch.js';
 import { degradedWhy, machineOSBuildOutcome, MCO_STATE, pullFailure } from './observers.js';

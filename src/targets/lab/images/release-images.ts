@@ -141,6 +141,16 @@ async function hardlinkTree(src: string, dest: string): Promise<void> {
   }
 }
 
+/**
+ * The kernel's module tree (modules, modules.order, modules.builtin, the index) without
+ * its build/source links: those point at the host's headers (the driver-toolkit has its
+ * own from the headers package; a node has no build tree).
+ */
+async function stageModuleTree(kernel: LabKernel, dest: string): Promise<void> {
+  await hardlinkTree(kernel.modulesDir, dest);
+  for (const l of ['build', 'source']) rmSync(join(dest, l), { force: true, recursive: true });
+}
+
 /** merged-/usr top-level symlinks and the directories every image has. */
 function stageSkeleton(root: string): void {
   for (const [link, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']] as const) {
@@ -222,9 +232,9 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
 
   return kernels.map((kernel) => {
     const headersPkg = headersPackageOf(kernel, installed);
-    // Some headers packages (6.12 backports) depend on their kernel image package. The real
-    // driver-toolkit carries kernel-core and kernel-modules too; the lab leaves the kernel
-    // and its modules to the OS image, so every lab DTK holds the same kind of content.
+    // Some headers packages (6.12 backports) depend on their kernel image package: not
+    // taken as a package (it would bring the kernel image and its postinst scripts); the
+    // module tree it ships is added below as files, the same way for every lab kernel.
     const notKernelImage = (name: string) => /^linux-image-/.test(name);
     const dtkPkgs = headersPkg ? packageClosure([headersPkg], installed, notKernelImage).filter((p) => !toolPkgs.some((t) => t.name === p.name)) : [];
     // The real file also names the realtime kernel; this image holds one kernel's build
@@ -245,6 +255,10 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
           'COPY dpkg/ /var/lib/dpkg/',
           // openshift/driver-toolkit writes this file in its last layer; consumers read KERNEL_VERSION from it.
           'COPY driver-toolkit-release.json /etc/driver-toolkit-release.json',
+          // The real driver-toolkit installs kernel-modules and kernel-modules-extra: its
+          // in-tree modules are what `depmod` indexes an out-of-tree module against, so
+          // in-tree dependencies (crc7, drm_kms_helper …) are named in the driver image's index.
+          `COPY modules/ /usr/lib/modules/${kernel.kver}/`,
           LABEL('io.kmodlab.role', 'driver-toolkit'),
           // driver-toolkit images label their kernel (release-4.23+); render --release-info reads it.
           LABEL('kernel-version', kernel.kver),
@@ -263,9 +277,10 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
         mkdirSync(join(ctx, 'dpkg'), { recursive: true });
         writeFileSync(join(ctx, 'dpkg', 'status'), await dpkgStatus([...toolPkgs, ...dtkPkgs]));
         writeFileSync(join(ctx, 'driver-toolkit-release.json'), releaseJson);
+        await stageModuleTree(kernel, join(ctx, 'modules'));
       },
     };
-    finish(dtk, [kernel.kver, releaseJson, headersPkg ? packageManifest(dtkPkgs) : treeFingerprint(kernel.buildDir)]);
+    finish(dtk, [kernel.kver, releaseJson, headersPkg ? packageManifest(dtkPkgs) : treeFingerprint(kernel.buildDir), treeFingerprint(kernel.modulesDir)]);
 
     const os: ImagePlan = {
       role: 'node-os',
@@ -284,7 +299,7 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
           '',
         ].join('\n'),
       stage: async (ctx) => {
-        await hardlinkTree(kernel.modulesDir, join(ctx, 'kernel'));
+        await stageModuleTree(kernel, join(ctx, 'kernel'));
         // The kernel image beside its modules, where ostree-based systems keep it.
         const vmlinuz = join(ctx, 'kernel', 'vmlinuz');
         rmSync(vmlinuz, { force: true });
@@ -293,8 +308,6 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
         } catch {
           cpSync(kernel.vmlinuz, vmlinuz);
         }
-        // build/source point at the host's headers; a node has no build tree.
-        for (const l of ['build', 'source']) rmSync(join(ctx, 'kernel', l), { force: true });
       },
     };
     finish(os, [kernel.kver, fingerprint(kernel.vmlinuz), treeFingerprint(kernel.modulesDir)]);

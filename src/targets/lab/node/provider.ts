@@ -44,14 +44,17 @@ export interface ProvisionOptions {
    * and variable store, hence the keys, across every reboot (LabNode.reboot).
    */
   uefi?: { mokCerts: readonly string[] };
+  /** Boot this OS image (its kernel, initramfs and root disk: images/boot-os-image.ts) instead of `kernel` with the plain lab initramfs. */
+  os?: { kernel: LabKernel; initramfs: string; disk: string };
 }
 
 /** Boots `count` nodes in parallel from one initramfs; if one fails, the others are stopped. */
 export async function provisionNodes(o: ProvisionOptions): Promise<LabNode[]> {
-  const image = await buildInitramfs({ kernel: o.kernel });
+  const kernel = o.os?.kernel ?? o.kernel;
+  const image = o.os?.initramfs ?? (await buildInitramfs({ kernel }));
   const started = nodeNames(o.count).map((name) => {
-    o.log?.(`node ${name}: booting ${o.kernel.kver}`);
-    return LabNode.start(o.kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs, shareDir: o.shareDir?.(name), cmdline: o.cmdline, ...(o.uefi ? { uefi: { mokCerts: o.uefi.mokCerts } } : {}) });
+    o.log?.(`node ${name}: booting ${kernel.kver}${o.os ? ' from its OS image' : ''}`);
+    return LabNode.start(kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs, shareDir: o.shareDir?.(name), cmdline: o.cmdline, ...(o.os ? { disk: o.os.disk } : {}), ...(o.uefi ? { uefi: { mokCerts: o.uefi.mokCerts } } : {}) });
   });
   const settled = await Promise.allSettled(started);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

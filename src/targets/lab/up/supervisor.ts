@@ -27,6 +27,7 @@ import { DaemonSetController } from '../control-plane/api-controllers/daemonset.
 import { MachineConfigController } from '../control-plane/api-controllers/machineconfig.js';
 import { MachineOSConfigController } from '../control-plane/api-controllers/machineosconfig.js';
 import { labBaseRelease } from '../control-plane/api-controllers/mco/base-release.js';
+import { baseOsBoot } from './base-os-boot.js';
 import { KmmModuleController } from '../control-plane/api-controllers/kmm-module.js';
 import { OlmController } from '../control-plane/api-controllers/olm.js';
 import { DeploymentController } from '../control-plane/api-controllers/deployment.js';
@@ -170,7 +171,18 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       }
       // Nor does it hold anything a Day-1 loader saved on a node of an earlier lab.
       rmSync(nodeLocalDir, { recursive: true, force: true });
-      booting = provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir, cmdline: spec.cmdline, uefi: spec.uefi });
+      // The registry the nodes pull from (and boot their OS image from) stays open while the
+      // lab runs (kmodlab's own one is started here when no other kmodlab process runs it; a
+      // named one is only used).
+      registry = await openRegistry().catch((e: Error) => {
+        spec.log(`no image registry: pods cannot pull images (${e.message.split('\n')[0]})`);
+        return undefined;
+      });
+      if (registry) spec.log(`image registry ${registry.prefix}`);
+      const osRegistry = registry;
+      booting = baseOsBoot(spec.kernel!, osRegistry, insecureRegistry, spec.log).then((os) =>
+        provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir, cmdline: spec.cmdline, uefi: spec.uefi, ...(os ? { os } : {}) }),
+      );
       // Adopted below; a failure before that is collected in the catch (its nodes stopped there).
       booting.then((n) => (nodes = n)).catch(() => undefined);
     }
@@ -190,13 +202,6 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     kubelets = new Kubelets(informers, kc.getCurrentUser()?.token ?? '', insecureRegistry, spec.log);
     const kubeletPort = await kubelets.listen();
     if (spec.nodes > 0) {
-      // The registry the nodes pull from stays open while the lab runs (kmodlab's own one is
-      // started here when no other kmodlab process runs it; a named one is only used).
-      registry = await openRegistry().catch((e: Error) => {
-        spec.log(`no image registry: pods cannot pull images (${e.message.split('\n')[0]})`);
-        return undefined;
-      });
-      if (registry) spec.log(`image registry ${registry.prefix}`);
       // What the ClusterVersion and machine-config controllers start from is looked up in
       // the registry while the machines boot (seconds of registry requests under load).
       if (registry && spec.kernel) {

@@ -25,6 +25,8 @@
  *     every RUN and not in the output image ("transient mount"), as buildah's --volume
  *     does; the files sit in a private directory outside the build context for the
  *     build's lifetime only. A Secret that is not there fails the build;
+ *   - a KMM image build gets its kernel's module tree mounted the same way, as KMM mounts
+ *     the node's /usr/lib/modules into its build pods (kmm-build-modules.ts);
  *   - references to the internal registry (image-registry.openshift-image-registry.svc:5000/
  *     <ns>/<stream>:<tag>, in FROM, COPY --from or ARG defaults) are served from the
  *     ImageStream tag, as the integrated registry's pullthrough does: the tag's image is
@@ -52,6 +54,7 @@ import { imageModuleDependencies } from '../../images/image-module-dependencies.
 import type { LabRegistry } from '../../images/registry.js';
 import type { SharedInformers } from '../informers.js';
 import { rfc3339 } from '../kube-time.js';
+import { kmmBuildModuleMounts } from './kmm-build-modules.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = KubernetesObject & Record<string, any>;
@@ -234,7 +237,7 @@ export class BuildController {
       const buildah = this.o.buildah ?? new Buildah();
       const vols = (b.spec?.strategy?.dockerStrategy?.volumes ?? []) as Obj[];
       if (vols.length) secrets = mkdtempSync(path.join(tmpdir(), 'kmodlab-build-volumes-'));
-      const volumes = secrets ? await this.secretVolumes(ns, vols, secrets) : [];
+      const volumes = [...(secrets ? await this.secretVolumes(ns, vols, secrets) : []), ...kmmBuildModuleMounts(b)];
       const local = `localhost/kmodlab-build/${ns}/${name}`;
       try {
         await this.pullThrough(buildah, [readFileSync(dockerfile, 'utf8'), ...Object.values(buildArgs).map(String)], logFile);
