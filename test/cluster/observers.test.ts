@@ -147,7 +147,7 @@ describe('KMM Modules, events, canaries', () => {
   });
   it('canary availability transitions on the node named by the annotation', () => {
     const d = (avail: number) => o({ metadata: { name: 'kmodlab-canary-w', annotations: { 'kmodlab.io/canary-node': 'ip-10-0-1-2.ec2.internal' } }, status: { availableReplicas: avail } });
-    expect(canaryEvents('MODIFIED', d(0), d(1), 'kmodlab.io/canary-node')).toEqual([['canary', { up: false }, 'ip-10-0-1-2.ec2.internal']]);
+    expect(canaryEvents('MODIFIED', d(0), d(1), 'kmodlab.io/canary-node')).toEqual([['canary', { up: false, via: 'availability' }, 'ip-10-0-1-2.ec2.internal']]);
     expect(canaryEvents('MODIFIED', d(1), d(1), 'kmodlab.io/canary-node')).toEqual([]);
   });
 });

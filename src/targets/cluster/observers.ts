@@ -356,14 +356,26 @@ export const KERNEL_MISMATCH_REASON = 'KernelMismatch';
 
 type Deployment = WatchObject & { status?: { availableReplicas?: number } };
 
-/** Canary Deployments: availability changed → `canary` on the node it is pinned to. */
+/**
+ * Canary Deployments: availability changed → `canary` (`via: availability`) on the node it
+ * is pinned to — context for the timeline; disruption is measured by probes (canary-probe.ts).
+ */
 export function canaryEvents(type: WatchEventType, d: Deployment, old: Deployment | undefined, nodeAnnotation: string): Emitted[] {
   const node = d.metadata.annotations?.[nodeAnnotation];
   if (!node) return [];
   const up = type !== 'DELETED' && (d.status?.availableReplicas ?? 0) > 0;
   const wasUp = old ? (old.status?.availableReplicas ?? 0) > 0 : undefined;
   if (type === 'DELETED' || up === wasUp) return [];
-  return [['canary', { up }, node]];
+  return [['canary', { up, via: 'availability' }, node]];
+}
+
+type CanaryPod = WatchObject & { metadata: WatchObject['metadata'] & { deletionTimestamp?: string; creationTimestamp?: string }; spec?: { nodeName?: string }; status?: { phase?: string } };
+
+/** The canary pod running on `node` (not being deleted; the newest if the watch shows two), or undefined. */
+export function canaryPodOn(pods: Iterable<WatchObject>, node: string): string | undefined {
+  const on = [...(pods as Iterable<CanaryPod>)].filter((p) => p.spec?.nodeName === node && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
+  on.sort((a, b) => String(b.metadata.creationTimestamp ?? '').localeCompare(String(a.metadata.creationTimestamp ?? '')));
+  return on[0]?.metadata.name;
 }
 
 /**
