@@ -28,7 +28,7 @@ import { ReadyzMonitor } from './readyz.js';
 import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
 import { CanaryProber, canaryEventData, SampleRecordPolicy } from './canary-probe.js';
-import { blockers, buildEvents, canaryEvents, canaryPodOn, clusterEventEvents, componentOf, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
+import { blockers, buildEvents, canaryEvents, canaryPodOn, clusterEventEvents, componentOf, PodLineage, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
 import { removePrometheusAccess } from './prometheus-token.js';
 import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
@@ -149,6 +149,8 @@ export class ClusterTarget implements Target {
   private canaryCreated = false;
   private canaryProber: CanaryProber | undefined;
   private readonly canaryRecord = new SampleRecordPolicy();
+  /** Pods replaced by a new pod of their lineage are restarts (observers.ts PodLineage). */
+  private readonly podLineage = new PodLineage();
   private namespaceCreated = false;
   private clusterVersion: string | undefined;
   private driverToolkit: { image: string; source: string } | undefined;
@@ -500,7 +502,7 @@ export class ClusterTarget implements Target {
     for (const ns of namespaces) {
       if (this.followed.has(ns)) continue;
       this.followed.add(ns);
-      await this.startWatch(`pods/${ns}`, 'watch-pods', PODS, { namespace: ns }, (t, o, old) => podEvents(t, o as never, old as never));
+      await this.startWatch(`pods/${ns}`, 'watch-pods', PODS, { namespace: ns }, (t, o, old) => podEvents(t, o as never, old as never, this.podLineage));
       await this.startWatch(`events/${ns}`, 'watch-events', EVENTS, { namespace: ns }, (t, o) => clusterEventEvents(t, o as never));
       if (builds) await this.startWatch(`builds/${ns}`, 'watch-builds', builds, { namespace: ns }, (t, o, old) => buildEvents(t, o as never, old as never));
     }
