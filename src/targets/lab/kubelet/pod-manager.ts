@@ -27,6 +27,7 @@ import { ImagePullError, pullPolicyOf, type NodeImageStore, type PulledImage } f
 import type { NodeShell } from './node-agent.js';
 import { execInContainer, probeContainers, startContainer, stopContainer, type ContainerProbe, type HostPathMount } from './pod-sandbox.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
+import { labNetexecArgv } from './netexec-substitute.js';
 import { alreadyPresentMessage, pulledMessage, PULLED_REASON } from '../../image-pulled-event.js';
 
 export interface PodStatusApi {
@@ -192,7 +193,8 @@ export class PodManager {
     const cfg = run.image?.config ?? {};
     const entry = c.command ?? cfg.Entrypoint ?? [];
     const args = c.args ?? (c.command ? [] : (cfg.Cmd ?? []));
-    return [...entry, ...args];
+    // Lab only: agnhost `netexec` (the canary) runs as the guest's busybox httpd (netexec-substitute.ts).
+    return labNetexecArgv([...entry, ...args]) ?? [...entry, ...args];
   }
 
   /** `state`: the container as this pass's relist saw it (none: not relisted, e.g. the relist failed). */
