@@ -14,13 +14,17 @@
 const GUEST_BUSYBOX = '/proc/1/root/bin/busybox';
 
 /**
- * The argv the lab runs for a container whose arguments are agnhost `netexec`
- * (`netexec --http-port=N`, agnhost's default port 8080), or undefined for any other.
+ * The argv the lab runs for a container that runs agnhost `netexec` — its args start with
+ * `netexec` (the image's entrypoint is agnhost's), or its command is `…/agnhost netexec` —
+ * with `--http-port=N` (agnhost's default 8080); undefined for any other container.
  * `GET /` answers 200, as netexec's does.
  */
-export function labNetexecArgv(argv: string[]): string[] | undefined {
+export function labNetexecArgv(command: string[] | undefined, args: string[] | undefined): string[] | undefined {
+  const argv = [...(command ?? []), ...(args ?? [])];
   const i = argv.indexOf('netexec');
-  if (i < 0 || (i > 0 && !/(^|\/)agnhost$/.test(argv[i - 1]!))) return undefined;
+  const fromArgs = !command && args?.[0] === 'netexec';
+  const fromCommand = i > 0 && /(^|\/)agnhost$/.test(argv[i - 1]!);
+  if (!fromArgs && !fromCommand) return undefined;
   const flag = argv.slice(i + 1).find((a) => a.startsWith('--http-port='));
   const port = flag ? Number(flag.slice('--http-port='.length)) : 8080;
   if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined;

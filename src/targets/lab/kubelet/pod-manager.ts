@@ -194,7 +194,7 @@ export class PodManager {
     const entry = c.command ?? cfg.Entrypoint ?? [];
     const args = c.args ?? (c.command ? [] : (cfg.Cmd ?? []));
     // Lab only: agnhost `netexec` (the canary) runs as the guest's busybox httpd (netexec-substitute.ts).
-    return labNetexecArgv([...entry, ...args]) ?? [...entry, ...args];
+    return labNetexecArgv(c.command, c.args) ?? [...entry, ...args];
   }
 
   /** `state`: the container as this pass's relist saw it (none: not relisted, e.g. the relist failed). */
