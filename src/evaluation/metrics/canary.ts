@@ -16,7 +16,7 @@ import { measured, notMeasured, type Measured } from './measured.js';
 import { sumNodes } from './boots.js';
 
 /** A probe sample of `node`'s canary: not an availability change (context only), not a snapshot. */
-function isProbe(e: { kind: string; node?: string; data: Record<string, unknown> }, node: string): boolean {
+export function isProbe(e: { kind: string; node?: string; data: Record<string, unknown> }, node: string): boolean {
   return e.kind === 'canary' && e.node === node && e.data['via'] !== 'availability' && e.data['snapshot'] !== true;
 }
 
