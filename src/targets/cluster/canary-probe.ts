@@ -135,6 +135,11 @@ export class SampleRecordPolicy {
   private readonly last = new Map<string, { ok: boolean; at: number }>();
   constructor(private readonly okEveryMs = 5_000) {}
 
+  /** The next sample of every node is kept (a new scenario starts with one in its record). */
+  forget(): void {
+    this.last.clear();
+  }
+
   keep(s: CanarySample): boolean {
     const before = this.last.get(s.node);
     const keep = !s.ok || !before || !before.ok || s.at - before.at >= this.okEveryMs;

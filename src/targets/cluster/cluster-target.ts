@@ -398,6 +398,7 @@ export class ClusterTarget implements Target {
       this.o.emit('node-up', { bootId: info.bootID ?? '', kver: info.kernelVersion ?? '', ...(info.osImage ? { osImage: info.osImage } : {}), existing: true }, n.metadata.name);
     }
     if (this.writesAllowed) {
+      this.canaryRecord.forget();
       await this.ensureCanary();
       await this.ensureCleanState();
       await this.waitCanaries();
