@@ -16,6 +16,8 @@
  *   - on delete: preStop hook, then SIGTERM and SIGKILL after the grace period;
  *   - post status (phase, conditions, containerStatuses) with a merge patch on pods/status
  *     whenever it changes, and feed each container's output to the node's log source.
+ * Lab only: a container running agnhost `netexec` (the canary) runs the guest's busybox
+ * httpd instead (netexec-substitute.ts): the lab has no agnhost image.
  * Only the first container of a pod runs (the lab's DaemonSets have one); initContainers,
  * probes and non-hostPath volumes are not run — a pod that needs them is reported with
  * the waiting reason CreateContainerConfigError naming what is missing.
