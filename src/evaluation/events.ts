@@ -112,12 +112,25 @@ export const EVENT_DATA = {
   /** Node memory from /proc/meminfo. */
   'sample-node-memory': z.looseObject({ totalBytes: z.number(), availableBytes: z.number() }),
   /**
-   * Canary workload probe on a node: up or not. Lab: one raw probe sample (every failed
-   * probe, every change, a success every few seconds), `probeMs` its duration and
-   * `error` why it failed; cluster: the canary Deployment's availability changes.
+   * The canary workload on a node, as seen from outside it. `via: "probe"` (and records
+   * without `via`, from before availability was told apart): one raw probe sample — an
+   * HTTP GET of the node's canary pod (cluster: through the API server's pod proxy) at
+   * a fixed interval; every failed probe and every change is recorded, a success at most
+   * every few seconds. `at` is when the probe started, `probeMs` how long it took, `error`
+   * why it failed (`pod` names the pod probed; none when no canary pod was on the node,
+   * which is a failed probe too). `via: "availability"`: the canary Deployment's
+   * availability changed — context only, never a disruption figure.
+   * `snapshot`: a state re-read at an observation, not a probe or a change.
    */
-  /** `snapshot`: a state re-read at an observation (cluster), not a probe or a change; not counted as a failed probe. */
-  canary: z.looseObject({ up: z.boolean(), probeMs: z.number().optional(), error: z.string().optional(), snapshot: z.boolean().optional() }),
+  canary: z.looseObject({
+    up: z.boolean(),
+    via: z.enum(['probe', 'availability']).optional(),
+    at: z.number().optional(),
+    probeMs: z.number().optional(),
+    error: z.string().optional(),
+    pod: z.string().optional(),
+    snapshot: z.boolean().optional(),
+  }),
   /** A step a person would have to do (e.g. rebuild the layered image after an upgrade). */
   'manual-step': z.looseObject({ description: z.string() }),
   /** A fault observed and recorded (build failure, refused module, node crash…). */

@@ -4,7 +4,7 @@
  * the DaemonSet controller and the Deployment controller would, just enough for the
  * cluster target's flow: DaemonSet → one Running pod per node, which "loads" the
  * driver modules; probe pods print what the node's /sys shows; canaries become
- * available.
+ * available, with a Running canary pod on their node that the pod proxy answers for.
  */
 import { FakeKubeApiServer } from './fake-kube-apiserver.js';
 import { node } from './node-fixtures.js';
@@ -151,8 +151,13 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
       setTimeout(() => s.get('v1', 'Pod', name, ns) && s.update('v1', 'Pod', name, ns, (p) => (p.status = { phase: 'Succeeded' })), 10);
     }
     if (o.kind === 'Deployment' && type === 'ADDED') {
+      // The ReplicaSet controller, scheduler and kubelet: one Running pod on the node the template selects.
+      const template = o['spec']?.template as { metadata?: { labels?: Record<string, string> }; spec?: { nodeSelector?: Record<string, string> } } | undefined;
+      const nodeName = template?.spec?.nodeSelector?.['kubernetes.io/hostname'];
+      s.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-pod`, namespace: ns, labels: template?.metadata?.labels ?? {}, ownerReferences: [{ kind: 'ReplicaSet', name: `${name}-rs` }] }, spec: { nodeName }, status: { phase: 'Running' } });
       setTimeout(() => s.update('apps/v1', 'Deployment', name, ns, (d) => (d.status = { availableReplicas: 1, replicas: 1 })), 10);
     }
+    if (o.kind === 'Deployment' && type === 'DELETED' && s.get('v1', 'Pod', `${name}-pod`, ns)) s.removeObject('v1', 'Pod', `${name}-pod`, ns);
   });
   return cluster;
 }

@@ -6,6 +6,7 @@
  * list (label selector equality), delete (foreground: finalizer first, gone later),
  * watch streams from a resourceVersion with 410 Gone after compaction, forced
  * disconnects, empty 200s, /readyz on/off/down, bearer tokens with expiry, pod logs,
+ * the pod proxy (pods/<pod>:<port>/proxy/…: a Running pod answers, see `podProxy`),
  * and a request log the RBAC test reads.
  */
 import http from 'node:http';
@@ -112,6 +113,13 @@ export class FakeKubeApiServer {
   readonly issuedTokens: { namespace: string; serviceAccount: string; token: string }[] = [];
   /** Pod logs by namespace/name. */
   readonly podLogs = new Map<string, string>();
+  /**
+   * What `GET pods/<pod>:<port>/proxy/<path>` answers, given the stored pod (undefined: no
+   * such pod). Default: a Running pod answers 200, anything else 503 — as kube-apiserver's
+   * proxy does when it cannot reach the pod. `'hang'` never answers.
+   */
+  podProxy: (pod: Obj | undefined, port: string, path: string) => { status: number; body: string } | 'hang' = (pod) =>
+    pod?.['status']?.phase === 'Running' ? { status: 200, body: `NOW: ${new Date().toISOString()}` } : { status: 503, body: 'error trying to reach service: connection refused' };
 
   private server: http.Server;
   /** Subject CN of the client certificate of each TLS request ('' when none). */
@@ -330,6 +338,22 @@ export class FakeKubeApiServer {
       });
       this.binaryUploads.push({ namespace: ns!, buildConfig: name, build: build.metadata['name'], contentType: req.headers['content-type'], archive: Buffer.concat(chunks) });
       return this.json(res, 201, build, log);
+    }
+
+    if (req.method === 'GET' && resource === 'pods' && name && sub === 'proxy') {
+      // name is `<pod>:<port>` (or `<scheme>:<pod>:<port>`); the rest of the path goes to the pod.
+      const bits = name.split(':');
+      const podName = bits.length === 3 ? bits[1]! : bits[0]!;
+      const port = bits.at(-1) ?? '';
+      const pod = this.store.get(this.keyOf(r, ns, podName));
+      if (!pod) return this.status(res, 404, 'NotFound', `pods "${podName}" not found`, log);
+      const answer = this.podProxy(structuredClone(pod), port, `/${segs.slice(segs.indexOf('proxy') + 1).join('/')}`);
+      if (answer === 'hang') return;
+      if (answer.status >= 300) return this.status(res, answer.status, answer.status === 503 ? 'ServiceUnavailable' : 'InternalError', answer.body, log);
+      log.status = answer.status;
+      res.writeHead(answer.status, { 'Content-Type': 'text/plain' });
+      res.end(answer.body);
+      return;
     }
 
     switch (req.method) {

@@ -39,6 +39,8 @@ export async function labApiHarness(): Promise<LabApiHarness> {
         pollMs: 20,
         prometheusMinWindowMs: Number.MAX_SAFE_INTEGER,
         watch: { backoffMs: { initial: 20, max: 200 } },
+        // No controllers or kubelets run the canary here: do not wait minutes for it to answer.
+        canaryReadyTimeoutMs: 500,
         ...extra,
       }),
     live: (o) => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MODULE_DEPENDENCIES } from '../../src/targets/lab/driver-builds/module-dependencies.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, machineOSBuildOutcome, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
+import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, machineOSBuildOutcome, PodLineage, podEvents, poolEvents } from '../../src/targets/cluster/observers.js';
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
 import { assertValidK8sObject } from '../support/upstream-schemas.js';
 
@@ -26,6 +26,44 @@ describe('pods', () => {
     ['first sight while Running counts as a start', pod('Running', 0), undefined, [['pod-start', expect.anything(), 'worker-0']]],
   ])('%s', (_w, now, old, want) => {
     expect(podEvents('MODIFIED', now, old)).toEqual(want);
+  });
+  describe('a pod replaced by a new one of its lineage (new uid) is a restart; a first appearance is not', () => {
+    const named = (name: string, uid: string, phase: string, extra: Record<string, unknown> = {}) =>
+      o({ apiVersion: 'v1', kind: 'Pod', metadata: { name, uid, namespace: 'kmodlab-simple-kmod', ownerReferences: [{ kind: 'DaemonSet', name: 'simple-kmod-driver-container' }], ...extra }, spec: { nodeName: 'worker-0' }, status: { phase, containerStatuses: [{ name: 'c', restartCount: 0 }] } });
+    const restarts = (evs: ReturnType<typeof podEvents>) => evs.filter((e) => e[0] === 'pod-restart');
+
+    it('first appearance (the watch starts, a node boots with its pods): no restart', () => {
+      const l = new PodLineage();
+      expect(restarts(podEvents('ADDED', named('ds-a', 'u1', 'Running'), undefined, l))).toEqual([]);
+      expect(restarts(podEvents('ADDED', named('ds-b', 'u2', 'Pending'), undefined, l))).toEqual([]);
+    });
+
+    it('the DaemonSet pod on the node deleted and re-created (another name, new uid): one restart when the new one runs', () => {
+      const l = new PodLineage();
+      podEvents('ADDED', named('ds-a', 'u1', 'Running'), undefined, l);
+      podEvents('MODIFIED', named('ds-a', 'u1', 'Running', { deletionTimestamp: '2026-12-01T00:00:00Z' }), undefined, l);
+      podEvents('DELETED', named('ds-a', 'u1', 'Running'), undefined, l);
+      expect(restarts(podEvents('ADDED', named('ds-b', 'u2', 'Pending'), undefined, l))).toEqual([]);
+      const r = restarts(podEvents('MODIFIED', named('ds-b', 'u2', 'Running'), named('ds-b', 'u2', 'Pending'), l));
+      expect(r).toEqual([['pod-restart', { pod: 'kmodlab-simple-kmod/ds-b', component: 'simple-kmod-driver-container', restartCount: 0, reason: 'replaced kmodlab-simple-kmod/ds-a (new pod uid)', replaced: 'kmodlab-simple-kmod/ds-a' }, 'worker-0']]);
+      // Counted once: further updates of the new pod are not more restarts.
+      expect(restarts(podEvents('MODIFIED', named('ds-b', 'u2', 'Running'), named('ds-b', 'u2', 'Running'), l))).toEqual([]);
+    });
+
+    it('the same pod name back with a new uid (relisted after a gap) is a restart', () => {
+      const l = new PodLineage();
+      podEvents('ADDED', named('static-x', 'u1', 'Running'), undefined, l);
+      podEvents('DELETED', named('static-x', 'u1', 'Running'), undefined, l);
+      expect(restarts(podEvents('ADDED', named('static-x', 'u9', 'Running'), undefined, l))).toHaveLength(1);
+    });
+
+    it('a pod that never ran, or two live pods of one owner on the node, are no restart', () => {
+      const l = new PodLineage();
+      podEvents('ADDED', named('ds-a', 'u1', 'Pending'), undefined, l);
+      podEvents('DELETED', named('ds-a', 'u1', 'Pending'), undefined, l);
+      expect(restarts(podEvents('ADDED', named('ds-b', 'u2', 'Running'), undefined, l))).toEqual([]);
+      expect(restarts(podEvents('ADDED', named('ds-c', 'u3', 'Running'), undefined, l))).toEqual([]);
+    });
   });
   it('deleted = pod-stop', () => {
     expect(podEvents('DELETED', pod('Running', 0), pod('Running', 0))[0]![0]).toBe('pod-stop');
@@ -147,7 +185,7 @@ describe('KMM Modules, events, canaries', () => {
   });
   it('canary availability transitions on the node named by the annotation', () => {
     const d = (avail: number) => o({ metadata: { name: 'kmodlab-canary-w', annotations: { 'kmodlab.io/canary-node': 'ip-10-0-1-2.ec2.internal' } }, status: { availableReplicas: avail } });
-    expect(canaryEvents('MODIFIED', d(0), d(1), 'kmodlab.io/canary-node')).toEqual([['canary', { up: false }, 'ip-10-0-1-2.ec2.internal']]);
+    expect(canaryEvents('MODIFIED', d(0), d(1), 'kmodlab.io/canary-node')).toEqual([['canary', { up: false, via: 'availability' }, 'ip-10-0-1-2.ec2.internal']]);
     expect(canaryEvents('MODIFIED', d(1), d(1), 'kmodlab.io/canary-node')).toEqual([]);
   });
 });

@@ -21,6 +21,9 @@ function check(m: Measured<Scalar>, expected: Row[3]) {
   }
 }
 
+/** A probe sample (`at`: when it started, if not when it was recorded) and an availability change. */
+const probe = (t: number, isUp: boolean, at?: number): Ev => ({ at: t, kind: 'canary', node: 'n1', data: { up: isUp, via: 'probe', probeMs: 12, ...(at !== undefined ? { at } : {}), ...(isUp ? {} : { error: 'HTTP 503' }) } });
+const avail = (t: number, isUp: boolean): Ev => ({ at: t, kind: 'canary', node: 'n1', data: { up: isUp, via: 'availability' } });
 const end = (at: number) => [{ at, kind: 'run-end', data: { status: 'completed' } }] as Ev[];
 /** `endAt: null` = the run was killed during the scenario (no scenario-end, no run-end). */
 const day2 = (body: Ev[], endAt: number | null = 10_000, ok = true) => [
@@ -49,7 +52,14 @@ describe.each<Row>([
   ['canary reported on change only', day2([{ at: 500, kind: 'canary', node: 'n1', data: { up: true } }, apply(1000), { at: 2000, kind: 'canary', node: 'n1', data: { up: false } }, { at: 3500, kind: 'canary', node: 'n1', data: { up: true } }, mod(4000, true)]), 'canaryDisruptionMs', 1500],
   ['failed probes: a cluster\'s observation snapshots of a known outage are not more failures', day2([{ at: 500, kind: 'canary', node: 'n1', data: { up: true } }, apply(1000), { at: 2000, kind: 'canary', node: 'n1', data: { up: false } }, { at: 2500, kind: 'canary', node: 'n1', data: { up: false, snapshot: true } }, { at: 3000, kind: 'canary', node: 'n1', data: { up: false, snapshot: true } }, { at: 3500, kind: 'canary', node: 'n1', data: { up: true } }, mod(4000, true)]), 'canaryFailedProbes', 1],
   ['canary up throughout (one report before the apply)', day2([{ at: 500, kind: 'canary', node: 'n1', data: { up: true } }, apply(1000), mod(4000, true)]), 'canaryDisruptionMs', 0],
-  ['no canary at all', day2([apply(1000), mod(4000, true)]), 'canaryDisruptionMs', { notMeasured: 'no canary report recorded on n1' }],
+  ['no canary at all', day2([apply(1000), mod(4000, true)]), 'canaryDisruptionMs', { notMeasured: 'no canary probe recorded on n1' }],
+  // Probes (1 s) with a canary pod missing for three of them; the Deployment's availability says otherwise and is ignored.
+  ['disruption = the span the failed probes cover, from their own `at`', day2([probe(500, true), apply(1000), probe(2000, false, 1990), probe(3000, false), probe(4000, false), probe(5000, true, 4990), mod(6000, true)]), 'canaryDisruptionMs', 3000],
+  ['failed probes counted one by one', day2([probe(500, true), apply(1000), probe(2000, false), probe(3000, false), probe(4000, false), probe(5000, true), mod(6000, true)]), 'canaryFailedProbes', 3],
+  ['availability changes are context, not disruption', day2([probe(500, true), apply(1000), avail(1500, false), avail(4500, true), probe(5000, true), mod(6000, true)]), 'canaryDisruptionMs', 0],
+  ['availability changes are not failed probes', day2([probe(500, true), apply(1000), avail(1500, false), avail(4500, true), mod(6000, true)]), 'canaryFailedProbes', 0],
+  ['only availability recorded: not measured', day2([avail(500, true), apply(1000), avail(1500, false), mod(6000, true)]), 'canaryDisruptionMs', { notMeasured: 'no canary probe recorded on n1' }],
+  ['still failing at the end counts to the end', day2([probe(500, true), apply(1000), mod(6000, true), probe(8000, false)]), 'canaryDisruptionMs', 2000],
   ['pod restarts counted (canary pod excluded)', day2([apply(1000), { at: 1100, kind: 'pod-start', node: 'n1', data: { pod: 'p', component: 'driver-container' } }, { at: 2000, kind: 'pod-restart', node: 'n1', data: { pod: 'p', component: 'driver-container', restartCount: 1, reason: 'Error' } }, { at: 2100, kind: 'pod-restart', node: 'n1', data: { pod: 'c', component: 'canary', restartCount: 1, reason: 'x' } }, mod(3000, true)]), 'podRestarts', 1],
 ])('%s', (_name, events, name, expected) => {
   it(`${name}`, () => check(metric(events, name), expected));

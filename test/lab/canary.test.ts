@@ -1,13 +1,16 @@
 /**
- * The canary is a real workload, and the kernel a node boots is checked.
+ * The canary is a real workload probed from outside its node, and the kernel a node boots
+ * is checked.
  *
- * On `kmodlab lab up` (bin/kmodlab.js and kubectl; needs `npm run build`) the canary is the
- * cluster target's Deployment (src/targets/cluster/canary.ts): a process in the guest, pinned
- * to the node. Killing that process in the guest (from another pod on the node: pods share
- * the guest's processes) is seen, sampled at a fixed interval, as the Deployment losing its
- * available replica — what the cluster target's canary watch reports as `canary` down — until
- * the kubelet has started the container again; the node runs the same boot throughout (the
- * node was never the path, the workload was).
+ * On `kmodlab lab up` (bin/kmodlab.js and kubectl; needs `npm run build`) the cluster
+ * target's reset() deploys its canary (src/targets/cluster/canary.ts: agnhost netexec, which
+ * the lab's kubelet runs as the guest's busybox httpd) and returns once a real probe answered:
+ * an HTTP GET from the host through the lab API server's pod proxy
+ * (pods/<pod>:8080/proxy/), which relays it to the QEMU node's forwarded host port, into
+ * the guest, to the process. Killing that process in the guest (from another pod on the
+ * node: pods share the guest's processes) makes the probes fail until the kubelet has
+ * started the container again; the failures are `canary` probe samples and the figures
+ * (failed probes, the time they cover) are derived from them.
  *
  * A real QEMU node asked to boot one kernel that boots another (a stale boot entry: the lab
  * means `other`, the node gets `from`'s kernel and image) registers through the real lab API
@@ -19,8 +22,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canaryDeployment, CANARY_NODE_LABEL } from '../../src/targets/cluster/canary.js';
-import { canaryEvents } from '../../src/targets/cluster/observers.js';
+import type { EventKind } from '../../src/evaluation/events.js';
+import { checkEventData } from '../../src/evaluation/events.js';
+import { resolveRelease } from '../../src/release/resolve.js';
+import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
+import { labReleaseInfoFor } from '../../src/targets/lab/images/lab-release.js';
 import { listKernels } from '../../src/targets/lab/kernels/catalog.js';
 import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
 import { KERNEL_MISMATCH, NodeAgent } from '../../src/targets/lab/kubelet/node-agent.js';
@@ -40,86 +46,75 @@ const kernels = listKernels().filter((k) => !k.flavour.includes('rt'));
 const from = kernels.length ? chooseLabKernels(listKernels()).from : undefined;
 const other = kernels.find((k) => k.kver !== from?.kver);
 
-interface Sample {
-  t: number;
-  /** The canary Deployment as the API had it (what the cluster target's watch sees). */
-  deployment: { metadata: { name: string; annotations?: Record<string, string> }; status?: { availableReplicas?: number } };
-  restartCount: number;
-  lastTerminated?: { exitCode?: number; reason?: string };
-  nodeBootID: string;
-}
-
 describe.skipIf(!ok)(`the canary on kmodlab lab up${ok ? '' : why}`, () => {
   const kernel = lab.ok ? primaryKernel(lab.kernels.filter((k) => !k.flavour.startsWith('rt'))) : undefined;
   const h = new LabUpHarness('canary');
-  const { dir, kubectl } = h;
+  const { dir, kubectl, kubeconfig } = h;
   let runtimeBase: string;
+  let target: ClusterTarget | undefined;
   beforeAll(async () => {
     const { release, up } = await h.start({ kernel: kernel! });
     expect(up.code, up.stderr).toBe(0);
     runtimeBase = runtimeBaseOf(release);
   }, 900_000);
-  afterAll(() => h.stop(), 600_000);
+  afterAll(async () => {
+    await target?.close();
+    await h.stop();
+  }, 600_000);
 
-  it('a killed canary process is seen as failed probes until it runs again', async () => {
+  it('probes reach the canary in the QEMU node through the lab API pod proxy; a killed canary is failed probes until it runs again', async () => {
     const node = 'lab-node-0';
-    const d = canaryDeployment('default', node, runtimeBase);
-    writeFileSync(path.join(dir, 'canary.json'), JSON.stringify(d));
-    expect((await kubectl('apply', '-f', path.join(dir, 'canary.json'))).code).toBe(0);
-    const name = d.metadata.name;
-    const sample = async (): Promise<Sample> => {
-      const dep = JSON.parse((await kubectl('get', 'deploy', name, '-n', 'default', '-o', 'json')).stdout) as Sample['deployment'];
-      const pods = JSON.parse((await kubectl('get', 'pods', '-n', 'default', '-l', `${CANARY_NODE_LABEL}`, '-o', 'json')).stdout).items as { status?: { containerStatuses?: { restartCount: number; lastState?: { terminated?: { exitCode?: number; reason?: string } } }[] } }[];
-      const n = JSON.parse((await kubectl('get', 'node', node, '-o', 'json')).stdout) as { status: { nodeInfo: { bootID: string } } };
-      const c = pods[0]?.status?.containerStatuses?.[0];
-      return { t: Date.now(), deployment: dep, restartCount: c?.restartCount ?? 0, lastTerminated: c?.lastState?.terminated, nodeBootID: n.status.nodeInfo.bootID };
-    };
-    const up = (s: Sample) => (s.deployment.status?.availableReplicas ?? 0) > 0;
-    const first = await pollUntil(sample, up, 300_000, 1_000);
-    expect(up(first), `${JSON.stringify(first)}\n${h.logTail()}`).toBe(true);
+    const infoFile = path.join(dir, 'release.json');
+    writeFileSync(infoFile, JSON.stringify(await labReleaseInfoFor(kernel!.kver, { registry: h.registry.host })));
+    const release = await resolveRelease({ releaseInfoFile: infoFile });
+    const events: { t: number; kind: EventKind; data: Record<string, unknown>; node?: string }[] = [];
+    target = await ClusterTarget.connect({
+      kubeconfig,
+      env: {},
+      home: path.join(dir, 'home'),
+      emit: (kind, data, n) => events.push({ t: Date.now(), kind, data, node: n }),
+      probeImage: runtimeBase,
+      canaryImage: runtimeBase,
+      pollMs: 1_000,
+      prometheusMinWindowMs: Number.MAX_SAFE_INTEGER,
+    });
+    // reset() returns once every node's canary answered a probe (or records canary-not-ready).
+    const t0 = Date.now();
+    await target.reset({ release });
+    const resetMs = Date.now() - t0;
+    expect(events.filter((e) => e.kind === 'fault').map((e) => e.data['message']), h.logTail()).toEqual([]);
+    const probes = () => events.filter((e) => e.kind === 'canary' && e.node === node && e.data['via'] === 'probe');
+    const good = probes().find((e) => e.data['up'] === true);
+    expect(good, JSON.stringify(probes().slice(-5))).toBeDefined();
+    for (const e of probes()) expect(checkEventData({ t: e.t, source: 'cluster', kind: 'canary', data: e.data })).toBeUndefined();
+    const pod = String(good!.data['pod']);
+    // The same path by hand: kubectl through the lab API's pod proxy into the guest's HTTP server.
+    const raw = await kubectl('get', '--raw', `/api/v1/namespaces/kmodlab/pods/${pod}:8080/proxy/`);
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(raw.stdout.trim()).toBe('ok');
 
-    // Probe at a fixed interval from outside (the API), in the background.
-    const INTERVAL_MS = 1_000;
-    const samples: Sample[] = [];
-    let sampling = true;
-    const loop = (async () => {
-      while (sampling) {
-        const t0 = Date.now();
-        samples.push(await sample());
-        await new Promise((r) => setTimeout(r, Math.max(0, INTERVAL_MS - (Date.now() - t0))));
-      }
-    })();
-
-    // Kill the canary's process in the guest from another pod on the node (the pattern is split
-    // so that the killer's own command line does not match it).
-    const killer = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'kill-canary', namespace: 'default' }, spec: { nodeName: node, restartPolicy: 'Never', containers: [{ name: 'k', image: runtimeBase, command: ['sh', '-c', 'pat="while true; do sl""eep 1; done"; n=0; for p in /proc/[0-9]*; do if tr "\\0" " " < $p/cmdline 2>/dev/null | grep -q "$pat"; then kill -9 ${p#/proc/} && n=$((n+1)); fi; done; echo killed $n'] }] } };
+    // Kill the canary's server in the guest from another pod on the node (the pattern is
+    // split so that the killer's own command line does not match it).
+    const killer = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'kill-canary', namespace: 'default' }, spec: { nodeName: node, restartPolicy: 'Never', containers: [{ name: 'k', image: runtimeBase, command: ['sh', '-c', 'pat="httpd -f -p 8""080"; n=0; for p in /proc/[0-9]*; do if tr "\\0" " " < $p/cmdline 2>/dev/null | grep -q "$pat"; then kill -9 ${p#/proc/} && n=$((n+1)); fi; done; echo killed $n'] }] } };
     writeFileSync(path.join(dir, 'killer.json'), JSON.stringify(killer));
     const killedAt = Date.now();
     expect((await kubectl('apply', '-f', path.join(dir, 'killer.json'))).code).toBe(0);
     const done = await pollUntil(async () => (await kubectl('get', 'pod', 'kill-canary', '-o', 'jsonpath={.status.phase}')).stdout, (p) => p === 'Succeeded' || p === 'Failed', 180_000, 1_000);
     expect(done).toBe('Succeeded');
     expect((await kubectl('logs', 'kill-canary')).stdout).toMatch(/killed [1-9]/);
-
-    // Failed probes, then a good one again once the kubelet has restarted the container.
-    await pollUntil(async () => samples.slice(), (ss) => ss.some((s) => s.t >= killedAt && !up(s)) && ss.some((s) => s.t >= killedAt && up(s) && s.restartCount > 0), 300_000, 1_000);
-    sampling = false;
-    await loop;
-    const after = samples.filter((s) => s.t >= killedAt);
-    const failed = after.filter((s) => !up(s));
-    expect(failed.length, JSON.stringify(after.map((s) => [s.t - killedAt, s.deployment.status?.availableReplicas, s.restartCount]))).toBeGreaterThan(0);
-    const recovered = after.find((s) => s.t > failed[0]!.t && up(s));
-    expect(recovered, 'a good probe after the restart').toBeDefined();
-    // The kubelet saw the process die (SIGKILL: exit 137) and started it again.
-    expect(recovered!.restartCount).toBe(1);
-    expect(recovered!.lastTerminated?.exitCode).toBe(137);
-    // The cluster target's canary watch reads the same Deployment: down, then up again.
-    const seen = after.flatMap((s, i) => canaryEvents('MODIFIED', s.deployment as never, (i ? after[i - 1] : first)!.deployment as never, CANARY_NODE_LABEL));
-    expect(seen.map(([kind, data, n]) => [kind, data.up, n])).toEqual(expect.arrayContaining([['canary', false, node], ['canary', true, node]]));
-    const ups = seen.map(([, data]) => data.up);
-    expect(ups.indexOf(false)).toBeLessThan(ups.lastIndexOf(true));
-    // The node was never the path: it ran the same boot throughout (no reboot, no crash).
-    expect(new Set([first, ...samples].map((s) => s.nodeBootID))).toEqual(new Set([first.nodeBootID]));
-    process.stderr.write(`lab canary: ${failed.length} failed probe(s) at ${INTERVAL_MS} ms, first ${failed[0]!.t - killedAt} ms after the kill; up again ${recovered!.t - killedAt} ms after it\n`);
+    const after = () => probes().filter((e) => e.t >= killedAt);
+    await pollUntil(async () => after(), (ps) => ps.some((e) => e.data['up'] === false) && ps.some((e, i) => e.data['up'] === true && ps.slice(0, i).some((x) => x.data['up'] === false)), 300_000, 1_000);
+    const ps = after();
+    const firstFail = ps.findIndex((e) => e.data['up'] === false);
+    const recovered = ps.findIndex((e, i) => i > firstFail && e.data['up'] === true);
+    const failed = ps.slice(firstFail, recovered);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((e) => e.data['up'] === false && typeof e.data['error'] === 'string')).toBe(true);
+    const spanMs = Number(ps[recovered]!.data['at']) - Number(ps[firstFail]!.data['at']);
+    expect(spanMs).toBeGreaterThan(0);
+    process.stderr.write(
+      `lab canary: reset waited ${resetMs} ms for the first good probe; after the kill ${failed.length} failed probe(s) (1 s interval) covering ${spanMs} ms, first error: ${String(failed[0]!.data['error'])}\n`,
+    );
   }, 900_000);
 });
 

@@ -83,12 +83,13 @@ describe.skipIf(!ok)(`the cluster target on kmodlab lab up, DTK day 2${ok ? '' :
     process.stderr.write(`cluster target on lab: apply returned → modules seen loaded ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 
     // The canary: one Deployment per node, run by the lab's Deployment controller and
-    // scheduler; its availability is asserted in lab-up-deployments.test.ts, here only said.
-    const before = events.length;
+    // scheduler, probed every second through the lab API's pod proxy since reset()
+    // (failures and recovery: canary.test.ts); here only that the probes reached it.
     await target.observe();
-    const canary = events.slice(before).filter((e) => e.kind === 'canary');
-    expect(canary.map((e) => e.node)).toEqual(['lab-node-0']);
-    process.stderr.write(`cluster target on lab: canary on lab-node-0 up=${String(canary[0]!.data['up'])}\n`);
+    const canary = events.filter((e) => e.kind === 'canary' && e.data['via'] === 'probe');
+    expect(new Set(canary.map((e) => e.node))).toEqual(new Set(['lab-node-0']));
+    expect(canary.some((e) => e.data['up'] === true)).toBe(true);
+    process.stderr.write(`cluster target on lab: ${canary.length} canary probe sample(s) recorded on lab-node-0, ${canary.filter((e) => e.data['up'] !== true).length} failed\n`);
 
     await target.remove(set);
     const down = await target.waitForModules(modules, { loaded: false, timeoutMs: 300_000 });

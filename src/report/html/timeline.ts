@@ -8,6 +8,7 @@ import type { MethodRowId } from '../../methods/rows.js';
 import type { RecordedEvent, RunRecord } from '../../evaluation/read-run.js';
 import { findSegment, type Segment } from '../../evaluation/metrics/segments.js';
 import { trackNode } from '../../evaluation/metrics/node-track.js';
+import { isProbe as isCanaryProbe } from '../../evaluation/metrics/canary.js';
 import { formatMs, formatTick } from '../format.js';
 import { niceScale } from './charts.js';
 import { colourOf, el, esc, r1, title } from './svg.js';
@@ -162,10 +163,11 @@ function nodeLane(segs: Segment[], node: string, modules: string[], x: (t: numbe
           ? `<g class="mk-restart">${title(tip)}<path d="M${r1(cx - 3.5)} ${r1(cy - 3.5)} l7 7 m0 -7 l-7 7"/></g>`
           : `<g class="mk-fault">${title(tip)}<path d="M${r1(cx)} ${r1(cy - 5)} l5 8 h-10 z"/></g>`;
     }
-    // Canary strip: red while the probe reported down.
+    // Canary strip: red while the probes failed (probe samples only; availability changes are context).
     let downAt: number | undefined;
     const cy = y + LANE + 2;
-    for (const c of s.events.filter((e) => e.node === node && e.kind === 'canary')) {
+    const probes = s.events.filter((e) => isCanaryProbe(e, node));
+    for (const c of probes) {
       if (c.data['up'] !== true && downAt === undefined) downAt = c.t;
       if (c.data['up'] === true && downAt !== undefined) {
         g += `<g class="canary-down">${title(`canary down ${formatMs(c.t - downAt)}`)}<rect x="${r1(x(downAt))}" y="${cy}" width="${r1(Math.max(2, x(c.t) - x(downAt)))}" height="${CANARY - 2}" rx="1"/></g>`;
@@ -173,7 +175,6 @@ function nodeLane(segs: Segment[], node: string, modules: string[], x: (t: numbe
       }
     }
     if (downAt !== undefined) g += `<g class="canary-down">${title('canary down until the scenario ended')}<rect x="${r1(x(downAt))}" y="${cy}" width="${r1(Math.max(2, x(s.endT) - x(downAt)))}" height="${CANARY - 2}"/></g>`;
-    const probes = s.events.filter((e) => e.node === node && e.kind === 'canary');
     if (probes.length > 0) {
       g += `<rect class="canary-ok" x="${r1(x(probes[0]!.t))}" y="${cy + 1}" width="${r1(Math.max(0, x(probes.at(-1)!.t) - x(probes[0]!.t)))}" height="${CANARY - 4}"/>`;
     }

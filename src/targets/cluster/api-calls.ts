@@ -157,6 +157,11 @@ export const API_CALLS = {
     observe: false,
     rules: [{ group: 'apps', resources: ['deployments'], verbs: ['get', 'create', 'patch', 'delete'] }],
   },
+  'canary-probe': {
+    why: "probe each node's canary pod over HTTP through the API server's pod proxy (GET pods/<pod>:8080/proxy/) every second: failed probes are the disruption figure",
+    observe: false,
+    rules: [{ group: '', resources: ['pods/proxy'], verbs: ['get'] }],
+  },
   'read-leftovers': {
     why: "what a removal left on the nodes: the rendered MachineConfig a node is on and the release's base OS image",
     observe: true,
@@ -166,7 +171,7 @@ export const API_CALLS = {
     ],
   },
   'watch-canary': {
-    why: 'canary Deployment availability',
+    why: 'canary Deployment availability (context; disruption is measured by the canary probes)',
     observe: true,
     rules: [{ group: 'apps', resources: ['deployments'], verbs: ['list', 'watch'] }],
   },

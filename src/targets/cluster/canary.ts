@@ -4,6 +4,12 @@
  * node like a user workload would, and the scheduler must see it). Its availability
  * is what a user's workload would have experienced: evicted by a drain, down during
  * a reboot, back when the node is schedulable and the pod Ready again.
+ *
+ * The pod serves HTTP (agnhost `netexec`, the e2e tests' echo server: `GET /` answers 200)
+ * on CANARY_PORT, and is probed from outside the node through the API server's pod proxy
+ * (canary-probe.ts): disruption is what those probes see, not the Deployment's
+ * availability. `canaryImage` overrides the image; it must run agnhost's `netexec` as
+ * its entrypoint's first argument (any agnhost build does).
  */
 import { dnsLabel, labelValue } from '../../names.js';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY } from '../../labels.js';
@@ -14,7 +20,12 @@ export const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', resource
 /** Label (selector-safe form of the node name) and annotation (the exact node name). */
 export const CANARY_NODE_LABEL = 'kmodlab.io/canary-node';
 export const CANARY_SELECTOR = `${LABEL_COMPONENT}=canary`;
-export const DEFAULT_CANARY_IMAGE = 'registry.access.redhat.com/ubi9/ubi-minimal:latest';
+/** agnhost (kubernetes/test/images/agnhost), entrypoint /agnhost; `netexec` serves HTTP. */
+export const DEFAULT_CANARY_IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
+/** The port the canary pod serves HTTP on (probed through pods/<pod>:<port>/proxy/). */
+export const CANARY_PORT = 8080;
+/** agnhost's HTTP server on CANARY_PORT (`GET /` → 200 with the time). */
+export const CANARY_ARGS = ['netexec', `--http-port=${CANARY_PORT}`];
 
 export function canaryDeployment(namespace: string, node: string, image = DEFAULT_CANARY_IMAGE): K8sObject & Record<string, unknown> {
   const name = dnsLabel('kmodlab-canary', node);
@@ -39,8 +50,9 @@ export function canaryDeployment(namespace: string, node: string, image = DEFAUL
             {
               name: 'canary',
               image,
-              command: ['/bin/sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
-              readinessProbe: { exec: { command: ['/bin/true'] }, periodSeconds: 2 },
+              args: CANARY_ARGS,
+              ports: [{ name: 'http', containerPort: CANARY_PORT, protocol: 'TCP' }],
+              readinessProbe: { httpGet: { path: '/', port: CANARY_PORT }, periodSeconds: 2, timeoutSeconds: 1 },
               securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
               resources: { requests: { cpu: '1m', memory: '8Mi' }, limits: { memory: '32Mi' } },
             },

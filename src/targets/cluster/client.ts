@@ -39,6 +39,10 @@ export interface RequestSpec {
   namespace?: string;
   name?: string;
   subresource?: string;
+  /** Path after the subresource, sent as is (a pod proxy's `/` or `/healthz`); not part of the RBAC resource. */
+  subpath?: string;
+  /** Answer once: no retry after Retry-After (a probe whose result is the answer it got in time). */
+  noRetry?: boolean;
   /** Non-resource path (discovery, /readyz) when `ref` is absent. */
   path?: string;
   query?: Record<string, string | number | boolean | undefined>;
@@ -161,7 +165,7 @@ export class KubeClient {
   private authorize(callId: ApiCallId, spec: RequestSpec): { path: string; query: Record<string, string> } {
     const call: ApiCall = API_CALLS[callId];
     const verb = verbOf(spec);
-    const path = spec.ref ? resourcePath(spec.ref, spec.namespace, spec.name, spec.subresource) : spec.path;
+    const path = spec.ref ? resourcePath(spec.ref, spec.namespace, spec.name, spec.subresource) + (spec.subpath ?? '') : spec.path;
     if (path === undefined) throw new Error(`request for ${callId} has neither a resource nor a path`);
     if (spec.ref) {
       const resource = spec.subresource ? `${spec.ref.resource}/${spec.subresource}` : spec.ref.resource;
@@ -235,7 +239,7 @@ export class KubeClient {
       return this.open(callId, spec, true, attempt);
     }
     const wait = retryAfterMs(res);
-    if (wait !== undefined && attempt < MAX_RETRIES) {
+    if (wait !== undefined && attempt < MAX_RETRIES && !spec.noRetry) {
       res.resume();
       await sleep(wait);
       return this.open(callId, spec, retried, attempt + 1);

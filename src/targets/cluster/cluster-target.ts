@@ -27,7 +27,8 @@ import { ResumableWatch, type WatchEventType, type WatchObject } from './watch.j
 import { ReadyzMonitor } from './readyz.js';
 import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
-import { blockers, buildEvents, canaryEvents, clusterEventEvents, componentOf, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
+import { CanaryProber, canaryEventData, SampleRecordPolicy } from './canary-probe.js';
+import { blockers, buildEvents, canaryEvents, canaryPodOn, clusterEventEvents, componentOf, PodLineage, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
 import { removePrometheusAccess } from './prometheus-token.js';
 import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
@@ -76,7 +77,13 @@ export interface ClusterTargetOptions {
   /** `--pool`: the MachineConfigPool asked for; default: the one that holds the nodes (pool-choice.ts). */
   pool?: string;
   probeImage?: string;
+  /** The canary's image: agnhost, or an image whose entrypoint runs agnhost `netexec` (canary.ts). */
   canaryImage?: string;
+  /** Between two probes of a node's canary (default 1 s) and each probe's timeout (default 2 s). */
+  canaryProbeIntervalMs?: number;
+  canaryProbeTimeoutMs?: number;
+  /** How long reset() waits for every node's canary to answer before a scenario (default 3 min). */
+  canaryReadyTimeoutMs?: number;
   /** Longest API outage measured (default 30 min). */
   readyzLimitMs?: number;
   readyzIntervalMs?: number;
@@ -142,6 +149,10 @@ export class ClusterTarget implements Target {
   private modules: string[] = [];
   private lastObserveMs = 0;
   private canaryCreated = false;
+  private canaryProber: CanaryProber | undefined;
+  private readonly canaryRecord = new SampleRecordPolicy();
+  /** Pods replaced by a new pod of their lineage are restarts (observers.ts PodLineage). */
+  private readonly podLineage = new PodLineage();
   private namespaceCreated = false;
   private clusterVersion: string | undefined;
   private driverToolkit: { image: string; source: string } | undefined;
@@ -389,8 +400,10 @@ export class ClusterTarget implements Target {
       this.o.emit('node-up', { bootId: info.bootID ?? '', kver: info.kernelVersion ?? '', ...(info.osImage ? { osImage: info.osImage } : {}), existing: true }, n.metadata.name);
     }
     if (this.writesAllowed) {
+      this.canaryRecord.forget();
       await this.ensureCanary();
       await this.ensureCleanState();
+      await this.waitCanaries();
     } else this.noteOnce(`${this.o.observeOnly ? '--observe-only' : '--dry-run=server'}: no canary and no probe pods (they would be writes); workload disruption and module presence on the host are not observed, and leftovers of a previous scenario are not reverted`);
     this.startWindow();
   }
@@ -442,9 +455,46 @@ export class ClusterTarget implements Target {
   private async ensureCanary(): Promise<void> {
     if (!this.namespaceReady) await this.ensureNamespace();
     await this.startWatch('canary', 'watch-canary', DEPLOYMENTS, { namespace: this.ns, labelSelector: CANARY_SELECTOR }, (t, o, old) => canaryEvents(t, o as never, old as never, CANARY_NODE_LABEL));
-    if (this.canaryCreated) return;
-    for (const node of this.nodes()) await this.client.apply('canary', canaryDeployment(this.ns, node, this.o.canaryImage ?? DEFAULT_CANARY_IMAGE));
-    this.canaryCreated = true;
+    // The canary pods, to know which pod each node's probe addresses (their restarts are not the method's).
+    await this.startWatch('canary-pods', 'watch-pods', PODS, { namespace: this.ns, labelSelector: CANARY_SELECTOR }, () => []);
+    if (!this.canaryCreated) {
+      for (const node of this.nodes()) await this.client.apply('canary', canaryDeployment(this.ns, node, this.o.canaryImage ?? DEFAULT_CANARY_IMAGE));
+      this.canaryCreated = true;
+    }
+    this.startCanaryProbes();
+  }
+
+  /** Probes every node's canary from now until close() (canary-probe.ts); samples are recorded from the first reset on. */
+  private startCanaryProbes(): void {
+    if (this.canaryProber) return;
+    this.canaryProber = new CanaryProber({
+      client: this.client,
+      namespace: this.ns,
+      nodes: () => this.nodes(),
+      podOn: (node) => canaryPodOn(this.watches.get('canary-pods')?.cache.values() ?? [], node),
+      intervalMs: this.o.canaryProbeIntervalMs,
+      timeoutMs: this.o.canaryProbeTimeoutMs,
+      onSample: (s) => {
+        if (this.recording && this.canaryRecord.keep(s)) this.o.emit('canary', canaryEventData(s), s.node);
+      },
+    });
+    this.canaryProber.start();
+  }
+
+  /**
+   * Before a scenario: every node's canary answers a probe (bounded, default 3 min), so a
+   * scenario never starts with a dead canary whose failures would be charged to it. A
+   * canary that does not answer in time is a fault, with its last probe's error.
+   */
+  private async waitCanaries(): Promise<void> {
+    if (!this.canaryProber) return;
+    const limit = this.o.canaryReadyTimeoutMs ?? 180_000;
+    const missing = await this.canaryProber.waitAnswering(this.nodes(), Date.now(), limit);
+    if (missing.length === 0) return;
+    this.o.emit('fault', {
+      fault: 'canary-not-ready',
+      message: `the canary did not answer within ${Math.round(limit / 1000)} s before the scenario on ${missing.map((m) => `${m.node}${m.last?.error ? ` (${m.last.error})` : ''}`).join(', ')}`,
+    });
   }
 
   /** Watches the namespaces of a set (pods, builds, events): apply() calls it; --observe-only callers do. */
@@ -455,7 +505,7 @@ export class ClusterTarget implements Target {
     for (const ns of namespaces) {
       if (this.followed.has(ns)) continue;
       this.followed.add(ns);
-      await this.startWatch(`pods/${ns}`, 'watch-pods', PODS, { namespace: ns }, (t, o, old) => podEvents(t, o as never, old as never));
+      await this.startWatch(`pods/${ns}`, 'watch-pods', PODS, { namespace: ns }, (t, o, old) => podEvents(t, o as never, old as never, this.podLineage));
       await this.startWatch(`events/${ns}`, 'watch-events', EVENTS, { namespace: ns }, (t, o) => clusterEventEvents(t, o as never));
       if (builds) await this.startWatch(`builds/${ns}`, 'watch-builds', builds, { namespace: ns }, (t, o, old) => buildEvents(t, o as never, old as never));
     }
@@ -794,14 +844,7 @@ export class ClusterTarget implements Target {
   async observe(opts: { modules?: boolean } = {}): Promise<void> {
     const now = this.now();
     if (opts.modules !== false && this.writesAllowed && this.modules.length > 0) await this.probeAll(this.modules);
-    // Canary: one probe per node per observation, from the watched Deployment state.
-    const canaries = this.watches.get('canary');
-    if (canaries) {
-      for (const d of canaries.cache.values()) {
-        const node = d.metadata.annotations?.[CANARY_NODE_LABEL];
-        if (node) this.o.emit('canary', { up: ((d as { status?: { availableReplicas?: number } }).status?.availableReplicas ?? 0) > 0, snapshot: true }, node);
-      }
-    }
+    // The canary is probed continuously (startCanaryProbes), not per observation.
     const from = this.lastObserveMs || now;
     if (now - from >= (this.o.prometheusMinWindowMs ?? 60_000) && this.followed.size + this.nodes().length > 0) {
       await this.samplePrometheus(from, now);
@@ -841,6 +884,7 @@ export class ClusterTarget implements Target {
    * deletes — foreground, waiting for finalizers, half a minute on the lab — are skipped.
    */
   async close(opts: { discarding?: boolean } = {}): Promise<void> {
+    await this.canaryProber?.stop();
     await this.readyz.stop();
     await Promise.all([...this.watches.values()].map((w) => w.stop()));
     if (opts.discarding) return;

@@ -82,7 +82,7 @@ function kmmLabelEvents(n: Node, old: Node): Emitted[] {
 }
 
 type Pod = WatchObject & {
-  metadata: WatchObject['metadata'] & { ownerReferences?: { kind: string; name: string }[]; generateName?: string };
+  metadata: WatchObject['metadata'] & { ownerReferences?: { kind: string; name: string }[]; generateName?: string; deletionTimestamp?: string };
   spec?: { nodeName?: string };
   status?: {
     phase?: string;
@@ -128,16 +128,68 @@ const NOT_THERE = /manifest unknown|name unknown|not found|notfound/i;
 const notThere = (f: ReturnType<typeof pullFailure>) => !!f && NOT_THERE.test(f.message ?? '');
 
 /**
- * Pods: Running for the first time = `pod-start`; restartCount up = `pod-restart`; gone =
+ * Pods replaced by a new pod of the same lineage — the same name, or the same owner on the
+ * same node (a DaemonSet's pod re-created on its node, a static pod, a StatefulSet's
+ * ordinal): the workload on that node restarted, though no restart count rose. A
+ * replacement counts when a pod with a new uid is seen Running after a pod of its lineage
+ * was seen Running and then gone (deleted, being deleted, or terminated); each gone pod
+ * is counted once. A pod seen for the first time (at the watch's start, at a node's boot)
+ * with no gone predecessor only started. Two live pods of one owner on one node (a
+ * ReplicaSet's replicas) are not replacements of each other.
+ */
+export class PodLineage {
+  /** What was seen of each pod (by uid), and the uids of each lineage key. */
+  private readonly seen = new Map<string, { name: string; running: boolean; gone: boolean; consumed: boolean }>();
+  private readonly lineages = new Map<string, Set<string>>();
+
+  private keys(p: Pod): string[] {
+    const ns = p.metadata.namespace ?? '';
+    const node = p.spec?.nodeName ?? '';
+    const owner = p.metadata.ownerReferences?.[0];
+    return [`${ns}/name/${p.metadata.name}`, ...(owner && node ? [`${ns}/${owner.kind}/${owner.name}@${node}`] : [])];
+  }
+
+  /** Records one watch event; returns the pod this one replaced, when it is a replacement. */
+  observe(type: WatchEventType, p: Pod): { replaced: string } | undefined {
+    const uid = p.metadata.uid;
+    if (!uid) return undefined;
+    const running = type !== 'DELETED' && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp;
+    const gone = type === 'DELETED' || !!p.metadata.deletionTimestamp || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
+    const me = this.seen.get(uid) ?? { name: p.metadata.name, running: false, gone: false, consumed: false };
+    this.seen.set(uid, me);
+    let replaced: string | undefined;
+    for (const k of this.keys(p)) {
+      const uids = this.lineages.get(k) ?? new Set<string>();
+      this.lineages.set(k, uids.add(uid));
+      if (!running || me.running || replaced !== undefined) continue;
+      for (const u of uids) {
+        const x = this.seen.get(u)!;
+        if (u !== uid && x.running && x.gone && !x.consumed) {
+          x.consumed = true;
+          replaced = x.name;
+          break;
+        }
+      }
+    }
+    me.running ||= running;
+    me.gone ||= gone;
+    return replaced !== undefined ? { replaced } : undefined;
+  }
+}
+
+/**
+ * Pods: Running for the first time = `pod-start`; restartCount up = `pod-restart`; a pod
+ * replaced by a new one of its lineage (PodLineage, when given) = `pod-restart`; gone =
  * `pod-stop`. An image pull that fails = one `fault` (`image-pull`) with the kubelet's
  * waiting message as its evidence — once per failure spell: ErrImagePull ⇄ ImagePullBackOff
  * while the kubelet retries is the same fault — and a `progress` note when it is over. An
  * image the registry does not hold is only a `progress` note when first seen (it may be
  * being built); if it never comes, the wait for the driver names it (`blockers`).
  */
-export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): Emitted[] {
+export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined, lineage?: PodLineage): Emitted[] {
   const node = p.spec?.nodeName;
   const base = { pod: `${p.metadata.namespace}/${p.metadata.name}`, component: componentOf(p) };
+  const replacement = lineage?.observe(type, p);
   if (type === 'DELETED') return [['pod-stop', { ...base, reason: 'deleted' }, node]];
   const out: Emitted[] = [];
   const pull = pullFailure(p);
@@ -155,6 +207,7 @@ export function podEvents(type: WatchEventType, p: Pod, old: Pod | undefined): E
   const c = (p.status?.containerStatuses ?? []).find((x) => (x.restartCount ?? 0) > 0);
   const seen = old ? observePod({ seenRunning: old.status?.phase === 'Running', restartCount: restarts(old) }, { running: p.status?.phase === 'Running', restartCount: restarts(p), reason: c?.lastState?.terminated?.reason ?? c?.state?.waiting?.reason ?? 'restarted' }) : undefined;
   if (seen?.restart) out.push(['pod-restart', { ...base, restartCount: restarts(p), reason: seen.restart.reason }, node]);
+  else if (replacement) out.push(['pod-restart', { ...base, restartCount: restarts(p), reason: `replaced ${p.metadata.namespace}/${replacement.replaced} (new pod uid)`, replaced: `${p.metadata.namespace}/${replacement.replaced}` }, node]);
   if ((p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded') && old?.status?.phase === 'Running') {
     out.push(['pod-stop', { ...base, reason: p.status.phase }, node]);
   }
@@ -356,14 +409,26 @@ export const KERNEL_MISMATCH_REASON = 'KernelMismatch';
 
 type Deployment = WatchObject & { status?: { availableReplicas?: number } };
 
-/** Canary Deployments: availability changed → `canary` on the node it is pinned to. */
+/**
+ * Canary Deployments: availability changed → `canary` (`via: availability`) on the node it
+ * is pinned to — context for the timeline; disruption is measured by probes (canary-probe.ts).
+ */
 export function canaryEvents(type: WatchEventType, d: Deployment, old: Deployment | undefined, nodeAnnotation: string): Emitted[] {
   const node = d.metadata.annotations?.[nodeAnnotation];
   if (!node) return [];
   const up = type !== 'DELETED' && (d.status?.availableReplicas ?? 0) > 0;
   const wasUp = old ? (old.status?.availableReplicas ?? 0) > 0 : undefined;
   if (type === 'DELETED' || up === wasUp) return [];
-  return [['canary', { up }, node]];
+  return [['canary', { up, via: 'availability' }, node]];
+}
+
+type CanaryPod = WatchObject & { metadata: WatchObject['metadata'] & { deletionTimestamp?: string; creationTimestamp?: string }; spec?: { nodeName?: string }; status?: { phase?: string } };
+
+/** The canary pod running on `node` (not being deleted; the newest if the watch shows two), or undefined. */
+export function canaryPodOn(pods: Iterable<WatchObject>, node: string): string | undefined {
+  const on = [...(pods as Iterable<CanaryPod>)].filter((p) => p.spec?.nodeName === node && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
+  on.sort((a, b) => String(b.metadata.creationTimestamp ?? '').localeCompare(String(a.metadata.creationTimestamp ?? '')));
+  return on[0]?.metadata.name;
 }
 
 /**

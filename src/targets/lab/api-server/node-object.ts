@@ -13,7 +13,16 @@ export interface NodeFacts {
   ready: boolean;
   /** Extra labels, e.g. node-role.kubernetes.io/master. */
   labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
+
+/**
+ * Lab only: the node's guest ports reachable from the host, as JSON `{"<guest port>": <host
+ * port>}` — QEMU user networking forwards 127.0.0.1:<host port> to the guest (node/qemu.ts).
+ * The lab API server's pod proxy goes through it (api-server/pod-proxy.ts), where a real
+ * API server would dial the pod's IP.
+ */
+export const LAB_HOST_PORTS = 'lab.kmodlab.io/host-ports';
 
 export function nodeObject(f: NodeFacts, now = new Date()): Obj {
   const at = now.toISOString().replace(/\.\d+Z$/, 'Z');
@@ -23,6 +32,7 @@ export function nodeObject(f: NodeFacts, now = new Date()): Obj {
     metadata: {
       name: f.name,
       labels: { 'kubernetes.io/hostname': f.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...(f.labels ?? {}) },
+      ...(f.annotations ? { annotations: f.annotations } : {}),
     },
     spec: {},
     status: {

@@ -3,7 +3,7 @@
  * and the URL layout of kube-apiserver (k8s.io/apiserver pkg/endpoints/installer.go):
  *   /api/v1/[namespaces/<ns>/]<resource>[/<name>[/<subresource>]]
  *   /apis/<group>/<version>/[namespaces/<ns>/]<resource>[/<name>[/<subresource>]]
- * plus discovery, /openapi/v3, /version and the health endpoints (/healthz, /livez,
+ * plus discovery, /openapi/v3, /version, `pods/<pod>:<port>/proxy/` (pod-proxy.ts) and the health endpoints (/healthz, /livez,
  * /readyz and /version answer without credentials, as the system:public-info-viewer
  * role allows on a cluster). Everything authenticated is allowed: the lab has one admin.
  */
@@ -26,6 +26,7 @@ import { decodeDeleteOptions } from './protobuf-delete-options.js';
 import { scaleOf, writeScale } from './scale.js';
 import { CRD_TYPE, NAMESPACE_TYPE } from './resources.js';
 import { toTable, wantsTable } from './tables.js';
+import { proxyTarget, relay } from './pod-proxy.js';
 
 export interface ApiServerOptions {
   pki: ServingPki;
@@ -224,6 +225,13 @@ export class LabApiServer {
         return send(res, 200, writeScale(this.objects, t, namespace!, name, await readBody(req), type, sopts, who));
       }
       throw methodNotAllowed(`${method} is not supported on ${t.resource}/scale`);
+    }
+    if (t.kind === 'Pod' && t.group === '' && namespace && name && subresource === 'proxy') {
+      // pods/<name>[:port]/proxy/<path>: relayed to the pod through its node's forwarded port (pod-proxy.ts).
+      const target = proxyTarget({ pod: (ns, n) => this.objects.get(t, ns, n), node: (n) => this.store.get('nodes.', undefined, n) }, namespace, name);
+      // /api/v1/namespaces/<ns>/pods/<name>/proxy/<path…>: the pod's path starts at the 9th segment.
+      const raw = url.pathname.split('/');
+      return relay(req, res, target.hostPort, `/${raw.slice(8).join('/')}${url.search}`, (e) => this.fail(res, e));
     }
     if (subresource && !(subresource === 'status' && t.status) && !(subresource === 'log' && t.log)) {
       if (t.kind === 'Pod' && ['exec', 'attach', 'portforward'].includes(subresource)) throw methodNotAllowed(`pods/${subresource} is not served by the lab API`);

@@ -35,6 +35,8 @@ export interface NodeAgentOptions {
   node: NodeShell;
   /** node-role.kubernetes.io/* and other labels the node registers with. */
   labels?: Record<string, string>;
+  /** Annotations the node registers with (the lab's forwarded host ports, LAB_HOST_PORTS). */
+  annotations?: Record<string, string>;
   /**
    * How often the status is posted. kubelet: nodeStatusUpdateFrequency 10 s; the lab
    * scales it down (see LAB_NODE_TIMING).
@@ -89,7 +91,7 @@ export class NodeAgent {
   }
 
   private nodeFacts(facts: GuestFacts): NodeFacts {
-    return { name: this.name, ...facts, ready: true, labels: this.opts.labels };
+    return { name: this.name, ...facts, ready: true, labels: this.opts.labels, annotations: this.opts.annotations };
   }
 
   async probe(): Promise<GuestFacts> {
@@ -108,7 +110,8 @@ export class NodeAgent {
     const created = await this.opts.api.createNode(desired);
     if (created === 'exists') {
       // kubelet reconciles labels it owns on an existing Node (reconcileExtendedResource/updateDefaultLabels).
-      await this.opts.api.patchNode(this.name, { metadata: { labels: (desired.metadata as { labels: Record<string, string> }).labels } });
+      const meta = desired.metadata as { labels: Record<string, string>; annotations?: Record<string, string> };
+      await this.opts.api.patchNode(this.name, { metadata: { labels: meta.labels, ...(meta.annotations ? { annotations: meta.annotations } : {}) } });
     }
     await this.postStatus(facts);
   }

@@ -16,6 +16,8 @@
  *   - on delete: preStop hook, then SIGTERM and SIGKILL after the grace period;
  *   - post status (phase, conditions, containerStatuses) with a merge patch on pods/status
  *     whenever it changes, and feed each container's output to the node's log source.
+ * Lab only: a container running agnhost `netexec` (the canary) runs the guest's busybox
+ * httpd instead (netexec-substitute.ts): the lab has no agnhost image.
  * Only the first container of a pod runs (the lab's DaemonSets have one); initContainers,
  * probes and non-hostPath volumes are not run — a pod that needs them is reported with
  * the waiting reason CreateContainerConfigError naming what is missing.
@@ -27,6 +29,7 @@ import { ImagePullError, pullPolicyOf, type NodeImageStore, type PulledImage } f
 import type { NodeShell } from './node-agent.js';
 import { execInContainer, probeContainers, startContainer, stopContainer, type ContainerProbe, type HostPathMount } from './pod-sandbox.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
+import { labNetexecArgv } from './netexec-substitute.js';
 import { alreadyPresentMessage, pulledMessage, PULLED_REASON } from '../../image-pulled-event.js';
 
 export interface PodStatusApi {
@@ -192,7 +195,8 @@ export class PodManager {
     const cfg = run.image?.config ?? {};
     const entry = c.command ?? cfg.Entrypoint ?? [];
     const args = c.args ?? (c.command ? [] : (cfg.Cmd ?? []));
-    return [...entry, ...args];
+    // Lab only: agnhost `netexec` (the canary) runs as the guest's busybox httpd (netexec-substitute.ts).
+    return labNetexecArgv(c.command, c.args) ?? [...entry, ...args];
   }
 
   /** `state`: the container as this pass's relist saw it (none: not relisted, e.g. the relist failed). */

@@ -10,6 +10,7 @@
  *   - N > 1 nodes = workers only, as with a hosted control plane (HyperShift): the
  *     control plane (API, controllers) runs off the nodes — here, on the host.
  */
+import { createServer } from 'node:net';
 import type { LabKernel } from '../kernels/catalog.js';
 import { buildInitramfs } from '../os-image/initramfs.js';
 import { LabNode } from './node.js';
@@ -48,13 +49,31 @@ export interface ProvisionOptions {
   os?: { kernel: LabKernel; initramfs: string; disk: string };
 }
 
-/** Boots `count` nodes in parallel from one initramfs; if one fails, the others are stopped. */
+/** A TCP port on 127.0.0.1 that was free a moment ago (QEMU binds it for a node's forward). */
+export async function freeLocalPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/**
+ * Boots `count` nodes in parallel from one initramfs; if one fails, the others are stopped.
+ * Each node gets a host port on 127.0.0.1 forwarded to its canary port (LabNode.canaryPort),
+ * kept across its reboots: the lab API server's pod proxy reaches the node's canary there.
+ */
 export async function provisionNodes(o: ProvisionOptions): Promise<LabNode[]> {
   const kernel = o.os?.kernel ?? o.kernel;
   const image = o.os?.initramfs ?? (await buildInitramfs({ kernel }));
+  const ports = new Map<string, number>();
+  for (const name of nodeNames(o.count)) ports.set(name, await freeLocalPort());
   const started = nodeNames(o.count).map((name) => {
     o.log?.(`node ${name}: booting ${kernel.kver}${o.os ? ' from its OS image' : ''}`);
-    return LabNode.start(kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs, shareDir: o.shareDir?.(name), cmdline: o.cmdline, ...(o.os ? { disk: o.os.disk } : {}), ...(o.uefi ? { uefi: { mokCerts: o.uefi.mokCerts } } : {}) });
+    return LabNode.start(kernel, image, { name, runDir: o.runDir, memoryMB: o.memoryMB, bootTimeoutMs: o.bootTimeoutMs, shareDir: o.shareDir?.(name), cmdline: o.cmdline, canaryPort: ports.get(name), ...(o.os ? { disk: o.os.disk } : {}), ...(o.uefi ? { uefi: { mokCerts: o.uefi.mokCerts } } : {}) });
   });
   const settled = await Promise.allSettled(started);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -52,6 +52,8 @@ import { createInstallManifests, type InstallManifest } from './install-manifest
 import { startLabMetrics, type LabMetrics } from '../metrics/lab-metrics.js';
 import { LabUsageSource, type LabNodeHandle } from '../metrics/lab-usage.js';
 import { PODS_DIR } from '../kubelet/pod-sandbox.js';
+import { LAB_HOST_PORTS } from '../api-server/node-object.js';
+import { CANARY_GUEST_PORT } from '../os-image/init.js';
 
 export interface LabSpec {
   kubeconfigOut: string;
@@ -216,7 +218,9 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
       writeState(state);
       const labels = roleLabels(spec.nodes);
       for (const node of nodes) {
-        const agent = new NodeAgent({ api: client, node, labels, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, probeTimeoutMs: LAB_NODE_TIMING.gracePeriodMs - LAB_NODE_TIMING.heartbeatMs, log: spec.log, kubeletPort, intendedKernel: () => node.kernel.kver });
+        // The guest's canary port as the host reaches it (the lab API's pod proxy forwards there).
+        const annotations = node.canaryPort !== undefined ? { [LAB_HOST_PORTS]: JSON.stringify({ [CANARY_GUEST_PORT]: node.canaryPort }) } : undefined;
+        const agent = new NodeAgent({ api: client, node, labels, annotations, heartbeatMs: LAB_NODE_TIMING.heartbeatMs, probeTimeoutMs: LAB_NODE_TIMING.gracePeriodMs - LAB_NODE_TIMING.heartbeatMs, log: spec.log, kubeletPort, intendedKernel: () => node.kernel.kver });
         await agent.register();
         agent.start();
         agents.push(agent);
