@@ -41,6 +41,7 @@ export const SCENARIO_METRICS: readonly MetricInfo[] = [
   { id: 'buildImageLayers', title: 'Image layers', unit: 'count', how: 'layer count of that image' },
   { id: 'buildBytesPushed', title: 'Bytes pushed', unit: 'bytes', how: 'blobs the builds’ pushes added to the registry (lab: its storage before and after each push), summed over builds that did work' },
   { id: 'imagePulledBytesPerNode', title: 'Image bytes pulled per node', unit: 'bytes', how: 'the image size in the kubelet’s Pulled Events after actual pulls (not “already present”), each image once per node, summed per node; the most any node pulled' },
+  { id: 'registryStorageBytes', title: 'Registry storage used', unit: 'bytes', scenarios: ['day1', 'day2', 'upgrade', 'kernel-switch'], how: 'lab: after the scenario, the unique blobs (config + compressed layers) of the images the row’s builds pushed so far that no release image holds, as the registry stores them; a cluster’s registry storage is not read' },
   { id: 'memoryBytes', title: 'Resident memory (median)', unit: 'bytes', how: 'median RSS per resident component once the driver was in place on the node (steady state), summed per node and over nodes' },
   { id: 'cpuShare', title: 'Resident CPU (share of a core)', unit: 'share', how: 'Σ cpuMs / Σ windowMs per resident component in steady state, summed' },
   { id: 'moduleCoreSizeBytes', title: 'Module core size', unit: 'bytes', how: '/sys/module/<m>/coresize of each module, summed' },
