@@ -99,7 +99,19 @@ export const EVENT_DATA = {
    * A node pulled an image (the kubelet's Pulled Event after an actual pull, not "already
    * present"): `bytes` is the image size the runtime reported, `pod` the pod it was for.
    */
-  'image-pull': z.looseObject({ image: z.string(), bytes: z.number().nonnegative(), pullMs: z.number().optional(), pod: z.string().optional() }),
+  /**
+   * An OS image the node pulled (the lab's machine-config daemon): `osImage` says whose —
+   * `osImageURL` a MachineConfig's (the method's), `release` the release's own — `bytes` the
+   * blobs the node did not hold, `imageBytes` the whole image.
+   */
+  'image-pull': z.looseObject({
+    image: z.string(),
+    bytes: z.number().nonnegative(),
+    pullMs: z.number().optional(),
+    pod: z.string().optional(),
+    osImage: z.enum(['osImageURL', 'release']).optional(),
+    imageBytes: z.number().optional(),
+  }),
   /**
    * What the row's images take in the registry after a scenario (lab): the unique blobs
    * (config + layers) of `images` — the images the row's builds pushed so far — that no

@@ -207,6 +207,20 @@ describe('image figures of a method show in its resources cell', () => {
   });
 });
 
+describe("a layered OS image's pull counts for layering; the release's own does not", () => {
+  it('the daemon\'s OS-image pull is layering\'s bytes pulled per node', () => {
+    const r = variantOf('complete', (events) => {
+      const at = events.findIndex((e) => e.kind === 'apply' && e.method === 'layering' && e.scenario === 'day2');
+      const e = events[at]!;
+      const pull = (image: string, bytes: number, osImage: string) => ({ ...e, kind: 'image-pull', node: 'node-0', data: { image, bytes, imageBytes: 300_000_000, osImage } });
+      return [...events.slice(0, at + 1), pull('reg/layered@sha256:1', 2_500_000, 'osImageURL'), pull('reg/node-os@sha256:2', 300_000_000, 'release'), ...events.slice(at + 1)];
+    });
+    const day2 = r.report.results.find((x) => x.method === 'layering' && x.scenario === 'day2')!;
+    expect(day2.metrics['imagePulledBytesPerNode']).toMatchObject({ value: 2_500_000 });
+    expect(r.report.summary.rows.find((x) => x.method === 'layering')!.cells[1]!.text).toMatch(/ · 2\.50 MB\/node$/);
+  });
+});
+
 describe('every recorded run keeps its resources cells short', () => {
   it.each(['complete', 'interrupted', 'lab-recorded', 'lab-baseline', 'lab-default'] as const)('%s: every resources cell ≤ 48 characters, with footnotes', (name) => {
     const r = reportFixture(name);
