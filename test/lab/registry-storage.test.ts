@@ -4,8 +4,7 @@
  * it (its layer plus one of its own) — and the figure is exactly what the second one adds,
  * as the registry's own storage shows it.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/targets/lab/host/run.js';
@@ -13,43 +12,9 @@ import { openRegistry, storedBlobs } from '../../src/targets/lab/images/registry
 import { inspectManifest } from '../../src/targets/lab/images/registry-client.js';
 import { registryManifests, registryStorageOf } from '../../src/targets/lab/images/registry-storage.js';
 import { removeTempDirs, tempDir } from './helpers.js';
+import { layer, layout } from './oci-layout.js';
 
 afterAll(removeTempDirs);
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** A gzipped tar layer holding `files`. */
-async function layer(files: Record<string, string>): Promise<Buffer> {
-  const dir = tempDir('layer');
-  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
-  return (await run('sh', ['-c', `tar -C "${dir}" -cf - ${Object.keys(files).join(' ')} | gzip -n`])).stdout;
-}
-
-/** An OCI layout with one image made of `layers`; returns its directory. */
-function layout(layers: Buffer[], label: string): string {
-  const dir = tempDir('oci');
-  const blobs = join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  const put = (b: Buffer) => {
-    const h = sha(b);
-    writeFileSync(join(blobs, h), b);
-    return { digest: `sha256:${h}`, size: b.length };
-  };
-  const diffIds = layers.map(() => `sha256:${'0'.repeat(64)}`);
-  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: { test: label } }, rootfs: { type: 'layers', diff_ids: diffIds } })));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(l) })),
-    }),
-  );
-  const m = put(manifest);
-  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
-  return dir;
-}
 
 describe('registry storage used beyond the release images', () => {
   it('is the blobs the method image adds: its own layer and config, not the base layer it shares', async () => {

@@ -128,7 +128,7 @@ export class NodeDaemon {
    * bytes it fetched — once per digest on this node (os-pulls.ts). Best effort: a figure
    * that cannot be read is a log line, never a failed update.
    */
-  private async recordPull(os: ResolvedOs, ms: number): Promise<void> {
+  async recordPull(os: ResolvedOs, ms: number): Promise<void> {
     try {
       if (!this.installedHeld) {
         this.installedHeld = true;
