@@ -99,7 +99,25 @@ export const EVENT_DATA = {
    * A node pulled an image (the kubelet's Pulled Event after an actual pull, not "already
    * present"): `bytes` is the image size the runtime reported, `pod` the pod it was for.
    */
-  'image-pull': z.looseObject({ image: z.string(), bytes: z.number().nonnegative(), pullMs: z.number().optional(), pod: z.string().optional() }),
+  /**
+   * An OS image the node pulled (the lab's machine-config daemon): `osImage` says whose —
+   * `osImageURL` a MachineConfig's (the method's), `release` the release's own — `bytes` the
+   * blobs the node did not hold, `imageBytes` the whole image.
+   */
+  'image-pull': z.looseObject({
+    image: z.string(),
+    bytes: z.number().nonnegative(),
+    pullMs: z.number().optional(),
+    pod: z.string().optional(),
+    osImage: z.enum(['osImageURL', 'release']).optional(),
+    imageBytes: z.number().optional(),
+  }),
+  /**
+   * What the row's images take in the registry after a scenario (lab): the unique blobs
+   * (config + layers) of `images` — the images the row's builds pushed so far — that no
+   * release image holds, `bytes` their stored (compressed) size.
+   */
+  'registry-storage': z.looseObject({ bytes: z.number().nonnegative(), blobs: z.number().int().nonnegative(), images: z.array(z.string()), error: z.string().optional() }),
   /** Memory of one resident component on a node (sum over its processes). */
   // rssBytes: a process's resident set (lab host figures); workingSetBytes: a container's
   // working set (cAdvisor, what kubectl top shows); usageBytes: memory usage including

@@ -125,8 +125,11 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         continue;
       }
       say('start');
+      // Read in the scenario's segment, whether it succeeded or failed (a failed build may have pushed).
+      const atEnd = () => target.afterScenario?.().catch((e: Error) => say(`after the scenario: ${e.message.split('\n')[0]}`));
       try {
         await (method === BASELINE ? BASELINE_SCENARIOS : SCENARIOS)[scenario](ctx);
+        await atEnd();
         recorder.record('scenario-end', { ok: true }, { method, scenario });
         say('done');
       } catch (e) {
@@ -137,6 +140,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         }
         failed++;
         const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+        await atEnd();
         recorder.record('scenario-end', { ok: false, error: message }, { method, scenario });
         say(`FAILED: ${message}`);
       }

@@ -159,9 +159,38 @@ export function summaryRow(method: MethodRowId, title: string, columns: readonly
 const BUILD_ORDER: ScenarioId[] = ['day2', 'day1', 'upgrade', 'kernel-switch'];
 const RESIDENT_ORDER = BUILD_ORDER;
 
-/** What the method leaves running, and what its builds cost. */
+/** The longest a resources cell may be: one short line, the details are footnotes. */
+export const RESOURCES_CELL_MAX = 48;
+
+/**
+ * What the method's delivery costs, in one short line — "build 41.0 s · 312 MB img ·
+ * 310 MB/node" — and every detail behind it as footnotes: what it leaves running, the
+ * build's CPU and peak RSS, the image's layers and bytes pushed, each node's pull, the
+ * registry storage its images use. A figure that was not measured is a footnote saying
+ * why, not a cell part.
+ */
 function resourcesCell(r: Reader): DraftCell {
   const parts: string[] = [];
+  residentNote(r);
+  const worked = buildPart(r, parts);
+  imageParts(r, worked, parts);
+  registryStorageNote(r);
+  return r.cell(fitted(parts));
+}
+
+/** The parts joined, as many as fit: a part that does not fit is left to its footnote. */
+function fitted(parts: readonly string[]): string {
+  let text = '';
+  for (const p of parts) {
+    const next = text ? `${text} · ${p}` : p;
+    if (next.length > RESOURCES_CELL_MAX) break;
+    text = next;
+  }
+  return text || parts[0]!.slice(0, RESOURCES_CELL_MAX);
+}
+
+/** What the method leaves running (the memory column has its size): a footnote. */
+function residentNote(r: Reader): void {
   // Day 2 shows what a method leaves running; a run without day 2 takes the first scenario that measured it.
   const planned = RESIDENT_ORDER.filter((sc) => r.result(sc));
   const hasMemory = (sc: ScenarioId) => {
@@ -172,16 +201,18 @@ function resourcesCell(r: Reader): DraftCell {
   const mem = r.get(rs, 'memoryBytes');
   const cpu = r.num(rs, 'cpuShare');
   if (mem && 'value' in mem) {
-    if (mem.value === 0) parts.push('none resident');
+    if (mem.value === 0) r.note(`${r.method}: resident (${rs}): none`);
     else {
       const comps = [...new Set((r.result(rs)?.components ?? []).filter((c) => c.medianRssBytes !== undefined).map((c) => c.component))];
-      parts.push(`${comps.join(', ') || 'resident pods'}${cpu !== undefined ? `, ${formatShare(cpu).replace(' of a core', ' CPU')}` : ''}`);
+      r.note(`${r.method}: resident (${rs}): ${comps.join(', ') || 'resident pods'}${cpu !== undefined ? `, ${formatShare(cpu).replace(' of a core', ' CPU')}` : ''}`);
     }
-    if (rs !== 'day2') r.note(`${r.method}: resident components measured in ${rs}`);
   } else {
     r.note(`${r.method}: resident components not measured: ${r.reason(rs, 'memoryBytes')}`);
-    parts.push('resident: not measured');
   }
+}
+
+/** "build 41.0 s" / "build failed after 2.3 s", the build's other figures as a footnote; returns the scenario whose build did work. */
+function buildPart(r: Reader, parts: string[]): ScenarioId | undefined {
   // Build cost from the first scenario whose build did real work (later ones may be cache hits).
   const s = BUILD_ORDER.find((sc) => (r.result(sc)?.builds ?? []).some((b) => !b.cached));
   const failed = s ? (r.result(s)?.builds ?? []).find((b) => !b.ok) : undefined;
@@ -204,20 +235,18 @@ function resourcesCell(r: Reader): DraftCell {
     parts.push(`build ${formatMs(wall)}`);
   } else {
     r.note(`${r.method}: driver build not measured: ${r.reason(s ?? BUILD_ORDER.find((sc) => r.result(sc)) ?? 'day2', 'buildWallMs')}`);
-    parts.push('build: not measured');
+    parts.push('build not measured');
   }
-  // Also after a failed build: a later one (a retriggered Build) may have pushed the image the nodes run.
-  imageBits(r, s, parts);
-  return r.cell(parts.join('; '));
+  return s;
 }
 
 /**
- * The image the method ships and what the nodes pull: "image 12 MB, 3 layers; pulled 12 MB/node"
- * in the cell, bytes pushed and each node's pull in a footnote. Each from the first scenario that
- * measured it (a cache hit's image was read from the registry too).
- * A figure not measured is a footnote saying why, not a cell part: the cell stays short.
+ * The image the method ships and what the nodes pull: "312 MB img · 310 MB/node" in the
+ * cell; layers, bytes pushed and each node's pull in footnotes. Each from the first
+ * scenario that measured it (a cache hit's image was read from the registry too).
+ * Also after a failed build: a later one (a retriggered Build) may have pushed the image the nodes run.
  */
-function imageBits(r: Reader, worked: ScenarioId | undefined, parts: string[]): void {
+function imageParts(r: Reader, worked: ScenarioId | undefined, parts: string[]): void {
   const planned = BUILD_ORDER.filter((sc) => r.result(sc));
   const has = (sc: ScenarioId, metric: string) => {
     const m = r.result(sc)?.metrics[metric];
@@ -227,7 +256,7 @@ function imageBits(r: Reader, worked: ScenarioId | undefined, parts: string[]): 
   const bytes = r.num(s, 'buildImageBytes');
   const layers = r.num(s, 'buildImageLayers');
   if (bytes !== undefined && layers !== undefined) {
-    parts.push(`image ${formatBytes(bytes)}, ${plural(layers, 'layer')}`);
+    parts.push(`${formatBytes(bytes)} img`);
     const pushed = r.num(s, 'buildBytesPushed');
     const more = r.get(s, 'buildImageBytes');
     const of = more && 'note' in more && more.note ? ` (${more.note})` : '';
@@ -243,12 +272,32 @@ function imageBits(r: Reader, worked: ScenarioId | undefined, parts: string[]): 
       return v && 'value' in v && typeof v.value === 'number' ? [`${n} ${formatBytes(v.value)}`] : [];
     });
     const even = new Set(perNode.map((x) => x.slice(x.indexOf(' ')))).size <= 1;
-    parts.push(`pulled ${even ? '' : 'up to '}${formatBytes(pulled)}/node`);
-    r.note(`${r.method}: image bytes pulled per node (${ps}): ${perNode.join(', ') || formatBytes(pulled)}; the image size the kubelet reported for each pull, each image once per node`);
+    parts.push(`${even ? '' : '≤'}${formatBytes(pulled)}/node`);
+    const how = r.get(ps, 'imagePulledBytesPerNode');
+    r.note(`${r.method}: image bytes pulled per node (${ps}): ${perNode.join(', ') || formatBytes(pulled)}${how && 'note' in how && how.note && even ? ` (${how.note})` : ''}; the size each pull reported (kubelet: the image; machine-config daemon: the OS image's blobs the node did not hold), each image once per node`);
   } else {
     r.note(`${r.method}: image bytes pulled not measured: ${r.reason(s, 'imagePulledBytesPerNode')}`);
   }
 }
+
+/** The registry storage the method's images use beyond the release's: a footnote (the last scenario that measured it, when the row's images are all there). */
+function registryStorageNote(r: Reader): void {
+  const planned = SCENARIO_ORDER.filter((sc) => r.result(sc));
+  const s = [...planned].reverse().find((sc) => {
+    const m = r.result(sc)?.metrics['registryStorageBytes'];
+    return m !== undefined && 'value' in m;
+  });
+  if (s) {
+    const m = r.get(s, 'registryStorageBytes');
+    const v = r.num(s, 'registryStorageBytes')!;
+    r.note(`${r.method}: registry storage used (after ${s}): ${formatBytes(v)} of blobs beyond the release images${m && 'note' in m && m.note ? ` (${m.note})` : ''}`);
+  } else {
+    const at = planned[0] ?? 'day2';
+    r.note(`${r.method}: registry storage used not measured: ${r.reason(at, 'registryStorageBytes')}`);
+  }
+}
+
+const SCENARIO_ORDER: ScenarioId[] = ['day1', 'day2', 'upgrade', 'kernel-switch', 'uninstall'];
 
 function day1Cell(r: Reader, n: number): DraftCell {
   const ok = r.bool('day1', 'success');

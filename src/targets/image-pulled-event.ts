@@ -62,3 +62,38 @@ export function parsePulledMessage(message: string): ParsedPull | undefined {
   if (pullMs === undefined || totalMs === undefined) return undefined;
   return { image: JSON.parse(`"${m[1]}"`) as string, pullMs, totalMs, sizeBytes: Number(m[4]) };
 }
+
+/**
+ * The lab's machine-config daemon pulling a node's OS image (an rpm-ostree rebase to a
+ * container image on RHCOS): a `Pulled` Event on the Node, once per image digest per node.
+ * The MCD of a cluster records no such Event (its pulls are in the daemon's log), so on a
+ * cluster OS-image bytes stay unmeasured. `pulledBytes`: the image's blobs the node did not
+ * hold yet (a layered image shares its base image's layers with what the node booted);
+ * `sizeBytes`: the whole image as the registry stores it. `source`: `osImageURL` (a
+ * MachineConfig's image: the method's) or the release's own OS image (what every node
+ * pulls on an upgrade, whatever the method).
+ */
+export type OsImageSource = 'osImageURL' | 'release';
+
+export function osImagePulledMessage(image: string, pullMs: number, pulledBytes: number, sizeBytes: number, source: OsImageSource): string {
+  return `Successfully pulled OS image ${JSON.stringify(image)} (${source}) in ${goDuration(pullMs)}. Bytes pulled: ${pulledBytes}. Image size: ${sizeBytes} bytes.`;
+}
+
+export interface ParsedOsPull {
+  image: string;
+  source: OsImageSource;
+  pullMs: number;
+  pulledBytes: number;
+  sizeBytes: number;
+}
+
+const OS_PULLED = /^Successfully pulled OS image "((?:[^"\\]|\\.)*)" \((osImageURL|release)\) in (\S+)\. Bytes pulled: (\d+)\. Image size: (\d+) bytes\.$/;
+
+/** An OS-image `Pulled` message, parsed; undefined for any other message. */
+export function parseOsImagePulledMessage(message: string): ParsedOsPull | undefined {
+  const m = OS_PULLED.exec(message.trim());
+  if (!m) return undefined;
+  const pullMs = parseGoDuration(m[3]!);
+  if (pullMs === undefined) return undefined;
+  return { image: JSON.parse(`"${m[1]}"`) as string, source: m[2] as OsImageSource, pullMs, pulledBytes: Number(m[4]), sizeBytes: Number(m[5]) };
+}

@@ -88,4 +88,9 @@ export interface Target {
   leftovers?(): Promise<string[] | undefined>;
   /** Watch the objects of a set that someone else applies or removes. */
   follow?(set: ArtifactSet): Promise<void>;
+  /**
+   * Read, at the end of each scenario, what only the end of it can say (lab: the registry
+   * storage the row's images use so far), recorded through the target's emit.
+   */
+  afterScenario?(): Promise<void>;
 }

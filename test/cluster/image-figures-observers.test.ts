@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildEvents, clusterEventEvents, machineOSBuildEvents } from '../../src/targets/cluster/observers.js';
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
-import { alreadyPresentMessage, goDuration, parseGoDuration, parsePulledMessage, pulledMessage } from '../../src/targets/image-pulled-event.js';
+import { alreadyPresentMessage, goDuration, osImagePulledMessage, parseGoDuration, parseOsImagePulledMessage, parsePulledMessage, pulledMessage } from '../../src/targets/image-pulled-event.js';
+import { NodeOsBlobs } from '../../src/targets/lab/control-plane/api-controllers/mco/os-pulls.js';
 import { BUILD_HOST_FIGURES, buildHostFigures, readBuildHostFigures } from '../../src/targets/lab/images/build-host-figures.js';
 
 const o = (x: object) => x as unknown as WatchObject & never;
@@ -44,6 +45,53 @@ describe('the kubelet Pulled Event', () => {
     ]);
     expect(clusterEventEvents('ADDED', event(alreadyPresentMessage('quay.io/x/y:1')))).toEqual([]);
     expect(clusterEventEvents('MODIFIED', event('Successfully pulled image "a" in 1s (1s including waiting). Image size: 1 bytes.'))).toEqual([]);
+  });
+});
+
+describe("the machine-config daemon's OS-image Pulled Event on a Node", () => {
+  const layered = '127.0.0.1:5000/kmodlab/simple-kmod-layered@sha256:9f1e';
+  // As the lab's daemon records it (mco/daemon.ts): namespace default, the Node as involved object.
+  const nodeEvent = (message: string, type = 'Normal') =>
+    o({
+      metadata: { name: 'node-0.18a2f', namespace: 'default' },
+      involvedObject: { kind: 'Node', name: 'node-0', uid: 'node-0' },
+      type,
+      reason: 'Pulled',
+      message,
+      source: { component: 'machine-config-daemon', host: 'node-0' },
+      reportingInstance: 'node-0',
+    });
+
+  it('wording round-trips: image, whose, pull time, bytes fetched, image size', () => {
+    const m = osImagePulledMessage(layered, 4_250.9, 1_234_567, 312_000_000, 'osImageURL');
+    expect(m).toBe(`Successfully pulled OS image "${layered}" (osImageURL) in 4.25s. Bytes pulled: 1234567. Image size: 312000000 bytes.`);
+    expect(parseOsImagePulledMessage(m)).toEqual({ image: layered, source: 'osImageURL', pullMs: 4_250, pulledBytes: 1_234_567, sizeBytes: 312_000_000 });
+    // Neither wording is taken for the other.
+    expect(parseOsImagePulledMessage(pulledMessage('a', 1, 1, 1))).toBeUndefined();
+    expect(parsePulledMessage(m)).toBeUndefined();
+  });
+
+  it('→ an image-pull on that node with the bytes it fetched, saying whose image it was', () => {
+    expect(clusterEventEvents('ADDED', nodeEvent(osImagePulledMessage(layered, 4_000, 1_234_567, 312_000_000, 'osImageURL')))).toEqual([
+      ['image-pull', { image: layered, bytes: 1_234_567, pullMs: 4_000, imageBytes: 312_000_000, osImage: 'osImageURL' }, 'node-0'],
+    ]);
+    expect(clusterEventEvents('ADDED', nodeEvent(osImagePulledMessage('reg/node-os@sha256:2', 9_000, 300_000_000, 300_000_000, 'release')))[0]![1]).toMatchObject({ osImage: 'release', bytes: 300_000_000 });
+    // Seen again (a resync) or another Node Event: nothing.
+    expect(clusterEventEvents('MODIFIED', nodeEvent(osImagePulledMessage(layered, 1, 1, 1, 'osImageURL')))).toEqual([]);
+    expect(clusterEventEvents('ADDED', nodeEvent('Node node-0 status is now: NodeReady'))).toEqual([]);
+  });
+
+  it('a node fetches only the blobs it does not hold, each digest once', () => {
+    const base = { digest: 'sha256:base', mediaType: '', sizeBytes: 310_001_000, configDigest: 'sha256:c0', layers: [{ digest: 'sha256:l1', size: 300_000_000 }, { digest: 'sha256:l2', size: 10_000_000 }] };
+    const layeredImage = { digest: 'sha256:lay', mediaType: '', sizeBytes: 310_501_500, configDigest: 'sha256:c1', layers: [...base.layers, { digest: 'sha256:drv', size: 500_000 }] };
+    const node = new NodeOsBlobs();
+    node.hold(base);
+    // The layered image's own layer and config (1 500 bytes) only.
+    expect(node.pull(layeredImage)).toEqual({ pulledBytes: 501_500, sizeBytes: 310_501_500 });
+    expect(node.pull(layeredImage)).toBeUndefined();
+    expect(node.pull(base)).toBeUndefined();
+    // A node that holds nothing yet fetches the whole image.
+    expect(new NodeOsBlobs().pull(layeredImage)).toEqual({ pulledBytes: 310_501_500, sizeBytes: 310_501_500 });
   });
 });
 

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
+import { parseOsImagePulledMessage } from '../../src/targets/image-pulled-event.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
 import { labAvailability, primaryKernel, skipReason } from './helpers.js';
@@ -213,6 +214,17 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     const n = await node();
     expect(n.status.nodeInfo.kernelVersion).toBe(kernel!.kver);
     expect(n.status.nodeInfo.bootID).not.toBe(boot); // rolled out with a reboot
+    // The daemon's pull of the layered image is a Pulled Event on the Node, once, with the
+    // blobs the node did not hold: the layered image's own layers, not its base image's.
+    const events = await json<{ items: Array<{ reason?: string; message?: string; involvedObject?: { kind?: string; name?: string } }> }>('events', '-n', 'default');
+    const pulls = events.items.filter((e) => e.reason === 'Pulled' && e.involvedObject?.kind === 'Node' && e.involvedObject.name === n.metadata.name).flatMap((e) => {
+      const p = parseOsImagePulledMessage(e.message ?? '');
+      return p && p.image === `${repo}@${digest}` ? [p] : [];
+    });
+    expect(pulls).toHaveLength(1);
+    expect(pulls[0]).toMatchObject({ source: 'osImageURL' });
+    expect(pulls[0]!.pulledBytes).toBeGreaterThan(0);
+    expect(pulls[0]!.pulledBytes).toBeLessThan(pulls[0]!.sizeBytes);
     // Loaded at boot by the image's modules-load.d entry, as the guest's console shows.
     expect(readFileSync(path.join(dir, 'cache', 'lab-api', 'nodes', `${n.metadata.name}.console.log`), 'utf8')).toContain('modules-load.d: loaded simple_kmod');
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeReports } from '../../src/report/write.js';
+import { formatBytes, formatMs } from '../../src/report/format.js';
 import { FIXED_NOW, FIXTURES, reportFixture } from './support.js';
 
 const complete = reportFixture('complete');
@@ -53,8 +54,8 @@ describe('summary of the complete run', () => {
     ['dtk', 'memory', /^1\.\d\d MB$/],
     // The upgrade itself reboots the node (no baseline in this fixture: as measured).
     ['kmm', 'upgrade', /^yes, automatic, [\d.]+ s, 1 reboot$/],
-    // The lab emulates KMM's operator: nothing resident to sample, and the cell says so.
-    ['kmm', 'resources', /^resident: not measured; build [\d.]+ s$/],
+    // The lab emulates KMM's operator: nothing resident to sample, said in a footnote; the cell is the build.
+    ['kmm', 'resources', /^build [\d.]+ s$/],
     ['kmm', 'uninstall', /^yes, [\d.]+ s(, nothing left)?$/],
   ])('%s %s', (method, id, re) => expect(cell(complete, method, id).text).toMatch(re));
 
@@ -67,6 +68,8 @@ describe('summary of the complete run', () => {
       // The fixture's builds are bare makes and its pods record no pulls: said in footnotes, not in the cell.
       expect.stringMatching(/^kmm: image not measured: no build recorded its image/),
       expect.stringMatching(/^kmm: image bytes pulled not measured: no image pull recorded/),
+      // Recorded before the lab read its registry after each scenario.
+      expect.stringMatching(/^kmm: registry storage used not measured: no registry storage recorded in this scenario/),
     ]);
   });
 
@@ -142,19 +145,93 @@ describe('a failed build shows how long it ran before it failed', () => {
 });
 
 describe('image figures of a method show in its resources cell', () => {
-  it('"image 12.0 MB, 3 layers; pulled …/node", bytes pushed and each node\'s pull in footnotes', () => {
-    const r = variantOf('complete', (events) => {
+  /** The complete run with dtk's day-2 build an image build, its pull by node-0 and the registry read after it. */
+  const withImage = (extra: { storage?: boolean; pulls?: Array<[string, number]> } = {}) =>
+    variantOf('complete', (events) => {
       const at = events.findIndex((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2');
       const b = events[at]!;
-      b.data = { ...b.data, cached: false, wallMs: 20_000, imageBytes: 12_000_000, layers: 3, bytesPushed: 1_500_000 };
-      const pull = { ...b, kind: 'image-pull', node: 'node-0', data: { image: 'reg/dtk@sha256:1', bytes: 12_000_000 } };
-      return [...events.slice(0, at + 1), pull, ...events.slice(at + 1)];
+      b.data = { ...b.data, cached: false, wallMs: 20_000, userCpuMs: 9_000, systemCpuMs: 3_000, peakRssBytes: 210_000_000, imageBytes: 12_000_000, layers: 3, bytesPushed: 1_500_000 };
+      const pulls = (extra.pulls ?? [['node-0', 12_000_000]]).map(([node, bytes]) => ({ ...b, kind: 'image-pull', node, data: { image: 'reg/dtk@sha256:1', bytes } }));
+      const storage = extra.storage ? [{ ...b, kind: 'registry-storage', data: { bytes: 1_400_000, blobs: 2, images: ['reg/dtk@sha256:1'] } }] : [];
+      const nodes = [...new Set([...(events[0]!.data.nodes as string[]), ...pulls.map((p) => p.node)])];
+      const start = { ...events[0]!, data: { ...events[0]!.data, nodes } };
+      return [start, ...events.slice(1, at + 1), ...pulls, ...storage, ...events.slice(at + 1)];
     });
+
+  it('"build … · 12.0 MB img · 12.0 MB/node"; layers, bytes pushed and each node\'s pull in footnotes', () => {
+    const r = withImage();
     const c = r.report.summary.rows.find((x) => x.method === 'dtk')!.cells[1]!;
-    expect(c.text).toMatch(/; build [\d.]+ s; image 12\.0 MB, 3 layers; pulled 12\.0 MB\/node$/);
+    expect(c.text).toMatch(/^build [\d.]+ s · 12\.0 MB img · 12\.0 MB\/node$/);
     const notes = c.notes.map((n) => r.report.summary.footnotes[n - 1]);
     expect(notes).toContain('dtk: image (day2): 12.0 MB as the registry stores it, 3 layers; 1.50 MB pushed');
     expect(notes).toContainEqual(expect.stringMatching(/^dtk: image bytes pulled per node \(day2\): node-0 12\.0 MB; /));
+  });
+
+  it('details keep every figure: resident, build CPU and peak RSS, layers, bytes pushed, per-node pulls, registry storage', () => {
+    const r = withImage({ storage: true });
+    const c = r.report.summary.rows.find((x) => x.method === 'dtk')!.cells[1]!;
+    expect(c.text.length).toBeLessThanOrEqual(48);
+    const notes = c.notes.map((n) => r.report.summary.footnotes[n - 1]!).join('\n');
+    const day2 = r.report.results.find((x) => x.method === 'dtk' && x.scenario === 'day2')!;
+    const fig = (m: string) => {
+      const v = day2.metrics[m];
+      expect(v && 'value' in v, m).toBe(true);
+      return (v as { value: number }).value;
+    };
+    // Each figure the cell leaves out is in a footnote, written as the report writes it.
+    expect(notes).toContain(`${formatMs(fig('buildWallMs'))} wall`);
+    expect(notes).toContain(`${formatMs(fig('buildCpuMs'))} CPU`);
+    expect(notes).toContain(`${formatBytes(fig('buildPeakRssBytes'))} peak RSS`);
+    expect(notes).toContain(`${formatBytes(fig('buildImageBytes'))} as the registry stores it, ${fig('buildImageLayers')} layers`);
+    expect(notes).toContain(`${formatBytes(fig('buildBytesPushed'))} pushed`);
+    expect(notes).toContain(`node-0 ${formatBytes(fig('imagePulledBytesPerNode'))}`);
+    expect(notes).toMatch(new RegExp(`registry storage used \\(after day2\\): ${formatBytes(fig('registryStorageBytes')).replace('.', '\\.')} of blobs beyond the release images \\(2 blobs of 1 image\\)`));
+    expect(notes).toMatch(/^dtk: resident \(day2\): driver-container, [\d.]+ % CPU$/m);
+    // And the cell's figures are the same ones.
+    expect(c.text).toContain(`build ${formatMs(fig('buildWallMs'))}`);
+    expect(c.text).toContain(`${formatBytes(fig('buildImageBytes'))} img`);
+  });
+
+  it('an uneven pull reads "≤ the most on one node", each node in the footnote', () => {
+    const r = withImage({ pulls: [['node-0', 12_000_000], ['node-1', 3_000_000]] });
+    const c = r.report.summary.rows.find((x) => x.method === 'dtk')!.cells[1]!;
+    expect(c.text).toMatch(/ · ≤12\.0 MB\/node$/);
+    expect(c.notes.map((n) => r.report.summary.footnotes[n - 1])).toContainEqual(expect.stringMatching(/^dtk: image bytes pulled per node \(day2\): node-0 12\.0 MB, node-1 3\.00 MB; /));
+  });
+
+  it('a cluster run says why registry storage is not measured', () => {
+    const r = variantOf('complete', (events) => events.map((e) => (e.kind === 'run-start' ? { ...e, data: { ...e.data, target: 'cluster', targetLabel: 'cluster (test)' } } : e)));
+    const day2 = r.report.results.find((x) => x.method === 'dtk' && x.scenario === 'day2')!;
+    expect(day2.metrics['registryStorageBytes']).toEqual({ notMeasured: expect.stringMatching(/^kmodlab does not read a cluster registry’s storage/) });
+    expect(r.report.summary.footnotes).toContainEqual(expect.stringMatching(/^dtk: registry storage used not measured: kmodlab does not read a cluster registry’s storage/));
+  });
+});
+
+describe("a layered OS image's pull counts for layering; the release's own does not", () => {
+  it('the daemon\'s OS-image pull is layering\'s bytes pulled per node', () => {
+    const r = variantOf('complete', (events) => {
+      const at = events.findIndex((e) => e.kind === 'apply' && e.method === 'layering' && e.scenario === 'day2');
+      const e = events[at]!;
+      const pull = (image: string, bytes: number, osImage: string) => ({ ...e, kind: 'image-pull', node: 'node-0', data: { image, bytes, imageBytes: 300_000_000, osImage } });
+      return [...events.slice(0, at + 1), pull('reg/layered@sha256:1', 2_500_000, 'osImageURL'), pull('reg/node-os@sha256:2', 300_000_000, 'release'), ...events.slice(at + 1)];
+    });
+    const day2 = r.report.results.find((x) => x.method === 'layering' && x.scenario === 'day2')!;
+    expect(day2.metrics['imagePulledBytesPerNode']).toMatchObject({ value: 2_500_000 });
+    expect(r.report.summary.rows.find((x) => x.method === 'layering')!.cells[1]!.text).toMatch(/ · 2\.50 MB\/node$/);
+  });
+});
+
+describe('every recorded run keeps its resources cells short', () => {
+  it.each(['complete', 'interrupted', 'lab-recorded', 'lab-baseline', 'lab-default'] as const)('%s: every resources cell ≤ 48 characters, with footnotes', (name) => {
+    const r = reportFixture(name);
+    const at = r.report.summary.columnIds.indexOf('resources');
+    expect(at).toBeGreaterThan(0);
+    for (const row of r.report.summary.rows) {
+      const c = row.cells[at]!;
+      expect(c.text.length, `${row.method}: ${c.text}`).toBeLessThanOrEqual(48);
+      expect(c.text).not.toMatch(/;/);
+      expect(c.notes.length).toBeGreaterThan(0);
+    }
   });
 });
 
@@ -201,7 +278,7 @@ describe('summary of the interrupted run (killed during dtk upgrade)', () => {
     const kmm = interrupted.report.summary.rows.find((x) => x.method === 'kmm')!.cells;
     for (const c of kmm.slice(2, -1)) expect(c.text).toBe('not measured');
     expect(notesOf(interrupted, 'kmm', 'day1')).toEqual(['kmm, day1: not measured: run interrupted before this scenario']);
-    expect(kmm[1]!.text).toBe('resident: not measured; build: not measured');
+    expect(kmm[1]!.text).toBe('build not measured');
     for (const r of interrupted.report.results.filter((x) => x.method === 'kmm')) {
       expect(r.status).toBe('not-run');
       for (const m of Object.values(r.metrics)) expect('notMeasured' in m).toBe(true);

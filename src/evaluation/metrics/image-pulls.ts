@@ -5,6 +5,9 @@
  * recreated) finds its layers there and transfers next to nothing, while the Event repeats
  * the full size. Images that share layers are each counted whole — the Event does not say
  * what was already on the node — so the figure is an upper bound of the bytes transferred.
+ * OS images the machine-config daemon pulled count with the blobs the node fetched; the
+ * release's own OS image (every node pulls it on an upgrade, with any method or none) is not
+ * the method's and is left out.
  */
 import { unavailable, type ScenarioContext } from './context.js';
 import { measured, notMeasured, type Measured } from './measured.js';
@@ -24,7 +27,7 @@ export function imagePulls(ctx: ScenarioContext): ImagePull[] {
   for (const e of eventsOf(ctx.seg, 'image-pull')) {
     const image = String(e.data['image']);
     const bytes = e.data['bytes'];
-    if (!e.node || typeof bytes !== 'number' || seen.has(`${e.node} ${image}`)) continue;
+    if (!e.node || typeof bytes !== 'number' || e.data['osImage'] === 'release' || seen.has(`${e.node} ${image}`)) continue;
     seen.add(`${e.node} ${image}`);
     out.push({ line: e.line, node: e.node, image, bytes });
   }
@@ -32,7 +35,7 @@ export function imagePulls(ctx: ScenarioContext): ImagePull[] {
 }
 
 const NONE =
-  'no image pull recorded: no kubelet Pulled Event with an image size in the method’s namespaces (images already present pull nothing; an OS image is pulled by the machine-config daemon, which records no size)';
+  'no image pull recorded: no Pulled Event with a size — the kubelet’s in the method’s namespaces, or an OS image’s on a Node (images already present pull nothing; a cluster’s machine-config daemon records no OS-image pull)';
 
 /** Bytes the node pulled in this scenario. */
 export function nodeImagePulledBytes(ctx: ScenarioContext, node: string): Measured<number> {

@@ -28,6 +28,7 @@ import { operatorInstall } from './operator-install.js';
 import { isMeasured, measured, notMeasured, type Measured, type Scalar } from './measured.js';
 import { moduleCoreSize, moduleSigned, moduleTaint } from './module-info.js';
 import { podRestarts } from './pods.js';
+import { registryStorage } from './registry-storage.js';
 import { nodesLeftOnOldRelease } from './releases.js';
 import { componentUsage, cpuShare, memoryBytes, nodeCpuShare, nodeMemory, type ComponentUsage } from './resources.js';
 import type { SegmentStatus } from './segments.js';
@@ -77,6 +78,7 @@ const DERIVE: Record<string, Deriver> = {
   buildImageLayers: (c) => builtImage(c, 'layers'),
   buildBytesPushed: (c) => buildFigure(c, 'bytesPushed'),
   imagePulledBytesPerNode,
+  registryStorageBytes: registryStorage,
   memoryBytes,
   cpuShare,
   moduleCoreSizeBytes: moduleCoreSize,

@@ -10,7 +10,7 @@ import type { WatchEventType, WatchObject } from './watch.js';
 import { z } from 'zod';
 import { MODULE_DEPENDENCIES, ModuleDependencySchema, type ModuleDependency } from '../lab/driver-builds/module-dependencies.js';
 import { readBuildHostFigures } from '../lab/images/build-host-figures.js';
-import { parsePulledMessage, PULLED_REASON } from '../image-pulled-event.js';
+import { parseOsImagePulledMessage, parsePulledMessage, PULLED_REASON } from '../image-pulled-event.js';
 import { readJsonAnnotation } from '../json-annotation.js';
 
 export type Emitted = [EventKind, Record<string, unknown>, string?];
@@ -384,10 +384,19 @@ type KEvent = WatchObject & {
 /**
  * Core events: Warnings, as progress notes on the timeline; the kubelet's `Pulled` after an
  * actual pull (image-pulled-event.ts), as an `image-pull` on its node with the image size the
- * runtime reported — "already present" Events pulled nothing and are not counted.
+ * runtime reported — "already present" Events pulled nothing and are not counted; the lab
+ * machine-config daemon's `Pulled` on a Node, as an `image-pull` of that OS image with the
+ * bytes the node fetched (`osImage`: whose image it was, the method's or the release's).
  */
 export function clusterEventEvents(type: WatchEventType, e: KEvent): Emitted[] {
   if (type !== 'ADDED') return [];
+  if (e.type === 'Normal' && e.reason === PULLED_REASON && e.involvedObject?.kind === 'Node') {
+    // An OS image the node's machine-config daemon pulled (the lab's; a cluster's MCD records none).
+    const os = parseOsImagePulledMessage(e.message ?? '');
+    const node = e.involvedObject.name ?? e.source?.host;
+    if (!os || !node) return [];
+    return [['image-pull', { image: os.image, bytes: os.pulledBytes, pullMs: os.pullMs, imageBytes: os.sizeBytes, osImage: os.source }, node]];
+  }
   if (e.type === 'Normal' && e.reason === PULLED_REASON) {
     const pull = parsePulledMessage(e.message ?? '');
     const node = e.source?.host ?? e.reportingInstance;

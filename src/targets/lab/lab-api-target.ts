@@ -28,7 +28,7 @@ import { manualStepsOf } from '../../artifacts/manual-steps.js';
 import type { LoadedDriver } from '../../driver/load.js';
 import type { RenderOptionsInput } from '../../methods/method.js';
 import { UserError } from '../../errors.js';
-import type { RowId, ScenarioId } from '../../evaluation/events.js';
+import { BASELINE, type RowId, type ScenarioId } from '../../evaluation/events.js';
 import type { Release } from '../../release/release.js';
 import { resolveRelease } from '../../release/resolve.js';
 import { ClusterTarget, type ScenarioSupport } from '../cluster/cluster-target.js';
@@ -38,6 +38,8 @@ import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.j
 import { labReleaseInfoFor } from './images/lab-release.js';
 import { labOffClusterBuild } from './images/off-cluster-hook.js';
 import { openRegistry, type LabRegistry } from './images/registry.js';
+import { registryManifests, registryStorageOf } from './images/registry-storage.js';
+import { labImageRef } from './control-plane/api-controllers/machineosconfig.js';
 import { labReleaseVersion } from './images/release-info.js';
 import type { LabKernel } from './kernels/catalog.js';
 import { LAB_POD_TIMING } from './kubelet/pod-manager.js';
@@ -120,11 +122,21 @@ export class LabApiTarget implements Target {
   /** True when this target started the running lab (and may stop or restart it). */
   private startedLab = false;
 
+  /** The images the current row's builds pushed (digest references in the lab registry). */
+  private rowImages: string[] = [];
+  /** opts.emit, noting the images builds report (for the registry storage they use). */
+  private readonly emit: TargetEmit;
+
   private constructor(
     private readonly opts: LabApiTargetOptions,
     private readonly labReleases: LabReleases,
     private readonly registry: LabRegistry,
-  ) {}
+  ) {
+    this.emit = (kind, data, node) => {
+      if (kind === 'build' && data['ok'] === true && typeof data['image'] === 'string') this.rowImages.push(labImageRef(data['image'], registry.prefix));
+      opts.emit(kind, data, node);
+    };
+  }
 
   /** Reads the lab releases of the chosen kernels (their images must be set up: `kmodlab lab setup`). */
   static async create(opts: LabApiTargetOptions): Promise<LabApiTarget> {
@@ -209,7 +221,7 @@ export class LabApiTarget implements Target {
   private async up(kernel: string, manifests?: string): Promise<void> {
     const nodes = this.opts.nodes ?? 1;
     const args = ['--port', '0', '--nodes', String(nodes), '--memory', String(this.opts.memoryMB ?? 256), '--kernel', kernel, ...(manifests ? ['--manifests', manifests] : [])];
-    this.opts.emit('progress', { step: `lab up: the API and ${nodes} node(s) booting ${kernel}${manifests ? `, installer manifests from ${manifests}` : ''}` });
+    this.emit('progress', { step: `lab up: the API and ${nodes} node(s) booting ${kernel}${manifests ? `, installer manifests from ${manifests}` : ''}` });
     const state = await startLab(this.kubeconfig(), args, this.opts.upTimeoutMs ?? 60_000 + 240_000);
     this.startedLab = true;
     // An interrupted run (Ctrl-C) does not reach close(): the lab it started goes with it.
@@ -233,6 +245,7 @@ export class LabApiTarget implements Target {
     if (!want) throw new Error('lab release without a kernel version');
     const previous = this.row;
     this.row = opts.row ?? this.row;
+    if (this.row !== previous) this.rowImages = [];
     if (opts.day1) return this.install(want, opts.release, opts.day1);
     // What the nodes run now, as the API reports it (an upgrade or a kernel switch moved
     // them); a lab installed with Day-1 manifests is never reused (they are not kmodlab's to
@@ -269,15 +282,15 @@ export class LabApiTarget implements Target {
       throw new UserError('day1 installs a fresh lab, but a lab someone started is already up', 'run `kmodlab lab down` first');
     }
     const src = this.opts.driver.sourceDir;
-    const built = src ? await labOffClusterBuild(rendered, this.opts.emit, { registry: this.registry, sourceDir: src }) : undefined;
+    const built = src ? await labOffClusterBuild(rendered, this.emit, { registry: this.registry, sourceDir: src }) : undefined;
     const set = built?.set ?? rendered;
     refusePlaceholders(set);
-    for (const s of manualStepsOf(set, 'day1', src)) this.opts.emit('manual-step', { ...s, performedBy: built?.performed.includes(s.command) ? 'kmodlab' : 'user' });
+    for (const s of manualStepsOf(set, 'day1', src)) this.emit('manual-step', { ...s, performedBy: built?.performed.includes(s.command) ? 'kmodlab' : 'user' });
     // The installer's openshift/ directory: the Day-1 files, flat, by their own names.
     const dir = path.join(this.opts.runDir, 'lab', `install-${String(++this.installs).padStart(2, '0')}`, 'openshift');
     mkdirSync(dir, { recursive: true });
     for (const f of set.files.filter((x) => x.phase === 'day1' && x.objects?.length)) writeFileSync(path.join(dir, path.basename(f.path)), artifactText(f));
-    this.opts.emit('apply', { objects: allObjects(set, 'day1').map((o) => `${o.kind}/${o.metadata.name}`), phase: 'day1' });
+    this.emit('apply', { objects: allObjects(set, 'day1').map((o) => `${o.kind}/${o.metadata.name}`), phase: 'day1' });
     await this.down();
     await this.up(kernel, dir);
     this.notReusable = true;
@@ -296,7 +309,7 @@ export class LabApiTarget implements Target {
       const src = this.opts.driver.sourceDir;
       this.cluster = await ClusterTarget.connect({
         kubeconfig: this.kubeconfig(),
-        emit: this.opts.emit,
+        emit: this.emit,
         driverSourceDir: this.opts.driver.sourceDir,
         ...(src ? { offClusterBuild: (set: ArtifactSet, emit: TargetEmit) => labOffClusterBuild(set, emit, { registry: this.registry, sourceDir: src }) } : {}),
         ...(this.labReleases.upgradeTo?.version ? { upgradeTo: this.labReleases.upgradeTo.version, confirmUpgrade: true } : {}),
@@ -353,6 +366,21 @@ export class LabApiTarget implements Target {
 
   observe(opts?: { modules?: boolean }): Promise<void> {
     return this.live().observe(opts);
+  }
+
+  /**
+   * The registry storage the row's images use beyond the lab release's images, read from
+   * the registry after each scenario (images/registry-storage.ts). The baseline builds nothing.
+   */
+  async afterScenario(): Promise<void> {
+    if (this.row === BASELINE) return;
+    const release = [this.labReleases.from, this.labReleases.upgradeTo, this.labReleases.realtime].flatMap((r) => (r ? [r.rhcosImage, r.driverToolkitImage, r.runtimeBaseImage] : [])).filter((x): x is string => !!x);
+    try {
+      const s = await registryStorageOf(this.rowImages, release, registryManifests(() => this.registry.insecure));
+      this.emit('registry-storage', { ...s });
+    } catch (e) {
+      this.emit('registry-storage', { bytes: 0, blobs: 0, images: [...new Set(this.rowImages)], error: (e as Error).message.split('\n')[0] });
+    }
   }
 
   leftovers(): Promise<string[] | undefined> {

@@ -96,7 +96,7 @@ export class MachineConfigController {
           return day1.bootImage(node, loadersOf(spec), kver, initramfs);
         }
       : undefined;
-    for (const n of o.nodes) this.daemons.set(n.name, new NodeDaemon({ kc: o.kc, informers: o.informers, insecure: o.insecure, log: o.log, localLayer }, n));
+    for (const n of o.nodes) this.daemons.set(n.name, new NodeDaemon({ kc: o.kc, informers: o.informers, insecure: o.insecure, log: o.log, localLayer, installedImage: o.release.baseOSContainerImage }, n));
   }
 
   async start(): Promise<void> {

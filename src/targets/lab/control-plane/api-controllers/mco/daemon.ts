@@ -21,6 +21,10 @@ import type { SharedInformers } from '../../informers.js';
 import { PATHS } from '../../informers.js';
 import { ANN, type DaemonState } from './pool-status.js';
 import { bootable, type ResolvedOs } from './os-target.js';
+import { inspectManifest } from '../../../images/registry-client.js';
+import { osImagePulledMessage, PULLED_REASON } from '../../../../image-pulled-event.js';
+import { NodeOsBlobs } from './os-pulls.js';
+import { rfc3339 } from '../../kube-time.js';
 
 export interface DaemonDeps {
   kc: KubeConfig;
@@ -35,6 +39,8 @@ export interface DaemonDeps {
    * image, day1-loader.ts); `initramfs` when there are none.
    */
   localLayer?: (node: string, config: string, kver: string, initramfs: string) => Promise<string>;
+  /** The OS image the node was installed with (what it holds before any pull). */
+  installedImage?: string;
 }
 
 const ownedByDaemonSet = (p: V1Pod) => (p.metadata?.ownerReferences ?? []).some((r) => r.kind === 'DaemonSet' && r.controller);
@@ -42,6 +48,8 @@ const ownedByDaemonSet = (p: V1Pod) => (p.metadata?.ownerReferences ?? []).some(
 export class NodeDaemon {
   private readonly core: CoreV1Api;
   private readonly merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  private readonly blobs = new NodeOsBlobs();
+  private installedHeld = false;
 
   constructor(
     private readonly d: DaemonDeps,
@@ -92,8 +100,10 @@ export class NodeDaemon {
     if (!o.retry) await this.setState('Working');
     try {
       await this.drain(desired);
+      const t0 = performance.now();
       const os = await resolve();
       const image = await bootable(os, this.d.insecure);
+      await this.recordPull(os, performance.now() - t0);
       await this.alive();
       this.d.log?.(`machine-config: ${this.name}: rebooting into ${os.digestRef} (${os.why}, kernel ${os.kver})`);
       const initramfs = (await this.d.localLayer?.(this.name, desired, os.kver, image.initramfs)) ?? image.initramfs;
@@ -110,6 +120,46 @@ export class NodeDaemon {
       this.d.log?.(`machine-config: ${this.name}: Degraded: ${error}`);
       await this.setState('Degraded', error).catch(() => undefined);
       return { error };
+    }
+  }
+
+  /**
+   * The pull of the OS image the node boots next, as a `Pulled` Event on the Node with the
+   * bytes it fetched — once per digest on this node (os-pulls.ts). Best effort: a figure
+   * that cannot be read is a log line, never a failed update.
+   */
+  async recordPull(os: ResolvedOs, ms: number): Promise<void> {
+    try {
+      if (!this.installedHeld) {
+        this.installedHeld = true;
+        const installed = this.d.installedImage ? await inspectManifest(this.d.installedImage, this.d.insecure(this.d.installedImage)) : undefined;
+        if (installed) this.blobs.hold(installed);
+      }
+      const manifest = await inspectManifest(os.digestRef, this.d.insecure(os.digestRef));
+      const pull = manifest && this.blobs.pull(manifest);
+      if (!pull) return;
+      const message = osImagePulledMessage(os.digestRef, ms, pull.pulledBytes, pull.sizeBytes, os.why === 'osImageURL' ? 'osImageURL' : 'release');
+      this.d.log?.(`machine-config: ${this.name}: ${message}`);
+      const now = rfc3339();
+      await this.core.createNamespacedEvent({
+        namespace: 'default',
+        // As the kubelet's node Events (kubelet/node-agent.ts): RFC 3339 times, the Node as involved object.
+        body: {
+          metadata: { generateName: `${this.name}.`, namespace: 'default' },
+          involvedObject: { kind: 'Node', name: this.name, uid: this.name },
+          type: 'Normal',
+          reason: PULLED_REASON,
+          message,
+          source: { component: 'machine-config-daemon', host: this.name },
+          reportingComponent: 'machine-config-daemon',
+          reportingInstance: this.name,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        } as never,
+      });
+    } catch (e) {
+      this.d.log?.(`machine-config: ${this.name}: OS image pull not recorded: ${(e as Error).message.split('\n')[0]}`);
     }
   }
 
