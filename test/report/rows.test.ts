@@ -15,7 +15,7 @@ import { METHOD_ROW_IDS, methodRow } from '../../src/methods/rows.js';
 import { loadDriver } from '../../src/driver/load.js';
 import { REFERENCE_DRIVER_FILE } from '../../src/driver/reference.js';
 import { Recorder } from '../../src/evaluation/recorder.js';
-import { runEvaluation } from '../../src/evaluation/run-evaluation.js';
+import { runEvaluation, targetEmitter, type RecordingScope } from '../../src/evaluation/run-evaluation.js';
 import { SCENARIO_IDS } from '../../src/evaluation/events.js';
 import { readRun } from '../../src/evaluation/read-run.js';
 import { buildReport, measuredRow } from '../../src/report/build.js';
@@ -177,4 +177,28 @@ describe('rows: measured variant = features column', () => {
     expectFeaturesMatchRows(report);
     expect(Object.keys(FEATURE_KEYS).length).toBe(report.features.length);
   });
+});
+
+describe('figures a target reads at the end of each scenario', () => {
+  it('afterScenario is recorded in its scenario, before scenario-end, for methods; the registry storage figure comes from it', async () => {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'kmodlab-after-')), 'run');
+    const driver = await loadDriver(REFERENCE_DRIVER_FILE);
+    const recorder = new Recorder(dir);
+    const scope: RecordingScope = {};
+    const emit = targetEmitter(recorder, scope, 'lab');
+    let reads = 0;
+    class ReadsStorage extends NoNodesFakeTarget {
+      async afterScenario() {
+        reads++;
+        emit('registry-storage', { bytes: 1_000 * reads, blobs: 1, images: [`reg/x@sha256:${reads}`] });
+      }
+    }
+    await runEvaluation({ runId: 'after', target: new ReadsStorage(), recorder, driver: driver.spec, methods: ['dtk'], scenarios: ['day2', 'uninstall'], render: { pool: 'master' }, day1Registry: 'quay.io/example', steadyMs: 0, baseline: false }, scope);
+    recorder.close();
+    const run = readRun(dir);
+    const lines = run.events.filter((e) => e.kind === 'registry-storage' || e.kind === 'scenario-end').map((e) => `${e.kind} ${e.method}/${e.scenario}`);
+    expect(lines).toEqual(['registry-storage dtk/day2', 'scenario-end dtk/day2', 'registry-storage dtk/uninstall', 'scenario-end dtk/uninstall']);
+    const report = buildReport(run);
+    expect(report.results.find((r) => r.method === 'dtk' && r.scenario === 'day2')!.metrics['registryStorageBytes']).toMatchObject({ value: 1_000, note: '1 blob of 1 image' });
+  }, 60_000);
 });

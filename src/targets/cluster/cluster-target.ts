@@ -272,7 +272,7 @@ export class ClusterTarget implements Target {
     const nw = await this.startWatch('nodes', 'watch-nodes', NODES, {}, (type, obj, old) => nodeEvents(type, obj as never, old as never, this.outageSince(obj.metadata.name)));
     if (!nw) throw new UserError(`cannot list nodes on ${this.label}`, 'see `kmodlab rbac` for the role kmodlab needs');
     this.nodeWatch = nw;
-    // Node events (the kubelet's Rebooted, the lab's KernelMismatch) are recorded in `default`.
+    // Node events (the kubelet's Rebooted, the lab's KernelMismatch and its machine-config daemon's OS image Pulled) are recorded in `default`.
     await this.startWatch('events/default', 'watch-events', EVENTS, { namespace: 'default' }, (t, o) => clusterEventEvents(t, o as never));
     const cvRef = await this.serves('config.openshift.io/v1', 'ClusterVersion');
     if (cvRef) {
