@@ -148,8 +148,8 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     const message = String(fault?.data['message'] ?? '');
     expect(message).toMatch(/after the upgrade: the driver is not loaded on lab-node-0 and cannot change without another action \(lab-node-0: pod \S+ CrashLoopBackOff, \d+ restarts, with no build or rollout in progress\), seen after \d+ s/);
     const seenAfterS = Number(/seen after (\d+) s/.exec(message)?.[1]);
-    // The lab's grace window (30 s, its kubelet's back-off cap) after the crash loop is established, well short of the settle timeout.
-    expect(seenAfterS).toBeGreaterThanOrEqual(30);
+    // The lab's grace window (16 s, its kubelet's back-off after a third restart) after the crash loop is established, well short of the settle timeout.
+    expect(seenAfterS).toBeGreaterThanOrEqual(16);
     expect(seenAfterS).toBeLessThan(240);
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/^- dtk: fault `driver-not-loaded`: .*cannot change without another action \(.*CrashLoopBackOff.*\), seen after \d+ s/m);

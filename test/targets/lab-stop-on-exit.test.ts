@@ -5,8 +5,12 @@
  * nodes keep running after Ctrl-C.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stopOnExit } from '../../src/targets/lab/up/background.js';
+import { startLab, stopOnExit } from '../../src/targets/lab/up/background.js';
+import { labFiles } from '../../src/targets/lab/up/state.js';
 
 const alive = (pid: number) => {
   try {
@@ -39,5 +43,21 @@ describe('a lab started for a run stops when the run exits', () => {
     expect(process.listeners('exit').filter((l) => !b2.includes(l))).toHaveLength(0);
     expect(sent).toEqual([]);
     kept.kill('SIGKILL');
+  });
+
+  it('startLab hands the lab process pid over as soon as it is spawned, before readiness (a Ctrl-C while it boots stops it too)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kmodlab-startlab-'));
+    const saved = process.env.KMODLAB_CACHE;
+    process.env.KMODLAB_CACHE = dir;
+    try {
+      const seen: number[] = [];
+      // A lab process that never becomes ready (a bad argument): the pid is handed over anyway.
+      await expect(startLab(path.join(dir, 'kubeconfig'), ['--nodes', 'not-a-number'], 30_000, (pid) => seen.push(pid))).rejects.toThrow(/before it was ready|failed to start/);
+      expect(seen).toEqual([Number(readFileSync(labFiles().pidFile, 'utf8'))]);
+    } finally {
+      if (saved === undefined) delete process.env.KMODLAB_CACHE;
+      else process.env.KMODLAB_CACHE = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

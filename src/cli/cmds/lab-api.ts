@@ -15,7 +15,7 @@ import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { nodeApiFromKubeconfig } from '../../targets/lab/kubelet/node-api.js';
 import { ROLE_LABEL } from '../../targets/lab/node/provider.js';
 import { ovmfFiles, readCertificateDer } from '../../targets/lab/node/uefi.js';
-import { runningPid, startLab, stopLab } from '../../targets/lab/up/background.js';
+import { runningPid, startLab, stopLab, stopOnExit } from '../../targets/lab/up/background.js';
 import { readInstallManifests } from '../../targets/lab/up/install-manifests.js';
 import { alive, labFiles, readState } from '../../targets/lab/up/state.js';
 import type { CliIO } from '../output.js';
@@ -86,7 +86,17 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       // Boot under TCG on a loaded host is slow: allow 4 min per round of parallel boots; a UEFI
       // node boots slower still, and twice when it enrolls a MOK (node.ts enrollMok).
       const bootMs = flags.secureBoot ? (mokCerts.length ? 2 : 1) * 270_000 : 240_000;
-      const state = await startLab(out, args, 60_000 + (nodes > 0 ? bootMs : 0));
+      // Ctrl-C while the lab starts stops it (the command did not bring it up); once it
+      // is ready it is the user's, until `kmodlab lab down`.
+      let cancelStop: (() => void) | undefined;
+      const interrupted = () => process.exit(130);
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
+      const state = await startLab(out, args, 60_000 + (nodes > 0 ? bootMs : 0), (pid) => (cancelStop = stopOnExit(pid))).finally(() => {
+        process.off('SIGINT', interrupted);
+        process.off('SIGTERM', interrupted);
+      });
+      cancelStop?.();
       io.stderr(`lab up (pid ${state.supervisorPid}, API pid ${state.apiPid}); log: ${labFiles().logFile}\n`);
       for (const n of state.nodes) io.stderr(`  node ${n.name}: Ready, ${n.kernel}, QEMU pid ${n.qemuPid}\n`);
       io.stdout(`export KUBECONFIG=${out}\n`);

@@ -222,10 +222,12 @@ export class LabApiTarget implements Target {
     const nodes = this.opts.nodes ?? 1;
     const args = ['--port', '0', '--nodes', String(nodes), '--memory', String(this.opts.memoryMB ?? 256), '--kernel', kernel, ...(manifests ? ['--manifests', manifests] : [])];
     this.emit('progress', { step: `lab up: the API and ${nodes} node(s) booting ${kernel}${manifests ? `, installer manifests from ${manifests}` : ''}` });
-    const state = await startLab(this.kubeconfig(), args, this.opts.upTimeoutMs ?? 60_000 + 240_000);
+    // An interrupted run (Ctrl-C) does not reach close(): the lab it starts goes with it,
+    // from the moment it is spawned (a Ctrl-C while it boots included).
+    await startLab(this.kubeconfig(), args, this.opts.upTimeoutMs ?? 60_000 + 240_000, (pid) => {
+      this.cancelStopOnExit = stopOnExit(pid);
+    });
     this.startedLab = true;
-    // An interrupted run (Ctrl-C) does not reach close(): the lab it started goes with it.
-    this.cancelStopOnExit = stopOnExit(state.supervisorPid);
   }
   private cancelStopOnExit: (() => void) | undefined;
 

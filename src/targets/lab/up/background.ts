@@ -19,7 +19,12 @@ export function runningPid(): number | undefined {
   return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
 }
 
-export async function startLab(kubeconfigOut: string, args: string[], timeoutMs: number): Promise<LabState> {
+/**
+ * `onSpawn` gets the lab process's pid as soon as it exists, before it is ready: a run
+ * that registers its exit handler there stops the lab on a Ctrl-C during `lab up` too
+ * (registered after readiness, an interrupted start left the lab running).
+ */
+export async function startLab(kubeconfigOut: string, args: string[], timeoutMs: number, onSpawn?: (pid: number) => void): Promise<LabState> {
   const { pidFile, logFile, stateFile } = labFiles();
   rmSync(kubeconfigOut, { force: true });
   rmSync(stateFile, { force: true });
@@ -28,6 +33,7 @@ export async function startLab(kubeconfigOut: string, args: string[], timeoutMs:
   child.unref();
   const pid = child.pid!;
   writeFileSync(pidFile, `${pid}\n`);
+  onSpawn?.(pid);
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   const deadline = Date.now() + timeoutMs;
