@@ -215,7 +215,12 @@ function residentNote(r: Reader): void {
 function buildPart(r: Reader, parts: string[]): ScenarioId | undefined {
   // Build cost from the first scenario whose build did real work (later ones may be cache hits).
   const s = BUILD_ORDER.find((sc) => (r.result(sc)?.builds ?? []).some((b) => !b.cached));
-  const failed = s ? (r.result(s)?.builds ?? []).find((b) => !b.ok) : undefined;
+  const builds = s ? (r.result(s)?.builds ?? []) : [];
+  // A failed build followed by one that worked (a Build retriggered: dtk tracking's first
+  // build before its ImageStream resolves) is a footnote; the cell shows the one that worked.
+  const failed = builds.some((b) => b.ok) ? undefined : builds.find((b) => !b.ok);
+  const retried = builds.find((b) => !b.ok && b !== failed);
+  if (retried) r.note(`${r.method}: a driver build${retried.kver ? ` for ${retried.kver}` : ''} (${s}) failed${retried.wallMs !== undefined ? ` after ${formatMs(retried.wallMs)}` : ''} before one succeeded: ${retried.error ?? 'no error recorded'}`);
   if (failed) {
     // A failed build still cost its time: show how long it ran before failing.
     parts.push(failed.wallMs !== undefined ? `build failed after ${formatMs(failed.wallMs)}` : 'build failed');

@@ -132,6 +132,18 @@ describe('a failed build shows how long it ran before it failed', () => {
     expect(r.texts.md).toMatch(/dtk: build for \S+: failed after 2\.3 s \(build of simple-kmod/);
     expect(r.texts.md).not.toMatch(/did not record/);
   });
+  it('a failed build followed by one that worked (a retriggered Build): the cell shows the one that worked, the failure is a footnote', () => {
+    const r = variantOf('complete', (events) => {
+      const i = events.findIndex((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2');
+      const ok = events[i]!;
+      const failed = { ...ok, data: { kver: ok.data.kver, ok: false, cached: false, wallMs: 2000, error: 'Build Failed (ImageStream not resolved yet)' } };
+      return [...events.slice(0, i), failed, ...events.slice(i)].filter((e) => !(e.kind === 'build' && e.method === 'dtk' && e.scenario !== 'day2'));
+    });
+    const c = r.report.summary.rows.find((x) => x.method === 'dtk')!;
+    expect(c.cells[1]!.text).toMatch(/^build [\d.]+ m?s/);
+    expect(c.cells[1]!.text).not.toMatch(/failed/);
+    expect(c.cells[1]!.notes.map((n) => r.report.summary.footnotes[n - 1])).toContainEqual(expect.stringMatching(/failed after 2\.0 s before one succeeded: Build Failed \(ImageStream not resolved yet\)$/));
+  });
   it('a failed build that names no kernel (a MachineOSBuild) names none in its footnote', () => {
     const r = variantOf('complete', (events) => {
       const b = events.find((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2')!;
