@@ -136,7 +136,7 @@ describe('a failed build shows how long it ran before it failed', () => {
     const r = variantOf('complete', (events) => {
       const i = events.findIndex((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2');
       const ok = events[i]!;
-      const failed = { ...ok, data: { kver: ok.data.kver, ok: false, cached: false, wallMs: 2000, error: 'Build Failed (ImageStream not resolved yet)' } };
+      const failed: typeof ok = { ...ok, data: { kver: ok.data.kver, ok: false, cached: false, wallMs: 2000, error: 'Build Failed (ImageStream not resolved yet)' } };
       return [...events.slice(0, i), failed, ...events.slice(i)].filter((e) => !(e.kind === 'build' && e.method === 'dtk' && e.scenario !== 'day2'));
     });
     const c = r.report.summary.rows.find((x) => x.method === 'dtk')!;
