@@ -21,6 +21,7 @@ import { parseAllDocuments } from 'yaml';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import { kubectlBinary } from './api-server-helpers.js';
+import { buildAsBuildSh } from './layering-build-sh.js';
 import { labAvailability, pollUntil, primaryKernel, REPO, skipReason } from './helpers.js';
 import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
@@ -127,18 +128,8 @@ describe.skipIf(!ok)(`a driver with an in-tree dependency on kmodlab lab up${ok 
 
   it('layering: depmod in the OS image build indexes crc7, and the booted layered image loads both at boot', async () => {
     const out = await render('layering');
-    const buildSh = readFileSync(path.join(out, 'build.sh'), 'utf8');
-    const arg = (name: string) => new RegExp(`^${name}="\\$\\{${name}:-([^}]+)\\}"`, 'm').exec(buildSh)?.[1];
-    const [image, rhcos, dtk] = [arg('IMAGE'), arg('RHCOS_IMAGE'), arg('DTK_IMAGE')];
-    const context = /^context="\$\{1:-([^}]+)\}"/m.exec(buildSh)?.[1];
-    expect([image, rhcos, dtk, context].every(Boolean), 'build.sh names its image, base images and context').toBe(true);
-    // build.sh's podman build + push, with buildah (the lab's build tool), then the digest pinned into the MachineConfig.
-    const buildah = new Buildah();
-    const logFile = path.join(dir, 'layering-build.log');
-    await buildah.bud({ containerfile: path.join(out, 'Containerfile'), context: context!, tag: image!, buildArgs: { RHCOS_IMAGE: rhcos!, DTK_IMAGE: dtk! }, logFile, insecure: true });
-    const { digest } = await buildah.push(image!, image!, { insecure: true, logFile });
-    const mcFile = path.join(out, '00-machineconfig-master.yaml');
-    writeFileSync(mcFile, readFileSync(mcFile, 'utf8').replace(/^(\s*osImageURL:).*$/m, `$1 ${image!.replace(/:[^/:]+$/, '')}@${digest}`));
+    // build.sh's podman build + push, then the digest pinned into the MachineConfig.
+    const { machineConfig: mcFile } = await buildAsBuildSh(out, 'master', path.join(dir, 'layering-build.log'));
     const pool = async () => (await json('get', 'mcp', 'master')) as { spec: { configuration?: { name?: string } } };
     const start = (await pool()).spec.configuration!.name!;
     const a = await kubectl('apply', '-f', mcFile);

@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { chooseLabKernels } from '../../src/targets/lab/kernels/lab-releases.js';
 import { parseOsImagePulledMessage } from '../../src/targets/image-pulled-event.js';
-import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
+import { buildAsBuildSh } from './layering-build-sh.js';
 import { labAvailability, primaryKernel, skipReason } from './helpers.js';
 import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
@@ -192,20 +192,8 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     const out = path.join(dir, 'out');
     const r = await kmodlab('render', '--method', 'layering', '--pool', 'master', '--registry', h.registry.prefix, '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
     expect(r.code, r.stderr).toBe(0);
-    const buildSh = readFileSync(path.join(out, 'layering', 'build.sh'), 'utf8');
-    const arg = (name: string) => new RegExp(`^${name}="\\$\\{${name}:-([^}]+)\\}"`, 'm').exec(buildSh)?.[1];
-    const [image, rhcos, dtk] = [arg('IMAGE'), arg('RHCOS_IMAGE'), arg('DTK_IMAGE')];
-    const context = /^context="\$\{1:-([^}]+)\}"/m.exec(buildSh)?.[1];
-    expect([image, rhcos, dtk, context].every(Boolean), 'build.sh names its image, base images and context').toBe(true);
-    // build.sh's podman build + push, with buildah (the lab's build tool; podman is not installed here).
-    const buildah = new Buildah();
-    const logFile = path.join(dir, 'layering-build.log');
-    await buildah.bud({ containerfile: path.join(out, 'layering', 'Containerfile'), context: context!, tag: image!, buildArgs: { RHCOS_IMAGE: rhcos!, DTK_IMAGE: dtk! }, logFile, insecure: true });
-    const { digest } = await buildah.push(image!, image!, { insecure: true, logFile });
-    const repo = image!.replace(/:[^/:]+$/, '');
-    // build.sh pins the digest into the MachineConfig; then `kubectl apply` it.
-    const mcFile = path.join(out, 'layering', '00-machineconfig-master.yaml');
-    writeFileSync(mcFile, readFileSync(mcFile, 'utf8').replace(/^(\s*osImageURL:).*$/m, `$1 ${repo}@${digest}`));
+    // build.sh's podman build + push, then the digest pinned into the MachineConfig; then `kubectl apply` it.
+    const { repo, digest, machineConfig: mcFile } = await buildAsBuildSh(path.join(out, 'layering'), 'master', path.join(dir, 'layering-build.log'));
     const start = (await pool()).spec.configuration!.name!;
     const boot = (await node()).status.nodeInfo.bootID;
     const a = await kubectl('apply', '-f', mcFile);
