@@ -14,6 +14,8 @@ import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import { inspectManifest } from '../../src/targets/lab/images/registry-client.js';
 import { labImageRef } from '../../src/targets/lab/control-plane/api-controllers/machineosconfig.js';
+import { LAB_POD_TIMING } from '../../src/targets/lab/kubelet/pod-manager.js';
+import { CRASH_LOOP_RESTARTS } from '../../src/targets/cluster/settled.js';
 import { labAvailability, REPO, skipReason } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
@@ -148,8 +150,8 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     const message = String(fault?.data['message'] ?? '');
     expect(message).toMatch(/after the upgrade: the driver is not loaded on lab-node-0 and cannot change without another action \(lab-node-0: pod \S+ CrashLoopBackOff, \d+ restarts, with no build or rollout in progress\), seen after \d+ s/);
     const seenAfterS = Number(/seen after (\d+) s/.exec(message)?.[1]);
-    // The lab's grace window (16 s, its kubelet's back-off after a third restart) after the crash loop is established, well short of the settle timeout.
-    expect(seenAfterS).toBeGreaterThanOrEqual(16);
+    // The lab's grace window (its kubelet's back-off after a third restart) after the crash loop is established, well short of the settle timeout.
+    expect(seenAfterS).toBeGreaterThanOrEqual((LAB_POD_TIMING.backoffMs * 2 ** CRASH_LOOP_RESTARTS) / 1000);
     expect(seenAfterS).toBeLessThan(240);
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/^- dtk: fault `driver-not-loaded`: .*cannot change without another action \(.*CrashLoopBackOff.*\), seen after \d+ s/m);

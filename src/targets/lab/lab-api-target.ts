@@ -320,7 +320,7 @@ export class LabApiTarget implements Target {
         pollMs: poll,
         // The grace before a wait ends as settled, at the lab kubelet's scale: a container
         // seen crash-looping (CRASH_LOOP_RESTARTS restarts) is next tried after
-        // backoffMs·2^restarts (16 s; the back-off doubles from 2 s), so one more try falls
+        // backoffMs·2^restarts (8 s; the back-off doubles from 1 s), so one more try falls
         // inside the window; the lab's controllers resync every 5 s.
         settleGraceMs: LAB_POD_TIMING.backoffMs * 2 ** CRASH_LOOP_RESTARTS,
         readyzIntervalMs: 1_000,
