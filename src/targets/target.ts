@@ -84,6 +84,12 @@ export interface Target {
   readonly observesModules?: boolean;
   /** Observe-only: nothing is applied; scenarios `follow` what someone else applies. */
   readonly observeOnly?: boolean;
+  /**
+   * The kernel each node the method targets reports now (a Node's status.nodeInfo.kernelVersion):
+   * after a release change, a node still on its old kernel although the driver is loaded
+   * (an OS image that pins its own kernel) needs a person to rebuild and roll out again.
+   */
+  nodeKernels?(): Map<string, string>;
   /** What is left on the nodes of the driver and its delivery (after a removal); undefined: it cannot tell. */
   leftovers?(): Promise<string[] | undefined>;
   /** Watch the objects of a set that someone else applies or removes. */

@@ -81,6 +81,8 @@ describe('clean state before each scenario', () => {
     expect(cluster.api.all('MachineConfig')).toHaveLength(0);
     expect(cluster.api.get('machineconfiguration.openshift.io/v1', 'MachineConfigPool', 'worker')!['status'].configuration.name).toBe('rendered-worker-3');
     expect(events.some((e) => e.kind === 'progress' && /realtime kernel/.test(String(e.data['step'])))).toBe(true);
+    // The revert is a cleanup, not the scenario's removal: an uninstall measures from its own delete.
+    expect(events.filter((e) => e.kind === 'delete')).toEqual([expect.objectContaining({ data: { objects: [`MachineConfig/${realtimeMachineConfig('worker').metadata.name}`], cleanup: true } })]);
   });
 
   it('a module left loaded by the previous method is unloaded and verified gone', async () => {

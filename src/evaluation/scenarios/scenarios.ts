@@ -38,16 +38,34 @@ function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
     if (!(await waitForDriver(ctx, true, 'before the release change'))) throw new Error('the driver did not load before the release change');
     ctx.progress(`${why}: ${from.kernelVersion} → ${to.kernelVersion}`);
     ctx.record('progress', { step: `${why} start`, from: from.kernelVersion, to: to.kernelVersion });
+    const kernelsBefore = ctx.target.nodeKernels?.();
     await ctx.target.changeRelease(to, why);
     ctx.record('progress', { step: `${why} rollout done` });
     const restored = await waitForDriver(ctx, true, `after the ${why}`);
     if (restored) await sampleSteadyState(ctx);
-    else
+    const behind = nodesLeftBehind(kernelsBefore, ctx.target.nodeKernels?.(), to);
+    if (!restored)
       ctx.record('manual-step', {
         description: `the driver is not back after the ${why}: render the method's artifacts for ${to.kernelVersion} (new driver-toolkit and kernel) and apply them again`,
         automatic: false,
       });
+    else if (behind.length > 0)
+      ctx.record('manual-step', {
+        description: `the driver is loaded, but ${behind.join(', ')} did not move to ${to.kernelVersion ?? 'the realtime kernel'} with the ${why} (the method's OS image keeps its own kernel): render the method's artifacts for ${to.kernelVersion ?? 'the realtime kernel'}, rebuild the image and roll it out again`,
+        automatic: false,
+      });
   };
+}
+
+/**
+ * Targeted nodes whose kernel did not change with the release change although the release
+ * brings another (a layered OS image pins the kernel it was built on, so the MCO keeps it
+ * through an upgrade or a kernel switch). Compared with each node's own kernel before the
+ * change, so a release that names its kernel differently from the node is no false alarm.
+ */
+function nodesLeftBehind(before: Map<string, string> | undefined, after: Map<string, string> | undefined, to: { kernelVersion?: string }): string[] {
+  if (!before || !after) return [];
+  return [...after].filter(([node, k]) => k !== '' && k === before.get(node) && k !== to.kernelVersion).map(([node, k]) => `${node} (still on ${k})`);
 }
 
 /** Artifacts removed: is the module unloaded, does it take reboots, is anything left? */

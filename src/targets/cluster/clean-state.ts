@@ -51,7 +51,7 @@ export async function ensureCleanState(i: CleanStateInput): Promise<void> {
     const left = ref ? await i.client.get('kernel-switch', ref, mc.metadata.name).catch((e: unknown) => (e instanceof KubeApiError && e.status === 403 ? undefined : Promise.reject(e))) : undefined;
     if (left) {
       i.emit('progress', { step: `reverting the realtime kernel left by a previous scenario (MachineConfig/${mc.metadata.name}, pool ${i.pool})` });
-      await switchKernel({ client: i.client, emit: i.emit, label: i.label, pool: i.pool, realtime: false, pollMs: i.pollMs, timeoutMs: i.rolloutTimeoutMs });
+      await switchKernel({ client: i.client, emit: i.emit, label: i.label, pool: i.pool, realtime: false, cleanup: true, pollMs: i.pollMs, timeoutMs: i.rolloutTimeoutMs });
     }
     for (const [node, kver] of i.kernels()) if (isRealtimeKernel(kver)) problems.push(`${node} still runs the realtime kernel ${kver}`);
   }

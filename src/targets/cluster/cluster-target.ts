@@ -306,6 +306,11 @@ export class ClusterTarget implements Target {
     return this.targets ? all.filter((n) => this.targets!.includes(n)) : all;
   }
 
+  nodeKernels(): Map<string, string> {
+    const probed = new Set(this.probedNodes());
+    return new Map(this.nodeObjects().filter((n) => probed.has(n.metadata.name)).map((n) => [n.metadata.name, n.status?.nodeInfo?.kernelVersion ?? '']));
+  }
+
   /** The MachineConfigPool the methods render for and the kernel switch targets (see pool-choice.ts). */
   pool(): string {
     return this.poolChoice.pool;

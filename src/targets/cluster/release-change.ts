@@ -72,7 +72,12 @@ async function pools(c: Common): Promise<{ ref: ResourceRef; find: (name: string
   return { ref, find: async (name) => (await c.client.list('watch-machineconfigpools', ref)).items.find((x) => x.metadata.name === name) as Pool | undefined };
 }
 
-export async function switchKernel(c: Common & { pool: string; realtime: boolean; timeoutMs?: number }): Promise<void> {
+/**
+ * `cleanup`: the revert of a realtime kernel an earlier scenario left (clean-state.ts), not
+ * the scenario's own action: its delete event says so, so that it is never taken as an
+ * uninstall's removal (metrics/segments.ts findTrigger) and its reboot is not the method's.
+ */
+export async function switchKernel(c: Common & { pool: string; realtime: boolean; timeoutMs?: number; cleanup?: boolean }): Promise<void> {
   const mc = realtimeMachineConfig(c.pool);
   const { find } = await pools(c);
   const before = await find(c.pool);
@@ -84,7 +89,7 @@ export async function switchKernel(c: Common & { pool: string; realtime: boolean
     c.emit('apply', { objects: [`MachineConfig/${mc.metadata.name}`], kernelType: 'realtime', ...dry });
   } else {
     await c.client.delete('kernel-switch', mc, { waitMs: 60_000, pollMs: c.pollMs });
-    c.emit('delete', { objects: [`MachineConfig/${mc.metadata.name}`], ...dry });
+    c.emit('delete', { objects: [`MachineConfig/${mc.metadata.name}`], ...(c.cleanup ? { cleanup: true } : {}), ...dry });
   }
   if (c.client.dryRun) return;
   const timeoutMs = c.timeoutMs ?? 2 * 3600_000;

@@ -385,6 +385,10 @@ export class LabApiTarget implements Target {
     }
   }
 
+  nodeKernels(): Map<string, string> {
+    return this.live().nodeKernels();
+  }
+
   leftovers(): Promise<string[] | undefined> {
     return this.live().leftovers();
   }
