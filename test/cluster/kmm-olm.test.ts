@@ -14,7 +14,7 @@ import type { ArtifactSet } from '../../src/artifacts/artifact-set.js';
 import { ClusterTarget } from '../../src/targets/cluster/cluster-target.js';
 import type { EventKind } from '../../src/evaluation/events.js';
 import { KVER, startFakeCluster, type FakeCluster } from './fake-cluster.js';
-import { installFakeOlm, preinstalledKmm } from './fake-olm.js';
+import { installFakeOlm, KMM_MODULES, preinstalledKmm } from './fake-olm.js';
 import { FIXTURE_TOKEN, kubeconfigFor, until } from './helpers.js';
 
 let set: ArtifactSet;
@@ -59,6 +59,26 @@ describe('KMM through OLM (fake OLM)', () => {
     cluster.api.update(m.apiVersion, 'Module', m.metadata.name, m.metadata.namespace, (x) => (x['status'] = { moduleLoader: { availableNumber: 2, desiredNumber: 2, nodesMatchingSelectorNumber: 2 } }));
     await until(() => steps().some((s) => /KMM Module \S+: 2\/2 loader pods available/.test(s)), 3000, 'the Module status in the record');
     await target.remove(set);
+  });
+
+  it('Day 1: the operator the installer manifests subscribed to is still installing when the Module is applied: apply waits for its CSV and kind, then applies it', async () => {
+    const driver = (await loadDriver('drivers/simple-kmod/driver.yaml')).spec;
+    const day1 = renderMethods(driver, ReleaseSchema.parse({ version: '4.14.12', kernelVersion: KVER, sources: {} }), 'kmm', { day1: true, registry: 'quay.io/acme' })[0]!;
+    cluster = await startFakeCluster(FIXTURE_TOKEN, ['simple_kmod']);
+    installFakeOlm(cluster.api, { delayMs: 1_000 });
+    // The installer created the Day-1 manifests (operator namespace, OperatorGroup, Subscription) with the cluster.
+    const installed = day1.files.filter((f) => f.phase === 'day1').flatMap((f) => f.objects ?? []).filter((o) => o.kind !== 'MachineConfig');
+    expect(installed.map((o) => o.kind)).toContain('Subscription');
+    for (const o of installed) cluster.api.put(structuredClone(o) as never);
+    events = [];
+    const target = await connect();
+    await target.reset({ release: target.releases().from });
+    await target.follow(day1);
+    expect(cluster.api.unserved.has(KMM_MODULES), 'the Module kind is not served yet when the Module is applied').toBe(true);
+    await target.apply(day1);
+    const m = day1.files.flatMap((f) => f.objects ?? []).find((o) => o.kind === 'Module')!;
+    expect(cluster.api.get(m.apiVersion, 'Module', m.metadata.name, m.metadata.namespace)).toBeDefined();
+    expect(steps().some((s) => /kernel-module-management\.v2\.0\.0 Succeeded/.test(s))).toBe(true);
   });
 
   it("the source image KMM's build copies from: a recorded manual step, and whether the internal registry has it", async () => {

@@ -505,6 +505,10 @@ export class ClusterTarget implements Target {
   /** Watches the namespaces of a set (pods, builds, events): apply() calls it; --observe-only callers do. */
   async follow(set: ArtifactSet): Promise<void> {
     this.noteTargets(set);
+    // An operator installed with the cluster (Day-1 manifests) may still be installing
+    // when the Day-2 part of the set (KMM's Module) is applied: apply waits for its kinds.
+    const sub = allObjects(set, 'day1').find((o) => o.kind === 'Subscription' && o.apiVersion.startsWith('operators.coreos.com/'));
+    if (sub) this.day1Subscription = { name: sub.metadata.name, namespace: sub.metadata.namespace ?? this.client.defaultNamespace };
     const namespaces = namespacesOf(set);
     const builds = await this.serves('build.openshift.io/v1', 'Build');
     for (const ns of namespaces) {
@@ -525,6 +529,8 @@ export class ClusterTarget implements Target {
     if (this.o.observeOnly) this.startWindow();
   }
 
+  /** The Subscription the Day-1 manifests installed (follow()), for apply()'s OLM steps. */
+  private day1Subscription: { name: string; namespace: string } | undefined;
   /** The followed set loads the driver with pods (DaemonSet, KMM Module), not with the OS image. */
   private podDelivered = false;
   /** The followed set's DaemonSets, when they are its only way to deliver the driver (daemonset-status.ts). */
@@ -597,7 +603,7 @@ export class ClusterTarget implements Target {
     for (const [from, to] of dryNs.substitutes) {
       this.o.emit('progress', { step: `--dry-run=server: namespace ${from} does not exist (its creation is a dry run too), so the server refuses objects in it; they are validated in ${to === undefined ? 'no namespace (none of the kubeconfig namespace or default exists): reported as would-create, not validated' : `namespace ${to}`}` });
     }
-    const olm = new OlmSteps(this.client, this.ledger, { timeoutMs: this.o.operatorTimeoutMs ?? 20 * 60_000, pollMs: this.o.pollMs ?? 5_000, say: (step) => this.o.emit('progress', { step }) });
+    const olm = new OlmSteps(this.client, this.ledger, { timeoutMs: this.o.operatorTimeoutMs ?? 20 * 60_000, pollMs: this.o.pollMs ?? 5_000, say: (step) => this.o.emit('progress', { step }) }, this.day1Subscription);
     for (const obj of objects) {
       const sent = dryNs.placed(obj);
       applied.push(`${obj.kind}/${obj.metadata.name}`);

@@ -4,7 +4,8 @@
  *     create, it is reused — a second one would fail the CSV with TooManyOperatorGroups;
  *   - Subscription: one to the same package that kmodlab did not create is reused; either
  *     way it is the one whose CSV is waited for;
- *   - an object whose kind is not served yet, after a Subscription: wait for the CSV to
+ *   - an object whose kind is not served yet, after a Subscription (in the set, or installed
+ *     with the cluster's Day-1 manifests): wait for the CSV to
  *     succeed and for the kind to be served, then apply it ('not-served' in a dry run,
  *     where the operator is never installed).
  */
@@ -20,11 +21,19 @@ export class OlmSteps {
   private subscription: { name: string; namespace: string } | undefined;
   private csvReady = false;
 
+  /**
+   * `installed`: a Subscription the cluster's installation created (the Day-1 manifests),
+   * whose operator may still be installing when the rest of the set is applied: a kind it
+   * serves is waited for as after a Subscription in this set.
+   */
   constructor(
     private readonly client: KubeClient,
     private readonly ledger: AppliedLedger,
     private readonly wait: OperatorWait,
-  ) {}
+    installed?: { name: string; namespace: string },
+  ) {
+    this.subscription = installed;
+  }
 
   private async served(obj: K8sObject): Promise<boolean> {
     try {

@@ -226,6 +226,13 @@ export class BuildController {
     this.o.log?.(`build ${ns}/${name}: Running`);
     const ctx = mkdtempSync(path.join(tmpdir(), 'kmodlab-build-'));
     let secrets: string | undefined;
+    // Where a build's seconds go, at the end of its log (what a person reading a slow build asks).
+    let mark = t0;
+    const phase = (what: string) => {
+      const now = performance.now();
+      writeFileSync(logFile, `kmodlab: ${what}: ${((now - mark) / 1000).toFixed(1)} s\n`, { flag: 'a' });
+      mark = now;
+    };
     try {
       const contextDir = await this.source(b, ctx, logFile);
       const dockerfile = path.join(contextDir, b.spec?.strategy?.dockerStrategy?.dockerfilePath ?? 'Dockerfile');
@@ -244,12 +251,14 @@ export class BuildController {
       } catch (e) {
         throw new BuildFailure('PullBuilderImageFailed', 'Failed to pull builder image.', e);
       }
+      phase('source and base images');
       let built: BuiltImage;
       try {
         built = await buildah.bud({ containerfile: dockerfile, context: contextDir, tag: local, buildArgs, volumes, logFile, insecure: this.o.registry.insecure, timeoutMs: 1_800_000 });
       } catch (e) {
         throw new BuildFailure('DockerBuildFailed', 'Docker build strategy has failed.', e);
       }
+      phase('build');
       let digest: string | undefined;
       let figures: BuildHostFigures | undefined;
       if (dest) {
@@ -260,6 +269,7 @@ export class BuildController {
         }
         const repo = dest.ref.replace(/:[^:/]+$/, '');
         if (dest.stream) await this.tagPushed(dest.stream.namespace, dest.stream.name, dest.stream.tag, `${repo}@${digest}`, digest, repo);
+        phase('push');
       }
       // Read before the image goes from local storage; a look that fails loses only the figure.
       const deps = await imageModuleDependencies(buildah, local).catch((e: Error) => {
@@ -269,6 +279,7 @@ export class BuildController {
       const annotations = { ...(deps ? { [MODULE_DEPENDENCIES]: JSON.stringify(deps) } : {}), ...(figures ? { [BUILD_HOST_FIGURES]: JSON.stringify(figures) } : {}) };
       if (Object.keys(annotations).length) await this.custom.patchNamespacedCustomObject({ ...G, namespace: ns, plural: 'builds', name, body: { metadata: { annotations } } }, this.merge);
       await buildah.run(['rmi', local], { allowFailure: true });
+      phase('module dependencies and clean-up');
       const wallMs = performance.now() - t0;
       await this.patchStatus('builds', ns, name, {
         phase: 'Complete',
