@@ -69,10 +69,11 @@ describe('KMM through OLM (fake OLM)', () => {
     // The installer created the Day-1 manifests (operator namespace, OperatorGroup, Subscription) with the cluster.
     const installed = day1.files.filter((f) => f.phase === 'day1').flatMap((f) => f.objects ?? []).filter((o) => o.kind !== 'MachineConfig');
     expect(installed.map((o) => o.kind)).toContain('Subscription');
-    for (const o of installed) cluster.api.put(structuredClone(o) as never);
     events = [];
     const target = await connect();
     await target.reset({ release: target.releases().from });
+    // (put after the reset: the fake OLM's install starts from the Subscription's creation)
+    for (const o of installed) cluster.api.put(structuredClone(o) as never);
     await target.follow(day1);
     expect(cluster.api.unserved.has(KMM_MODULES), 'the Module kind is not served yet when the Module is applied').toBe(true);
     await target.apply(day1);
