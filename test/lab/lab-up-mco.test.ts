@@ -112,7 +112,7 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     expect(r.spec).toMatchObject({ osImageURL: cm.data.baseOSContainerImage, kernelType: 'default' });
   });
 
-  it('kernelType realtime: the pool rolls, the node reboots into the realtime kernel; deleting the MachineConfig goes back', async () => {
+  it('kernelType realtime with kernelArguments: the pool rolls, the node reboots into the realtime kernel with the arguments; deleting the MachineConfig goes back', async () => {
     const before = await node();
     const start = (await pool()).spec.configuration!.name!;
     // A pod no DaemonSet owns is drained off the node before the reboot.
@@ -120,7 +120,7 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     writeFileSync(podFile, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare', namespace: 'default' }, spec: { nodeName: before.metadata.name, containers: [{ name: 'c', image: runtimeBase, command: ['sleep', 'infinity'] }] } }));
     const pa = await kubectl('apply', '-f', podFile);
     expect(pa.code, pa.stderr).toBe(0);
-    await apply('99-master-kernel-rt', { kernelType: 'realtime' });
+    await apply('99-master-kernel-rt', { kernelType: 'realtime', kernelArguments: ['kmodlab.karg=on'] });
     const t0 = Date.now();
     const rtConfig = await rolledOut(start);
     process.stderr.write(`lab MCO: kernelType realtime rolled out on 1 node in ${((Date.now() - t0) / 1000).toFixed(1)} s (apply → pool Updated)\n`);
@@ -129,6 +129,9 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     expect(rt.status.nodeInfo.bootID).not.toBe(before.status.nodeInfo.bootID);
     expect(rt.spec?.unschedulable ?? false).toBe(false);
     expect(rt.metadata.annotations?.['machineconfiguration.openshift.io/state']).toBe('Done');
+    // The rendered config's kernelArguments are on the booted kernel's command line (rpm-ostree kargs).
+    expect((await json<{ spec: { kernelArguments: string[] } }>('mc', rtConfig)).spec.kernelArguments).toEqual(['kmodlab.karg=on']);
+    expect((await h.nodeOutput(runtimeBase, 'cat /proc/cmdline')).join(' ')).toMatch(/(^| )kmodlab\.karg=on( |$)/);
     const gone = await kubectl('get', 'pod', 'bare', '-n', 'default');
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toMatch(/NotFound/);
@@ -140,6 +143,7 @@ describe.skipIf(!ok)(`the Machine Config Operator of kmodlab lab up, with kubect
     const after = await node();
     expect(after.status.nodeInfo.kernelVersion).toBe(kernel!.kver);
     expect(after.status.nodeInfo.bootID).not.toBe(rt.status.nodeInfo.bootID);
+    expect((await h.nodeOutput(runtimeBase, 'cat /proc/cmdline')).join(' ')).not.toContain('kmodlab.karg=on');
   }, 1_800_000);
 
   it('an osImageURL that does not exist: node Degraded with the pull error, cordoned, not rebooted; pool Degraded', async () => {

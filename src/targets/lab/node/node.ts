@@ -69,6 +69,19 @@ export type NodeState = 'booting' | 'ready' | 'rebooting' | 'stopped' | 'crashed
 
 export type NodeFailure = 'boot-timeout' | 'qemu-exited' | 'agent-timeout' | 'panic' | 'not-ready';
 
+/**
+ * `kernel`: boot another kernel (a kernel switch/upgrade); `disk`: the OS disk the next boots
+ * see (null: none); `kernelArguments`: the machine config's kernel arguments from this boot
+ * on (as rpm-ostree kargs sets them for the next boots), appended to the lab's own.
+ */
+export interface RebootOptions {
+  kernel?: LabKernel;
+  initramfs?: Initramfs | string;
+  disk?: string | null;
+  kernelArguments?: string[];
+  exitTimeoutMs?: number;
+}
+
 export class LabNodeError extends Error {
   override readonly name = 'LabNodeError';
   constructor(
@@ -265,7 +278,7 @@ export class LabNode {
       shareReadOnly: this.opts.shareReadOnly,
       disk: this.opts.disk,
       tscKhz,
-      extraCmdline: this.opts.cmdline,
+      extraCmdline: [this.opts.cmdline, ...this.configArgs].filter(Boolean).join(' ') || undefined,
       uefi: this.firmware,
       canaryPort: this.opts.canaryPort,
     });
@@ -431,7 +444,7 @@ export class LabNode {
    * does not answer is reset from the host. `disk`: the OS disk the next boots see
    * (an OS image's root, boot-os-image.ts); null: none. Returns the new boot record.
    */
-  reboot(opts: { kernel?: LabKernel; initramfs?: Initramfs | string; disk?: string | null; exitTimeoutMs?: number } = {}): Promise<BootRecord> {
+  reboot(opts: RebootOptions = {}): Promise<BootRecord> {
     // One reboot at a time: a second caller (a rollout rebooting a node that the crash
     // policy is restarting, crash-restart.ts) waits for the first boot, then reboots it again.
     const next = this.rebooting.then(() => this.rebootNow(opts));
@@ -440,8 +453,10 @@ export class LabNode {
   }
 
   private rebooting: Promise<unknown> = Promise.resolve();
+  /** The kernel arguments of the node's machine config (the MCO's kernelArguments), after the lab's own. */
+  private configArgs: string[] = [];
 
-  private async rebootNow(opts: { kernel?: LabKernel; initramfs?: Initramfs | string; disk?: string | null; exitTimeoutMs?: number }): Promise<BootRecord> {
+  private async rebootNow(opts: RebootOptions): Promise<BootRecord> {
     const launch = this.launch;
     if (launch && !launch.child.killed && launch.child.exitCode === null && launch.child.signalCode === null) {
       launch.expectExit = true;
@@ -459,6 +474,7 @@ export class LabNode {
       this._initramfs = await resolveInitramfs(this._kernel, opts.initramfs);
     }
     if (opts.disk !== undefined) this.opts.disk = opts.disk ?? undefined;
+    if (opts.kernelArguments) this.configArgs = [...opts.kernelArguments];
     await this.boot();
     return this.boots.at(-1)!;
   }

@@ -274,7 +274,7 @@ export class MachineConfigController {
     this.o.log?.(`machine-config: ${name}: first boot onto ${target} (its OS image is not the one the node booted)`);
     const work = this.core
       .patchNode({ name, body: { metadata: { annotations: { [ANN.desired]: target } } } }, this.merge)
-      .then(() => daemon.update(target, () => osFor(spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure })))
+      .then(() => daemon.update(target, () => osFor(spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure }), { kernelArguments: spec?.kernelArguments ?? [] }))
       .then((r) => {
         this.finished.set(name, target);
         if ('bootId' in r) this.o.log?.(`machine-config: ${name}: first boot done on ${target} (kernel ${r.kver}, boot ${r.bootId})`);
@@ -362,7 +362,7 @@ export class MachineConfigController {
       const mc = mcs.find((m) => m.metadata.name === desired);
       if (!mc) return; // not rendered yet (the informer has not seen it)
       this.o.log?.(`machine-config: ${name}: ${failedHere ? 'retrying' : 'updating'} ${current} → ${desired}`);
-      work = daemon.update(desired, () => osFor(mc.spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure }), { retry: failedHere }).then((r) => {
+      work = daemon.update(desired, () => osFor(mc.spec ?? {}, base.osImage, { registry: this.o.registry, insecure: this.o.insecure }), { retry: failedHere, kernelArguments: mc.spec?.kernelArguments ?? [] }).then((r) => {
         this.finished.set(name, desired);
         if ('bootId' in r) {
           this.retries.delete(name);

@@ -6,7 +6,8 @@
  *     `drain-<config>`; pkg/controller/drain/drain_controller.go cordons — spec.unschedulable
  *     — and deletes the pods not owned by a DaemonSet, then sets lastAppliedDrain);
  *   - update.go updateOS + reboot: pull the new OS image and boot it. Here: the QEMU node
- *     reboots into the image's kernel and root (boot-os-image.ts);
+ *     reboots into the image's kernel and root (boot-os-image.ts), with the rendered
+ *     config's kernelArguments on its command line (updateKernelArguments);
  *   - after the boot (daemon.go checkStateOnFirstRun → completeUpdate): currentConfig =
  *     desiredConfig, state Done, uncordon (desiredDrain `uncordon-<config>`).
  *   - a failure (update.go: "failed to update OS to …"): state Degraded with the error as
@@ -94,7 +95,7 @@ export class NodeDaemon {
    * Update to `desired`: `resolve` says which OS image it boots (throws the pull error).
    * Returns the boot that followed, or the error the node is Degraded with.
    */
-  async update(desired: string, resolve: () => Promise<ResolvedOs>, o: { retry?: boolean } = {}): Promise<{ bootId: string; kver: string } | { error: string }> {
+  async update(desired: string, resolve: () => Promise<ResolvedOs>, o: { retry?: boolean; kernelArguments?: string[] } = {}): Promise<{ bootId: string; kver: string } | { error: string }> {
     // A retry of a failed update keeps the node Degraded with its last error until an attempt
     // succeeds: the pool reports the failure steadily instead of flapping at every attempt.
     if (!o.retry) await this.setState('Working');
@@ -107,7 +108,8 @@ export class NodeDaemon {
       await this.alive();
       this.d.log?.(`machine-config: ${this.name}: rebooting into ${os.digestRef} (${os.why}, kernel ${os.kver})`);
       const initramfs = (await this.d.localLayer?.(this.name, desired, os.kver, image.initramfs)) ?? image.initramfs;
-      const boot = await this.node.reboot({ kernel: image.kernel, initramfs, disk: image.disk });
+      // update.go updateKernelArguments: the config's kernelArguments are the next boot's (rpm-ostree kargs).
+      const boot = await this.node.reboot({ kernel: image.kernel, initramfs, disk: image.disk, kernelArguments: o.kernelArguments ?? [] });
       if (boot.kver !== os.kver) throw new Error(`booted kernel ${boot.kver}, expected ${os.kver} from ${os.digestRef}`);
       // The daemon runs after the kubelet on the booted node: the Node shows the new boot first.
       await this.nodeReports(boot.bootId);
