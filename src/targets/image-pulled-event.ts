@@ -39,6 +39,15 @@ export function pulledMessage(image: string, pullMs: number, totalMs: number, si
   return `Successfully pulled image ${JSON.stringify(image)} in ${goDuration(pullMs)} (${goDuration(totalMs)} including waiting). Image size: ${sizeBytes} bytes.`;
 }
 
+/**
+ * The bytes a lab node fetched for a kubelet pull (the blobs it did not hold yet), on the
+ * lab kubelet's `Pulled` Event as an annotation: the message stays the kubelet's own wording,
+ * which says only the image size. With it, container-image pulls count the bytes the node
+ * fetched, as the lab's OS-image pulls do; a cluster's kubelet sets none, so its figure is
+ * the image size (an upper bound of what the node fetched).
+ */
+export const PULLED_BYTES_ANNOTATION = 'lab.kmodlab.io/pulled-bytes';
+
 /** The message of a `Pulled` Event when no pull was needed. */
 export function alreadyPresentMessage(image: string): string {
   return `Container image ${JSON.stringify(image)} already present on machine`;

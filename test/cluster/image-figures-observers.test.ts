@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildEvents, clusterEventEvents, machineOSBuildEvents } from '../../src/targets/cluster/observers.js';
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
-import { alreadyPresentMessage, goDuration, osImagePulledMessage, parseGoDuration, parseOsImagePulledMessage, parsePulledMessage, pulledMessage } from '../../src/targets/image-pulled-event.js';
+import { alreadyPresentMessage, goDuration, osImagePulledMessage, parseGoDuration, parseOsImagePulledMessage, parsePulledMessage, pulledMessage, PULLED_BYTES_ANNOTATION } from '../../src/targets/image-pulled-event.js';
 import { NodeOsBlobs } from '../../src/targets/lab/control-plane/api-controllers/mco/os-pulls.js';
 import { BUILD_HOST_FIGURES, buildHostFigures, readBuildHostFigures } from '../../src/targets/lab/images/build-host-figures.js';
 
@@ -45,6 +45,23 @@ describe('the kubelet Pulled Event', () => {
     ]);
     expect(clusterEventEvents('ADDED', event(alreadyPresentMessage('quay.io/x/y:1')))).toEqual([]);
     expect(clusterEventEvents('MODIFIED', event('Successfully pulled image "a" in 1s (1s including waiting). Image size: 1 bytes.'))).toEqual([]);
+  });
+
+  it("the lab kubelet's fetched bytes (annotation) are the figure, the image size kept beside it; a bad annotation falls back to the size", () => {
+    const withBytes = (value: string) =>
+      o({
+        metadata: { name: 'simple-kmod-driver-container-x7k2p.17f0d', namespace: 'kmodlab-simple-kmod', annotations: { [PULLED_BYTES_ANNOTATION]: value } },
+        involvedObject: { kind: 'Pod', name: 'simple-kmod-driver-container-x7k2p', namespace: 'kmodlab-simple-kmod', fieldPath: 'spec.containers{c}' },
+        type: 'Normal',
+        reason: 'Pulled',
+        message: 'Successfully pulled image "quay.io/x/y:1" in 150ms (150ms including waiting). Image size: 5242880 bytes.',
+        source: { component: 'kubelet', host: 'worker-0' },
+      });
+    expect(clusterEventEvents('ADDED', withBytes('1048576'))).toEqual([
+      ['image-pull', { image: 'quay.io/x/y:1', bytes: 1_048_576, imageBytes: 5_242_880, pullMs: 150, pod: 'kmodlab-simple-kmod/simple-kmod-driver-container-x7k2p' }, 'worker-0'],
+    ]);
+    expect(clusterEventEvents('ADDED', withBytes('0'))[0]![1]).toMatchObject({ bytes: 0, imageBytes: 5_242_880 });
+    expect(clusterEventEvents('ADDED', withBytes('lots'))[0]![1]).toMatchObject({ bytes: 5_242_880 });
   });
 });
 

@@ -1,10 +1,12 @@
 /**
  * Bytes pulled per node: the kubelet's `Pulled` Events after an actual pull (`image-pull`
- * events, each with the image size the runtime reported). An image is counted once per node
- * and scenario: a second pull of the same image on that node (pull policy Always, a pod
- * recreated) finds its layers there and transfers next to nothing, while the Event repeats
- * the full size. Images that share layers are each counted whole — the Event does not say
- * what was already on the node — so the figure is an upper bound of the bytes transferred.
+ * events). In the lab each carries the bytes the node fetched (its kubelet annotates the
+ * Event), as the lab's OS-image pulls do, so the methods compare like for like. A cluster's
+ * kubelet reports the image size only: images that share layers are each counted whole, so
+ * there the figure is an upper bound of the bytes transferred. An image is counted once per
+ * node and scenario: a second pull of the same image on that node (pull policy Always, a pod
+ * recreated) finds its layers there and transfers next to nothing, while a cluster's Event
+ * repeats the full size.
  * OS images the machine-config daemon pulled count with the blobs the node fetched; the
  * release's own OS image (every node pulls it on an upgrade, with any method or none) is not
  * the method's and is left out.

@@ -10,7 +10,7 @@ import type { WatchEventType, WatchObject } from './watch.js';
 import { z } from 'zod';
 import { MODULE_DEPENDENCIES, ModuleDependencySchema, type ModuleDependency } from '../lab/driver-builds/module-dependencies.js';
 import { readBuildHostFigures } from '../lab/images/build-host-figures.js';
-import { parseOsImagePulledMessage, parsePulledMessage, PULLED_REASON } from '../image-pulled-event.js';
+import { parseOsImagePulledMessage, parsePulledMessage, PULLED_BYTES_ANNOTATION, PULLED_REASON } from '../image-pulled-event.js';
 import { readJsonAnnotation } from '../json-annotation.js';
 
 export type Emitted = [EventKind, Record<string, unknown>, string?];
@@ -384,7 +384,8 @@ type KEvent = WatchObject & {
 /**
  * Core events: Warnings, as progress notes on the timeline; the kubelet's `Pulled` after an
  * actual pull (image-pulled-event.ts), as an `image-pull` on its node with the image size the
- * runtime reported — "already present" Events pulled nothing and are not counted; the lab
+ * runtime reported, or the bytes the node fetched where the lab's kubelet says so (then the
+ * size is `imageBytes`) — "already present" Events pulled nothing and are not counted; the lab
  * machine-config daemon's `Pulled` on a Node, as an `image-pull` of that OS image with the
  * bytes the node fetched (`osImage`: whose image it was, the method's or the release's).
  */
@@ -402,7 +403,10 @@ export function clusterEventEvents(type: WatchEventType, e: KEvent): Emitted[] {
     const node = e.source?.host ?? e.reportingInstance;
     if (!pull || !node) return [];
     const pod = e.involvedObject?.kind === 'Pod' ? { pod: `${e.involvedObject.namespace ?? e.metadata.namespace ?? ''}/${e.involvedObject.name ?? ''}` } : {};
-    return [['image-pull', { image: pull.image, bytes: pull.sizeBytes, pullMs: pull.pullMs, ...pod }, node]];
+    // The lab's kubelet says what the node fetched; a cluster's says the image size only (an upper bound).
+    const fetched = Number(e.metadata.annotations?.[PULLED_BYTES_ANNOTATION] ?? NaN);
+    const bytes = Number.isSafeInteger(fetched) && fetched >= 0 ? { bytes: fetched, imageBytes: pull.sizeBytes } : { bytes: pull.sizeBytes };
+    return [['image-pull', { image: pull.image, ...bytes, pullMs: pull.pullMs, ...pod }, node]];
   }
   if (e.type !== 'Warning') return [];
   const what = `${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}`;

@@ -30,7 +30,7 @@ import type { NodeShell } from './node-agent.js';
 import { execInContainer, probeContainers, startContainer, stopContainer, type ContainerProbe, type HostPathMount } from './pod-sandbox.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
 import { labNetexecArgv } from './netexec-substitute.js';
-import { alreadyPresentMessage, pulledMessage, PULLED_REASON } from '../../image-pulled-event.js';
+import { alreadyPresentMessage, pulledMessage, PULLED_BYTES_ANNOTATION, PULLED_REASON } from '../../image-pulled-event.js';
 
 export interface PodStatusApi {
   patchPodStatus(namespace: string, name: string, status: object): Promise<void>;
@@ -287,7 +287,14 @@ export class PodManager {
         run.image = await this.o.images.pull(c.image!, pullPolicyOf(c.image!, c.imagePullPolicy));
         if (run.image.pulledBytes > 0) this.o.log?.(`node ${this.o.node.name}: pulled ${run.image.imageID} (${run.image.pulledBytes} bytes)`);
         const ms = performance.now() - t0;
-        await this.podEvent(run, c.name, 'Normal', PULLED_REASON, run.image.pulled ? pulledMessage(c.image!, ms, ms, run.image.sizeBytes) : alreadyPresentMessage(c.image!));
+        await this.podEvent(
+          run,
+          c.name,
+          'Normal',
+          PULLED_REASON,
+          run.image.pulled ? pulledMessage(c.image!, ms, ms, run.image.sizeBytes) : alreadyPresentMessage(c.image!),
+          run.image.pulled ? { [PULLED_BYTES_ANNOTATION]: String(run.image.pulledBytes) } : undefined,
+        );
       } catch (e) {
         // ErrImagePull now; ImagePullBackOff while the back-off runs (see sync).
         this.backoff(run, e instanceof ImagePullError ? e.reason : 'ErrImagePull', (e as Error).message);
@@ -366,13 +373,13 @@ export class PodManager {
   }
 
   /** A core/v1 Event on one container of the pod, recorded as the kubelet's event recorder does (source: kubelet on this node). */
-  private async podEvent(run: PodRun, container: string, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  private async podEvent(run: PodRun, container: string, type: 'Normal' | 'Warning', reason: string, message: string, annotations?: Record<string, string>): Promise<void> {
     const ns = run.pod.metadata!.namespace!;
     const name = run.pod.metadata!.name!;
     const now = rfc3339();
     await this.o.api
       .createEvent?.(ns, {
-        metadata: { generateName: `${name}.`, namespace: ns },
+        metadata: { generateName: `${name}.`, namespace: ns, ...(annotations ? { annotations } : {}) },
         involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace: ns, uid: run.uid, fieldPath: `spec.containers{${container}}` },
         type,
         reason,
