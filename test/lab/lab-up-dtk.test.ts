@@ -6,21 +6,26 @@
  * the driver is loaded on the lab node by the DaemonSet's postStart (seen in /proc/modules
  * through a pod's log), without a reboot, and unloaded by its preStop on delete. A typo in
  * the postStart modprobe leaves the pod in CrashLoopBackOff, as the kubelet does. A failing
- * Dockerfile step fails the Build with its log.
+ * Dockerfile step fails the Build with its log. The lab's monitoring publishes the DaemonSet
+ * pod's working set to the cluster target's query, and `kmodlab lab down` leaves no
+ * Prometheus behind.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { Credentials } from '../../src/targets/cluster/kubeconfig.js';
+import { PrometheusClient, QUERIES, type Series } from '../../src/targets/cluster/prometheus.js';
 import { PATHS } from '../../src/targets/lab/control-plane/informers.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import type { LabState } from '../../src/targets/lab/up/state.js';
+import { kubeconfigFor } from '../cluster/helpers.js';
 import { kubectlBinary } from './api-server-helpers.js';
 import { labAvailability, pollUntil, primaryKernel, skipReason } from './helpers.js';
 import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
 const lab = labAvailability();
-const missing = ['buildah', 'skopeo', 'docker-registry'].filter((t) => !findTool(t));
+const missing = ['buildah', 'skopeo', 'docker-registry', 'prometheus'].filter((t) => !findTool(t));
 const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
 const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : 'no kubectl'}]`;
 
@@ -93,6 +98,21 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
     // operatorgroups, and machineosconfigs, machineosbuilds.
     expect(Number(watches)).toBeLessThanOrEqual(Object.keys(PATHS).length + 4 + 4 + 2);
 
+    // The lab's monitoring: its metrics endpoint and Prometheus publish the DaemonSet pod's
+    // working set, and the cluster target's pod-memory query finds it in its namespace on its node.
+    expect(state.prometheusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const client = new PrometheusClient({ url: state.prometheusUrl!, credentials: new Credentials({ kubeconfig: kubeconfigFor('ocp-token.kubeconfig', 'https://127.0.0.1:1', dir) }) });
+    const series = await pollUntil(
+      async (): Promise<Series[]> => client.queryRange(QUERIES.podMemory(ns!), Date.now() - 30_000, Date.now(), 1).catch(() => []),
+      (x) => (x[0]?.points.length ?? 0) > 0,
+      120_000,
+      1_000,
+    );
+    expect(series.map((x) => x.metric)).toEqual([{ namespace: ns, pod: pod.metadata.name, node: pod.spec.nodeName }]);
+    expect(series[0]!.points.at(-1)![1]).toBeGreaterThan(0);
+    const host = await client.queryRange('kmodlab_lab_node_host_rss_bytes', Date.now() - 30_000, Date.now(), 1);
+    expect(host.map((x) => x.metric['node'])).toEqual([pod.spec.nodeName]);
+
     expect((await kubectl('delete', 'ds', ds, '-n', ns!)).code).toBe(0);
     for (let i = 0; i < 120 && !/preStop modprobe -v -r/.test(readFileSync(labLog, 'utf8')); i++) await new Promise((r) => setTimeout(r, 250));
     // The DaemonSet's preStop unloads in reverse load order.
@@ -156,4 +176,14 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
     const wrong = await kmodlab('lab', 'start-build', 'no-such-bc', '--from-dir', src);
     expect(wrong.code).toBe(2);
   }, 600_000);
+
+  it('kmodlab lab down leaves no Prometheus behind (the last case: it stops the lab)', async () => {
+    const state = JSON.parse(readFileSync(path.join(dir, 'cache', 'lab-api', 'lab.json'), 'utf8')) as LabState;
+    expect(state.prometheusPid).toBeGreaterThan(0);
+    expect(() => process.kill(state.prometheusPid!, 0)).not.toThrow();
+    const down = await kmodlab('lab', 'down');
+    expect(down.code, down.stderr).toBe(0);
+    expect(() => process.kill(state.prometheusPid!, 0)).toThrow();
+    await expect(fetch(`${state.prometheusUrl}/-/ready`)).rejects.toThrow();
+  }, 300_000);
 });
