@@ -1,10 +1,7 @@
 /**
  * Faults on `kmodlab lab up`, seen as a cluster shows them (bin/kmodlab.js and kubectl; needs
- * `npm run build`), never crashing the lab:
- *   - a node booted with module.sig_enforce=1 (`lab up --kernel-arg`) refuses the DTK
- *     driver's unsigned module: the DaemonSet pod's postStart fails with the kernel's
- *     "Key was rejected by service" (EKEYREJECTED, in the FailedPostStartHook Event), the
- *     container restarts, the module is not loaded;
+ * `npm run build`), never crashing the lab (a kernel refusing an unsigned module is in
+ * signing.test.ts, on its Secure Boot node with module.sig_enforce=1):
  *   - a node whose QEMU is killed while a layering rollout drains it is seen dead
  *     (Ready=Unknown), restarted (the lab's machine health check), and the rollout completes:
  *     both nodes on the layered image with its module loaded, never two down at once
@@ -30,86 +27,12 @@ const kernel = lab.ok ? primaryKernel(lab.kernels.filter((k) => !k.flavour.start
 interface Pod {
   metadata: { name: string };
   spec: { nodeName?: string };
-  status: { containerStatuses?: { restartCount: number; ready: boolean; state?: { waiting?: { reason?: string; message?: string } }; lastState?: { terminated?: { reason?: string; message?: string } } }[] };
 }
 interface Node {
   metadata: { name: string; annotations?: Record<string, string> };
   spec?: { unschedulable?: boolean };
   status: { nodeInfo: { bootID: string; kernelVersion: string }; conditions: { type: string; status: string; reason?: string }[] };
 }
-
-/**
- * The DTK method as its README says (render for the lab release, kubectl apply, the
- * start-build step), for `driver`; returns the DaemonSet's namespace.
- */
-async function applyDtk(h: LabUpHarness, driver: string | undefined, name: string): Promise<string> {
-  const info = await h.kmodlab('lab', 'release-info', kernel!.kver);
-  expect(info.code, info.stderr).toBe(0);
-  const rel = path.join(h.dir, `release-${name}.json`);
-  writeFileSync(rel, info.stdout);
-  const out = path.join(h.dir, `out-${name}`);
-  const r = await h.kmodlab('render', '--method', 'dtk', ...(driver ? ['--driver', driver] : []), '--release-info', rel, '--output-dir', out);
-  expect(r.code, r.stderr).toBe(0);
-  const a = await h.kubectl('apply', '-f', path.join(out, 'dtk'));
-  expect(a.code, a.stderr).toBe(0);
-  const step = /oc start-build (\S+) -n (\S+) --from-dir=(\S+)/.exec(readFileSync(path.join(out, 'dtk', 'README.md'), 'utf8'));
-  expect(step, 'the README names its start-build step').not.toBeNull();
-  const b = await h.kmodlab('lab', 'start-build', step![1]!, '--namespace', step![2]!, '--from-dir', step![3]!, '--wait');
-  expect(b.code, `${b.stderr}\n${h.logTail()}`).toBe(0);
-  return step![2]!;
-}
-
-/** The DaemonSet's pods once each has restarted at least once, with the container's failure message. */
-async function failingPods(h: LabUpHarness, ns: string, nodes: number): Promise<Pod[]> {
-  const pods = async () => {
-    const g = await h.kubectl('get', 'pods', '-n', ns, '-o', 'json');
-    return g.code === 0 ? ((JSON.parse(g.stdout) as { items: Pod[] }).items ?? []) : [];
-  };
-  const failed = (p: Pod) => (p.status.containerStatuses?.[0]?.restartCount ?? 0) > 0 && !!p.status.containerStatuses?.[0]?.state?.waiting?.message;
-  const all = await pollUntil(pods, (ps) => ps.filter(failed).length >= nodes, 600_000, 2_000);
-  expect(all.filter(failed).length, `${JSON.stringify(all.map((p) => p.status), null, 1)}\n${h.logTail()}`).toBeGreaterThanOrEqual(nodes);
-  return all.filter(failed);
-}
-
-/** The messages of the FailedPostStartHook Events in `ns`, as the DTK README has the user read them. */
-async function hookEvents(h: LabUpHarness, ns: string): Promise<string> {
-  const g = await h.kubectl('get', 'events', '-n', ns, '-o', 'json');
-  expect(g.code, g.stderr).toBe(0);
-  return (JSON.parse(g.stdout) as { items: { reason: string; message: string }[] }).items.filter((e) => e.reason === 'FailedPostStartHook').map((e) => e.message).join('\n');
-}
-
-describe.skipIf(!ok)(`lab faults: a kernel enforcing module signatures${ok ? '' : why}`, () => {
-  const h = new LabUpHarness('faults-sig', { timeoutMs: 1_200_000 });
-  let runtimeBase: string;
-  beforeAll(async () => {
-    const { release, up } = await h.start({ kernel: kernel!, upArgs: ['--nodes', '1', '--kernel', kernel!.kver, '--kernel-arg', 'module.sig_enforce=1'] });
-    expect(up.code, up.stderr).toBe(0);
-    runtimeBase = runtimeBaseOf(release);
-  }, 900_000);
-  afterAll(() => h.stop(), 600_000);
-
-  it('lab up --kernel-arg: a word that is not one kernel argument is a user error', async () => {
-    const r = await h.kmodlab('lab', 'up', '--kernel-arg', 'a b');
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--kernel-arg: "a b" is not one kernel command-line argument/);
-  });
-
-  it('module.sig_enforce=1: the unsigned module is refused by the kernel; the pod restarts and the refusal is recorded', async () => {
-    const ns = await applyDtk(h, undefined, 'sig');
-    const [pod] = await failingPods(h, ns, 1);
-    const c = pod!.status.containerStatuses![0]!;
-    // The kubelet's record of the failed hook carries modprobe's message: the kernel's refusal.
-    expect(c.state!.waiting!.reason).toBe('CrashLoopBackOff');
-    expect(c.state!.waiting!.message).toMatch(/^FailedPostStartHook: modprobe .* exited 1/);
-    // The hook's output — modprobe's, with the kernel's refusal — is in the kubelet's
-    // FailedPostStartHook Event, where the DTK README tells the user to look.
-    expect(await hookEvents(h, ns)).toMatch(/Key was rejected by service/);
-    expect(c.restartCount).toBeGreaterThan(0);
-    expect(c.ready).toBe(false);
-    // The module is not loaded, as a pod on the node sees /proc/modules.
-    expect(await h.loadedModules(runtimeBase)).not.toContain('simple_kmod');
-  }, 1_200_000);
-});
 
 describe.skipIf(!ok)(`lab faults on two nodes: a node killed mid-rollout, maxUnavailable${ok ? '' : why}`, () => {
   const h = new LabUpHarness('faults-2n', { timeoutMs: 1_500_000 });

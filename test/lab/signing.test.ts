@@ -225,9 +225,16 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
     expect(v.modules).not.toContain('simple_kmod');
   }, 600_000);
 
-  it('dtk, unsigned: the postStart modprobe is refused ("Key was rejected by service"), the kernel says "Loading of unsigned module is rejected"', async () => {
+  it('dtk, unsigned: the postStart modprobe is refused ("Key was rejected by service"), the kernel says "Loading of unsigned module is rejected"; the pod crash-loops with the refusal recorded', async () => {
     const { ns, signers } = await dtk('simple-kmod-unsigned', undefined);
     const failure = await postStartFailure(ns);
+    // The kubelet restarts the pod with back-off; its status carries the failed hook (modprobe exits 1).
+    type Status = { restartCount: number; ready: boolean; state?: { waiting?: { reason?: string; message?: string } } };
+    const status = async () => ((await json('get', 'pods', '-n', ns)).items as { status: { containerStatuses?: Status[] } }[]).map((p) => p.status.containerStatuses?.[0]).find(Boolean);
+    const c = await pollUntil(status, (x) => !!x && x.restartCount > 0 && x.state?.waiting?.reason === 'CrashLoopBackOff', 300_000, 1_000);
+    expect(c?.state?.waiting?.reason, JSON.stringify(c)).toBe('CrashLoopBackOff');
+    expect(c!.state!.waiting!.message).toMatch(/^FailedPostStartHook: modprobe .* exited 1/);
+    expect(c!.ready).toBe(false);
     const v = await nodeView();
     // Deleted first: its pod would retry the load with back-off for the rest of the file.
     expect((await kubectl('delete', 'namespace', ns, '--wait=false')).code).toBe(0);
