@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
-import { labAvailability, skipReason } from '../lab/helpers.js';
+import { labAvailability, skipReason, testLabCache } from '../lab/helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'bin', 'kmodlab.js');
@@ -37,7 +37,7 @@ describe.skipIf(!ok)(`kmodlab evaluate (lab)${ok ? '' : why}`, () => {
   // Its own lab state and cache (a lab someone runs by hand is left alone); the release
   // images come from the lab registry, named explicitly.
   let registry: LabRegistry;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), KMODLAB_REGISTRY: registry.host });
+  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: testLabCache(path.join(dir, 'cache')), KMODLAB_REGISTRY: registry.host });
   /** QEMU processes of this file's labs (their command lines name its state directory). */
   const qemuPids = () => spawnSync('pgrep', ['-f', `qemu-system.*${dir}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
   const labStatus = () => spawnSync(process.execPath, [BIN, 'lab', 'status'], { encoding: 'utf8', cwd: ROOT, env: env() }).stdout;

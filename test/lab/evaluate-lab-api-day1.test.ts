@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
-import { labAvailability, REPO, skipReason } from './helpers.js';
+import { labAvailability, REPO, skipReason, testLabCache } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
@@ -33,7 +33,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --scenarios day1${ok ? '' : why}`, () => 
   // Its own lab state and cache (a lab someone runs by hand is left alone); the release
   // images come from the lab registry, named explicitly.
   let registry: LabRegistry;
-  const env = (sub = '') => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, sub, 'state'), KMODLAB_CACHE: path.join(dir, sub, 'cache'), KMODLAB_REGISTRY: registry.host });
+  const env = (sub = '') => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, sub, 'state'), KMODLAB_CACHE: testLabCache(path.join(dir, sub, 'cache')), KMODLAB_REGISTRY: registry.host });
   /** bin/kmodlab.js with this file's lab state and cache (under `sub`, when given: a lab log of its own). */
   const runIn = (sub: string, ...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: REPO, env: env(sub), timeout: 1_400_000 });
   const run = (...args: string[]) => runIn('', ...args);

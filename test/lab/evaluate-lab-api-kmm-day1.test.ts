@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import type { Report } from '../../src/report/model.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
-import { labAvailability, REPO, skipReason } from './helpers.js';
+import { labAvailability, REPO, skipReason, testLabCache } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
@@ -28,7 +28,7 @@ type Events = { kind: string; method?: string; scenario?: string; node?: string;
 describe.skipIf(!ok)(`kmodlab evaluate --methods kmm --scenarios day1${ok ? '' : why}`, () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-labapi-kmm-day1-'));
   let registry: LabRegistry;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), KMODLAB_REGISTRY: registry.host });
+  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: testLabCache(path.join(dir, 'cache')), KMODLAB_REGISTRY: registry.host });
   const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: REPO, env: env(), timeout: 1_700_000 });
   beforeAll(async () => {
     registry = await openRegistry();

@@ -16,7 +16,7 @@ import { inspectManifest } from '../../src/targets/lab/images/registry-client.js
 import { labImageRef } from '../../src/targets/lab/control-plane/api-controllers/machineosconfig.js';
 import { LAB_POD_TIMING } from '../../src/targets/lab/kubelet/pod-manager.js';
 import { CRASH_LOOP_RESTARTS } from '../../src/targets/cluster/settled.js';
-import { labAvailability, REPO, skipReason } from './helpers.js';
+import { labAvailability, REPO, skipReason, testLabCache } from './helpers.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 const lab = labAvailability();
@@ -31,7 +31,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
   // Its own lab state and cache (a lab someone runs by hand is left alone); the release
   // images come from the lab registry, named explicitly.
   let registry: LabRegistry;
-  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: path.join(dir, 'cache'), KMODLAB_REGISTRY: registry.host });
+  const env = () => ({ ...process.env, KMODLAB_LAB_DIR: path.join(dir, 'state'), KMODLAB_CACHE: testLabCache(path.join(dir, 'cache')), KMODLAB_REGISTRY: registry.host });
   const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: REPO, env: env(), timeout: 1_400_000 });
   beforeAll(async () => {
     registry = await openRegistry();

@@ -2,13 +2,14 @@
  * Shared helpers for the lab tests: whether the lab can run here (QEMU + at least
  * one kernel with headers), and building the reference driver for a kernel.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listKernels, type LabKernel } from '../../src/targets/lab/kernels/catalog.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { run } from '../../src/targets/lab/host/run.js';
+import { labCacheRoot } from '../../src/targets/lab/host/cache.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -70,4 +71,29 @@ export async function pollUntil<T>(f: () => Promise<T>, ok: (v: T) => boolean, m
     v = await f();
   }
   return v;
+}
+
+/**
+ * The content-addressed parts of the machine's lab cache a test's own KMODLAB_CACHE shares:
+ * extracted kernels, initramfs images, OS-image boot disks (per image digest) and the
+ * buildah store (containers/storage locks for concurrent processes). Each is written
+ * atomically under a key of its content, so sharing changes no result, only how often the
+ * same bytes are derived again: a fresh store pulled the driver-toolkit image (180 MB) and
+ * unpacked every OS image again in every test file. Lab state, logs, build records and
+ * Prometheus data stay the test's own, and builds still run every step (buildah's layer
+ * cache is off).
+ */
+export const SHARED_CACHE_PARTS = ['vmlinux', 'initramfs', 'os-boot', 'buildah'] as const;
+
+/** Creates `dir` (a test's KMODLAB_CACHE) with SHARED_CACHE_PARTS linked to the machine's cache; returns `dir`. */
+export function testLabCache(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const machine = labCacheRoot();
+  if (resolve(machine) === resolve(dir)) return dir;
+  for (const part of SHARED_CACHE_PARTS) {
+    const shared = join(machine, part);
+    mkdirSync(shared, { recursive: true });
+    if (!existsSync(join(dir, part))) symlinkSync(shared, join(dir, part));
+  }
+  return dir;
 }

@@ -13,7 +13,7 @@ import { setupLabImages, type SetupImagesResult } from '../../src/targets/lab/im
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import type { LabKernel } from '../../src/targets/lab/kernels/catalog.js';
 import { kubectlBinary, waitPodsReady } from './api-server-helpers.js';
-import { REPO } from './helpers.js';
+import { REPO, testLabCache } from './helpers.js';
 
 export const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 
@@ -81,7 +81,7 @@ export class LabUpHarness {
     return {
       ...process.env,
       KMODLAB_LAB_DIR: path.join(this.dir, 'state'),
-      KMODLAB_CACHE: path.join(this.dir, 'cache'),
+      KMODLAB_CACHE: testLabCache(path.join(this.dir, 'cache')),
       HOME: path.join(this.dir, 'home'),
       KUBECONFIG: this.kubeconfig,
       ...(this.opened ? { KMODLAB_REGISTRY: this.opened.host } : {}),

@@ -14,7 +14,7 @@
  * userland layer was built from (busybox, kmod, /init, the agent), not read back from
  * the image; the node does not switch_root into the disk.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKver, type LabKernel } from '../kernels/catalog.js';
@@ -83,12 +83,16 @@ export async function bootableOsImage(image: { digestRef: string; digest: string
   try {
     const mnt = (await buildah.run(['mount', ctr])).stdout.toString('utf8').trim();
     const modulesDir = join(mnt, 'usr/lib/modules', image.kver);
+    // Temp names of this process's own, then a rename: two processes (lab tests share this
+    // cache) that derive the same digest at once never write into each other's file.
+    const tmp = (f: string) => `${f}.${process.pid}.tmp`;
     const vmlinuz = join(dir, 'vmlinuz');
-    cpSync(join(modulesDir, 'vmlinuz'), vmlinuz);
+    cpSync(join(modulesDir, 'vmlinuz'), tmp(vmlinuz));
+    renameSync(tmp(vmlinuz), vmlinuz);
     const disk = join(dir, 'root.erofs');
-    rmSync(disk, { force: true });
-    await run(mkfs, ['-T0', `${disk}.tmp`, mnt], { timeoutMs: 600_000 });
-    await run('mv', [`${disk}.tmp`, disk]);
+    rmSync(tmp(disk), { force: true });
+    await run(mkfs, ['-T0', tmp(disk), mnt], { timeoutMs: 600_000 });
+    renameSync(tmp(disk), disk);
     const base = await buildInitramfs({ kernel: kernel(vmlinuz, modulesDir), extraModules: OS_DISK_MODULES, cacheDir: dir });
     // The boot hook as a second newc archive: the kernel unpacks concatenated archives in order.
     const stage = mkdtempSync(join(tmpdir(), 'kmodlab-osboot-'));
@@ -98,7 +102,7 @@ export async function bootableOsImage(image: { digestRef: string; digest: string
       const hook = (await run('sh', ['-c', `find etc -print0 | LC_ALL=C sort -z | "${cpio}" --null -o -H newc -R 0:0 --quiet`], { cwd: stage })).stdout;
       const initramfs = join(dir, 'initramfs.cpio');
       writeFileAtomic(initramfs, Buffer.concat([readFileSync(base.path), hook]));
-      rmSync(base.path, { force: true });
+      // The base archive stays (a few MB): another process deriving the same digest may be reading it.
       writeFileAtomic(ready, `${JSON.stringify({ digest: image.digest, kver: image.kver, initramfs, disk, vmlinuz }, null, 2)}\n`);
       return { digest: image.digest, kernel: kernel(vmlinuz, modulesDir), initramfs, disk, cached: false };
     } finally {
