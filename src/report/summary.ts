@@ -279,7 +279,9 @@ function imageParts(r: Reader, worked: ScenarioId | undefined, parts: string[]):
     const even = new Set(perNode.map((x) => x.slice(x.indexOf(' ')))).size <= 1;
     parts.push(`${even ? '' : '≤'}${formatBytes(pulled)}/node`);
     const how = r.get(ps, 'imagePulledBytesPerNode');
-    r.note(`${r.method}: image bytes pulled per node (${ps}): ${perNode.join(', ') || formatBytes(pulled)}${how && 'note' in how && how.note && even ? ` (${how.note})` : ''}; the size each pull reported (kubelet: the image; machine-config daemon: the OS image's blobs the node did not hold), each image once per node`);
+    // The metric's note ends with what the bytes are (pullBasis); its per-node part is already listed here.
+    const basis = how && 'note' in how && how.note ? how.note.split('; ').at(-1) : undefined;
+    r.note(`${r.method}: image bytes pulled per node (${ps}): ${perNode.join(', ') || formatBytes(pulled)}${basis ? `; ${basis}` : ''}`);
   } else {
     r.note(`${r.method}: image bytes pulled not measured: ${r.reason(s, 'imagePulledBytesPerNode')}`);
   }

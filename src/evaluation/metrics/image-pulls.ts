@@ -20,6 +20,8 @@ export interface ImagePull {
   node: string;
   image: string;
   bytes: number;
+  /** `bytes` are what the node fetched (the lab's kubelet and machine-config daemon), not the image size. */
+  fetched: boolean;
 }
 
 /** The scenario's image pulls, the first per (node, image). */
@@ -31,7 +33,7 @@ export function imagePulls(ctx: ScenarioContext): ImagePull[] {
     const bytes = e.data['bytes'];
     if (!e.node || typeof bytes !== 'number' || e.data['osImage'] === 'release' || seen.has(`${e.node} ${image}`)) continue;
     seen.add(`${e.node} ${image}`);
-    out.push({ line: e.line, node: e.node, image, bytes });
+    out.push({ line: e.line, node: e.node, image, bytes, fetched: typeof e.data['imageBytes'] === 'number' });
   }
   return out;
 }
@@ -64,5 +66,12 @@ export function imagePulledBytesPerNode(ctx: ScenarioContext): Measured<number> 
   const values = [...per.values()];
   const max = Math.max(...values);
   const even = values.every((v) => v === max);
-  return measured(max, all.map((p) => p.line), even ? undefined : `the most on one node; per node: ${[...per].map(([n, v]) => `${n} ${v}`).join(', ')}`);
+  return measured(max, all.map((p) => p.line), [even ? undefined : `the most on one node; per node: ${[...per].map(([n, v]) => `${n} ${v}`).join(', ')}`, pullBasis(all)].filter(Boolean).join('; '));
+}
+
+/** What the pulls' bytes are: all fetched bytes (the lab), or image sizes for some (a cluster's kubelet). */
+export function pullBasis(pulls: ImagePull[]): string {
+  return pulls.every((p) => p.fetched)
+    ? 'the bytes each node fetched (the blobs it did not hold), each image once per node'
+    : 'the image size each kubelet pull reported (an upper bound: layers shared with images already on the node count again), each image once per node';
 }
