@@ -75,15 +75,15 @@ export async function pollUntil<T>(f: () => Promise<T>, ok: (v: T) => boolean, m
 
 /**
  * The content-addressed parts of the machine's lab cache a test's own KMODLAB_CACHE shares:
- * extracted kernels, initramfs images, OS-image boot disks (per image digest) and the
- * buildah store (containers/storage locks for concurrent processes). Each is written
- * atomically under a key of its content, so sharing changes no result, only how often the
- * same bytes are derived again: a fresh store pulled the driver-toolkit image (180 MB) and
- * unpacked every OS image again in every test file. Lab state, logs, build records and
- * Prometheus data stay the test's own, and builds still run every step (buildah's layer
- * cache is off).
+ * extracted kernels, initramfs images and OS-image boot disks (per image digest). Each is
+ * a file written atomically under a key of its content, so sharing changes no result, only
+ * how often the same bytes are derived again (every test file unpacked every OS image
+ * again). The buildah store is not shared: builds in two labs at once tag the same local
+ * names (a Build's `localhost/kmodlab-build/<ns>/<name>`, an off-cluster build's
+ * destination) and remove them when done. Lab state, logs, build records and Prometheus
+ * data stay the test's own.
  */
-export const SHARED_CACHE_PARTS = ['vmlinux', 'initramfs', 'os-boot', 'buildah'] as const;
+export const SHARED_CACHE_PARTS = ['vmlinux', 'initramfs', 'os-boot'] as const;
 
 /** Creates `dir` (a test's KMODLAB_CACHE) with SHARED_CACHE_PARTS linked to the machine's cache; returns `dir`. */
 export function testLabCache(dir: string): string {
