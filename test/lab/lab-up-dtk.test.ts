@@ -172,6 +172,15 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
     const build = JSON.parse((await kubectl('get', 'build', 'fails-1', '-o', 'json')).stdout);
     expect(build.status).toMatchObject({ phase: 'Failed', reason: 'DockerBuildFailed' });
     expect(build.status.logSnippet).toContain('about to fail');
+    // Deleted and applied again (as between two evaluate scenarios), the BuildConfig starts
+    // over at fails-1: a Build under a name the lab has seen before still runs.
+    expect((await kubectl('delete', 'build', 'fails-1')).code).toBe(0);
+    expect((await kubectl('delete', '-f', f)).code).toBe(0);
+    expect((await kubectl('apply', '-f', f)).code).toBe(0);
+    const again = await kmodlab('lab', 'start-build', 'fails', '--from-dir', src, '--wait');
+    expect(again.stdout).toBe('build.build.openshift.io/fails-1 started\n');
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.stderr).toContain('about to fail');
     // A Binary config is only started with its source.
     const wrong = await kmodlab('lab', 'start-build', 'no-such-bc', '--from-dir', src);
     expect(wrong.code).toBe(2);

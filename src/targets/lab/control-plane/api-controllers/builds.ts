@@ -121,7 +121,8 @@ export class BuildController {
       const image = this.resolveTag(fromNs, stream!, tag);
       if (!image) continue;
       const last = ((bc.status?.imageChangeTriggers ?? []) as Obj[]).find((x) => x.from?.name === from.name && (x.from?.namespace ?? ns) === fromNs)?.lastTriggeredImageID;
-      const key = `${ns}/${name} ${fromNs}/${from.name} ${image}`;
+      // The BuildConfig's uid: one created again under the same name triggers again, as a new config does.
+      const key = `${ns}/${name} ${bc.metadata!.uid ?? ''} ${fromNs}/${from.name} ${image}`;
       if (last === image || this.triggered.has(key)) continue;
       this.triggered.add(key);
       void this.instantiateOnImage(bc, { name: from.name, namespace: fromNs }, image);
@@ -200,7 +201,9 @@ export class BuildController {
   }
 
   private consider(b: Obj): void {
-    const key = `${b.metadata!.namespace}/${b.metadata!.name}`;
+    // By uid: a Build made again under the same name (its namespace deleted and applied
+    // again, a BuildConfig whose lastVersion starts over) is another build.
+    const key = `${b.metadata!.namespace}/${b.metadata!.name} ${b.metadata!.uid ?? ''}`;
     const phase = b.status?.phase ?? 'New';
     if (phase !== 'New' || this.seen.has(key) || this.stopped) return;
     this.seen.add(key);

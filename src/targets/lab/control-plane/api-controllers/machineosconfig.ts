@@ -197,8 +197,10 @@ export class MachineOSConfigController {
       const content = containerfileOf(mosc);
       const hash = createHash('sha256').update(content).update('\0').update(base).update('\0').update(pushSpec).digest('hex');
       const name = `${mosc.metadata!.name}-${hash.slice(0, 32)}`;
-      if (this.started.has(name) || builds.some((b) => b.metadata?.name === name)) continue;
-      this.started.add(name);
+      // Per MachineOSConfig uid: one deleted and applied again (its builds gone with it) builds again.
+      const started = `${mosc.metadata!.uid ?? ''}/${name}`;
+      if (this.started.has(started) || builds.some((b) => b.metadata?.name === name)) continue;
+      this.started.add(started);
       this.queue = this.queue.then(() => this.build(mosc, name, pool, pushSpec, base, releaseVersion, content)).catch((e: Error) => this.o.log?.(`machineosbuild ${name}: ${e.message.split('\n')[0]}`));
     }
   }
