@@ -56,6 +56,18 @@ export function targetEmitter(recorder: Recorder, scope: RecordingScope, source:
   };
 }
 
+/**
+ * The order a row's scenarios run in: the release changes last. An upgrade or a kernel
+ * switch moves the nodes to another kernel, and every scenario starts on the starting
+ * release: after one, the lab starts fresh nodes (a cluster cannot go back at all), while
+ * day2 → uninstall → upgrade each start where the one before left the nodes. The report's
+ * columns keep the scenarios' own order.
+ */
+const RUN_ORDER: readonly ScenarioId[] = ['day1', 'day2', 'uninstall', 'upgrade', 'kernel-switch'];
+export function runOrder(scenarios: readonly ScenarioId[]): ScenarioId[] {
+  return [...scenarios].sort((a, b) => RUN_ORDER.indexOf(a) - RUN_ORDER.indexOf(b));
+}
+
 export async function runEvaluation(opts: EvaluationOptions, scope: RecordingScope): Promise<{ failed: number }> {
   const { target, recorder } = opts;
   const releases = target.releases();
@@ -79,7 +91,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
   const clock = new StepClock(rows.length * opts.scenarios.length);
   for (const method of rows) {
     const row = method === BASELINE ? undefined : methodRow(method);
-    for (const scenario of opts.scenarios) {
+    for (const scenario of runOrder(opts.scenarios)) {
       scope.method = method;
       scope.scenario = scenario;
       clock.next();
