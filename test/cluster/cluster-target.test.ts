@@ -302,6 +302,21 @@ describe('ClusterTarget (against the fake cluster)', () => {
     ]);
   });
 
+  it('a node the machine-config daemon is updating is pending until it runs its new config: no probe there ends a wait', async () => {
+    t = await target(h);
+    await t.reset({ release: t.releases().from });
+    const MCO = 'machineconfiguration.openshift.io';
+    h.cluster.api.update('v1', 'Node', 'worker-0', undefined, (n) => (n.metadata.annotations = { ...n.metadata.annotations, [`${MCO}/currentConfig`]: 'rendered-worker-a', [`${MCO}/desiredConfig`]: 'rendered-worker-b', [`${MCO}/state`]: 'Working' }));
+    await until(() => t!.nodeKernels().has('worker-0'), 3000, 'the node watch');
+    await new Promise((r) => setTimeout(r, 200));
+    const during = await t.waitForModules(modules, { loaded: false, timeoutMs: 1500 });
+    expect(during.ok).toBe(false);
+    expect(during.pending).toEqual(['worker-0']);
+    h.cluster.api.update('v1', 'Node', 'worker-0', undefined, (n) => (n.metadata.annotations = { ...n.metadata.annotations, [`${MCO}/currentConfig`]: 'rendered-worker-b', [`${MCO}/state`]: 'Done' }));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await t.waitForModules(modules, { loaded: false, timeoutMs: 3000 })).toMatchObject({ ok: true, pending: [] });
+  });
+
   it('API outage while running: measured from /readyz, watches resume afterwards', async () => {
     t = await target(h);
     await t.reset({ release: t.releases().from }); // events are recorded from the first reset on

@@ -340,6 +340,14 @@ export class ClusterTarget implements Target {
       .sort();
   }
 
+  /** The MCO's daemon is moving the node to another config (desiredConfig ≠ currentConfig, or state Working). */
+  private nodeUpdating(name: string): boolean {
+    const a = this.nodeObjects().find((x) => x.metadata.name === name)?.metadata.annotations ?? {};
+    const current = a['machineconfiguration.openshift.io/currentConfig'];
+    const desired = a['machineconfiguration.openshift.io/desiredConfig'];
+    return (current !== undefined && desired !== undefined && current !== desired) || a['machineconfiguration.openshift.io/state'] === 'Working';
+  }
+
   private nodeReady(name: string): boolean {
     const n = this.nodeObjects().find((x) => x.metadata.name === name);
     return n?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
@@ -813,7 +821,10 @@ export class ClusterTarget implements Target {
     const pending: string[] = [];
     await Promise.all(
       this.probedNodes().map(async (node) => {
-        if (!this.nodeReady(node)) {
+        // A node the machine-config daemon is updating (drain, pull, reboot) is judged once it
+        // runs its new config: a probe there may see the old boot's modules, or the new boot's
+        // before the Node reports it, and end an unload wait before the reboot.
+        if (!this.nodeReady(node) || this.nodeUpdating(node)) {
           pending.push(node);
           return;
         }
