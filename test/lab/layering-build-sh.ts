@@ -18,15 +18,18 @@ export interface LayeredImage {
   machineConfig: string;
 }
 
-/** `layeringDir` is the rendered layering folder (build.sh, Containerfile, the MachineConfig). */
-export async function buildAsBuildSh(layeringDir: string, pool: string, logFile: string): Promise<LayeredImage> {
+/**
+ * `layeringDir` is the rendered layering folder (build.sh, Containerfile, the MachineConfig);
+ * `secrets`: build secrets by id → file, as build.sh passes a signing key and certificate.
+ */
+export async function buildAsBuildSh(layeringDir: string, pool: string, logFile: string, secrets?: Record<string, string>): Promise<LayeredImage> {
   const buildSh = readFileSync(path.join(layeringDir, 'build.sh'), 'utf8');
   const arg = (name: string) => new RegExp(`^${name}="\\$\\{${name}:-([^}]+)\\}"`, 'm').exec(buildSh)?.[1];
   const [image, rhcos, dtk] = [arg('IMAGE'), arg('RHCOS_IMAGE'), arg('DTK_IMAGE')];
   const context = /^context="\$\{1:-([^}]+)\}"/m.exec(buildSh)?.[1];
   expect([image, rhcos, dtk, context].every(Boolean), 'build.sh names its image, base images and context').toBe(true);
   const buildah = new Buildah();
-  await buildah.bud({ containerfile: path.join(layeringDir, 'Containerfile'), context: context!, tag: image!, buildArgs: { RHCOS_IMAGE: rhcos!, DTK_IMAGE: dtk! }, logFile, insecure: true });
+  await buildah.bud({ containerfile: path.join(layeringDir, 'Containerfile'), context: context!, tag: image!, buildArgs: { RHCOS_IMAGE: rhcos!, DTK_IMAGE: dtk! }, ...(secrets ? { secrets } : {}), logFile, insecure: true });
   const { digest } = await buildah.push(image!, image!, { insecure: true, logFile });
   const repo = image!.replace(/:[^/:]+$/, '');
   const machineConfig = path.join(layeringDir, `00-machineconfig-${pool}.yaml`);

@@ -29,7 +29,7 @@ import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, re
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
-import { Buildah } from '../../src/targets/lab/images/buildah.js';
+import { buildAsBuildSh } from './layering-build-sh.js';
 import { kubectlBinary } from './api-server-helpers.js';
 import { labAvailability, pollUntil, primaryKernel, REPO, skipReason } from './helpers.js';
 import { BIN, LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
@@ -284,19 +284,11 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
 
   it('layering, signed by the enrolled key: the node reboots into the layered image on the same firmware with the key still enrolled, and the module loads at boot', async () => {
     const out = await render('layering', driverCopy(dir, 'simple-kmod', true), 'layering');
-    const buildSh = readFileSync(path.join(out, 'build.sh'), 'utf8');
-    const arg = (name: string) => new RegExp(`^${name}="\\$\\{${name}:-([^}]+)\\}"`, 'm').exec(buildSh)?.[1];
-    const [image, rhcos, dtkImage] = [arg('IMAGE'), arg('RHCOS_IMAGE'), arg('DTK_IMAGE')];
-    const context = /^context="\$\{1:-([^}]+)\}"/m.exec(buildSh)?.[1];
-    expect([image, rhcos, dtkImage, context].every(Boolean), 'build.sh names its image, base images and context').toBe(true);
-    // build.sh's podman build with the key and certificate as build secrets, with buildah.
-    const buildah = new Buildah();
+    // build.sh's podman build with the key and certificate as build secrets (with buildah), push, digest pinned.
     const logFile = path.join(dir, 'layering-build.log');
-    await buildah.bud({ containerfile: path.join(out, 'Containerfile'), context: context!, tag: image!, buildArgs: { RHCOS_IMAGE: rhcos!, DTK_IMAGE: dtkImage! }, secrets: { key: enrolled.key, cert: enrolled.cert }, logFile, insecure: true });
+    const { machineConfig } = await buildAsBuildSh(out, 'master', logFile, { key: enrolled.key, cert: enrolled.cert });
     expect(readFileSync(logFile, 'utf8')).toMatch(/kmodlab: signed .*simple-kmod\.ko \(signer: simple-kmod module signing key\)/);
-    const { digest } = await buildah.push(image!, image!, { insecure: true, logFile });
-    const mcFile = readdirSync(out).find((f) => /machineconfig/.test(f) && f.endsWith('.yaml'))!;
-    writeFileSync(path.join(out, mcFile), readFileSync(path.join(out, mcFile), 'utf8').replace(/^(\s*osImageURL:).*$/m, `$1 ${image!.replace(/:[^/:]+$/, '')}@${digest}`));
+    const mcFile = path.basename(machineConfig);
     const before = (await json('get', 'nodes')).items[0].status.nodeInfo.bootID as string;
     const start = (await json('get', 'mcp', 'master')).spec.configuration.name as string;
     const a = await kubectl('apply', '-f', path.join(out, mcFile));
