@@ -16,7 +16,7 @@
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseKver, type LabKernel } from '../kernels/catalog.js';
 import { labCacheDir, sha256, writeFileAtomic } from '../host/cache.js';
 import { run } from '../host/run.js';
@@ -71,9 +71,13 @@ export async function bootableOsImage(image: { digestRef: string; digest: string
     source: 'user',
   });
   if (existsSync(ready)) {
+    // The record names its files relative to this directory: the cache may be reached
+    // through another path (a moved KMODLAB_CACHE, a link to a shared cache) than the
+    // one its writer used, and that path may be gone since.
     const r = JSON.parse(readFileSync(ready, 'utf8')) as { initramfs: string; disk: string; vmlinuz: string };
-    if ([r.initramfs, r.disk, r.vmlinuz].every(existsSync)) {
-      return { digest: image.digest, kernel: kernel(r.vmlinuz, '/nonexistent'), initramfs: r.initramfs, disk: r.disk, cached: true };
+    const [initramfs, disk, vmlinuz] = [r.initramfs, r.disk, r.vmlinuz].map((f) => join(dir, basename(f))) as [string, string, string];
+    if ([initramfs, disk, vmlinuz].every((f) => existsSync(f))) {
+      return { digest: image.digest, kernel: kernel(vmlinuz, '/nonexistent'), initramfs, disk, cached: true };
     }
   }
   const mkfs = requireTool('mkfs.erofs');
@@ -103,7 +107,7 @@ export async function bootableOsImage(image: { digestRef: string; digest: string
       const initramfs = join(dir, 'initramfs.cpio');
       writeFileAtomic(initramfs, Buffer.concat([readFileSync(base.path), hook]));
       // The base archive stays (a few MB): another process deriving the same digest may be reading it.
-      writeFileAtomic(ready, `${JSON.stringify({ digest: image.digest, kver: image.kver, initramfs, disk, vmlinuz }, null, 2)}\n`);
+      writeFileAtomic(ready, `${JSON.stringify({ digest: image.digest, kver: image.kver, initramfs: basename(initramfs), disk: basename(disk), vmlinuz: basename(vmlinuz) }, null, 2)}\n`);
       return { digest: image.digest, kernel: kernel(vmlinuz, modulesDir), initramfs, disk, cached: false };
     } finally {
       rmSync(stage, { recursive: true, force: true });
