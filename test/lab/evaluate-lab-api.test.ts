@@ -137,6 +137,12 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     }
   });
 
+  // The lab's side of an upgrade for DTK (what `lab up` with kubectl once tested on its own):
+  // pinned — nothing rebuilds, the postStart modprobe finds no module for the new kernel, the
+  // pod crash-loops (the lab has no Node Feature Discovery to keep it off the node); tracking —
+  // the driver-toolkit tag moves, the BuildConfig's ImageChange trigger rebuilds, the
+  // DaemonSet's image trigger replaces the pod, loaded on the new kernel. KMM's upgrade:
+  // test/e2e/evaluate.test.ts; layering's pinned osImageURL across a base-image change: lab-up-mco.test.ts.
   it('an upgrade: dtk pinned is settled (its pod crash-loops on the new kernel, nothing rebuilds) well before the settle timeout and the report says so; dtk tracking rebuilds and is not cut short', { timeout: 1_500_000 }, () => {
     const out = path.join(dir, 'upgrade');
     const r = run('evaluate', '--methods', 'dtk,dtk-tracking', '--scenarios', 'upgrade', '--no-baseline', '--steady', '1', '--out', out);
@@ -161,6 +167,13 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     const upgradeStart = events.findIndex((e) => e.method === 'dtk-tracking' && e.kind === 'progress' && e.data['step'] === 'upgrade start');
     expect(upgradeStart).toBeGreaterThan(0);
     expect(events.slice(upgradeStart).some((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true), 'a rebuild after the upgrade began').toBe(true);
+    // The upgrade itself (the ClusterVersion's desiredUpdate, the lab's CVO and MCO): the node
+    // ended with the node on the release's kernel in both rows.
+    const to = (events.find((e) => e.kind === 'run-start')!.data['releases'] as { upgradeTo: string }).upgradeTo;
+    for (const method of ['dtk', 'dtk-tracking']) {
+      const boots = events.filter((e) => e.kind === 'node-up' && e.method === method && e.scenario === 'upgrade' && e.node === 'lab-node-0');
+      expect(boots.at(-1)?.data['kver'], `${method}: ${JSON.stringify(boots.map((b) => b.data))}`).toBe(to);
+    }
   });
 
   async function checkImageFigures(registry: LabRegistry) {

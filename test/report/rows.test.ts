@@ -36,7 +36,7 @@ const release = (kver: string, n: string): Release => ({
 /**
  * A named fake target: no nodes, every driver reported in place. It stands in for the
  * lab here only to drive the evaluation's renders and records (the lab's own realization
- * of every row is tested through its API: evaluate-lab-api.test.ts, lab-up-upgrade.test.ts,
+ * of every row is tested through its API: evaluate-lab-api.test.ts,
  * lab-up-mosc.test.ts).
  */
 class NoNodesFakeTarget implements Target {
