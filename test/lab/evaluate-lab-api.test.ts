@@ -69,6 +69,10 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     expect(events.filter((e) => e.kind === 'manual-step' && e.method === 'dtk' && e.scenario === 'day2').map((e) => e.data['performedBy'])).toEqual(['kmodlab']);
     expect(metric('dtk', 'day2', 'manualSteps')).toMatchObject({ value: 1 });
     expect(result('dtk', 'day2').manualSteps.map((s) => s.description)).toEqual([expect.stringMatching(/^start the binary build /)]);
+    // The Binary build completed in the lab (fed through instantiatebinary); the canary answered; no fault.
+    expect(events.some((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2' && e.data['ok'] === true && e.data['build'] !== undefined)).toBe(true);
+    expect(events.some((e) => e.kind === 'canary' && e.method === 'dtk' && e.node === 'lab-node-0' && e.data['up'] === true)).toBe(true);
+    expect(events.filter((e) => e.kind === 'fault' && e.method === 'dtk')).toEqual([]);
     // Memory of the driver's pods came from the lab Prometheus (a real query, not the agent).
     expect(events.filter((e) => e.kind === 'fault' && e.data['fault'] === 'prometheus-unavailable')).toEqual([]);
     expect(events.some((e) => e.kind === 'sample-memory' && e.scenario === 'day2')).toBe(true);
