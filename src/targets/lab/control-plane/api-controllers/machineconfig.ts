@@ -122,7 +122,7 @@ export class MachineConfigController {
     for (;;) {
       const pools = this.o.informers.list<MachineConfigPool>(PATHS.machineconfigpools);
       const pending = pools.filter((p) => !p.spec?.configuration?.name || p.status?.configuration?.name !== p.spec.configuration.name || p.status?.observedGeneration !== p.metadata.generation);
-      if (pools.length > 0 && pending.length === 0) return;
+      if ((pools.length > 0 && pending.length === 0) || this.stopped) return;
       if (Date.now() > deadline) {
         this.o.log?.(`machine-config: pools not rendered and updated within ${timeoutMs / 1000} s: ${pending.map((p) => p.metadata.name).join(', ')}`);
         return;
