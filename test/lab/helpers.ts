@@ -74,16 +74,18 @@ export async function pollUntil<T>(f: () => Promise<T>, ok: (v: T) => boolean, m
 }
 
 /**
- * The content-addressed parts of the machine's lab cache a test's own KMODLAB_CACHE shares:
- * extracted kernels, initramfs images and OS-image boot disks (per image digest). Each is
- * a file written atomically under a key of its content, so sharing changes no result, only
- * how often the same bytes are derived again (every test file unpacked every OS image
- * again). The buildah store is not shared: builds in two labs at once tag the same local
- * names (a Build's `localhost/kmodlab-build/<ns>/<name>`, an off-cluster build's
- * destination) and remove them when done. Lab state, logs, build records and Prometheus
- * data stay the test's own.
+ * The parts of the machine's lab cache a test's own KMODLAB_CACHE shares: extracted kernels,
+ * initramfs images and OS-image boot disks (content-addressed: each file is written
+ * atomically under a key of its content, so sharing changes no result, only how often the
+ * same bytes are derived again), and the buildah store, so a test file's lab builds FROM
+ * the release images `lab setup` left there instead of pulling and unpacking them again
+ * (the driver-toolkit is 170 MiB). The store is safe to share only while one lab builds at
+ * a time: builds tag fixed local names (a Build's `localhost/kmodlab-build/<ns>/<name>`, the
+ * internal registry's name of a FROM image) and remove them when done — hence the suite's
+ * one worker (vitest.config.ts). Lab state, logs, build records and Prometheus data stay
+ * the test's own.
  */
-export const SHARED_CACHE_PARTS = ['vmlinux', 'initramfs', 'os-boot'] as const;
+export const SHARED_CACHE_PARTS = ['vmlinux', 'initramfs', 'os-boot', 'buildah'] as const;
 
 /** Creates `dir` (a test's KMODLAB_CACHE) with SHARED_CACHE_PARTS linked to the machine's cache; returns `dir`. */
 export function testLabCache(dir: string): string {
