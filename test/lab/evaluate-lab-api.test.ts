@@ -133,7 +133,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     // (this process, blocked in the run, could not take it over); its storage is the same.
     const live = await openRegistry();
     try {
-      await checkBuildFigures(live, 'variants', 'layering-on-cluster', 'day2');
+      await checkBuildFigures(live, report, events, 'layering-on-cluster', 'day2');
     } finally {
       await live.stop();
     }
@@ -174,11 +174,11 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     expect(events.find((e) => e.kind === 'render' && e.method === 'dtk-tracking')?.data['variant']).toBe('tracking');
     const live = await openRegistry();
     try {
-      await checkBuildFigures(live, 'upgrade', 'dtk-tracking', 'upgrade');
+      await checkBuildFigures(live, report, events, 'dtk-tracking', 'upgrade');
     } finally {
       await live.stop();
     }
-    checkTrackingPulls(out);
+    checkTrackingPulls(report, events);
     // The upgrade itself (the ClusterVersion's desiredUpdate, the lab's CVO and MCO): the node
     // ended with the node on the release's kernel in both rows.
     const to = (events.find((e) => e.kind === 'run-start')!.data['releases'] as { upgradeTo: string }).upgradeTo;
@@ -188,11 +188,8 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     }
   });
 
-  /** The build events of `method` in run `run`: build host figures, and the image as the registry holds it. */
-  async function checkBuildFigures(registry: LabRegistry, run: string, method: string, scenario: string) {
-    const out = path.join(dir, run);
-    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
-    const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;
+  /** The build events of `method` in a run: build host figures, and the image as the registry holds it. */
+  async function checkBuildFigures(registry: LabRegistry, report: Report, events: Events, method: string, scenario: string) {
     // In-cluster builds (a Build, a MachineOSBuild) name their object; off-cluster steps (a source image) say `by`.
     const built = events.filter((e) => e.kind === 'build' && e.method === method && e.data['ok'] === true && e.data['build'] !== undefined);
     expect(built.length, `${method}: a build event per in-cluster build`).toBeGreaterThan(0);
@@ -217,9 +214,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
    * image and the driver container the DaemonSet runs.) And the OS image the on-cluster
    * layering row shipped is larger than the driver image: the methods ship different images.
    */
-  function checkTrackingPulls(out: string) {
-    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
-    const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;
+  function checkTrackingPulls(report: Report, events: Events) {
     const builtImages = events.filter((e) => e.kind === 'build' && e.method === 'dtk-tracking' && e.data['ok'] === true && e.data['build'] !== undefined).map((e) => e.data);
     const pulls = events.filter((e) => e.kind === 'image-pull' && e.method === 'dtk-tracking');
     const pulled = pulls.find((e) => builtImages.some((b) => b['image'] === e.data['image']));

@@ -288,10 +288,9 @@ describe.skipIf(!ok)(`lab up --secure-boot, the signing key enrolled as a MOK, m
     const logFile = path.join(dir, 'layering-build.log');
     const { machineConfig } = await buildAsBuildSh(out, 'master', logFile, { key: enrolled.key, cert: enrolled.cert });
     expect(readFileSync(logFile, 'utf8')).toMatch(/kmodlab: signed .*simple-kmod\.ko \(signer: simple-kmod module signing key\)/);
-    const mcFile = path.basename(machineConfig);
     const before = (await json('get', 'nodes')).items[0].status.nodeInfo.bootID as string;
     const start = (await json('get', 'mcp', 'master')).spec.configuration.name as string;
-    const a = await kubectl('apply', '-f', path.join(out, mcFile));
+    const a = await kubectl('apply', '-f', machineConfig);
     expect(a.code, a.stderr).toBe(0);
     const target = await pollUntil(async () => (await json('get', 'mcp', 'master')).spec.configuration.name as string, (t) => t !== start, 120_000, 1_000);
     const w = await kubectl('wait', 'mcp/master', `--for=jsonpath={.status.configuration.name}=${target}`, '--timeout=1200s');

@@ -16,7 +16,7 @@
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { parseKver, type LabKernel } from '../kernels/catalog.js';
 import { labCacheDir, sha256, writeFileAtomic } from '../host/cache.js';
 import { run } from '../host/run.js';
@@ -70,15 +70,14 @@ export async function bootableOsImage(image: { digestRef: string; digest: string
     ...parseKver(image.kver),
     source: 'user',
   });
-  if (existsSync(ready)) {
-    // The record names its files relative to this directory: the cache may be reached
-    // through another path (a moved KMODLAB_CACHE, a link to a shared cache) than the
-    // one its writer used, and that path may be gone since.
-    const r = JSON.parse(readFileSync(ready, 'utf8')) as { initramfs: string; disk: string; vmlinuz: string };
-    const [initramfs, disk, vmlinuz] = [r.initramfs, r.disk, r.vmlinuz].map((f) => join(dir, basename(f))) as [string, string, string];
-    if ([initramfs, disk, vmlinuz].every((f) => existsSync(f))) {
-      return { digest: image.digest, kernel: kernel(vmlinuz, '/nonexistent'), initramfs, disk, cached: true };
-    }
+  // Fixed names under this directory, never read from the record (which only marks the set
+  // complete): the cache may be reached through another path (a moved KMODLAB_CACHE, a link to
+  // a shared cache) than the one its writer used, and that path may be gone since.
+  const vmlinuz = join(dir, 'vmlinuz');
+  const disk = join(dir, 'root.erofs');
+  const initramfs = join(dir, 'initramfs.cpio');
+  if ([ready, vmlinuz, disk, initramfs].every((f) => existsSync(f))) {
+    return { digest: image.digest, kernel: kernel(vmlinuz, '/nonexistent'), initramfs, disk, cached: true };
   }
   const mkfs = requireTool('mkfs.erofs');
   const cpio = requireTool('cpio');
@@ -90,10 +89,8 @@ export async function bootableOsImage(image: { digestRef: string; digest: string
     // Temp names of this process's own, then a rename: two processes (lab tests share this
     // cache) that derive the same digest at once never write into each other's file.
     const tmp = (f: string) => `${f}.${process.pid}.tmp`;
-    const vmlinuz = join(dir, 'vmlinuz');
     cpSync(join(modulesDir, 'vmlinuz'), tmp(vmlinuz));
     renameSync(tmp(vmlinuz), vmlinuz);
-    const disk = join(dir, 'root.erofs');
     rmSync(tmp(disk), { force: true });
     await run(mkfs, ['-T0', tmp(disk), mnt], { timeoutMs: 600_000 });
     renameSync(tmp(disk), disk);
@@ -104,10 +101,9 @@ export async function bootableOsImage(image: { digestRef: string; digest: string
       mkdirSync(join(stage, 'etc/kmodlab/boot.d'), { recursive: true });
       writeFileSync(join(stage, 'etc/kmodlab/boot.d/00-os-image.sh'), OS_DISK_HOOK, { mode: 0o755 });
       const hook = (await run('sh', ['-c', `find etc -print0 | LC_ALL=C sort -z | "${cpio}" --null -o -H newc -R 0:0 --quiet`], { cwd: stage })).stdout;
-      const initramfs = join(dir, 'initramfs.cpio');
       writeFileAtomic(initramfs, Buffer.concat([readFileSync(base.path), hook]));
       // The base archive stays (a few MB): another process deriving the same digest may be reading it.
-      writeFileAtomic(ready, `${JSON.stringify({ digest: image.digest, kver: image.kver, initramfs: basename(initramfs), disk: basename(disk), vmlinuz: basename(vmlinuz) }, null, 2)}\n`);
+      writeFileAtomic(ready, `${JSON.stringify({ digest: image.digest, kver: image.kver }, null, 2)}\n`);
       return { digest: image.digest, kernel: kernel(vmlinuz, modulesDir), initramfs, disk, cached: false };
     } finally {
       rmSync(stage, { recursive: true, force: true });
