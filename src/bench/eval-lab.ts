@@ -15,7 +15,8 @@ import { Recorder } from '../evaluation/recorder.js';
 import { runEvaluation, targetEmitter, type RecordingScope } from '../evaluation/run-evaluation.js';
 import { METHOD_ROW_IDS, type MethodRowId } from '../methods/rows.js';
 import type { LabReleaseKernels } from '../targets/lab/kernels/lab-releases.js';
-import { LAB_SETTLE_TIMEOUT_S, LabApiTarget } from '../targets/lab/lab-api-target.js';
+import { LabApiTarget } from '../targets/lab/lab-api-target.js';
+import { LAB_SETTLE_TIMEOUT_S } from '../targets/lab/settle-timeout.js';
 import { figure, notAFigure, type Figure } from './figures.js';
 
 export interface EvaluationSet {

@@ -17,8 +17,7 @@ import { EVENTS_FILE, Recorder } from '../../evaluation/recorder.js';
 import { runEvaluation, targetEmitter, type RecordingScope } from '../../evaluation/run-evaluation.js';
 import { chooseLabKernels, type LabReleaseKernels } from '../../targets/lab/kernels/lab-releases.js';
 import { listKernels } from '../../targets/lab/kernels/catalog.js';
-import { LAB_SETTLE_TIMEOUT_S, LabApiTarget } from '../../targets/lab/lab-api-target.js';
-import { ClusterTarget } from '../../targets/cluster/cluster-target.js';
+import { LAB_SETTLE_TIMEOUT_S } from '../../targets/lab/settle-timeout.js';
 import { renderMethods } from '../../methods/render.js';
 import { poolFlag } from '../../methods/custom-pool.js';
 import { writeArtifactSet } from '../../artifacts/artifact-set.js';
@@ -224,6 +223,9 @@ function checkLabFlags(flags: EvaluateFlags, scenarios: ScenarioId[]): LabFlagsC
  */
 async function prepareLab(checked: LabFlagsChecked, driver: LoadedDriver, runDir: string, emit: TargetEmit): Promise<PreparedTarget> {
   const { nodes, memoryMB, kernels } = checked;
+  // Loaded here, not at start-up: the targets bring client-node (~1 s to load), which
+  // render, report and --help never need.
+  const { LabApiTarget } = await import('../../targets/lab/lab-api-target.js');
   const target = await LabApiTarget.create({ runDir, driver, nodes, memoryMB, kernels, emit });
   return {
     target,
@@ -242,6 +244,7 @@ function checkClusterFlags(flags: EvaluateFlags): void {
 async function prepareCluster(flags: EvaluateFlags, driver: LoadedDriver, emit: TargetEmit, methods: MethodRowId[], io: CliIO): Promise<PreparedTarget> {
   // No --pool: the target picks the pool that holds the nodes (master on single-node OpenShift).
   const asked = flags.pool === undefined ? undefined : poolFlag(flags.pool);
+  const { ClusterTarget } = await import('../../targets/cluster/cluster-target.js');
   const target = await ClusterTarget.connect({
     kubeconfig: flags.kubeconfig,
     context: flags.context,

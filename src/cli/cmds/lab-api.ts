@@ -12,11 +12,9 @@ import { labStateDir } from '../../targets/lab/api-server/tls.js';
 import { readyz, SERVER_ENTRY } from '../../targets/lab/api-server/background.js';
 import { listKernels } from '../../targets/lab/kernels/catalog.js';
 import { chooseLabKernels } from '../../targets/lab/kernels/lab-releases.js';
-import { nodeApiFromKubeconfig } from '../../targets/lab/kubelet/node-api.js';
 import { ROLE_LABEL } from '../../targets/lab/node/provider.js';
 import { ovmfFiles, readCertificateDer } from '../../targets/lab/node/uefi.js';
 import { runningPid, startLab, stopLab, stopOnExit } from '../../targets/lab/up/background.js';
-import { readInstallManifests } from '../../targets/lab/up/install-manifests.js';
 import { alive, labFiles, readState } from '../../targets/lab/up/state.js';
 import type { CliIO } from '../output.js';
 
@@ -70,7 +68,8 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       const kernel = nodes > 0 ? chooseLabKernels(listKernels(), { from: flags.kernel }).from : undefined;
       // Read here too so a bad directory or file is a user error (exit 2), not a failed background start.
       const manifests = flags.manifests ? path.resolve(flags.manifests) : undefined;
-      const objects = manifests ? readInstallManifests(manifests) : [];
+      // Loaded only when asked for: it brings client-node (~1 s to load at every CLI start).
+      const objects = manifests ? (await import('../../targets/lab/up/install-manifests.js')).readInstallManifests(manifests) : [];
       const kernelArgs = flags.kernelArg.map(kernelArg);
       const running = runningPid();
       if (running !== undefined) throw new UserError(`the lab is already up (pid ${running})`, 'run `kmodlab lab status`, or `kmodlab lab down` first');
@@ -116,6 +115,7 @@ export function registerLabApiCommands(lab: Command, io: CliIO): void {
       io.stdout(`lab: up (pid ${pid}), API ${r.server ?? '?'}: ${r.ok ? 'ready' : `not ready${r.error ? ` (${r.error})` : ''}`}\n`);
       if (!r.ok) return;
       const qemu = new Map((readState()?.nodes ?? []).map((n) => [n.name, n.qemuPid]));
+      const { nodeApiFromKubeconfig } = await import('../../targets/lab/kubelet/node-api.js');
       const rows = (await nodeApiFromKubeconfig(kubeconfig).listNodes()).map((n) => {
         const name = n.metadata?.name ?? '?';
         const ready = n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown';

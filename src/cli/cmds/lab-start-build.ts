@@ -7,7 +7,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { labStateDir } from '../../targets/lab/api-server/tls.js';
-import { startBinaryBuild, waitForBuild } from '../../targets/lab/control-plane/start-build.js';
 import type { CliIO } from '../output.js';
 
 export function registerLabStartBuild(lab: Command, io: CliIO): void {
@@ -23,6 +22,8 @@ export function registerLabStartBuild(lab: Command, io: CliIO): void {
       const kubeconfig = flags.kubeconfig ?? process.env.KUBECONFIG?.split(path.delimiter)[0] ?? path.join(labStateDir(), 'kubeconfig');
       const timeout = Number(flags.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) throw new UserError(`--timeout: "${flags.timeout}" is not a positive number of seconds`);
+      // client-node is loaded by the commands that talk to the API only.
+      const { startBinaryBuild, waitForBuild } = await import('../../targets/lab/control-plane/start-build.js');
       const build = await startBinaryBuild({ kubeconfig, namespace: flags.namespace, buildConfig: bc, fromDir: path.resolve(flags.fromDir) });
       const name = String(build.metadata?.name);
       io.stdout(`build.build.openshift.io/${name} started\n`);

@@ -49,12 +49,6 @@ import { readState } from './up/state.js';
 
 export const LAB_API_LABEL = 'lab (QEMU TCG)';
 
-/**
- * How long `evaluate` waits for the driver after each action on the lab by default (s):
- * in-cluster builds, image pulls and probe pods on TCG nodes add their own seconds to
- * every wait (a real cluster's default is 900 s).
- */
-export const LAB_SETTLE_TIMEOUT_S = 300;
 
 export interface LabApiTargetOptions {
   runDir: string;
