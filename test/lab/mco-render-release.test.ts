@@ -78,51 +78,54 @@ describe('lab MCO render controller: a release change with an unchanged merged s
 
 /**
  * A node provisioned with a rendered config whose OS is not the image it booted (Day 1 with
- * a layering MachineConfig among the installer's manifests): upstream's
- * machine-config-daemon-firstboot.service rebases to the config's osImageURL and reboots
- * before the node counts as Done on it (pkg/daemon/daemon.go RunFirstbootCompleteMachineconfig).
- * The lab's node joins booted from the base image, so its daemon must run that OS update
- * instead of marking it Done at once — else the layered image never boots.
+ * a layering MachineConfig among the installer's manifests), or that has kernel arguments:
+ * upstream's machine-config-daemon-firstboot.service rebases / sets the arguments and reboots
+ * before the node counts as Done on it (pkg/daemon/daemon.go RunFirstbootCompleteMachineconfig;
+ * only the boot image with no kernel arguments needs no update). The lab's node joins booted
+ * from the base image, so its daemon must run that update instead of marking it Done at once —
+ * else the layered image never boots, or the arguments are missing until some later reboot.
  */
-describe('lab MCO: first boot of a node whose rendered config boots another OS image', () => {
-  let api: TestApi;
-  let informers: SharedInformers;
-  let mco: MachineConfigController;
-
-  afterAll(async () => {
-    await mco?.stop();
-    await informers?.stop();
-    await api?.stop();
-  });
-
-  it('the node is sent through the OS update (here: an image that cannot be pulled → Degraded), not marked Done on the config', async () => {
-    api = await startTestApi();
-    const kc = new KubeConfig();
-    kc.loadFromFile(api.kubeconfig);
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    const core = kc.makeApiClient(CoreV1Api);
-    // The installer's manifest, created before any node joins.
-    await core.createNamespace({ body: { metadata: { name: 'openshift-machine-config-operator' } } }).catch(() => undefined);
-    await custom.createClusterCustomObject({
-      ...MC,
-      plural: 'machineconfigs',
-      body: { apiVersion: 'machineconfiguration.openshift.io/v1', kind: 'MachineConfig', metadata: { name: '99-master-layered', labels: { 'machineconfiguration.openshift.io/role': 'master' } }, spec: { osImageURL: '127.0.0.1:9/kmodlab/not-there@' + digest('e') } },
-    });
-    informers = new SharedInformers(kc);
-    // A named stand-in for the QEMU node: the update fails at the pull, before any reboot.
-    const node = { name: 'lab-node-0', reboot: async () => Promise.reject(new Error('no reboot in this test')) } as unknown as LabNode;
-    mco = new MachineConfigController({ kc, informers, nodes: [node], insecure: () => true, release: { baseOSContainerImage: `127.0.0.1:9/kmodlab/node-os@${digest('a')}`, releaseVersion: '6.1.0-56-amd64' } });
-    const started = mco.start();
-    await core.createNode({ body: { metadata: { name: 'lab-node-0', labels: { 'node-role.kubernetes.io/master': '' } } } });
-    // start() waits for the pools to be installed, which this one never is: watch the node meanwhile.
-    void started.catch(() => undefined);
-    const annotations = async () => (await core.readNode({ name: 'lab-node-0' })).metadata?.annotations ?? {};
-    const a = await until(annotations, (x) => x['machineconfiguration.openshift.io/state'] === 'Degraded' || x['machineconfiguration.openshift.io/state'] === 'Done', 30_000);
-    const rendered = ((await custom.getClusterCustomObject({ ...MC, plural: 'machineconfigpools', name: 'master' })) as { spec: { configuration: { name: string } } }).spec.configuration.name;
-    expect(a['machineconfiguration.openshift.io/desiredConfig']).toBe(rendered);
-    expect(a['machineconfiguration.openshift.io/state']).toBe('Degraded');
-    expect(a['machineconfiguration.openshift.io/reason']).toMatch(/failed to update OS to/);
-    expect(a['machineconfiguration.openshift.io/currentConfig']).not.toBe(rendered);
+describe('lab MCO: first boot of a node whose rendered config boots another OS image or has kernel arguments', () => {
+  const cases: [string, Record<string, unknown>][] = [
+    ['an osImageURL', { osImageURL: '127.0.0.1:9/kmodlab/not-there@' + digest('e') }],
+    ['kernelArguments only (the boot image unchanged)', { kernelArguments: ['kmodlab.day1=1'] }],
+  ];
+  it.each(cases)('%s: the node is sent through the OS update (here: an image that cannot be pulled → Degraded), not marked Done on the config', async (_what, spec) => {
+    const api = await startTestApi();
+    let informers: SharedInformers | undefined;
+    let mco: MachineConfigController | undefined;
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromFile(api.kubeconfig);
+      const custom = kc.makeApiClient(CustomObjectsApi);
+      const core = kc.makeApiClient(CoreV1Api);
+      // The installer's manifest, created before any node joins.
+      await core.createNamespace({ body: { metadata: { name: 'openshift-machine-config-operator' } } }).catch(() => undefined);
+      await custom.createClusterCustomObject({
+        ...MC,
+        plural: 'machineconfigs',
+        body: { apiVersion: 'machineconfiguration.openshift.io/v1', kind: 'MachineConfig', metadata: { name: '99-master-day1', labels: { 'machineconfiguration.openshift.io/role': 'master' } }, spec },
+      });
+      informers = new SharedInformers(kc);
+      // A named stand-in for the QEMU node: the update fails at the pull, before any reboot.
+      const node = { name: 'lab-node-0', reboot: async () => Promise.reject(new Error('no reboot in this test')) } as unknown as LabNode;
+      mco = new MachineConfigController({ kc, informers, nodes: [node], insecure: () => true, release: { baseOSContainerImage: `127.0.0.1:9/kmodlab/node-os@${digest('a')}`, releaseVersion: '6.1.0-56-amd64' } });
+      const started = mco.start();
+      await core.createNode({ body: { metadata: { name: 'lab-node-0', labels: { 'node-role.kubernetes.io/master': '' } } } });
+      // start() waits for the pools to be installed, which this one never is: watch the node meanwhile.
+      void started.catch(() => undefined);
+      const annotations = async () => (await core.readNode({ name: 'lab-node-0' })).metadata?.annotations ?? {};
+      const a = await until(annotations, (x) => x['machineconfiguration.openshift.io/state'] === 'Degraded' || x['machineconfiguration.openshift.io/state'] === 'Done', 30_000);
+      const rendered = ((await custom.getClusterCustomObject({ ...MC, plural: 'machineconfigpools', name: 'master' })) as { spec: { configuration: { name: string } } }).spec.configuration.name;
+      expect(a['machineconfiguration.openshift.io/desiredConfig']).toBe(rendered);
+      expect(a['machineconfiguration.openshift.io/state']).toBe('Degraded');
+      expect(a['machineconfiguration.openshift.io/reason']).toMatch(/failed to update OS to/);
+      expect(a['machineconfiguration.openshift.io/currentConfig']).not.toBe(rendered);
+    } finally {
+      await mco?.stop();
+      await informers?.stop();
+      await api.stop();
+    }
   }, 90_000);
 
   const until = <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms: number) => pollUntil(f, ok, ms, 250);

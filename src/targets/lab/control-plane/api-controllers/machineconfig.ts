@@ -245,10 +245,12 @@ export class MachineConfigController {
         const spec = mcs.find((m) => m.metadata.name === target)?.spec ?? {};
         // machine-config-daemon-firstboot.service (pkg/daemon/daemon.go
         // RunFirstbootCompleteMachineconfig): a node provisioned with a config whose OS is not
-        // the boot image (an osImageURL among the installer's manifests, a realtime kernel)
-        // rebases to it and reboots before it is Done. The lab's node joined booted from the
-        // base image, so its daemon runs that OS update now.
-        if ((spec.osImageURL && spec.osImageURL !== base.osImage) || spec.kernelType === 'realtime') {
+        // the boot image (an osImageURL among the installer's manifests, a realtime kernel) or
+        // that has kernel arguments rebases to it / sets them (rpm-ostree kargs) and reboots
+        // before it is Done — only a config with the boot image and no kernel arguments needs
+        // no firstboot update. The lab's node joined booted from the base image with no
+        // config arguments, so its daemon runs that update now.
+        if ((spec.osImageURL && spec.osImageURL !== base.osImage) || spec.kernelType === 'realtime' || (spec.kernelArguments ?? []).length > 0) {
           this.firstboot(n, target, spec, base);
           return;
         }
