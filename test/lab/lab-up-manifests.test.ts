@@ -8,8 +8,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO } from './helpers.js';
+import { findTool } from '../../src/targets/lab/host/tools.js';
+import { labAvailability, primaryKernel, REPO, skipReason } from './helpers.js';
 import { kubectlBinary } from './api-server-helpers.js';
+import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
 
 const BIN = path.join(REPO, 'bin', 'kmodlab.js');
 
@@ -59,4 +61,42 @@ describe('kmodlab lab up --manifests', () => {
     const got = await run(kubectlBinary()!, ['get', 'configmap', 'from-install', '-n', 'day1-test', '-o', 'jsonpath={.data.k}'], { KUBECONFIG: kubeconfig });
     expect(got.stdout, got.stderr).toBe('v');
   });
+});
+
+/**
+ * Day 1 on a real node: a MachineConfig among the installer manifests that sets kernel
+ * arguments (and keeps the boot image) is applied by the node's first boot, as
+ * machine-config-daemon-firstboot does — the node reboots once with them and is Done on the
+ * rendered config; it does not run without them until some later reboot.
+ */
+const lab = labAvailability();
+const kernel = lab.ok ? primaryKernel(lab.kernels) : undefined;
+const missing = ['buildah', 'skopeo', 'docker-registry', 'mkfs.erofs'].filter((t) => !findTool(t));
+const ok = lab.ok && missing.length === 0 && !!kubectlBinary();
+const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: ${missing.length ? `not installed: ${missing.join(', ')}` : 'no kubectl'}]`;
+
+describe.skipIf(!ok)(`kmodlab lab up --manifests: a Day-1 MachineConfig with kernelArguments${ok ? '' : why}`, () => {
+  const h = new LabUpHarness('labday1kargs', { timeoutMs: 600_000 });
+  afterAll(() => h.stop(), 300_000);
+
+  it('the node reboots once at first boot with the arguments on its command line, Done on the rendered config', async () => {
+    const manifests = path.join(h.dir, 'openshift');
+    mkdirSync(manifests, { recursive: true });
+    writeFileSync(
+      path.join(manifests, '99-master-kargs.yaml'),
+      'apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: 99-master-kargs\n  labels:\n    machineconfiguration.openshift.io/role: master\nspec:\n  kernelArguments:\n    - kmodlab.day1=on\n',
+    );
+    const { release, up } = await h.start({ kernel: kernel!, upArgs: ['--nodes', '1', '--kernel', kernel!.kver, '--manifests', manifests] });
+    expect(up.code, up.stderr).toBe(0);
+    const w = await h.kubectl('wait', 'mcp/master', '--for=condition=Updated', '--timeout=300s');
+    expect(w.code, `${w.stderr}\n${h.logTail(15, /machine-config/)}`).toBe(0);
+    const node = JSON.parse((await h.kubectl('get', 'node', 'lab-node-0', '-o', 'json')).stdout) as { metadata: { annotations: Record<string, string> } };
+    const rendered = JSON.parse((await h.kubectl('get', 'mcp', 'master', '-o', 'json')).stdout) as { status: { configuration: { name: string } } };
+    expect(node.metadata.annotations['machineconfiguration.openshift.io/currentConfig']).toBe(rendered.status.configuration.name);
+    expect(node.metadata.annotations['machineconfiguration.openshift.io/state']).toBe('Done');
+    expect(h.logTail(50, /first boot done/)).toMatch(/lab-node-0: first boot done on rendered-master-/);
+    const reboots = JSON.parse((await h.kubectl('get', 'events', '-A', '--field-selector', 'reason=Rebooted,involvedObject.name=lab-node-0', '-o', 'json')).stdout) as { items: unknown[] };
+    expect(reboots.items).toHaveLength(1);
+    expect((await h.nodeOutput(runtimeBaseOf(release), 'cat /proc/cmdline')).join(' ')).toMatch(/(^| )kmodlab\.day1=on( |$)/);
+  }, 600_000);
 });
