@@ -127,6 +127,14 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     expect(a.code, a.stderr).toBe(0);
     const mosb = await newBuild([]);
     expect(mosb.metadata.labels).toMatchObject({ 'machineconfiguration.openshift.io/machine-os-config': 'master', 'machineconfiguration.openshift.io/target-machine-config-pool': 'master' });
+    // While it is built the pool is Updating, waiting for it (upstream status.go), not Updated.
+    type Cond = { type: string; status: string; message?: string };
+    let conds: Cond[] = [];
+    const waiting = (c: Cond[]) => c.some((x) => x.type === 'Updating' && x.status === 'True' && x.message === `Pool is waiting for OS image build to complete (mosb: ${mosb.metadata.name})`);
+    for (let i = 0; i < 40 && !waiting(conds); i++, await new Promise((res) => setTimeout(res, 250))) conds = (await json<{ status: { conditions: Cond[] } }>('mcp', 'master')).status.conditions;
+    expect(conds.filter((c) => c.type === 'Updated' || c.type === 'Updating')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'Updated', status: 'False' }), expect.objectContaining({ type: 'Updating', status: 'True', message: `Pool is waiting for OS image build to complete (mosb: ${mosb.metadata.name})` })]),
+    );
     expect(await buildEvent(mosb.metadata.name, 1_200_000), logTail()).toMatchObject({ ok: true });
     const w = await kubectl('wait', `machineosbuild/${mosb.metadata.name}`, '--for=condition=Succeeded', '--timeout=60s');
     expect(w.code, `${w.stderr}\n${logTail()}`).toBe(0);

@@ -7,6 +7,8 @@
 import type { V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ANN, candidates, maxUnavailable, nodesOfPool, poolStatus } from '../../src/targets/lab/control-plane/api-controllers/mco/pool-status.js';
+import { CURRENT_BUILD_ANNOTATION, layeredBuildWait, MACHINEOSBUILDS, MACHINEOSCONFIGS } from '../../src/targets/lab/control-plane/api-controllers/machineosconfig.js';
+import type { SharedInformers } from '../../src/targets/lab/control-plane/informers.js';
 import { defaultPool, RenderError, renderPool, templateConfig, type MachineConfig, type MachineConfigPool } from '../../src/targets/lab/control-plane/api-controllers/mco/render.js';
 import { repositoryOf } from '../../src/targets/lab/control-plane/api-controllers/mco/os-target.js';
 
@@ -82,6 +84,37 @@ describe('node controller', () => {
     expect(degraded.conditions!.find((c) => c.type === 'NodeDegraded')!.message).toContain('failed to update OS');
     const render = poolStatus(p, [], 'kernelType=rt is invalid', 'T');
     expect([cond(render, 'RenderDegraded'), cond(render, 'Degraded')]).toEqual(['True', 'True']);
+  });
+
+  it('pool status while its on-cluster layering image is built: Updating with the build named, not Updated, though every node is Done on the config', () => {
+    const p: MachineConfigPool = { ...master(), spec: { ...master().spec, configuration: { name: 'rendered-master-new' } }, status: { configuration: { name: 'rendered-master-new' } } };
+    const nodes = [node('n0', ['master'], at('rendered-master-new'))];
+    const wait = 'Pool is waiting for OS image build to complete (mosb: layered-abc)';
+    const s = poolStatus(p, nodes, undefined, 'T', wait);
+    const c = (t: string) => s.conditions!.find((x) => x.type === t)!;
+    expect([c('Updated').status, c('Updating').status, c('Degraded').status]).toEqual(['False', 'True', 'False']);
+    expect(c('Updating').message).toBe(wait);
+    expect(s.updatedMachineCount).toBe(0);
+    // Once the build has ended (no wait), the nodes decide again.
+    expect(poolStatus(p, nodes, undefined, 'T').conditions!.find((x) => x.type === 'Updated')!.status).toBe('True');
+  });
+
+  it('layeredBuildWait: no build yet, Prepared or Building → waiting, in upstream words; Succeeded or Failed, or no MachineOSConfig → none', () => {
+    const mosc = { metadata: { name: 'layered', annotations: {} as Record<string, string> }, spec: { machineConfigPool: { name: 'master' } } };
+    const builds: object[] = [];
+    const informers = { list: (path: string) => (path === MACHINEOSCONFIGS ? [mosc] : path === MACHINEOSBUILDS ? builds : []) } as unknown as SharedInformers;
+    expect(layeredBuildWait(informers, 'worker')).toBeUndefined();
+    expect(layeredBuildWait(informers, 'master')).toBe('Pool is waiting for a new OS image build to start (mosc: layered)');
+    mosc.metadata.annotations[CURRENT_BUILD_ANNOTATION] = 'layered-abc';
+    const build = (state: string) => ({ metadata: { name: 'layered-abc' }, status: { conditions: ['Prepared', 'Building', 'Failed', 'Interrupted', 'Succeeded'].map((type) => ({ type, status: type === state ? 'True' : 'False' })) } });
+    for (const state of ['Prepared', 'Building']) {
+      builds.splice(0, builds.length, build(state));
+      expect(layeredBuildWait(informers, 'master'), state).toBe('Pool is waiting for OS image build to complete (mosb: layered-abc)');
+    }
+    for (const state of ['Succeeded', 'Failed']) {
+      builds.splice(0, builds.length, build(state));
+      expect(layeredBuildWait(informers, 'master'), state).toBeUndefined();
+    }
   });
 
   it('repositoryOf strips a tag or a digest, not a registry port', () => {

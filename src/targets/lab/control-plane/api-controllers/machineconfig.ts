@@ -22,7 +22,7 @@ import { PULL_ATTEMPTS, PULL_RETRY_SECONDS } from '../../../../methods/kmm/day1.
 import type { LabRegistry } from '../../images/registry.js';
 import type { LabNode } from '../../node/node.js';
 import { PATHS, type SharedInformers } from '../informers.js';
-import { labImageRef, layeredImageOf, MACHINEOSCONFIGS } from './machineosconfig.js';
+import { labImageRef, layeredBuildWait, layeredImageOf, MACHINEOSBUILDS, MACHINEOSCONFIGS } from './machineosconfig.js';
 import { annotation, NodeDaemon } from './mco/daemon.js';
 import { Day1LoaderStore, loadersOf } from './mco/day1-loader.js';
 import { osFor } from './mco/os-target.js';
@@ -102,7 +102,7 @@ export class MachineConfigController {
   async start(): Promise<void> {
     await this.bootstrap();
     const kick = () => this.kick();
-    await Promise.all([PATHS.machineconfigs, PATHS.machineconfigpools, PATHS.nodes, PATHS.configmaps, PATHS.pods, MACHINEOSCONFIGS].map((p) => this.o.informers.subscribe(p, kick)));
+    await Promise.all([PATHS.machineconfigs, PATHS.machineconfigpools, PATHS.nodes, PATHS.configmaps, PATHS.pods, MACHINEOSCONFIGS, MACHINEOSBUILDS].map((p) => this.o.informers.subscribe(p, kick)));
     const tick = () => {
       if (this.stopped) return;
       this.kick();
@@ -263,7 +263,7 @@ export class MachineConfigController {
       this.o.log?.(`machine-config: pool ${name}: node ${n.metadata!.name} → ${target}`);
       await this.core.patchNode({ name: n.metadata!.name!, body: { metadata: { annotations: { [ANN.desired]: target! } } } }, this.merge);
     }
-    const status = poolStatus(pool, nodes, this.renderErrors.get(name), new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
+    const status = poolStatus(pool, nodes, this.renderErrors.get(name), new Date().toISOString().replace(/\.\d+Z$/, 'Z'), layeredBuildWait(this.o.informers, name));
     const same = JSON.stringify({ ...pool.status, conditions: undefined }) === JSON.stringify({ ...status, conditions: undefined }) && JSON.stringify((pool.status?.conditions ?? []).map(({ lastTransitionTime: _t, ...c }) => c)) === JSON.stringify(status.conditions!.map(({ lastTransitionTime: _t, ...c }) => c));
     if (!same) await this.custom.patchClusterCustomObjectStatus({ group: GROUP, version: 'v1', plural: 'machineconfigpools', name, body: { status } }, this.merge);
   }

@@ -101,6 +101,25 @@ export function layeredImageOf(informers: SharedInformers, pool: string): { imag
   return { image, ...(releaseVersion !== undefined ? { releaseVersion } : {}) };
 }
 
+/**
+ * Why a pool that a MachineOSConfig manages is still updating while its image is built, in
+ * upstream's words (release-4.19 pkg/controller/node/status.go calculateStatus): no build of
+ * the MachineOSConfig yet → "waiting for a new OS image build to start"; its current build
+ * Prepared or Building → "waiting for OS image build to complete". Undefined otherwise
+ * (no MachineOSConfig, or its current build has ended: the nodes decide).
+ */
+export function layeredBuildWait(informers: SharedInformers, pool: string): string | undefined {
+  const mosc = informers.list<Obj>(MACHINEOSCONFIGS).find((m) => m.spec?.machineConfigPool?.name === pool && !m.metadata?.deletionTimestamp);
+  if (!mosc) return undefined;
+  const current = mosc.metadata?.annotations?.[CURRENT_BUILD_ANNOTATION] as string | undefined;
+  const build = current ? informers.list<Obj>(MACHINEOSBUILDS).find((b) => b.metadata?.name === current) : undefined;
+  if (!build) return `Pool is waiting for a new OS image build to start (mosc: ${mosc.metadata!.name})`;
+  const on = (type: string) => ((build.status?.conditions ?? []) as Obj[]).some((c) => c.type === type && c.status === 'True');
+  // A build with no conditions yet was just created: upstream's state for it is Prepared.
+  if (on('Building') || on('Prepared') || !(build.status?.conditions ?? []).length) return `Pool is waiting for OS image build to complete (mosb: ${current})`;
+  return undefined;
+}
+
 type BuildState = 'Prepared' | 'Building' | 'Succeeded' | 'Failed';
 
 /**

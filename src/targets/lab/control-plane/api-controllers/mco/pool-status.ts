@@ -91,10 +91,15 @@ function condition(type: string, on: boolean, reason: string, message: string, p
   return { type, status, reason, message, lastTransitionTime: old?.status === status ? old.lastTransitionTime : now };
 }
 
-/** status.go calculateStatus; `renderError`: the render controller's failure for this pool, if any. */
-export function poolStatus(pool: MachineConfigPool, nodes: V1Node[], renderError: string | undefined, now: string): NonNullable<MachineConfigPool['status']> {
+/**
+ * status.go calculateStatus; `renderError`: the render controller's failure for this pool, if
+ * any; `buildWait`: why the pool waits for its on-cluster layering build (machineosconfig.ts
+ * layeredBuildWait) — upstream's nodes are not Done until they run that build's image
+ * (LayeredNodeState.IsDone), so the pool is Updating, not Updated, while it is built.
+ */
+export function poolStatus(pool: MachineConfigPool, nodes: V1Node[], renderError: string | undefined, now: string, buildWait?: string): NonNullable<MachineConfigPool['status']> {
   const target = pool.spec?.configuration?.name ?? '';
-  const updated = nodes.filter((n) => isNodeDone(n) && ann(n, ANN.current) === target);
+  const updated = buildWait ? [] : nodes.filter((n) => isNodeDone(n) && ann(n, ANN.current) === target);
   const ready = updated.filter((n) => isNodeReady(n));
   const unavailable = nodes.filter(isNodeUnavailable);
   const degraded = nodes.filter((n) => ann(n, ANN.state) === 'Degraded');
@@ -106,7 +111,9 @@ export function poolStatus(pool: MachineConfigPool, nodes: V1Node[], renderError
     condition('NodeDegraded', degraded.length > 0, degraded.length ? `${degraded.length} nodes are reporting degraded status on sync` : '', nodeDegradedMsg, prev, now),
     condition('Degraded', !!renderError || degraded.length > 0, '', '', prev, now),
     condition('Updated', allUpdated, '', allUpdated ? `All nodes are updated with MachineConfig ${target}` : '', prev, now),
-    condition('Updating', !allUpdated && !pool.spec?.paused && target !== '', '', !allUpdated && target ? `All nodes are updating to MachineConfig ${target}` : '', prev, now),
+    buildWait && !pool.spec?.paused
+      ? condition('Updating', true, '', buildWait, prev, now)
+      : condition('Updating', !allUpdated && !pool.spec?.paused && target !== '', '', !allUpdated && target ? `All nodes are updating to MachineConfig ${target}` : '', prev, now),
   ];
   return {
     observedGeneration: pool.metadata.generation ?? 1,
