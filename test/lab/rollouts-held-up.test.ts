@@ -1,6 +1,9 @@
 /**
- * The registry stops during a rollout, on `kmodlab lab up` (one QEMU node) followed by the
- * cluster target, as on a cluster whose registry goes away:
+ * Rollouts held up, on `kmodlab lab up` (one QEMU node) followed by the cluster target.
+ * A DaemonSet that no node takes (a taint it does not tolerate): the wait for the driver ends
+ * at once, settled, naming the DaemonSet (its controller's desiredNumberScheduled 0), instead
+ * of running out the settle timeout. And the registry stopping during a rollout, as on a
+ * cluster whose registry goes away:
  *   - a DaemonSet whose image is in the registry: the kubelet's pull fails — ErrImagePull,
  *     then ImagePullBackOff with the failed pull's error, retried with back-off — and the
  *     cluster target records one `image-pull` fault with that message; the registry back,
@@ -130,6 +133,39 @@ describe.skipIf(!ok)(`the registry stopped during a rollout on kmodlab lab up${o
     await shared?.stop();
     rmSync(dir, { recursive: true, force: true });
   }, 300_000);
+
+  it('a DaemonSet kept off the only node by a taint it does not tolerate: the wait for the driver ends at once, settled, naming the DaemonSet; untainted, its pod runs', async () => {
+    const taint = 'kmodlab.test/no-driver=true:NoSchedule';
+    expect((await kubectl('taint', 'node', 'lab-node-0', taint)).code).toBe(0);
+    const ds = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'kept-off', namespace: 'no-pod' },
+      spec: {
+        selector: { matchLabels: { app: 'kept-off' } },
+        template: { metadata: { labels: { app: 'kept-off' } }, spec: { containers: [{ name: 'kept-off', image: runtimeBase, command: ['sh', '-c', 'exec sleep infinity'] }] } },
+      },
+    };
+    const objects = set([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'no-pod' } }, ds]);
+    try {
+      await target!.apply(objects);
+      const t0 = Date.now();
+      // The lab's settle grace is 8 s: an end well before the timeout can only come from the DaemonSet rule.
+      const r = await target!.waitForModules(['simple_kmod'], { loaded: true, timeoutMs: 120_000 });
+      const tookMs = Date.now() - t0;
+      expect(r.ok).toBe(false);
+      expect(r.settled?.reason).toMatch(/^DaemonSet no-pod\/kept-off schedules no pod: desiredNumberScheduled 0 at generation \d+, no node matches its selector, affinity and tolerations$/);
+      expect(tookMs).toBeLessThan(30_000);
+      expect(events.some((e) => e.kind === 'progress' && e.data['daemonSet'] === 'no-pod/kept-off' && e.data['desiredNumberScheduled'] === 0)).toBe(true);
+      // The node taken again: the controller places the pod, and the target notes it.
+      expect((await kubectl('taint', 'node', 'lab-node-0', `${taint.replace(/:NoSchedule$/, ':NoSchedule-')}`)).code).toBe(0);
+      await until('the pod running once the taint is gone', async () => (await json<{ items: Pod[] }>('pods', '-n', 'no-pod')).items.find((p) => p.status?.containerStatuses?.[0]?.ready), 120_000);
+      await until('the "schedules 1 pod(s) again" note', async () => events.find((e) => e.kind === 'progress' && e.data['daemonSet'] === 'no-pod/kept-off' && e.data['desiredNumberScheduled'] === 1), 30_000);
+    } finally {
+      await kubectl('taint', 'node', 'lab-node-0', 'kmodlab.test/no-driver-');
+      await target!.remove(objects);
+    }
+  }, 600_000);
 
   it('a DaemonSet pulling while the registry is stopped: ErrImagePull then ImagePullBackOff, one image-pull fault with the message; the registry back, the pod runs', async () => {
     // An image the node does not hold yet (its own digest), in the registry.
