@@ -23,6 +23,7 @@ import { benchLabImages } from './lab-images.js';
 import { labApiRss } from './lab-api.js';
 import { benchEvaluation, DEFAULT_SET, SMALL_SET, SMALL_SET_NAME } from './eval-lab.js';
 import { labIdleCpu } from './lab-idle.js';
+import { cliStartUp } from './cli-start.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     if (!(await labIdleCpu(report, chooseLabKernels(listKernels()).from))) process.exitCode = 1;
     return writeBenchJson(path.resolve('bench.json'), figures);
   }
+  cliStartUp(report, runs);
   await labApiRss(report);
   if (args.includes('--lab-api-only')) return writeBenchJson(path.resolve('bench.json'), figures);
   const kernels = chooseLabKernels(listKernels());
