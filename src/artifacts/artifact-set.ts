@@ -7,7 +7,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { toYamlStream } from '../yaml.js';
-import type { Placeholder } from '../release/placeholders.js';
 
 export const METHOD_IDS = ['layering', 'dtk', 'kmm'] as const;
 export type MethodId = (typeof METHOD_IDS)[number];

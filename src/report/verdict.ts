@@ -65,7 +65,6 @@ export interface Verdict {
 }
 
 type Level = FeatureLevel;
-const ORDER: Record<Level, number> = { yes: 0, partly: 1, no: 2 };
 
 /** Reads `--constraints a,b`: unknown names are the caller's error to report. */
 export function parseConstraints(list: string | undefined): { constraints: ConstraintId[]; unknown: string[] } {

@@ -14,7 +14,7 @@ import { layeringMethod } from '../../src/methods/layering/index.js';
 import { RenderOptionsSchema, type RenderOptionsInput } from '../../src/methods/method.js';
 import { renderMethods } from '../../src/methods/render.js';
 import { assertValidK8sObject } from '../support/upstream-schemas.js';
-import { TEST_KVER, testRelease } from '../support/releases.js';
+import { testRelease } from '../support/releases.js';
 
 const release = testRelease;
 

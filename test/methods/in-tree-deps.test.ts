@@ -19,9 +19,8 @@ import { dtkMethod } from '../../src/methods/dtk/index.js';
 import { layeringMethod } from '../../src/methods/layering/index.js';
 import { RenderOptionsSchema, type RenderOptionsInput } from '../../src/methods/method.js';
 import { assertValidK8sObject } from '../support/upstream-schemas.js';
-import { TEST_KVER, testRelease } from '../support/releases.js';
+import { testRelease } from '../support/releases.js';
 
-const KVER = TEST_KVER;
 const RELEASE = testRelease();
 
 let driver: DriverSpec;

@@ -151,7 +151,6 @@ function watchSection(options: RenderOptions): string {
 function offClusterReadme(i: ReadmeInput): string {
   const { driver, options, names, facts } = i;
   const mcFile = i.machineConfigFile!;
-  const pathSource = 'path' in driver.source;
   const sourceDir = sourceDirArg(driver, options);
   const buildArg = sourceDir !== undefined ? ` ${sourceDir}` : '';
   const image = `${names.osImageRepo}:${names.osImageTag}`;

@@ -28,7 +28,7 @@ import { ReadyzMonitor } from './readyz.js';
 import { PODS, probeModules, type ModuleProbe } from './probe-pod.js';
 import { canaryDeployment, CANARY_NODE_LABEL, CANARY_SELECTOR, DEFAULT_CANARY_IMAGE, DEPLOYMENTS } from './canary.js';
 import { CanaryProber, canaryEventData, SampleRecordPolicy } from './canary-probe.js';
-import { blockers, buildEvents, canaryEvents, canaryPodOn, clusterEventEvents, componentOf, PodLineage, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
+import { blockers, buildEvents, canaryEvents, canaryPodOn, clusterEventEvents, PodLineage, failedMachineOSBuilds, kmmModuleEvents, machineOSBuildEvents, nodeEvents, podEvents, poolEvents, type Emitted } from './observers.js';
 import { PrometheusClient } from './prometheus.js';
 import { removePrometheusAccess } from './prometheus-token.js';
 import { realtimeMachineConfig, switchKernel, upgradeCluster } from './release-change.js';
