@@ -43,7 +43,7 @@ function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
     ctx.record('progress', { step: `${why} rollout done` });
     const restored = await waitForDriver(ctx, true, `after the ${why}`);
     if (restored) await sampleSteadyState(ctx);
-    const behind = nodesLeftBehind(kernelsBefore, ctx.target.nodeKernels?.(), to);
+    const behind = nodesKeptOnTheirKernel(kernelsBefore, ctx.target.nodeKernels?.(), to);
     if (!restored)
       ctx.record('manual-step', {
         description: `the driver is not back after the ${why}: render the method's artifacts for ${to.kernelVersion} (new driver-toolkit and kernel) and apply them again`,
@@ -63,7 +63,7 @@ function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
  * through an upgrade or a kernel switch). Compared with each node's own kernel before the
  * change, so a release that names its kernel differently from the node is no false alarm.
  */
-function nodesLeftBehind(before: Map<string, string> | undefined, after: Map<string, string> | undefined, to: { kernelVersion?: string }): string[] {
+function nodesKeptOnTheirKernel(before: Map<string, string> | undefined, after: Map<string, string> | undefined, to: { kernelVersion?: string }): string[] {
   if (!before || !after) return [];
   return [...after].filter(([node, k]) => k !== '' && k === before.get(node) && k !== to.kernelVersion).map(([node, k]) => `${node} (still on ${k})`);
 }
