@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.js';
+import { readRun } from '../../src/evaluation/read-run.js';
 import { findTool } from '../../src/targets/lab/host/tools.js';
 import { openRegistry, type LabRegistry } from '../../src/targets/lab/images/registry.js';
 import { inspectManifest } from '../../src/targets/lab/images/registry-client.js';
@@ -24,6 +25,7 @@ const missing = ['buildah', 'skopeo', 'docker-registry', 'prometheus'].filter((t
 const ok = lab.ok && missing.length === 0;
 const why = !lab.ok ? skipReason(lab) : ` [SKIPPED: not installed: ${missing.join(', ')}]`;
 
+// The run as readRun() reads it (schema-checked), seen through the fields these checks index.
 type Events = { kind: string; method?: string; scenario?: string; node?: string; data: Record<string, unknown> }[];
 
 describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
@@ -60,7 +62,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     const metric = (method: string, scenario: string, name: string) => (result(method, scenario).metrics as Record<string, { value?: unknown; notMeasured?: string }>)[name];
     expect(metric('dtk', 'day2', 'success')?.value, 'dtk day2').toBe(true);
     expect(metric('dtk', 'uninstall', 'success')?.value, 'dtk uninstall').toBe(true);
-    const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;
+    const events = readRun(out).events as unknown as Events;
     // Module presence came from probe pods on the lab's node, through the API.
     const loaded = events.filter((e) => e.kind === 'module-state' && e.scenario === 'day2' && e.data['loaded'] === true);
     expect(loaded.map((e) => e.node)).toContain('lab-node-0');
@@ -113,7 +115,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     const r = run('evaluate', '--target', 'lab', '--methods', 'layering-on-cluster', '--scenarios', 'day2', '--no-baseline', '--out', out);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
-    const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Events;
+    const events = readRun(out).events as unknown as Events;
     for (const method of ['layering-on-cluster']) {
       const end = events.find((e) => e.kind === 'scenario-end' && e.method === method && e.scenario === 'day2');
       expect(end?.data, `${method} day2`).toMatchObject({ ok: true });
@@ -149,7 +151,7 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     const out = path.join(dir, 'upgrade');
     const r = run('evaluate', '--methods', 'dtk,dtk-tracking', '--scenarios', 'upgrade', '--no-baseline', '--steady', '1', '--out', out);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
-    const events = readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as (Events[number] & { t?: string; at?: number })[];
+    const events = readRun(out).events as unknown as Events;
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
     const success = (method: string) => (report.results.find((x) => x.method === method && x.scenario === 'upgrade')?.metrics as Record<string, { value?: unknown }>)['success']?.value;
     // Pinned: not restored, and the wait ended as settled, not at the 300 s timeout.
