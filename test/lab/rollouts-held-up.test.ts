@@ -47,6 +47,20 @@ interface Pool {
   status?: { configuration?: { name?: string }; machineCount?: number; updatedMachineCount?: number; degradedMachineCount?: number; conditions?: { type: string; status: string; message?: string }[] };
 }
 
+/** A Namespace and a DaemonSet in it whose one container sleeps, in `image` (app=<name>). */
+const sleepDaemonSet = (namespace: string, name: string, image: string) => [
+  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image, command: ['sh', '-c', 'exec sleep infinity'] }] } },
+    },
+  },
+];
+
 const set = (objects: ArtifactSet['files'][number]['objects']): ArtifactSet => ({ method: 'dtk', day1: false, placeholders: [], files: [{ path: 'objects.yaml', phase: 'day2', description: 'test objects', objects }] });
 
 describe.skipIf(!ok)(`the registry stopped during a rollout on kmodlab lab up${ok ? '' : why}`, () => {
@@ -137,16 +151,7 @@ describe.skipIf(!ok)(`the registry stopped during a rollout on kmodlab lab up${o
   it('a DaemonSet kept off the only node by a taint it does not tolerate: the wait for the driver ends at once, settled, naming the DaemonSet; untainted, its pod runs', async () => {
     const taint = 'kmodlab.test/no-driver=true:NoSchedule';
     expect((await kubectl('taint', 'node', 'lab-node-0', taint)).code).toBe(0);
-    const ds = {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: { name: 'kept-off', namespace: 'no-pod' },
-      spec: {
-        selector: { matchLabels: { app: 'kept-off' } },
-        template: { metadata: { labels: { app: 'kept-off' } }, spec: { containers: [{ name: 'kept-off', image: runtimeBase, command: ['sh', '-c', 'exec sleep infinity'] }] } },
-      },
-    };
-    const objects = set([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'no-pod' } }, ds]);
+    const objects = set(sleepDaemonSet('no-pod', 'kept-off', runtimeBase));
     try {
       await target!.apply(objects);
       const t0 = Date.now();
@@ -179,16 +184,8 @@ describe.skipIf(!ok)(`the registry stopped during a rollout on kmodlab lab up${o
     const seenBefore = events.length;
 
     await stopRegistry();
-    const ds = {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: { name: 'pulls', namespace: 'registry-fault' },
-      spec: {
-        selector: { matchLabels: { app: 'pulls' } },
-        template: { metadata: { labels: { app: 'pulls' } }, spec: { containers: [{ name: 'pulls', image, command: ['sh', '-c', 'exec sleep infinity'] }] } },
-      },
-    };
-    await target!.apply(set([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'registry-fault' } }, ds]));
+    const objects = set(sleepDaemonSet('registry-fault', 'pulls', image));
+    await target!.apply(objects);
 
     // Through the API, as kubectl shows it: ErrImagePull, then the back-off with the pull's error.
     const pods = () => json<{ items: Pod[] }>('pods', '-n', 'registry-fault', '-l', 'app=pulls');
@@ -215,7 +212,7 @@ describe.skipIf(!ok)(`the registry stopped during a rollout on kmodlab lab up${o
     expect(faults('image-pull')).toHaveLength(1);
     expect(events.some((e) => e.kind === 'progress' && /no longer failing to pull/.test(String(e.data['step'])))).toBe(true);
     expect(events.slice(0, seenBefore).some((e) => e.kind === 'node-up')).toBe(true);
-    await target!.remove(set([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'registry-fault' } }, ds]));
+    await target!.remove(objects);
   }, 900_000);
 
   it('a layering rollout while the registry is stopped: node and pool Degraded with the pull error, recorded; the registry back, the pool is Updated by itself', async () => {
