@@ -99,7 +99,7 @@ export interface ClusterTargetOptions {
    * repeated (settled.ts CRASH_LOOP_RESTARTS), i.e. after the kubelet's first back-offs.
    */
   settleGraceMs?: number;
-  /** Between two polls of a rollout, upgrade or deletion (default 10 s). */
+  /** Between two polls of a rollout, upgrade, deletion or build (default 10 s; a probe pod's phase: at most 1 s). */
   pollMs?: number;
   /** The driver's source directory: fed to Binary BuildConfigs (`oc start-build --from-dir`); without it that step is the user's. */
   driverSourceDir?: string;
@@ -431,7 +431,7 @@ export class ClusterTarget implements Target {
       // Modules of a set that is still applied (day2 before its uninstall) are meant to be loaded.
       modules: this.applied ? [] : this.modules,
       nodes: this.nodes().filter((n) => this.nodeReady(n)),
-      probe: (node, modules, unload) => probeModules({ client: this.client, namespace: this.ns, node, modules, unload, image: this.o.probeImage, pollMs: Math.min(1000, this.o.probeIntervalMs ?? 1000) }),
+      probe: (node, modules, unload) => probeModules({ client: this.client, namespace: this.ns, node, modules, unload, image: this.o.probeImage, pollMs: Math.min(1000, this.o.pollMs ?? 1000) }),
       kernels: () => new Map(this.nodeObjects().map((n) => [n.metadata.name, n.status?.nodeInfo?.kernelVersion ?? ''])),
       pollMs: this.o.pollMs,
       rolloutTimeoutMs: this.o.rolloutTimeoutMs,
@@ -830,7 +830,7 @@ export class ClusterTarget implements Target {
         }
         let seen: ModuleProbe[];
         try {
-          seen = await probeModules({ client: this.client, namespace: this.ns, node, modules, image: this.o.probeImage, pollMs: Math.min(1000, this.o.probeIntervalMs ?? 1000) });
+          seen = await probeModules({ client: this.client, namespace: this.ns, node, modules, image: this.o.probeImage, pollMs: Math.min(1000, this.o.pollMs ?? 1000) });
         } catch (e) {
           // Said once per distinct reason: during a long API outage the probe fails every round.
           const why = `module probe on ${node} did not answer: ${(e as Error).message}`;

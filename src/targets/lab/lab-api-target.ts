@@ -59,8 +59,14 @@ export interface LabApiTargetOptions {
   kernels: { from: LabKernel; upgradeTo?: LabKernel; realtime?: LabKernel };
   /** Where `lab up` writes the kubeconfig (default: in the run directory). */
   kubeconfig?: string;
-  /** Between two probes / polls (the cluster target's defaults are for real clusters: 10 s). */
+  /**
+   * Between two reads of an object's state (a build, a pool, a deletion, a probe pod's phase):
+   * default 500 ms. The lab API is on this host, so a read costs it little; at 2 s a wait saw
+   * its object done a second late on average, and a scenario waits a few dozen times.
+   */
   pollMs?: number;
+  /** Between two rounds of probe pods (default 2 s): each is a pod start on a TCG node. */
+  probeIntervalMs?: number;
   /** Longest wait for the lab to be up (default 5 min per round of node boots). */
   upTimeoutMs?: number;
 }
@@ -301,7 +307,6 @@ export class LabApiTarget implements Target {
   private async connect(): Promise<void> {
     if (!this.cluster) {
       const image = this.labReleases.from.runtimeBaseImage;
-      const poll = this.opts.pollMs ?? 2_000;
       const src = this.opts.driver.sourceDir;
       this.cluster = await ClusterTarget.connect({
         kubeconfig: this.kubeconfig(),
@@ -310,8 +315,8 @@ export class LabApiTarget implements Target {
         ...(src ? { offClusterBuild: (set: ArtifactSet, emit: TargetEmit) => labOffClusterBuild(set, emit, { registry: this.registry, sourceDir: src }) } : {}),
         ...(this.labReleases.upgradeTo?.version ? { upgradeTo: this.labReleases.upgradeTo.version, confirmUpgrade: true } : {}),
         ...(image ? { probeImage: image, canaryImage: image } : {}),
-        probeIntervalMs: poll,
-        pollMs: poll,
+        probeIntervalMs: this.opts.probeIntervalMs ?? 2_000,
+        pollMs: this.opts.pollMs ?? 500,
         // The grace before a wait ends as settled, at the lab kubelet's scale: a container
         // seen crash-looping (CRASH_LOOP_RESTARTS restarts) is next tried after
         // backoffMs·2^restarts (8 s; the back-off doubles from 1 s), so one more try falls
