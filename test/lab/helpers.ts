@@ -81,8 +81,8 @@ export async function pollUntil<T>(f: () => Promise<T>, ok: (v: T) => boolean, m
  * the release images `lab setup` left there instead of pulling and unpacking them again
  * (the driver-toolkit is 170 MiB). The store is safe to share only while one lab builds at
  * a time: builds tag fixed local names (a Build's `localhost/kmodlab-build/<ns>/<name>`, the
- * internal registry's name of a FROM image) and remove them when done — hence the suite's
- * one worker (vitest.config.ts). Lab state, logs, build records and Prometheus data stay
+ * internal registry's name of a FROM image) and remove them when done — hence the lab
+ * project's one worker (vitest.config.ts). Lab state, logs, build records and Prometheus data stay
  * the test's own.
  */
 export const SHARED_CACHE_PARTS = ['vmlinux', 'initramfs', 'os-boot', 'buildah'] as const;
