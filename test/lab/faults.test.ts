@@ -12,11 +12,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/targets/lab/host/tools.js';
-import { Buildah } from '../../src/targets/lab/images/buildah.js';
 import type { LabState } from '../../src/targets/lab/up/state.js';
 import { kubectlBinary } from './api-server-helpers.js';
 import { labAvailability, pollUntil, primaryKernel, skipReason } from './helpers.js';
 import { LabUpHarness, runtimeBaseOf } from './lab-up-harness.js';
+import { buildAsBuildSh } from './layering-build-sh.js';
 
 const lab = labAvailability();
 const missing = ['buildah', 'skopeo', 'docker-registry', 'mkfs.erofs'].filter((t) => !findTool(t));
@@ -115,17 +115,8 @@ describe.skipIf(!ok)(`lab faults on two nodes: a node killed mid-rollout, maxUna
     const out = path.join(dir, 'out');
     const r = await h.kmodlab('render', '--method', 'layering', '--pool', 'worker', '--registry', h.registry.prefix, '--release-info', path.join(dir, 'release.json'), '--output-dir', out);
     expect(r.code, r.stderr).toBe(0);
-    const buildSh = readFileSync(path.join(out, 'layering', 'build.sh'), 'utf8');
-    const arg = (name: string) => new RegExp(`^${name}="\\$\\{${name}:-([^}]+)\\}"`, 'm').exec(buildSh)?.[1];
-    const [image, rhcos, dtk] = [arg('IMAGE'), arg('RHCOS_IMAGE'), arg('DTK_IMAGE')];
-    const context = /^context="\$\{1:-([^}]+)\}"/m.exec(buildSh)?.[1];
-    const buildah = new Buildah();
-    const logFile = path.join(dir, 'layering-build.log');
-    await buildah.bud({ containerfile: path.join(out, 'layering', 'Containerfile'), context: context!, tag: image!, buildArgs: { RHCOS_IMAGE: rhcos!, DTK_IMAGE: dtk! }, logFile, insecure: true });
-    const { digest } = await buildah.push(image!, image!, { insecure: true, logFile });
-    const layered = `${image!.replace(/:[^/:]+$/, '')}@${digest}`;
-    const mcFile = path.join(out, 'layering', '00-machineconfig-worker.yaml');
-    writeFileSync(mcFile, readFileSync(mcFile, 'utf8').replace(/^(\s*osImageURL:).*$/m, `$1 ${layered}`));
+    const { repo, digest, machineConfig: mcFile } = await buildAsBuildSh(path.join(out, 'layering'), 'worker', path.join(dir, 'layering-build.log'));
+    const layered = `${repo}@${digest}`;
 
     const start = (await pool()).spec.configuration!.name!;
     const qemu = new Map(state().nodes.map((n) => [n.name, n.qemuPid!]));

@@ -101,6 +101,13 @@ describe.skipIf(why !== '')(`off-cluster builds of the rendered files in the lab
     const manifest = await inspectManifest(img.digestRef, registry.insecure);
     expect(manifest?.digest).toBe(img.digest);
     expect(img.layers).toBe(manifest!.layers.length);
+    // Built on the release's OS image with its layers as they are (same digests), so a node
+    // holding the base pulls only the layered image's own layers — whatever buildah's blob
+    // cache knows of the registry's current port.
+    const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { references: { spec: { tags: Array<{ name: string; from: { name: string } }> } } };
+    const base = await inspectManifest(info.references.spec.tags.find((t) => t.name === 'rhel-coreos')!.from.name, registry.insecure);
+    expect(base!.layers.length).toBeLessThan(manifest!.layers.length);
+    expect(manifest!.layers.slice(0, base!.layers.length).map((l) => l.digest)).toEqual(base!.layers.map((l) => l.digest));
     // Measured from this run's process tree.
     expect(img.usage.wallMs).toBeGreaterThan(0);
     expect(img.usage.userCpuMs + img.usage.systemCpuMs).toBeGreaterThan(0);

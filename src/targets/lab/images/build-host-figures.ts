@@ -15,7 +15,7 @@ import { readJsonAnnotation } from '../../json-annotation.js';
 import type { CommandUsage } from '../driver-builds/measured-command.js';
 import type { Buildah } from './buildah.js';
 import { inspectManifest, type ManifestInfo } from './registry-client.js';
-import { blobSnapshot, newBlobBytes, type LabRegistry } from './registry.js';
+import { blobSnapshot, newBlobBytes, pushCompression, type LabRegistry } from './registry.js';
 
 /** The annotation's key (JSON of BuildHostFigures). */
 export const BUILD_HOST_FIGURES = 'kmodlab.io/build-host-figures';
@@ -68,7 +68,7 @@ export async function pushMeasured(
   logFile: string,
 ): Promise<{ digest: string; figures: BuildHostFigures | undefined }> {
   const before = blobSnapshot(registry);
-  const pushed = await buildah.push(local, dest, { insecure: registry.insecure, logFile });
+  const pushed = await buildah.push(local, dest, { insecure: registry.insecure, logFile, compression: pushCompression(registry) });
   const repo = dest.replace(/:[^:/]+$/, '').replace(/@.*$/, '');
   // A look that fails loses only the figures, not the build.
   const manifest = await inspectManifest(`${repo}@${pushed.digest}`, registry.insecure).catch(() => undefined);

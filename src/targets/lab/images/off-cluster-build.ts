@@ -33,7 +33,7 @@ import { labCacheDir, sha256, writeFileAtomic } from '../host/cache.js';
 import { Buildah, shQuote } from './buildah.js';
 import { writePodmanShim } from './podman-shim.js';
 import { inspectManifest } from './registry-client.js';
-import { blobSnapshot, newBlobBytes, type LabRegistry } from './registry.js';
+import { blobSnapshot, newBlobBytes, pushCompression, type LabRegistry } from './registry.js';
 
 /** Bump when how a build runs changes in a way its inputs do not show. */
 const FORMAT = 'kmodlab-off-cluster-build-v1';
@@ -272,7 +272,7 @@ export async function runOffClusterBuild(p: OffClusterBuildPlan, o: OffClusterBu
   }
   const scratch = mkdtempSync(join(tmpdir(), 'kmodlab-podman-'));
   try {
-    const shimDir = writePodmanShim(scratch, { buildah, insecure: o.registry.insecure, cachedDigest: record?.digest });
+    const shimDir = writePodmanShim(scratch, { buildah, insecure: o.registry.insecure, compression: pushCompression(o.registry), cachedDigest: record?.digest });
     const before = record ? undefined : blobSnapshot(o.registry);
     o.log?.(`${p.step}: ${record ? 'inputs unchanged, ' : ''}${p.script.split('\n').join('; ')} (in ${p.dir})`);
     const usage = await runMeasured(`${p.script}\n`, {

@@ -6,7 +6,8 @@
  *   podman build … → buildah bud --isolation chroot --layers=false …   (same flags: -f, -t,
  *                    --build-arg, --authfile are buildah bud's too)
  *   podman push [--digestfile f] IMAGE → buildah push [--digestfile f] IMAGE (destination =
- *                    the image name, as podman does)
+ *                    the image name, as podman does; compressed as every push to that
+ *                    registry, registry.ts pushCompression)
  * with the lab's storage and, for kmodlab's own loopback registry, plain HTTP. Anything else
  * exits 125 (podman's own "command failed" code) naming the subcommand.
  *
@@ -22,6 +23,8 @@ export interface PodmanShimOptions {
   buildah: Buildah;
   /** Plain HTTP / no TLS verification for FROM pulls and pushes (kmodlab's own registry). */
   insecure: boolean;
+  /** Layer compression of pushes (registry.ts pushCompression); default: buildah's (gzip). */
+  compression?: 'gzip' | 'zstd';
   cachedDigest?: string;
 }
 
@@ -30,6 +33,7 @@ export function podmanShimScript(o: PodmanShimOptions): string {
   const buildah = [o.buildah.bin, ...storeArgs(o.buildah.store)].map(shQuote).join(' ');
   const tls = o.insecure ? ' --tls-verify=false' : '';
   const cached = o.cachedDigest ? shQuote(o.cachedDigest) : '';
+  const compression = o.compression ? ` --compression-format ${o.compression}` : '';
   return `#!/bin/sh
 # podman build/push over buildah, written by kmodlab for one off-cluster build in the lab.
 set -eu
@@ -50,7 +54,7 @@ case "$sub" in
       done
       echo "podman push: $cached is in the registry already"; exit 0
     fi
-    exec ${buildah} push${tls} "$@" ;;
+    exec ${buildah} push${tls}${compression} "$@" ;;
   *)
     echo "podman $sub: not provided in the kmodlab lab (only podman build and podman push, over buildah)" >&2; exit 125 ;;
 esac

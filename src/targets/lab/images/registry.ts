@@ -50,6 +50,21 @@ export interface OpenRegistryOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * The layer compression of every push to `registry`: zstd to kmodlab's own registry, gzip
+ * (every client reads it) to one the user names. One choice for all pushes because of how
+ * buildah (Debian's 1.28) treats a base image's layers: it reuses a compressed copy its blob
+ * cache knows *at this registry's host:port*, whatever that copy's compression, and else
+ * re-compresses the layer. kmodlab's registry can come back on another port (the remembered
+ * one taken), and then nothing is known there. Re-compressing with the same algorithm gives
+ * the same bytes, so when every push uses the base images' compression a layered image keeps
+ * the base's layer digests — and a node pulls only the layers it lacks (measured in
+ * lab-up-mco.test.ts: a gzip push after a port change re-sent the whole 119 MB base).
+ */
+export function pushCompression(registry: Pick<LabRegistry, 'managed'>): 'zstd' | 'gzip' {
+  return registry.managed ? 'zstd' : 'gzip';
+}
+
 /** Repository path under the registry the lab's own images live in. */
 export const LAB_REPOSITORY_PATH = 'kmodlab';
 

@@ -37,7 +37,7 @@ import {
   type InstalledPackage,
 } from './debian-packages.js';
 import { inspectManifest, type ManifestInfo } from './registry-client.js';
-import { blobSnapshot, newBlobBytes, type LabRegistry } from './registry.js';
+import { blobSnapshot, newBlobBytes, pushCompression, type LabRegistry } from './registry.js';
 
 /** Bump when what goes into an image changes in a way the inputs below do not show. */
 const FORMAT = 'kmodlab-lab-release-v2';
@@ -442,11 +442,10 @@ export async function ensureImages(plans: readonly LabReleasePlan[], opts: Ensur
       writeFileSync(containerfile, p.containerfile(parentName));
       const built = await buildah.bud({ containerfile, context: ctx, tag: localName(p), logFile, reproducible: true });
       const before = blobSnapshot(registry);
-      // zstd to kmodlab's own registry: pushing the 396 MB module-tree layer took 14.7 s
-      // and stored 100 MB with zstd, 39.7 s and 119 MB with gzip (buildah push, this
-      // machine, 2026-11-30, loaded). Every client the lab pulls with reads zstd layers;
-      // a registry the user names gets gzip, which every client reads.
-      const pushed = await buildah.push(localName(p), ref, { insecure: registry.insecure, logFile, compression: registry.managed ? 'zstd' : 'gzip' });
+      // zstd to kmodlab's own registry (pushCompression): pushing the 396 MB module-tree
+      // layer took 14.7 s and stored 100 MB with zstd, 39.7 s and 119 MB with gzip (buildah
+      // push, this machine, 2026-11-30, loaded). Every client the lab pulls with reads zstd.
+      const pushed = await buildah.push(localName(p), ref, { insecure: registry.insecure, logFile, compression: pushCompression(registry) });
       const manifest = await inspectManifest(ref, registry.insecure);
       if (!manifest) throw new Error(`pushed ${ref} but the registry does not list it`);
       const blobs = [manifest.configDigest, ...manifest.layers.map((l) => l.digest)];
