@@ -176,12 +176,19 @@ describe('KMM Modules, events, canaries', () => {
     const ev = (type: string) => o({ metadata: { name: 'e' }, type, reason: 'BackOff', message: 'Back-off restarting failed container', involvedObject: { kind: 'Pod', name: 'p' }, source: { host: 'worker-0' } });
     expect(clusterEventEvents('ADDED', ev('Warning'))).toEqual([['progress', { step: 'Warning BackOff Pod/p: Back-off restarting failed container', clusterEvent: 'BackOff' }, 'worker-0']]);
     expect(clusterEventEvents('ADDED', ev('Normal'))).toEqual([]);
+    // A kubelet counts a repeat of an identical Event up (MODIFIED): shown once, not per restart.
+    const repeat = o({ ...ev('Warning'), count: 4 });
+    expect(clusterEventEvents('MODIFIED', repeat, o({ ...ev('Warning'), count: 3 }))).toEqual([]);
   });
   it("a Node's KernelMismatch Warning is the run's kernel-mismatch fault on that node", () => {
     const raw = { metadata: { name: 'e' }, type: 'Warning', reason: 'KernelMismatch', message: 'booted kernel 6.1.0-56-amd64 (uname -r in the node), but the lab meant to boot 6.1.0-57-amd64', involvedObject: { kind: 'Node', name: 'lab-node-0' }, source: { component: 'kubelet', host: 'lab-node-0' } };
     const e = o(raw);
     expect(clusterEventEvents('ADDED', e)).toContainEqual(['fault', { fault: 'kernel-mismatch', message: 'booted kernel 6.1.0-56-amd64 (uname -r in the node), but the lab meant to boot 6.1.0-57-amd64' }, 'lab-node-0']);
     expect(clusterEventEvents('ADDED', o({ ...raw, involvedObject: { kind: 'Pod', name: 'p' } })).filter(([k]) => k === 'fault')).toEqual([]);
+    // Another boot into the wrong kernel counts the same Event up: one more fault, saying how often.
+    expect(clusterEventEvents('MODIFIED', o({ ...raw, count: 2 }), e)).toEqual([['fault', { fault: 'kernel-mismatch', message: `${raw.message} (2 times)` }, 'lab-node-0']]);
+    // A MODIFIED that did not count up (e.g. a label change) is no new boot.
+    expect(clusterEventEvents('MODIFIED', o({ ...raw, count: 2 }), o({ ...raw, count: 2 }))).toEqual([]);
   });
   it('canary availability transitions on the node named by the annotation', () => {
     const d = (avail: number) => o({ metadata: { name: 'kmodlab-canary-w', annotations: { 'kmodlab.io/canary-node': 'ip-10-0-1-2.ec2.internal' } }, status: { availableReplicas: avail } });

@@ -273,7 +273,7 @@ export class ClusterTarget implements Target {
     if (!nw) throw new UserError(`cannot list nodes on ${this.label}`, 'see `kmodlab rbac` for the role kmodlab needs');
     this.nodeWatch = nw;
     // Node events (the kubelet's Rebooted, the lab's KernelMismatch and its machine-config daemon's OS image Pulled) are recorded in `default`.
-    await this.startWatch('events/default', 'watch-events', EVENTS, { namespace: 'default' }, (t, o) => clusterEventEvents(t, o as never));
+    await this.startWatch('events/default', 'watch-events', EVENTS, { namespace: 'default' }, (t, o, old) => clusterEventEvents(t, o as never, old as never));
     const cvRef = await this.serves('config.openshift.io/v1', 'ClusterVersion');
     if (cvRef) {
       const cv = (await this.client.get('read-clusterversion', cvRef, 'version').catch(() => undefined)) as { status?: { desired?: { version?: string } } } | undefined;
@@ -523,7 +523,7 @@ export class ClusterTarget implements Target {
       if (this.followed.has(ns)) continue;
       this.followed.add(ns);
       await this.startWatch(`pods/${ns}`, 'watch-pods', PODS, { namespace: ns }, (t, o, old) => podEvents(t, o as never, old as never, this.podLineage));
-      await this.startWatch(`events/${ns}`, 'watch-events', EVENTS, { namespace: ns }, (t, o) => clusterEventEvents(t, o as never));
+      await this.startWatch(`events/${ns}`, 'watch-events', EVENTS, { namespace: ns }, (t, o, old) => clusterEventEvents(t, o as never, old as never));
       if (builds) await this.startWatch(`builds/${ns}`, 'watch-builds', builds, { namespace: ns }, (t, o, old) => buildEvents(t, o as never, old as never));
     }
     if (allObjects(set).some((o) => o.kind === 'Module')) await this.watchKmmModules();

@@ -379,6 +379,8 @@ type KEvent = WatchObject & {
   involvedObject?: { kind?: string; name?: string; namespace?: string };
   source?: { host?: string };
   reportingInstance?: string;
+  /** Occurrences: a kubelet records a repeat of an identical Event by counting up (MODIFIED), not as a new one. */
+  count?: number;
 };
 
 /**
@@ -389,7 +391,13 @@ type KEvent = WatchObject & {
  * machine-config daemon's `Pulled` on a Node, as an `image-pull` of that OS image with the
  * bytes the node fetched (`osImage`: whose image it was, the method's or the release's).
  */
-export function clusterEventEvents(type: WatchEventType, e: KEvent): Emitted[] {
+export function clusterEventEvents(type: WatchEventType, e: KEvent, old?: KEvent): Emitted[] {
+  // A repeat of a Warning already shown (its count went up) is not shown again (as
+  // `kubectl get events` lists it once, "x4"); a repeated kernel mismatch is a new fault
+  // (another boot into the wrong kernel).
+  if (type === 'MODIFIED' && e.type === 'Warning' && e.reason === KERNEL_MISMATCH_REASON && e.involvedObject?.kind === 'Node' && (e.count ?? 1) > (old?.count ?? 1)) {
+    return [['fault', { fault: 'kernel-mismatch', message: `${e.message ?? ''} (${e.count} times)` }, e.involvedObject.name]];
+  }
   if (type !== 'ADDED') return [];
   if (e.type === 'Normal' && e.reason === PULLED_REASON && e.involvedObject?.kind === 'Node') {
     // An OS image the node's machine-config daemon pulled (the lab's; a cluster's MCD records none).

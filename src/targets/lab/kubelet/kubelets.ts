@@ -12,6 +12,7 @@ import { NodeImageStore } from './image-pull.js';
 import { KubeletServer } from './kubelet-server.js';
 import type { NodeShell } from './node-agent.js';
 import { PodManager, type PodStatusApi } from './pod-manager.js';
+import { eventSinkOf } from './event-recorder.js';
 
 export function podStatusApi(kc: KubeConfig): PodStatusApi {
   const core = kc.makeApiClient(CoreV1Api);
@@ -21,9 +22,7 @@ export function podStatusApi(kc: KubeConfig): PodStatusApi {
       // Merge patch: the lists (conditions, containerStatuses) are replaced whole.
       await core.patchNamespacedPodStatus({ namespace, name, body: { status } }, merge);
     },
-    async createEvent(namespace, event) {
-      await core.createNamespacedEvent({ namespace, body: event as never });
-    },
+    ...eventSinkOf(core),
   };
 }
 

@@ -23,6 +23,7 @@ import { nodeObject, type NodeFacts } from '../api-server/node-object.js';
 import type { NodeApi } from './node-api.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
 import { KERNEL_MISMATCH_REASON } from '../../cluster/observers.js';
+import { EventRecorder } from './event-recorder.js';
 
 /** What the agent needs from a node: its name and a shell in it. LabNode satisfies it. */
 export interface NodeShell {
@@ -80,7 +81,12 @@ export class NodeAgent {
   /** The boot id whose boot was checked (Rebooted and KernelMismatch are recorded once per boot). */
   private checkedBoot: string | undefined;
 
-  constructor(private readonly opts: NodeAgentOptions) {}
+  /** The kubelet's event recorder: a repeated identical Event counts up (event-recorder.ts). */
+  private readonly events: EventRecorder;
+
+  constructor(private readonly opts: NodeAgentOptions) {
+    this.events = new EventRecorder(opts.api);
+  }
 
   get name(): string {
     return this.opts.node.name;
@@ -139,8 +145,8 @@ export class NodeAgent {
   /** A node Event as the kubelet records it (involvedObject the Node, uid = its name; namespace default). */
   private async event(type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const now = rfc3339(this.now());
-    await this.opts.api
-      .createEvent?.('default', {
+    await this.events
+      .record('default', {
         metadata: { generateName: `${this.name}.`, namespace: 'default' },
         involvedObject: { kind: 'Node', name: this.name, uid: this.name },
         type,

@@ -6,16 +6,15 @@
  * (k8s.io/component-helpers node/util PatchNodeStatus).
  */
 import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
+import { eventSinkOf, type EventSink } from './event-recorder.js';
 
-export interface NodeApi {
+export interface NodeApi extends EventSink {
   /** 'exists' when a Node of that name is already registered (409 AlreadyExists). */
   createNode(node: object): Promise<'created' | 'exists'>;
   getNode(name: string): Promise<V1Node | undefined>;
   listNodes(): Promise<V1Node[]>;
   patchNode(name: string, patch: object): Promise<void>;
   patchNodeStatus(name: string, patch: object): Promise<void>;
-  /** Record a core/v1 Event (the kubelet's node events go to namespace `default`). */
-  createEvent?(namespace: string, event: object): Promise<void>;
 }
 
 export function nodeApiFromKubeconfig(kubeconfigFile: string): NodeApi {
@@ -50,8 +49,6 @@ export function nodeApiFromKubeconfig(kubeconfigFile: string): NodeApi {
     async patchNodeStatus(name, patch) {
       await core.patchNodeStatus({ name, body: patch }, smp);
     },
-    async createEvent(namespace, event) {
-      await core.createNamespacedEvent({ namespace, body: event as never });
-    },
+    ...eventSinkOf(core),
   };
 }

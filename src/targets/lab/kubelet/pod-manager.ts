@@ -29,13 +29,12 @@ import { ImagePullError, pullPolicyOf, type NodeImageStore, type PulledImage } f
 import type { NodeShell } from './node-agent.js';
 import { execInContainer, probeContainers, startContainer, stopContainer, type ContainerProbe, type HostPathMount } from './pod-sandbox.js';
 import { rfc3339 } from '../control-plane/kube-time.js';
+import { EventRecorder, type EventSink } from './event-recorder.js';
 import { labNetexecArgv } from './netexec-substitute.js';
 import { alreadyPresentMessage, pulledMessage, PULLED_BYTES_ANNOTATION, PULLED_REASON } from '../../image-pulled-event.js';
 
-export interface PodStatusApi {
+export interface PodStatusApi extends EventSink {
   patchPodStatus(namespace: string, name: string, status: object): Promise<void>;
-  /** Record a core/v1 Event in `namespace`. */
-  createEvent?(namespace: string, event: object): Promise<void>;
 }
 
 /** Back-offs of the lab [upstream in brackets]. */
@@ -97,7 +96,12 @@ export class PodManager {
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly o: PodManagerOptions) {}
+  /** The kubelet's event recorder: a repeated identical Event counts up (event-recorder.ts). */
+  private readonly events: EventRecorder;
+
+  constructor(private readonly o: PodManagerOptions) {
+    this.events = new EventRecorder(o.api);
+  }
 
   /** A pod bound to this node was added or changed (from the shared pod informer). */
   upsert(pod: V1Pod): void {
@@ -377,8 +381,8 @@ export class PodManager {
     const ns = run.pod.metadata!.namespace!;
     const name = run.pod.metadata!.name!;
     const now = rfc3339();
-    await this.o.api
-      .createEvent?.(ns, {
+    await this.events
+      .record(ns, {
         metadata: { generateName: `${name}.`, namespace: ns, ...(annotations ? { annotations } : {}) },
         involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace: ns, uid: run.uid, fieldPath: `spec.containers{${container}}` },
         type,
