@@ -173,12 +173,12 @@ describe('KMM Modules, events, canaries', () => {
     expect(kmmModuleEvents('MODIFIED', m(1), m(1))).toEqual([]);
   });
   it('Warning events only', () => {
-    const ev = (type: string) => o({ metadata: { name: 'e' }, type, reason: 'BackOff', message: 'Back-off restarting failed container', involvedObject: { kind: 'Pod', name: 'p' }, source: { host: 'worker-0' } });
+    const raw = (type: string) => ({ metadata: { name: 'e' }, type, reason: 'BackOff', message: 'Back-off restarting failed container', involvedObject: { kind: 'Pod', name: 'p' }, source: { host: 'worker-0' } });
+    const ev = (type: string) => o(raw(type));
     expect(clusterEventEvents('ADDED', ev('Warning'))).toEqual([['progress', { step: 'Warning BackOff Pod/p: Back-off restarting failed container', clusterEvent: 'BackOff' }, 'worker-0']]);
     expect(clusterEventEvents('ADDED', ev('Normal'))).toEqual([]);
     // A kubelet counts a repeat of an identical Event up (MODIFIED): shown once, not per restart.
-    const repeat = o({ ...ev('Warning'), count: 4 });
-    expect(clusterEventEvents('MODIFIED', repeat, o({ ...ev('Warning'), count: 3 }))).toEqual([]);
+    expect(clusterEventEvents('MODIFIED', o({ ...raw('Warning'), count: 4 }), o({ ...raw('Warning'), count: 3 }))).toEqual([]);
   });
   it("a Node's KernelMismatch Warning is the run's kernel-mismatch fault on that node", () => {
     const raw = { metadata: { name: 'e' }, type: 'Warning', reason: 'KernelMismatch', message: 'booted kernel 6.1.0-56-amd64 (uname -r in the node), but the lab meant to boot 6.1.0-57-amd64', involvedObject: { kind: 'Node', name: 'lab-node-0' }, source: { component: 'kubelet', host: 'lab-node-0' } };
