@@ -88,7 +88,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
   let failed = 0;
   // The baseline runs first: an interrupted run then still has it for what it measured.
   const rows: RowId[] = [...(baseline ? [BASELINE] : []), ...opts.methods];
-  const clock = new StepClock(rows.length * opts.scenarios.length);
+  const clock = new StepClock(rows.flatMap((method) => runOrder(opts.scenarios).map((scenario) => ({ scenario, baseline: method === BASELINE }))));
   for (const method of rows) {
     const row = method === BASELINE ? undefined : methodRow(method);
     for (const scenario of runOrder(opts.scenarios)) {
@@ -134,6 +134,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
       if (support && !support.supported) {
         recorder.record('scenario-end', { ok: false, skipped: true, error: `not run on ${target.label}: ${support.reason ?? 'not supported'}` }, { method, scenario });
         say(`skipped: ${support.reason ?? 'not supported'}`);
+        clock.skip();
         continue;
       }
       say('start');
@@ -148,6 +149,7 @@ export async function runEvaluation(opts: EvaluationOptions, scope: RecordingSco
         if (e instanceof ScenarioNotApplicable) {
           recorder.record('scenario-end', { ok: false, skipped: true, error: e.message }, { method, scenario });
           say(`not run: ${e.message}`);
+          clock.skip();
           continue;
         }
         failed++;
@@ -176,30 +178,63 @@ const mmss = (ms: number) => {
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 };
 
+/** One step of the run as the clock estimates it: a scenario, of the baseline or of a method row. */
+export interface ClockStep {
+  scenario: string;
+  baseline: boolean;
+}
+
 /**
  * "02:13 3/15 ~4 min left": elapsed time, the step counter, and the time left estimated
- * from the steps done so far (none before the first step has finished).
+ * from the steps done so far (none before the first step has finished). A step not done is
+ * estimated by the finished ones most like it: the same scenario of a method row (or of the
+ * baseline), else any of a method row (or of the baseline), else any — a baseline segment
+ * applies and builds nothing, and an upgrade reboots where an uninstall may not, so one
+ * average over all of them said "~3 min left" a quarter of an hour early.
  */
 export class StepClock {
   private step = 0;
   private stepStarted = 0;
   private readonly started: number;
+  /** Durations of the finished steps, by index. */
+  private readonly took: (number | undefined)[] = [];
   constructor(
-    readonly total: number,
+    readonly steps: readonly ClockStep[],
     private readonly now: () => number = Date.now,
   ) {
     this.started = now();
   }
+  get total(): number {
+    return this.steps.length;
+  }
   next(): void {
+    const now = this.now();
+    if (this.step > 0 && !this.skipped) this.took[this.step - 1] = now - this.stepStarted;
+    this.skipped = false;
     this.step++;
-    this.stepStarted = this.now();
+    this.stepStarted = now;
+  }
+  /** The current step was not run (not applicable, not supported): its time says nothing of the others. */
+  skip(): void {
+    this.skipped = true;
+  }
+  private skipped = false;
+  /** What a step not done yet is expected to take (undefined: nothing finished). */
+  private expected(s: ClockStep): number | undefined {
+    const finished = this.took.flatMap((ms, i) => (ms === undefined ? [] : [{ ms, step: this.steps[i]! }]));
+    const mean = (xs: { ms: number }[]) => (xs.length ? xs.reduce((a, x) => a + x.ms, 0) / xs.length : undefined);
+    const kin = finished.filter((f) => f.step.baseline === s.baseline);
+    return mean(kin.filter((f) => f.step.scenario === s.scenario)) ?? mean(kin) ?? mean(finished);
   }
   prefix(): string {
     const now = this.now();
     const spent = now - this.started;
-    const done = this.step - 1;
-    // Average of the finished steps × the steps not finished, less what the current one has used.
-    const left = done > 0 ? Math.max(0, ((this.stepStarted - this.started) / done) * (this.total - done) - (now - this.stepStarted)) : undefined;
+    let left: number | undefined;
+    if (this.took.some((ms) => ms !== undefined)) {
+      // The current step and those after it, less what the current one has used.
+      left = this.steps.slice(this.step - 1).reduce((a, s) => a + this.expected(s)!, 0);
+      left = Math.max(0, left - (now - this.stepStarted));
+    }
     const est = left === undefined ? '' : ` ~${left < 60_000 ? '<1' : Math.round(left / 60_000)} min left`;
     return `${mmss(spent)} ${this.step}/${this.total}${est}`;
   }
