@@ -108,7 +108,7 @@ describe('pods', () => {
 describe('MachineConfigPools', () => {
   const pool = (updated: number, degraded = 0) => o({ metadata: { name: 'worker' }, status: { machineCount: 3, updatedMachineCount: updated, readyMachineCount: updated, degradedMachineCount: degraded, unavailableMachineCount: 3 - updated } });
   it('count changes are progress; more degraded machines are a fault; no change, no event', () => {
-    expect(poolEvents('MODIFIED', pool(1), pool(0))).toEqual([['progress', expect.objectContaining({ step: 'MachineConfigPool worker: 1/3 updated, 0 degraded', updatedMachineCount: 1 })]]);
+    expect(poolEvents('MODIFIED', pool(1), pool(0))).toEqual([['progress', expect.objectContaining({ step: 'MachineConfigPool worker: 1/3 updated, 2 unavailable, 0 degraded', updatedMachineCount: 1 })]]);
     expect(poolEvents('MODIFIED', pool(1, 1), pool(1)).map((e) => e[0])).toEqual(['progress', 'fault']);
     expect(poolEvents('MODIFIED', pool(1), pool(1))).toEqual([]);
   });
@@ -130,7 +130,7 @@ describe('MachineConfigPools', () => {
     expect(fault[1]).toEqual({ fault: 'machineconfigpool-degraded', pool: 'master', message: `MachineConfigPool master: 1 machine(s) degraded: Node lab-node-0 is reporting: ${JSON.stringify(reason)}` });
     const fixed = o({ metadata: { name: 'master' }, status: { machineCount: 1, updatedMachineCount: 1, readyMachineCount: 1, degradedMachineCount: 0, unavailableMachineCount: 0 } });
     expect(poolEvents('MODIFIED', fixed, degraded).map((e) => [e[0], e[1]['step']])).toEqual([
-      ['progress', 'MachineConfigPool master: 1/1 updated, 0 degraded'],
+      ['progress', 'MachineConfigPool master: 1/1 updated, 0 unavailable, 0 degraded'],
       ['progress', 'MachineConfigPool master: no machine degraded any more'],
     ]);
   });

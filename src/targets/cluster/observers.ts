@@ -255,9 +255,11 @@ export function poolEvents(type: WatchEventType, p: Pool, old: Pool | undefined)
   const o = old?.status ?? {};
   const keys = ['machineCount', 'updatedMachineCount', 'readyMachineCount', 'degradedMachineCount', 'unavailableMachineCount'] as const;
   if (old && keys.every((k) => s[k] === o[k])) return paused;
+  // Unavailable is in the line: a node cordoned for its update changes only that count, and
+  // without it the line read the same twice.
   const counts = Object.fromEntries(keys.map((k) => [k, s[k] ?? 0]));
   const out: Emitted[] = [
-    ['progress', { step: `MachineConfigPool ${p.metadata.name}: ${s.updatedMachineCount ?? 0}/${s.machineCount ?? 0} updated, ${s.degradedMachineCount ?? 0} degraded`, pool: p.metadata.name, ...counts }],
+    ['progress', { step: `MachineConfigPool ${p.metadata.name}: ${s.updatedMachineCount ?? 0}/${s.machineCount ?? 0} updated, ${s.unavailableMachineCount ?? 0} unavailable, ${s.degradedMachineCount ?? 0} degraded`, pool: p.metadata.name, ...counts }],
   ];
   if ((s.degradedMachineCount ?? 0) > (o.degradedMachineCount ?? 0)) {
     const why = degradedWhy(p);
