@@ -5,7 +5,7 @@
  * opened for the file and named to kmodlab (KMODLAB_REGISTRY).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
@@ -110,6 +110,13 @@ export class LabUpHarness {
       return '(no lab log)';
     }
     return (only ? all.filter((l) => only.test(l)) : all).slice(-lines).join('\n');
+  };
+
+  /** The end of every build log the lab wrote (Builds, MachineOSBuilds), for a failure message: a failed build's reason is in its log. */
+  readonly buildLogTails = (lines = 15): string => {
+    const root = path.join(this.dir, 'state', 'build-logs');
+    const files = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).flatMap((d) => readdirSync(path.join(root, d.name)).map((f) => path.join(root, d.name, f))) : [];
+    return files.map((f) => `== ${path.relative(root, f)}\n${readFileSync(f, 'utf8').trim().split('\n').slice(-lines).join('\n')}`).join('\n') || '(no build log)';
   };
 
   /**

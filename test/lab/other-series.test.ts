@@ -78,8 +78,13 @@ describe.skipIf(!ok)(`lab kernel of another series${ok ? '' : why}`, () => {
     const a = await kubectl('apply', '-f', out);
     expect(a.code, a.stderr).toBe(0);
 
-    const labelled = await pollUntil(async () => (await kubectl('get', 'nodes', '-l', READY, '-o', 'name')).stdout, (s) => s.includes(node.metadata.name), 600_000, 2_000);
-    expect(labelled, h.logTail()).toContain(node.metadata.name);
+    // Labelled ready, or a failed Build (KMM does not retry it: no need to wait out the poll).
+    const state = async () => ({
+      labelled: (await kubectl('get', 'nodes', '-l', READY, '-o', 'name')).stdout,
+      builds: (await kubectl('get', 'builds', '-n', 'kmodlab-simple-kmod', '-o', 'jsonpath={.items[*].status.phase}')).stdout,
+    });
+    const seen = await pollUntil(state, (v) => v.labelled.includes(node.metadata.name) || /\b(Failed|Error)\b/.test(v.builds), 600_000, 2_000);
+    expect(seen.labelled, `builds: ${seen.builds}\n${h.logTail()}\n${h.buildLogTails()}`).toContain(node.metadata.name);
     // One build, for this kernel, complete.
     const builds = JSON.parse((await kubectl('get', 'builds', '-n', 'kmodlab-simple-kmod', '-o', 'json')).stdout).items;
     expect(builds.map((b: { status: { phase: string } }) => b.status.phase)).toEqual(['Complete']);
