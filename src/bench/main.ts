@@ -5,6 +5,7 @@
  * --quick skips the full evaluations (minutes each); --lab-api-only measures only the lab API server;
  * --eval-set-only measures only the small evaluation set on the lab (eval-lab.ts);
  * --lab-idle-only measures only kmodlab's own CPU while a 3-node `lab up` idles (lab-idle.ts).
+ * --driver-image-only measures only a dtk driver image build against its bare make (driver-image.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +25,7 @@ import { labApiRss } from './lab-api.js';
 import { benchEvaluation, DEFAULT_SET, SMALL_SET, SMALL_SET_NAME } from './eval-lab.js';
 import { labIdleCpu } from './lab-idle.js';
 import { cliStartUp } from './cli-start.js';
+import { benchDriverImage } from './driver-image.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -50,6 +52,12 @@ async function main(): Promise<void> {
     const seconds = await benchEvaluation(report, SMALL_SET_NAME, SMALL_SET, await loadDriver(REFERENCE_DRIVER_FILE), chooseLabKernels(listKernels()));
     writeBenchJson(path.resolve('bench.json'), figures);
     if (seconds === undefined) process.exitCode = 1;
+    return;
+  }
+  if (args.includes('--driver-image-only')) {
+    const ok = await benchDriverImage(report, await loadDriver(REFERENCE_DRIVER_FILE), chooseLabKernels(listKernels()).from, Math.max(3, Math.ceil(runs / 2)));
+    writeBenchJson(path.resolve('bench.json'), figures);
+    if (!ok) process.exitCode = 1;
     return;
   }
   if (args.includes('--lab-idle-only')) {
@@ -111,6 +119,9 @@ async function main(): Promise<void> {
   }
   report(figure('reference driver build, cold', 's', cold));
   report(figure('reference driver build, cached', 's', cached));
+
+  // The same driver as a dtk driver image (rendered Containerfile, buildah, warm store) ÷ its bare make: ≤ 2.
+  if (!(await benchDriverImage(report, driver, kernel, Math.max(3, Math.ceil(runs / 2))))) benchFailed = true;
 
   // `kmodlab check` of the reference driver on 4 kernels, cold and warm build cache.
   await benchCheck(report, quick ? 1 : 2);
