@@ -35,8 +35,8 @@ export interface OsFamily {
   finalizeSetup: string;
   /** Last command of a layered image's final RUN. */
   commitLayer: string;
-  /** The RUN that gives a driver container's final stage modprobe and depmod. */
-  kmodRun: string;
+  /** The shell that gives a driver container's final stage modprobe and depmod (the first commands of its RUN). */
+  kmodCommand: string;
 }
 
 export const OS_FAMILY_TABLE: Record<OsFamilyId, OsFamily> = {
@@ -47,7 +47,7 @@ export const OS_FAMILY_TABLE: Record<OsFamilyId, OsFamily> = {
     notNodeOs: 'is this an RHCOS image?',
     finalizeSetup: '',
     commitLayer: 'ostree container commit',
-    kmodRun: 'RUN microdnf install -y kmod && microdnf clean all',
+    kmodCommand: 'microdnf install -y kmod && microdnf clean all',
   },
   'debian-lab': {
     id: 'debian-lab',
@@ -62,7 +62,7 @@ export const OS_FAMILY_TABLE: Record<OsFamilyId, OsFamily> = {
     // The image has no systemd, so no /etc/modules-load.d yet.
     finalizeSetup: 'depmod() { /sbin/depmod "$@"; }; modinfo() { /sbin/modinfo "$@"; }; mkdir -p /etc/modules-load.d; ',
     commitLayer: 'echo "kmodlab: debian-lab has no ostree: the image is the node OS as built"',
-    kmodRun: `RUN command -v modprobe >/dev/null && command -v depmod >/dev/null || { echo "kmodlab: the runtime base has no kmod" >&2; exit 1; }`,
+    kmodCommand: `command -v modprobe >/dev/null && command -v depmod >/dev/null || { echo "kmodlab: the runtime base has no kmod" >&2; exit 1; }`,
   },
 };
 
@@ -70,10 +70,10 @@ export function osFamilyOf(release: Pick<Release, 'osFamily'>): OsFamily {
   return OS_FAMILY_TABLE[release.osFamily];
 }
 
-/** A driver container's final stage: its base image and the RUN that gives it kmod. */
+/** A driver container's final stage: its base image and the shell that gives it kmod. */
 export interface RuntimeStage {
   from: string;
-  kmodRun: string;
+  kmodCommand: string;
 }
 
 /**
@@ -83,5 +83,5 @@ export interface RuntimeStage {
  */
 export function runtimeStage(facts: ReleaseFacts, rhcosBase: string): RuntimeStage {
   const family = osFamilyOf(facts.release);
-  return { from: family.id === 'rhcos' ? rhcosBase : facts.runtimeBaseImage, kmodRun: family.kmodRun };
+  return { from: family.id === 'rhcos' ? rhcosBase : facts.runtimeBaseImage, kmodCommand: family.kmodCommand };
 }

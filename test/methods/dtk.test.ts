@@ -166,12 +166,14 @@ describe('dtk pinned, Day 2, reference driver (source.path)', () => {
     expect(lines).toContain(`ARG KVER=${KVER}`);
     expect(lines).toContain('FROM ${DTK} AS builder');
     expect(lines).toContain('COPY . /build/src/');
-    expect(lines).toContain('RUN make KVER=${KVER}');
+    expect(lines).toContain('RUN make KVER=${KVER} \\');
     expect(lines).toContain('FROM registry.access.redhat.com/ubi9/ubi-minimal');
-    expect(lines).toContain('RUN microdnf install -y kmod && microdnf clean all');
+    expect(lines).toContain('RUN microdnf install -y kmod && microdnf clean all \\');
     expect(lines).toContain('COPY --from=builder /build/out/lib/modules/ /lib/modules/');
     expect(lines).toContain('COPY --from=builder /build/out/etc/modprobe.d/ /etc/modprobe.d/');
-    expect(lines.at(-2)).toBe('RUN for k in ${KVER}; do ln -sfn /host/usr/lib/modules/$k/kernel /lib/modules/$k/kernel; done');
+    expect(lines.at(-2)).toBe(' && for k in ${KVER}; do ln -sfn /host/usr/lib/modules/$k/kernel /lib/modules/$k/kernel; done');
+    // Each RUN is a container start for the builder: build + layout, index; kmod + links.
+    expect(cf.match(/^RUN /gm)).toHaveLength(3);
     // Both stages declare KVER (an ARG before FROM is not visible inside a stage otherwise).
     expect(lines.filter((l) => l === 'ARG KVER')).toHaveLength(2);
     expect(cf).toMatch(/options simple_kmod greeting=kmodlab/);
@@ -364,12 +366,13 @@ describe('dtk tracking', () => {
     expect(lines).toContain('FROM ${DTK} AS builder');
     expect(lines).toContain('COPY --from=image-registry.openshift-image-registry.svc:5000/kmodlab-simple-kmod-dtk/simple-kmod-driver-source:latest /src/ /build/src/');
     expect(cf).not.toMatch(/^ARG KVER/m);
-    // Every builder RUN line that uses ${KVER} first sets it from the file.
+    // Every builder RUN line that uses KVER first sets it from the file (the build and the index).
     const builder = cf.slice(cf.indexOf('FROM ${DTK} AS builder'), cf.lastIndexOf('\nFROM '));
-    const runs = builder.split(/\n(?=[A-Z]+ )/).filter((l) => l.startsWith('RUN ') && l.includes('${KVER}'));
-    expect(runs.length).toBeGreaterThanOrEqual(2);
-    for (const r of runs) expect(r.startsWith('RUN KVER="$(cat /etc/kmodlab-kver)" && export KVER && ')).toBe(true);
-    expect(lines.at(-2)).toBe('RUN for k in $(ls /lib/modules); do ln -sfn /host/usr/lib/modules/$k/kernel /lib/modules/$k/kernel; done');
+    const runs = builder.split(/\n(?=[A-Z]+ )/).filter((l) => l.startsWith('RUN ') && /\$\{?KVER\b/.test(l));
+    expect(runs).toHaveLength(2);
+    for (const r of runs) expect(r.startsWith('RUN KVER="$(cat /etc/kmodlab-kver)" && ')).toBe(true);
+    expect(runs[0]!.startsWith('RUN KVER="$(cat /etc/kmodlab-kver)" && export KVER && ')).toBe(true);
+    expect(lines.at(-2)).toBe(' && for k in $(ls /lib/modules); do ln -sfn /host/usr/lib/modules/$k/kernel /lib/modules/$k/kernel; done');
   });
 
   it('extracts KERNEL_VERSION (not RT_KERNEL_VERSION) from a driver-toolkit release file', () => {

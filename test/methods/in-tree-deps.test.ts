@@ -7,7 +7,7 @@
  * Layering needs nothing extra: depmod runs in the OS image, which has the full tree.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -86,18 +86,28 @@ describe.skipIf(K === undefined)(`with real kbuild and kmod${K ? ` (${K})` : ': 
     const dtk = path.join(tmp, 'dtk');
     mkdirSync(path.join(dtk, 'lib', 'modules', K!), { recursive: true });
     symlinkSync(`/lib/modules/${K}/kernel`, path.join(dtk, 'lib', 'modules', K!, 'kernel'));
-    for (const f of readdirSync(`/lib/modules/${K}`).filter((f) => /^modules\.(builtin|order)/.test(f))) cpSync(`/lib/modules/${K}/${f}`, path.join(dtk, 'lib', 'modules', K!, f));
+    // …with the kernel's own module index, as a driver-toolkit image ships it (the index step reads the dependencies there).
+    for (const f of readdirSync(`/lib/modules/${K}`).filter((f) => f.startsWith('modules.'))) cpSync(`/lib/modules/${K}/${f}`, path.join(dtk, 'lib', 'modules', K!, f));
     const out = path.join(tmp, 'out');
     mkdirSync(path.join(out, 'lib', 'modules', K!, 'extra'), { recursive: true });
     cpSync(path.join(src, 'needs-crc7.ko'), path.join(out, 'lib', 'modules', K!, 'extra', 'needs-crc7.ko'));
     // The rendered index step, with its absolute paths moved into the temp roots (depmod -b: same index, other root).
     const index = builder!.find((l) => l.includes('depmod'))!.replace(/^RUN /, '');
-    const moved = index.replaceAll(BUILD_OUT, out).replaceAll(' /lib/modules/', ` ${dtk}/lib/modules/`).replace('depmod "$KVER"', `depmod -b ${dtk} "$KVER"`);
+    const moved = index
+      .replaceAll(BUILD_OUT, out)
+      .replaceAll(' /lib/modules/', ` ${dtk}/lib/modules/`)
+      .replace('modprobe -S "$KVER"', `modprobe -d ${dtk} -S "$KVER"`)
+      .replace('depmod "$KVER"', `depmod -b ${dtk} "$KVER"`);
     execFileSync('sh', ['-c', moved], { env: { ...process.env, KVER: K! } });
     // Final image: the build output plus the rendered link, pointing at the "node" tree (this host's).
     const image = path.join(tmp, 'image');
     cpSync(path.join(out, 'lib'), path.join(image, 'lib'), { recursive: true });
-    const link = final!.at(-1)!.replace(/^RUN /, '').replaceAll('/host/usr/lib/modules', '/lib/modules').replace(/ \/lib\/modules\/\$k\/kernel; done$/, ` ${image}/lib/modules/$k/kernel; done`);
+    const run = final!.at(-1)!;
+    const link = run.slice(run.indexOf('for k in ')).replaceAll('/host/usr/lib/modules', '/lib/modules').replace(/ \/lib\/modules\/\$k\/kernel; done$/, ` ${image}/lib/modules/$k/kernel; done`);
+    // Only the driver's modules and their in-tree dependencies are indexed, not the whole tree.
+    const dep = readFileSync(path.join(out, 'lib', 'modules', K!, 'modules.dep'), 'utf8').trim().split('\n');
+    expect(dep.map((l) => l.split(':')[0]).sort()).toEqual(expect.arrayContaining(['extra/needs-crc7.ko', expect.stringMatching(/^kernel\/lib\/crc7\.ko/)]));
+    expect(dep.length).toBeLessThan(5);
     const show = () => spawnSync('modprobe', ['-d', image, '-S', K!, '--show-depends', 'needs_crc7'], { encoding: 'utf8' });
     const before = show();
     expect(before.stdout + before.stderr, 'without the link the index names a module the image does not have').not.toMatch(/insmod \S*\/lib\/modules\/\S+\/kernel\/lib\/crc7\.ko\S*\s*\n/);

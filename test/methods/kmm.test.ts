@@ -214,13 +214,17 @@ describe('kmm Day 2, reference driver (path source), known release', () => {
     expect(idx('ARG KERNEL_FULL_VERSION')).toBeGreaterThan(idx('FROM ${DTK_AUTO} AS builder'));
     expect(lines).toContain('ENV KVER=${KERNEL_FULL_VERSION}');
     expect(df).toContain(`COPY --from=${INTERNAL}/kmodlab-simple-kmod/simple-kmod-source:1.0.0 /src/ /build/src/`);
-    expect(df).toContain('RUN make KVER=${KVER}');
+    expect(df).toContain(' && make KVER=${KVER} \\');
+    // The check of the build tree comes first in the build's RUN.
+    expect(df.indexOf('test -d "/lib/modules/${KVER}/build"')).toBeLessThan(df.indexOf('make KVER=${KVER}'));
     const final = lines.slice(lines.findIndex((l) => l.startsWith('FROM registry.redhat.io/ubi9/ubi-minimal')));
     expect(final.length).toBeGreaterThan(1);
     expect(final).toContain('ARG KERNEL_FULL_VERSION');
     expect(final.some((l) => /microdnf install -y kmod/.test(l))).toBe(true);
     expect(final).toContain('COPY --from=builder /build/out/lib/modules/${KERNEL_FULL_VERSION}/ /opt/lib/modules/${KERNEL_FULL_VERSION}/');
-    expect(final[final.length - 2]).toBe('RUN depmod -b /opt ${KERNEL_FULL_VERSION}');
+    expect(final[final.length - 2]).toBe(' && depmod -b /opt ${KERNEL_FULL_VERSION}');
+    // Each RUN is a container start for the build: the builder's one, the kmod stage's one.
+    expect(df.match(/^RUN /gm)).toHaveLength(2);
     expect(df).not.toContain('/firmware');
   });
 
@@ -701,8 +705,10 @@ describe.skipIf(!hostDeps || !existsSync('/usr/sbin/depmod'))(`kmm kmod image: i
   /** Runs the kmod stage's RUN lines of the rendered Dockerfile (ln, depmod) with /opt moved to `opt`. */
   function kmodStage(dockerfile: string, opt: string, kver: string): void {
     const stage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    const runs = [...stage.matchAll(/^RUN ((?:ln|depmod) .*)$/gm)].map((m) => m[1]!);
-    expect(runs.length).toBeGreaterThan(0);
+    // The stage's RUN: kmod (not on this host's terms), then the link and the index.
+    const run = stage.slice(stage.lastIndexOf('\nRUN ') + '\nRUN '.length).trim();
+    const runs = run.split(' \\\n && ').filter((c) => /^(?:ln|depmod) /.test(c));
+    expect(runs.map((c) => c.split(' ')[0])).toEqual(['ln', 'depmod']);
     for (const r of runs) {
       const cmd = r.replaceAll('${KERNEL_FULL_VERSION}', kver).replace(/ \/opt(\/| |$)/g, ` ${opt}$1`);
       execFileSync('sh', ['-c', cmd], { stdio: 'pipe', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
@@ -717,7 +723,7 @@ describe.skipIf(!hostDeps || !existsSync('/usr/sbin/depmod'))(`kmm kmod image: i
   it('lets depmod -b /opt and modprobe -d /opt resolve in-tree modules through the node tree, and is harmless without such deps', () => {
     const { kver, module } = hostDeps!;
     const dockerfile: string = (objectOf(render(reference), 'ConfigMap') as Json).data.dockerfile;
-    expect(dockerfile).toContain('RUN ln -s /lib/modules/${KERNEL_FULL_VERSION} /opt/lib/modules/${KERNEL_FULL_VERSION}/host');
+    expect(dockerfile).toContain(' && ln -s /lib/modules/${KERNEL_FULL_VERSION} /opt/lib/modules/${KERNEL_FULL_VERSION}/host \\');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kmodlab-kmm-intree-'));
     try {
       // the image as the Dockerfile lays it out: the driver's module under extra/

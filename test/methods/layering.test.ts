@@ -191,7 +191,7 @@ describe('off-cluster, Day 2', () => {
     expect(builder[2]).toContain('--image-for=driver-toolkit');
     // the driver's own build commands run with KVER read from that file
     const make = builder.find((l) => l.includes('make KVER=${KVER}'))!;
-    expect(make).toMatch(/^RUN KVER="\$\(cat \/kernel-version\)" && export KVER && make KVER=\$\{KVER\}$/);
+    expect(make).toMatch(/^RUN KVER="\$\(cat \/kernel-version\)" && export KVER && make KVER=\$\{KVER\}( |$)/);
     expect(builder).toContain('COPY . /build/src/');
   });
 
@@ -617,7 +617,19 @@ describe('on-cluster', () => {
 describe('shared buildLines keeps its default behaviour', () => {
   it('reads KVER from a file only when asked', () => {
     expect(buildLines(ref).join('\n')).not.toContain('/kernel-version');
-    expect(buildLines(ref)[1]).toBe('RUN make KVER=${KVER}');
-    expect(buildLines(ref, { kverFile: '/kernel-version' })[1]).toBe('RUN KVER="$(cat /kernel-version)" && export KVER && make KVER=${KVER}');
+    const run = (lines: string[]) => lines.find((l) => l.startsWith('RUN '))!.split('\n')[0];
+    expect(run(buildLines(ref))).toBe('RUN make KVER=${KVER} \\');
+    expect(run(buildLines(ref, { kverFile: '/kernel-version' }))).toBe('RUN KVER="$(cat /kernel-version)" && export KVER && make KVER=${KVER} \\');
+  });
+
+  it('builds and lays the output out in one RUN, back in the source directory, checks first when asked', () => {
+    const lines = buildLines(ref, { before: ['test -d /x'] });
+    expect(lines.filter((l) => l.startsWith('RUN '))).toHaveLength(1);
+    const cmds = lines.find((l) => l.startsWith('RUN '))!.slice('RUN '.length).split(' \\\n && ');
+    expect(cmds[0]).toBe('test -d /x');
+    expect(cmds[1]).toBe('make KVER=${KVER}');
+    expect(cmds[2]).toBe('cd /build/src');
+    expect(cmds).toContain('cp simple-kmod.ko simple-procfs-kmod.ko /build/out/lib/modules/${KVER}/extra/');
+    expect(cmds.at(-1)).toBe("printf '%s\\n' 'options simple_kmod greeting=kmodlab' > /build/out/etc/modprobe.d/simple-kmod.conf");
   });
 });

@@ -39,23 +39,24 @@ export function kmmDockerfile(driver: DriverSpec, names: KmmNames, runtime: Runt
     'FROM ${DTK_AUTO} AS builder',
     'ARG KERNEL_FULL_VERSION',
     'ENV KVER=${KERNEL_FULL_VERSION}',
-    'RUN test -n "${KVER}" && test -d "/lib/modules/${KVER}/build" \\',
-    ' || { echo "kmodlab: no kernel build tree for \'${KVER}\' in this driver-toolkit image (DTK_AUTO must match KERNEL_FULL_VERSION)" >&2; exit 1; }',
     ...sourceLines(driver, { pathSource: 'image', sourceImage: names.sourceImage }),
-    ...buildLines(driver),
+    // First in the build's RUN: a driver-toolkit without this kernel's build tree says so.
+    ...buildLines(driver, {
+      before: ['{ test -n "${KVER}" && test -d "/lib/modules/${KVER}/build" || { echo "kmodlab: no kernel build tree for \'${KVER}\' in this driver-toolkit image (DTK_AUTO must match KERNEL_FULL_VERSION)" >&2; exit 1; }; }'],
+    }),
     '',
     `FROM ${runtime.from}`,
     'ARG KERNEL_FULL_VERSION',
-    runtime.kmodRun,
     `COPY --from=builder ${modulesOut} ${MODULES_DIR}/lib/modules/\${KERNEL_FULL_VERSION}/`,
   ];
   if (driver.firmware.length > 0) {
     lines.push(`COPY --from=builder ${BUILD_OUT}/lib/firmware/ ${FIRMWARE_DIR}/`);
   }
   lines.push(
-    "# KMM's convention for in-tree dependencies: the node's module tree (mounted by KMM) through a symlink.",
-    `RUN ln -s /lib/modules/\${KERNEL_FULL_VERSION} ${MODULES_DIR}/lib/modules/\${KERNEL_FULL_VERSION}/${IN_TREE_LINK}`,
-    `RUN depmod -b ${MODULES_DIR} \${KERNEL_FULL_VERSION}`,
+    "# kmod, then KMM's convention for in-tree dependencies: the node's module tree (mounted by KMM) through a symlink, indexed with the modules (one RUN: each costs the build a container start).",
+    `RUN ${runtime.kmodCommand} \\`,
+    ` && ln -s /lib/modules/\${KERNEL_FULL_VERSION} ${MODULES_DIR}/lib/modules/\${KERNEL_FULL_VERSION}/${IN_TREE_LINK} \\`,
+    ` && depmod -b ${MODULES_DIR} \${KERNEL_FULL_VERSION}`,
     '',
   );
   return lines.join('\n');
