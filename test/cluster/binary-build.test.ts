@@ -6,7 +6,7 @@
  * object); the fake cluster's builder moves the Build on.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import '../../src/methods/all.js';
@@ -53,6 +53,39 @@ describe('binary builds through instantiatebinary (fake build API)', () => {
     expect(cluster.api.get('build.openshift.io/v1', 'Build', upload.build, upload.namespace)!['status'].phase).toBe('Complete');
     const step = events.find((e) => e.kind === 'manual-step' && String(e.data['command']).startsWith(`oc start-build ${bc.metadata.name} `))!;
     expect(step.data['performedBy']).toBe('kmodlab');
+    await t.remove(set);
+  });
+
+  it('the same set applied again is not built again; a changed source, or a BuildConfig created again, is', async () => {
+    cluster = await startFakeCluster(FIXTURE_TOKEN, ['simple_kmod']);
+    events = [];
+    const src = tempDir();
+    cpSync(driver.sourceDir!, src, { recursive: true });
+    t = await connect(src);
+    await t.reset({ release: t.releases().from });
+    const set = renderMethods(driver.spec, t.releases().from, 'dtk', { pool: t.pool() })[0]!;
+    const bc = allObjects(set, 'day2').find((o) => o.kind === 'BuildConfig')!;
+    const startBuildSteps = () => events.filter((e) => e.kind === 'manual-step' && String(e.data['command']).startsWith(`oc start-build ${bc.metadata.name} `));
+    await t.apply(set);
+    expect(cluster.api.binaryUploads).toHaveLength(1);
+    // The next scenario of the row applies the same files: the README's build step is done.
+    events = [];
+    await t.apply(set);
+    expect(cluster.api.binaryUploads).toHaveLength(1);
+    expect(startBuildSteps()).toEqual([]);
+    expect(events.some((e) => e.kind === 'progress' && /Build \S+-1 built this driver source and nothing changed since: not started again/.test(String(e.data['step'])))).toBe(true);
+    // A changed source is built.
+    writeFileSync(path.join(src, 'README.extra'), 'changed\n');
+    events = [];
+    await t.apply(set);
+    expect(cluster.api.binaryUploads).toHaveLength(2);
+    expect(startBuildSteps().map((e) => e.data['performedBy'])).toEqual(['kmodlab']);
+    // The BuildConfig deleted (with its Builds, as their owner) and applied again: a new object, built again.
+    const ns = bc.metadata.namespace!;
+    for (const b of cluster.api.all('Build')) cluster.api.removeObject('build.openshift.io/v1', 'Build', b.metadata['name'], ns);
+    cluster.api.removeObject('build.openshift.io/v1', 'BuildConfig', bc.metadata.name, ns);
+    await t.apply(set);
+    expect(cluster.api.binaryUploads).toHaveLength(3);
     await t.remove(set);
   });
 

@@ -75,6 +75,10 @@ describe.skipIf(!ok)(`kmodlab evaluate --target lab${ok ? '' : why}`, () => {
     expect(events.some((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2' && e.data['ok'] === true && e.data['build'] !== undefined)).toBe(true);
     expect(events.some((e) => e.kind === 'canary' && e.method === 'dtk' && e.node === 'lab-node-0' && e.data['up'] === true)).toBe(true);
     expect(events.filter((e) => e.kind === 'fault' && e.method === 'dtk')).toEqual([]);
+    // Uninstall starts where day2 left the row (its set applied, its image built, on the same
+    // lab): the unchanged set applied again builds nothing, as a person would not start the build again.
+    expect(events.filter((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'uninstall')).toEqual([]);
+    expect(events.some((e) => e.kind === 'progress' && e.method === 'dtk' && e.scenario === 'uninstall' && /nothing changed since: not started again/.test(String(e.data['step'])))).toBe(true);
     // Memory of the driver's pods came from the lab Prometheus (a real query, not the agent).
     expect(events.filter((e) => e.kind === 'fault' && e.data['fault'] === 'prometheus-unavailable')).toEqual([]);
     expect(events.some((e) => e.kind === 'sample-memory' && e.scenario === 'day2')).toBe(true);

@@ -94,11 +94,11 @@ export const API_CALLS = {
     ],
   },
   'binary-build': {
-    why: 'start a Binary BuildConfig with the driver source (what `oc start-build --from-dir` does) and follow the Build and its log',
+    why: 'start a Binary BuildConfig with the driver source (what `oc start-build --from-dir` does), follow the Build and its log, and tell whether an unchanged BuildConfig already built that source',
     observe: false,
     rules: [
       { group: 'build.openshift.io', resources: ['buildconfigs/instantiatebinary'], verbs: ['create'] },
-      { group: 'build.openshift.io', resources: ['builds', 'builds/log'], verbs: ['get'] },
+      { group: 'build.openshift.io', resources: ['buildconfigs', 'builds', 'builds/log'], verbs: ['get'] },
     ],
   },
   'read-source-image': {

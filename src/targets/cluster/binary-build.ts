@@ -11,6 +11,7 @@
  * (`builds/<name>/log`), which it reports on failure.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { K8sObject } from '../../artifacts/artifact-set.js';
 import { sleep, type KubeClient } from './client.js';
@@ -39,11 +40,16 @@ export interface BinaryBuildResult {
   message?: string;
 }
 
-export async function runBinaryBuild(client: KubeClient, bc: K8sObject, sourceDir: string, o: { timeoutMs: number; pollMs: number; say: (step: string) => void }): Promise<BinaryBuildResult> {
+export async function runBinaryBuild(
+  client: KubeClient,
+  bc: K8sObject,
+  sourceDir: string,
+  o: { timeoutMs: number; pollMs: number; say: (step: string) => void; archive?: Buffer },
+): Promise<BinaryBuildResult> {
   const ref = await client.mapping(bc.apiVersion, 'BuildConfig');
   const buildRef = await client.mapping(bc.apiVersion, 'Build');
   const ns = bc.metadata.namespace ?? client.defaultNamespace;
-  const archive = await archiveDir(sourceDir);
+  const archive = o.archive ?? (await archiveDir(sourceDir));
   const r = await client.request('binary-build', {
     method: 'POST',
     ref,
@@ -72,5 +78,57 @@ export async function runBinaryBuild(client: KubeClient, bc: K8sObject, sourceDi
       return { build, phase: FINAL.includes(phase) ? phase : `${phase} (not finished within ${Math.round(o.timeoutMs / 60_000)} min)`, logTail, message: b?.status?.message };
     }
     await sleep(Math.min(o.pollMs, Math.max(0, deadline - Date.now())));
+  }
+}
+
+/** The source a build was fed, as a digest of the archive sent (GNU tar's is the same for an unchanged directory). */
+export function sourceDigest(archive: Buffer): string {
+  return createHash('sha256').update(archive).digest('hex');
+}
+
+interface FedBuild {
+  /** The BuildConfig as applied (its spec, serialized) and as the API holds it (uid). */
+  spec: string;
+  uid: string;
+  source: string;
+  build: string;
+}
+
+/**
+ * The binary builds kmodlab fed and saw Complete. A person who applies the same set again
+ * (`oc apply -f` of unchanged files) does not run `oc start-build` again: the driver is
+ * built and running. So a BuildConfig that kmodlab fed this same source, that is applied
+ * with the same spec, still the same object (uid), whose last Build is the one kmodlab
+ * started and still Complete, is not fed again. Anything else builds: a new source, a
+ * changed BuildConfig, one deleted and created again (uninstall), a build someone else
+ * started since, a failed one.
+ */
+export class FedBuilds {
+  private readonly done = new Map<string, FedBuild>();
+
+  private static key(client: KubeClient, bc: K8sObject): string {
+    return `${bc.metadata.namespace ?? client.defaultNamespace}/${bc.metadata.name}`;
+  }
+
+  /** After a Complete build: what makes the next apply of the same set need none. */
+  async record(client: KubeClient, bc: K8sObject, source: string, build: string): Promise<void> {
+    const ref = await client.mapping(bc.apiVersion, 'BuildConfig');
+    const live = (await client.get('binary-build', ref, bc.metadata.name, bc.metadata.namespace ?? client.defaultNamespace).catch(() => undefined)) as K8sObject | undefined;
+    const uid = live?.metadata.uid;
+    if (typeof uid !== 'string') return;
+    this.done.set(FedBuilds.key(client, bc), { spec: JSON.stringify((bc as { spec?: unknown }).spec ?? null), uid, source, build });
+  }
+
+  /** The Build that already built this source for `bc` as applied now, or undefined when it must be fed. */
+  async upToDate(client: KubeClient, bc: K8sObject, source: string): Promise<string | undefined> {
+    const fed = this.done.get(FedBuilds.key(client, bc));
+    if (!fed || fed.source !== source || fed.spec !== JSON.stringify((bc as { spec?: unknown }).spec ?? null)) return undefined;
+    const ns = bc.metadata.namespace ?? client.defaultNamespace;
+    const live = (await client.get('binary-build', await client.mapping(bc.apiVersion, 'BuildConfig'), bc.metadata.name, ns).catch(() => undefined)) as
+      | (K8sObject & { status?: { lastVersion?: number } })
+      | undefined;
+    if (live?.metadata.uid !== fed.uid || `${bc.metadata.name}-${live.status?.lastVersion ?? 0}` !== fed.build) return undefined;
+    const b = (await client.get('binary-build', await client.mapping(bc.apiVersion, 'Build'), fed.build, ns).catch(() => undefined)) as { status?: { phase?: string } } | undefined;
+    return b?.status?.phase === 'Complete' ? fed.build : undefined;
   }
 }

@@ -44,7 +44,7 @@ import { driverToolkitImage } from './driver-toolkit.js';
 import { choosePool, type PoolChoice, type PoolObj } from './pool-choice.js';
 import { targetedNodes } from './target-nodes.js';
 import { OlmSteps } from './olm-steps.js';
-import { isBinaryBuildConfig, runBinaryBuild } from './binary-build.js';
+import { archiveDir, FedBuilds, isBinaryBuildConfig, runBinaryBuild, sourceDigest } from './binary-build.js';
 import { sourceImageOf, sourceImageState } from './kmm-source-image.js';
 import { listLeftovers, MCO_CURRENT_CONFIG } from './leftovers.js';
 import { SettleClock, settleDecision } from './settled.js';
@@ -162,6 +162,8 @@ export class ClusterTarget implements Target {
   private readonly rtMarker = 'MachineConfig kernelType: realtime';
   /** What kmodlab created (removed by remove(), or by close() after a failed scenario). */
   private readonly ledger = new AppliedLedger();
+  /** Binary builds this target fed and saw Complete (an unchanged re-apply is not fed again). */
+  private readonly fedBuilds = new FedBuilds();
   /** True between apply() and remove(): the method's objects are on the cluster. */
   private applied = false;
 
@@ -645,14 +647,30 @@ export class ClusterTarget implements Target {
     if (reused.length) this.o.emit('progress', { step: `existed before kmodlab applied them, so they are left in place on removal: ${reused.join(', ')}` });
     // Binary BuildConfigs are fed the driver source by kmodlab when it has the directory
     // (as `oc start-build --from-dir`); the README's off-cluster builds are the user's unless offClusterBuild performed them.
-    const fed = this.client.dryRun || !this.o.driverSourceDir ? [] : objects.filter(isBinaryBuildConfig);
-    const feeds = (cmd: string) => fed.some((bc) => cmd.startsWith(`oc start-build ${bc.metadata.name} `));
-    for (const s of manualStepsOf(set, 'day2', this.o.driverSourceDir)) this.o.emit('manual-step', { ...s, performedBy: feeds(s.command) || built?.performed.includes(s.command) ? 'kmodlab' : 'user' });
+    const binary = this.client.dryRun || !this.o.driverSourceDir ? [] : objects.filter(isBinaryBuildConfig);
+    const archive = binary.length ? await archiveDir(this.o.driverSourceDir!) : undefined;
+    const source = archive ? sourceDigest(archive) : '';
+    // Applied again unchanged (the next scenario of the same row): what is built stays built (binary-build.ts FedBuilds).
+    const fed: K8sObject[] = [];
+    const upToDate: K8sObject[] = [];
+    for (const bc of binary) {
+      const build = await this.fedBuilds.upToDate(this.client, bc, source);
+      if (!build) fed.push(bc);
+      else {
+        upToDate.push(bc);
+        this.o.emit('progress', { step: `BuildConfig ${bc.metadata.namespace}/${bc.metadata.name}: Build ${build} built this driver source and nothing changed since: not started again (the README's build step is done)` });
+      }
+    }
+    const startBuild = (bcs: K8sObject[], cmd: string) => bcs.some((bc) => cmd.startsWith(`oc start-build ${bc.metadata.name} `));
+    for (const s of manualStepsOf(set, 'day2', this.o.driverSourceDir)) {
+      if (startBuild(upToDate, s.command)) continue;
+      this.o.emit('manual-step', { ...s, performedBy: startBuild(fed, s.command) || built?.performed.includes(s.command) ? 'kmodlab' : 'user' });
+    }
     this.applied = !this.client.dryRun;
     await this.reportSourceImage(set);
     await this.follow(set);
     this.startWindow();
-    for (const bc of fed) await this.binaryBuild(bc);
+    for (const bc of fed) await this.binaryBuild(bc, archive!, source);
   }
 
   /** Says whether the source image an in-cluster KMM build copies from is there (kmm-source-image.ts). */
@@ -666,9 +684,9 @@ export class ClusterTarget implements Target {
   }
 
   /** Feeds a Binary BuildConfig the driver source and follows the Build (binary-build.ts); a failed build fails the step. */
-  private async binaryBuild(bc: K8sObject): Promise<void> {
-    const r = await runBinaryBuild(this.client, bc, this.o.driverSourceDir!, { timeoutMs: this.o.buildTimeoutMs ?? 30 * 60_000, pollMs: this.o.pollMs ?? 5_000, say: (step) => this.o.emit('progress', { step }) });
-    if (r.phase === 'Complete') return;
+  private async binaryBuild(bc: K8sObject, archive: Buffer, source: string): Promise<void> {
+    const r = await runBinaryBuild(this.client, bc, this.o.driverSourceDir!, { timeoutMs: this.o.buildTimeoutMs ?? 30 * 60_000, pollMs: this.o.pollMs ?? 5_000, say: (step) => this.o.emit('progress', { step }), archive });
+    if (r.phase === 'Complete') return this.fedBuilds.record(this.client, bc, source, r.build);
     const message = `Build ${r.build} of BuildConfig ${bc.metadata.name}: ${r.phase}${r.message ? ` (${r.message})` : ''}; log tail:\n${r.logTail}`;
     this.o.emit('fault', { fault: 'build-failed', message });
     throw new Error(message);
