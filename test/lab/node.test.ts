@@ -47,6 +47,12 @@ describe.skipIf(!lab.ok)(`lab node${skipReason(lab)}`, () => {
     expect((await node.exec('lsmod')).stdout).toMatch(/^Module\s+Size\s+Used by\n/);
     expect(await node.bootId()).toBe(node.currentBootId);
     expect(node.hostRssKB()).toBeGreaterThan(10_000);
+    // The kernel booted with the initcalls the lab skips (qemu.ts SKIPPED_INITCALLS) on its command line.
+    const cmdline = await node.readFile('/proc/cmdline');
+    expect(cmdline).toMatch(/ initcall_blacklist=crypto_kdf108_init,init_encrypted,init_kprobe_trace /);
+    // IPv6 is off (the node's network is IPv4 user networking): no inet6 address family.
+    expect(cmdline).toMatch(/ ipv6\.disable=1 /);
+    expect((await node.exec('test -e /proc/net/if_inet6 && echo on || echo off')).stdout).toBe('off\n');
     await expect(node.readFile('/nonexistent')).rejects.toThrow(/cannot read/);
   });
 

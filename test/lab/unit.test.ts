@@ -159,6 +159,8 @@ describe('QEMU command line', () => {
     const cmdline = kernelCmdline({ name: 'n1', tscKhz: 2596142, extraCmdline: 'foo=1' });
     expect(cmdline).toContain('tsc_early_khz=2596142 tsc=reliable');
     expect(cmdline).toContain('panic=-1');
+    expect(cmdline).toContain('initcall_blacklist=crypto_kdf108_init,init_encrypted,init_kprobe_trace');
+    expect(cmdline).toContain('ipv6.disable=1');
     expect(cmdline.endsWith('foo=1')).toBe(true);
   });
 });
