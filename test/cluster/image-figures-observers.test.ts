@@ -8,7 +8,7 @@ import { buildEvents, clusterEventEvents, machineOSBuildEvents } from '../../src
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
 import { alreadyPresentMessage, goDuration, osImagePulledMessage, parseGoDuration, parseOsImagePulledMessage, parsePulledMessage, pulledMessage, PULLED_BYTES_ANNOTATION } from '../../src/targets/image-pulled-event.js';
 import { NodeOsBlobs } from '../../src/targets/lab/control-plane/api-controllers/mco/os-pulls.js';
-import { BUILD_HOST_FIGURES, buildHostFigures, readBuildHostFigures } from '../../src/targets/lab/images/build-host-figures.js';
+import { BUILD_HOST_FIGURES, buildHostFigures, failedBuildHostFigures, readBuildHostFigures } from '../../src/targets/lab/images/build-host-figures.js';
 
 const o = (x: object) => x as unknown as WatchObject & never;
 
@@ -152,6 +152,22 @@ describe('build-host figures annotation', () => {
     expect(plain).toMatchObject({ wallMs: 30_000 });
     expect(plain).not.toHaveProperty('imageBytes');
     expect(plain).not.toHaveProperty('userCpuMs');
+  });
+
+  it('a failed Build carries its figures up to the failure: CPU and RSS, nothing pushed, no image', () => {
+    const usage = { exitCode: 125, wallMs: 412.6, userCpuMs: 120, systemCpuMs: 80, peakRssBytes: 30_000_000 };
+    const failed = failedBuildHostFigures(usage);
+    expect(failed).toEqual({ buildahWallMs: 413, userCpuMs: 120, systemCpuMs: 80, peakRssBytes: 30_000_000, bytesPushed: 0 });
+    expect(readBuildHostFigures({ [BUILD_HOST_FIGURES]: JSON.stringify(failed) })).toEqual(failed);
+    const metadata = { name: 'simple-kmod-driver-build-1', namespace: 'kmodlab-simple-kmod', annotations: { [BUILD_HOST_FIGURES]: JSON.stringify(failed) } };
+    const b = o({
+      metadata,
+      // Whole-second timestamps (0 s apart); `duration` (ns) has the build's own time.
+      status: { phase: 'Failed', reason: 'DockerBuildFailed', startTimestamp: '2026-12-01T09:00:00Z', completionTimestamp: '2026-12-01T09:00:00Z', duration: 612_000_000 },
+    });
+    const e = buildEvents('MODIFIED', b, o({ metadata, status: { phase: 'Running' } }))[0]![1];
+    expect(e).toMatchObject({ ok: false, error: 'Failed: DockerBuildFailed', wallMs: 612, userCpuMs: 120, bytesPushed: 0 });
+    expect(e).not.toHaveProperty('imageBytes');
   });
 });
 

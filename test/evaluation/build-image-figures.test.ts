@@ -44,4 +44,21 @@ describe('image figures of build events', () => {
     const ctx = ctxOf([apply(1000), build(2000, { cached: false, ok: false, wallMs: 3_000, error: 'Failed: DockerBuildFailed' })]);
     expect(builtImage(ctx, 'layers')).toMatchObject({ notMeasured: expect.stringContaining('failed: no image (Failed: DockerBuildFailed)') });
   });
+
+  it('a failed build that carries its figures up to the failure (the lab writes them) counts in the sums; the image is the one that succeeded', () => {
+    // A tracking build fired before its source image existed failed; the next one built the image.
+    const ctx = ctxOf([
+      apply(1000),
+      build(2000, { cached: false, ok: false, wallMs: 412, error: 'Failed: DockerBuildFailed', buildahWallMs: 300, userCpuMs: 120, systemCpuMs: 80, peakRssBytes: 30_000_000, bytesPushed: 0 }),
+      build(8000, { cached: false, wallMs: 6_000, buildahWallMs: 5_800, userCpuMs: 4_000, systemCpuMs: 1_000, peakRssBytes: 50_000_000, imageBytes: 11_600_000, layers: 2, bytesPushed: 170_000 }),
+    ]);
+    expect(buildFigure(ctx, 'cpuMs')).toMatchObject({ value: 5_200, note: 'includes 1 failed build(s), up to the failure' });
+    expect(buildFigure(ctx, 'peakRssBytes')).toMatchObject({ value: 50_000_000 });
+    expect(buildFigure(ctx, 'bytesPushed')).toMatchObject({ value: 170_000 });
+    expect(buildFigure(ctx, 'wallMs')).toMatchObject({ value: 6_412 });
+    expect(builtImage(ctx, 'imageBytes')).toMatchObject({ value: 11_600_000 });
+    // Without them (a cluster's failed Build), the sums are not measured, and say which build lacks them.
+    const cluster = ctxOf([apply(1000), build(2000, { cached: false, ok: false, wallMs: 412, error: 'Failed' }), build(8000, { cached: false, wallMs: 6_000, userCpuMs: 4_000, systemCpuMs: 1_000 })]);
+    expect(buildFigure(cluster, 'cpuMs')).toMatchObject({ notMeasured: expect.stringContaining('failed after 412 ms') });
+  });
 });

@@ -186,6 +186,50 @@ describe.skipIf(!ok)(`the DTK method on kmodlab lab up, with kubectl${ok ? '' : 
     expect(wrong.code).toBe(2);
   }, 600_000);
 
+  it('a build FROM an ImageStream tag with no image fails as a build pod would, though an earlier build left that name in the build store', async () => {
+    // A tracking BuildConfig's first build (fired by the driver-toolkit trigger) must not
+    // find a source image an earlier build of this lab, or of an earlier lab sharing the
+    // build store, pulled under the internal-registry name.
+    const src = path.join(dir, 'src-stale');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(path.join(src, 'hello.txt'), 'hello\n');
+    const internal = 'image-registry.openshift-image-registry.svc:5000/default/stale-src:latest';
+    const binaryBc = (name: string, dockerfile: string, to: string) => ({
+      apiVersion: 'build.openshift.io/v1',
+      kind: 'BuildConfig',
+      metadata: { name, namespace: 'default' },
+      spec: { runPolicy: 'Serial', source: { type: 'Binary', binary: {}, dockerfile }, strategy: { type: 'Docker', dockerStrategy: {} }, output: { to: { kind: 'ImageStreamTag', name: to } } },
+    });
+    const stream = (name: string) => ({ apiVersion: 'image.openshift.io/v1', kind: 'ImageStream', metadata: { name, namespace: 'default' } });
+    const f = path.join(dir, 'stale.json');
+    writeFileSync(
+      f,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [stream('stale-src'), stream('uses-src'), binaryBc('make-src', `FROM ${runtimeBase}\nCOPY hello.txt /\n`, 'stale-src:latest'), binaryBc('uses-src', `FROM ${internal}\nRUN cat /hello.txt\n`, 'uses-src:latest')],
+      }),
+    );
+    expect((await kubectl('apply', '-f', f)).code).toBe(0);
+    const made = await kmodlab('lab', 'start-build', 'make-src', '--from-dir', src, '--wait');
+    expect(made.code, made.stderr).toBe(0);
+    // Pulled through the tag: the build store now holds the internal name.
+    const first = await kmodlab('lab', 'start-build', 'uses-src', '--from-dir', src, '--wait');
+    expect(first.code, first.stderr).toBe(0);
+    // The tag loses its image (its ImageStream deleted and created again, as a fresh cluster has it).
+    const streamFile = path.join(dir, 'stale-stream.json');
+    writeFileSync(streamFile, JSON.stringify(stream('stale-src')));
+    expect((await kubectl('delete', '-f', streamFile)).code).toBe(0);
+    expect((await kubectl('apply', '-f', streamFile)).code).toBe(0);
+    const second = await kmodlab('lab', 'start-build', 'uses-src', '--from-dir', src, '--wait');
+    expect(second.code, second.stderr).toBe(1);
+    const build = JSON.parse((await kubectl('get', 'build', 'uses-src-2', '-o', 'json')).stdout);
+    expect(build.status.phase).toBe('Failed');
+    const log = readFileSync(path.join(dir, 'state', 'build-logs', 'default', 'uses-src-2.log'), 'utf8');
+    expect(log).toMatch(/pullthrough: \S+stale-src:latest: ImageStream tag default\/stale-src:latest has no image \(a local copy from an earlier build was dropped\)/);
+    expect((await kubectl('delete', '-f', f)).code).toBe(0);
+  }, 600_000);
+
   it('kmodlab lab down leaves no Prometheus behind (the last case: it stops the lab)', async () => {
     const state = JSON.parse(readFileSync(path.join(dir, 'cache', 'lab-api', 'lab.json'), 'utf8')) as LabState;
     expect(state.prometheusPid).toBeGreaterThan(0);

@@ -216,6 +216,10 @@ describe.skipIf(!ok)(`on-cluster layering (MachineOSConfig) on kmodlab lab up, w
     expect(ev).toMatchObject({ ok: false, machineOSConfig: 'master', builder: `Job openshift-machine-config-operator/build-${mosb.metadata.name}` });
     expect(ev['error']).toMatch(/^Failed: Build Failed\n.*kmodlab: this driver-toolkit image has no build tree for/s);
     expect(ev['wallMs']).toBeGreaterThan(0);
+    // The build host's figures up to the failure: CPU and RSS of the buildah tree, nothing pushed, no image.
+    expect(ev).toMatchObject({ userCpuMs: expect.any(Number), peakRssBytes: expect.any(Number), bytesPushed: 0 });
+    expect(ev['peakRssBytes']).toBeGreaterThan(0);
+    expect(ev).not.toHaveProperty('imageBytes');
     const blocking = observer.blockers();
     expect(blocking).toHaveLength(1);
     expect(blocking[0]).toMatch(new RegExp(`^MachineOSBuild ${mosb.metadata.name} \\(MachineOSConfig master\\) Failed after \\d+ s: Build Failed \\| .*kmodlab: this driver-toolkit image has no build tree for`));

@@ -308,7 +308,8 @@ export function poolUpdated(p: Pool & { metadata: { generation?: number }; statu
 
 type Build = WatchObject & {
   spec?: { strategy?: { dockerStrategy?: { buildArgs?: { name: string; value?: string }[] } } };
-  status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; message?: string; reason?: string; outputDockerImageReference?: string; output?: { to?: { imageDigest?: string } } };
+  /** `duration`: nanoseconds (openshift/api BuildStatus.Duration); the timestamps have whole seconds only. */
+  status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; duration?: number; message?: string; reason?: string; outputDockerImageReference?: string; output?: { to?: { imageDigest?: string } } };
 };
 
 /** The image a completed Build pushed, by digest (openshift/api build/v1 BuildStatus: outputDockerImageReference, output.to.imageDigest). */
@@ -353,7 +354,7 @@ export function buildEvents(type: WatchEventType, b: Build, old: Build | undefin
         ok: phase === 'Complete',
         cached: false,
         build: `${b.metadata.namespace}/${b.metadata.name}`,
-        ...(Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {}),
+        ...(typeof b.status?.duration === 'number' && b.status.duration >= 0 ? { wallMs: Math.round(b.status.duration / 1e6) } : Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {}),
         ...(phase === 'Complete' && builtImageRef(b) ? { image: builtImageRef(b) } : {}),
         ...(phase !== 'Complete' ? { error: `${phase}${b.status?.reason ? `: ${b.status.reason}` : ''}` } : {}),
         ...buildDependencies(b),

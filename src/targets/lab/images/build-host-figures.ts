@@ -6,6 +6,8 @@
  * them on the build object as the BUILD_HOST_FIGURES annotation, so they reach the run
  * record through the API like everything a cluster tells (the cluster target's build
  * events read them); a cluster's builds carry none, and its reports say "not measured".
+ * A build that failed in `bud` carries its figures up to the failure, with no image and
+ * nothing pushed.
  *
  * One place for the annotation's shape: the lab writes with `buildHostFigures`, the cluster
  * target reads with `readBuildHostFigures`.
@@ -27,9 +29,9 @@ export const BuildHostFiguresSchema = z.strictObject({
   systemCpuMs: z.number().nonnegative(),
   /** Largest resident set of one process of the buildah trees. */
   peakRssBytes: z.number().nonnegative(),
-  /** The pushed image as the registry stores it: config + layer blobs (compressed). */
-  imageBytes: z.number().nonnegative(),
-  layers: z.number().int().nonnegative(),
+  /** The pushed image as the registry stores it: config + layer blobs (compressed); absent when no image was pushed (a failed build). */
+  imageBytes: z.number().nonnegative().optional(),
+  layers: z.number().int().nonnegative().optional(),
   /** New blobs the push stored; absent for a registry kmodlab does not run (its storage cannot be read). */
   bytesPushed: z.number().nonnegative().optional(),
 });
@@ -46,6 +48,17 @@ export function buildHostFigures(usages: readonly CommandUsage[], manifest: Mani
     imageBytes: manifest.sizeBytes,
     layers: manifest.layers.length,
     ...(bytesPushed !== undefined ? { bytesPushed } : {}),
+  };
+}
+
+/** The figures of a build that failed in `bud`: its usage up to the failure; no image, nothing pushed. */
+export function failedBuildHostFigures(usage: CommandUsage): BuildHostFigures {
+  return {
+    buildahWallMs: Math.round(usage.wallMs),
+    userCpuMs: usage.userCpuMs,
+    systemCpuMs: usage.systemCpuMs,
+    peakRssBytes: usage.peakRssBytes,
+    bytesPushed: 0,
   };
 }
 

@@ -54,6 +54,8 @@ export class ImageBuildError extends Error {
     readonly tag: string,
     readonly logFile: string,
     readonly exitCode: number,
+    /** The failed command's measured usage (a failed build's figures, up to the failure). */
+    readonly usage?: CommandUsage,
   ) {
     const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-20).join('\n') : '';
     super(`building ${tag} failed (buildah exit ${exitCode}); log ${logFile}:\n${tail}`);
@@ -131,7 +133,7 @@ export class Buildah {
     ];
     const script = [this.bin, ...this.argv(...args)].map(shQuote).join(' ');
     const usage = await runMeasured(script, { cwd: o.context, env: process.env, logFile: o.logFile, timeoutMs: o.timeoutMs, signal: o.signal });
-    if (usage.exitCode !== 0) throw new ImageBuildError(o.tag, o.logFile, usage.exitCode);
+    if (usage.exitCode !== 0) throw new ImageBuildError(o.tag, o.logFile, usage.exitCode, usage);
     const imageId = await this.imageId(o.tag);
     if (!imageId) throw new Error(`buildah reported success but image ${o.tag} is not in ${this.store.root}`);
     return { tag: o.tag, imageId, usage, logFile: o.logFile };
@@ -160,6 +162,16 @@ export class Buildah {
     if (usage.exitCode !== 0) throw new ImageBuildError(`push ${dest}`, opts.logFile, usage.exitCode);
     const digest = readFileSync(digestFile, 'utf8').trim();
     return { digest, wallMs: performance.now() - t0, usage };
+  }
+
+  /**
+   * Removes the local name `name` (the image itself only when no other name holds it), so
+   * a build that names it must pull it. Absent names are fine.
+   */
+  async forget(name: string): Promise<boolean> {
+    if (!(await this.imageId(name))) return false;
+    await this.run(['rmi', name], { allowFailure: true });
+    return true;
   }
 
   /** Pulls `ref` into local storage under the name `as` (a parent image a build needs). */

@@ -37,7 +37,8 @@
  * written on the Build as the MODULE_DEPENDENCIES annotation before it turns Complete, and
  * so are the build host's figures of the build (images/build-host-figures.ts: buildah's
  * wall, CPU and peak RSS, image size and layers, bytes pushed), so the cluster target's
- * `build` event carries them; a cluster's builds carry neither.
+ * `build` event carries them; a cluster's builds carry neither. A build that fails in
+ * `buildah bud` gets its figures up to the failure before it turns Failed.
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,8 +48,8 @@ import { binaryArchivePath } from '../../api-server/builds.js';
 import { labStateDir } from '../../api-server/tls.js';
 import { run } from '../../host/run.js';
 import { requireTool } from '../../host/tools.js';
-import { Buildah, type BuiltImage } from '../../images/buildah.js';
-import { BUILD_HOST_FIGURES, pushMeasured, type BuildHostFigures } from '../../images/build-host-figures.js';
+import { Buildah, ImageBuildError, type BuiltImage } from '../../images/buildah.js';
+import { BUILD_HOST_FIGURES, failedBuildHostFigures, pushMeasured, type BuildHostFigures } from '../../images/build-host-figures.js';
 import { MODULE_DEPENDENCIES } from '../../driver-builds/module-dependencies.js';
 import { imageModuleDependencies } from '../../images/image-module-dependencies.js';
 import type { LabRegistry } from '../../images/registry.js';
@@ -162,7 +163,10 @@ export class BuildController {
       const m = new RegExp(`^${INTERNAL_REF.source}$`).exec(ref)!;
       const image = this.resolveTag(m[1]!, m[2]!, m[3] ?? 'latest');
       if (!image) {
-        writeFileSync(logFile, `pullthrough: ${ref}: ImageStream tag ${m[1]}/${m[2]}:${m[3] ?? 'latest'} has no image\n`, { flag: 'a' });
+        // A build pod starts with empty storage: a name an earlier build (of this lab or of
+        // an earlier one sharing the build store) left behind must not stand in for it.
+        const forgot = await buildah.forget(ref);
+        writeFileSync(logFile, `pullthrough: ${ref}: ImageStream tag ${m[1]}/${m[2]}:${m[3] ?? 'latest'} has no image${forgot ? ' (a local copy from an earlier build was dropped)' : ''}\n`, { flag: 'a' });
         continue; // buildah then fails to pull it, as a build pod would
       }
       writeFileSync(logFile, `pullthrough: ${ref} → ${image}\n`, { flag: 'a' });
@@ -297,6 +301,12 @@ export class BuildController {
       const f = e instanceof BuildFailure ? e : new BuildFailure('GenericBuildFailed', (e as Error).message);
       const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
       const wallMs = performance.now() - t0;
+      // The build host's figures up to the failure, before the Build turns Failed (a watcher
+      // that sees it done sees them): a failed build cost CPU too.
+      if (f.inner instanceof ImageBuildError && f.inner.usage) {
+        const annotations = { [BUILD_HOST_FIGURES]: JSON.stringify(failedBuildHostFigures(f.inner.usage)) };
+        await this.custom.patchNamespacedCustomObject({ ...G, namespace: ns, plural: 'builds', name, body: { metadata: { annotations } } }, this.merge).catch(() => undefined);
+      }
       await this.patchStatus('builds', ns, name, {
         phase: 'Failed',
         reason: f.reason,
@@ -393,9 +403,9 @@ class BuildFailure extends Error {
   constructor(
     readonly reason: string,
     message: string,
-    cause?: unknown,
+    readonly inner?: unknown,
   ) {
-    super(cause instanceof Error ? `${message} ${cause.message.split('\n')[0]}` : message);
+    super(inner instanceof Error ? `${message} ${inner.message.split('\n')[0]}` : message);
   }
 }
 

@@ -38,7 +38,8 @@
  * the Containerfile they are pulled through their ImageStream tags (builds.ts pullThrough).
  * The build's log is kept in the lab's build-log directory (upstream: the build Job's pod).
  * The build host's figures (images/build-host-figures.ts) are written on the MachineOSBuild
- * as the BUILD_HOST_FIGURES annotation before it turns Succeeded; upstream's carry none.
+ * as the BUILD_HOST_FIGURES annotation before it turns Succeeded (or Failed: its figures up
+ * to the failure); upstream's carry none.
  */
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
@@ -46,8 +47,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { labStateDir } from '../../api-server/tls.js';
-import { Buildah } from '../../images/buildah.js';
-import { BUILD_HOST_FIGURES, pushMeasured } from '../../images/build-host-figures.js';
+import { Buildah, ImageBuildError } from '../../images/buildah.js';
+import { BUILD_HOST_FIGURES, failedBuildHostFigures, pushMeasured } from '../../images/build-host-figures.js';
 import type { LabRegistry } from '../../images/registry.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 import type { BuildController } from './builds.js';
@@ -288,6 +289,11 @@ export class MachineOSConfigController {
       const lines = readFileSync(logFile, 'utf8').trim().split('\n');
       const own = lines.filter((l) => /^kmodlab: /.test(l.trim()));
       const tail = (own.length ? own : lines).slice(-5).join('\n');
+      // Its figures up to the failure, before it turns Failed (as for a Build, builds.ts).
+      if (e instanceof ImageBuildError && e.usage) {
+        const annotations = { [BUILD_HOST_FIGURES]: JSON.stringify(failedBuildHostFigures(e.usage)) };
+        await this.custom.patchClusterCustomObject({ ...G, plural: 'machineosbuilds', name, body: { metadata: { annotations } } }, this.merge).catch(() => undefined);
+      }
       await afterSecond(buildStart);
       await this.setBuildStatus(name, 'Failed', { buildStart, buildEnd: rfc3339(), builder }, `${(e as Error).message.split('\n')[0]}\n${tail}`).catch(() => undefined);
       this.o.log?.(`machineosbuild ${name}: Failed: ${(e as Error).message.split('\n')[0]}; log ${logFile}`);
