@@ -8,7 +8,8 @@ import { buildEvents, clusterEventEvents, machineOSBuildEvents } from '../../src
 import type { WatchObject } from '../../src/targets/cluster/watch.js';
 import { alreadyPresentMessage, goDuration, osImagePulledMessage, parseGoDuration, parseOsImagePulledMessage, parsePulledMessage, pulledMessage, PULLED_BYTES_ANNOTATION } from '../../src/targets/image-pulled-event.js';
 import { NodeOsBlobs } from '../../src/targets/lab/control-plane/api-controllers/mco/os-pulls.js';
-import { BUILD_HOST_FIGURES, buildHostFigures, failedBuildHostFigures, readBuildHostFigures } from '../../src/targets/lab/images/build-host-figures.js';
+import { BUILD_HOST_FIGURES, buildHostFigures, failedBuildAnnotations, failedBuildHostFigures, readBuildHostFigures } from '../../src/targets/lab/images/build-host-figures.js';
+import { ImageBuildError } from '../../src/targets/lab/images/buildah.js';
 
 const o = (x: object) => x as unknown as WatchObject & never;
 
@@ -159,6 +160,9 @@ describe('build-host figures annotation', () => {
     const failed = failedBuildHostFigures(usage);
     expect(failed).toEqual({ buildahWallMs: 413, userCpuMs: 120, systemCpuMs: 80, peakRssBytes: 30_000_000, bytesPushed: 0 });
     expect(readBuildHostFigures({ [BUILD_HOST_FIGURES]: JSON.stringify(failed) })).toEqual(failed);
+    // Only a measured bud failure has figures: a failure before buildah ran has none.
+    expect(failedBuildAnnotations(new ImageBuildError('t', '/nonexistent/build.log', 125, usage))).toEqual({ [BUILD_HOST_FIGURES]: JSON.stringify(failed) });
+    expect(failedBuildAnnotations(new Error('no Dockerfile in the build context'))).toBeUndefined();
     const metadata = { name: 'simple-kmod-driver-build-1', namespace: 'kmodlab-simple-kmod', annotations: { [BUILD_HOST_FIGURES]: JSON.stringify(failed) } };
     const b = o({
       metadata,

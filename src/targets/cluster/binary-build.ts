@@ -106,27 +106,33 @@ interface FedBuild {
 export class FedBuilds {
   private readonly done = new Map<string, FedBuild>();
 
-  private static key(client: KubeClient, bc: K8sObject): string {
-    return `${bc.metadata.namespace ?? client.defaultNamespace}/${bc.metadata.name}`;
+  private static namespace(client: KubeClient, bc: K8sObject): string {
+    return bc.metadata.namespace ?? client.defaultNamespace;
+  }
+
+  private static spec(bc: K8sObject): string {
+    return JSON.stringify((bc as { spec?: unknown }).spec ?? null);
+  }
+
+  /** The BuildConfig as the API holds it now (undefined when it is not there). */
+  private static async live(client: KubeClient, bc: K8sObject): Promise<(K8sObject & { status?: { lastVersion?: number } }) | undefined> {
+    const ref = await client.mapping(bc.apiVersion, 'BuildConfig');
+    return (await client.get('binary-build', ref, bc.metadata.name, FedBuilds.namespace(client, bc)).catch(() => undefined)) as (K8sObject & { status?: { lastVersion?: number } }) | undefined;
   }
 
   /** After a Complete build: what makes the next apply of the same set need none. */
   async record(client: KubeClient, bc: K8sObject, source: string, build: string): Promise<void> {
-    const ref = await client.mapping(bc.apiVersion, 'BuildConfig');
-    const live = (await client.get('binary-build', ref, bc.metadata.name, bc.metadata.namespace ?? client.defaultNamespace).catch(() => undefined)) as K8sObject | undefined;
-    const uid = live?.metadata.uid;
+    const uid = (await FedBuilds.live(client, bc))?.metadata.uid;
     if (typeof uid !== 'string') return;
-    this.done.set(FedBuilds.key(client, bc), { spec: JSON.stringify((bc as { spec?: unknown }).spec ?? null), uid, source, build });
+    this.done.set(`${FedBuilds.namespace(client, bc)}/${bc.metadata.name}`, { spec: FedBuilds.spec(bc), uid, source, build });
   }
 
   /** The Build that already built this source for `bc` as applied now, or undefined when it must be fed. */
   async upToDate(client: KubeClient, bc: K8sObject, source: string): Promise<string | undefined> {
-    const fed = this.done.get(FedBuilds.key(client, bc));
-    if (!fed || fed.source !== source || fed.spec !== JSON.stringify((bc as { spec?: unknown }).spec ?? null)) return undefined;
-    const ns = bc.metadata.namespace ?? client.defaultNamespace;
-    const live = (await client.get('binary-build', await client.mapping(bc.apiVersion, 'BuildConfig'), bc.metadata.name, ns).catch(() => undefined)) as
-      | (K8sObject & { status?: { lastVersion?: number } })
-      | undefined;
+    const ns = FedBuilds.namespace(client, bc);
+    const fed = this.done.get(`${ns}/${bc.metadata.name}`);
+    if (!fed || fed.source !== source || fed.spec !== FedBuilds.spec(bc)) return undefined;
+    const live = await FedBuilds.live(client, bc);
     if (live?.metadata.uid !== fed.uid || `${bc.metadata.name}-${live.status?.lastVersion ?? 0}` !== fed.build) return undefined;
     const b = (await client.get('binary-build', await client.mapping(bc.apiVersion, 'Build'), fed.build, ns).catch(() => undefined)) as { status?: { phase?: string } } | undefined;
     return b?.status?.phase === 'Complete' ? fed.build : undefined;

@@ -337,6 +337,15 @@ function hostFigures(annotations: Record<string, string> | undefined): Record<st
   return f ? { ...f } : {};
 }
 
+/** A Build's wall time: `status.duration` (ns) where set, else its whole-second timestamps apart. */
+function buildWallMs(b: Build): { wallMs: number } | Record<string, never> {
+  const ns = b.status?.duration;
+  if (typeof ns === 'number' && ns >= 0) return { wallMs: Math.round(ns / 1e6) };
+  const start = Date.parse(b.status?.startTimestamp ?? '');
+  const end = Date.parse(b.status?.completionTimestamp ?? '');
+  return Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {};
+}
+
 /** OpenShift Builds: reaching Complete/Failed/Error = one `build` event (with the lab's dependency record and build-host figures, when there are). */
 export function buildEvents(type: WatchEventType, b: Build, old: Build | undefined): Emitted[] {
   const done = ['Complete', 'Failed', 'Error', 'Cancelled'];
@@ -344,8 +353,6 @@ export function buildEvents(type: WatchEventType, b: Build, old: Build | undefin
   if (type === 'DELETED' || !done.includes(phase) || done.includes(old?.status?.phase ?? '')) return [];
   const args = b.spec?.strategy?.dockerStrategy?.buildArgs ?? [];
   const kver = args.find((a) => a.name === 'KVER' || a.name === 'KERNEL_FULL_VERSION' || a.name === 'KERNEL_VERSION')?.value ?? '';
-  const start = Date.parse(b.status?.startTimestamp ?? '');
-  const end = Date.parse(b.status?.completionTimestamp ?? '');
   return [
     [
       'build',
@@ -354,7 +361,7 @@ export function buildEvents(type: WatchEventType, b: Build, old: Build | undefin
         ok: phase === 'Complete',
         cached: false,
         build: `${b.metadata.namespace}/${b.metadata.name}`,
-        ...(typeof b.status?.duration === 'number' && b.status.duration >= 0 ? { wallMs: Math.round(b.status.duration / 1e6) } : Number.isFinite(start) && Number.isFinite(end) ? { wallMs: end - start } : {}),
+        ...buildWallMs(b),
         ...(phase === 'Complete' && builtImageRef(b) ? { image: builtImageRef(b) } : {}),
         ...(phase !== 'Complete' ? { error: `${phase}${b.status?.reason ? `: ${b.status.reason}` : ''}` } : {}),
         ...buildDependencies(b),

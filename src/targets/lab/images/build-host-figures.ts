@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { readJsonAnnotation } from '../../json-annotation.js';
 import type { CommandUsage } from '../driver-builds/measured-command.js';
-import type { Buildah } from './buildah.js';
+import { ImageBuildError, type Buildah } from './buildah.js';
 import { inspectManifest, type ManifestInfo } from './registry-client.js';
 import { blobSnapshot, newBlobBytes, pushCompression, type LabRegistry } from './registry.js';
 
@@ -60,6 +60,14 @@ export function failedBuildHostFigures(usage: CommandUsage): BuildHostFigures {
     peakRssBytes: usage.peakRssBytes,
     bytesPushed: 0,
   };
+}
+
+/**
+ * The annotation a build that failed gets: its figures up to the failure when the failure
+ * is a `bud` that was measured (ImageBuildError with its usage), else none.
+ */
+export function failedBuildAnnotations(failure: unknown): Record<string, string> | undefined {
+  return failure instanceof ImageBuildError && failure.usage ? { [BUILD_HOST_FIGURES]: JSON.stringify(failedBuildHostFigures(failure.usage)) } : undefined;
 }
 
 /** The annotation's figures, or undefined when absent or not of this shape (a cluster's objects: not measured). */

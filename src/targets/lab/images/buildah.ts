@@ -169,9 +169,7 @@ export class Buildah {
    * a build that names it must pull it. Absent names are fine.
    */
   async forget(name: string): Promise<boolean> {
-    if (!(await this.imageId(name))) return false;
-    await this.run(['rmi', name], { allowFailure: true });
-    return true;
+    return (await this.run(['rmi', name], { allowFailure: true })).code === 0;
   }
 
   /** Pulls `ref` into local storage under the name `as` (a parent image a build needs). */

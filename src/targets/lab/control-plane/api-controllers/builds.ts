@@ -48,8 +48,8 @@ import { binaryArchivePath } from '../../api-server/builds.js';
 import { labStateDir } from '../../api-server/tls.js';
 import { run } from '../../host/run.js';
 import { requireTool } from '../../host/tools.js';
-import { Buildah, ImageBuildError, type BuiltImage } from '../../images/buildah.js';
-import { BUILD_HOST_FIGURES, failedBuildHostFigures, pushMeasured, type BuildHostFigures } from '../../images/build-host-figures.js';
+import { Buildah, type BuiltImage } from '../../images/buildah.js';
+import { BUILD_HOST_FIGURES, failedBuildAnnotations, pushMeasured, type BuildHostFigures } from '../../images/build-host-figures.js';
 import { MODULE_DEPENDENCIES } from '../../driver-builds/module-dependencies.js';
 import { imageModuleDependencies } from '../../images/image-module-dependencies.js';
 import type { LabRegistry } from '../../images/registry.js';
@@ -303,8 +303,8 @@ export class BuildController {
       const wallMs = performance.now() - t0;
       // The build host's figures up to the failure, before the Build turns Failed (a watcher
       // that sees it done sees them): a failed build cost CPU too.
-      if (f.inner instanceof ImageBuildError && f.inner.usage) {
-        const annotations = { [BUILD_HOST_FIGURES]: JSON.stringify(failedBuildHostFigures(f.inner.usage)) };
+      const annotations = failedBuildAnnotations(f.inner);
+      if (annotations) {
         await this.custom.patchNamespacedCustomObject({ ...G, namespace: ns, plural: 'builds', name, body: { metadata: { annotations } } }, this.merge).catch(() => undefined);
       }
       await this.patchStatus('builds', ns, name, {

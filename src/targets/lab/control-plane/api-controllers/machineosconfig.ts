@@ -47,8 +47,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { labStateDir } from '../../api-server/tls.js';
-import { Buildah, ImageBuildError } from '../../images/buildah.js';
-import { BUILD_HOST_FIGURES, failedBuildHostFigures, pushMeasured } from '../../images/build-host-figures.js';
+import { Buildah } from '../../images/buildah.js';
+import { BUILD_HOST_FIGURES, failedBuildAnnotations, pushMeasured } from '../../images/build-host-figures.js';
 import type { LabRegistry } from '../../images/registry.js';
 import { PATHS, type SharedInformers } from '../informers.js';
 import type { BuildController } from './builds.js';
@@ -290,8 +290,8 @@ export class MachineOSConfigController {
       const own = lines.filter((l) => /^kmodlab: /.test(l.trim()));
       const tail = (own.length ? own : lines).slice(-5).join('\n');
       // Its figures up to the failure, before it turns Failed (as for a Build, builds.ts).
-      if (e instanceof ImageBuildError && e.usage) {
-        const annotations = { [BUILD_HOST_FIGURES]: JSON.stringify(failedBuildHostFigures(e.usage)) };
+      const annotations = failedBuildAnnotations(e);
+      if (annotations) {
         await this.custom.patchClusterCustomObject({ ...G, plural: 'machineosbuilds', name, body: { metadata: { annotations } } }, this.merge).catch(() => undefined);
       }
       await afterSecond(buildStart);
