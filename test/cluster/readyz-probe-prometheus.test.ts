@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeClient } from '../../src/targets/cluster/client.js';
 import { Credentials } from '../../src/targets/cluster/kubeconfig.js';
 import { ReadyzMonitor } from '../../src/targets/cluster/readyz.js';
@@ -97,8 +100,29 @@ describe('module probe pod', () => {
     expect(p.spec.restartPolicy).toBe('Never');
   });
 
-  it('the script looks modules up with "-" as "_" and refuses names that are not module names', () => {
-    expect(probeScript(['simple-kmod'])).toContain('tr - _');
+  it('the script reads /sys/module with shell builtins only, looks modules up with "-" as "_", and refuses names that are not module names', () => {
+    const sys = mkdtempSync(join(tmpdir(), 'kmodlab-sys-'));
+    try {
+      const mod = (name: string, files: Record<string, string>) => {
+        mkdirSync(join(sys, 'module', name), { recursive: true });
+        for (const [f, v] of Object.entries(files)) writeFileSync(join(sys, 'module', name, f), v);
+      };
+      mod('simple_kmod', { coresize: '16384\n', taint: 'OE\n', initstate: 'live\n' });
+      mod('clean_mod', { coresize: '8192\n', taint: '', initstate: 'coming\n' });
+      // A built-in module has a directory but no coresize/initstate.
+      mod('builtin_mod', {});
+      const script = probeScript(['simple-kmod', 'clean-mod', 'builtin_mod', 'simple-procfs-kmod']).replaceAll('/host/sys', sys);
+      // No PATH: any cat/tr/sed the script ran would fail, and a process per value is what it must not cost.
+      const out = execFileSync('/bin/sh', ['-c', script], { env: { PATH: '/nonexistent' }, encoding: 'utf8' });
+      expect(parseProbeLog(out)).toEqual([
+        { module: 'simple-kmod', loaded: true, coresizeBytes: 16384, taint: 'OE', initstate: 'live', signed: false },
+        { module: 'clean-mod', loaded: true, coresizeBytes: 8192, taint: '', initstate: 'coming', signed: true },
+        { module: 'builtin_mod', loaded: true },
+        { module: 'simple-procfs-kmod', loaded: false },
+      ]);
+    } finally {
+      rmSync(sys, { recursive: true, force: true });
+    }
     expect(() => probeScript(['x; rm -rf /'])).toThrow(/invalid module name/);
   });
 

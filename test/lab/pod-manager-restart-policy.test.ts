@@ -9,14 +9,20 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
 
-const fakeRuntime = vi.hoisted(() => ({ exitCode: 0, starts: 0 }));
+const fakeRuntime = vi.hoisted(() => ({ exitCode: 0, starts: 0, relists: 0, oneShot: [] as (boolean | undefined)[], exitsAtStart: false }));
 vi.mock('../../src/targets/lab/kubelet/pod-sandbox.js', () => ({
-  // Each instance is still being created when the start answers, and has run and exited by the first relist.
-  startContainer: async () => {
+  // Each instance is still being created when the start answers, and has run and exited by
+  // the first relist — or, with exitsAtStart, a one-shot has already exited when the start answers.
+  startContainer: async (_node: unknown, c: { oneShot?: boolean }) => {
     fakeRuntime.starts += 1;
+    fakeRuntime.oneShot.push(c.oneShot);
+    if (fakeRuntime.exitsAtStart && c.oneShot) return { state: 'exited', exitCode: fakeRuntime.exitCode, log: 'kmodlab-probe simple_kmod 0\n' };
     return { state: 'creating', log: '' };
   },
-  probeContainers: async (_node: unknown, refs: { uid: string }[]) => new Map(refs.map((r) => [r.uid, { state: 'exited', exitCode: fakeRuntime.exitCode, log: 'kmodlab-probe simple_kmod 0\n' }])),
+  probeContainers: async (_node: unknown, refs: { uid: string }[]) => {
+    fakeRuntime.relists += 1;
+    return new Map(refs.map((r) => [r.uid, { state: 'exited', exitCode: fakeRuntime.exitCode, log: 'kmodlab-probe simple_kmod 0\n' }]));
+  },
   execInContainer: async () => ({ code: 0, output: '' }),
   stopContainer: async () => undefined,
 }));
@@ -62,9 +68,38 @@ describe('lab kubelet: restartPolicy', () => {
     expect(ok.last.phase).toBe('Succeeded');
   }, 30_000);
 
-  it('Always (the default, DaemonSet pods): restarted after exit 0 too, and Running', async () => {
+  it('Always (the default, DaemonSet pods): restarted after exit 0 too, and Running; never started as a one-shot', async () => {
+    fakeRuntime.oneShot = [];
     const { last, starts } = await runPod(undefined, 0);
     expect(starts).toBeGreaterThan(1);
     expect(last.phase).toBe('Running');
+    expect(fakeRuntime.oneShot.every((x) => x === false)).toBe(true);
   }, 20_000);
+
+  it('a one-shot container (Never/OnFailure) is started as one, and an exit the start already saw ends the pod without a relist', async () => {
+    fakeRuntime.exitsAtStart = true;
+    fakeRuntime.oneShot = [];
+    fakeRuntime.relists = 0;
+    try {
+      const posted: { phase: string }[] = [];
+      const images = { pull: async () => ({ imageID: 'lab/runtime-base@sha256:00', sharePath: '/x', config: {}, pulledBytes: 0 }), preparePodRoot: async () => 'pods/x/root' };
+      const m = new PodManager({ node: { name: 'lab-node-0' } as never, api: { patchPodStatus: async (_ns, _n, s) => void posted.push(s as never) }, images: images as never, logs: new MemoryLogSource() });
+      const pod: V1Pod = { metadata: { name: 'p', namespace: 'kmodlab', uid: 'u2' }, spec: { nodeName: 'lab-node-0', restartPolicy: 'Never', containers: [{ name: 'probe', image: 'lab/runtime-base' }] } };
+      m.upsert(pod); // no start(): no relist timer, only the passes upserts ask for
+      await vi.waitFor(() => expect(posted.at(-1)?.phase).toBe('Succeeded'));
+      expect(posted.map((p) => p.phase)).toEqual(['Succeeded']);
+      expect(fakeRuntime.oneShot).toEqual([true]);
+      const passes = fakeRuntime.relists;
+      // The echoes of its own status patches (same spec) ask for no further pass…
+      for (let i = 0; i < 5; i++) m.upsert({ ...pod, metadata: { ...pod.metadata, resourceVersion: String(10 + i) }, status: { phase: 'Succeeded' } });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(fakeRuntime.relists).toBe(passes);
+      // …a deletion does.
+      m.upsert({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date() } });
+      await vi.waitFor(() => expect(fakeRuntime.relists).toBe(passes + 1));
+      await m.stop();
+    } finally {
+      fakeRuntime.exitsAtStart = false;
+    }
+  });
 });

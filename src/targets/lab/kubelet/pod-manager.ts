@@ -108,10 +108,14 @@ export class PodManager {
     const uid = pod.metadata!.uid!;
     const run = this.pods.get(uid);
     const r = run ?? { pod, key: `${pod.metadata!.namespace}/${pod.metadata!.name}`, uid, instance: 0, restartCount: 0, running: false, creating: false, logOffset: 0, notBefore: 0, backoffMs: LAB_POD_TIMING.backoffMs, deleted: false };
+    // The echo of this kubelet's own status patch (same spec, no deletion) changes nothing to
+    // run: no sync for it. Each sync relists through the node's one agent channel, and the
+    // echoes doubled the relists while a pod was starting.
+    const unchanged = run && !run.deleted && !pod.metadata!.deletionTimestamp && JSON.stringify(run.pod.spec) === JSON.stringify(pod.spec);
     r.pod = pod;
     if (pod.metadata!.deletionTimestamp) r.deleted = true;
     this.pods.set(uid, r);
-    this.kick();
+    if (!unchanged) this.kick();
   }
 
   /** The pod is gone from the API (or no longer bound here). */
@@ -316,7 +320,7 @@ export class PodManager {
     let state: ContainerProbe;
     try {
       const preparedRoot = await this.o.images.preparePodRoot(run.image.sharePath, run.uid);
-      state = await startContainer(this.o.node, { uid: run.uid, sharePath: run.image.sharePath, preparedRoot, argv: this.argv(run), env: this.env(run), mounts }, n);
+      state = await startContainer(this.o.node, { uid: run.uid, sharePath: run.image.sharePath, preparedRoot, argv: this.argv(run), env: this.env(run), mounts, oneShot: (run.pod.spec!.restartPolicy ?? 'Always') !== 'Always' }, n);
     } catch (e) {
       this.backoff(run, 'CreateContainerError', (e as Error).message);
       return;

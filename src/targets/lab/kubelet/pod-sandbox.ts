@@ -32,6 +32,12 @@ export interface ContainerSpec {
   argv: string[];
   env: Record<string, string>;
   mounts: HostPathMount[];
+  /**
+   * The pod is not restarted when its container exits (restartPolicy Never/OnFailure): a
+   * one-shot such as a module probe. The start then also waits briefly for it to end, so
+   * its exit and log come back in the same round trip instead of the next relist's.
+   */
+  oneShot?: boolean;
 }
 
 /** Where each pod's files live in the guest: `<PODS_DIR>/<pod uid>/` (pid, logs, root). */
@@ -101,7 +107,8 @@ KMODLAB_EOF
 # with the container's state in the same round trip (every request to a TCG guest costs
 # a second or more under load; a relist later would cost another).
 i=0; while [ $i -lt ${START_WAIT_TENTHS} ] && [ ! -f ${d}/pid ] && [ ! -f ${d}/create-failed.${n} ]; do sleep 0.1; i=$((i+1)); done
-${stateScript(c.uid, n, 0)}`;
+${c.oneShot ? `i=0; while [ $i -lt ${EXIT_WAIT_TENTHS} ] && [ -f ${d}/pid ] && [ ! -f ${d}/exit.${n} ]; do sleep 0.1; i=$((i+1)); done
+` : ''}${stateScript(c.uid, n, 0)}`;
   const r = await node.exec(script, { timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error((r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; '));
   return parseState(r.stdout);
@@ -109,6 +116,8 @@ ${stateScript(c.uid, n, 0)}`;
 
 /** How long startContainer waits in the guest for the new instance to run (tenths of a second). */
 const START_WAIT_TENTHS = 20;
+/** How long it then waits for a one-shot container to exit (tenths of a second). */
+const EXIT_WAIT_TENTHS = 15;
 
 export interface ContainerProbe {
   state: 'creating' | 'create-failed' | 'running' | 'exited';
