@@ -100,6 +100,13 @@ describe.skipIf(!findTool('busybox') || !findTool('setsid'))('the guest script u
       const pods = [{ namespace: 'ns', pod: 'p1-abc', container: 'c', runtimeName: 'p1' }];
       const out = execFileSync(findTool('busybox')!, ['sh', '-c', guestScript(pods, dir)], { encoding: 'utf8' });
       const g = parseGuestSample('host', pods, out, 1);
+      // Shell builtins only (it runs at every scrape, and each cat/sed/head it started was a
+      // fork and an exec on the guest's one vCPU): a shell with no applets and no PATH reads the same.
+      const builtinsOnly = execFileSync('/bin/sh', ['-c', guestScript(pods, dir)], { encoding: 'utf8', env: { PATH: '/nonexistent' } });
+      const b = parseGuestSample('host', pods, builtinsOnly, 1);
+      expect(b.containers.map((c) => c.pod)).toEqual(['p1-abc']);
+      expect(b.node.memTotalBytes).toBeGreaterThan(0);
+      expect(b.node.cpuSeconds).toBeGreaterThan(0);
       // independent reading: every process of the leader's session, Rss from smaps_rollup
       const members = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
         try {

@@ -50,5 +50,15 @@ describe('lab kubelet: relist', () => {
     expect(states.get(uids.exited)).toEqual({ state: 'exited', exitCode: 3, log: 'bye\n' });
     expect(states.get(uids.creating)).toEqual({ state: 'creating', log: '' });
     expect(states.get(uids.gone)).toMatchObject({ state: 'exited', exitCode: 137 });
+    // The same lines run under `set -e` at the end of a container start (startContainer):
+    // a value that cannot be read (a process already gone, no exit file yet) must not end the script.
+    const strict: NodeShell = { name: 'fake-node', exec: (command) => hostShell.exec(`set -e\n${command}`) };
+    const again = await probeContainers(strict, [
+      { uid: uids.running, n: 1, offset: 6 },
+      { uid: uids.exited, n: 2, offset: 0 },
+      { uid: uids.exited, n: 3, offset: 0 },
+      { uid: uids.creating, n: 1, offset: 0 },
+    ]);
+    expect([...again.values()].map((s) => s.state)).toEqual(['running', 'exited', 'creating']);
   });
 });

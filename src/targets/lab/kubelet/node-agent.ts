@@ -57,7 +57,8 @@ export interface NodeAgentOptions {
 export const KERNEL_MISMATCH = KERNEL_MISMATCH_REASON;
 
 /** One guest probe: kernel release, boot id, OS name (os-release PRETTY_NAME when the image has one). */
-const PROBE = 'uname -r; cat /proc/sys/kernel/random/boot_id; (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || true';
+// Shell builtins only (it runs at every heartbeat): /proc/sys/kernel/osrelease is `uname -r`.
+const PROBE = 'read -r k </proc/sys/kernel/osrelease; echo "$k"; read -r b </proc/sys/kernel/random/boot_id; echo "$b"; PRETTY_NAME=; [ -r /etc/os-release ] && . /etc/os-release; echo "$PRETTY_NAME"';
 
 export interface GuestFacts {
   kernelVersion: string;

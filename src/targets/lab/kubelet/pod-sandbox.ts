@@ -134,10 +134,16 @@ function stateScript(uid: string, n: number, offset: number): string {
   const d = podDir(uid);
   // No pod directory: the node rebooted (it is on the guest's tmpfs) and took the container
   // with it; the kubelet then starts it again as its restart policy says, counting a restart.
-  return `if [ ! -d ${d} ]; then echo "exited 137"
+  // Builtins where a value is read (pid, process state, exit code): the relist runs every
+  // second, and each cat/grep was a fork and an exec on the guest's one vCPU. Only the log
+  // tail from a byte offset needs a process. Every step succeeds: startContainer runs
+  // this under `set -e`, where a failed read (the process already gone) ended the script.
+  return `p=; s=; e=137
+if [ ! -d ${d} ]; then echo "exited 137"
 elif [ -f ${d}/create-failed.${n} ]; then echo create-failed; tail -n 3 ${d}/create-failed.${n}
-elif ! p=$(cat ${d}/pid 2>/dev/null); then echo creating
-else if [ -d /proc/$p ] && ! grep -q '^State:.*Z' /proc/$p/status; then echo running; else echo "exited $(cat ${d}/exit.${n} 2>/dev/null || echo 137)"; fi; tail -c +${offset + 1} ${d}/log.${n} 2>/dev/null
+elif { read -r p <${d}/pid || :; } 2>/dev/null; [ -z "$p" ]; then echo creating
+else { read -r s </proc/$p/stat || :; } 2>/dev/null; [ -z "$s" ] || set -- \${s##*) }
+  if [ -n "$s" ] && [ "$1" != Z ]; then echo running; else { read -r e <${d}/exit.${n} || :; } 2>/dev/null; echo "exited \${e:-137}"; fi; tail -c +${offset + 1} ${d}/log.${n} 2>/dev/null || :
 fi`;
 }
 

@@ -82,22 +82,29 @@ export function parseCpuBusySeconds(line: string): number | undefined {
   return Number.isFinite(busy) ? busy / USER_HZ : undefined;
 }
 
-/** The shell (busybox sh) the agent runs in the guest for one sample; `podsDir` is where the pod runtime keeps pid files. */
+/**
+ * The shell (busybox sh) the agent runs in the guest for one sample; `podsDir` is where the
+ * pod runtime keeps pid files. Shell builtins only (`read`, `echo`, `set`, `case`): it runs
+ * at every scrape, and each process it started (cat, tr, sed, head) cost the guest a fork
+ * and an exec under TCG, on the same vCPU as the pods it measures.
+ */
 export function guestScript(pods: LabPodRef[], podsDir = '/run/pods'): string {
   const names = pods.map((p) => `'${p.runtimeName.replace(/'/g, '')}'`).join(' ');
-  return `for n in ${names}; do p=$(cat ${podsDir}/$n/pid 2>/dev/null) && echo "POD $n $p"; done
-leaders=" $(for n in ${names}; do cat ${podsDir}/$n/pid 2>/dev/null; done | tr '\\n' ' ') "
+  return `leaders=" "
+for n in ${names}; do p=; read -r p 2>/dev/null <${podsDir}/$n/pid; [ -n "$p" ] && echo "POD $n $p" && leaders="$leaders$p "; done
 for f in /proc/[0-9]*/stat; do
-  read -r l < $f 2>/dev/null || continue
+  read -r l 2>/dev/null <$f || continue
   echo "STAT $l"
   set -- \${l##*) }
   case "$leaders" in *" $4 "*)
-    d=\${f%/stat}
-    echo "ROLLUP \${d#/proc/} $(sed -n 's/^Rss: *\\([0-9]*\\) kB/\\1/p' $d/smaps_rollup 2>/dev/null)" ;;
+    d=\${f%/stat}; r=
+    [ -r $d/smaps_rollup ] && while read -r k v u; do [ "$k" = Rss: ] && r=$v && break; done 2>/dev/null <$d/smaps_rollup
+    echo "ROLLUP \${d#/proc/} $r" ;;
   esac
 done
-echo MEMINFO; cat /proc/meminfo
-echo "CPU $(head -n1 /proc/stat)"`;
+echo MEMINFO
+while read -r l; do echo "$l"; done </proc/meminfo
+read -r l </proc/stat; echo "CPU $l"`;
 }
 
 /** Turns one node's guest answer into its containers and node figures. */
