@@ -120,6 +120,8 @@ describe.skipIf(!findTool('busybox') || !findTool('setsid'))('the guest script u
       const rss = members.reduce((a, d) => a + Number(/^Rss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${d}/smaps_rollup`, 'utf8'))![1]) * 1024, 0);
       // RSS read from smaps_rollup for exactly the session's processes
       expect(out.match(/^ROLLUP \d+ \d+$/gm)?.map((l) => l.split(' ')[1]).sort()).toEqual([...members].sort());
+      // …and only their stat lines: every other process of the host is left out of the answer.
+      expect(out.match(/^STAT (\d+)/gm)?.map((l) => l.split(' ')[1]).sort()).toEqual([...members].sort());
       expect(g.containers).toHaveLength(1);
       expect(g.containers[0]!.workingSetBytes).toBe(rss);
       expect(g.node.memTotalBytes).toBe(Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024);

@@ -9,7 +9,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
 
-const fakeRuntime = vi.hoisted(() => ({ exitCode: 0, starts: 0, relists: 0, oneShot: [] as (boolean | undefined)[], exitsAtStart: false }));
+const fakeRuntime = vi.hoisted(() => ({ exitCode: 0, starts: 0, relists: 0, oneShot: [] as (boolean | undefined)[], exitsAtStart: false, crashesAtStart: false }));
 vi.mock('../../src/targets/lab/kubelet/pod-sandbox.js', () => ({
   // Each instance is still being created when the start answers, and has run and exited by
   // the first relist — or, with exitsAtStart, a one-shot has already exited when the start answers.
@@ -17,6 +17,7 @@ vi.mock('../../src/targets/lab/kubelet/pod-sandbox.js', () => ({
     fakeRuntime.starts += 1;
     fakeRuntime.oneShot.push(c.oneShot);
     if (fakeRuntime.exitsAtStart && c.oneShot) return { state: 'exited', exitCode: fakeRuntime.exitCode, log: 'kmodlab-probe simple_kmod 0\n' };
+    if (fakeRuntime.crashesAtStart) return { state: 'exited', exitCode: 1, log: 'crash\n' };
     return { state: 'creating', log: '' };
   },
   probeContainers: async (_node: unknown, refs: { uid: string }[]) => {
@@ -100,6 +101,21 @@ describe('lab kubelet: restartPolicy', () => {
       await m.stop();
     } finally {
       fakeRuntime.exitsAtStart = false;
+    }
+  });
+
+  it('a crash-looping container is started again when its back-off ends, not at a later relist', async () => {
+    fakeRuntime.crashesAtStart = true;
+    fakeRuntime.starts = 0;
+    try {
+      const images = { pull: async () => ({ imageID: 'lab/runtime-base@sha256:00', sharePath: '/x', config: {}, pulledBytes: 0 }), preparePodRoot: async () => 'pods/x/root' };
+      const m = new PodManager({ node: { name: 'lab-node-0' } as never, api: { patchPodStatus: async () => undefined }, images: images as never, logs: new MemoryLogSource() });
+      m.upsert({ metadata: { name: 'd', namespace: 'kmodlab', uid: 'u3' }, spec: { nodeName: 'lab-node-0', containers: [{ name: 'driver', image: 'lab/runtime-base' }] } });
+      // No start(): no relist ticks. The first back-off (1 s) alone brings the second start.
+      await vi.waitFor(() => expect(fakeRuntime.starts).toBe(2), { timeout: LAB_POD_TIMING.backoffMs + 1_000 });
+      await m.stop();
+    } finally {
+      fakeRuntime.crashesAtStart = false;
     }
   });
 });

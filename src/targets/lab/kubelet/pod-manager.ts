@@ -277,6 +277,10 @@ export class PodManager {
   private backoff(run: PodRun, reason: string, message: string): void {
     run.waiting = { reason, message };
     run.notBefore = Date.now() + run.backoffMs;
+    // The pod is synced again when its back-off ends (the kubelet's pod worker requeues itself
+    // after the back-off period), not at the first relist tick after it: with a pass taking up
+    // to a second on a busy guest, each restart of a crash loop came 1-4 s late.
+    setTimeout(() => this.kick(), run.backoffMs).unref();
     run.backoffMs = Math.min(run.backoffMs * 2, LAB_POD_TIMING.backoffMaxMs);
   }
 
