@@ -140,10 +140,10 @@ export async function startFakeCluster(token: string, modules: string[]): Promis
       for (const m of asked) if (![...stuck].some((x) => norm(x) === norm(m))) for (const l of [...set]) if (norm(l) === norm(m)) set.delete(l);
     }
     if (o.kind === 'Pod' && type === 'ADDED' && (podComponent === 'module-probe' || podComponent === 'module-unload')) {
-      // "Run" the probe's script: the module names are in its `for m in …; do` line.
+      // "Run" the probe's script: one `probe <module> <sysfs name>` line per module.
       const spec = o['spec'] as { nodeName: string; containers: { command: string[] }[] };
       const n = spec.nodeName;
-      const asked = /for m in ([^;]*); do/.exec(spec.containers[0]!.command.at(-1)!)![1]!.trim().split(/\s+/);
+      const asked = [...spec.containers[0]!.command.at(-1)!.matchAll(/^probe (\S+) \S+$/gm)].map((m) => m[1]!);
       const norm = (m: string) => m.replace(/-/g, '_');
       const isLoaded = (m: string) => [...(loaded.get(n) ?? [])].some((l) => norm(l) === norm(m));
       const lines = asked.map((m) => (isLoaded(m) ? `kmodlab-probe ${m} 1 16384 OE live` : `kmodlab-probe ${m} 0`));
