@@ -138,7 +138,7 @@ function stateScript(uid: string, n: number, offset: number): string {
   // second, and each cat/grep was a fork and an exec on the guest's one vCPU. Only the log
   // tail from a byte offset needs a process. Every step succeeds: startContainer runs
   // this under `set -e`, where a failed read (the process already gone) ended the script.
-  return `p=; s=; e=137
+  return `p= s= e=
 if [ ! -d ${d} ]; then echo "exited 137"
 elif [ -f ${d}/create-failed.${n} ]; then echo create-failed; tail -n 3 ${d}/create-failed.${n}
 elif { read -r p <${d}/pid || :; } 2>/dev/null; [ -z "$p" ]; then echo creating
