@@ -73,8 +73,10 @@ export interface Target {
    * Take samples now (module state, resident memory/CPU, node memory, canary).
    * `modules: false` skips the module-state probe (a probe pod per node on a cluster,
    * seconds each): for samples taken while module state is already known.
+   * `closing`: the scenario's last observation; resource samples are taken over whatever
+   * is left of the window, after waiting for the target's minimum window if needed.
    */
-  observe(opts?: { modules?: boolean }): Promise<void>;
+  observe(opts?: { modules?: boolean; closing?: boolean }): Promise<void>;
   close(): Promise<void>;
 
   // Optional capabilities (a real cluster can be read-only or dry-run):

@@ -248,6 +248,29 @@ describe('ClusterTarget (against the fake cluster)', () => {
     expectNoSecrets(h, events);
   });
 
+  it('a scenario quicker than the Prometheus minimum window is still sampled: its closing observation waits for the window', async () => {
+    // Over a second: the query's points are on whole seconds.
+    t = await target(h, { prometheusMinWindowMs: 1_200 });
+    await t.reset({ release: t.releases().from });
+    await t.apply(set);
+    const samples = () => readEvents(h).filter((e) => e.kind === 'sample-memory').length;
+    // A window shorter than the minimum waits for the next observation…
+    await t.observe({ modules: false });
+    expect(samples()).toBe(0);
+    // …and the scenario's last one waits until the window spans it, then samples.
+    const started = Date.now();
+    await t.observe({ modules: false, closing: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+    expect(samples()).toBeGreaterThan(0);
+    // A minimum meant as "never" (tests pass Number.MAX_SAFE_INTEGER) is not waited for.
+    await t.close();
+    t = await target(h, { prometheusMinWindowMs: Number.MAX_SAFE_INTEGER });
+    await t.reset({ release: t.releases().from });
+    const before = samples();
+    await t.observe({ modules: false, closing: true });
+    expect(samples()).toBe(before);
+  });
+
   it('--dry-run=server: nothing persisted, no probe pods or canaries, lab-shaped events', async () => {
     t = await target(h, { dryRun: 'server' });
     const before = h.cluster.api.all().length;

@@ -47,6 +47,8 @@ export function driverModules(ctx: ScenarioContext): string[] {
  * each one made a 3 s window last 3.5–4 s on a loaded host). Module state is probed in
  * the last round only: the wait before this just saw the driver loaded, and a probe is a
  * pod per node (4–5 s each on the lab), which made the window three probes long.
+ * The last round closes the scenario's resource window: a scenario quicker than the
+ * target's minimum Prometheus window is still sampled once (it waits for the minimum).
  */
 export async function sampleSteadyState(ctx: ScenarioContext, now: () => number = Date.now): Promise<void> {
   const rounds = 3;
@@ -54,7 +56,7 @@ export async function sampleSteadyState(ctx: ScenarioContext, now: () => number 
   for (let i = 1; i <= rounds; i++) {
     const wait = start + (ctx.steadyMs * i) / rounds - now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await ctx.target.observe({ modules: i === rounds });
+    await ctx.target.observe({ modules: i === rounds, closing: i === rounds });
   }
 }
 

@@ -79,7 +79,7 @@ const uninstall: ScenarioFn = async (ctx) => {
   await removeOrFollow(ctx, set);
   await waitForDriver(ctx, false, 'after removal');
   // The wait just probed every node for the module: sample resources only.
-  await ctx.target.observe({ modules: false });
+  await ctx.target.observe({ modules: false, closing: true });
   const left = await ctx.target.leftovers?.();
   if (left) ctx.record('progress', { step: 'leftovers after removal', leftovers: left });
 };

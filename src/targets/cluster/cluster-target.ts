@@ -51,6 +51,12 @@ import { SettleClock, settleDecision } from './settled.js';
 import { daemonSetEvents, noDaemonSetPod, type DaemonSetRef } from './daemonset-status.js';
 
 /** The label the MCO puts on a MachineOSBuild naming the pool it builds for. */
+/**
+ * The longest a scenario's closing observation waits for its Prometheus window to reach
+ * `prometheusMinWindowMs`; a larger minimum (tests pass Number.MAX_SAFE_INTEGER) means
+ * "never sample".
+ */
+const MAX_CLOSING_WAIT_MS = 5 * 60_000;
 const MOSB_POOL_LABEL = 'machineconfiguration.openshift.io/target-machine-config-pool';
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 const MACHINECONFIGS: ResourceRef = { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigs', kind: 'MachineConfig', namespaced: false };
@@ -881,12 +887,21 @@ export class ClusterTarget implements Target {
     this.lastObserveMs = this.now();
   }
 
-  async observe(opts: { modules?: boolean } = {}): Promise<void> {
-    const now = this.now();
+  async observe(opts: { modules?: boolean; closing?: boolean } = {}): Promise<void> {
+    let now = this.now();
     if (opts.modules !== false && this.writesAllowed && this.modules.length > 0) await this.probeAll(this.modules);
     // The canary is probed continuously (startCanaryProbes), not per observation.
     const from = this.lastObserveMs || now;
-    if (now - from >= (this.o.prometheusMinWindowMs ?? 60_000) && this.followed.size + this.nodes().length > 0) {
+    const minMs = this.o.prometheusMinWindowMs ?? 60_000;
+    if (this.followed.size + this.nodes().length === 0) return;
+    if (opts.closing && now - from < minMs && minMs <= MAX_CLOSING_WAIT_MS) {
+      // The scenario's last chance: a window left shorter than the minimum would never be
+      // sampled, and a quick scenario would have no memory or CPU figure at all. Wait until
+      // it spans the minimum (enough scrapes to hold the window's own samples).
+      await new Promise((r) => setTimeout(r, minMs - (now - from)));
+      now = this.now();
+    }
+    if (now - from >= minMs) {
       await this.samplePrometheus(from, now);
       this.lastObserveMs = now;
     }

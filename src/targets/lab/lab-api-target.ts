@@ -323,8 +323,9 @@ export class LabApiTarget implements Target {
         // inside the window; the lab's controllers resync every 5 s.
         settleGraceMs: LAB_POD_TIMING.backoffMs * 2 ** CRASH_LOOP_RESTARTS,
         readyzIntervalMs: 1_000,
-        // The lab's Prometheus scrapes every 2 s: a few scrapes make a window.
-        ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: 6_000 } : {}),
+        // The lab's Prometheus scrapes every 2 s: two scrapes make a window (a scenario's
+        // closing observation waits for it, so keep it short).
+        ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: 4_000 } : {}),
       });
     }
   }
@@ -365,7 +366,7 @@ export class LabApiTarget implements Target {
     return this.live().waitForModules(modules, want);
   }
 
-  observe(opts?: { modules?: boolean }): Promise<void> {
+  observe(opts?: { modules?: boolean; closing?: boolean }): Promise<void> {
     return this.live().observe(opts);
   }
 
