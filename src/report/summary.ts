@@ -219,8 +219,10 @@ function buildPart(r: Reader, parts: string[]): ScenarioId | undefined {
   // A failed build followed by one that worked (a Build retriggered: dtk tracking's first
   // build before its ImageStream resolves) is a footnote; the cell shows the one that worked.
   const failed = builds.some((b) => b.ok) ? undefined : builds.find((b) => !b.ok);
+  // Or one that worked followed by one that failed (on-cluster layering's rebuild on an upgrade).
   const retried = builds.find((b) => !b.ok && b !== failed);
-  if (retried) r.note(`${r.method}: a driver build${retried.kver ? ` for ${retried.kver}` : ''} (${s}) failed${retried.wallMs !== undefined ? ` after ${formatMs(retried.wallMs)}` : ''} before one succeeded: ${retried.error ?? 'no error recorded'}`);
+  const order = retried && builds.slice(builds.indexOf(retried)).some((b) => b.ok) ? 'before one succeeded' : '(an earlier one succeeded)';
+  if (retried) r.note(`${r.method}: a driver build${retried.kver ? ` for ${retried.kver}` : ''} (${s}) failed${retried.wallMs !== undefined ? ` after ${formatMs(retried.wallMs)}` : ''} ${order}: ${retried.error ?? 'no error recorded'}`);
   if (failed) {
     // A failed build still cost its time: show how long it ran before failing.
     parts.push(failed.wallMs !== undefined ? `build failed after ${formatMs(failed.wallMs)}` : 'build failed');

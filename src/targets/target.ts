@@ -13,6 +13,18 @@ import type { Release } from '../release/release.js';
 /** How a target reports what it does and sees; the evaluation adds method/scenario. */
 export type TargetEmit = (kind: EventKind, data: Record<string, unknown>, node?: string) => void;
 
+/**
+ * A release change the method's own artifacts hold up: e.g. an on-cluster layering pool
+ * whose image build on the new release failed keeps its nodes where they are, and the
+ * upgrade waits for a person (a failed MachineOSBuild is never retried). The target has
+ * recorded the manual step that unblocks it; the scenario records the outcome (the
+ * driver not restored) instead of failing, as a method that does not follow upgrades is
+ * a result of the evaluation, not an error in it.
+ */
+export class ReleaseChangeHeld extends Error {
+  override readonly name = 'ReleaseChangeHeld';
+}
+
 export interface TargetReleases {
   /** The release scenarios start from. */
   from: Release;

@@ -6,11 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS, type ScenarioContext } from '../../src/evaluation/scenarios/scenarios.js';
-import type { Target } from '../../src/targets/target.js';
+import { ReleaseChangeHeld, type Target } from '../../src/targets/target.js';
 
-function run(kernels: { before: string; after: string }, loadedAfter: boolean) {
+function run(kernels: { before: string; after: string }, loadedAfter: boolean, held?: Error) {
   const recorded: { kind: string; data: Record<string, unknown> }[] = [];
   let changed = false;
+  let waitsAfterChange = 0;
   const target = {
     observesModules: true,
     releases: () => ({ from: { kernelVersion: '6.1.0-56-amd64', sources: {} }, upgradeTo: { kernelVersion: '6.1.0-57-amd64', sources: {} } }),
@@ -18,9 +19,13 @@ function run(kernels: { before: string; after: string }, loadedAfter: boolean) {
     apply: async () => undefined,
     observe: async () => undefined,
     changeRelease: async () => {
+      if (held) throw held;
       changed = true;
     },
-    waitForModules: async () => (changed && !loadedAfter ? { ok: false, pending: ['n1'] } : { ok: true, pending: [] }),
+    waitForModules: async () => {
+      if (changed) waitsAfterChange++;
+      return changed && !loadedAfter ? { ok: false, pending: ['n1'] } : { ok: true, pending: [] };
+    },
     nodeKernels: () => new Map([['n1', changed ? kernels.after : kernels.before]]),
   } as unknown as Target;
   const ctx = {
@@ -34,7 +39,12 @@ function run(kernels: { before: string; after: string }, loadedAfter: boolean) {
     steadyMs: 0,
     progress: () => undefined,
   } as unknown as ScenarioContext;
-  return { done: SCENARIOS.upgrade(ctx), steps: () => recorded.filter((r) => r.kind === 'manual-step').map((r) => String(r.data['description'])) };
+  return {
+    done: SCENARIOS.upgrade(ctx),
+    steps: () => recorded.filter((r) => r.kind === 'manual-step').map((r) => String(r.data['description'])),
+    progress: () => recorded.filter((r) => r.kind === 'progress').map((r) => r.data),
+    waitsAfterChange: () => waitsAfterChange,
+  };
 }
 
 describe('a release change that leaves a node on its kernel', () => {
@@ -52,5 +62,17 @@ describe('a release change that leaves a node on its kernel', () => {
     const r = run({ before: '6.1.0-56-amd64', after: '6.1.0-57-amd64' }, false);
     await r.done;
     expect(r.steps()).toEqual([expect.stringMatching(/^the driver is not back after the upgrade/)]);
+  });
+  it('a release change the method holds up (its image build failed): the scenario ends with that finding, not as a failure, and adds no second manual step', async () => {
+    const r = run({ before: '6.1.0-56-amd64', after: '6.1.0-56-amd64' }, true, new ReleaseChangeHeld('the upgrade to 4.14.13 cannot complete: MachineOSBuild master-1 Failed'));
+    await r.done;
+    // The target recorded the step that unblocks it; the scenario records why it stopped.
+    expect(r.steps()).toEqual([]);
+    expect(r.progress()).toContainEqual({ step: 'upgrade held', reason: 'the upgrade to 4.14.13 cannot complete: MachineOSBuild master-1 Failed' });
+    expect(r.waitsAfterChange()).toBe(0);
+  });
+  it('any other error of the release change still fails the scenario', async () => {
+    const r = run({ before: '6.1.0-56-amd64', after: '6.1.0-56-amd64' }, true, new Error('the upgrade did not complete within 240 min'));
+    await expect(r.done).rejects.toThrow(/did not complete/);
   });
 });

@@ -144,6 +144,17 @@ describe('a failed build shows how long it ran before it failed', () => {
     expect(c.cells[1]!.text).not.toMatch(/failed/);
     expect(c.cells[1]!.notes.map((n) => r.report.summary.footnotes[n - 1])).toContainEqual(expect.stringMatching(/failed after 2\.0 s before one succeeded: Build Failed \(ImageStream not resolved yet\)$/));
   });
+  it('a build that worked followed by one that failed (an on-cluster rebuild on an upgrade): the footnote says an earlier one succeeded', () => {
+    const r = variantOf('complete', (events) => {
+      const i = events.findIndex((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2');
+      const ok = events[i]!;
+      const failed: typeof ok = { ...ok, data: { kver: ok.data.kver, ok: false, cached: false, wallMs: 7000, error: 'Failed: Build Failed' } };
+      return [...events.slice(0, i + 1), failed, ...events.slice(i + 1)].filter((e) => !(e.kind === 'build' && e.method === 'dtk' && e.scenario !== 'day2'));
+    });
+    const c = r.report.summary.rows.find((x) => x.method === 'dtk')!;
+    expect(c.cells[1]!.text).toMatch(/^build [\d.]+ m?s/);
+    expect(c.cells[1]!.notes.map((n) => r.report.summary.footnotes[n - 1])).toContainEqual(expect.stringMatching(/failed after 7\.0 s \(an earlier one succeeded\): Failed: Build Failed$/));
+  });
   it('a failed build that names no kernel (a MachineOSBuild) names none in its footnote', () => {
     const r = variantOf('complete', (events) => {
       const b = events.find((e) => e.kind === 'build' && e.method === 'dtk' && e.scenario === 'day2')!;

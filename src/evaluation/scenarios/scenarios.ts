@@ -4,6 +4,7 @@
  * target plugs into the same code. Scenarios record; they never compute figures.
  */
 import type { ScenarioId } from '../events.js';
+import { ReleaseChangeHeld } from '../../targets/target.js';
 import { applyOrFollow, removeOrFollow, sampleSteadyState, waitForDriver, type ScenarioContext, type ScenarioFn, releaseChangeTargets } from './context.js';
 
 /** Nodes' first boot with the method's Day-1 artifacts present from the start. */
@@ -39,7 +40,17 @@ function releaseChange(why: 'upgrade' | 'kernel-switch'): ScenarioFn {
     ctx.progress(`${why}: ${from.kernelVersion} → ${to.kernelVersion}`);
     ctx.record('progress', { step: `${why} start`, from: from.kernelVersion, to: to.kernelVersion });
     const kernelsBefore = ctx.target.nodeKernels?.();
-    await ctx.target.changeRelease(to, why);
+    try {
+      await ctx.target.changeRelease(to, why);
+    } catch (e) {
+      if (!(e instanceof ReleaseChangeHeld)) throw e;
+      // The method holds the release change (the target recorded the manual step that
+      // unblocks it): the driver is not restored, which is this scenario's finding.
+      ctx.progress(`${why} held by the method: ${e.message.split('\n')[0]}`);
+      ctx.record('progress', { step: `${why} held`, reason: e.message });
+      await ctx.target.observe({ modules: false, closing: true });
+      return;
+    }
     ctx.record('progress', { step: `${why} rollout done` });
     const restored = await waitForDriver(ctx, true, `after the ${why}`);
     if (restored) await sampleSteadyState(ctx);

@@ -20,7 +20,7 @@ import type { ScenarioId } from '../../evaluation/events.js';
 import { LABEL_MANAGED_BY } from '../../labels.js';
 import { ReleaseSchema, type Release } from '../../release/release.js';
 import { isPlausibleKernelVersion } from '../../release/kernel.js';
-import type { Target, TargetEmit, TargetReleases, WaitResult } from '../target.js';
+import { ReleaseChangeHeld, type Target, type TargetEmit, type TargetReleases, type WaitResult } from '../target.js';
 import { KubeApiError, KubeClient, sleep, type ResourceRef } from './client.js';
 import { Credentials } from './kubeconfig.js';
 import { ResumableWatch, type WatchEventType, type WatchObject } from './watch.js';
@@ -760,7 +760,7 @@ export class ClusterTarget implements Target {
    * Runs a release change's wait; when a failed MachineOSBuild of the pool ended it, the way
    * on is a person's: a new MachineOSConfig spec that builds on the new release (for a
    * rendered on-cluster layering set, its README's upgrade step: re-render for the target
-   * release, apply) — recorded as that manual step before the error goes up.
+   * release, apply) — recorded as that manual step, then a ReleaseChangeHeld goes up.
    */
   private async heldUpByBuild(why: 'upgrade' | 'kernel-switch', to: string, sinceMs: number, wait: () => Promise<void>): Promise<void> {
     try {
@@ -773,6 +773,7 @@ export class ClusterTarget implements Target {
           automatic: false,
           performedBy: 'user',
         });
+        throw new ReleaseChangeHeld((e as Error).message);
       }
       throw e;
     }
