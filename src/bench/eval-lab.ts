@@ -11,10 +11,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LoadedDriver } from '../driver/load.js';
 import { SCENARIO_IDS, type ScenarioId } from '../evaluation/events.js';
+import { readRun } from '../evaluation/read-run.js';
 import { Recorder } from '../evaluation/recorder.js';
 import { runEvaluation, targetEmitter, type RecordingScope } from '../evaluation/run-evaluation.js';
 import { METHOD_ROW_IDS, type MethodRowId } from '../methods/rows.js';
 import type { LabReleaseKernels } from '../targets/lab/kernels/lab-releases.js';
+import { run } from '../targets/lab/host/run.js';
+import { requireTool } from '../targets/lab/host/tools.js';
+import { forgetOffClusterBuilds } from '../targets/lab/images/off-cluster-build.js';
+import { LAB_REPOSITORY_PATH, openRegistry, registryAnswers, registryDir } from '../targets/lab/images/registry.js';
+import { IMAGE_ROLES } from '../targets/lab/images/release-images.js';
 import { LabApiTarget } from '../targets/lab/lab-api-target.js';
 import { LAB_SETTLE_TIMEOUT_S } from '../targets/lab/settle-timeout.js';
 import { figure, notAFigure, type Figure } from './figures.js';
@@ -31,8 +37,53 @@ export const SMALL_SET: EvaluationSet = { methods: ['layering', 'dtk', 'kmm'], s
 /** What `kmodlab evaluate` runs with no arguments: 5 rows + the baseline × 5 scenarios. */
 export const DEFAULT_SET: EvaluationSet = { methods: [...METHOD_ROW_IDS], scenarios: [...SCENARIO_IDS], baseline: true };
 
-/** Wall time of one evaluation of `set`, or why it is not a figure. */
-export async function timeEvaluation(label: string, set: EvaluationSet, driver: LoadedDriver, kernels: LabReleaseKernels): Promise<{ seconds?: number; why?: string }> {
+/**
+ * Deletes from kmodlab's own registry every image that is not a lab release image (driver
+ * images, layered OS images, driver sources an earlier run pushed), so KMM's pull check
+ * finds no image and builds, as on a cluster that never had it. A registry the user named
+ * is never touched (0). The release images stay: they are the lab, not the run's work.
+ */
+async function deleteBuiltImages(): Promise<number> {
+  const registry = await openRegistry();
+  try {
+    if (!registry.managed) return 0;
+    const base = `http://${registry.host}/v2`;
+    const json = async <T>(url: string): Promise<T> => {
+      const r = await fetch(url);
+      if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+      return (await r.json()) as T;
+    };
+    const release = new Set(IMAGE_ROLES.map((role) => `${LAB_REPOSITORY_PATH}/${role}`));
+    const { repositories } = await json<{ repositories?: string[] }>(`${base}/_catalog?n=10000`);
+    let deleted = 0;
+    for (const repo of (repositories ?? []).filter((r) => r.startsWith(`${LAB_REPOSITORY_PATH}/`) && !release.has(r))) {
+      const { tags } = await json<{ tags?: string[] | null }>(`${base}/${repo}/tags/list`).catch(() => ({ tags: [] }));
+      for (const tag of tags ?? []) {
+        // Deleting a manifest untags every tag on it: a tag already gone is no error.
+        const r = await run(requireTool('skopeo'), ['delete', '--tls-verify=false', `docker://${registry.host}/${repo}:${tag}`], { allowFailure: true, timeoutMs: 60_000 });
+        if (r.code === 0) deleted++;
+      }
+    }
+    await registry.stop();
+    // Their layers go too (distribution's garbage-collect, run only while no registry serves
+    // the storage): a cold run pushes every blob again instead of finding it stored.
+    if (deleted > 0 && !(await registryAnswers(registry.host))) {
+      await run(requireTool('docker-registry'), ['garbage-collect', '--delete-untagged', path.join(registryDir(), 'config.yml')], { timeoutMs: 300_000 });
+    }
+    return deleted;
+  } finally {
+    await registry.stop();
+  }
+}
+
+/**
+ * Wall time of one evaluation of `set`, or why it is not a figure. `cold`: kmodlab's
+ * off-cluster build records are forgotten and the images earlier runs built are deleted
+ * first, and a run in which a build was still a cache hit is not a cold figure (in-cluster
+ * builds never reuse layers: each does its work).
+ */
+export async function timeEvaluation(label: string, set: EvaluationSet, driver: LoadedDriver, kernels: LabReleaseKernels, opts: { cold?: boolean } = {}): Promise<{ seconds?: number; why?: string }> {
+  if (opts.cold) process.stderr.write(`bench ${label}: forgot ${forgetOffClusterBuilds()} off-cluster build record(s); deleted ${await deleteBuiltImages()} built image(s) from the lab registry\n`);
   const runDir = mkdtempSync(path.join(os.tmpdir(), `kmodlab-bench-eval-${label.replace(/\W+/g, '-')}-`));
   const recorder = new Recorder(runDir);
   const scope: RecordingScope = {};
@@ -56,13 +107,17 @@ export async function timeEvaluation(label: string, set: EvaluationSet, driver: 
   recorder.close();
   const seconds = (performance.now() - t0) / 1000;
   if (failed) return { why: `${failed} scenario(s) failed after ${seconds.toFixed(1)} s (${path.join(runDir, 'events.jsonl')})` };
+  if (opts.cold) {
+    const cached = readRun(runDir).events.filter((e) => e.kind === 'build' && (e.data as { cached?: boolean }).cached === true).length;
+    if (cached) return { why: `${cached} build(s) were cache hits in the cold run after ${seconds.toFixed(1)} s (${path.join(runDir, 'events.jsonl')})` };
+  }
   rmSync(runDir, { recursive: true, force: true });
   return { seconds };
 }
 
 /** Reports the wall time of `set` (or why it is not a figure); returns its seconds, undefined when the run did not do all its work. */
-export async function benchEvaluation(report: (f: Figure) => void, name: string, set: EvaluationSet, driver: LoadedDriver, kernels: LabReleaseKernels, goal?: string): Promise<number | undefined> {
-  const r = await timeEvaluation(name, set, driver, kernels);
+export async function benchEvaluation(report: (f: Figure) => void, name: string, set: EvaluationSet, driver: LoadedDriver, kernels: LabReleaseKernels, goal?: string, opts: { cold?: boolean } = {}): Promise<number | undefined> {
+  const r = await timeEvaluation(name, set, driver, kernels, opts);
   report(r.seconds !== undefined ? figure(name, 's', [r.seconds], goal) : notAFigure(name, 's', r.why!, goal));
   return r.seconds;
 }

@@ -244,6 +244,18 @@ function recordFile(key: string): string {
   return join(labCacheDir('off-cluster-builds'), `${key}.json`);
 }
 
+/**
+ * Forgets every off-cluster build (its records, not its logs): the next build of any
+ * inputs does its work again, as on a machine that never built them. For a cold
+ * measurement (the bench's cold evaluation); the images stay in the registry.
+ */
+export function forgetOffClusterBuilds(): number {
+  const dir = labCacheDir('off-cluster-builds');
+  const records = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  for (const f of records) rmSync(join(dir, f), { force: true });
+  return records.length;
+}
+
 export interface OffClusterBuildOptions {
   registry: LabRegistry;
   buildah?: Buildah;

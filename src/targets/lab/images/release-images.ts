@@ -47,7 +47,8 @@ export const RUNTIME_BASE_PACKAGES = ['base-files', 'dash', 'bash', 'coreutils',
 /** What building a module needs besides the kernel's build tree. */
 export const TOOLCHAIN_PACKAGES = ['gcc', 'make', 'binutils', 'libc6-dev', 'diffutils', 'tar', 'gzip', 'xz-utils'];
 
-export type ImageRole = 'runtime-base' | 'toolchain' | 'driver-toolkit' | 'node-os-userland' | 'node-os';
+export const IMAGE_ROLES = ['runtime-base', 'toolchain', 'driver-toolkit', 'node-os-userland', 'node-os'] as const;
+export type ImageRole = (typeof IMAGE_ROLES)[number];
 
 /** Release tag names, as `oc adm release info` lists them. */
 export const RELEASE_TAG: Partial<Record<ImageRole, string>> = {
