@@ -54,7 +54,7 @@ async function deleteBuiltImages(): Promise<number> {
       return (await r.json()) as T;
     };
     const release = new Set(IMAGE_ROLES.map((role) => `${LAB_REPOSITORY_PATH}/${role}`));
-    const { repositories } = await json<{ repositories?: string[] }>(`${base}/_catalog?n=10000`);
+    const { repositories } = await json<{ repositories?: string[] }>(`${base}/_catalog?n=1000`);
     let deleted = 0;
     for (const repo of (repositories ?? []).filter((r) => r.startsWith(`${LAB_REPOSITORY_PATH}/`) && !release.has(r))) {
       const { tags } = await json<{ tags?: string[] | null }>(`${base}/${repo}/tags/list`).catch(() => ({ tags: [] }));
