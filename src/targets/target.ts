@@ -86,7 +86,8 @@ export interface Target {
    * `modules: false` skips the module-state probe (a probe pod per node on a cluster,
    * seconds each): for samples taken while module state is already known.
    * `closing`: the scenario's last observation; resource samples are taken over whatever
-   * is left of the window, after waiting for the target's minimum window if needed.
+   * is left of the window, after waiting for the target's minimum window where the target
+   * allows that wait (the lab: a few seconds).
    */
   observe(opts?: { modules?: boolean; closing?: boolean }): Promise<void>;
   close(): Promise<void>;

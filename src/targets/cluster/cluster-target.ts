@@ -51,12 +51,6 @@ import { SettleClock, settleDecision } from './settled.js';
 import { daemonSetEvents, noDaemonSetPod, type DaemonSetRef } from './daemonset-status.js';
 
 /** The label the MCO puts on a MachineOSBuild naming the pool it builds for. */
-/**
- * The longest a scenario's closing observation waits for its Prometheus window to reach
- * `prometheusMinWindowMs`; a larger minimum (tests pass Number.MAX_SAFE_INTEGER) means
- * "never sample".
- */
-const MAX_CLOSING_WAIT_MS = 5 * 60_000;
 const MOSB_POOL_LABEL = 'machineconfiguration.openshift.io/target-machine-config-pool';
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 const MACHINECONFIGS: ResourceRef = { group: 'machineconfiguration.openshift.io', version: 'v1', resource: 'machineconfigs', kind: 'MachineConfig', namespaced: false };
@@ -124,6 +118,13 @@ export interface ClusterTargetOptions {
   upgradeTimeoutMs?: number;
   /** Prometheus windows shorter than this are not queried yet (default 60 s: a few scrapes). */
   prometheusMinWindowMs?: number;
+  /**
+   * How long a scenario's closing observation may wait for its window to reach
+   * `prometheusMinWindowMs` (default 0: never). The lab passes its minimum, a few seconds,
+   * so a quick scenario still gets its samples; on a cluster the window is the user's
+   * `--steady` (300 s by default), and a shorter one is not stretched to the 60 s minimum.
+   */
+  closingWaitMs?: number;
   /** Clock for Prometheus windows (tests move it forward). */
   now?: () => number;
   /** Environment/home for kubeconfig resolution (tests). */
@@ -895,11 +896,12 @@ export class ClusterTarget implements Target {
     const from = this.lastObserveMs || now;
     const minMs = this.o.prometheusMinWindowMs ?? 60_000;
     if (this.followed.size + this.nodes().length === 0) return;
-    if (opts.closing && now - from < minMs && minMs <= MAX_CLOSING_WAIT_MS) {
+    const short = minMs - (now - from);
+    if (opts.closing && short > 0 && short <= (this.o.closingWaitMs ?? 0)) {
       // The scenario's last chance: a window left shorter than the minimum would never be
       // sampled, and a quick scenario would have no memory or CPU figure at all. Wait until
       // it spans the minimum (enough scrapes to hold the window's own samples).
-      await new Promise((r) => setTimeout(r, minMs - (now - from)));
+      await new Promise((r) => setTimeout(r, short));
       now = this.now();
     }
     if (now - from >= minMs) {

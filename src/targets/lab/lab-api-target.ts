@@ -325,7 +325,7 @@ export class LabApiTarget implements Target {
         readyzIntervalMs: 1_000,
         // The lab's Prometheus scrapes every 2 s: two scrapes make a window (a scenario's
         // closing observation waits for it, so keep it short).
-        ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: 4_000 } : {}),
+        ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: 4_000, closingWaitMs: 4_000 } : {}),
       });
     }
   }
