@@ -44,35 +44,40 @@ export const DEFAULT_SET: EvaluationSet = { methods: [...METHOD_ROW_IDS], scenar
  */
 async function deleteBuiltImages(): Promise<number | undefined> {
   const registry = await openRegistry();
+  let deleted: number | undefined;
   try {
-    if (!registry.managed) return undefined;
-    const base = `http://${registry.host}/v2`;
-    const json = async <T>(url: string): Promise<T> => {
-      const r = await fetch(url);
-      if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-      return (await r.json()) as T;
-    };
-    const release = new Set(IMAGE_ROLES.map((role) => `${LAB_REPOSITORY_PATH}/${role}`));
-    const { repositories } = await json<{ repositories?: string[] }>(`${base}/_catalog?n=1000`);
-    let deleted = 0;
-    for (const repo of (repositories ?? []).filter((r) => r.startsWith(`${LAB_REPOSITORY_PATH}/`) && !release.has(r))) {
-      const { tags } = await json<{ tags?: string[] | null }>(`${base}/${repo}/tags/list`).catch(() => ({ tags: [] }));
-      for (const tag of tags ?? []) {
-        // Deleting a manifest untags every tag on it: a tag already gone is no error.
-        const r = await run(requireTool('skopeo'), ['delete', '--tls-verify=false', `docker://${registry.host}/${repo}:${tag}`], { allowFailure: true, timeoutMs: 60_000 });
-        if (r.code === 0) deleted++;
-      }
-    }
-    await registry.stop();
-    // Their layers go too (distribution's garbage-collect, run only while no registry serves
-    // the storage): a cold run pushes every blob again instead of finding it stored.
-    if (deleted > 0 && !(await registryAnswers(registry.host))) {
-      await run(requireTool('docker-registry'), ['garbage-collect', '--delete-untagged', path.join(registryDir(), 'config.yml')], { timeoutMs: 300_000 });
-    }
-    return deleted;
+    deleted = registry.managed ? await deleteNonReleaseImages(registry.host) : undefined;
   } finally {
     await registry.stop();
   }
+  // Their layers go too (distribution's garbage-collect, run only while no registry serves
+  // the storage): a cold run pushes every blob again instead of finding it stored.
+  if (deleted && !(await registryAnswers(registry.host))) {
+    await run(requireTool('docker-registry'), ['garbage-collect', '--delete-untagged', path.join(registryDir(), 'config.yml')], { timeoutMs: 300_000 });
+  }
+  return deleted;
+}
+
+/** Deletes every tagged image of the registry at `host` outside the lab release's repositories; returns how many. */
+async function deleteNonReleaseImages(host: string): Promise<number> {
+  const base = `http://${host}/v2`;
+  const json = async <T>(url: string): Promise<T> => {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+    return (await r.json()) as T;
+  };
+  const release = new Set(IMAGE_ROLES.map((role) => `${LAB_REPOSITORY_PATH}/${role}`));
+  const { repositories } = await json<{ repositories?: string[] }>(`${base}/_catalog?n=1000`);
+  let deleted = 0;
+  for (const repo of (repositories ?? []).filter((r) => r.startsWith(`${LAB_REPOSITORY_PATH}/`) && !release.has(r))) {
+    const { tags } = await json<{ tags?: string[] | null }>(`${base}/${repo}/tags/list`).catch(() => ({ tags: [] }));
+    for (const tag of tags ?? []) {
+      // Deleting a manifest untags every tag on it: a tag already gone is no error.
+      const r = await run(requireTool('skopeo'), ['delete', '--tls-verify=false', `docker://${host}/${repo}:${tag}`], { allowFailure: true, timeoutMs: 60_000 });
+      if (r.code === 0) deleted++;
+    }
+  }
+  return deleted;
 }
 
 /**

@@ -108,6 +108,9 @@ export function labReusable(running: { kernel?: string; version?: string } | und
   return !(rows.applied && rows.previous !== undefined && rows.next !== undefined && rows.previous !== rows.next);
 }
 
+/** The lab's minimum Prometheus window: two of its 2 s scrapes. */
+const LAB_PROMETHEUS_WINDOW_MS = 4_000;
+
 export class LabApiTarget implements Target {
   readonly kind = 'lab' as const;
   readonly label = LAB_API_LABEL;
@@ -323,9 +326,9 @@ export class LabApiTarget implements Target {
         // inside the window; the lab's controllers resync every 5 s.
         settleGraceMs: LAB_POD_TIMING.backoffMs * 2 ** CRASH_LOOP_RESTARTS,
         readyzIntervalMs: 1_000,
-        // The lab's Prometheus scrapes every 2 s: two scrapes make a window (a scenario's
-        // closing observation waits for it, so keep it short).
-        ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: 4_000, closingWaitMs: 4_000 } : {}),
+        // The lab's Prometheus scrapes every 2 s: two scrapes make a window, and a scenario's
+        // closing observation may wait for all of it (so it stays short).
+        ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: LAB_PROMETHEUS_WINDOW_MS, closingWaitMs: LAB_PROMETHEUS_WINDOW_MS } : {}),
       });
     }
   }
