@@ -165,11 +165,52 @@ function stageSkeleton(root: string): void {
 
 const LABEL = (k: string, v: string) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`;
 
+/** size:mtime of a path, or '-' when it is missing: part of a plan's memo key. */
+function statStamp(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.size}:${Math.round(st.mtimeMs)}`;
+  } catch {
+    return '-';
+  }
+}
+
+/**
+ * What a plan's inputs were the last time they were planned in this process, and the plan.
+ * A lab process plans the same kernels several times while it comes up (the base OS it
+ * boots, its ClusterVersion's offers, the machine-config controller's base release), and
+ * each plan walks whole module trees (0.2–0.35 s on a 2-core host, on the path to the
+ * node's boot). The key is cheap to take and changes whenever a package is installed or
+ * removed (dpkg's status file) or a kernel's module tree is re-indexed (its directory,
+ * modules.dep); a module replaced in place without depmod is seen by the next process.
+ */
+const planMemo = new Map<string, Promise<LabReleasePlan[]>>();
+
+function planKey(kernels: readonly LabKernel[]): string {
+  return [
+    statStamp('/var/lib/dpkg/status'),
+    ...kernels.map((k) => [k.kver, k.source, statStamp(k.vmlinuz), statStamp(k.modulesDir), statStamp(join(k.modulesDir, 'modules.dep')), statStamp(k.buildDir)].join('|')),
+  ].join('\n');
+}
+
 /**
  * Plans the lab release of each kernel: image identities (tags) from their inputs,
  * without building anything. Kernel-independent images are planned once and shared.
+ * Memoised per process on a cheap key of its inputs (planMemo).
  */
-export async function planLabReleases(kernels: readonly LabKernel[]): Promise<LabReleasePlan[]> {
+export function planLabReleases(kernels: readonly LabKernel[]): Promise<LabReleasePlan[]> {
+  const key = planKey(kernels);
+  let plan = planMemo.get(key);
+  if (!plan) {
+    plan = planLabReleasesNow(kernels);
+    planMemo.set(key, plan);
+    // A failed plan (dpkg-query failing, a tree vanishing) is not remembered.
+    plan.catch(() => planMemo.delete(key));
+  }
+  return plan;
+}
+
+async function planLabReleasesNow(kernels: readonly LabKernel[]): Promise<LabReleasePlan[]> {
   const installed = await installedPackages();
   const basePkgs = packageClosure(RUNTIME_BASE_PACKAGES, installed);
   const toolPkgs = packageClosure([...RUNTIME_BASE_PACKAGES, ...TOOLCHAIN_PACKAGES], installed);
@@ -233,6 +274,8 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
 
   return kernels.map((kernel) => {
     const headersPkg = headersPackageOf(kernel, installed);
+    // Both the driver-toolkit and the node OS image carry the module tree: walked once.
+    const modulesFingerprint = treeFingerprint(kernel.modulesDir);
     // Some headers packages (6.12 backports) depend on their kernel image package: not
     // taken as a package (it would bring the kernel image and its postinst scripts); the
     // module tree it ships is added below as files, the same way for every lab kernel.
@@ -281,7 +324,7 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
         await stageModuleTree(kernel, join(ctx, 'modules'));
       },
     };
-    finish(dtk, [kernel.kver, releaseJson, headersPkg ? packageManifest(dtkPkgs) : treeFingerprint(kernel.buildDir), treeFingerprint(kernel.modulesDir)]);
+    finish(dtk, [kernel.kver, releaseJson, headersPkg ? packageManifest(dtkPkgs) : treeFingerprint(kernel.buildDir), modulesFingerprint]);
 
     const os: ImagePlan = {
       role: 'node-os',
@@ -311,7 +354,7 @@ export async function planLabReleases(kernels: readonly LabKernel[]): Promise<La
         }
       },
     };
-    finish(os, [kernel.kver, fingerprint(kernel.vmlinuz), treeFingerprint(kernel.modulesDir)]);
+    finish(os, [kernel.kver, fingerprint(kernel.vmlinuz), modulesFingerprint]);
 
     return { kver: kernel.kver, os, driverToolkit: dtk, runtimeBase };
   });
