@@ -19,7 +19,6 @@
  * QEMU on exit and on signals, and SIGTERM/SIGINT stop everything in order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { BuildController, IMAGESTREAMS } from '../control-plane/api-controllers/builds.js';
@@ -27,7 +26,7 @@ import { DaemonSetController } from '../control-plane/api-controllers/daemonset.
 import { MachineConfigController } from '../control-plane/api-controllers/machineconfig.js';
 import { MachineOSConfigController } from '../control-plane/api-controllers/machineosconfig.js';
 import { labBaseRelease } from '../control-plane/api-controllers/mco/base-release.js';
-import { baseOsBoot } from './base-os-boot.js';
+import { insecureRegistry, nodeLocalDir, shareDir, startMachines, type BootingMachines } from './machines.js';
 import { KmmModuleController } from '../control-plane/api-controllers/kmm-module.js';
 import { OlmController } from '../control-plane/api-controllers/olm.js';
 import { DeploymentController } from '../control-plane/api-controllers/deployment.js';
@@ -36,7 +35,7 @@ import { Scheduler } from '../control-plane/api-controllers/scheduler.js';
 import { ClusterVersionController } from '../control-plane/api-controllers/clusterversion.js';
 import { labReleaseOffers } from '../images/lab-release.js';
 import { SharedInformers } from '../control-plane/informers.js';
-import { isLoopback, openRegistry, type LabRegistry } from '../images/registry.js';
+import type { LabRegistry } from '../images/registry.js';
 import { Kubelets } from '../kubelet/kubelets.js';
 import { SERVER_ENTRY, readyz } from '../api-server/background.js';
 import { findTool } from '../host/tools.js';
@@ -46,7 +45,7 @@ import { nodeApiFromKubeconfig } from '../kubelet/node-api.js';
 import { LAB_NODE_TIMING, NodeLifecycleController } from '../control-plane/controllers/node-lifecycle.js';
 import type { LabNode } from '../node/node.js';
 import { CrashRestarter } from '../node/crash-restart.js';
-import { deleteNodes, nodeNames, provisionNodes, roleLabels } from '../node/provider.js';
+import { deleteNodes, roleLabels } from '../node/provider.js';
 import { labFiles, writeState, type LabState } from './state.js';
 import { createInstallManifests, type InstallManifest } from './install-manifests.js';
 import { startLabMetrics, type LabMetrics } from '../metrics/lab-metrics.js';
@@ -75,10 +74,7 @@ export interface RunningLab {
   stop(): Promise<void>;
 }
 
-/** Plain HTTP for loopback registries (kmodlab's own) or when the user says so, as registry.ts decides. */
-export function insecureRegistry(ref: string): boolean {
-  return isLoopback(ref.split('/')[0]!) || process.env.KMODLAB_REGISTRY_INSECURE === '1';
-}
+export { insecureRegistry } from './machines.js';
 
 /** Spawn `cmd args` so that it is SIGKILLed when this process dies (setpriv execs: same pid). */
 function spawnTied(cmd: string, args: string[]): ChildProcess {
@@ -109,7 +105,7 @@ function releaseKernels(kernel: LabKernel): LabKernel[] {
   return listKernels().filter((k) => k.kver === kernel.kver || !k.flavour.startsWith('rt'));
 }
 
-export async function runLab(spec: LabSpec): Promise<RunningLab> {
+export async function runLab(spec: LabSpec, machines?: Promise<BootingMachines>): Promise<RunningLab> {
   const files = labFiles();
   const state: LabState = { phase: 'starting', supervisorPid: process.pid, kubeconfig: spec.kubeconfigOut, nodes: [] };
   writeState(state);
@@ -156,38 +152,17 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
 
   // The machines boot while the API server starts (a TCG boot and a node process start
   // are both seconds of this host's time); they join — register as Nodes — only after
-  // the API is up and the installer manifests are in it, as below.
-  const shareDir = (name: string) => path.join(files.runDir, `${name}.share`);
-  /** The nodes' local storage that the machine-config daemon's units write (mco/day1-loader.ts). */
-  const nodeLocalDir = path.join(files.runDir, 'node-local');
+  // the API is up and the installer manifests are in it, as below. main.ts started the
+  // boot before this module was loaded (machines.ts).
   let booting: Promise<LabNode[]> | undefined;
   let offersAhead: ReturnType<typeof labReleaseOffers> | undefined;
   let baseAhead: ReturnType<typeof labBaseRelease> | undefined;
   try {
-    if (spec.nodes > 0) {
-      mkdirSync(files.runDir, { recursive: true });
-      // A new node starts with an empty image store, as a freshly provisioned machine does.
-      for (const n of nodeNames(spec.nodes)) {
-        rmSync(shareDir(n), { recursive: true, force: true });
-        mkdirSync(shareDir(n), { recursive: true });
-      }
-      // Nor does it hold anything a Day-1 loader saved on a node of an earlier lab.
-      rmSync(nodeLocalDir, { recursive: true, force: true });
-      // The registry the nodes pull from (and boot their OS image from) stays open while the
-      // lab runs (kmodlab's own one is started here when no other kmodlab process runs it; a
-      // named one is only used).
-      registry = await openRegistry().catch((e: Error) => {
-        spec.log(`no image registry: pods cannot pull images (${e.message.split('\n')[0]})`);
-        return undefined;
-      });
-      if (registry) spec.log(`image registry ${registry.prefix}`);
-      const osRegistry = registry;
-      booting = baseOsBoot(spec.kernel!, osRegistry, insecureRegistry, spec.log).then((os) =>
-        provisionNodes({ count: spec.nodes, kernel: spec.kernel!, memoryMB: spec.memoryMB, runDir: files.runDir, bootTimeoutMs: spec.bootTimeoutMs, log: spec.log, shareDir, cmdline: spec.cmdline, uefi: spec.uefi, ...(os ? { os } : {}) }),
-      );
-      // Adopted below; a failure before that is collected in the catch (its nodes stopped there).
-      booting.then((n) => (nodes = n)).catch(() => undefined);
-    }
+    const started = await (machines ?? startMachines(spec));
+    registry = started.registry;
+    booting = started.booting;
+    // Adopted below; a failure before that is collected in the catch (its nodes stopped there).
+    booting?.then((n) => (nodes = n)).catch(() => undefined);
     api = await startApi(spec);
     state.apiPid = api.pid;
     writeState(state);
@@ -272,7 +247,7 @@ export async function runLab(spec: LabSpec): Promise<RunningLab> {
     if (b) await informers.subscribe(IMAGESTREAMS, () => daemonsets?.kick());
     if (spec.kernel) {
       const release = await (baseAhead ?? labBaseRelease(spec.kernel, registry, spec.log));
-      mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, nodeStateDir: nodeLocalDir, log: spec.log });
+      mco = new MachineConfigController({ kc, informers, nodes, registry, insecure: insecureRegistry, release, nodeStateDir: nodeLocalDir(), log: spec.log });
       await mco.start();
     }
     // On-cluster layering: MachineOSConfig → MachineOSBuild (built with buildah, pushed to the registry).
