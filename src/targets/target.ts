@@ -90,6 +90,12 @@ export interface Target {
    * allows that wait (the lab: a few seconds).
    */
   observe(opts?: { modules?: boolean; closing?: boolean }): Promise<void>;
+  /**
+   * The shortest window a resource sample spans (Prometheus: enough scrapes to hold the
+   * window's own points); a shorter one waits for the next observation. Steady-state
+   * sampling takes no more rounds than fit whole windows in it (sampleSteadyState).
+   */
+  readonly resourceWindowMs?: number;
   close(): Promise<void>;
 
   // Optional capabilities (a real cluster can be read-only or dry-run):

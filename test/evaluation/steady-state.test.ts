@@ -55,4 +55,36 @@ describe('sampleSteadyState', () => {
     await done;
     expect(at).toEqual([1000, 2500, 3000]);
   });
+
+  it('takes no more rounds than whole resource windows fit in the steady state: the lab (4 s window, 3 s steady) observes once, at the end', async () => {
+    vi.useFakeTimers();
+    const t0 = Date.now();
+    const calls: { at: number; modules?: boolean; closing?: boolean }[] = [];
+    const target = {
+      resourceWindowMs: 4000,
+      observe: async (opts?: { modules?: boolean; closing?: boolean }) => {
+        calls.push({ at: Date.now() - t0, ...opts });
+      },
+    };
+    const done = sampleSteadyState({ target, steadyMs: 3000 } as unknown as ScenarioContext);
+    await vi.runAllTimersAsync();
+    await done;
+    expect(calls).toEqual([{ at: 3000, modules: true, closing: true }]);
+  });
+
+  it('a cluster (60 s window) samples a 300 s steady state in three rounds, a 150 s one in two', async () => {
+    vi.useFakeTimers();
+    for (const [steadyMs, expected] of [
+      [300_000, [100_000, 200_000, 300_000]],
+      [150_000, [75_000, 150_000]],
+    ] as const) {
+      const t0 = Date.now();
+      const at: number[] = [];
+      const target = { resourceWindowMs: 60_000, observe: async () => void at.push(Date.now() - t0) };
+      const done = sampleSteadyState({ target, steadyMs } as unknown as ScenarioContext);
+      await vi.runAllTimersAsync();
+      await done;
+      expect(at).toEqual(expected);
+    }
+  });
 });

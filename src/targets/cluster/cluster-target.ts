@@ -889,12 +889,16 @@ export class ClusterTarget implements Target {
     this.lastObserveMs = this.now();
   }
 
+  get resourceWindowMs(): number {
+    return this.o.prometheusMinWindowMs ?? 60_000;
+  }
+
   async observe(opts: { modules?: boolean; closing?: boolean } = {}): Promise<void> {
     let now = this.now();
     if (opts.modules !== false && this.writesAllowed && this.modules.length > 0) await this.probeAll(this.modules);
     // The canary is probed continuously (startCanaryProbes), not per observation.
     const from = this.lastObserveMs || now;
-    const minMs = this.o.prometheusMinWindowMs ?? 60_000;
+    const minMs = this.resourceWindowMs;
     if (this.followed.size + this.nodes().length === 0) return;
     const short = minMs - (now - from);
     if (opts.closing && short > 0 && short <= (this.o.closingWaitMs ?? 0)) {

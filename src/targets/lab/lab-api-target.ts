@@ -369,6 +369,10 @@ export class LabApiTarget implements Target {
     return this.live().waitForModules(modules, want);
   }
 
+  get resourceWindowMs(): number {
+    return LAB_PROMETHEUS_WINDOW_MS;
+  }
+
   observe(opts?: { modules?: boolean; closing?: boolean }): Promise<void> {
     return this.live().observe(opts);
   }
