@@ -276,6 +276,21 @@ describe('ClusterTarget (against the fake cluster)', () => {
     }
   });
 
+  it('resource queries step at the scrape interval the target gives (the lab: 2 s), by default 15 s', async () => {
+    for (const [extra, step] of [[{ prometheusStepS: 2 }, 2], [{}, 15]] as const) {
+      t = await target(h, { prometheusMinWindowMs: 1_200, closingWaitMs: 1_200, ...extra });
+      await t.reset({ release: t.releases().from });
+      await t.apply(set);
+      const from = h.prom.queries.length;
+      await t.observe({ modules: false, closing: true });
+      const queries = h.prom.queries.slice(from);
+      expect(queries.length).toBeGreaterThan(0);
+      for (const q of queries) expect(q.stepS).toBe(step);
+      await t.close();
+      t = undefined;
+    }
+  });
+
   it('--dry-run=server: nothing persisted, no probe pods or canaries, lab-shaped events', async () => {
     t = await target(h, { dryRun: 'server' });
     const before = h.cluster.api.all().length;

@@ -119,6 +119,12 @@ export interface ClusterTargetOptions {
   /** Prometheus windows shorter than this are not queried yet (default 60 s: a few scrapes). */
   prometheusMinWindowMs?: number;
   /**
+   * Query step of resource samples (seconds; default 15, a usual scrape interval): the
+   * target's scrape interval, so a window gets every scrape's point (the lab scrapes every
+   * 2 s; at a 15 s step a 15 s steady-state window held one or two points).
+   */
+  prometheusStepS?: number;
+  /**
    * How long a scenario's closing observation may wait for its window to reach
    * `prometheusMinWindowMs` (default 0: never). The lab passes its minimum, a few seconds,
    * so a quick scenario still gets its samples; on a cluster the window is the user's
@@ -937,7 +943,7 @@ export class ClusterTarget implements Target {
       if (!k.startsWith('pods/')) continue;
       for (const pod of w.cache.values()) pods.set(`${pod.metadata.namespace}/${pod.metadata.name}`, podInfo(pod));
     }
-    await sampleResources({ prom, emit: this.o.emit, namespaces: [...this.followed], nodes: this.nodes(), pods, fromMs, toMs });
+    await sampleResources({ prom, emit: this.o.emit, namespaces: [...this.followed], nodes: this.nodes(), pods, fromMs, toMs, ...(this.o.prometheusStepS ? { stepS: this.o.prometheusStepS } : {}) });
   }
 
   /**

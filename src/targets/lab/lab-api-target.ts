@@ -43,6 +43,7 @@ import { labImageRef } from './control-plane/api-controllers/machineosconfig.js'
 import { labReleaseVersion } from './images/release-info.js';
 import type { LabKernel } from './kernels/catalog.js';
 import { LAB_POD_TIMING } from './kubelet/pod-manager.js';
+import { LAB_SCRAPE_INTERVAL_S } from './metrics/prometheus-server.js';
 import { nodeNames } from './node/provider.js';
 import { runningPid, startLab, stopLab, stopOnExit } from './up/background.js';
 import { readState } from './up/state.js';
@@ -109,7 +110,7 @@ export function labReusable(running: { kernel?: string; version?: string } | und
 }
 
 /** The lab's minimum Prometheus window: two of its 2 s scrapes. */
-const LAB_PROMETHEUS_WINDOW_MS = 4_000;
+const LAB_PROMETHEUS_WINDOW_MS = 2 * LAB_SCRAPE_INTERVAL_S * 1000;
 
 export class LabApiTarget implements Target {
   readonly kind = 'lab' as const;
@@ -328,7 +329,7 @@ export class LabApiTarget implements Target {
         readyzIntervalMs: 1_000,
         // The lab's Prometheus scrapes every 2 s: two scrapes make a window, and a scenario's
         // closing observation may wait for all of it (so it stays short).
-        ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: LAB_PROMETHEUS_WINDOW_MS, closingWaitMs: LAB_PROMETHEUS_WINDOW_MS } : {}),
+        ...(readState()?.prometheusUrl ? { prometheusUrl: readState()!.prometheusUrl, prometheusMinWindowMs: LAB_PROMETHEUS_WINDOW_MS, closingWaitMs: LAB_PROMETHEUS_WINDOW_MS, prometheusStepS: LAB_SCRAPE_INTERVAL_S } : {}),
       });
     }
   }

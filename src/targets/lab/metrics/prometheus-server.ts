@@ -50,7 +50,10 @@ export const RECORDING_RULES = {
 };
 
 /** The Prometheus config (JSON is YAML). */
-export function prometheusConfig(targets: string[], rulesFile: string, intervalS = 2): string {
+/** How often the lab's Prometheus scrapes (seconds): the lab's windows are seconds long. */
+export const LAB_SCRAPE_INTERVAL_S = 2;
+
+export function prometheusConfig(targets: string[], rulesFile: string, intervalS = LAB_SCRAPE_INTERVAL_S): string {
   const interval = `${intervalS}s`;
   return `${JSON.stringify(
     {
