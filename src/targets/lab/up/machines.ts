@@ -20,12 +20,15 @@ export function insecureRegistry(ref: string): boolean {
   return isLoopback(ref.split('/')[0]!) || process.env.KMODLAB_REGISTRY_INSECURE === '1';
 }
 
+/** What the machines of a lab are (the rest of a lab's spec is supervisor.ts's LabSpec). */
 export interface MachineSpec {
   nodes: number;
   kernel?: LabKernel;
   memoryMB: number;
   bootTimeoutMs: number;
+  /** Extra kernel command line of every node boot (`--kernel-arg`, joined). */
   cmdline?: string;
+  /** `--secure-boot`: UEFI firmware with Secure Boot; `mokCerts` (`--mok-cert`) enrolled as Machine Owner Keys. */
   uefi?: { mokCerts: readonly string[] };
   log: (line: string) => void;
 }

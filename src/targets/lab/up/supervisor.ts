@@ -26,7 +26,7 @@ import { DaemonSetController } from '../control-plane/api-controllers/daemonset.
 import { MachineConfigController } from '../control-plane/api-controllers/machineconfig.js';
 import { MachineOSConfigController } from '../control-plane/api-controllers/machineosconfig.js';
 import { labBaseRelease } from '../control-plane/api-controllers/mco/base-release.js';
-import { insecureRegistry, nodeLocalDir, shareDir, startMachines, type BootingMachines } from './machines.js';
+import { insecureRegistry, nodeLocalDir, shareDir, startMachines, type BootingMachines, type MachineSpec } from './machines.js';
 import { KmmModuleController } from '../control-plane/api-controllers/kmm-module.js';
 import { OlmController } from '../control-plane/api-controllers/olm.js';
 import { DeploymentController } from '../control-plane/api-controllers/deployment.js';
@@ -54,20 +54,11 @@ import { PODS_DIR } from '../kubelet/pod-sandbox.js';
 import { LAB_HOST_PORTS } from '../api-server/node-object.js';
 import { CANARY_GUEST_PORT } from '../os-image/init.js';
 
-export interface LabSpec {
+export interface LabSpec extends MachineSpec {
   kubeconfigOut: string;
   port: number;
-  nodes: number;
-  kernel?: LabKernel;
-  memoryMB: number;
-  bootTimeoutMs: number;
-  /** Extra kernel command line of every node boot (`--kernel-arg`, joined). */
-  cmdline?: string;
-  /** `--secure-boot`: UEFI firmware with Secure Boot; `mokCerts` (`--mok-cert`) enrolled as Machine Owner Keys. */
-  uefi?: { mokCerts: readonly string[] };
   /** Installer manifests (`--manifests`): created through the API before the nodes are provisioned. */
   manifests?: InstallManifest[];
-  log: (line: string) => void;
 }
 
 export interface RunningLab {
